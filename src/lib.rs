@@ -1,0 +1,11 @@
+//! kvmaudit: audit KVM/QEMU hosts and their VMs against Intel's Ice Lake KVM/QEMU tuning guide.
+//!
+//! Data flows one way (see `../shared/docs/design.md`):
+//! sources --collect--> [`snapshot::Snapshot`] --parse--> models --evaluate--> findings --score-->
+//! report --render--> table | JSON | HTML | Prometheus | script.
+
+pub mod collect;
+pub mod error;
+pub mod model;
+pub mod parse;
+pub mod snapshot;
