@@ -26,7 +26,7 @@ struct DumpView {
     leaves: HashMap<(u32, u32), [u32; 4]>,
     /// CPUID.0:EAX; `None` when leaf 0 was not recorded.
     max_basic: Option<u32>,
-    /// CPUID.80000000h:EAX when recorded and plausible.
+    /// CPUID.80000000h:EAX when recorded.
     max_ext: Option<u32>,
 }
 
@@ -39,10 +39,15 @@ impl DumpView {
                 .or_insert([l.eax, l.ebx, l.ecx, l.edx]);
         }
         let max_basic = leaves.get(&(0, 0)).map(|r| r[0]);
-        let max_ext = leaves
-            .get(&(EXT_BASE, 0))
-            .map(|r| r[0])
-            .filter(|m| (EXT_BASE..=0x8000_FFFF).contains(m));
+        // A value outside the extended range is another leaf's data echoed by a CPU without
+        // extended leaves: then only 0x80000000 itself "exists".
+        let max_ext = leaves.get(&(EXT_BASE, 0)).map(|r| {
+            if (EXT_BASE..=0x8000_FFFF).contains(&r[0]) {
+                r[0]
+            } else {
+                EXT_BASE
+            }
+        });
         DumpView {
             leaves,
             max_basic,
@@ -70,12 +75,10 @@ impl DumpView {
         self.leaf(leaf, 0).is_some()
     }
 
-    /// What raw-cpuid reads. Leaf 0 and 0x80000000 carry the range maxima raw-cpuid checks; when
-    /// the dump lacks them, the highest recorded leaf stands in so recorded leaves stay usable.
+    /// What raw-cpuid reads. Leaf 0 and 0x80000000 carry the range maxima raw-cpuid checks, so
+    /// their EAX is the range this view enforces; when the dump lacks them, the highest recorded
+    /// leaf stands in so recorded leaves stay usable.
     fn raw(&self, leaf: u32, subleaf: u32) -> [u32; 4] {
-        if let Some(r) = self.leaf(leaf, subleaf) {
-            return r;
-        }
         let highest = |range: std::ops::Range<u32>| {
             self.leaves
                 .keys()
@@ -83,13 +86,15 @@ impl DumpView {
                 .filter(|l| range.contains(l))
                 .max()
         };
+        let mut r = self.leaf(leaf, subleaf).unwrap_or([0; 4]);
         match (leaf, subleaf) {
-            (0, 0) => [highest(0..HV_BASE).unwrap_or(0), 0, 0, 0],
-            (EXT_BASE, 0) if self.max_ext.is_none() => {
-                [highest(EXT_BASE..0x8001_0000).unwrap_or(0), 0, 0, 0]
+            (0, 0) => r[0] = self.max_basic.or(highest(0..HV_BASE)).unwrap_or(0),
+            (EXT_BASE, 0) => {
+                r[0] = self.max_ext.or(highest(EXT_BASE..0x8001_0000)).unwrap_or(0);
             }
-            _ => [0; 4],
+            _ => {}
         }
+        r
     }
 }
 
@@ -159,7 +164,11 @@ fn identity(view: &DumpView, cpuid: &Cpuid, m: &mut CpuModel, notes: &mut Vec<St
             m.model = Some(model);
             m.stepping = Some(stepping);
         }
-        None => notes.push("CPUID leaf 1 not recorded: family/model/stepping unknown".into()),
+        None => notes.push(
+            "CPUID leaf 1 not recorded or beyond the advertised maximum: \
+             family/model/stepping unknown"
+                .into(),
+        ),
     }
     let brand_recorded = (2..=4).all(|i| view.has(EXT_BASE + i));
     if brand_recorded {
@@ -485,6 +494,20 @@ mod tests {
         ]));
         assert_eq!(m.hypervisor, Some(false));
         assert_eq!((m.hypervisor_vendor, m.kvm_hint_realtime), (None, None));
+    }
+
+    #[test]
+    fn implausible_extended_maximum_means_no_extended_leaves() {
+        let m = CpuModel::from_cpuid(&dump(&[
+            (0, 0, INTEL0),
+            (1, 0, [0x606a6, 0, 0, 0]),
+            (EXT_BASE, 0, [0x0000_0005, 0, 0, 0]),
+            (EXT_BASE + 1, 0, [0, 0, 1 << 2, 1 << 26]),
+            (EXT_BASE + 2, 0, [0x65746e49, 0, 0, 0]),
+            (EXT_BASE + 3, 0, [0; 4]),
+            (EXT_BASE + 4, 0, [0; 4]),
+        ]));
+        assert_eq!((m.svm, m.pdpe1gb, m.brand), (None, None, None));
     }
 
     #[test]
