@@ -178,14 +178,15 @@ fn identity(view: &DumpView, cpuid: &Cpuid, m: &mut CpuModel, notes: &mut Vec<St
                 .map(|b| b.as_str().to_string())
         });
         m.brand = brand.and_then(|b| {
-            clean_string(&b, "Invalid Processor Brand String", "brand string", notes)
+            let cleaned = clean_string(&b, "Invalid Processor Brand String", "brand string", notes);
+            if cleaned.is_none() && b.trim_matches('\0').trim().is_empty() {
+                notes.push(
+                    "CPUID brand string is empty; the part is identified by family/model/stepping"
+                        .into(),
+                );
+            }
+            cleaned
         });
-        if m.brand.is_none() {
-            notes.push(
-                "CPUID brand string is empty; the part is identified by family/model/stepping"
-                    .into(),
-            );
-        }
     }
 }
 
@@ -511,12 +512,18 @@ mod tests {
     }
 
     #[test]
-    fn invalid_vendor_bytes_become_a_note() {
-        let m = CpuModel::from_cpuid(&dump(&[(0, 0, [1, 0xFFFF_FFFF, 0, 0])]));
-        assert_eq!(m.vendor, None);
-        assert!(m
-            .notes
-            .iter()
-            .any(|n| n.contains("vendor id is not valid text")));
+    fn invalid_vendor_and_brand_bytes_become_notes() {
+        let m = CpuModel::from_cpuid(&dump(&[
+            (0, 0, [1, 0xFFFF_FFFF, 0, 0]),
+            (EXT_BASE, 0, [EXT_BASE + 4, 0, 0, 0]),
+            (EXT_BASE + 2, 0, [0xFFFF_FF41, 0, 0, 0]),
+            (EXT_BASE + 3, 0, [0; 4]),
+            (EXT_BASE + 4, 0, [0; 4]),
+        ]));
+        assert_eq!((m.vendor, m.brand), (None, None));
+        let noted = |s: &str| m.notes.iter().any(|n| n.contains(s));
+        assert!(noted("vendor id is not valid text"));
+        assert!(noted("brand string is not valid text"));
+        assert!(!noted("brand string is empty"));
     }
 }
