@@ -38,16 +38,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn known_dates() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(1_795_694_400), "2026-11-26T12:00:00Z");
-        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-    }
-}
-
 /// Write `bytes` to `path` atomically: a temporary file in the same directory, then rename,
 /// so that a reader (node_exporter, a fleet roll-up) never sees a half-written file.
 /// `-` writes to standard output.
@@ -85,4 +75,14 @@ pub fn write_output(path: &std::path::Path, bytes: &[u8]) -> crate::error::Resul
     }
     tmp.persist(path).map_err(|e| werr(e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn known_dates() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_795_694_400), "2026-11-26T12:00:00Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
 }
