@@ -132,8 +132,8 @@ pub fn configured_module_param(
     let module = norm_module(module);
     let from_modprobe = modprobe_options(s)
         .into_iter()
-        .filter(|o| o.module == module && o.param == param)
-        .last()
+        .rev()
+        .find(|o| o.module == module && o.param == param)
         .map(|o| (o.path, o.value));
     let key = format!("{module}.{param}");
     let from_cmdline = kernel_cmdlines(s)
@@ -191,8 +191,8 @@ pub fn sysctl_settings(s: &Snapshot) -> Vec<(String, String, String)> {
 pub fn configured_sysctl(s: &Snapshot, key: &str) -> Option<(String, String)> {
     sysctl_settings(s)
         .into_iter()
-        .filter(|(_, k, _)| k == key)
-        .last()
+        .rev()
+        .find(|(_, k, _)| k == key)
         .map(|(p, _, v)| (p, v))
 }
 
