@@ -11,11 +11,18 @@ fn kvmaudit() -> Command {
 
 /// Exit 1 with one line on stderr that names the file; no panic, no backtrace.
 fn assert_one_line_error(args: &[&str], must_name: &str) {
-    let out = kvmaudit().args(args).env("RUST_BACKTRACE", "1").output().unwrap();
+    let out = kvmaudit()
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "args {args:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "stderr was: {err}");
-    assert!(err.contains(must_name), "stderr {err:?} does not name {must_name}");
+    assert!(
+        err.contains(must_name),
+        "stderr {err:?} does not name {must_name}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.stdout.is_empty());
 }
@@ -38,7 +45,10 @@ fn malformed_inputs_exit_1_naming_the_file() {
     }
     let empty = dir.path().join("empty.args");
     std::fs::write(&empty, b"").unwrap();
-    assert_one_line_error(&["scan", "--qemu-argv", empty.to_str().unwrap()], "empty.args");
+    assert_one_line_error(
+        &["scan", "--qemu-argv", empty.to_str().unwrap()],
+        "empty.args",
+    );
 }
 
 #[test]
@@ -51,9 +61,15 @@ fn newer_snapshot_schema_is_refused() {
 
 #[test]
 fn bad_flags_exit_1_and_help_exits_0() {
-    let out = kvmaudit().args(["scan", "--no-such-flag"]).output().unwrap();
+    let out = kvmaudit()
+        .args(["scan", "--no-such-flag"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let out = kvmaudit().args(["scan", "--profile", "fastest"]).output().unwrap();
+    let out = kvmaudit()
+        .args(["scan", "--profile", "fastest"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let out = kvmaudit().arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -76,7 +92,11 @@ fn root_and_snapshot_are_exclusive() {
 }
 
 fn scan_json(args: &[&str]) -> Value {
-    let out = kvmaudit().args(args).args(["--json", "-"]).output().unwrap();
+    let out = kvmaudit()
+        .args(args)
+        .args(["--json", "-"])
+        .output()
+        .unwrap();
     assert!(
         matches!(out.status.code(), Some(0) | Some(2)),
         "scan failed: {}",
