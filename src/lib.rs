@@ -4,8 +4,12 @@
 //! sources --collect--> [`snapshot::Snapshot`] --parse--> models --evaluate--> findings --score-->
 //! report --render--> table | JSON | HTML | Prometheus | script.
 
+pub mod cli;
 pub mod collect;
 pub mod error;
 pub mod model;
 pub mod parse;
+pub mod report;
+pub mod rules;
 pub mod snapshot;
+pub mod util;

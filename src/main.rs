@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(0);
+    std::process::exit(kvmaudit::cli::main_with_args(std::env::args_os().collect()));
 }

@@ -1,3 +1,289 @@
-//! Collection: read every raw fact once into a [`crate::snapshot::Snapshot`].
+//! Collection: read every raw fact once into a [`Snapshot`].
+//!
+//! Sources, in order: a `--snapshot FILE` or the host (`/` or `--root DIR`), then per-source
+//! files (`--cpuid`, `--dmi`, `--kconfig`, `--qemu-argv`) that replace one part of it.
+//! Collection never writes anything.
 
 pub mod cpuid_live;
+pub mod fsroot;
+pub mod host;
+pub mod paths;
+pub mod processes;
+
+use crate::error::{Error, Result};
+use crate::snapshot::{
+    CpuidDump, Fact, QemuProcess, ReadError, ReadErrorKind, SmbiosRaw, Snapshot, SourceInfo,
+    Sourced, SNAPSHOT_VERSION,
+};
+use fsroot::FsRoot;
+use std::path::{Path, PathBuf};
+
+/// Largest input file we accept on the command line (argv files, snapshots, dumps).
+pub const MAX_INPUT: u64 = 256 * 1024 * 1024;
+
+/// What to read, as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub root: Option<PathBuf>,
+    pub snapshot: Option<PathBuf>,
+    pub cpuid: Option<PathBuf>,
+    pub dmi: Option<PathBuf>,
+    pub kconfig: Option<PathBuf>,
+    pub qemu_argv: Vec<PathBuf>,
+}
+
+/// Build the snapshot the sources describe.
+pub fn gather(src: &Sources) -> Result<Snapshot> {
+    let mut snap = match (&src.snapshot, &src.root) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Usage(
+                "--snapshot and --root are alternatives: give one of them".into(),
+            ))
+        }
+        (Some(file), None) => load_snapshot(file)?,
+        (None, Some(dir)) => {
+            if !dir.is_dir() {
+                return Err(Error::parse(dir, "--root must be a directory"));
+            }
+            collect_host(&FsRoot::under(dir))
+        }
+        (None, None) => collect_host(&FsRoot::live()),
+    };
+    apply_overrides(&mut snap, src)?;
+    Ok(snap)
+}
+
+/// Read every host fact through `fs`.
+pub fn collect_host(fs: &FsRoot) -> Snapshot {
+    let facts = host::HostFacts::collect(fs);
+    let (qemu, mut notes) = processes::discover(fs);
+    let kconfig = find_kconfig(fs, &facts.files);
+    let hostname = hostname(&facts.files);
+    let cpuid = if fs.is_live() {
+        match cpuid_live::read_live() {
+            Fact::Value(d) => Sourced::value("cpuid instruction", d),
+            Fact::Error(e) => Sourced::error("cpuid instruction", e),
+        }
+    } else {
+        Sourced::error(
+            "cpuid instruction",
+            ReadError::new(
+                ReadErrorKind::NotAvailable,
+                "a --root tree carries no CPUID; give --cpuid FILE (the CPU model falls back to /proc/cpuinfo)",
+            ),
+        )
+    };
+    let smbios = read_smbios(fs);
+    if let Some(e) = smbios.fact.error() {
+        if e.kind == ReadErrorKind::ParseError {
+            notes.push(format!("{}: {}", smbios.path, e.describe()));
+        }
+    }
+    Snapshot {
+        schema_version: SNAPSHOT_VERSION,
+        tool: "kvmaudit".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        collected_at: crate::util::now_rfc3339(),
+        source: SourceInfo {
+            kind: if fs.is_live() { "live" } else { "root" }.into(),
+            root: fs.root_dir().map(|p| p.display().to_string()),
+            overrides: Default::default(),
+        },
+        hostname,
+        cpuid,
+        smbios,
+        kconfig,
+        files: facts.files,
+        dirs: facts.dirs,
+        links: facts.links,
+        qemu,
+        notes,
+    }
+}
+
+fn hostname(files: &std::collections::BTreeMap<String, Fact<String>>) -> Sourced<String> {
+    let mut last_err = None;
+    for p in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
+        match files.get(p) {
+            Some(Fact::Value(v)) if !v.trim().is_empty() => {
+                return Sourced::value(p, v.trim().to_string())
+            }
+            Some(Fact::Error(e)) => last_err = Some(Sourced::error(p, e.clone())),
+            _ => {}
+        }
+    }
+    last_err.unwrap_or_else(|| {
+        Sourced::error(
+            "/proc/sys/kernel/hostname",
+            ReadError::new(ReadErrorKind::Absent, "no hostname recorded"),
+        )
+    })
+}
+
+/// SMBIOS from `/sys/firmware/dmi/tables` (root-only on a live host).
+fn read_smbios(fs: &FsRoot) -> Sourced<SmbiosRaw> {
+    const DMI: &str = "/sys/firmware/dmi/tables/DMI";
+    const EP: &str = "/sys/firmware/dmi/tables/smbios_entry_point";
+    let table = match fs.read_bytes(DMI, 16 * 1024 * 1024) {
+        Fact::Value(b) => b,
+        Fact::Error(e) => return Sourced::error(DMI, e),
+    };
+    let ep = fs.read_bytes(EP, 4096).value().cloned();
+    match crate::parse::smbios::parse(&table, ep.as_deref()) {
+        Ok(raw) => Sourced::value(DMI, raw),
+        Err(e) => Sourced::error(DMI, ReadError::new(ReadErrorKind::ParseError, e.0)),
+    }
+}
+
+/// Kernel config, first hit wins (catalogue §3.4).
+fn find_kconfig(
+    fs: &FsRoot,
+    files: &std::collections::BTreeMap<String, Fact<String>>,
+) -> Sourced<String> {
+    let release = files
+        .get("/proc/sys/kernel/osrelease")
+        .and_then(|f| f.value())
+        .map(|s| s.trim().to_string());
+    let mut candidates = vec!["/proc/config.gz".to_string()];
+    if let Some(r) = &release {
+        candidates.push(format!("/boot/config-{r}"));
+        candidates.push(format!("/lib/modules/{r}/config"));
+        candidates.push(format!("/lib/modules/{r}/build/.config"));
+    }
+    let mut denied = None;
+    for c in &candidates {
+        match fs.read_bytes(c, 16 * 1024 * 1024) {
+            Fact::Value(b) => {
+                return match decode_kconfig(&b) {
+                    Ok(t) => Sourced::value(c.clone(), t),
+                    Err(msg) => {
+                        Sourced::error(c.clone(), ReadError::new(ReadErrorKind::ParseError, msg))
+                    }
+                }
+            }
+            Fact::Error(e) if e.kind != ReadErrorKind::Absent => {
+                denied.get_or_insert(Sourced::error(c.clone(), e));
+            }
+            Fact::Error(_) => {}
+        }
+    }
+    denied.unwrap_or_else(|| {
+        Sourced::error(
+            candidates.join(", "),
+            ReadError::new(ReadErrorKind::Absent, "no kernel config found"),
+        )
+    })
+}
+
+/// Plain or gzip `.config` text; it must hold at least one `CONFIG_` line.
+pub fn decode_kconfig(b: &[u8]) -> std::result::Result<String, String> {
+    let bytes = if b.starts_with(&[0x1f, 0x8b]) {
+        use std::io::Read;
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(b)
+            .take(64 * 1024 * 1024)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("gzip: {e}"))?;
+        out
+    } else {
+        b.to_vec()
+    };
+    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    if !text.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("CONFIG_") || (l.starts_with("# CONFIG_") && l.ends_with(" is not set"))
+    }) {
+        return Err("no CONFIG_ lines: not a kernel .config".into());
+    }
+    Ok(text)
+}
+
+fn read_input(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::read(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::parse(path, "is a directory, expected a file"));
+    }
+    if meta.len() > MAX_INPUT {
+        return Err(Error::parse(
+            path,
+            format!(
+                "{} bytes is larger than the {MAX_INPUT}-byte input limit",
+                meta.len()
+            ),
+        ));
+    }
+    std::fs::read(path).map_err(|e| Error::read(path, e))
+}
+
+/// Load a snapshot written by `kvmaudit collect`.
+pub fn load_snapshot(path: &Path) -> Result<Snapshot> {
+    let bytes = read_input(path)?;
+    #[derive(serde::Deserialize)]
+    struct Version {
+        schema_version: Option<u32>,
+        tool: Option<String>,
+    }
+    let v: Version = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::parse(path, format!("not a kvmaudit snapshot (invalid JSON: {e})")))?;
+    if v.tool.as_deref() != Some("kvmaudit") {
+        return Err(Error::parse(
+            path,
+            "not a kvmaudit snapshot (no \"tool\": \"kvmaudit\")",
+        ));
+    }
+    match v.schema_version {
+        Some(n) if n > SNAPSHOT_VERSION => {
+            return Err(Error::parse(
+                path,
+                format!("snapshot schema_version {n} is newer than this kvmaudit reads ({SNAPSHOT_VERSION}); upgrade kvmaudit"),
+            ))
+        }
+        None => return Err(Error::parse(path, "snapshot has no schema_version")),
+        _ => {}
+    }
+    serde_json::from_slice(&bytes).map_err(|e| Error::parse(path, format!("invalid snapshot: {e}")))
+}
+
+fn note_override(snap: &mut Snapshot, what: &str, path: &Path) {
+    snap.source
+        .overrides
+        .entry(what.to_string())
+        .or_default()
+        .push(path.display().to_string());
+}
+
+/// Replace parts of the snapshot with the per-source files the user named.
+fn apply_overrides(snap: &mut Snapshot, src: &Sources) -> Result<()> {
+    if let Some(p) = &src.cpuid {
+        let dump: CpuidDump = crate::parse::cpuid::parse(&read_input(p)?)
+            .map_err(|e| Error::parse(p, format!("not a CPUID dump: {}", e.0)))?;
+        snap.cpuid = Sourced::value(p.display().to_string(), dump);
+        note_override(snap, "cpuid", p);
+    }
+    if let Some(p) = &src.dmi {
+        let raw = crate::parse::smbios::load_path(p)?;
+        snap.smbios = Sourced::value(p.display().to_string(), raw);
+        note_override(snap, "dmi", p);
+    }
+    if let Some(p) = &src.kconfig {
+        let text = decode_kconfig(&read_input(p)?).map_err(|m| Error::parse(p, m))?;
+        snap.kconfig = Sourced::value(p.display().to_string(), text);
+        note_override(snap, "kconfig", p);
+    }
+    if !src.qemu_argv.is_empty() {
+        let mut vms = Vec::new();
+        for p in &src.qemu_argv {
+            let f = crate::parse::qemu::parse_argv_file(&read_input(p)?)
+                .map_err(|e| Error::parse(p, format!("not a QEMU command line: {}", e.0)))?;
+            vms.push(QemuProcess {
+                source: p.display().to_string(),
+                argv: f.argv,
+                env: f.env,
+                ..Default::default()
+            });
+            note_override(snap, "qemu_argv", p);
+        }
+        snap.qemu = Sourced::value("--qemu-argv", vms);
+    }
+    Ok(())
+}

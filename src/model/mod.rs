@@ -1,5 +1,7 @@
 //! Typed models built from a snapshot: what the rules read.
 
 pub mod cpu;
+pub mod host;
 pub mod platform;
+pub mod topology;
 pub mod vm;

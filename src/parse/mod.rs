@@ -1,6 +1,10 @@
 //! Parsers: bytes and text from the snapshot into typed values. None of them touches the
 //! filesystem and none may panic on any input.
 
+pub mod cmdline;
 pub mod cpuid;
+pub mod cpulist;
+pub mod kconfig;
 pub mod qemu;
 pub mod smbios;
+pub mod sysfs;

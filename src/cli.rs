@@ -1,0 +1,314 @@
+//! Command line (the contract in design.md): parse, dispatch, map outcomes to exit status
+//! 0 (no failure at or above --fail-on), 2 (failures), 1 (kvmaudit could not do its job).
+
+use crate::collect::{self, Sources};
+use crate::error::{Error, Result};
+use crate::report::{Profile, Report};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const ABOUT: &str = "Audit KVM/QEMU hosts and their running VMs against Intel's KVM/QEMU tuning \
+guide for 3rd Gen Xeon Scalable (Ice Lake)";
+
+const LONG_ABOUT: &str = "Audit KVM/QEMU hosts and their running VMs against Intel's KVM/QEMU \
+tuning guide for 3rd Gen Xeon Scalable (Ice Lake).
+
+kvmaudit reads CPUID, SMBIOS, the kernel config, sysfs, /proc, module parameters and the \
+command line of every running QEMU; it never changes the host. Run it as root for full \
+coverage: without root some evidence (SMBIOS, QEMU fds and NUMA maps) is unreadable and the \
+rules that need it report `unknown`, never `pass`.
+
+Exit status: 0 no failed rule at or above --fail-on; 2 at least one; 1 kvmaudit could not do \
+its job (bad flag, unreadable or malformed input named on the command line).";
+
+#[derive(Parser, Debug)]
+#[command(name = "kvmaudit", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Audit this host (or a --root, --snapshot, per-source files) and report
+    Scan(ScanArgs),
+    /// Record every fact a scan reads into a snapshot file, without verdicts
+    Collect(CollectArgs),
+    /// Write a reviewed-then-run remediation script for the failed findings
+    Fix(FixArgs),
+    /// List the rules kvmaudit checks
+    Rules(RulesArgs),
+    /// Show one rule with its rationale and remediation
+    Explain(ExplainArgs),
+    /// Roll many JSON reports up into one fleet view
+    Fleet(FleetArgs),
+}
+
+/// Where the facts come from. Without any of these, the running host is scanned.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SourceArgs {
+    /// Read every host path under DIR instead of / (a mounted host fs, a sosreport, a fixture)
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Audit a snapshot written by `kvmaudit collect`
+    #[arg(long, value_name = "FILE", conflicts_with = "root")]
+    pub snapshot: Option<PathBuf>,
+    /// Raw CPUID: `cpuid -r` output, libvirt cpu-data XML, or an AIDA64/InstLatx64 dump
+    #[arg(long, value_name = "FILE")]
+    pub cpuid: Option<PathBuf>,
+    /// SMBIOS: raw /sys/firmware/dmi/tables/DMI (or that directory), `dmidecode --dump-bin`, or `dmidecode` text
+    #[arg(long, value_name = "FILE")]
+    pub dmi: Option<PathBuf>,
+    /// Kernel .config, plain or gzip (/proc/config.gz)
+    #[arg(long, value_name = "FILE")]
+    pub kconfig: Option<PathBuf>,
+    /// One VM's QEMU command line (libvirt .args/log form or NUL-separated /proc/PID/cmdline);
+    /// repeatable; replaces process discovery
+    #[arg(long = "qemu-argv", value_name = "FILE")]
+    pub qemu_argv: Vec<PathBuf>,
+}
+
+impl SourceArgs {
+    pub fn to_sources(&self) -> Sources {
+        Sources {
+            root: self.root.clone(),
+            snapshot: self.snapshot.clone(),
+            cpuid: self.cpuid.clone(),
+            dmi: self.dmi.clone(),
+            kconfig: self.kconfig.clone(),
+            qemu_argv: self.qemu_argv.clone(),
+        }
+    }
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileArg {
+    Throughput,
+    Latency,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    High,
+    Medium,
+    Low,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Tuning profile the host is judged against
+    #[arg(long, value_enum, default_value_t = ProfileArg::Throughput)]
+    pub profile: ProfileArg,
+    /// TOML file of accepted deviations (rule, target glob, reason, expires)
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Write the JSON report to PATH ('-' for stdout)
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Write the self-contained HTML report to PATH
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// Write a Prometheus textfile (for node_exporter) to PATH
+    #[arg(long, value_name = "PATH")]
+    pub prom: Option<PathBuf>,
+    /// What goes to stdout
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Lowest severity of a failure that makes the exit status 2 (default: any failure)
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Snapshot file to write ('-' for stdout)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct FixArgs {
+    /// Generate the remediation script (the only mode)
+    #[arg(long)]
+    pub generate_script: bool,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Use the findings of a JSON report instead of scanning
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Script file to write ('-' or absent: stdout)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only fix these rule ids (repeatable)
+    #[arg(long, value_name = "ID")]
+    pub only: Vec<String>,
+    #[arg(long, value_enum, default_value_t = ProfileArg::Throughput)]
+    pub profile: ProfileArg,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// Rule id, e.g. qemu.blk.cache
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct FleetArgs {
+    /// JSON reports: files, directories or glob patterns
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    pub csv: Option<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    pub prom: Option<PathBuf>,
+}
+
+/// Parse argv and run; returns the process exit status.
+pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                // A bad flag is "could not do its job" (1), not clap's default 2, which
+                // design.md reserves for failed rules.
+                _ => 1,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kvmaudit: error: {e}");
+            1
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.cmd {
+        Cmd::Scan(a) => scan(a),
+        Cmd::Collect(a) => {
+            let snap = collect::gather(&a.sources.to_sources())?;
+            let mut json = serde_json::to_vec_pretty(&snap)
+                .map_err(|e| Error::Usage(format!("cannot serialize snapshot: {e}")))?;
+            json.push(b'\n');
+            crate::util::write_output(&a.output, &json)?;
+            Ok(0)
+        }
+        Cmd::Fix(_) => not_yet("fix --generate-script", "the remediation script generator"),
+        Cmd::Rules(a) => {
+            let out = match a.format {
+                Format::Table => crate::report::rules_doc::table().into_bytes(),
+                Format::Json => {
+                    let mut v = serde_json::to_vec_pretty(crate::rules::meta::catalogue())
+                        .map_err(|e| Error::Usage(format!("cannot serialize rules: {e}")))?;
+                    v.push(b'\n');
+                    v
+                }
+            };
+            crate::util::write_output(std::path::Path::new("-"), &out)?;
+            Ok(0)
+        }
+        Cmd::Explain(a) => match crate::rules::meta::find(&a.id) {
+            Some(m) => {
+                let text = crate::report::rules_doc::explain(m);
+                crate::util::write_output(std::path::Path::new("-"), text.as_bytes())?;
+                Ok(0)
+            }
+            None => Err(Error::Usage(format!(
+                "no rule with id `{}`; `kvmaudit rules` lists them",
+                a.id
+            ))),
+        },
+        Cmd::Fleet(_) => not_yet("fleet", "the fleet roll-up"),
+    }
+}
+
+fn not_yet(cmd: &str, what: &str) -> Result<i32> {
+    Err(Error::Usage(format!(
+        "`kvmaudit {cmd}` is not available in this build yet ({what} has not landed)"
+    )))
+}
+
+fn scan(a: ScanArgs) -> Result<i32> {
+    let waivers = match &a.waivers {
+        Some(p) => crate::rules::waivers::load(p)?,
+        None => Vec::new(),
+    };
+    let snap = collect::gather(&a.sources.to_sources())?;
+    let profile = match a.profile {
+        ProfileArg::Throughput => Profile::Throughput,
+        ProfileArg::Latency => Profile::Latency,
+    };
+    let today = crate::util::now_rfc3339();
+    let report = crate::rules::evaluate(&snap, profile, &waivers, &today[..10]);
+    let json_to_stdout = a.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if let Some(p) = &a.json {
+        crate::util::write_output(p, &report_json(&report)?)?;
+    }
+    if a.html.is_some() {
+        return not_yet("scan --html", "the HTML report");
+    }
+    if a.prom.is_some() {
+        return not_yet("scan --prom", "the Prometheus textfile");
+    }
+    if !json_to_stdout {
+        let out = match a.format {
+            Format::Json => report_json(&report)?,
+            Format::Table => crate::report::table::render(&report).into_bytes(),
+        };
+        crate::util::write_output(std::path::Path::new("-"), &out)?;
+    }
+    Ok(exit_status(&report, a.fail_on))
+}
+
+fn report_json(r: &Report) -> Result<Vec<u8>> {
+    let mut json = serde_json::to_vec_pretty(r)
+        .map_err(|e| Error::Usage(format!("cannot serialize report: {e}")))?;
+    json.push(b'\n');
+    Ok(json)
+}
+
+/// 2 when a (non-waived) failure is at or above the threshold, else 0.
+pub fn exit_status(r: &Report, fail_on: Option<FailOn>) -> i32 {
+    use crate::report::{Severity, Status};
+    let threshold = match fail_on {
+        None => Severity::Info,
+        Some(FailOn::Low) => Severity::Low,
+        Some(FailOn::Medium) => Severity::Medium,
+        Some(FailOn::High) => Severity::High,
+    };
+    let failed = r
+        .results
+        .iter()
+        .any(|f| f.status == Status::Fail && f.severity >= threshold);
+    if failed {
+        2
+    } else {
+        0
+    }
+}

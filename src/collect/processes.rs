@@ -1,0 +1,268 @@
+//! QEMU process discovery under `/proc` (or `DIR/proc`).
+//!
+//! argv is read as bytes from `/proc/PID/cmdline` and split on NUL ourselves: procfs's
+//! `cmdline()` drops empty arguments and insists on UTF-8 (dependencies.md).
+
+use super::fsroot::FsRoot;
+use crate::snapshot::{
+    Fact, ProcessStatus, QemuProcess, RawBytes, ReadErrorKind, Sourced, ThreadFact,
+};
+
+/// Upper bound for one `/proc/PID/cmdline` (Linux caps argv at a few MB).
+const MAX_CMDLINE: u64 = 8 * 1024 * 1024;
+const MAX_NUMA_MAPS: u64 = 16 * 1024 * 1024;
+const MAX_MOUNTINFO: u64 = 4 * 1024 * 1024;
+const MAX_STATUS: u64 = 64 * 1024;
+/// Threads per process we look at: QEMU with 1024 vCPUs plus workers stays below this.
+const MAX_THREADS: usize = 4096;
+const MAX_FDS: usize = 65536;
+
+/// Is this executable name one of QEMU's system emulators?
+pub fn is_qemu_name(base: &str) -> bool {
+    base.starts_with("qemu-system-")
+        || base == "qemu-kvm"
+        || (base.starts_with("qemu-") && base.ends_with("-kvm"))
+}
+
+fn basename(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// Every QEMU process visible under `/proc`.
+pub fn discover(fs: &FsRoot) -> (Sourced<Vec<QemuProcess>>, Vec<String>) {
+    let mut notes = Vec::new();
+    let names = match fs.list_dir("/proc") {
+        Fact::Value(n) => n,
+        Fact::Error(e) => return (Sourced::error("/proc", e), notes),
+    };
+    let mut pids: Vec<u32> = names.iter().filter_map(|n| n.parse().ok()).collect();
+    pids.sort_unstable();
+    let mut out = Vec::new();
+    for pid in pids {
+        if let Some(p) = inspect(fs, pid, &mut notes) {
+            out.push(p);
+        }
+    }
+    (Sourced::value("/proc", out), notes)
+}
+
+/// Look at one process; `None` when it is not QEMU, has exited, or is a zombie.
+fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess> {
+    let base = format!("/proc/{pid}");
+    let exe = fs.read_link(&format!("{base}/exe"));
+    let cmdline = fs.read_bytes(&format!("{base}/cmdline"), MAX_CMDLINE);
+    let argv = match &cmdline {
+        Fact::Value(b) => split_nul(b),
+        // Gone between listing and reading: it exited during the scan.
+        Fact::Error(e) if e.kind == ReadErrorKind::Absent => return None,
+        Fact::Error(e) if e.kind == ReadErrorKind::TooLarge => {
+            if exe_is_qemu(&exe) {
+                notes.push(format!("{base}/cmdline: {}; process skipped", e.describe()));
+            }
+            return None;
+        }
+        Fact::Error(_) => Vec::new(),
+    };
+    let (exe_path, deleted) = match &exe {
+        Fact::Value(t) => match t.strip_suffix(" (deleted)") {
+            Some(s) => (Some(s.to_string()), true),
+            None => (Some(t.clone()), false),
+        },
+        Fact::Error(_) => (None, false),
+    };
+    let is_qemu = match &exe_path {
+        Some(p) => is_qemu_name(basename(p)),
+        // exe is unreadable without ptrace rights: fall back on what argv[0] claims.
+        None => argv
+            .first()
+            .map(|a| is_qemu_name(basename(&a.to_string_lossy())))
+            .unwrap_or(false),
+    };
+    if !is_qemu {
+        return None;
+    }
+    let status = read_status(fs, &format!("{base}/status"));
+    let state = status
+        .get()
+        .map(|_| status_field(fs, &format!("{base}/status"), "State"))
+        .unwrap_or_default();
+    if argv.is_empty() {
+        // Zombies and processes in exit have an empty cmdline: nothing to audit.
+        notes.push(format!(
+            "pid {pid}: QEMU process with an empty command line (state {}); skipped",
+            if state.is_empty() { "unknown" } else { &state }
+        ));
+        return None;
+    }
+    Some(QemuProcess {
+        pid: Some(pid),
+        source: format!("{base}/cmdline"),
+        argv,
+        env: Vec::new(),
+        exe: Some(match exe {
+            Fact::Value(_) => Sourced::value(format!("{base}/exe"), exe_path.unwrap_or_default()),
+            Fact::Error(e) => Sourced::error(format!("{base}/exe"), e),
+        }),
+        exe_deleted: deleted,
+        state: state.split_whitespace().next().unwrap_or("").to_string(),
+        status: Some(status),
+        threads: Some(read_threads(fs, pid)),
+        fds: Some(read_fds(fs, pid)),
+        numa_maps: Some(text_fact(fs, &format!("{base}/numa_maps"), MAX_NUMA_MAPS)),
+        mountinfo: Some(text_fact(fs, &format!("{base}/mountinfo"), MAX_MOUNTINFO)),
+    })
+}
+
+fn exe_is_qemu(exe: &Fact<String>) -> bool {
+    exe.value()
+        .map(|t| is_qemu_name(basename(t.trim_end_matches(" (deleted)"))))
+        .unwrap_or(false)
+}
+
+fn text_fact(fs: &FsRoot, path: &str, max: u64) -> Sourced<String> {
+    match fs.read_text(path, max) {
+        Fact::Value(v) => Sourced::value(path, v),
+        Fact::Error(e) => Sourced::error(path, e),
+    }
+}
+
+/// Split `/proc/PID/cmdline` on NUL, keeping empty arguments; the final NUL ends the last one.
+pub fn split_nul(b: &[u8]) -> Vec<RawBytes> {
+    let body = b.strip_suffix(&[0]).unwrap_or(b);
+    if body.is_empty() {
+        return Vec::new();
+    }
+    body.split(|&c| c == 0)
+        .map(|a| RawBytes(a.to_vec()))
+        .collect()
+}
+
+/// `Key:\tvalue` lines of a `/proc/.../status` file.
+fn parse_status_text(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines()
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim(), v.trim())))
+}
+
+fn status_field(fs: &FsRoot, path: &str, key: &str) -> String {
+    fs.read_text(path, MAX_STATUS)
+        .value()
+        .and_then(|t| {
+            parse_status_text(t)
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap_or_default()
+}
+
+fn read_status(fs: &FsRoot, path: &str) -> Sourced<ProcessStatus> {
+    match fs.read_text(path, MAX_STATUS) {
+        Fact::Value(t) => Sourced::value(path, status_from_text(&t)),
+        Fact::Error(e) => Sourced::error(path, e),
+    }
+}
+
+/// The fields of `/proc/PID/status` the rules use.
+pub fn status_from_text(t: &str) -> ProcessStatus {
+    let mut s = ProcessStatus::default();
+    for (k, v) in parse_status_text(t) {
+        match k {
+            "Name" => s.name = v.to_string(),
+            "Cpus_allowed_list" => s.cpus_allowed_list = v.to_string(),
+            "Mems_allowed_list" => s.mems_allowed_list = v.to_string(),
+            "VmLck" => s.vm_lck_kb = v.trim_end_matches("kB").trim().parse().ok(),
+            "Threads" => s.threads = v.parse().ok(),
+            _ => {}
+        }
+    }
+    s
+}
+
+fn read_threads(fs: &FsRoot, pid: u32) -> Sourced<Vec<ThreadFact>> {
+    let dir = format!("/proc/{pid}/task");
+    let names = match fs.list_dir(&dir) {
+        Fact::Value(n) => n,
+        Fact::Error(e) => return Sourced::error(dir, e),
+    };
+    let mut tids: Vec<u32> = names.iter().filter_map(|n| n.parse().ok()).collect();
+    tids.sort_unstable();
+    let threads = tids
+        .into_iter()
+        .take(MAX_THREADS)
+        .filter_map(|tid| {
+            // A thread that ended during the scan simply has no status any more.
+            let text = fs
+                .read_text(&format!("{dir}/{tid}/status"), MAX_STATUS)
+                .value()?
+                .clone();
+            let mut t = ThreadFact {
+                tid,
+                ..Default::default()
+            };
+            for (k, v) in parse_status_text(&text) {
+                match k {
+                    "Name" => t.comm = v.to_string(),
+                    "State" => t.state = v.split_whitespace().next().unwrap_or("").to_string(),
+                    "Cpus_allowed_list" => t.cpus_allowed_list = v.to_string(),
+                    "Mems_allowed_list" => t.mems_allowed_list = v.to_string(),
+                    _ => {}
+                }
+            }
+            Some(t)
+        })
+        .collect();
+    Sourced::value(dir, threads)
+}
+
+/// fd targets that say nothing about tuning (sockets, pipes, event fds) are left out.
+fn is_noise(target: &str) -> bool {
+    target.starts_with("socket:")
+        || target.starts_with("pipe:")
+        || matches!(
+            target,
+            "anon_inode:[eventfd]"
+                | "anon_inode:[eventpoll]"
+                | "anon_inode:[signalfd]"
+                | "anon_inode:[timerfd]"
+                | "anon_inode:inotify"
+                | "/dev/null"
+        )
+}
+
+fn read_fds(fs: &FsRoot, pid: u32) -> Sourced<Vec<String>> {
+    let dir = format!("/proc/{pid}/fd");
+    let names = match fs.list_dir(&dir) {
+        Fact::Value(n) => n,
+        Fact::Error(e) => return Sourced::error(dir, e),
+    };
+    let mut targets: Vec<String> = names
+        .iter()
+        .take(MAX_FDS)
+        .filter_map(|n| fs.read_link(&format!("{dir}/{n}")).value().cloned())
+        .filter(|t| !is_noise(t))
+        .collect();
+    targets.sort();
+    targets.dedup();
+    Sourced::value(dir, targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_split_keeps_empty_arguments() {
+        let v = split_nul(b"qemu\0-append\0\0-S\0");
+        let got: Vec<String> = v.iter().map(|a| a.to_string_lossy()).collect();
+        assert_eq!(got, ["qemu", "-append", "", "-S"]);
+        assert!(split_nul(b"").is_empty());
+    }
+
+    #[test]
+    fn qemu_names() {
+        assert!(is_qemu_name("qemu-system-x86_64"));
+        assert!(is_qemu_name("qemu-kvm"));
+        assert!(is_qemu_name("qemu-system-x86_64-kvm"));
+        assert!(!is_qemu_name("qemu-img"));
+        assert!(!is_qemu_name("bash"));
+    }
+}

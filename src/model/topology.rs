@@ -1,0 +1,120 @@
+//! CPU topology and NUMA nodes from sysfs (not /proc/cpuinfo, whose physical id/core id pairs
+//! can mislead: dependencies.md).
+
+use crate::parse::{cpulist, sysfs};
+use crate::snapshot::Snapshot;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+const CPU: &str = "/sys/devices/system/cpu";
+const NODE: &str = "/sys/devices/system/node";
+
+/// Where one logical CPU sits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CpuPlace {
+    pub package: u32,
+    pub die: u32,
+    pub core: u32,
+    pub siblings: BTreeSet<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Topology {
+    /// Online CPUs (`/sys/devices/system/cpu/online`); `None` when unreadable.
+    pub online: Option<BTreeSet<u32>>,
+    pub cpus: BTreeMap<u32, CpuPlace>,
+    pub sockets: Option<u32>,
+    pub cores: Option<u32>,
+    pub threads: Option<u32>,
+}
+
+impl Topology {
+    pub fn from_snapshot(s: &Snapshot) -> Topology {
+        let online = s
+            .text(&format!("{CPU}/online"))
+            .and_then(|t| cpulist::parse(t).ok());
+        let mut cpus = BTreeMap::new();
+        for cpu in online.iter().flatten() {
+            let topo = |f: &str| {
+                s.text(&format!("{CPU}/cpu{cpu}/topology/{f}"))
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+            };
+            let (Some(package), Some(core)) = (topo("physical_package_id"), topo("core_id")) else {
+                continue;
+            };
+            let siblings = s
+                .text(&format!("{CPU}/cpu{cpu}/topology/thread_siblings_list"))
+                .and_then(|t| cpulist::parse(t).ok())
+                .unwrap_or_default();
+            cpus.insert(
+                *cpu,
+                CpuPlace {
+                    // -1 appears on some virtual machines; fold it into package 0.
+                    package: package.max(0) as u32,
+                    die: topo("die_id").unwrap_or(0).max(0) as u32,
+                    core: core.max(0) as u32,
+                    siblings,
+                },
+            );
+        }
+        let complete = online
+            .as_ref()
+            .is_some_and(|o| o.len() == cpus.len() && !o.is_empty());
+        let (sockets, cores) = if complete {
+            let pk: BTreeSet<u32> = cpus.values().map(|c| c.package).collect();
+            let co: BTreeSet<(u32, u32, u32)> =
+                cpus.values().map(|c| (c.package, c.die, c.core)).collect();
+            (Some(pk.len() as u32), Some(co.len() as u32))
+        } else {
+            (None, None)
+        };
+        Topology {
+            threads: online.as_ref().map(|o| o.len() as u32),
+            online,
+            cpus,
+            sockets,
+            cores,
+        }
+    }
+}
+
+/// One NUMA node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumaNode {
+    pub id: u32,
+    pub cpus: BTreeSet<u32>,
+    pub mem_total_kb: Option<u64>,
+    pub distances: Vec<u32>,
+}
+
+/// NUMA nodes, or `None` when `/sys/devices/system/node` could not be read.
+pub fn numa_nodes(s: &Snapshot) -> Option<Vec<NumaNode>> {
+    let listing = s.dir(NODE)?.value()?;
+    let mut nodes: Vec<NumaNode> = listing
+        .iter()
+        .filter_map(|n| n.strip_prefix("node")?.parse::<u32>().ok())
+        .map(|id| {
+            let base = format!("{NODE}/node{id}");
+            NumaNode {
+                id,
+                cpus: s
+                    .text(&format!("{base}/cpulist"))
+                    .and_then(|t| cpulist::parse(t).ok())
+                    .unwrap_or_default(),
+                mem_total_kb: s
+                    .text(&format!("{base}/meminfo"))
+                    .and_then(|t| sysfs::node_meminfo_kb(t, "MemTotal")),
+                distances: s
+                    .text(&format!("{base}/distance"))
+                    .map(|t| {
+                        t.split_whitespace()
+                            .filter_map(|d| d.parse().ok())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    nodes.sort_by_key(|n| n.id);
+    Some(nodes)
+}

@@ -1,0 +1,57 @@
+//! Formats of individual sysfs values.
+
+/// The active choice of a bracketed list: `always [madvise] never` → `madvise`.
+pub fn bracketed(s: &str) -> Option<&str> {
+    let start = s.find('[')?;
+    let end = s[start..].find(']')? + start;
+    Some(&s[start + 1..end])
+}
+
+/// A boolean module parameter: `Y`/`N`, `1`/`0`.
+pub fn bool_param(s: &str) -> Option<bool> {
+    match s.trim() {
+        "Y" | "y" | "1" => Some(true),
+        "N" | "n" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// `hugepages-1048576kB` → 1048576.
+pub fn hugepage_dir_kb(name: &str) -> Option<u64> {
+    name.strip_prefix("hugepages-")?
+        .strip_suffix("kB")?
+        .parse()
+        .ok()
+}
+
+/// A `Key:  value kB` line from a node's `meminfo` (`Node 0 MemTotal:  1234 kB`).
+pub fn node_meminfo_kb(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        let k = k.split_whitespace().last()?;
+        if k != key {
+            return None;
+        }
+        v.split_whitespace().next()?.parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values() {
+        assert_eq!(bracketed("always [madvise] never\n"), Some("madvise"));
+        assert_eq!(bracketed("madvise"), None);
+        assert_eq!(bool_param("Y\n"), Some(true));
+        assert_eq!(hugepage_dir_kb("hugepages-2048kB"), Some(2048));
+        assert_eq!(
+            node_meminfo_kb(
+                "Node 0 MemTotal:       65842100 kB\nNode 0 MemFree: 1 kB",
+                "MemTotal"
+            ),
+            Some(65842100)
+        );
+    }
+}

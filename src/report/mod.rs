@@ -1,0 +1,262 @@
+//! The Report: one host's findings and scores — the single source every renderer reads.
+//! Its JSON form is the contract in design.md (schema_version 1): fields may be added, never
+//! removed or changed in meaning.
+
+pub mod host_block;
+pub mod rules_doc;
+pub mod table;
+
+use serde::{Deserialize, Serialize};
+
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Warn,
+    Info,
+    NotApplicable,
+    Unknown,
+    Waived,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Info => "info",
+            Status::NotApplicable => "not_applicable",
+            Status::Unknown => "unknown",
+            Status::Waived => "waived",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn weight(self) -> u32 {
+        match self {
+            Severity::High => 10,
+            Severity::Medium => 5,
+            Severity::Low => 2,
+            Severity::Info => 0,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// Shared, possibly overcommitted hosts (the default).
+    #[default]
+    Throughput,
+    /// Dedicated CPUs and memory: idle=poll, PLE off, cpu-pm=on, mem-lock=on expected.
+    Latency,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Throughput => "throughput",
+            Profile::Latency => "latency",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// One piece of evidence behind a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub source: String,
+    pub observed: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remediation {
+    pub summary: String,
+    /// Applying the fix needs a host reboot (kernel command line or firmware).
+    pub reboot: bool,
+    /// `fix --generate-script` can apply it (possibly only with an opt-in flag, see `mode`).
+    pub automatable: bool,
+    /// `yes`, `guarded` (script needs an explicit opt-in) or `no` (advice only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mode: String,
+    /// none | mod | vm | boot | bios | g-boot (catalogue legend).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub disruption: String,
+}
+
+/// Why a finding is `waived`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverNote {
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// The status the rule gave before the waiver.
+    pub original_status: Status,
+}
+
+/// One rule's verdict on one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub title: String,
+    pub section: String,
+    pub scope: String,
+    pub target: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub evidence: Vec<Evidence>,
+    pub message: String,
+    pub remediation: Remediation,
+    /// The persistent configuration already holds the fix; a reboot or reload applies it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pending_reboot: bool,
+    /// A data-integrity failure (`cache=unsafe`), reported apart from the score.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub blocker: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverNote>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Counts {
+    pub pass: u32,
+    pub fail: u32,
+    pub warn: u32,
+    pub info: u32,
+    pub not_applicable: u32,
+    pub unknown: u32,
+    pub waived: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Score {
+    /// The overall score, 0–100: 0.4 × host + 0.6 × vCPU-weighted mean of VM scores (the host
+    /// score alone when no VM was scored); `null` when no scored rule could be evaluated.
+    pub value: Option<f64>,
+    pub max: f64,
+    /// The host-scope score alone.
+    #[serde(default)]
+    pub host: Option<f64>,
+    /// Targets of data-integrity failures (`cache=unsafe`), whatever the score says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blockers: Vec<String>,
+    /// Share of applicable rule weight that could be evaluated (0–1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<f64>,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmScore {
+    pub value: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmEntry {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    pub source: String,
+    pub score: VmScore,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcpus: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub generated_at: String,
+    pub profile: Profile,
+    pub host: host_block::HostBlock,
+    pub score: Score,
+    pub vms: Vec<VmEntry>,
+    pub results: Vec<Finding>,
+    /// What kvmaudit could not see or had to assume, in words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// A report of the snapshot's host and VMs. Rules are added by the evaluation stage.
+    pub fn new(
+        snap: &crate::snapshot::Snapshot,
+        host: &crate::model::host::HostModel,
+        profile: Profile,
+    ) -> Report {
+        let vms = host
+            .vms
+            .iter()
+            .map(|vm| VmEntry {
+                name: vm.name(),
+                pid: vm.pid,
+                source: vm.source.clone(),
+                score: VmScore {
+                    value: None,
+                    coverage: None,
+                },
+                vcpus: None,
+                memory_bytes: None,
+                machine: None,
+            })
+            .collect();
+        let mut notes = snap.notes.clone();
+        notes.extend(host.cpu_notes.iter().cloned());
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool: ToolInfo {
+                name: "kvmaudit".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            generated_at: crate::util::now_rfc3339(),
+            profile,
+            host: host_block::HostBlock::from_model(snap, host),
+            score: Score {
+                max: 100.0,
+                ..Default::default()
+            },
+            vms,
+            results: Vec::new(),
+            notes,
+        }
+    }
+}
