@@ -89,7 +89,18 @@ impl CpuModel {
 
     /// Fills every `None` field from `other` (e.g. `vmx_flags` from cpuinfo into a CPUID model)
     /// and appends `other`'s notes that are new. `source` stays.
+    ///
+    /// Nothing is taken when the two disagree on vendor, family, model or stepping: they describe
+    /// different machines (a `--cpuid FILE` from one host, /proc/cpuinfo from another) and mixing
+    /// them would attribute one host's brand or VMX features to the other. A note says so.
     pub fn merge_missing(&mut self, other: &CpuModel) {
+        if let Some(field) = self.identity_conflict(other) {
+            self.notes.push(format!(
+                "{} and {} disagree on the {field}: nothing taken from {}",
+                self.source, other.source, other.source
+            ));
+            return;
+        }
         fn fill<T: Clone>(mine: &mut Option<T>, theirs: &Option<T>) {
             if mine.is_none() {
                 mine.clone_from(theirs);
@@ -120,6 +131,21 @@ impl CpuModel {
                 self.notes.push(note.clone());
             }
         }
+    }
+
+    /// The first identity field both models know and that differs.
+    fn identity_conflict(&self, other: &CpuModel) -> Option<&'static str> {
+        fn differ<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
+            matches!((a, b), (Some(x), Some(y)) if x != y)
+        }
+        [
+            (differ(&self.vendor, &other.vendor), "vendor"),
+            (differ(&self.family, &other.family), "family"),
+            (differ(&self.model, &other.model), "model"),
+            (differ(&self.stepping, &other.stepping), "stepping"),
+        ]
+        .into_iter()
+        .find_map(|(d, name)| d.then_some(name))
     }
 }
 
@@ -256,7 +282,8 @@ mod tests {
         };
         let cpuinfo = CpuModel {
             source: "cpuinfo".into(),
-            vendor: Some("other".into()),
+            vendor: Some(VENDOR_INTEL.into()),
+            family: Some(6),
             vmx: Some(false),
             est: Some(true),
             vmx_flags: Some(vec!["ept".into()]),
@@ -266,11 +293,39 @@ mod tests {
         cpuid.merge_missing(&cpuinfo);
         assert_eq!(cpuid.source, "cpuid");
         assert_eq!(cpuid.vendor.as_deref(), Some(VENDOR_INTEL));
+        assert_eq!(cpuid.family, Some(6));
         assert_eq!(cpuid.vmx, Some(true));
         assert_eq!(cpuid.est, Some(true));
         assert_eq!(cpuid.vmx_flags, Some(vec!["ept".to_string()]));
         assert_eq!(cpuid.hwp, None);
         assert_eq!(cpuid.notes, vec!["a".to_string(), "b".to_string()]);
         assert!(cpuid.is_intel() && !cpuid.is_amd());
+    }
+
+    #[test]
+    fn merge_takes_nothing_from_another_machine() {
+        let mut dump = CpuModel {
+            source: "cpuid".into(),
+            vendor: Some(VENDOR_INTEL.into()),
+            family: Some(6),
+            model: Some(0x6A),
+            stepping: Some(0),
+            ..Default::default()
+        };
+        let live = CpuModel {
+            source: "cpuinfo".into(),
+            vendor: Some(VENDOR_INTEL.into()),
+            family: Some(6),
+            model: Some(0xA7),
+            brand: Some("Intel(R) Xeon(R) Processor".into()),
+            vmx_flags: Some(vec!["ept".into()]),
+            ..Default::default()
+        };
+        dump.merge_missing(&live);
+        assert_eq!((dump.brand, dump.vmx_flags), (None, None));
+        assert_eq!(
+            dump.notes,
+            vec!["cpuid and cpuinfo disagree on the model: nothing taken from cpuinfo".to_string()]
+        );
     }
 }
