@@ -86,6 +86,18 @@ pub struct MemoryDevice {
     pub channel: Option<String>,
 }
 
+impl MemoryDevice {
+    /// An empty slot has no speed, technology or sizes, whatever stale values the firmware left
+    /// in those fields (dmidecode 3.4 stops printing them too; 3.2 prints "<OUT OF SPEC>").
+    pub(crate) fn clear_empty_slot(&mut self) {
+        self.speed_mts = None;
+        self.configured_speed_mts = None;
+        self.technology = None;
+        self.volatile_size = None;
+        self.non_volatile_size = None;
+    }
+}
+
 impl Platform {
     /// Decode whatever `raw` holds. Never fails: problems become notes.
     pub fn from_smbios(raw: &SmbiosRaw) -> Platform {

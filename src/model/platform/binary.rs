@@ -222,7 +222,7 @@ fn mhz(speed: ProcessorSpeed) -> Option<u32> {
 }
 
 fn memory_device(m: &SMBiosMemoryDevice<'_>) -> MemoryDevice {
-    MemoryDevice {
+    let mut dev = MemoryDevice {
         locator: text(m.device_locator()).unwrap_or_default(),
         bank_locator: text(m.bank_locator()),
         size_mib: size_mib(m),
@@ -242,7 +242,11 @@ fn memory_device(m: &SMBiosMemoryDevice<'_>) -> MemoryDevice {
         non_volatile_size: m.non_volatile_size().and_then(indicated),
         socket: None,
         channel: None,
+    };
+    if matches!(m.size(), Some(MemorySize::NotInstalled)) {
+        dev.clear_empty_slot();
     }
+    dev
 }
 
 /// Size in MiB; sizes of 32 GiB and more live in Extended Size.

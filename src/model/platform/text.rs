@@ -93,7 +93,7 @@ fn processor(rec: &Record) -> Processor {
 }
 
 fn memory_device(rec: &Record) -> MemoryDevice {
-    MemoryDevice {
+    let mut dev = MemoryDevice {
         locator: string(rec, "Locator").unwrap_or_default(),
         bank_locator: string(rec, "Bank Locator"),
         size_mib: rec
@@ -111,7 +111,11 @@ fn memory_device(rec: &Record) -> MemoryDevice {
         non_volatile_size: rec.get("Non-Volatile Size").and_then(size_bytes).flatten(),
         socket: None,
         channel: None,
+    };
+    if rec.get("Size") == Some("No Module Installed") {
+        dev.clear_empty_slot();
     }
+    dev
 }
 
 /// A string field; dmidecode's placeholders for missing or invalid strings are `None`.

@@ -3,14 +3,14 @@
 //! The layout (stable from dmidecode 2.x to 3.x):
 //!
 //! ```text
-//! # dmidecode 3.4
+//! # dmidecode 3.4   (indentation below is one/two TAB characters)
 //! SMBIOS 3.3.0 present.
 //!
 //! Handle 0x0008, DMI type 0, 26 bytes
 //! BIOS Information
-//! 	Vendor: Intel Corporation
-//! 	Characteristics:
-//! 		PCI is supported
+//!     Vendor: Intel Corporation
+//!     Characteristics:
+//!         PCI is supported
 //! ```
 //!
 //! `dmidecode -q` drops the `Handle` lines; such records are typed by their title instead.
