@@ -82,7 +82,11 @@ fn processor(rec: &Record) -> Processor {
             .map_or(version.is_some(), |s| s.starts_with("Populated")),
         manufacturer: string(rec, "Manufacturer"),
         family: string(rec, "Family"),
-        cpuid_signature: rec.get("ID").and_then(cpuid_eax),
+        // `dmidecode -q` prints no ID line, only the decoded Signature.
+        cpuid_signature: rec
+            .get("ID")
+            .and_then(cpuid_eax)
+            .or_else(|| rec.get("Signature").and_then(signature_eax)),
         core_count: number(rec, "Core Count"),
         core_enabled: number(rec, "Core Enabled"),
         thread_count: number(rec, "Thread Count"),
@@ -166,6 +170,40 @@ fn cpuid_eax(id: &str) -> Option<u32> {
     (eax != 0).then_some(eax)
 }
 
+/// "Type 0, Family 6, Model 106, Stepping 6" → 0x000606A6: CPUID.1:EAX rebuilt from the display
+/// values (the reserved bits, zero on real parts, are lost).
+fn signature_eax(sig: &str) -> Option<u32> {
+    let field = |name: &str| -> Option<u32> {
+        sig.split(',')
+            .map(str::trim)
+            .find_map(|part| part.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let (family, model, stepping) = (field("Family")?, field("Model")?, field("Stepping")?);
+    let kind = field("Type").unwrap_or(0);
+    let (base_family, ext_family) = if family >= 0xF {
+        (0xF, family - 0xF)
+    } else {
+        (family, 0)
+    };
+    let extended_model = base_family == 0x6 || base_family == 0xF;
+    if ext_family > 0xFF
+        || stepping > 0xF
+        || kind > 0x3
+        || (model > 0xF && !extended_model)
+        || model > 0xFF
+    {
+        return None;
+    }
+    let eax = stepping
+        | (model & 0xF) << 4
+        | base_family << 8
+        | kind << 12
+        | (model >> 4) << 16
+        | ext_family << 20;
+    (eax != 0).then_some(eax)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +216,16 @@ mod tests {
         assert_eq!(size_bytes("No Module Installed"), None);
         assert_eq!(size_bytes("Unknown"), None);
         assert_eq!(size_bytes("99999999999 EB"), Some(None));
+    }
+
+    #[test]
+    fn signature_gives_eax() {
+        let ice_lake = "Type 0, Family 6, Model 106, Stepping 6";
+        assert_eq!(signature_eax(ice_lake), Some(0x000606A6));
+        let rome = "Type 0, Family 23, Model 49, Stepping 0";
+        assert_eq!(signature_eax(rome), Some(0x00830F10));
+        assert_eq!(signature_eax("Family 4, Model 200, Stepping 1"), None);
+        assert_eq!(signature_eax("garbage"), None);
     }
 
     #[test]
