@@ -160,7 +160,7 @@ pub fn dell_place(socket_index: u32, slot: u32, channels: Option<u32>) -> Place 
         socket: Some(format!("CPU{}", socket_index + 1)),
         channel: channels
             .filter(|c| *c > 0)
-            .map(|c| ((slot - 1) % c).to_string()),
+            .map(|c| (slot.saturating_sub(1) % c).to_string()),
     }
 }
 
