@@ -7,6 +7,7 @@ use super::options::{split_options, QemuArg};
 use super::props::Props;
 use crate::snapshot::RawBytes;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// One option with its argument parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,14 @@ pub struct ParsedOption {
     pub json: bool,
 }
 
+/// A bare word on the command line (QEMU's `-hda` shorthand).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Positional {
+    /// Position in argv.
+    pub index: usize,
+    pub value: String,
+}
+
 /// `-global driver.property=value` (or `driver=,property=,value=`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GlobalOption {
@@ -37,7 +46,7 @@ pub struct CommandLine {
     pub binary: String,
     pub options: Vec<ParsedOption>,
     /// Bare words (disk images), in order.
-    pub positionals: Vec<String>,
+    pub positionals: Vec<Positional>,
     pub globals: Vec<GlobalOption>,
     /// Problems met while parsing (bad JSON, a `-set` without target, ...).
     pub notes: Vec<String>,
@@ -92,12 +101,16 @@ pub fn parse_command_line(argv: &[RawBytes]) -> CommandLine {
             .unwrap_or_default(),
         ..CommandLine::default()
     };
+    // (option name, id) → latest option with that id, for -set (keeps many -set linear).
+    let mut by_id: HashMap<(String, String), usize> = HashMap::new();
     for arg in args {
         match arg {
-            QemuArg::Positional { value, .. } => cl.positionals.push(value),
+            QemuArg::Positional { value, index } => {
+                cl.positionals.push(Positional { index, value })
+            }
             QemuArg::Option { name, value, index } => {
                 match (name.as_str(), value.as_deref()) {
-                    ("set", Some(v)) => apply_set(&mut cl, v, &mut notes),
+                    ("set", Some(v)) => apply_set(&mut cl, &by_id, v, &mut notes),
                     ("global", Some(v)) => match parse_global(v) {
                         Some(g) => cl.globals.push(g),
                         None => notes.push(format!("-global {v:?} is not driver.prop=value")),
@@ -105,6 +118,9 @@ pub fn parse_command_line(argv: &[RawBytes]) -> CommandLine {
                     _ => {}
                 }
                 let (props, json) = parse_props(&name, value.as_deref(), &mut notes);
+                if let Some(id) = props.str("id") {
+                    by_id.insert((name.clone(), id), cl.options.len());
+                }
                 cl.options.push(ParsedOption {
                     name,
                     index,
@@ -165,7 +181,12 @@ fn parse_global(v: &str) -> Option<GlobalOption> {
 }
 
 /// `-set group.id.prop=value` edits an earlier option of that group with that id.
-fn apply_set(cl: &mut CommandLine, v: &str, notes: &mut Vec<String>) {
+fn apply_set(
+    cl: &mut CommandLine,
+    by_id: &HashMap<(String, String), usize>,
+    v: &str,
+    notes: &mut Vec<String>,
+) {
     let parsed = v.split_once('=').and_then(|(lhs, val)| {
         let mut it = lhs.splitn(3, '.');
         Some((it.next()?, it.next()?, it.next()?, val))
@@ -174,11 +195,9 @@ fn apply_set(cl: &mut CommandLine, v: &str, notes: &mut Vec<String>) {
         notes.push(format!("-set {v:?} is not group.id.prop=value"));
         return;
     };
-    let target = cl
-        .options
-        .iter_mut()
-        .rev()
-        .find(|o| o.name == group && (o.props.str("id").as_deref() == Some(id)));
+    let target = by_id
+        .get(&(group.to_string(), id.to_string()))
+        .and_then(|i| cl.options.get_mut(*i));
     match target {
         Some(o) => o.props.push(prop, Value::String(val.to_string())),
         None => notes.push(format!("-set {v:?}: no earlier -{group} with id={id}")),

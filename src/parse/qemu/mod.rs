@@ -18,7 +18,7 @@ mod shell;
 pub mod size;
 
 pub use argv_file::{parse_argv_file, ArgvFile};
-pub use cmdline::{parse_command_line, CommandLine, GlobalOption, ParsedOption};
+pub use cmdline::{parse_command_line, CommandLine, GlobalOption, ParsedOption, Positional};
 pub use keyval::parse_keyval;
 pub use props::Props;
 pub use size::parse_size;
