@@ -85,6 +85,20 @@ fn cache_modes_from_drive() {
         m.disks.first().and_then(|d| d.protocol.as_deref()),
         Some("host_device")
     );
+    // file= together with file.* options keeps the path.
+    let m = vm(&[
+        "-drive",
+        "file=/img/a.raw,file.locking=off,file.aio=io_uring,if=virtio",
+    ]);
+    let d = m.disks.first().expect("disk");
+    assert_eq!(d.path.as_deref(), Some("/img/a.raw"));
+    assert_eq!(d.aio, Some(Aio::IoUring));
+    // A network protocol named by file.driver.
+    let m = vm(&["-drive", "file.driver=nbd,file.server.type=inet,file.server.host=h,file.server.port=10809,file.export=e,if=virtio"]);
+    let d = m.disks.first().expect("disk");
+    assert_eq!(d.protocol.as_deref(), Some("nbd"));
+    assert_eq!(d.path.as_deref(), Some("nbd://h:10809/e"));
+    assert_eq!(d.aio, None, "aio is a file-posix option");
 }
 
 #[test]
@@ -355,6 +369,10 @@ fn accelerators_and_kvm_tristate() {
         vm(&["-accel", "xen", "-accel", "kvm"]).is_kvm(),
         KvmUse::Maybe
     );
+    // -machine options merge: the later accel= replaces the earlier one.
+    let m = vm(&["-machine", "pc,accel=tcg", "-machine", "accel=kvm"]);
+    assert_eq!(m.is_kvm(), KvmUse::Yes);
+    assert_eq!(m.machine.machine_type.as_deref(), Some("pc"));
 }
 
 #[test]
@@ -391,7 +409,7 @@ fn nvdimm_wiring() {
         "-device",
         "nvdimm,memdev=mem1,id=nv1,label-size=128k",
     ]);
-    let d = m.memory_devices.first().expect("nvdimm");
+    let d = m.nvdimms().next().expect("nvdimm");
     assert_eq!(d.kind, MemoryDeviceKind::Nvdimm);
     assert_eq!(d.label_size_bytes, Some(128 << 10));
     let b = d.backend.as_ref().expect("backend");

@@ -113,6 +113,13 @@ fn machine(ctx: &mut Ctx<'_>) -> Machine {
 /// Accelerators in the order QEMU would try them.
 fn accel(ctx: &mut Ctx<'_>, machine: &Machine) -> Accel {
     let mut list = Vec::new();
+    // Repeated -machine options merge, so only the last `accel=` counts.
+    let machine_accel_at = ctx
+        .cl
+        .all(&["machine", "M"])
+        .filter(|o| o.props.contains("accel"))
+        .map(|o| o.index)
+        .last();
     for o in &ctx.cl.options {
         match o.name.as_str() {
             "accel" => {
@@ -130,7 +137,7 @@ fn accel(ctx: &mut Ctx<'_>, machine: &Machine) -> Accel {
             }
             "enable-kvm" => list.push(simple_accel("kvm", "enable-kvm")),
             "no-kvm" => list.push(simple_accel("tcg", "no-kvm")),
-            "machine" | "M" => {
+            "machine" | "M" if Some(o.index) == machine_accel_at => {
                 if let Some(a) = o.props.str("accel") {
                     for name in a.split(':').filter(|s| !s.is_empty()) {
                         list.push(simple_accel(name, "machine"));

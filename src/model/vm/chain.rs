@@ -84,7 +84,8 @@ pub(super) fn legacy_chain(ctx: &mut Ctx<'_>, p: &Props) -> Legacy {
         no_flush,
     };
     let file_props = p.children("file");
-    let filename = p.str("file").filter(|_| !p.has_children("file"));
+    // `file=PATH` may come with `file.locking=off` & co.: the string is the child's filename.
+    let filename = p.str("file");
     if filename.is_some() || !file_props.is_empty() {
         let driver = file_props
             .str("driver")

@@ -131,7 +131,8 @@ pub(super) fn build(ctx: &mut Ctx<'_>, vm: &mut VmModel) {
             bus: p.str("bus"),
             packed,
         });
-        if driver.starts_with("vfio-pci") {
+        // vfio-pci-igd-lpc-bridge is an emulated bridge, not an assigned device.
+        if driver == "vfio-pci" || driver == "vfio-pci-nohotplug" {
             vm.vfio_devices.push(vfio(ctx, &driver, &p));
         }
         if let Some(kind) = memory_device_kind(&driver) {

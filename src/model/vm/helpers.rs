@@ -1,6 +1,6 @@
 //! Questions rules ask of a [`VmModel`]: vCPU count, where guest RAM lives, huge pages, KVM.
 
-use super::{BackendKind, MemoryBackend, MemoryDeviceKind, VmModel};
+use super::{BackendKind, MemoryBackend, MemoryDevice, MemoryDeviceKind, VmModel};
 use serde::{Deserialize, Serialize};
 
 /// Whether the VM runs on KVM, from argv alone.
@@ -109,6 +109,13 @@ impl VmModel {
     /// A memory backend by id.
     pub fn backend(&self, id: &str) -> Option<&MemoryBackend> {
         self.memory_backends.iter().find(|b| b.id == id)
+    }
+
+    /// The vNVDIMM devices (memory devices of kind nvdimm).
+    pub fn nvdimms(&self) -> impl Iterator<Item = &MemoryDevice> {
+        self.memory_devices
+            .iter()
+            .filter(|d| d.kind == MemoryDeviceKind::Nvdimm)
     }
 
     /// The backend holding all of boot RAM, when exactly one does (`-machine memory-backend=`

@@ -1,6 +1,6 @@
 //! Reading one QEMU command line from a file: libvirt's `.args`/log form or `/proc/PID/cmdline`.
 
-use super::shell::{ShellError, ShellErrorKind, Tokenizer, Word};
+use super::shell::{ShellError, Tokenizer, Word};
 use crate::error::ParseError;
 use crate::snapshot::RawBytes;
 
@@ -113,13 +113,7 @@ fn command_head(tok: &mut Tokenizer<'_>) -> Head {
 }
 
 fn shell_err(e: ShellError) -> ParseError {
-    match e.kind {
-        // Cannot happen with multi-line quotes allowed; kept readable anyway.
-        ShellErrorKind::QuoteSpansLines => {
-            ParseError::new(format!("line {}: quote spans lines", e.line))
-        }
-        _ => ParseError::new(e.to_string()),
-    }
+    ParseError::new(e.to_string())
 }
 
 /// `NAME=value` with a shell variable name.
@@ -149,6 +143,21 @@ pub(crate) fn is_qemu_binary(w: &[u8]) -> bool {
         return false;
     }
     let s = String::from_utf8_lossy(base).to_ascii_lowercase();
+    // QEMU's helper tools share the prefix but are not emulators (`qemu-img create ...`).
+    const TOOLS: &[&str] = &[
+        "qemu-img",
+        "qemu-io",
+        "qemu-nbd",
+        "qemu-storage-daemon",
+        "qemu-ga",
+        "qemu-pr-helper",
+        "qemu-bridge-helper",
+        "qemu-edid",
+        "qemu-keymap",
+    ];
+    if TOOLS.contains(&s.as_str()) {
+        return false;
+    }
     s.contains("qemu") || s == "kvm" || s.ends_with("-kvm")
 }
 
@@ -245,6 +254,7 @@ LC_ALL=C /usr/libexec/qemu-kvm -name new -m 4096\n\
         assert!(is_qemu_binary(b"/usr/bin/kvm"));
         assert!(!is_qemu_binary(b"qemu-system-x86_64:"));
         assert!(!is_qemu_binary(b"/usr/bin/bash"));
+        assert!(!is_qemu_binary(b"/usr/bin/qemu-img"));
     }
 
     #[test]
