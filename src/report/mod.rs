@@ -234,9 +234,9 @@ impl Report {
                     value: None,
                     coverage: None,
                 },
-                vcpus: None,
-                memory_bytes: None,
-                machine: None,
+                vcpus: vm.model.vcpus(),
+                memory_bytes: vm.model.memory.size_bytes,
+                machine: vm.model.machine.machine_type.clone(),
             })
             .collect();
         let mut notes = snap.notes.clone();

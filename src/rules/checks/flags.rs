@@ -15,8 +15,8 @@ pub fn vcpus(ctx: &Ctx, vm: &Vm) -> Option<u32> {
     })
 }
 
-fn vm_model_vcpus(_vm: &Vm) -> Option<u32> {
-    None
+fn vm_model_vcpus(vm: &Vm) -> Option<u32> {
+    vm.model.vcpus()
 }
 
 pub fn compute(ctx: &Ctx) -> Flags {
