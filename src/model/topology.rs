@@ -100,7 +100,7 @@ pub fn numa_nodes(s: &Snapshot) -> Option<Vec<NumaNode>> {
                 cpus: s
                     .text(&format!("{base}/cpulist"))
                     .and_then(|t| cpulist::parse(t).ok())
-                    .unwrap_or_default(),
+                    .unwrap_or_else(|| cpus_from_links(s, &base)),
                 mem_total_kb: s
                     .text(&format!("{base}/meminfo"))
                     .and_then(|t| sysfs::node_meminfo_kb(t, "MemTotal")),
@@ -117,4 +117,18 @@ pub fn numa_nodes(s: &Snapshot) -> Option<Vec<NumaNode>> {
         .collect();
     nodes.sort_by_key(|n| n.id);
     Some(nodes)
+}
+
+/// Older kernels (and trimmed sysfs copies) lack `nodeN/cpulist`; the node directory still
+/// holds one `cpuM` link per CPU.
+fn cpus_from_links(s: &Snapshot, node_dir: &str) -> BTreeSet<u32> {
+    s.dir(node_dir)
+        .and_then(|f| f.value())
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|n| n.strip_prefix("cpu")?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
