@@ -132,3 +132,28 @@ fn cpus_from_links(s: &Snapshot, node_dir: &str) -> BTreeSet<u32> {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Fact;
+
+    #[test]
+    fn node_cpus_from_links_when_cpulist_is_missing() {
+        let mut s = crate::rules::testkit::SnapBuilder::new().build();
+        s.dirs.insert(
+            NODE.into(),
+            Fact::Value(vec!["node0".into(), "node1".into(), "online".into()]),
+        );
+        s.dirs.insert(
+            format!("{NODE}/node1"),
+            Fact::Value(vec!["cpu4".into(), "cpu12".into(), "meminfo".into()]),
+        );
+        s.files
+            .insert(format!("{NODE}/node0/cpulist"), Fact::Value("0-3\n".into()));
+        let n = numa_nodes(&s).unwrap();
+        assert_eq!(n.len(), 2);
+        assert_eq!(n[0].cpus.len(), 4);
+        assert_eq!(n[1].cpus.iter().copied().collect::<Vec<_>>(), [4, 12]);
+    }
+}

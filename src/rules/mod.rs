@@ -9,6 +9,7 @@ pub mod meta;
 pub mod outcome;
 pub mod persistent;
 pub mod score;
+pub mod testkit;
 pub mod waivers;
 
 pub use engine::evaluate;

@@ -77,3 +77,33 @@ fn bios_vtx(ctx: &Ctx) -> Vec<Outcome> {
             "",
         )]
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::report::Profile::Throughput;
+    use crate::rules::testkit::{status, SnapBuilder};
+
+    #[test]
+    fn vtx() {
+        let ready = SnapBuilder::new()
+            .icx("vmx")
+            .dir("/dev", &["kvm"])
+            .dir("/sys/module", &["kvm", "kvm_intel"])
+            .build();
+        assert_eq!(status(&ready, Throughput, "bios.vtx", "host"), "pass");
+        let locked = SnapBuilder::new()
+            .icx("")
+            .dir("/dev", &[])
+            .dir("/sys/module", &[])
+            .build();
+        assert_eq!(status(&locked, Throughput, "bios.vtx", "host"), "fail");
+        let amd = SnapBuilder::new()
+            .cpuinfo("AuthenticAMD", 23, 49, "svm")
+            .build();
+        assert_eq!(status(&amd, Throughput, "bios.vtx", "host"), "not_applicable");
+        let guest = SnapBuilder::new().icx("vmx hypervisor").build();
+        assert_eq!(status(&guest, Throughput, "bios.vtx", "host"), "not_applicable");
+        let nothing = SnapBuilder::new().build();
+        assert_eq!(status(&nothing, Throughput, "bios.vtx", "host"), "unknown");
+    }
+}
