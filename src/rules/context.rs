@@ -54,13 +54,25 @@ pub struct VmThreads {
     pub tcg_named: bool,
 }
 
+impl VmThreads {
+    /// Allowed-CPU sets of every thread.
+    pub fn all_sets(&self) -> impl Iterator<Item = &BTreeSet<u32>> {
+        self.vcpus
+            .values()
+            .chain(self.iothreads.values())
+            .chain(self.emulator.iter())
+    }
+    /// Allowed-CPU sets of IOThreads and emulator threads.
+    pub fn iter_threads_except_vcpus(&self) -> impl Iterator<Item = &BTreeSet<u32>> {
+        self.iothreads.values().chain(self.emulator.iter())
+    }
+}
+
 /// Per-VM derived facts.
 #[derive(Debug, Clone, Default)]
 pub struct VmFacts {
     /// `None` when `/proc/PID/task` could not be read (or the VM is an argv file).
     pub threads: Option<VmThreads>,
-    /// Every vCPU pinned to its own pCPU that no other VM thread may use.
-    pub dedicated: Option<bool>,
     /// The single host node all vCPUs are confined to, if any.
     pub cpu_node: Option<u32>,
 }
@@ -77,7 +89,10 @@ pub struct Flags {
     pub qat_present: Option<bool>,
     /// The scanned machine is itself a VM (CPUID hypervisor bit).
     pub nested: Option<bool>,
+    /// Some VM has dedicated vCPUs (`None` when affinity could not be read).
     pub any_dedicated: Option<bool>,
+    /// `cpu_dedicated(vm)` per VM, parallel to `host.vms`.
+    pub dedicated: Vec<Option<bool>>,
 }
 
 pub struct Ctx<'a> {
@@ -147,6 +162,20 @@ impl<'a> Ctx<'a> {
 
     pub fn process(&self, vm: &Vm) -> Option<&'a QemuProcess> {
         self.snap.qemu.get().and_then(|l| l.get(vm.index))
+    }
+
+    /// `cpu_dedicated(vm)` of catalogue §2.
+    pub fn dedicated(&self, vm: &Vm) -> Option<bool> {
+        self.flags.dedicated.get(vm.index).copied().flatten()
+    }
+
+    /// The VM's derived facts.
+    pub fn facts(&self, vm: &Vm) -> &VmFacts {
+        static EMPTY: VmFacts = VmFacts {
+            threads: None,
+            cpu_node: None,
+        };
+        self.vm_facts.get(vm.index).unwrap_or(&EMPTY)
     }
 
     /// Module loaded (or built in with parameters): `/sys/module/<name>` exists.
@@ -229,7 +258,6 @@ fn vm_facts(snap: &Snapshot, host: &HostModel, vm: &Vm) -> VmFacts {
     });
     VmFacts {
         threads: Some(t),
-        dedicated: None,
         cpu_node,
     }
 }

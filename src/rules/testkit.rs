@@ -105,7 +105,9 @@ impl SnapBuilder {
     }
 
     pub fn link(mut self, path: &str, target: &str) -> Self {
-        self.snap.links.insert(path.into(), Fact::Value(target.into()));
+        self.snap
+            .links
+            .insert(path.into(), Fact::Value(target.into()));
         self
     }
 
@@ -128,7 +130,9 @@ impl SnapBuilder {
             "GenuineIntel",
             6,
             106,
-            &format!("fpu vme de pse msr pae mce cx8 apic ht est ida hwp hwp_epp epb pdpe1gb {extra}"),
+            &format!(
+                "fpu vme de pse msr pae mce cx8 apic ht est ida hwp hwp_epp epb pdpe1gb {extra}"
+            ),
         )
     }
 
@@ -148,7 +152,10 @@ impl SnapBuilder {
                         .map(|tt| (tt * sockets * cores + s * cores + c).to_string())
                         .collect();
                     self = self
-                        .file(&format!("{cpu}/cpu{id}/topology/physical_package_id"), &s.to_string())
+                        .file(
+                            &format!("{cpu}/cpu{id}/topology/physical_package_id"),
+                            &s.to_string(),
+                        )
                         .file(&format!("{cpu}/cpu{id}/topology/core_id"), &c.to_string())
                         .file(&format!("{cpu}/cpu{id}/topology/die_id"), "0")
                         .file(
@@ -175,10 +182,58 @@ impl SnapBuilder {
                     &format!("Node {n} MemTotal:       263921664 kB\nNode {n} MemFree:        200000000 kB"),
                 );
         }
-        self.file("/proc/meminfo", &format!(
-            "MemTotal:       {} kB\nMemFree:        400000000 kB\nHugePages_Total:       0\nHugepagesize:       2048 kB",
-            263921664u64 * u64::from(sockets)
-        ))
+        self.meminfo(263921664u64 * u64::from(sockets))
+    }
+
+    /// A complete `/proc/meminfo` (as procfs expects it) with the given MemTotal in kB.
+    pub fn meminfo(self, total_kb: u64) -> Self {
+        let fields = [
+            ("MemTotal", total_kb),
+            ("MemFree", total_kb / 2),
+            ("MemAvailable", total_kb / 2),
+            ("Buffers", 1024),
+            ("Cached", 4096),
+            ("SwapCached", 0),
+            ("Active", 4096),
+            ("Inactive", 4096),
+            ("Active(anon)", 1024),
+            ("Inactive(anon)", 1024),
+            ("Active(file)", 1024),
+            ("Inactive(file)", 1024),
+            ("Unevictable", 0),
+            ("Mlocked", 0),
+            ("SwapTotal", 0),
+            ("SwapFree", 0),
+            ("Dirty", 0),
+            ("Writeback", 0),
+            ("AnonPages", 1024),
+            ("Mapped", 1024),
+            ("Shmem", 0),
+            ("KReclaimable", 0),
+            ("Slab", 1024),
+            ("SReclaimable", 512),
+            ("SUnreclaim", 512),
+            ("KernelStack", 64),
+            ("PageTables", 64),
+            ("NFS_Unstable", 0),
+            ("Bounce", 0),
+            ("WritebackTmp", 0),
+            ("CommitLimit", total_kb / 2),
+            ("Committed_AS", 1024),
+            ("VmallocTotal", 34359738367),
+            ("VmallocUsed", 0),
+            ("VmallocChunk", 0),
+            ("Percpu", 64),
+            ("AnonHugePages", 0),
+            ("ShmemHugePages", 0),
+            ("ShmemPmdMapped", 0),
+        ];
+        let mut text: String = fields
+            .iter()
+            .map(|(k, v)| format!("{k}: {v:>16} kB\n"))
+            .collect();
+        text.push_str("HugePages_Total:       0\nHugePages_Free:        0\nHugePages_Rsvd:        0\nHugePages_Surp:        0\nHugepagesize:       2048 kB\nHugetlb:               0 kB");
+        self.file("/proc/meminfo", &text)
     }
 
     /// A running QEMU with the given argv (whitespace-separated; use `vm_argv` for exact args)

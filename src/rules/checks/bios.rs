@@ -100,9 +100,15 @@ mod tests {
         let amd = SnapBuilder::new()
             .cpuinfo("AuthenticAMD", 23, 49, "svm")
             .build();
-        assert_eq!(status(&amd, Throughput, "bios.vtx", "host"), "not_applicable");
+        assert_eq!(
+            status(&amd, Throughput, "bios.vtx", "host"),
+            "not_applicable"
+        );
         let guest = SnapBuilder::new().icx("vmx hypervisor").build();
-        assert_eq!(status(&guest, Throughput, "bios.vtx", "host"), "not_applicable");
+        assert_eq!(
+            status(&guest, Throughput, "bios.vtx", "host"),
+            "not_applicable"
+        );
         let nothing = SnapBuilder::new().build();
         assert_eq!(status(&nothing, Throughput, "bios.vtx", "host"), "unknown");
     }
