@@ -86,7 +86,7 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         .get()
         .map(|_| status_field(fs, &format!("{base}/status"), "State"))
         .unwrap_or_default();
-    if argv.is_empty() {
+    if argv.iter().all(|a| a.0.is_empty()) {
         // Zombies and processes in exit have an empty cmdline: nothing to audit.
         notes.push(format!(
             "pid {pid}: QEMU process with an empty command line (state {}); skipped",
