@@ -220,8 +220,30 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::Fix(_) => not_yet("fix --generate-script", "the remediation script generator"),
-        Cmd::Rules(_) => not_yet("rules", "the rule catalogue listing"),
-        Cmd::Explain(_) => not_yet("explain", "rule explanations"),
+        Cmd::Rules(a) => {
+            let out = match a.format {
+                Format::Table => crate::report::rules_doc::table().into_bytes(),
+                Format::Json => {
+                    let mut v = serde_json::to_vec_pretty(crate::rules::meta::catalogue())
+                        .map_err(|e| Error::Usage(format!("cannot serialize rules: {e}")))?;
+                    v.push(b'\n');
+                    v
+                }
+            };
+            crate::util::write_output(std::path::Path::new("-"), &out)?;
+            Ok(0)
+        }
+        Cmd::Explain(a) => match crate::rules::meta::find(&a.id) {
+            Some(m) => {
+                let text = crate::report::rules_doc::explain(m);
+                crate::util::write_output(std::path::Path::new("-"), text.as_bytes())?;
+                Ok(0)
+            }
+            None => Err(Error::Usage(format!(
+                "no rule with id `{}`; `kvmaudit rules` lists them",
+                a.id
+            ))),
+        },
         Cmd::Fleet(_) => not_yet("fleet", "the fleet roll-up"),
     }
 }
@@ -233,21 +255,20 @@ fn not_yet(cmd: &str, what: &str) -> Result<i32> {
 }
 
 fn scan(a: ScanArgs) -> Result<i32> {
-    if a.waivers.is_some() {
-        return not_yet("scan --waivers", "waiver support");
-    }
+    let waivers = match &a.waivers {
+        Some(p) => crate::rules::waivers::load(p)?,
+        None => Vec::new(),
+    };
     let snap = collect::gather(&a.sources.to_sources())?;
     let profile = match a.profile {
         ProfileArg::Throughput => Profile::Throughput,
         ProfileArg::Latency => Profile::Latency,
     };
-    let report = Report::new(&snap, profile);
+    let today = crate::util::now_rfc3339();
+    let report = crate::rules::evaluate(&snap, profile, &waivers, &today[..10]);
     let json_to_stdout = a.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     if let Some(p) = &a.json {
-        let mut json = serde_json::to_vec_pretty(&report)
-            .map_err(|e| Error::Usage(format!("cannot serialize report: {e}")))?;
-        json.push(b'\n');
-        crate::util::write_output(p, &json)?;
+        crate::util::write_output(p, &report_json(&report)?)?;
     }
     if a.html.is_some() {
         return not_yet("scan --html", "the HTML report");
@@ -256,18 +277,38 @@ fn scan(a: ScanArgs) -> Result<i32> {
         return not_yet("scan --prom", "the Prometheus textfile");
     }
     if !json_to_stdout {
-        match a.format {
-            Format::Json => {
-                let mut json = serde_json::to_vec_pretty(&report)
-                    .map_err(|e| Error::Usage(format!("cannot serialize report: {e}")))?;
-                json.push(b'\n');
-                crate::util::write_output(std::path::Path::new("-"), &json)?;
-            }
-            Format::Table => {
-                let text = crate::report::table::render(&report);
-                crate::util::write_output(std::path::Path::new("-"), text.as_bytes())?;
-            }
-        }
+        let out = match a.format {
+            Format::Json => report_json(&report)?,
+            Format::Table => crate::report::table::render(&report).into_bytes(),
+        };
+        crate::util::write_output(std::path::Path::new("-"), &out)?;
     }
-    Ok(0)
+    Ok(exit_status(&report, a.fail_on))
+}
+
+fn report_json(r: &Report) -> Result<Vec<u8>> {
+    let mut json = serde_json::to_vec_pretty(r)
+        .map_err(|e| Error::Usage(format!("cannot serialize report: {e}")))?;
+    json.push(b'\n');
+    Ok(json)
+}
+
+/// 2 when a (non-waived) failure is at or above the threshold, else 0.
+pub fn exit_status(r: &Report, fail_on: Option<FailOn>) -> i32 {
+    use crate::report::{Severity, Status};
+    let threshold = match fail_on {
+        None => Severity::Info,
+        Some(FailOn::Low) => Severity::Low,
+        Some(FailOn::Medium) => Severity::Medium,
+        Some(FailOn::High) => Severity::High,
+    };
+    let failed = r
+        .results
+        .iter()
+        .any(|f| f.status == Status::Fail && f.severity >= threshold);
+    if failed {
+        2
+    } else {
+        0
+    }
 }

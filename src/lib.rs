@@ -10,5 +10,6 @@ pub mod error;
 pub mod model;
 pub mod parse;
 pub mod report;
+pub mod rules;
 pub mod snapshot;
 pub mod util;

@@ -148,6 +148,7 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/sys/devices/system/node/online", File(SMALL)),
     ("/sys/devices/system/node/has_cpu", File(SMALL)),
     ("/sys/devices/system/node/has_memory", File(SMALL)),
+    ("/sys/devices/system/node/node%d", Dir),
     ("/sys/devices/system/node/node%d/cpulist", File(SMALL)),
     ("/sys/devices/system/node/node%d/distance", File(SMALL)),
     ("/sys/devices/system/node/node%d/meminfo", File(SMALL)),

@@ -46,6 +46,8 @@ pub struct HostModel {
     pub kconfig: Option<KernelConfig>,
     pub topology: Topology,
     pub nodes: Option<Vec<NumaNode>>,
+    /// `/proc/meminfo`, parsed with procfs (values in bytes).
+    pub meminfo: Option<procfs::Meminfo>,
     pub vms: Vec<Vm>,
 }
 
@@ -66,6 +68,7 @@ impl HostModel {
             kconfig: s.kconfig.get().map(|t| KernelConfig::parse(t)),
             topology: Topology::from_snapshot(s),
             nodes: numa_nodes(s),
+            meminfo: s.text("/proc/meminfo").and_then(parse_meminfo),
             vms: vms(s),
         }
     }
@@ -127,4 +130,12 @@ fn vms(s: &Snapshot) -> Vec<Vm> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// procfs's parser, guarded: it must never take the scan down on an odd file.
+fn parse_meminfo(text: &str) -> Option<procfs::Meminfo> {
+    use procfs::FromRead;
+    std::panic::catch_unwind(|| procfs::Meminfo::from_read(text.as_bytes()).ok())
+        .ok()
+        .flatten()
 }

@@ -100,7 +100,7 @@ pub fn numa_nodes(s: &Snapshot) -> Option<Vec<NumaNode>> {
                 cpus: s
                     .text(&format!("{base}/cpulist"))
                     .and_then(|t| cpulist::parse(t).ok())
-                    .unwrap_or_default(),
+                    .unwrap_or_else(|| cpus_from_links(s, &base)),
                 mem_total_kb: s
                     .text(&format!("{base}/meminfo"))
                     .and_then(|t| sysfs::node_meminfo_kb(t, "MemTotal")),
@@ -117,4 +117,43 @@ pub fn numa_nodes(s: &Snapshot) -> Option<Vec<NumaNode>> {
         .collect();
     nodes.sort_by_key(|n| n.id);
     Some(nodes)
+}
+
+/// Older kernels (and trimmed sysfs copies) lack `nodeN/cpulist`; the node directory still
+/// holds one `cpuM` link per CPU.
+fn cpus_from_links(s: &Snapshot, node_dir: &str) -> BTreeSet<u32> {
+    s.dir(node_dir)
+        .and_then(|f| f.value())
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|n| n.strip_prefix("cpu")?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Fact;
+
+    #[test]
+    fn node_cpus_from_links_when_cpulist_is_missing() {
+        let mut s = crate::rules::testkit::SnapBuilder::new().build();
+        s.dirs.insert(
+            NODE.into(),
+            Fact::Value(vec!["node0".into(), "node1".into(), "online".into()]),
+        );
+        s.dirs.insert(
+            format!("{NODE}/node1"),
+            Fact::Value(vec!["cpu4".into(), "cpu12".into(), "meminfo".into()]),
+        );
+        s.files
+            .insert(format!("{NODE}/node0/cpulist"), Fact::Value("0-3\n".into()));
+        let n = numa_nodes(&s).unwrap();
+        assert_eq!(n.len(), 2);
+        assert_eq!(n[0].cpus.len(), 4);
+        assert_eq!(n[1].cpus.iter().copied().collect::<Vec<_>>(), [4, 12]);
+    }
 }

@@ -3,6 +3,7 @@
 //! removed or changed in meaning.
 
 pub mod host_block;
+pub mod rules_doc;
 pub mod table;
 
 use serde::{Deserialize, Serialize};
@@ -100,8 +101,26 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remediation {
     pub summary: String,
+    /// Applying the fix needs a host reboot (kernel command line or firmware).
     pub reboot: bool,
+    /// `fix --generate-script` can apply it (possibly only with an opt-in flag, see `mode`).
     pub automatable: bool,
+    /// `yes`, `guarded` (script needs an explicit opt-in) or `no` (advice only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mode: String,
+    /// none | mod | vm | boot | bios | g-boot (catalogue legend).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub disruption: String,
+}
+
+/// Why a finding is `waived`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverNote {
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// The status the rule gave before the waiver.
+    pub original_status: Status,
 }
 
 /// One rule's verdict on one target.
@@ -117,6 +136,18 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     pub message: String,
     pub remediation: Remediation,
+    /// The persistent configuration already holds the fix; a reboot or reload applies it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pending_reboot: bool,
+    /// A data-integrity failure (`cache=unsafe`), reported apart from the score.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub blocker: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverNote>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -132,9 +163,16 @@ pub struct Counts {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Score {
-    /// 0–100; `null` when no scored rule could be evaluated.
+    /// The overall score, 0–100: 0.4 × host + 0.6 × vCPU-weighted mean of VM scores (the host
+    /// score alone when no VM was scored); `null` when no scored rule could be evaluated.
     pub value: Option<f64>,
     pub max: f64,
+    /// The host-scope score alone.
+    #[serde(default)]
+    pub host: Option<f64>,
+    /// Targets of data-integrity failures (`cache=unsafe`), whatever the score says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blockers: Vec<String>,
     /// Share of applicable rule weight that could be evaluated (0–1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<f64>,
@@ -180,8 +218,11 @@ pub struct Report {
 
 impl Report {
     /// A report of the snapshot's host and VMs. Rules are added by the evaluation stage.
-    pub fn new(snap: &crate::snapshot::Snapshot, profile: Profile) -> Report {
-        let host = crate::model::host::HostModel::build(snap);
+    pub fn new(
+        snap: &crate::snapshot::Snapshot,
+        host: &crate::model::host::HostModel,
+        profile: Profile,
+    ) -> Report {
         let vms = host
             .vms
             .iter()
@@ -193,9 +234,9 @@ impl Report {
                     value: None,
                     coverage: None,
                 },
-                vcpus: None,
-                memory_bytes: None,
-                machine: None,
+                vcpus: vm.model.vcpus(),
+                memory_bytes: vm.model.memory.size_bytes,
+                machine: vm.model.machine.machine_type.clone(),
             })
             .collect();
         let mut notes = snap.notes.clone();
@@ -208,12 +249,10 @@ impl Report {
             },
             generated_at: crate::util::now_rfc3339(),
             profile,
-            host: host_block::HostBlock::from_model(snap, &host),
+            host: host_block::HostBlock::from_model(snap, host),
             score: Score {
-                value: None,
                 max: 100.0,
-                coverage: None,
-                counts: Counts::default(),
+                ..Default::default()
             },
             vms,
             results: Vec::new(),

@@ -1,10 +1,24 @@
-//! Placeholder until the QEMU argv parser lands.
-use crate::error::ParseError;
-use crate::snapshot::RawBytes;
-pub struct ArgvFile {
-    pub env: Vec<String>,
-    pub argv: Vec<RawBytes>,
-}
-pub fn parse_argv_file(_b: &[u8]) -> Result<ArgvFile, ParseError> {
-    Err(ParseError::new("not implemented yet"))
-}
+//! QEMU command lines: reading argv files and the option syntaxes QEMU accepts.
+//!
+//! * [`argv_file`]: libvirt `.args`/log text (shell quoting) or NUL-separated `/proc/PID/cmdline`.
+//! * [`options`]: argv → options, flags and positional images.
+//! * [`keyval`], [`json`], [`props`], [`size`]: the argument syntaxes, normalized to dotted keys.
+//! * [`cmdline`]: all of the above plus `-set`/`-global`, the input of [`crate::model::vm`].
+//!
+//! Nothing here touches the filesystem and nothing panics on any input.
+
+pub mod argv_file;
+pub mod cmdline;
+pub mod json;
+pub mod keyval;
+pub mod options;
+pub mod pci;
+pub mod props;
+mod shell;
+pub mod size;
+
+pub use argv_file::{parse_argv_file, ArgvFile};
+pub use cmdline::{parse_command_line, CommandLine, GlobalOption, ParsedOption, Positional};
+pub use keyval::parse_keyval;
+pub use props::Props;
+pub use size::parse_size;

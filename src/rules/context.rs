@@ -1,0 +1,284 @@
+//! Everything a check may read: the snapshot, its parsed models, the profile, and the context
+//! flags of catalogue §2 computed once per run.
+
+use crate::model::host::{HostModel, Vm};
+use crate::parse::cpulist;
+use crate::report::Profile;
+use crate::snapshot::{Fact, QemuProcess, ReadError, Snapshot};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A raw fact as a check sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum Got<'a> {
+    /// The content, with the trailing newline removed.
+    Val(&'a str),
+    /// The path does not exist on the host.
+    Absent,
+    /// It exists (or may) but could not be read.
+    Unreadable(&'a ReadError),
+    /// The collector did not look at this path (e.g. a pattern matched nothing).
+    NotCollected,
+}
+
+impl<'a> Got<'a> {
+    pub fn val(self) -> Option<&'a str> {
+        match self {
+            Got::Val(v) => Some(v),
+            _ => None,
+        }
+    }
+    /// Words for a report when there is no value.
+    pub fn why(self) -> String {
+        match self {
+            Got::Val(v) => v.to_string(),
+            Got::Absent => "absent".into(),
+            Got::Unreadable(e) => e.describe(),
+            Got::NotCollected => "not collected".into(),
+        }
+    }
+}
+
+/// Threads of one QEMU process, sorted into the roles QEMU names them with.
+#[derive(Debug, Clone, Default)]
+pub struct VmThreads {
+    /// vCPU index → allowed CPUs, from threads named "CPU n/KVM" (or "CPU n/TCG").
+    pub vcpus: BTreeMap<u32, BTreeSet<u32>>,
+    /// IOThread id → allowed CPUs ("IO iothread1").
+    pub iothreads: BTreeMap<String, BTreeSet<u32>>,
+    /// Every other thread (main loop, workers): the emulator threads.
+    pub emulator: Vec<BTreeSet<u32>>,
+    /// Union of Mems_allowed_list over all threads.
+    pub mems: BTreeSet<u32>,
+    /// Whether any vCPU thread name ends in "/KVM" (runtime proof of KVM).
+    pub kvm_named: bool,
+    pub tcg_named: bool,
+}
+
+impl VmThreads {
+    /// Allowed-CPU sets of every thread.
+    pub fn all_sets(&self) -> impl Iterator<Item = &BTreeSet<u32>> {
+        self.vcpus
+            .values()
+            .chain(self.iothreads.values())
+            .chain(self.emulator.iter())
+    }
+    /// Allowed-CPU sets of IOThreads and emulator threads.
+    pub fn iter_threads_except_vcpus(&self) -> impl Iterator<Item = &BTreeSet<u32>> {
+        self.iothreads.values().chain(self.emulator.iter())
+    }
+}
+
+/// Per-VM derived facts.
+#[derive(Debug, Clone, Default)]
+pub struct VmFacts {
+    /// `None` when `/proc/PID/task` could not be read (or the VM is an argv file).
+    pub threads: Option<VmThreads>,
+    /// The single host node all vCPUs are confined to, if any.
+    pub cpu_node: Option<u32>,
+}
+
+/// Context flags of catalogue §2. `None` = could not be determined.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub multi_node: Option<bool>,
+    pub vfio_vms: bool,
+    pub hugetlb_vms: bool,
+    pub cpu_overcommitted: Option<bool>,
+    pub mem_overcommitted: Option<bool>,
+    pub pmem_present: Option<bool>,
+    pub qat_present: Option<bool>,
+    /// The scanned machine is itself a VM (CPUID hypervisor bit).
+    pub nested: Option<bool>,
+    /// Some VM has dedicated vCPUs (`None` when affinity could not be read).
+    pub any_dedicated: Option<bool>,
+    /// `cpu_dedicated(vm)` per VM, parallel to `host.vms`.
+    pub dedicated: Vec<Option<bool>>,
+}
+
+pub struct Ctx<'a> {
+    pub snap: &'a Snapshot,
+    pub host: &'a HostModel,
+    pub profile: Profile,
+    pub flags: Flags,
+    /// Parallel to `host.vms`.
+    pub vm_facts: Vec<VmFacts>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(snap: &'a Snapshot, host: &'a HostModel, profile: Profile) -> Ctx<'a> {
+        let vm_facts: Vec<VmFacts> = host.vms.iter().map(|vm| vm_facts(snap, host, vm)).collect();
+        let mut ctx = Ctx {
+            snap,
+            host,
+            profile,
+            flags: Flags::default(),
+            vm_facts,
+        };
+        ctx.flags = super::checks::flags::compute(&ctx);
+        ctx
+    }
+
+    /// A text fact by host path.
+    pub fn get(&self, path: &str) -> Got<'a> {
+        match self.snap.files.get(path) {
+            Some(Fact::Value(v)) => Got::Val(v.trim_end_matches('\n')),
+            Some(Fact::Error(e)) if e.kind == crate::snapshot::ReadErrorKind::Absent => Got::Absent,
+            Some(Fact::Error(e)) => Got::Unreadable(e),
+            None => Got::NotCollected,
+        }
+    }
+
+    /// A text fact, trimmed, or `None`.
+    pub fn text(&self, path: &str) -> Option<&'a str> {
+        self.get(path).val().map(str::trim)
+    }
+
+    /// A directory listing: `Ok(names)`, `Err(None)` when absent, `Err(Some(e))` unreadable.
+    pub fn dir(&self, path: &str) -> Result<&'a [String], Option<&'a ReadError>> {
+        match self.snap.dirs.get(path) {
+            Some(Fact::Value(v)) => Ok(v),
+            Some(Fact::Error(e)) if e.kind == crate::snapshot::ReadErrorKind::Absent => Err(None),
+            Some(Fact::Error(e)) => Err(Some(e)),
+            None => Err(None),
+        }
+    }
+
+    /// Whether a directory listing contains `name` (`None` when the listing is unreadable).
+    pub fn dir_has(&self, path: &str, name: &str) -> Option<bool> {
+        match self.dir(path) {
+            Ok(names) => Some(names.iter().any(|n| n == name)),
+            Err(None) => Some(false),
+            Err(Some(_)) => None,
+        }
+    }
+
+    pub fn link(&self, path: &str) -> Option<&'a str> {
+        self.snap
+            .links
+            .get(path)
+            .and_then(|f| f.value())
+            .map(|s| s.as_str())
+    }
+
+    pub fn process(&self, vm: &Vm) -> Option<&'a QemuProcess> {
+        self.snap.qemu.get().and_then(|l| l.get(vm.index))
+    }
+
+    /// `cpu_dedicated(vm)` of catalogue §2.
+    pub fn dedicated(&self, vm: &Vm) -> Option<bool> {
+        self.flags.dedicated.get(vm.index).copied().flatten()
+    }
+
+    /// The VM's derived facts.
+    pub fn facts(&self, vm: &Vm) -> &VmFacts {
+        static EMPTY: VmFacts = VmFacts {
+            threads: None,
+            cpu_node: None,
+        };
+        self.vm_facts.get(vm.index).unwrap_or(&EMPTY)
+    }
+
+    /// Module loaded (or built in with parameters): `/sys/module/<name>` exists.
+    pub fn module_present(&self, name: &str) -> Option<bool> {
+        self.dir_has("/sys/module", name)
+    }
+
+    /// A module parameter's value.
+    pub fn module_param(&self, module: &str, param: &str) -> Got<'a> {
+        self.get(&format!("/sys/module/{module}/parameters/{param}"))
+    }
+
+    /// The VM target label: `vm:NAME`.
+    pub fn vm_target(&self, vm: &Vm) -> String {
+        format!("vm:{}", vm.name())
+    }
+
+    /// CPUs of each NUMA node (only nodes that have CPUs).
+    pub fn node_cpus(&self) -> BTreeMap<u32, BTreeSet<u32>> {
+        self.host
+            .nodes
+            .iter()
+            .flatten()
+            .filter(|n| !n.cpus.is_empty())
+            .map(|n| (n.id, n.cpus.clone()))
+            .collect()
+    }
+
+    /// The node whose CPU list contains every CPU in `cpus`.
+    pub fn node_of_cpus(&self, cpus: &BTreeSet<u32>) -> Option<u32> {
+        if cpus.is_empty() {
+            return None;
+        }
+        self.node_cpus()
+            .into_iter()
+            .find(|(_, set)| cpus.is_subset(set))
+            .map(|(id, _)| id)
+    }
+}
+
+fn parse_set(s: &str) -> BTreeSet<u32> {
+    cpulist::parse(s).unwrap_or_default()
+}
+
+/// Sort a VM's threads by role and decide whether its vCPUs are placed on one node.
+fn vm_facts(snap: &Snapshot, host: &HostModel, vm: &Vm) -> VmFacts {
+    let Some(proc_) = snap.qemu.get().and_then(|l| l.get(vm.index)) else {
+        return VmFacts::default();
+    };
+    let Some(list) = proc_.threads.as_ref().and_then(|t| t.get()) else {
+        return VmFacts::default();
+    };
+    let mut t = VmThreads::default();
+    for th in list {
+        let cpus = parse_set(&th.cpus_allowed_list);
+        t.mems.extend(parse_set(&th.mems_allowed_list));
+        if let Some(rest) = th.comm.strip_prefix("CPU ") {
+            if let Some((n, accel)) = rest.split_once('/') {
+                if let Ok(idx) = n.trim().parse::<u32>() {
+                    t.kvm_named |= accel == "KVM";
+                    t.tcg_named |= accel == "TCG";
+                    t.vcpus.insert(idx, cpus);
+                    continue;
+                }
+            }
+        }
+        if let Some(id) = th.comm.strip_prefix("IO ") {
+            t.iothreads.insert(id.to_string(), cpus);
+            continue;
+        }
+        t.emulator.push(cpus);
+    }
+    let all: BTreeSet<u32> = t.vcpus.values().flatten().copied().collect();
+    let cpu_node = host.nodes.as_ref().and_then(|nodes| {
+        nodes
+            .iter()
+            .filter(|n| !n.cpus.is_empty())
+            .find(|n| !all.is_empty() && all.is_subset(&n.cpus))
+            .map(|n| n.id)
+    });
+    VmFacts {
+        threads: Some(t),
+        cpu_node,
+    }
+}
+
+impl Ctx<'_> {
+    /// A flag of the first processor in `/proc/cpuinfo` (the kernel's view, which clears `vmx`
+    /// when firmware disabled VT-x). `None` when cpuinfo was not readable.
+    pub fn cpuinfo_flag(&self, flag: &str) -> Option<bool> {
+        let info = self.text("/proc/cpuinfo")?;
+        let line = info
+            .lines()
+            .find(|l| l.split(':').next().map(str::trim) == Some("flags"))?;
+        let (_, flags) = line.split_once(':')?;
+        Some(flags.split_whitespace().any(|f| f == flag))
+    }
+
+    pub fn is_intel(&self) -> bool {
+        self.host.cpu.vendor.as_deref() == Some("GenuineIntel")
+    }
+
+    pub fn is_amd(&self) -> bool {
+        self.host.cpu.vendor.as_deref() == Some("AuthenticAMD")
+    }
+}

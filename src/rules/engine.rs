@@ -1,0 +1,171 @@
+//! Run every rule on a snapshot, attach metadata, apply waivers and score.
+
+use super::checks;
+use super::context::Ctx;
+use super::meta::{self, Automatable, RuleMeta, Scope};
+use super::outcome::Outcome;
+use super::score;
+use super::waivers::Waiver;
+use crate::model::host::HostModel;
+use crate::report::{Finding, Profile, Remediation, Report, Status, VmScore, WaiverNote};
+use crate::snapshot::Snapshot;
+
+/// Evaluate all rules and score them. `today` (YYYY-MM-DD) decides waiver expiry.
+pub fn evaluate(snap: &Snapshot, profile: Profile, waivers: &[Waiver], today: &str) -> Report {
+    let host = HostModel::build(snap);
+    let ctx = Ctx::new(snap, &host, profile);
+    let mut report = Report::new(snap, &host, profile);
+    let registry = checks::registry();
+    for m in meta::catalogue() {
+        let outcomes = run_one(&ctx, m, registry.get(m.id.as_str()).copied());
+        report
+            .results
+            .extend(outcomes.into_iter().map(|o| finding(m, o)));
+    }
+    apply_waivers(&mut report, waivers, today);
+    score_report(&mut report, &ctx);
+    report
+}
+
+/// One rule's outcomes, with the engine's own rules: bare-metal rules are not applicable inside
+/// a VM, a rule that yields nothing is not applicable, and a rule that panics is `unknown`.
+fn run_one(ctx: &Ctx, m: &RuleMeta, check: Option<checks::CheckFn>) -> Vec<Outcome> {
+    let Some(check) = check else {
+        return vec![Outcome::unknown(
+            "host",
+            format!("no check is implemented for {}", m.id),
+        )];
+    };
+    if m.bare_metal && ctx.flags.nested == Some(true) {
+        return vec![Outcome::na(
+            "host",
+            "kvmaudit runs inside a VM (CPUID hypervisor bit set): firmware and host-KVM settings belong to the hypervisor underneath",
+        )];
+    }
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(ctx))) {
+        Ok(v) if v.is_empty() => vec![Outcome::na(
+            "host",
+            match m.scope {
+                Scope::Host => "nothing to check on this host",
+                _ => "no running VMs",
+            },
+        )],
+        Ok(v) => v,
+        Err(_) => vec![Outcome::unknown(
+            "host",
+            format!("internal error while evaluating {}; please report it", m.id),
+        )],
+    }
+}
+
+fn finding(m: &RuleMeta, o: Outcome) -> Finding {
+    Finding {
+        rule: m.id.clone(),
+        title: m.title.clone(),
+        section: m.section.clone(),
+        scope: m.scope.as_str().into(),
+        target: o.target,
+        status: o.status,
+        severity: o.escalated.unwrap_or(m.severity),
+        evidence: o.evidence,
+        message: o.message,
+        remediation: Remediation {
+            summary: m.remediation.summary.clone(),
+            reboot: m.remediation.needs_reboot(),
+            automatable: m.remediation.automatable != Automatable::No,
+            mode: match m.remediation.automatable {
+                Automatable::Yes => "yes",
+                Automatable::Guarded => "guarded",
+                Automatable::No => "no",
+            }
+            .into(),
+            disruption: m.remediation.disruption.clone(),
+        },
+        pending_reboot: o.pending_reboot,
+        blocker: o.blocker && o.status == Status::Fail,
+        waiver: None,
+    }
+}
+
+fn apply_waivers(report: &mut Report, waivers: &[Waiver], today: &str) {
+    for w in waivers {
+        if w.expired(today) {
+            let hits = report
+                .results
+                .iter()
+                .filter(|f| w.matches(&f.rule, &f.target))
+                .count();
+            report.notes.push(format!(
+                "waiver for {} on {} expired on {} and no longer applies ({hits} finding(s) count again): {}",
+                w.rule,
+                w.target,
+                w.expires.as_deref().unwrap_or("?"),
+                w.reason
+            ));
+            continue;
+        }
+        let mut hits = 0;
+        for f in report.results.iter_mut() {
+            if f.waiver.is_none() && w.matches(&f.rule, &f.target) {
+                hits += 1;
+                f.waiver = Some(WaiverNote {
+                    reason: w.reason.clone(),
+                    expires: w.expires.clone(),
+                    original_status: f.status,
+                });
+                f.status = Status::Waived;
+                f.blocker = false;
+            }
+        }
+        if hits == 0 {
+            report.notes.push(format!(
+                "waiver for {} on {} matches no finding",
+                w.rule, w.target
+            ));
+        }
+    }
+}
+
+/// The unit a finding is scored in: `None` for the host, `Some(vm name)` for a VM.
+fn unit_of(f: &Finding) -> Option<&str> {
+    let rest = f.target.strip_prefix("vm:")?;
+    Some(rest.split('/').next().unwrap_or(rest))
+}
+
+fn score_report(report: &mut Report, ctx: &Ctx) {
+    let host = score::score_unit(report.results.iter().filter(|f| unit_of(f).is_none()));
+    let mut vm_scores = Vec::new();
+    for (entry, vm) in report.vms.iter_mut().zip(ctx.host.vms.iter()) {
+        let name = entry.name.clone();
+        let s = score::score_unit(
+            report
+                .results
+                .iter()
+                .filter(|f| unit_of(f) == Some(name.as_str())),
+        );
+        entry.score = VmScore {
+            value: s.value,
+            coverage: s.coverage,
+        };
+        let vcpus = checks::flags::vcpus(ctx, vm).unwrap_or(1);
+        vm_scores.push((s.value, vcpus));
+    }
+    let overall = score::overall(host.value, &vm_scores);
+    // Coverage of the whole report: every finding's rule weight, host and VMs alike.
+    let all = score::score_unit(report.results.iter());
+    report.score.value = overall;
+    report.score.host = host.value;
+    report.score.coverage = all.coverage.or(host.coverage);
+    report.score.counts = score::counts(report.results.iter());
+    report.score.blockers = report
+        .results
+        .iter()
+        .filter(|f| f.blocker)
+        .map(|f| format!("{} {}", f.rule, f.target))
+        .collect();
+    if report.vms.is_empty() {
+        report
+            .notes
+            .push("no running VMs: the overall score is the host score".into());
+    }
+}

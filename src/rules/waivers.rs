@@ -1,0 +1,116 @@
+//! Waivers: accepted deviations. A matching finding becomes `waived` — shown and counted,
+//! never hidden — until the waiver expires, after which the report says so and the finding
+//! counts again.
+//!
+//! ```toml
+//! [[waiver]]
+//! rule = "host.thp"            # rule id; `*` wildcards allowed ("qemu.blk.*")
+//! target = "vm:db-*"           # target glob (default "*")
+//! reason = "vendor requires THP off for this database"
+//! expires = "2027-03-31"       # optional, YYYY-MM-DD (UTC)
+//! ```
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    pub rule: String,
+    #[serde(default = "any")]
+    pub target: String,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+fn any() -> String {
+    "*".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaiverFile {
+    #[serde(default)]
+    waiver: Vec<Waiver>,
+}
+
+/// Parse waiver TOML; the error says what is wrong.
+pub fn parse(text: &str) -> std::result::Result<Vec<Waiver>, String> {
+    let f: WaiverFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    for (i, w) in f.waiver.iter().enumerate() {
+        if w.reason.trim().is_empty() {
+            return Err(format!("waiver {} ({}): reason is empty", i + 1, w.rule));
+        }
+        if let Some(e) = &w.expires {
+            if !is_date(e) {
+                return Err(format!(
+                    "waiver {} ({}): expires = {e:?} is not a YYYY-MM-DD date",
+                    i + 1,
+                    w.rule
+                ));
+            }
+        }
+    }
+    Ok(f.waiver)
+}
+
+pub fn load(path: &Path) -> Result<Vec<Waiver>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+    parse(&text).map_err(|m| Error::parse(path, m))
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && matches!(s[5..7].parse::<u32>(), Ok(1..=12))
+        && matches!(s[8..10].parse::<u32>(), Ok(1..=31))
+}
+
+/// `*` matches any run of characters.
+pub fn glob(pat: &str, s: &str) -> bool {
+    fn m(p: &[u8], s: &[u8]) -> bool {
+        match p {
+            [] => s.is_empty(),
+            [b'*', rest @ ..] => (0..=s.len()).any(|i| m(rest, &s[i..])),
+            [c, rest @ ..] => s.first() == Some(c) && m(rest, &s[1..]),
+        }
+    }
+    m(pat.as_bytes(), s.as_bytes())
+}
+
+impl Waiver {
+    pub fn matches(&self, rule: &str, target: &str) -> bool {
+        glob(&self.rule, rule) && glob(&self.target, target)
+    }
+    /// Expired when `today` (YYYY-MM-DD) is after the expiry date.
+    pub fn expired(&self, today: &str) -> bool {
+        self.expires.as_deref().is_some_and(|e| today > e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_match() {
+        let w = parse(
+            "[[waiver]]\nrule = \"qemu.blk.*\"\ntarget = \"vm:db-*\"\nreason = \"r\"\nexpires = \"2027-01-31\"\n",
+        )
+        .unwrap();
+        assert!(w[0].matches("qemu.blk.cache", "vm:db-1/drive:d0"));
+        assert!(!w[0].matches("qemu.net.vhost", "vm:db-1"));
+        assert!(!w[0].expired("2027-01-31"));
+        assert!(w[0].expired("2027-02-01"));
+        assert!(parse("[[waiver]]\nrule=\"x\"\nreason=\"\"\n").is_err());
+        assert!(parse("[[waiver]]\nrule=\"x\"\nreason=\"r\"\nexpires=\"31.01.2027\"\n").is_err());
+        assert!(parse("[[waiver]]\nrule=\"x\"\nreason=\"r\"\nbogus=1\n").is_err());
+    }
+}

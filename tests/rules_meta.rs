@@ -1,0 +1,133 @@
+//! Rules are data plus code: every metadata entry has a check, every check has metadata, and
+//! the ids are exactly the catalogue's master index.
+
+use kvmaudit::rules::{checks, meta};
+use std::collections::BTreeSet;
+
+/// The master index of rules-catalogue.md §4 (public ids: never rename one once released).
+const CATALOGUE_IDS: &[&str] = &[
+    "base.platform.cpu",
+    "base.capacity.commit",
+    "base.kernel.version",
+    "base.qemu.version",
+    "qemu.accel.kvm",
+    "bios.vtx",
+    "bios.vtd",
+    "host.iommu.enabled",
+    "bios.ht",
+    "bios.numa",
+    "bios.power-policy",
+    "bios.eist",
+    "bios.turbo",
+    "bios.eet",
+    "bios.hwp-native",
+    "bios.c1e",
+    "bios.c6",
+    "hw.qat.pcie-link",
+    "host.numa.balancing",
+    "qemu.numa.vm-placement",
+    "qemu.numa.memory-locality",
+    "qemu.numa.device-locality",
+    "host.irq.affinity",
+    "host.cpufreq.governor",
+    "host.hugepages.pool",
+    "host.hugepages.mount",
+    "qemu.mem.hugepages",
+    "host.thp",
+    "host.idle.poll",
+    "host.kvm.ple",
+    "host.ksm.state",
+    "host.ksm.tuning",
+    "qemu.mem.merge",
+    "host.kvm.halt-poll",
+    "host.nohz-full.housekeeping",
+    "host.kvm.exitless-timer",
+    "qemu.overcommit.cpu-pm",
+    "qemu.overcommit.mem-lock",
+    "qemu.net.virtio-model",
+    "qemu.net.vhost",
+    "qemu.net.multiqueue",
+    "qemu.net.packed",
+    "host.vhost-net.zcopytx",
+    "qemu.net.poll-us",
+    "qemu.blk.virtio-bus",
+    "qemu.blk.cache",
+    "qemu.blk.aio",
+    "qemu.blk.num-queues",
+    "qemu.blk.packed",
+    "qemu.blk.iothread",
+    "guest.haltpoll.driver",
+    "guest.haltpoll.poll-ns",
+    "guest.cmdline.no-idle",
+    "guest.blk.rq-affinity",
+    "host.pmem.kconfig",
+    "host.pmem.appdirect",
+    "host.pmem.devdax",
+    "qemu.pmem.nvdimm",
+    "guest.pmem.visible",
+    "host.qat.sriov",
+    "host.qat.vfio-bind",
+    "qemu.qat.passthrough",
+];
+
+#[test]
+fn every_embedded_file_parses() {
+    for (name, text) in meta::files() {
+        meta::parse_file(name, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn metadata_and_checks_match() {
+    let metas: Vec<&str> = meta::catalogue().iter().map(|m| m.id.as_str()).collect();
+    let checks: Vec<&str> = checks::ids();
+    let m: BTreeSet<&str> = metas.iter().copied().collect();
+    let c: BTreeSet<&str> = checks.iter().copied().collect();
+    assert_eq!(m.len(), metas.len(), "duplicate metadata ids");
+    assert_eq!(c.len(), checks.len(), "duplicate check ids");
+    let no_check: Vec<_> = m.difference(&c).collect();
+    let no_meta: Vec<_> = c.difference(&m).collect();
+    assert!(
+        no_check.is_empty(),
+        "metadata without a check: {no_check:?}"
+    );
+    assert!(no_meta.is_empty(), "checks without metadata: {no_meta:?}");
+}
+
+#[test]
+fn ids_are_the_catalogue_master_index() {
+    let want: BTreeSet<&str> = CATALOGUE_IDS.iter().copied().collect();
+    assert_eq!(want.len(), 62);
+    let have: BTreeSet<&str> = meta::catalogue().iter().map(|m| m.id.as_str()).collect();
+    let missing: Vec<_> = want.difference(&have).collect();
+    let extra: Vec<_> = have.difference(&want).collect();
+    assert!(missing.is_empty(), "rules not implemented yet: {missing:?}");
+    assert!(extra.is_empty(), "ids not in the catalogue: {extra:?}");
+}
+
+#[test]
+fn metadata_is_complete() {
+    for m in meta::catalogue() {
+        assert!(!m.title.trim().is_empty(), "{}: title", m.id);
+        assert!(!m.section.trim().is_empty(), "{}: section", m.id);
+        assert!(!m.rationale.trim().is_empty(), "{}: rationale", m.id);
+        assert!(!m.evidence.is_empty(), "{}: evidence", m.id);
+        assert!(!m.pass.trim().is_empty(), "{}: pass condition", m.id);
+        assert!(
+            !m.remediation.summary.trim().is_empty(),
+            "{}: remediation",
+            m.id
+        );
+        assert!(
+            !m.remediation.disruption.trim().is_empty(),
+            "{}: disruption",
+            m.id
+        );
+        assert!(
+            !m.remediation.rollback.trim().is_empty()
+                || m.severity == kvmaudit::report::Severity::Info,
+            "{}: rollback",
+            m.id
+        );
+    }
+}
