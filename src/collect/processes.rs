@@ -8,8 +8,9 @@ use crate::snapshot::{
     Fact, FdInfo, ProcessStatus, QemuProcess, RawBytes, ReadErrorKind, Sourced, ThreadFact,
 };
 
-/// Upper bound for one `/proc/PID/cmdline` (Linux caps argv at a few MB).
-const MAX_CMDLINE: u64 = 8 * 1024 * 1024;
+/// Upper bound for one `/proc/PID/cmdline` (Linux caps argv at a few MB); the same bound as an
+/// argv file's command line.
+const MAX_CMDLINE: u64 = crate::parse::qemu::argv_file::MAX_COMMAND_LINE as u64;
 const MAX_NUMA_MAPS: u64 = 16 * 1024 * 1024;
 const MAX_MOUNTINFO: u64 = 4 * 1024 * 1024;
 const MAX_STATUS: u64 = 64 * 1024;
