@@ -316,7 +316,10 @@ pub(crate) enum MachineVersion {
 }
 
 /// qemu-kvm releases that first shipped each RHEL machine type (RHEL X.Y → its qemu-kvm).
-const RHEL_MACHINES: &[((u32, u32), (u32, u32))] = &[
+/// A major.minor version.
+type Ver = (u32, u32);
+
+const RHEL_MACHINES: &[(Ver, Ver)] = &[
     ((10, 0), (9, 1)),
     ((9, 6), (9, 1)),
     ((9, 4), (8, 2)),
