@@ -190,7 +190,7 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
                 "performance" => Verdict::Pass,
                 "powersave"
                     if driver == "intel_pstate"
-                        && status.is_none_or(|s| s == "active")
+                        && status.map_or(true, |s| s == "active")
                         && (hwp == Some(true) || p.epp.val().is_some())
                         && p.epp.val().map(str::trim) == Some("performance") =>
                 {
