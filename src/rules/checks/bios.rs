@@ -1801,7 +1801,8 @@ fn qat_pcie_link(ctx: &Ctx) -> Vec<Outcome> {
 #[cfg(test)]
 mod tests {
     use crate::report::Profile::Throughput;
-    use crate::rules::testkit::{status, SnapBuilder};
+    use crate::report::Severity;
+    use crate::rules::testkit::{findings, status, SnapBuilder};
 
     #[test]
     fn vtx() {
@@ -1831,5 +1832,626 @@ mod tests {
         );
         let nothing = SnapBuilder::new().build();
         assert_eq!(status(&nothing, Throughput, "bios.vtx", "host"), "unknown");
+    }
+
+    const TABLES: &str = "/sys/firmware/acpi/tables";
+    const CF: &str = "/sys/devices/system/cpu/cpufreq";
+
+    fn st(s: &crate::snapshot::Snapshot, rule: &str) -> String {
+        status(s, Throughput, rule, "host")
+    }
+
+    fn msg(s: &crate::snapshot::Snapshot, rule: &str) -> String {
+        findings(s, Throughput, rule)
+            .first()
+            .map(|f| f.message.clone())
+            .unwrap_or_default()
+    }
+
+    fn amd() -> SnapBuilder {
+        SnapBuilder::new().cpuinfo("AuthenticAMD", 23, 49, "svm est")
+    }
+
+    #[test]
+    fn vtd() {
+        let on = SnapBuilder::new()
+            .icx("vmx")
+            .dir(TABLES, &["APIC", "DMAR", "SRAT"])
+            .build();
+        assert_eq!(st(&on, "bios.vtd"), "pass");
+        let f = findings(&on, Throughput, "bios.vtd");
+        assert_eq!(f[0].severity, Severity::Medium);
+        let off = SnapBuilder::new()
+            .icx("vmx")
+            .dir(TABLES, &["APIC", "SRAT"])
+            .build();
+        assert_eq!(st(&off, "bios.vtd"), "fail");
+        // With a VFIO VM the rule weighs high.
+        let vfio = SnapBuilder::new()
+            .icx("vmx")
+            .dir(TABLES, &["APIC"])
+            .vm(
+                "qemu-system-x86_64 -name guest=a -accel kvm -device vfio-pci,host=0000:3b:00.0",
+                &[],
+            )
+            .build();
+        let f = findings(&vfio, Throughput, "bios.vtd");
+        assert_eq!(
+            (f[0].status.as_str(), f[0].severity),
+            ("fail", Severity::High)
+        );
+        // Unreadable table list but registered units: corroborated.
+        let units = SnapBuilder::new()
+            .icx("vmx")
+            .dir_denied(TABLES)
+            .dir("/sys/class/iommu", &["dmar0"])
+            .build();
+        assert_eq!(st(&units, "bios.vtd"), "pass");
+        let unknown = SnapBuilder::new().icx("vmx").dir_denied(TABLES).build();
+        assert_eq!(st(&unknown, "bios.vtd"), "unknown");
+        assert_eq!(
+            st(&amd().dir(TABLES, &["IVRS"]).build(), "bios.vtd"),
+            "not_applicable"
+        );
+    }
+
+    /// An Intel host with DMAR, `units` dmar units and `groups` IOMMU groups.
+    fn iommu_host(units: usize, groups: usize) -> SnapBuilder {
+        let u: Vec<String> = (0..units).map(|i| format!("dmar{i}")).collect();
+        let g: Vec<String> = (0..groups).map(|i| i.to_string()).collect();
+        let ur: Vec<&str> = u.iter().map(String::as_str).collect();
+        let gr: Vec<&str> = g.iter().map(String::as_str).collect();
+        let mut b = SnapBuilder::new()
+            .icx("vmx")
+            .dir(TABLES, &["APIC", "DMAR"])
+            .dir("/sys/class/iommu", &ur)
+            .dir("/sys/kernel/iommu_groups", &gr);
+        for i in 0..groups {
+            b = b.file(&format!("/sys/kernel/iommu_groups/{i}/type"), "identity");
+        }
+        b
+    }
+
+    const IR_IRQS: &str = " 40:  1  0  IR-PCI-MSI 376832-edge  ahci[0000:00:17.0]";
+    const PLAIN_IRQS: &str =
+        " 40:  1  0  PCI-MSI 376832-edge  ahci[0000:00:17.0]\n 24: 0 0 DMAR-MSI 0-edge dmar0";
+
+    #[test]
+    fn iommu_active_with_interrupt_remapping() {
+        let s = iommu_host(2, 4)
+            .file("/proc/cmdline", "ro intel_iommu=on iommu=pt")
+            .file("/proc/interrupts", IR_IRQS)
+            .file("/sys/class/iommu/dmar0/intel-iommu/cap", "8d2008c40660462")
+            .file("/sys/class/iommu/dmar1/intel-iommu/cap", "8d2008c40660462")
+            .build();
+        assert_eq!(st(&s, "host.iommu.enabled"), "pass");
+        let f = findings(&s, Throughput, "host.iommu.enabled");
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.observed == "cap bit 59 (PI) set on 2 of 2 units"));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.observed == "4 groups (identity ×4)"));
+    }
+
+    #[test]
+    fn iommu_without_interrupt_remapping_warns() {
+        let s = iommu_host(1, 2)
+            .file("/proc/interrupts", PLAIN_IRQS)
+            .build();
+        assert_eq!(st(&s, "host.iommu.enabled"), "warn");
+        // Without /proc/interrupts the ecap IR bit (3) decides.
+        let s = iommu_host(1, 2)
+            .file("/sys/class/iommu/dmar0/intel-iommu/ecap", "f050d2")
+            .build();
+        assert_eq!(st(&s, "host.iommu.enabled"), "warn");
+        let s = iommu_host(1, 2)
+            .file("/sys/class/iommu/dmar0/intel-iommu/ecap", "f050da")
+            .build();
+        assert_eq!(st(&s, "host.iommu.enabled"), "pass");
+        let s = iommu_host(1, 2)
+            .file("/sys/class/iommu/dmar0/intel-iommu/ecap", "f050da")
+            .file("/proc/cmdline", "ro intremap=off")
+            .build();
+        assert_eq!(st(&s, "host.iommu.enabled"), "warn");
+    }
+
+    #[test]
+    fn iommu_off_fails_and_notes_pending_reboot() {
+        let s = iommu_host(0, 0)
+            .file("/proc/cmdline", "ro quiet")
+            .kconfig("# CONFIG_INTEL_IOMMU_DEFAULT_ON is not set\nCONFIG_INTEL_IOMMU=y\n")
+            .file(
+                "/etc/default/grub",
+                "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on iommu=pt\"",
+            )
+            .build();
+        let f = findings(&s, Throughput, "host.iommu.enabled");
+        assert_eq!(f[0].status.as_str(), "fail");
+        assert!(f[0].pending_reboot);
+        assert_eq!(f[0].severity, Severity::Medium);
+        assert!(f[0].message.contains("defaults to off"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("pending a reboot"),
+            "{}",
+            f[0].message
+        );
+        // No persistent fix: not pending; a VFIO VM escalates.
+        let s = iommu_host(0, 0)
+            .file("/proc/cmdline", "ro intel_iommu=off")
+            .vm(
+                "qemu-system-x86_64 -name guest=a -device vfio-pci,host=3b:00.0",
+                &[],
+            )
+            .build();
+        let f = findings(&s, Throughput, "host.iommu.enabled");
+        assert_eq!(
+            (f[0].status.as_str(), f[0].severity),
+            ("fail", Severity::High)
+        );
+        assert!(!f[0].pending_reboot);
+        assert!(f[0].message.contains("intel_iommu=off"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn iommu_applicability() {
+        let none = SnapBuilder::new()
+            .icx("vmx")
+            .dir(TABLES, &["APIC"])
+            .dir("/sys/class/iommu", &[])
+            .build();
+        assert_eq!(st(&none, "host.iommu.enabled"), "not_applicable");
+        let unreadable = SnapBuilder::new().icx("vmx").dir_denied(TABLES).build();
+        assert_eq!(st(&unreadable, "host.iommu.enabled"), "unknown");
+        let groups_denied = iommu_host(1, 0)
+            .dir_denied("/sys/kernel/iommu_groups")
+            .build();
+        assert_eq!(st(&groups_denied, "host.iommu.enabled"), "unknown");
+        // AMD-Vi applies too.
+        let amd_on = amd()
+            .dir(TABLES, &["IVRS"])
+            .dir("/sys/class/iommu", &["ivhd0", "ivhd1"])
+            .dir("/sys/kernel/iommu_groups", &["0", "1"])
+            .file("/proc/interrupts", IR_IRQS)
+            .build();
+        assert_eq!(st(&amd_on, "host.iommu.enabled"), "pass");
+        let amd_off = amd()
+            .dir(TABLES, &["IVRS"])
+            .dir("/sys/class/iommu", &[])
+            .dir("/sys/kernel/iommu_groups", &[])
+            .file("/proc/cmdline", "amd_iommu=off")
+            .build();
+        assert_eq!(st(&amd_off, "host.iommu.enabled"), "fail");
+        assert!(msg(&amd_off, "host.iommu.enabled").contains("amd_iommu=off"));
+    }
+
+    fn smt(active: &str, control: &str) -> SnapBuilder {
+        SnapBuilder::new()
+            .icx("vmx")
+            .file("/sys/devices/system/cpu/smt/active", active)
+            .file("/sys/devices/system/cpu/smt/control", control)
+    }
+
+    #[test]
+    fn ht() {
+        assert_eq!(st(&smt("1", "on").build(), "bios.ht"), "pass");
+        let fw = smt("0", "notsupported").build();
+        assert_eq!(st(&fw, "bios.ht"), "fail");
+        assert!(msg(&fw, "bios.ht").contains("firmware"));
+        let os = smt("0", "off")
+            .file("/proc/cmdline", "ro nosmt")
+            .file(
+                "/sys/devices/system/cpu/vulnerabilities/mmio_stale_data",
+                "Mitigation: Clear CPU buffers; SMT disabled",
+            )
+            .build();
+        let f = findings(&os, Throughput, "bios.ht");
+        assert_eq!(f[0].status.as_str(), "fail");
+        assert!(!f[0].pending_reboot);
+        assert!(f[0].message.contains("nosmt"), "{}", f[0].message);
+        assert!(f[0].message.contains("waiver"), "{}", f[0].message);
+        // nosmt already removed from GRUB: pending.
+        let pending = smt("0", "off")
+            .file("/proc/cmdline", "ro nosmt")
+            .file("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"ro\"")
+            .build();
+        assert!(findings(&pending, Throughput, "bios.ht")[0].pending_reboot);
+        // Without the smt directory, thread siblings decide.
+        let sib = SnapBuilder::new().icx("vmx").topology(1, 2, 2).build();
+        assert_eq!(st(&sib, "bios.ht"), "pass");
+        let single = SnapBuilder::new().icx("vmx").topology(1, 2, 1).build();
+        assert_eq!(st(&single, "bios.ht"), "fail");
+        assert_eq!(
+            st(&SnapBuilder::new().icx("vmx").build(), "bios.ht"),
+            "unknown"
+        );
+        assert_eq!(st(&amd().build(), "bios.ht"), "not_applicable");
+    }
+
+    #[test]
+    fn numa() {
+        let two = SnapBuilder::new()
+            .icx("vmx")
+            .topology(2, 4, 1)
+            .dir(TABLES, &["SRAT", "SLIT"])
+            .build();
+        assert_eq!(st(&two, "bios.numa"), "pass");
+        // Two sockets, one node: interleaved.
+        let mut b = SnapBuilder::new()
+            .icx("vmx")
+            .topology(2, 2, 1)
+            .dir(TABLES, &["APIC"]);
+        b = b
+            .dir("/sys/devices/system/node", &["node0"])
+            .file("/sys/devices/system/node/node0/cpulist", "0-3");
+        let inter = b.build();
+        assert_eq!(st(&inter, "bios.numa"), "fail");
+        assert!(msg(&inter, "bios.numa").contains("no SRAT"));
+        let off = SnapBuilder::new()
+            .icx("vmx")
+            .topology(2, 2, 1)
+            .file("/proc/cmdline", "ro numa=off")
+            .build();
+        assert_eq!(st(&off, "bios.numa"), "warn");
+        // SNC-2 on two sockets: pass, noted.
+        let snc = SnapBuilder::new()
+            .icx("vmx")
+            .topology(2, 4, 1)
+            .dir(
+                "/sys/devices/system/node",
+                &["node0", "node1", "node2", "node3"],
+            )
+            .file("/sys/devices/system/node/node0/cpulist", "0-1")
+            .file("/sys/devices/system/node/node1/cpulist", "2-3")
+            .file("/sys/devices/system/node/node2/cpulist", "4-5")
+            .file("/sys/devices/system/node/node3/cpulist", "6-7")
+            .build();
+        assert_eq!(st(&snc, "bios.numa"), "pass");
+        assert!(msg(&snc, "bios.numa").contains("SNC-2"));
+        let one = SnapBuilder::new().icx("vmx").topology(1, 4, 1).build();
+        assert_eq!(st(&one, "bios.numa"), "not_applicable");
+        assert_eq!(
+            st(&SnapBuilder::new().icx("vmx").build(), "bios.numa"),
+            "unknown"
+        );
+    }
+
+    /// `n` cpufreq policies with driver/governor/EPP, plus EPB per CPU.
+    fn pstates(
+        driver: &str,
+        gov: &str,
+        epp: Option<&str>,
+        epb: Option<&str>,
+        n: u32,
+    ) -> SnapBuilder {
+        let names: Vec<String> = (0..n).map(|i| format!("policy{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut b = SnapBuilder::new().icx("vmx").dir(CF, &refs);
+        for i in 0..n {
+            b = b
+                .file(&format!("{CF}/policy{i}/scaling_driver"), driver)
+                .file(&format!("{CF}/policy{i}/scaling_governor"), gov)
+                .file(&format!("{CF}/policy{i}/scaling_max_freq"), "3200000")
+                .file(&format!("{CF}/policy{i}/cpuinfo_max_freq"), "3200000");
+            if let Some(e) = epp {
+                b = b.file(&format!("{CF}/policy{i}/energy_performance_preference"), e);
+            }
+            if let Some(e) = epb {
+                b = b.file(
+                    &format!("/sys/devices/system/cpu/cpu{i}/power/energy_perf_bias"),
+                    e,
+                );
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn power_policy() {
+        let tuned = pstates(
+            "intel_pstate",
+            "performance",
+            Some("performance"),
+            Some("0"),
+            2,
+        )
+        .build();
+        assert_eq!(st(&tuned, "bios.power-policy"), "pass");
+        // EPB 6 proves nothing about firmware; the effective part decides.
+        let six = pstates(
+            "intel_pstate",
+            "performance",
+            Some("performance"),
+            Some("6"),
+            2,
+        )
+        .build();
+        assert_eq!(st(&six, "bios.power-policy"), "pass");
+        assert!(msg(&six, "bios.power-policy").contains("Linux writes over a firmware 0"));
+        let six_bad = pstates("intel_cpufreq", "schedutil", None, Some("6"), 2).build();
+        assert_eq!(st(&six_bad, "bios.power-policy"), "warn");
+        // EPB 15 with no tuned profile: the firmware policy is power saving.
+        let power = pstates(
+            "intel_pstate",
+            "powersave",
+            Some("balance_power"),
+            Some("15"),
+            2,
+        )
+        .absent("/etc/tuned/active_profile")
+        .build();
+        assert_eq!(st(&power, "bios.power-policy"), "fail");
+        let power_tuned = pstates(
+            "intel_pstate",
+            "powersave",
+            Some("balance_power"),
+            Some("15"),
+            2,
+        )
+        .file("/etc/tuned/active_profile", "powersave")
+        .build();
+        assert_eq!(st(&power_tuned, "bios.power-policy"), "warn");
+        // EPB 15 overridden by EPP performance: warn, not fail.
+        let overridden = pstates(
+            "intel_pstate",
+            "performance",
+            Some("performance"),
+            Some("15"),
+            2,
+        )
+        .absent("/etc/tuned/active_profile")
+        .build();
+        assert_eq!(st(&overridden, "bios.power-policy"), "warn");
+        let nothing = SnapBuilder::new().icx("vmx").dir(CF, &[]).build();
+        assert_eq!(st(&nothing, "bios.power-policy"), "unknown");
+        let no_epb = SnapBuilder::new()
+            .cpuinfo("GenuineIntel", 6, 106, "vmx est")
+            .build();
+        assert_eq!(st(&no_epb, "bios.power-policy"), "not_applicable");
+    }
+
+    #[test]
+    fn eist() {
+        let ok = pstates("intel_pstate", "performance", None, None, 2).build();
+        assert_eq!(st(&ok, "bios.eist"), "pass");
+        let off = SnapBuilder::new()
+            .cpuinfo("GenuineIntel", 6, 106, "vmx ida")
+            .dir(CF, &[])
+            .build();
+        assert_eq!(st(&off, "bios.eist"), "fail");
+        let nodrv = SnapBuilder::new().icx("vmx").dir(CF, &[]).build();
+        assert_eq!(st(&nodrv, "bios.eist"), "warn");
+        assert_eq!(st(&SnapBuilder::new().build(), "bios.eist"), "unknown");
+    }
+
+    #[test]
+    fn turbo() {
+        let ok = pstates("intel_pstate", "performance", None, None, 2)
+            .file("/sys/devices/system/cpu/intel_pstate/no_turbo", "0")
+            .build();
+        assert_eq!(st(&ok, "bios.turbo"), "pass");
+        let fw = SnapBuilder::new()
+            .cpuinfo("GenuineIntel", 6, 106, "vmx est hwp")
+            .file("/sys/devices/system/cpu/intel_pstate/no_turbo", "1")
+            .build();
+        assert_eq!(st(&fw, "bios.turbo"), "fail");
+        assert!(msg(&fw, "bios.turbo").contains("firmware"));
+        let os = pstates("intel_pstate", "performance", None, None, 2)
+            .file("/sys/devices/system/cpu/intel_pstate/no_turbo", "1")
+            .file(
+                "/etc/tmpfiles.d/turbo.conf",
+                "w /sys/devices/system/cpu/intel_pstate/no_turbo - - - - 0",
+            )
+            .build();
+        let f = findings(&os, Throughput, "bios.turbo");
+        assert_eq!(f[0].status.as_str(), "fail");
+        assert!(f[0].pending_reboot);
+        let boost = pstates("acpi-cpufreq", "performance", None, None, 1)
+            .file("/sys/devices/system/cpu/cpufreq/boost", "0")
+            .build();
+        assert_eq!(st(&boost, "bios.turbo"), "fail");
+        let capped = pstates("intel_pstate", "performance", None, None, 2)
+            .file(&format!("{CF}/policy1/scaling_max_freq"), "2000000")
+            .build();
+        assert_eq!(st(&capped, "bios.turbo"), "warn");
+        assert!(msg(&capped, "bios.turbo").contains("policy 1"));
+        assert_eq!(st(&SnapBuilder::new().build(), "bios.turbo"), "unknown");
+    }
+
+    #[test]
+    fn eet_is_msr_only() {
+        let s = SnapBuilder::new().icx("vmx").build();
+        assert_eq!(st(&s, "bios.eet"), "unknown");
+        assert_eq!(
+            msg(&s, "bios.eet"),
+            "needs MSR 0x1FC (root + msr module), which kvmaudit does not read"
+        );
+        assert_eq!(st(&amd().build(), "bios.eet"), "not_applicable");
+    }
+
+    #[test]
+    fn hwp() {
+        let active = pstates("intel_pstate", "performance", Some("performance"), None, 1)
+            .file("/sys/devices/system/cpu/intel_pstate/status", "active")
+            .file(
+                "/sys/devices/system/cpu/intel_pstate/hwp_dynamic_boost",
+                "0",
+            )
+            .build();
+        assert_eq!(st(&active, "bios.hwp-native"), "pass");
+        let passive = pstates("intel_cpufreq", "performance", None, None, 1)
+            .file("/sys/devices/system/cpu/intel_pstate/status", "passive")
+            .build();
+        assert_eq!(st(&passive, "bios.hwp-native"), "pass");
+        // ICX without the hwp flag: firmware hid it.
+        let hidden = SnapBuilder::new()
+            .cpuinfo("GenuineIntel", 6, 106, "vmx est ida")
+            .file("/sys/devices/system/cpu/intel_pstate/status", "passive")
+            .build();
+        assert_eq!(st(&hidden, "bios.hwp-native"), "fail");
+        // hwp present but intel_pstate absent: out-of-band mode.
+        let oob = pstates("acpi-cpufreq", "performance", None, None, 1)
+            .absent("/sys/devices/system/cpu/intel_pstate/status")
+            .build();
+        assert_eq!(st(&oob, "bios.hwp-native"), "fail");
+        assert!(msg(&oob, "bios.hwp-native").contains("out-of-band"));
+        let no_hwp = pstates("intel_pstate", "performance", None, None, 1)
+            .file("/sys/devices/system/cpu/intel_pstate/status", "active")
+            .file("/proc/cmdline", "ro intel_pstate=no_hwp")
+            .build();
+        assert_eq!(st(&no_hwp, "bios.hwp-native"), "warn");
+        // An old part without HWP.
+        let old = SnapBuilder::new()
+            .cpuinfo("GenuineIntel", 6, 0x3F, "vmx est ida")
+            .build();
+        assert_eq!(st(&old, "bios.hwp-native"), "not_applicable");
+        let unread = SnapBuilder::new()
+            .icx("vmx")
+            .denied("/sys/devices/system/cpu/intel_pstate/status")
+            .build();
+        assert_eq!(st(&unread, "bios.hwp-native"), "unknown");
+    }
+
+    /// ICX cpuidle states on `n` CPUs: POLL, C1, C1E, C6 with (disable, default_status, usage)
+    /// for C1E and C6.
+    fn idle(n: u32, c1e: (&str, &str, &str), c6: (&str, &str, &str)) -> SnapBuilder {
+        let mut b = SnapBuilder::new().icx("vmx").file(
+            "/sys/devices/system/cpu/cpuidle/current_driver",
+            "intel_idle",
+        );
+        for cpu in 0..n {
+            for (i, (name, (dis, def, usage))) in [
+                ("POLL", ("0", "enabled", "10")),
+                ("C1", ("0", "enabled", "100")),
+                ("C1E", c1e),
+                ("C6", c6),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let base = format!("/sys/devices/system/cpu/cpu{cpu}/cpuidle/state{i}");
+                b = b
+                    .file(&format!("{base}/name"), name)
+                    .file(&format!("{base}/disable"), dis)
+                    .file(&format!("{base}/default_status"), def)
+                    .file(&format!("{base}/usage"), usage);
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn c_states_disabled_pass() {
+        let s = idle(4, ("1", "enabled", "1843"), ("1", "enabled", "977")).build();
+        assert_eq!(st(&s, "bios.c1e"), "pass");
+        assert_eq!(st(&s, "bios.c6"), "pass");
+        let f = findings(&s, Throughput, "bios.c6");
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.observed == "C6: disabled (disable=1) on cpu 0-3"));
+        // Firmware left C6 out of _CST: disabled by default.
+        let s = idle(2, ("1", "enabled", "0"), ("1", "disabled", "0")).build();
+        assert_eq!(st(&s, "bios.c6"), "pass");
+        // cpu-pm=on VMs are named, the verdict stays.
+        let s = idle(2, ("1", "enabled", "0"), ("1", "enabled", "5"))
+            .vm(
+                "qemu-system-x86_64 -name guest=rt -accel kvm -overcommit cpu-pm=on",
+                &[],
+            )
+            .build();
+        assert_eq!(st(&s, "bios.c6"), "pass");
+        assert!(msg(&s, "bios.c6").contains("cpu-pm=on (rt)"));
+    }
+
+    #[test]
+    fn c_states_entered_fail() {
+        let s = idle(4, ("0", "enabled", "443110"), ("0", "enabled", "660190")).build();
+        assert_eq!(st(&s, "bios.c1e"), "fail");
+        assert_eq!(st(&s, "bios.c6"), "fail");
+        assert!(msg(&s, "bios.c6").contains("usage > 0 with the state enabled is taken as entry"));
+        // One CPU is enough.
+        let s = idle(4, ("1", "enabled", "0"), ("1", "enabled", "0"))
+            .file("/sys/devices/system/cpu/cpu3/cpuidle/state3/disable", "0")
+            .file("/sys/devices/system/cpu/cpu3/cpuidle/state3/usage", "12")
+            .file(
+                "/etc/default/grub",
+                "GRUB_CMDLINE_LINUX=\"intel_idle.max_cstate=1\"",
+            )
+            .build();
+        let f = findings(&s, Throughput, "bios.c6");
+        assert_eq!(f[0].status.as_str(), "fail");
+        assert!(f[0].message.contains("1 of 4"), "{}", f[0].message);
+        assert!(f[0].pending_reboot);
+        assert_eq!(st(&s, "bios.c1e"), "pass");
+    }
+
+    #[test]
+    fn c_states_other_outcomes() {
+        let s = idle(2, ("0", "enabled", "0"), ("0", "enabled", "0")).build();
+        assert_eq!(st(&s, "bios.c1e"), "warn");
+        assert_eq!(st(&s, "bios.c6"), "warn");
+        // No cpuidle driver: HLT only.
+        let s = SnapBuilder::new()
+            .icx("vmx")
+            .file("/sys/devices/system/cpu/cpuidle/current_driver", "none")
+            .build();
+        assert_eq!(st(&s, "bios.c6"), "pass");
+        assert_eq!(st(&s, "bios.c1e"), "unknown");
+        let s = SnapBuilder::new()
+            .icx("vmx")
+            .file("/proc/cmdline", "ro idle=poll")
+            .build();
+        assert_eq!(st(&s, "bios.c1e"), "pass");
+        let s = SnapBuilder::new()
+            .icx("vmx")
+            .denied("/sys/devices/system/cpu/cpuidle/current_driver")
+            .build();
+        assert_eq!(st(&s, "bios.c6"), "unknown");
+        let s = idle(1, ("1", "enabled", "0"), ("1", "enabled", "0"))
+            .denied("/sys/devices/system/cpu/cpu0/cpuidle/state3/disable")
+            .denied("/sys/devices/system/cpu/cpu0/cpuidle/state3/default_status")
+            .build();
+        assert_eq!(st(&s, "bios.c6"), "unknown");
+        assert_eq!(st(&amd().build(), "bios.c6"), "not_applicable");
+    }
+
+    fn qat_pf(cur: (&str, &str), max: (&str, &str)) -> SnapBuilder {
+        let pf = "/sys/bus/pci/devices/0000:65:00.0";
+        SnapBuilder::new()
+            .icx("vmx")
+            .dir("/sys/bus/pci/devices", &["0000:65:00.0"])
+            .file(&format!("{pf}/vendor"), "0x8086")
+            .file(&format!("{pf}/device"), "0x37c8")
+            .file(&format!("{pf}/current_link_speed"), cur.0)
+            .file(&format!("{pf}/current_link_width"), cur.1)
+            .file(&format!("{pf}/max_link_speed"), max.0)
+            .file(&format!("{pf}/max_link_width"), max.1)
+    }
+
+    #[test]
+    fn qat_link() {
+        let t = "host/dev:0000:65:00.0";
+        let full = qat_pf(("8.0 GT/s PCIe", "16"), ("8.0 GT/s PCIe", "16")).build();
+        assert_eq!(status(&full, Throughput, "hw.qat.pcie-link", t), "pass");
+        assert!(findings(&full, Throughput, "hw.qat.pcie-link")[0]
+            .message
+            .contains("Gen3"));
+        let narrow = qat_pf(("8.0 GT/s PCIe", "8"), ("8.0 GT/s PCIe", "16")).build();
+        assert_eq!(status(&narrow, Throughput, "hw.qat.pcie-link", t), "warn");
+        let slow = qat_pf(("2.5 GT/s PCIe", "16"), ("8.0 GT/s PCIe", "16")).build();
+        assert_eq!(status(&slow, Throughput, "hw.qat.pcie-link", t), "warn");
+        let unknown = qat_pf(("Unknown", "16"), ("8.0 GT/s PCIe", "16")).build();
+        assert_eq!(
+            status(&unknown, Throughput, "hw.qat.pcie-link", t),
+            "unknown"
+        );
+        let none = SnapBuilder::new()
+            .icx("vmx")
+            .dir("/sys/bus/pci/devices", &[])
+            .build();
+        assert_eq!(st(&none, "hw.qat.pcie-link"), "not_applicable");
     }
 }
