@@ -196,7 +196,11 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
         yes_no(ctx.flags.mem_overcommitted)
     );
     let msg = if nvms == 0 {
-        format!("no running VMs; {cpu_part}; {mem_part}")
+        format!(
+            "no running VMs; {} pCPUs online, MemTotal {}",
+            online.map_or_else(|| "unknown".to_string(), |o| o.len().to_string()),
+            mem_total.map_or_else(|| "unknown".to_string(), gib)
+        )
     } else {
         format!("{nvms} VM(s): {cpu_part}; {mem_part}; {flags}")
     };

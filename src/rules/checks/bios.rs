@@ -482,7 +482,15 @@ fn iommu_enabled(ctx: &Ctx) -> Vec<Outcome> {
                 .escalate(esc),
             )];
         }
+        let built_in = ctx
+            .host
+            .kconfig
+            .as_ref()
+            .and_then(|k| k.enabled("INTEL_IOMMU"));
         let why = match (amd, running, default_on) {
+            (false, _, _) if built_in == Some(false) => {
+                "the kernel is built without CONFIG_INTEL_IOMMU".to_string()
+            }
             (false, Some("off"), _) => "the command line has intel_iommu=off".to_string(),
             (false, None, Some(false)) => {
                 "this kernel defaults to off (CONFIG_INTEL_IOMMU_DEFAULT_ON not set) and the command line has no intel_iommu=on".to_string()
@@ -506,7 +514,7 @@ fn iommu_enabled(ctx: &Ctx) -> Vec<Outcome> {
                 .flatten()
         };
         let mut msg = format!(
-            "DMA remapping is not active ({why}): no {unit_glob} units with IOMMU groups{}",
+            "DMA remapping is not active: {why}, and no {unit_glob} unit with IOMMU groups exists{}",
             if vfio_used {
                 "; VFIO passthrough (VMs or QAT VFs) cannot work without it"
             } else {
@@ -980,7 +988,7 @@ fn power_policy(ctx: &Ctx) -> Vec<Outcome> {
                 (
                     Part::Warn,
                     format!(
-                        "{} is neither EPP performance nor the performance governor",
+                        "{} run neither EPP performance nor the performance governor",
                         cpufreq::policy_label(&set)
                     ),
                     obs,
@@ -2256,7 +2264,7 @@ mod tests {
             .file(&format!("{CF}/policy1/scaling_max_freq"), "2000000")
             .build();
         assert_eq!(st(&capped, "bios.turbo"), "warn");
-        assert!(msg(&capped, "bios.turbo").contains("policy 1"));
+        assert!(msg(&capped, "bios.turbo").contains("(policy 1)"));
         assert_eq!(st(&SnapBuilder::new().build(), "bios.turbo"), "unknown");
     }
 

@@ -91,7 +91,8 @@ pub(crate) fn policies<'a>(ctx: &Ctx<'a>) -> Policies<'a> {
 
 /// `policy0-15` style label for a set of policy ids.
 pub(crate) fn policy_label(ids: &BTreeSet<u32>) -> String {
-    format!("policy {}", cpulist::format(ids))
+    let word = if ids.len() == 1 { "policy" } else { "policies" };
+    format!("{word} {}", cpulist::format(ids))
 }
 
 /// Group items by a description and render "desc (policy 0-3); other (policy 4-7)".
@@ -363,7 +364,7 @@ mod tests {
         assert_eq!(f[0].status.as_str(), "fail");
         assert!(
             f[0].message
-                .contains("schedutil under intel_cpufreq (policy 0-1)"),
+                .contains("schedutil under intel_cpufreq (policies 0-1)"),
             "{}",
             f[0].message
         );

@@ -439,10 +439,26 @@ fn qat_passthrough(ctx: &Ctx) -> Vec<Outcome> {
         .collect()
 }
 
+/// Where the VM's vCPUs run, for locality.
+enum VmSide {
+    Node(u32),
+    Spans,
+    Unknown(String),
+}
+
 fn passthrough_one(ctx: &Ctx, vm: &Vm, target: &str, mine: &[&QatRef]) -> Outcome {
     let facts = ctx.facts(vm);
     let vm_node = facts.cpu_node;
     let single_node = ctx.flags.multi_node == Some(false);
+    let vm_side = match (&ctx.host.nodes, facts.threads.as_ref(), vm_node) {
+        (None, _, _) => VmSide::Unknown("the host's NUMA nodes could not be read".into()),
+        (_, _, Some(n)) => VmSide::Node(n),
+        (_, None, _) => VmSide::Unknown("the VM's vCPU placement could not be read".into()),
+        (_, Some(t), _) if t.vcpus.is_empty() => VmSide::Unknown(
+            "no vCPU thread is identifiable ('CPU n/KVM' names need debug-threads=on)".into(),
+        ),
+        _ => VmSide::Spans,
+    };
     let fds = ctx
         .process(vm)
         .and_then(|p| p.fds.as_ref())
@@ -470,26 +486,26 @@ fn passthrough_one(ctx: &Ctx, vm: &Vm, target: &str, mine: &[&QatRef]) -> Outcom
         if single_node {
             continue;
         }
-        match (node, vm_node, facts.threads.as_ref()) {
-            (Some(d), Some(v), _) if d == v => {}
-            (Some(d), Some(v), _) => {
+        match (node, &vm_side) {
+            (_, VmSide::Unknown(why)) => {
+                worst = worst.max(2);
+                notes.push(why.clone());
+            }
+            (None, _) => {
+                worst = worst.max(2);
+                notes.push(format!("the NUMA node of {} is not known", r.bdf));
+            }
+            (Some(d), VmSide::Node(v)) if d == *v => {}
+            (Some(d), VmSide::Node(v)) => {
                 worst = worst.max(1);
                 notes.push(format!("{} is on node {d}, the VM on node {v}", r.bdf));
             }
-            (Some(d), None, Some(_)) => {
+            (Some(d), VmSide::Spans) => {
                 worst = worst.max(1);
                 notes.push(format!(
                     "{} is on node {d}, but the VM's vCPUs are not confined to one node",
                     r.bdf
                 ));
-            }
-            (_, _, None) => {
-                worst = worst.max(2);
-                notes.push("the VM's vCPU placement could not be read".into());
-            }
-            (None, _, _) => {
-                worst = worst.max(2);
-                notes.push(format!("the NUMA node of {} is not known", r.bdf));
             }
         }
         if let Some(group) = ctx.link(&format!("{}/iommu_group", base(&r.bdf))).map(last) {
@@ -642,9 +658,34 @@ mod tests {
     #[test]
     fn remote_vf_warns() {
         let s = vm_on(qat_host(2, "vfio-pci"), "0000:65:01.1", 1).build();
+        let f = findings(&s, Throughput, "qemu.qat.passthrough");
+        assert_eq!(f[0].status.as_str(), "warn");
+        assert!(
+            f[0].message.contains("on node 0, the VM on node 1"),
+            "{}",
+            f[0].message
+        );
+        // vCPUs on both nodes.
+        let s = qat_host(2, "vfio-pci")
+            .vm(
+                "qemu-system-x86_64 -name guest=web -device vfio-pci,host=65:01.0",
+                &[("CPU 0/KVM", "0-7", "0-1")],
+            )
+            .build();
         assert_eq!(
             status(&s, Throughput, "qemu.qat.passthrough", "vm:web"),
             "warn"
+        );
+        // No identifiable vCPU thread: placement unknown.
+        let s = qat_host(2, "vfio-pci")
+            .vm(
+                "qemu-system-x86_64 -name guest=web -device vfio-pci,host=65:01.0",
+                &[("qemu-system-x86", "0-7", "0-1")],
+            )
+            .build();
+        assert_eq!(
+            status(&s, Throughput, "qemu.qat.passthrough", "vm:web"),
+            "unknown"
         );
     }
 
