@@ -252,6 +252,10 @@ fn qat_sriov(ctx: &Ctx) -> Vec<Outcome> {
                 driver_of(ctx, &pf).show(),
                 "",
             );
+        let autoprobe = format!("{}/sriov_drivers_autoprobe", base(&pf));
+        if let Some(a) = ctx.text(&autoprobe) {
+            o = o.ev(autoprobe, a, "0 keeps new VFs unbound for vfio-pci");
+        }
         if !user_list.is_empty() {
             o = o.ev("QEMU argv -device vfio-pci", user_list, "");
         }
@@ -274,18 +278,23 @@ fn group_blockers(ctx: &Ctx, bdf: &str) -> Result<(String, Vec<String>), String>
         }
         _ => return Err("no iommu_group: DMA remapping is off (see host.iommu.enabled)".into()),
     };
-    let listing = ctx
-        .dir(PCI)
-        .map_err(|_| "PCI device list unreadable".to_string())?;
+    // The group's own member list; else every device whose iommu_group link names it.
+    let members: Vec<String> = match ctx.dir(&format!("/sys/kernel/iommu_groups/{group}/devices")) {
+        Ok(m) => m.to_vec(),
+        Err(_) => ctx
+            .dir(PCI)
+            .map_err(|_| "PCI device list unreadable".to_string())?
+            .iter()
+            .filter(|other| {
+                ctx.link(&format!("{}/iommu_group", base(other)))
+                    .is_some_and(|t| last(t) == group)
+            })
+            .cloned()
+            .collect(),
+    };
     let mut blockers = Vec::new();
-    for other in listing {
+    for other in &members {
         if other == bdf {
-            continue;
-        }
-        let same = ctx
-            .link(&format!("{}/iommu_group", base(other)))
-            .is_some_and(|t| last(t) == group);
-        if !same {
             continue;
         }
         match driver_of(ctx, other) {
@@ -722,6 +731,41 @@ mod tests {
                 "host/dev:0000:65:01.0"
             ),
             "warn"
+        );
+    }
+
+    #[test]
+    fn group_member_list() {
+        // The group's member list is read when collected: a bridge on pcieport is fine, a NIC
+        // on its host driver is not.
+        let t = "host/dev:0000:65:01.0";
+        let s = vm_on(qat_host(2, "vfio-pci"), "65:01.0", 0)
+            .dir(
+                "/sys/kernel/iommu_groups/12/devices",
+                &["0000:64:02.0", "0000:65:01.0"],
+            )
+            .link(
+                &format!("{PCI}/0000:64:02.0/driver"),
+                "../../../bus/pci/drivers/pcieport",
+            )
+            .build();
+        assert_eq!(status(&s, Throughput, "host.qat.vfio-bind", t), "pass");
+        let s = vm_on(qat_host(2, "vfio-pci"), "65:01.0", 0)
+            .dir(
+                "/sys/kernel/iommu_groups/12/devices",
+                &["0000:64:00.0", "0000:65:01.0"],
+            )
+            .link(
+                &format!("{PCI}/0000:64:00.0/driver"),
+                "../../../bus/pci/drivers/ice",
+            )
+            .build();
+        let f = findings(&s, Throughput, "host.qat.vfio-bind");
+        assert_eq!(f[0].status.as_str(), "fail");
+        assert!(
+            f[0].message.contains("0000:64:00.0 bound to ice"),
+            "{}",
+            f[0].message
         );
     }
 
