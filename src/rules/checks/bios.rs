@@ -473,7 +473,7 @@ fn iommu_enabled(ctx: &Ctx) -> Vec<Outcome> {
                 .escalate(esc),
             )];
         }
-        if classes.is_err() && groups.is_err() {
+        if matches!(classes, Err(Some(_))) && matches!(groups, Err(Some(_))) {
             return vec![base_ev(
                 Outcome::unknown(
                     "host",
@@ -2013,6 +2013,16 @@ mod tests {
         assert_eq!(st(&none, "host.iommu.enabled"), "not_applicable");
         let unreadable = SnapBuilder::new().icx("vmx").dir_denied(TABLES).build();
         assert_eq!(st(&unreadable, "host.iommu.enabled"), "unknown");
+        // Both listings unreadable: unknown; both simply absent (no IOMMU support): fail.
+        let both_denied = SnapBuilder::new()
+            .icx("vmx")
+            .dir(TABLES, &["DMAR"])
+            .dir_denied("/sys/class/iommu")
+            .dir_denied("/sys/kernel/iommu_groups")
+            .build();
+        assert_eq!(st(&both_denied, "host.iommu.enabled"), "unknown");
+        let both_absent = SnapBuilder::new().icx("vmx").dir(TABLES, &["DMAR"]).build();
+        assert_eq!(st(&both_absent, "host.iommu.enabled"), "fail");
         let groups_denied = iommu_host(1, 0)
             .dir_denied("/sys/kernel/iommu_groups")
             .build();
