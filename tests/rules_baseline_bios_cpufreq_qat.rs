@@ -212,3 +212,119 @@ fn restricted_as_nobody() {
     let f = finding(&nobody, "qemu.accel.kvm", "vm:web01");
     assert!(f["message"].as_str().unwrap().contains("CPU n/KVM"), "{f}");
 }
+
+/// Odd values everywhere these rules read must give verdicts, never the engine's
+/// "internal error" (a panic inside a check).
+#[test]
+fn garbage_never_panics() {
+    use kvmaudit::report::Profile;
+    use kvmaudit::rules::testkit::{findings, SnapBuilder};
+    let odd = [
+        "",
+        "-1",
+        "x",
+        "99999999999999999999",
+        "0x",
+        "[",
+        "\u{1F600}",
+        "1 2 3",
+    ];
+    let paths = [
+        "/proc/sys/kernel/osrelease",
+        "/proc/cmdline",
+        "/proc/interrupts",
+        "/sys/devices/system/cpu/online",
+        "/sys/devices/system/cpu/smt/active",
+        "/sys/devices/system/cpu/smt/control",
+        "/sys/devices/system/cpu/intel_pstate/status",
+        "/sys/devices/system/cpu/intel_pstate/no_turbo",
+        "/sys/devices/system/cpu/intel_pstate/max_perf_pct",
+        "/sys/devices/system/cpu/cpufreq/policy0/scaling_governor",
+        "/sys/devices/system/cpu/cpufreq/policy0/scaling_driver",
+        "/sys/devices/system/cpu/cpufreq/policy0/energy_performance_preference",
+        "/sys/devices/system/cpu/cpufreq/policy0/scaling_max_freq",
+        "/sys/devices/system/cpu/cpufreq/policy0/cpuinfo_max_freq",
+        "/sys/devices/system/cpu/cpu0/power/energy_perf_bias",
+        "/sys/devices/system/cpu/cpu0/cpuidle/state2/name",
+        "/sys/devices/system/cpu/cpu0/cpuidle/state2/disable",
+        "/sys/devices/system/cpu/cpu0/cpuidle/state2/usage",
+        "/sys/devices/system/cpu/cpuidle/current_driver",
+        "/sys/class/iommu/dmar0/intel-iommu/cap",
+        "/sys/class/iommu/dmar0/intel-iommu/ecap",
+        "/sys/bus/pci/devices/0000:65:00.0/device",
+        "/sys/bus/pci/devices/0000:65:00.0/sriov_numvfs",
+        "/sys/bus/pci/devices/0000:65:00.0/current_link_speed",
+        "/sys/bus/pci/devices/0000:65:00.0/current_link_width",
+        "/sys/bus/pci/devices/0000:65:00.0/max_link_speed",
+        "/sys/bus/pci/devices/0000:65:00.0/max_link_width",
+        "/sys/bus/pci/devices/0000:65:00.0/numa_node",
+        "/etc/default/grub",
+        "/etc/sysconfig/cpupower",
+        "/etc/default/cpufrequtils",
+        "/etc/tmpfiles.d/x.conf",
+    ];
+    for v in odd {
+        let mut b = SnapBuilder::new()
+            .icx("vmx")
+            .topology(2, 2, 2)
+            .dir("/sys/firmware/acpi/tables", &["DMAR", "SRAT"])
+            .dir("/sys/class/iommu", &["dmar0"])
+            .dir("/sys/kernel/iommu_groups", &["0"])
+            .dir("/sys/devices/system/cpu/cpufreq", &["policy0"])
+            .dir("/sys/bus/pci/devices", &["0000:65:00.0", "0000:65:01.0"])
+            .file("/sys/bus/pci/devices/0000:65:00.0/vendor", "0x8086")
+            .file("/sys/bus/pci/devices/0000:65:01.0/vendor", "0x8086")
+            .file("/sys/bus/pci/devices/0000:65:01.0/device", "0x37c9")
+            .link("/sys/bus/pci/devices/0000:65:01.0/physfn", v)
+            .link("/sys/bus/pci/devices/0000:65:01.0/iommu_group", v)
+            .link("/sys/bus/pci/devices/0000:65:01.0/driver", v)
+            .vm_argv(
+                &[
+                    v,
+                    "-name",
+                    v,
+                    "-machine",
+                    v,
+                    "-accel",
+                    v,
+                    "-device",
+                    "vfio-pci,host=65:01.0",
+                ],
+                &[(v, v, v)],
+            );
+        for p in paths {
+            b = b.file(p, v);
+        }
+        let s = b.build();
+        for rule in [
+            "base.platform.cpu",
+            "base.capacity.commit",
+            "base.kernel.version",
+            "base.qemu.version",
+            "qemu.accel.kvm",
+            "bios.vtd",
+            "host.iommu.enabled",
+            "bios.ht",
+            "bios.numa",
+            "bios.power-policy",
+            "bios.eist",
+            "bios.turbo",
+            "bios.eet",
+            "bios.hwp-native",
+            "bios.c1e",
+            "bios.c6",
+            "hw.qat.pcie-link",
+            "host.cpufreq.governor",
+            "host.qat.sriov",
+            "host.qat.vfio-bind",
+            "qemu.qat.passthrough",
+        ] {
+            for f in findings(&s, Profile::Throughput, rule) {
+                assert!(
+                    !f.message.contains("internal error"),
+                    "{rule} panicked on value {v:?}"
+                );
+            }
+        }
+    }
+}
