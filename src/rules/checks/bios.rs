@@ -1496,16 +1496,31 @@ enum Seen {
     Unreadable(String),
 }
 
+impl Seen {
+    /// How bad, for combining several matching states of one CPU.
+    fn rank(&self) -> u8 {
+        match self {
+            Seen::Absent => 0,
+            Seen::Disabled { by_default: true } => 1,
+            Seen::Disabled { by_default: false } => 2,
+            Seen::NotEntered => 3,
+            Seen::Unreadable(_) => 4,
+            Seen::Entered => 5,
+        }
+    }
+}
+
 fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
     if let Some(o) = not_intel(ctx) {
         return o;
     }
-    let label = match which {
-        CState::C1e => "C1E",
-        CState::C6 => "C6",
-    };
     let driver_got = ctx.get(CPUIDLE_DRIVER);
     let driver = driver_got.val().map(str::trim);
+    let label = match (which, driver) {
+        (CState::C1e, _) => "C1E",
+        (CState::C6, Some("acpi_idle")) => "C6 (ACPI C2/C3 under acpi_idle)",
+        (CState::C6, _) => "C6",
+    };
     let states = cpuidle_states(ctx);
     let idle_poll = ctx.host.cmdline.as_ref().and_then(|c| c.value("idle")) == Some("poll");
     let cpu_pm_vms: Vec<String> = ctx
@@ -1551,12 +1566,11 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
     }
     let mut seen: BTreeMap<u32, Seen> = BTreeMap::new();
     for (cpu, st) in &states {
-        let found = st
+        // Every matching state counts (a part may have C6 and C6P); the worst one decides.
+        let s = st
             .iter()
-            .find(|(_, name)| matches_state(which, driver, name));
-        let s = match found {
-            None => Seen::Absent,
-            Some((idx, _)) => {
+            .filter(|(_, name)| matches_state(which, driver, name))
+            .map(|(idx, _)| {
                 let base = format!("{CPU}/cpu{cpu}/cpuidle/state{idx}");
                 let disable = ctx.text(&format!("{base}/disable"));
                 let default = ctx.text(&format!("{base}/default_status"));
@@ -1578,8 +1592,9 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
                         ctx.get(&format!("{base}/disable")).why()
                     )),
                 }
-            }
-        };
+            })
+            .max_by_key(Seen::rank)
+            .unwrap_or(Seen::Absent);
         seen.insert(*cpu, s);
     }
     let set = |f: &dyn Fn(&Seen) -> bool| -> BTreeSet<u32> {
@@ -2404,6 +2419,36 @@ mod tests {
         assert!(f[0].message.contains("1 of 4"), "{}", f[0].message);
         assert!(f[0].pending_reboot);
         assert_eq!(st(&s, "bios.c1e"), "pass");
+    }
+
+    #[test]
+    fn every_matching_state_counts() {
+        // A second C6-class state (C6P) still enabled and used fails the CPU.
+        let s = idle(1, ("1", "enabled", "0"), ("1", "enabled", "0"))
+            .file("/sys/devices/system/cpu/cpu0/cpuidle/state4/name", "C6P")
+            .file("/sys/devices/system/cpu/cpu0/cpuidle/state4/disable", "0")
+            .file("/sys/devices/system/cpu/cpu0/cpuidle/state4/usage", "7")
+            .build();
+        assert_eq!(st(&s, "bios.c6"), "fail");
+        // acpi_idle: ACPI C2 is the C6-class state; C1E is not visible.
+        let mut b = SnapBuilder::new().icx("vmx").file(
+            "/sys/devices/system/cpu/cpuidle/current_driver",
+            "acpi_idle",
+        );
+        for (i, (name, usage)) in [("POLL", "1"), ("C1", "5"), ("C2", "9")]
+            .into_iter()
+            .enumerate()
+        {
+            let base = format!("/sys/devices/system/cpu/cpu0/cpuidle/state{i}");
+            b = b
+                .file(&format!("{base}/name"), name)
+                .file(&format!("{base}/disable"), "0")
+                .file(&format!("{base}/usage"), usage);
+        }
+        let s = b.build();
+        assert_eq!(st(&s, "bios.c6"), "fail");
+        assert!(msg(&s, "bios.c6").contains("ACPI C2/C3"));
+        assert_eq!(st(&s, "bios.c1e"), "unknown");
     }
 
     #[test]
