@@ -95,7 +95,7 @@ fn hostile_root(root: &Path, out: &Path) {
     let p = root.join("proc/4242");
     write(
         &p.join("cmdline"),
-        b"/usr/bin/qemu-system-x86_64\0-name\0guest=inside\0-m\0001024\0",
+        b"/usr/bin/qemu-system-x86_64\0-name\0guest=inside\0-m\x001024\0",
     );
     link("/usr/bin/qemu-system-x86_64", &p.join("exe"));
     link(format!("{o}/status"), &p.join("status"));
