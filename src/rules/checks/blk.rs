@@ -342,7 +342,7 @@ fn aio(ctx: &Ctx) -> Vec<Outcome> {
             )
             .ev(src, "aio=threads", "aio=native or aio=io_uring"),
             Aio::IoUring => aio_io_uring(ctx, vm, t, src),
-            Aio::Native => aio_native(ctx, d, t, src),
+            Aio::Native => aio_native(ctx, vm, d, t, src),
             Aio::Other(s) => Outcome::unknown(t, format!("unrecognised aio engine {s:?}"))
                 .ev(src, format!("aio={s}"), "aio=native or aio=io_uring"),
         }
@@ -397,8 +397,9 @@ fn aio_io_uring(ctx: &Ctx, vm: &Vm, t: String, src: String) -> Outcome {
 
 /// native: the per-process proof (`/[aio]` ring mappings in /proc/PID/maps) is not recorded by
 /// the snapshot; `/proc/sys/fs/aio-nr` (host-wide Linux AIO contexts) is. Zero disproves it;
-/// non-zero together with the O_DIRECT precondition is accepted as derived evidence.
-fn aio_native(ctx: &Ctx, d: &Disk, t: String, src: String) -> Outcome {
+/// non-zero together with the O_DIRECT precondition is accepted as derived evidence. Only for
+/// a running process: an argv-only VM is not known to run on the scanned host.
+fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: String, src: String) -> Outcome {
     let want = "aio=native or aio=io_uring";
     let obs = format!("aio=native, cache.direct={}", opt_on_off(d.cache_direct));
     if d.cache_direct != Some(true) {
@@ -407,6 +408,13 @@ fn aio_native(ctx: &Ctx, d: &Disk, t: String, src: String) -> Outcome {
             "aio=native without cache.direct=on: current QEMU refuses it and older releases fell back to threads; add cache=none",
         )
         .ev(src, obs, "aio=native with cache.direct=on");
+    }
+    if matches!(fd_view(ctx, vm), FdView::NoProcess) {
+        return Outcome::warn(
+            t,
+            "aio=native is requested but not proven: without a running process there is no runtime evidence (QEMU ≥ 8.2 silently falls back to threads)",
+        )
+        .ev(src, obs, want);
     }
     let nr = ctx.get("/proc/sys/fs/aio-nr");
     let o = match nr.val().and_then(|v| v.trim().parse::<u64>().ok()) {
@@ -863,7 +871,14 @@ mod tests {
         };
         assert_eq!(status(&nr("4096"), Throughput, r, t), "pass");
         assert_eq!(status(&nr("0"), Throughput, r, t), "warn");
-        let f = findings(&argv_only(&base("aio=native")), Throughput, r);
+        let w2 = words(&base("aio=native"));
+        let a2: Vec<&str> = w2.iter().map(String::as_str).collect();
+        let argv_nr = SnapBuilder::new()
+            .file("/proc/sys/fs/aio-nr", "4096")
+            .vm_argv(&a2, &[])
+            .with_last_vm(|p| p.pid = None)
+            .build();
+        let f = findings(&argv_nr, Throughput, r);
         assert_eq!(f[0].status.as_str(), "warn");
         assert!(f[0].message.contains("not proven"));
         // a CD-ROM is not judged

@@ -264,13 +264,33 @@ fn haltpoll_driver_guest(ctx: &Ctx) -> Outcome {
                 .pending(pending)
                 .ev("/proc/cmdline", idle, "no idle=")
             }
-            None => Outcome::fail(
-                "host",
-                format!(
-                    "cpuidle driver is {}, not haltpoll, although the vCPUs are dedicated: modprobe cpuidle-haltpoll",
-                    d.trim()
-                ),
-            ),
+            None => {
+                let built = ctx
+                    .host
+                    .kconfig
+                    .as_ref()
+                    .and_then(|k| k.enabled("HALTPOLL_CPUIDLE"));
+                let o = Outcome::fail(
+                    "host",
+                    format!(
+                        "cpuidle driver is {}, not haltpoll, although the vCPUs are dedicated: {}",
+                        d.trim(),
+                        if built == Some(false) {
+                            "the guest kernel is built without CONFIG_HALTPOLL_CPUIDLE"
+                        } else {
+                            "modprobe cpuidle-haltpoll"
+                        }
+                    ),
+                );
+                match built {
+                    Some(b) => o.ev(
+                        "kernel config CONFIG_HALTPOLL_CPUIDLE",
+                        if b { "y/m" } else { "not set" },
+                        "y or m",
+                    ),
+                    None => o,
+                }
+            }
         },
         Got::Absent => Outcome::fail(
             "host",
@@ -646,6 +666,19 @@ mod tests {
             SnapBuilder::new().file(DRV, "acpi_idle").file(GOV, "menu"),
         );
         assert_eq!(status(&off, Throughput, r, "host"), "fail");
+        let nokconfig = guest(
+            true,
+            SnapBuilder::new()
+                .file(DRV, "acpi_idle")
+                .file(GOV, "menu")
+                .kconfig("# CONFIG_HALTPOLL_CPUIDLE is not set\n"),
+        );
+        let f = findings(&nokconfig, Throughput, r);
+        assert!(
+            f[0].message.contains("CONFIG_HALTPOLL_CPUIDLE"),
+            "{}",
+            f[0].message
+        );
         let idle = guest(
             true,
             SnapBuilder::new()

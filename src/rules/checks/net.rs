@@ -367,7 +367,7 @@ fn multiqueue(ctx: &Ctx) -> Vec<Outcome> {
             .ev(src, obs, want);
         }
         // MSI-X: 2N+2 vectors; machine types ≤ 5.2 default to 3 unless vectors= is given.
-        let need = 2 * q + 2;
+        let need = q.saturating_mul(2).saturating_add(2);
         let pci = model_of(vm, n).0.contains("-pci");
         if pci {
             match n.vectors {
