@@ -6,7 +6,7 @@
 
 use super::CheckFn;
 use crate::model::host::Vm;
-use crate::model::vm::{Aio, CacheMode, Disk, DiskBus, Machine};
+use crate::model::vm::{Aio, CacheMode, Disk, DiskBus, DiskOrigin, Machine};
 use crate::report::Status;
 use crate::rules::context::Ctx;
 use crate::rules::outcome::Outcome;
@@ -109,15 +109,157 @@ pub(super) fn vm_without(ctx: &Ctx, vm: &Vm, what: &str) -> Outcome {
 // ---------------------------------------------------------------------------------------------
 // Disk classification
 
-/// A disk's target id: the device id, else the drive id, else its position.
-fn disk_id(d: &Disk, i: usize) -> String {
-    d.id.clone()
-        .or_else(|| d.drive.clone())
-        .unwrap_or_else(|| format!("disk{i}"))
+/// Targets of a VM's disks, parallel to `vm.model.disks`: the device id, else the drive id,
+/// else the id QEMU generates for `-drive if=...`/`-hda` (`ide0-hd0`, as `info block` shows),
+/// else the position (`disk3`). Public so that tests name disks exactly as the rules do.
+pub fn disk_targets(ctx: &Ctx, vm: &Vm) -> Vec<String> {
+    let mut auto = ctx
+        .process(vm)
+        .map(|p| implicit_drive_ids(&vm.model.machine, &p.argv))
+        .unwrap_or_default()
+        .into_iter();
+    vm.model
+        .disks
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let generated = if d.origin == DiskOrigin::Device {
+                None
+            } else {
+                auto.next().flatten()
+            };
+            let id =
+                d.id.clone()
+                    .or_else(|| d.drive.clone())
+                    .or(generated)
+                    .unwrap_or_else(|| format!("disk{i}"));
+            format!("{}/drive:{id}", ctx.vm_target(vm))
+        })
+        .collect()
 }
 
-pub(super) fn disk_target(ctx: &Ctx, vm: &Vm, d: &Disk, i: usize) -> String {
-    format!("{}/drive:{}", ctx.vm_target(vm), disk_id(d, i))
+/// For every drive that creates its own device (`-drive` with `if=` other than `none`,
+/// `-hda`..`-hdd`, `-cdrom`, `-fda`/`-fdb`, `-sd`, `-pflash`, `-mtdblock`, bare images), in argv
+/// order: the id QEMU gives it when `id=` is missing (blockdev.c `drive_new()`: interface name,
+/// bus and `-hd`/`-cd` for IDE/SCSI, unit; units are allocated as QEMU does), `None` when the
+/// drive has its own id.
+fn implicit_drive_ids(
+    machine: &Machine,
+    argv: &[crate::snapshot::RawBytes],
+) -> Vec<Option<String>> {
+    use crate::parse::qemu::parse_command_line;
+    struct Entry {
+        at: usize,
+        iface: String,
+        cdrom: bool,
+        index: Option<u32>,
+        bus: Option<u32>,
+        unit: Option<u32>,
+        has_id: bool,
+    }
+    let t = machine.machine_type.as_deref().unwrap_or("");
+    let default_if = if t.starts_with("s390") || t.starts_with("virt") || t == "microvm" {
+        "virtio"
+    } else if t.starts_with("pseries") {
+        "scsi"
+    } else {
+        "ide"
+    };
+    let cl = parse_command_line(argv);
+    let mut entries: Vec<Entry> = Vec::new();
+    let short = |at: usize, iface: &str, cdrom: bool, index: Option<u32>| Entry {
+        at,
+        iface: iface.to_string(),
+        cdrom,
+        index,
+        bus: None,
+        unit: None,
+        has_id: false,
+    };
+    for o in &cl.options {
+        let e = match o.name.as_str() {
+            "drive" => {
+                let p = &o.props;
+                let iface = p.str("if").unwrap_or_else(|| default_if.to_string());
+                if iface == "none" {
+                    continue;
+                }
+                let num = |k: &str| p.u32(k).ok().flatten();
+                Entry {
+                    at: o.index,
+                    cdrom: p.str("media").as_deref() == Some("cdrom"),
+                    index: num("index"),
+                    bus: num("bus"),
+                    unit: num("unit"),
+                    has_id: p.str("id").is_some(),
+                    iface,
+                }
+            }
+            "hda" => short(o.index, default_if, false, Some(0)),
+            "hdb" => short(o.index, default_if, false, Some(1)),
+            "hdc" => short(o.index, default_if, false, Some(2)),
+            "hdd" => short(o.index, default_if, false, Some(3)),
+            "cdrom" => short(o.index, default_if, true, Some(2)),
+            "fda" => short(o.index, "floppy", false, Some(0)),
+            "fdb" => short(o.index, "floppy", false, Some(1)),
+            "sd" => short(o.index, "sd", false, Some(0)),
+            "pflash" => short(o.index, "pflash", false, None),
+            "mtdblock" => short(o.index, "mtd", false, None),
+            _ => continue,
+        };
+        entries.push(e);
+    }
+    for pos in &cl.positionals {
+        entries.push(short(pos.index, default_if, false, Some(0)));
+    }
+    entries.sort_by_key(|e| e.at);
+    let mut used: BTreeSet<(String, u32, u32)> = BTreeSet::new();
+    entries
+        .into_iter()
+        .map(|e| {
+            let max = match e.iface.as_str() {
+                "ide" => 2u32,
+                "scsi" => 7,
+                _ => 0,
+            };
+            let mut bus = e.bus.unwrap_or(0);
+            let mut unit = e.unit;
+            if let Some(index) = e.index {
+                match (index.checked_div(max), index.checked_rem(max)) {
+                    (Some(b), Some(u)) => {
+                        bus = b;
+                        unit = Some(u);
+                    }
+                    _ => unit = Some(index),
+                }
+            }
+            let unit = unit.unwrap_or_else(|| {
+                let mut u = 0u32;
+                while used.contains(&(e.iface.clone(), bus, u)) {
+                    u = u.saturating_add(1);
+                    if max > 0 && u >= max {
+                        u -= max;
+                        bus = bus.saturating_add(1);
+                    }
+                }
+                u
+            });
+            used.insert((e.iface.clone(), bus, unit));
+            if e.has_id {
+                return None;
+            }
+            let media = match (e.iface.as_str(), e.cdrom) {
+                ("ide" | "scsi", true) => "-cd",
+                ("ide" | "scsi", false) => "-hd",
+                _ => "",
+            };
+            Some(if max > 0 {
+                format!("{}{bus}{media}{unit}", e.iface)
+            } else {
+                format!("{}{media}{unit}", e.iface)
+            })
+        })
+        .collect()
 }
 
 /// Why a disk is not a writable data disk, if it is not one.
@@ -179,8 +321,8 @@ fn per_disk(ctx: &Ctx, judge: impl Fn(&Ctx, &Vm, &Disk, String) -> Outcome) -> V
             out.push(vm_without(ctx, vm, "disks"));
             continue;
         }
-        for (i, d) in vm.model.disks.iter().enumerate() {
-            out.push(judge(ctx, vm, d, disk_target(ctx, vm, d, i)));
+        for (d, t) in vm.model.disks.iter().zip(disk_targets(ctx, vm)) {
+            out.push(judge(ctx, vm, d, t));
         }
     }
     out
@@ -237,7 +379,7 @@ fn cache_name(m: CacheMode) -> &'static str {
 }
 
 fn cache(ctx: &Ctx) -> Vec<Outcome> {
-    per_disk(ctx, |_, vm, d, t| {
+    per_disk(ctx, |ctx, vm, d, t| {
         if let Some(why) = not_data(d) {
             return Outcome::na(t, format!("the disk is {why}"));
         }
@@ -288,12 +430,55 @@ fn cache(ctx: &Ctx) -> Vec<Outcome> {
                 "the cache mode could not be derived from the command line (backend chain not resolved)",
             ),
         };
-        o.ev(
+        let o = o.ev(
             argv_src(vm),
             observed,
             "cache=none (direct on, no-flush off)",
-        )
+        );
+        runtime_o_direct(ctx, vm, d, o)
     })
+}
+
+/// Runtime beats argv: the image's fd flags (`/proc/PID/fdinfo`, root only) show whether QEMU
+/// really opened it with O_DIRECT. Only a contradiction changes the verdict.
+fn runtime_o_direct(ctx: &Ctx, vm: &Vm, d: &Disk, o: Outcome) -> Outcome {
+    let Some(path) = d.path.as_deref() else {
+        return o;
+    };
+    let Some(info) = ctx.process(vm).and_then(|p| p.fdinfo.as_ref()) else {
+        return o;
+    };
+    let Some(list) = info.get() else {
+        return o;
+    };
+    let flags: Vec<bool> = list
+        .iter()
+        .filter(|f| f.target == path)
+        .filter_map(|f| f.o_direct())
+        .collect();
+    if flags.is_empty() {
+        return o;
+    }
+    let direct = flags.iter().any(|b| *b);
+    let o = o.ev(
+        info.path.clone(),
+        format!(
+            "{path} open {} O_DIRECT",
+            if direct { "with" } else { "without" }
+        ),
+        "O_DIRECT (040000) in flags",
+    );
+    if !direct && d.cache_direct == Some(true) && o.status == Status::Pass {
+        let message = format!(
+            "the command line asks for O_DIRECT, but QEMU holds {path} open without it: the host page cache is in use"
+        );
+        return Outcome {
+            status: Status::Warn,
+            message,
+            ..o
+        };
+    }
+    o
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,10 +580,10 @@ fn aio_io_uring(ctx: &Ctx, vm: &Vm, t: String, src: String) -> Outcome {
     }
 }
 
-/// native: the per-process proof (`/[aio]` ring mappings in /proc/PID/maps) is not recorded by
-/// the snapshot; `/proc/sys/fs/aio-nr` (host-wide Linux AIO contexts) is. Zero disproves it;
-/// non-zero together with the O_DIRECT precondition is accepted as derived evidence. Only for
-/// a running process: an argv-only VM is not known to run on the scanned host.
+/// native: the proof is the process's Linux AIO rings (`/[aio] (deleted)` mappings in
+/// /proc/PID/maps, root only). Without it, `/proc/sys/fs/aio-nr` (host-wide AIO contexts, any
+/// user) decides: zero disproves native, non-zero with the O_DIRECT precondition is accepted as
+/// derived evidence. An argv-only VM is not known to run on the scanned host: not proven.
 fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: String, src: String) -> Outcome {
     let want = "aio=native or aio=io_uring";
     let obs = format!("aio=native, cache.direct={}", opt_on_off(d.cache_direct));
@@ -409,13 +594,41 @@ fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: String, src: String) -> Outcome {
         )
         .ev(src, obs, "aio=native with cache.direct=on");
     }
-    if matches!(fd_view(ctx, vm), FdView::NoProcess) {
+    let Some(p) = ctx.process(vm).filter(|p| p.pid.is_some()) else {
         return Outcome::warn(
             t,
             "aio=native is requested but not proven: without a running process there is no runtime evidence (QEMU ≥ 8.2 silently falls back to threads)",
         )
         .ev(src, obs, want);
+    };
+    if let Some(rings) = &p.aio_rings {
+        if let Some(n) = rings.get() {
+            let o = if *n > 0 {
+                Outcome::pass(
+                    t,
+                    format!("aio=native is in effect: the process maps {n} Linux AIO ring(s)"),
+                )
+            } else {
+                Outcome::warn(
+                    t,
+                    "aio=native is requested but the process maps no Linux AIO ring: QEMU fell back to threads",
+                )
+            };
+            return o.ev(src, obs, want).ev(
+                rings.path.clone(),
+                format!("{n} /[aio] mapping(s)"),
+                "> 0",
+            );
+        }
     }
+    let rings_why = match &p.aio_rings {
+        Some(s) => s
+            .fact
+            .error()
+            .map(|e| format!("{}: {}", s.path, e.describe()))
+            .unwrap_or_default(),
+        None => "/proc/PID/maps was not collected".into(),
+    };
     let nr = ctx.get("/proc/sys/fs/aio-nr");
     let o = match nr.val().and_then(|v| v.trim().parse::<u64>().ok()) {
         Some(0) => Outcome::warn(
@@ -424,14 +637,11 @@ fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: String, src: String) -> Outcome {
         ),
         Some(_) => Outcome::pass(
             t,
-            "aio=native with O_DIRECT, and Linux AIO contexts are in use on the host (derived: the per-process [aio] mappings are not recorded)",
+            format!("aio=native with O_DIRECT, and Linux AIO contexts are in use on the host (derived from fs.aio-nr; the process's own rings are not readable: {rings_why})"),
         ),
-        None => Outcome::warn(
+        None => Outcome::unknown(
             t,
-            format!(
-                "aio=native is requested but not proven: the snapshot records no /proc/PID/maps and fs.aio-nr is {}",
-                nr.why()
-            ),
+            format!("aio=native is requested; neither the process's AIO rings ({rings_why}) nor fs.aio-nr ({}) could be read", nr.why()),
         ),
     };
     o.ev(src, obs, want)
@@ -717,6 +927,38 @@ mod tests {
     }
 
     #[test]
+    fn qemu_generated_drive_ids() {
+        let ids = |args: &str| {
+            let w = words(args);
+            let a: Vec<crate::snapshot::RawBytes> = w
+                .iter()
+                .map(|x| crate::snapshot::RawBytes::from(x.as_str()))
+                .collect();
+            let m = crate::model::vm::VmModel::from_argv(&a);
+            super::implicit_drive_ids(&m.machine, &a)
+        };
+        let s = |v: &[&str]| v.iter().map(|x| Some(x.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            ids("qemu -hda a.img -hdb b.img -cdrom c.iso -fda f.img"),
+            s(&["ide0-hd0", "ide0-hd1", "ide1-cd0", "floppy0"])
+        );
+        assert_eq!(
+            ids("qemu -drive file=a,if=virtio -drive file=b,if=virtio -drive file=c,if=scsi"),
+            s(&["virtio0", "virtio1", "scsi0-hd0"])
+        );
+        // IDE fills unit 0/1 of bus 0, then bus 1; an explicit id keeps its unit.
+        assert_eq!(
+            ids("qemu -drive file=a,id=x -drive file=b -drive file=c,media=cdrom"),
+            vec![None, Some("ide0-hd1".into()), Some("ide1-cd0".into())]
+        );
+        assert_eq!(ids("qemu -M virt disk.img"), s(&["virtio0"]));
+        assert_eq!(
+            ids("qemu -drive file=a,if=none,id=d0"),
+            Vec::<Option<String>>::new()
+        );
+    }
+
+    #[test]
     fn machine_versions() {
         assert_eq!(machine_version("pc-q35-6.0"), Some((6, 0)));
         assert_eq!(machine_version("pc-i440fx-2.12"), Some((2, 12)));
@@ -742,11 +984,12 @@ mod tests {
             "not_applicable"
         );
         assert_eq!(status(&s, Throughput, r, "vm:g/drive:sd0"), "info");
-        // -hda is emulated IDE too (the guide's own examples).
+        // -hda is emulated IDE too (the guide's own examples), named as QEMU names it.
         let s = snap(&format!("{Q} -hda /vm.img"));
         let f = findings(&s, Throughput, r);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].status.as_str(), "fail");
+        assert_eq!(f[0].target, "vm:g/drive:ide0-hd0");
         // No disks at all: one not-applicable line for the VM.
         let s = snap(Q);
         assert_eq!(status(&s, Throughput, r, "vm:g"), "not_applicable");
@@ -785,6 +1028,35 @@ mod tests {
         assert!(unsafe_[0].evidence[0]
             .observed
             .contains("cache.no-flush=on"));
+        // Runtime beats argv: cache=none but the image fd lacks O_DIRECT.
+        let fdinfo = |flags: &str| {
+            let w = words(&format!(
+                "{Q} -drive file=/a.img,if=none,id=d0,cache=none -device virtio-blk-pci,drive=d0,id=vd0"
+            ));
+            let a: Vec<&str> = w.iter().map(String::as_str).collect();
+            let flags = flags.to_string();
+            SnapBuilder::new()
+                .vm_argv(&a, &[])
+                .with_last_vm(move |p| {
+                    p.fdinfo = Some(crate::snapshot::Sourced::value(
+                        "/proc/1000/fdinfo",
+                        vec![crate::snapshot::FdInfo {
+                            fd: 21,
+                            target: "/a.img".into(),
+                            flags,
+                            iff: None,
+                        }],
+                    ))
+                })
+                .build()
+        };
+        let f = findings(&fdinfo("02140002"), Throughput, r);
+        assert_eq!(f[0].status.as_str(), "pass");
+        assert_eq!(f[0].evidence[1].observed, "/a.img open with O_DIRECT");
+        assert_eq!(
+            status(&fdinfo("02100002"), Throughput, r, "vm:g/drive:vd0"),
+            "warn"
+        );
         // -blockdev without a cache key: direct off → writeback.
         let s = snap(&format!(
             "{Q} {} -device {{\"driver\":\"virtio-blk-pci\",\"drive\":\"f\",\"id\":\"vd0\"}}",
@@ -871,6 +1143,35 @@ mod tests {
         };
         assert_eq!(status(&nr("4096"), Throughput, r, t), "pass");
         assert_eq!(status(&nr("0"), Throughput, r, t), "warn");
+        // the process's own AIO rings beat the host-wide count
+        let rings = |n: Option<u32>| {
+            SnapBuilder::new()
+                .file("/proc/sys/fs/aio-nr", "4096")
+                .vm_argv(&args, &[])
+                .with_last_vm(|p| {
+                    p.aio_rings = Some(match n {
+                        Some(n) => crate::snapshot::Sourced::value("/proc/1000/maps", n),
+                        None => crate::snapshot::Sourced::error(
+                            "/proc/1000/maps",
+                            crate::snapshot::ReadError::new(
+                                crate::snapshot::ReadErrorKind::PermissionDenied,
+                                "Permission denied",
+                            ),
+                        ),
+                    })
+                })
+                .build()
+        };
+        let f = findings(&rings(Some(2)), Throughput, r);
+        assert_eq!(f[0].status.as_str(), "pass");
+        assert_eq!(f[0].evidence[1].observed, "2 /[aio] mapping(s)");
+        assert_eq!(status(&rings(Some(0)), Throughput, r, t), "warn");
+        let f = findings(&rings(None), Throughput, r);
+        assert_eq!(f[0].status.as_str(), "pass", "derived from fs.aio-nr");
+        assert!(f[0].message.contains("derived"));
+        // live process, nothing readable: unknown
+        let none = SnapBuilder::new().vm_argv(&args, &[]).build();
+        assert_eq!(status(&none, Throughput, r, t), "unknown");
         let w2 = words(&base("aio=native"));
         let a2: Vec<&str> = w2.iter().map(String::as_str).collect();
         let argv_nr = SnapBuilder::new()
