@@ -70,9 +70,7 @@ fn cpu_dedicated(facts: &[VmFacts], i: usize, vcpus: Option<u32>) -> Option<bool
     if me.vcpus.is_empty() {
         // Unnamed threads (no -name debug-threads=on): the vCPU threads cannot be told apart,
         // but with fewer single-CPU threads than vCPUs they cannot all be pinned one-to-one.
-        if me.all_sets().next().is_none() {
-            return None;
-        }
+        me.all_sets().next()?;
         let single = me.all_sets().filter(|s| s.len() == 1).count();
         return match vcpus {
             Some(n) if u32::try_from(single).unwrap_or(u32::MAX) < n => Some(false),
