@@ -416,7 +416,8 @@ fn scan_sees_the_designed_topology() {
             .arg(tree(name))
             .args(["--json", "-"])
             .assert()
-            .success()
+            // 0 = no rule failed, 2 = some rule failed (design.md): both are a completed scan.
+            .code(predicates::prelude::predicate::in_iter([0, 2]))
             .get_output()
             .stdout
             .clone();
