@@ -874,10 +874,17 @@ fn judge_iothread(ctx: &Ctx, vm: &Vm, id: &str) -> (Status, String, String) {
             obs,
         );
     }
-    // vCPUs pinned one-to-one are meant to be dedicated: the IOThread must stay off them.
+    // When the vCPUs are dedicated (pinned one-to-one, no emulator thread on their CPUs) the
+    // IOThread must stay off them. If the emulator shares them anyway they are not dedicated
+    // and an IOThread there is no extra harm (the card: "when those are dedicated"). The
+    // context flag cannot be used: an IOThread on those CPUs already makes it false.
     let pinned_1to1 = !threads.vcpus.is_empty() && threads.vcpus.values().all(|s| s.len() == 1);
-    if pinned_1to1 {
-        let vcpu_cpus: BTreeSet<u32> = threads.vcpus.values().flatten().copied().collect();
+    let vcpu_cpus: BTreeSet<u32> = threads.vcpus.values().flatten().copied().collect();
+    let emulator_shares = threads
+        .emulator
+        .iter()
+        .any(|set| !set.is_disjoint(&vcpu_cpus));
+    if pinned_1to1 && !emulator_shares {
         let shared: BTreeSet<u32> = cpus.intersection(&vcpu_cpus).copied().collect();
         if !shared.is_empty() {
             return (
@@ -1298,6 +1305,13 @@ mod tests {
         assert_eq!(
             status(&run(",iothread=iothread1", &with_io("1")), Throughput, r, t),
             "warn"
+        );
+        // ...unless the vCPU CPUs are shared with the emulator anyway (not dedicated).
+        let mut shared = with_io("1");
+        shared[0] = ("qemu-system-x86", "0-3", "0");
+        assert_eq!(
+            status(&run(",iothread=iothread1", &shared), Throughput, r, t),
+            "pass"
         );
         // thread missing → unknown; argv only → unknown
         assert_eq!(
