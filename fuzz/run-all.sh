@@ -28,7 +28,10 @@ if ! command -v cargo-fuzz >/dev/null; then
 fi
 [ -d corpus ] || ./seed-corpora.sh
 
+# Build once, then run the binaries directly: `cargo fuzz run` would rebuild (and re-check)
+# the crate for every target.
 cargo fuzz build --sanitizer none || exit 1
+bindir=target/x86_64-unknown-linux-gnu/release
 
 failed=()
 scratch=$(mktemp -d)
@@ -36,16 +39,18 @@ trap 'rm -rf "$scratch"' EXIT
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t" "$scratch/$t"
   echo "=== fuzz $t for ${secs}s ($(ls "corpus/$t" | wc -l) seeds)"
-  # -jobs/-workers 1: the machine is shared; -max_len: enough for every seed we ship.
-  if ! cargo fuzz run --sanitizer none "$t" "$scratch/$t" "corpus/$t" -- \
+  # One job (the machine is shared); -max_len: enough for every seed we ship; new inputs go
+  # to the scratch directory, the seeds are only read.
+  if ! "$bindir/$t" "$scratch/$t" "corpus/$t" \
       -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=524288 \
       -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$scratch/$t.log" 2>&1; then
     failed+=("$t")
-    # The panic and the reproduce line; libFuzzer's byte-by-byte dump of the input is cut.
+    # The panic and how to reproduce it; libFuzzer's byte-by-byte dump of the input is cut.
     sed -n '/panicked at\|ERROR: libFuzzer\|==ERROR\|SUMMARY/,/^stack backtrace\|^$/p' "$scratch/$t.log" | cut -c1-400 | head -20
-    grep -A2 "^Reproduce with" "$scratch/$t.log"
+    ls artifacts/$t/ | sed "s|^|  input: fuzz/artifacts/$t/|"
+    echo "  reproduce: fuzz/$bindir/$t fuzz/artifacts/$t/<input>"
   fi
-  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|Done [0-9]+ runs" "$scratch/$t.log" | tr '\n' ' '
+  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)" "$scratch/$t.log" | tr -s ' \n' ' '
   echo
 done
 
