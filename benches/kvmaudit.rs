@@ -270,7 +270,10 @@ fn main() {
         .iter()
         .map(String::as_str)
         .find(|a| !a.starts_with("--"));
-    let want = |name: &str| filter.is_none_or(|f| name.contains(f));
+    let want = |name: &str| match filter {
+        Some(f) => name.contains(f),
+        None => true,
+    };
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
