@@ -5,7 +5,7 @@
 use super::libvirt;
 use super::plan::{Disposition, Plan};
 use super::quote::{comment, sh};
-use super::step::{After, Kind, Step};
+use super::step::{Kind, Step};
 use crate::report::Report;
 use std::collections::BTreeSet;
 
@@ -244,6 +244,25 @@ fn render_step(out: &mut String, s: &Step) {
             w.extend(remove.iter().map(|t| q(&format!("del:{t}"))));
             cmd(out, &w);
         }
+        Kind::SysctlCommentOut { file, key } => cmd(
+            out,
+            &["sysctl_comment_out".into(), gate, rule, q(file), q(key)],
+        ),
+        Kind::ModuleReload {
+            module,
+            param,
+            value,
+        } => cmd(
+            out,
+            &[
+                "need_reload".into(),
+                gate,
+                rule,
+                q(module),
+                q(param),
+                q(value),
+            ],
+        ),
         Kind::HugetlbMount { dir, pagesize } => {
             let kb = match pagesize.chars().last() {
                 Some('G') => pagesize
@@ -271,24 +290,6 @@ fn render_step(out: &mut String, s: &Step) {
                 ],
             )
         }
-    }
-    if let After::ModuleReload {
-        module,
-        param,
-        value,
-    } = &s.after
-    {
-        cmd(
-            out,
-            &[
-                "need_reload".into(),
-                s.gate.as_str().into(),
-                q(&s.rule),
-                q(module),
-                q(param),
-                q(value),
-            ],
-        );
     }
 }
 

@@ -394,6 +394,7 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
                     line: "kernel.numa_balancing = 1".into(),
                 },
             ));
+            sysctl_overrides(&mut rp, rule, gate, f, "kernel.numa_balancing", "1");
         }
         "host.thp" => {
             let enabled = "/sys/kernel/mm/transparent_hugepage/enabled";
@@ -594,8 +595,18 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
             if cur == Some("0") {
                 return Err("ple_gap is already 0; on an overcommitted host restore PLE by removing `ple_gap=0` from modprobe.d / the kernel command line and reloading kvm_intel".into());
             }
-            rp.push(
-                Step::new(
+            let configured =
+                crate::rules::persistent::configured_module_param(f.snap, "kvm_intel", "ple_gap");
+            match &configured {
+                Some((_, v)) if v == "0" => {}
+                Some((path, v)) if !path.starts_with("/etc/modprobe.d/") => {
+                    return Err(format!(
+                        "{} sets kvm_intel ple_gap={}, which a modprobe.d line cannot override: change it there",
+                        quote::comment(path),
+                        quote::comment(v)
+                    ))
+                }
+                _ => rp.push(Step::new(
                     rule,
                     gate,
                     Kind::ConfLine {
@@ -603,13 +614,26 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
                         key: "options kvm_intel ple_gap".into(),
                         line: "options kvm_intel ple_gap=0".into(),
                     },
-                )
-                .after(After::ModuleReload {
+                )),
+            }
+            if let Some((path, v)) =
+                configured.filter(|(p, v)| v != "0" && p.as_str() > ConfFile::Modprobe.path())
+            {
+                rp.notes.push(format!(
+                    "{rule}: {} sets kvm_intel ple_gap={} after kvmaudit.conf and wins; edit it",
+                    quote::comment(&path),
+                    quote::comment(&v)
+                ));
+            }
+            rp.push(Step::new(
+                rule,
+                gate,
+                Kind::ModuleReload {
                     module: "kvm_intel".into(),
                     param: "ple_gap".into(),
                     value: "0".into(),
-                }),
-            );
+                },
+            ));
         }
         "host.iommu.enabled" => {
             if f.cpu_vendor().is_some_and(|v| v != "GenuineIntel") {
@@ -704,6 +728,46 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
         _ => return Err("kvmaudit does not automate this fix yet".into()),
     }
     Ok(rp)
+}
+
+/// sysctl.d files applied after kvmaudit's own (by file name, as systemd-sysctl and
+/// `sysctl --system` order them; /etc/sysctl.conf last) that set `key` to another value: the
+/// ones under /etc are commented out (backed up first), the others are noted.
+fn sysctl_overrides(rp: &mut RulePlan, rule: &str, gate: Gate, f: &Facts, key: &str, value: &str) {
+    let ours = ConfFile::Sysctl.path();
+    let our_name = ours.rsplit('/').next().unwrap_or(ours);
+    let mut files: BTreeSet<String> = BTreeSet::new();
+    for (path, k, v) in crate::rules::persistent::sysctl_settings(f.snap) {
+        if k != key || v == value || path == ours {
+            continue;
+        }
+        let name = path.rsplit('/').next().unwrap_or(&path);
+        let later = path == "/etc/sysctl.conf" || name > our_name;
+        if !later {
+            continue;
+        }
+        if path.starts_with("/etc/")
+            && quote::safe_host_path(&path, &["/etc/sysctl.d/", "/etc/sysctl.conf"])
+        {
+            files.insert(path);
+        } else {
+            rp.notes.push(format!(
+                "{rule}: {} sets {key} = {} after {ours} and would win at boot; mask it with a file of the same name in /etc/sysctl.d",
+                quote::comment(&path),
+                quote::comment(&v)
+            ));
+        }
+    }
+    for file in files {
+        rp.push(Step::new(
+            rule,
+            gate,
+            Kind::SysctlCommentOut {
+                file,
+                key: key.to_string(),
+            },
+        ));
+    }
 }
 
 fn no_facts(f: &Facts, what: &str) -> String {

@@ -406,6 +406,43 @@ conf_line() {
   fi
 }
 
+# sysctl_key LINE: the key a sysctl.d line sets (dotted), nothing for comments and blanks.
+sysctl_key() {
+  local re='^[[:space:]]*-?([^=#;[:space:]]+)[[:space:]]*='
+  if [[ $1 =~ $re ]]; then
+    printf '%s' "${BASH_REMATCH[1]//\//.}"
+  fi
+}
+
+# sysctl_comment_out GATE RULE FILE KEY: comment out the lines of FILE that set KEY (they would
+# override kvmaudit's own sysctl.d file at boot).
+sysctl_comment_out() {
+  local gate=$1 rule=$2 file=$3 key=$4 l n=0 content=""
+  if [[ ! -f $file ]]; then
+    already "$rule" "$(disp "$file") is gone: nothing overrides $key"
+    return 0
+  fi
+  while IFS= read -r l || [[ -n $l ]]; do
+    if [[ $(sysctl_key "$l") == "$key" ]]; then
+      n=$((n + 1))
+      content+="# disabled by kvmaudit fix (overrode ${key}): $l"$'\n'
+    else
+      content+="$l"$'\n'
+    fi
+  done <"$file"
+  if ((n == 0)); then
+    already "$rule" "$(disp "$file") no longer sets $key"
+    return 0
+  fi
+  may_change "$gate" "$rule" "$(disp "$file"): comment out its $key line(s), which override kvmaudit's" || return 0
+  backup_file "$file"
+  if printf '%s' "$content" >"$file"; then
+    changed "$rule" "$(disp "$file"): commented out $key"
+  else
+    failed "$rule" "$(disp "$file"): cannot write"
+  fi
+}
+
 # ---- kernel command line ---------------------------------------------------------------------
 
 # kargs_ok ARGS: every KA_SET token is present, no other value of their keys, no KA_DEL key.

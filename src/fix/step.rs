@@ -100,6 +100,16 @@ pub enum Kind {
     },
     /// Mount hugetlbfs with `pagesize` (`1G`, `2M`) on `dir` unless such a mount exists.
     HugetlbMount { dir: String, pagesize: String },
+    /// Comment out the lines of a sysctl.d file that set `key` to something else and would be
+    /// applied after kvmaudit's own file (which they would override at boot).
+    SysctlCommentOut { file: String, key: String },
+    /// The module must be reloaded for `param` to become `value` (modprobe.d already says so).
+    /// The script refuses the reload while VMs use the module, unless `--force`.
+    ModuleReload {
+        module: String,
+        param: String,
+        value: String,
+    },
 }
 
 /// What else it takes for a change to be effective.
@@ -109,13 +119,6 @@ pub enum After {
     Nothing,
     /// A host (or guest) reboot: the kernel command line.
     Reboot,
-    /// Reloading a module (refused by the script while VMs use it, unless `--force`); the
-    /// parameter and value let the script tell whether the reload is still needed.
-    ModuleReload {
-        module: String,
-        param: String,
-        value: String,
-    },
 }
 
 /// One step of the plan.
@@ -171,6 +174,8 @@ impl Step {
                 "/boot/loader/entries/*.conf".into(),
             ],
             Kind::HugetlbMount { dir, .. } => vec![dir.clone()],
+            Kind::SysctlCommentOut { file, .. } => vec![file.clone()],
+            Kind::ModuleReload { .. } => vec![],
         }
     }
 }
