@@ -156,6 +156,7 @@ record() {
 rollback_header() {
   cat <<'ROLLBACK'
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # a library: each run's entries below use only some of it
 # kvmaudit rollback: undoes, newest first, every change the remediation script made in this run.
 # Files are restored byte for byte from the copies beside this script; files the script created
 # are removed; sysfs/procfs values are written back. Run it as root: bash rollback.sh

@@ -12,10 +12,33 @@
 
 use std::borrow::Cow;
 
-/// One shell word, quoted when needed (`'a b'`, `'it'\''s'`); safe for any byte sequence that is
-/// valid UTF-8, newlines included.
+/// One shell word, quoted when needed (`'a b'`, `'it'\''s'`, by `shell_words::quote`). A value
+/// with control characters (a newline) becomes a bash ANSI-C string (`$'a\nb'`) instead, so that
+/// every step of the script stays on one line a reviewer can read.
 pub fn sh(s: &str) -> Cow<'_, str> {
-    shell_words::quote(s)
+    if !s.chars().any(char::is_control) {
+        return shell_words::quote(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    out.push_str("$'");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    Cow::Owned(out)
 }
 
 /// Text for a `#` comment or an echo'd message: control characters (newline, carriage return,
@@ -143,9 +166,26 @@ mod tests {
     }
 
     #[test]
-    fn sh_round_trips() {
-        let q = sh(HOSTILE);
-        assert_eq!(shell_words::split(&q).unwrap(), vec![HOSTILE.to_string()]);
+    fn sh_round_trips_through_bash() {
+        for v in [
+            HOSTILE,
+            "plain",
+            "a b",
+            "it's",
+            "tab\there\\ \x01\x7f\u{85}é",
+            "",
+        ] {
+            let q = sh(v);
+            assert!(!q.contains('\n'), "{q}");
+            let out = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(format!("printf %s {q}"))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), v, "{q}");
+        }
+        assert_eq!(sh("plain"), "plain");
+        assert_eq!(sh("a b"), "'a b'");
     }
 
     #[test]
