@@ -268,6 +268,7 @@ fn step_lines(script: &str) -> Vec<Vec<String>> {
         "set_value ",
         "cpuidle_disable ",
         "hugepages_at_least ",
+        "hugepages_persist ",
         "conf_line ",
         "kernel_args ",
         "hugetlb_mount ",
@@ -937,4 +938,174 @@ fn module_reload_is_refused_while_vms_use_the_module() {
         "{out}\n{}",
         ns.stub_log()
     );
+}
+
+/// Apply, apply again, roll back; returns the outputs of the three runs. The second run must
+/// change no byte and say "already set" for every step; the rollback must restore the tree.
+fn apply_twice_and_roll_back(
+    ns: &mut Ns,
+    script: &Path,
+    work: &Path,
+    expect_rc: i32,
+) -> (String, String) {
+    let steps = step_lines(&std::fs::read_to_string(script).unwrap());
+    let (rc, out, err) = ns.run(&["true"]);
+    assert_eq!(rc, 0, "harness: {out}\n{err}");
+    let original = manifest(&ns.mirror);
+    let bk = work.join("bk1");
+    let (rc, out1, err1) = ns.script(
+        script,
+        &[
+            "--apply",
+            "--with-guarded",
+            "--backup-dir",
+            &bk.to_string_lossy(),
+        ],
+    );
+    assert_eq!(rc, expect_rc, "first --apply:\n{out1}\n{err1}");
+    let after = manifest(&ns.mirror);
+    let bk2 = work.join("bk2");
+    let (_, out2, err2) = ns.script(
+        script,
+        &[
+            "--apply",
+            "--with-guarded",
+            "--backup-dir",
+            &bk2.to_string_lossy(),
+        ],
+    );
+    assert_eq!(
+        diff_manifests(&after, &manifest(&ns.mirror)),
+        Vec::<String>::new(),
+        "second run changed bytes:\n{out2}"
+    );
+    if expect_rc == 0 {
+        let already = out2
+            .lines()
+            .filter(|l| l.starts_with("already set"))
+            .count();
+        assert_eq!(
+            already,
+            steps.len(),
+            "every step must say already set:\n{out2}\n{err2}"
+        );
+        assert!(!bk2.exists());
+    }
+    let runs: Vec<PathBuf> = std::fs::read_dir(&bk)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let rollback = runs[0].join("rollback.sh");
+    if common::require_tool("shellcheck") {
+        check_syntax(&rollback);
+    }
+    let (rc, out3, err3) = ns.script(&rollback, &[]);
+    assert_eq!(rc, 0, "rollback:\n{out3}\n{err3}");
+    assert_eq!(
+        diff_manifests(&original, &manifest(&ns.mirror)),
+        Vec::<String>::new(),
+        "rollback left differences"
+    );
+    (out1, format!("{out2}{err2}"))
+}
+
+#[test]
+fn guest_settings_through_etc_kernel_cmdline() {
+    if !require_root_namespace() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = tmp.path().join("mirror");
+    hosts::copy_tree(&hosts::tree("kvm-guest"), &mirror).unwrap();
+    for d in ["vda", "vdb"] {
+        std::fs::write(
+            mirror.join(format!("sys/devices/virtual/block/{d}/queue/rq_affinity")),
+            "1\n",
+        )
+        .or_else(|_| {
+            std::fs::write(
+                mirror.join(format!("sys/block/{d}/queue/rq_affinity")),
+                "1\n",
+            )
+        })
+        .unwrap();
+    }
+    std::fs::remove_file(mirror.join("etc/default/grub")).unwrap();
+    std::fs::create_dir_all(mirror.join("etc/kernel")).unwrap();
+    std::fs::write(
+        mirror.join("etc/kernel/cmdline"),
+        "root=/dev/mapper/rhel-root ro idle=poll console=ttyS0\n",
+    )
+    .unwrap();
+    let mut report = report_with_expected(&mirror, &hosts::tree("kvm-guest"), "throughput");
+    report
+        .results
+        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
+    report
+        .results
+        .push(synthetic("guest.blk.rq-affinity", "host", Status::Warn));
+    report
+        .results
+        .push(synthetic("guest.cmdline.no-idle", "host", Status::Fail));
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+    let script = tmp.path().join("guest.sh");
+    let body = generate(
+        &["--report"],
+        &[&rpath, Path::new("--root"), &mirror],
+        &script,
+    );
+    assert!(
+        body.contains("kernel_args guarded guest.cmdline.no-idle del:idle"),
+        "{body}"
+    );
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let (out1, _) = apply_twice_and_roll_back(&mut ns, &script, tmp.path(), 0);
+    assert!(out1.contains("/etc/kernel/cmdline: remove idle"), "{out1}");
+    assert!(out1.contains("run kernel-install"), "{out1}");
+    assert!(out1.contains("rq_affinity: 1 → 2"), "{out1}");
+}
+
+#[test]
+fn hugepage_pools_grow_only_within_free_memory() {
+    if !require_root_namespace() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = tmp.path().join("mirror");
+    hosts::copy_tree(&hosts::tree("icx-untuned"), &mirror).unwrap();
+    let node = "/sys/devices/system/node";
+    let small = format!("{node}/node0/hugepages/hugepages-2048kB/nr_hugepages");
+    let huge = format!("{node}/node1/hugepages/hugepages-1048576kB/nr_hugepages");
+    let mut report = report_with_expected(&mirror, &hosts::tree("icx-untuned"), "throughput");
+    report
+        .results
+        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
+    let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
+    for (src, want) in [(&small, "8"), (&huge, "≥ 100000")] {
+        f.evidence.push(kvmaudit::report::Evidence {
+            source: src.clone(),
+            observed: "0".into(),
+            expected: Some(want.into()),
+        });
+    }
+    report.results.push(f);
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+    let script = tmp.path().join("pools.sh");
+    generate(
+        &["--report"],
+        &[&rpath, Path::new("--root"), &mirror],
+        &script,
+    );
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    ns.extra = vec![
+        format!("{node}/node0/meminfo"),
+        format!("{node}/node1/meminfo"),
+    ];
+    let (out1, out2) = apply_twice_and_roll_back(&mut ns, &script, tmp.path(), 1);
+    assert!(out1.contains("nr_hugepages: 0 → 8 pages"), "{out1}");
+    assert!(out2.contains("refused: needs 104857600000 kB"), "{out2}");
+    assert!(out2.contains("not made persistent"), "{out2}");
 }

@@ -246,6 +246,16 @@ fn render_step(out: &mut String, s: &Step) {
             w.extend(remove.iter().map(|t| q(&format!("del:{t}"))));
             cmd(out, &w);
         }
+        Kind::HugepagesPersist { path, count } => cmd(
+            out,
+            &[
+                "hugepages_persist".into(),
+                gate,
+                rule,
+                q(path),
+                count.to_string(),
+            ],
+        ),
         Kind::SysctlCommentOut { file, key } => cmd(
             out,
             &["sysctl_comment_out".into(), gate, rule, q(file), q(key)],

@@ -472,7 +472,18 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
                             meminfo,
                         },
                     ));
-                    rp.persist(rule, gate, &e.source, &count.to_string());
+                    if quote::plain_path(&e.source) {
+                        rp.push(Step::new(
+                            rule,
+                            gate,
+                            Kind::HugepagesPersist {
+                                path: e.source.clone(),
+                                count,
+                            },
+                        ));
+                    } else {
+                        rp.persist(rule, gate, &e.source, &count.to_string());
+                    }
                 }
             }
             if rp.steps.is_empty() {

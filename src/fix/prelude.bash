@@ -360,6 +360,21 @@ hugepages_at_least() {
   fi
 }
 
+# hugepages_persist GATE RULE PATH COUNT: the tmpfiles.d line for a pool, once the running pool
+# has reached COUNT (a size the host cannot give now must not be asked of it at every boot).
+hugepages_persist() {
+  local gate=$1 rule=$2 path=$3 want=$4 cur
+  if [[ $MODE == apply ]] && { ! cur=$(read_value "$path" plain) || [[ ! $cur =~ ^[0-9]+$ ]] || ((cur < want)); }; then
+    if [[ $gate == guarded && $WITH_GUARDED -eq 0 ]]; then
+      skipped "$rule" "$(disp "$path"): not made persistent (guarded step: pass --with-guarded)"
+    else
+      failed "$rule" "$(disp "$path"): not made persistent: the pool holds ${cur:-?} of $want pages now"
+    fi
+    return 0
+  fi
+  conf_line "$gate" "$rule" /etc/tmpfiles.d/kvmaudit.conf "w $path" "w $path - - - - $want"
+}
+
 # ---- configuration files ---------------------------------------------------------------------
 
 # key_matches LINE KEY: LINE sets KEY.

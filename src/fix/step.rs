@@ -84,6 +84,10 @@ pub enum Kind {
         page_kb: u64,
         meminfo: String,
     },
+    /// The tmpfiles.d line that re-applies a pool size at boot, written only once the running
+    /// pool has reached `count` (a size the host could not give now must not be asked of it at
+    /// every boot, where it would take all free memory of the node).
+    HugepagesPersist { path: String, count: u64 },
     /// Make `line` the only line of `file` that starts with `key` (followed by a space, `=` or
     /// the end of the line).
     ConfLine {
@@ -168,6 +172,7 @@ impl Step {
             }
             Kind::CpuidleDisable { state_dir, .. } => vec![format!("{state_dir}/disable")],
             Kind::ConfLine { file, .. } => vec![file.path().to_string()],
+            Kind::HugepagesPersist { .. } => vec![ConfFile::Tmpfiles.path().to_string()],
             Kind::KernelArgs { .. } => vec![
                 "/etc/default/grub".into(),
                 "/etc/kernel/cmdline".into(),

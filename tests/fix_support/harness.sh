@@ -2,7 +2,7 @@
 # Test harness of tests/fix_script.rs (see HARNESS there): run as
 #   unshare -m --propagation private bash harness.sh MIRROR SCRIPT SCRATCH [EXTRA-PATH...] -- COMMAND...
 set -euo pipefail
-M=$1 S=$2 T=$3
+M=$(realpath "$1") S=$2 T=$3
 shift 3
 EXTRA=()
 while [[ $1 != -- ]]; do EXTRA+=("$1"); shift; done
@@ -10,7 +10,13 @@ shift
 mkdir -p "$T/u" "$T/w"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/u,workdir=$T/w" /etc
 bind_one() {
-  local p=$1 x
+  local p=$1 x c
+  # A path through a symlink of the mirror (sys/block/vda -> ../devices/...): its target too.
+  c=$(realpath -m "$M$p")
+  c=${c#"$M"}
+  if [[ $c != "$p" && $c == /* ]]; then
+    bind_one "$c"
+  fi
   if [[ $p == /etc/* ]]; then
     # The whole directory, so that files can be created and removed in it.
     x=$(dirname "$p")
