@@ -341,10 +341,19 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
             }
         }
         "bios.c1e" | "bios.c6" => {
+            // The states the rule counts: C1E; for C6 every C6-class state (C6, C6P, ...)
+            // and, under acpi_idle, ACPI C2/C3.
             let name = if rule == "bios.c1e" { "C1E" } else { "C6" };
+            let acpi =
+                f.text("/sys/devices/system/cpu/cpuidle/current_driver") == Some("acpi_idle");
             let states = f.files_like("/sys/devices/system/cpu/cpu*/cpuidle/state*/name");
             for (p, v) in usable(&mut rp, rule, states) {
-                if v != name {
+                let hit = if rule == "bios.c1e" {
+                    v == "C1E"
+                } else {
+                    v.starts_with("C6") || (acpi && matches!(v, "C2" | "C3"))
+                };
+                if !hit {
                     continue;
                 }
                 let dir = p.rsplit_once('/').map(|(d, _)| d).unwrap_or(p);
@@ -353,7 +362,7 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
                     gate,
                     Kind::CpuidleDisable {
                         state_dir: dir.to_string(),
-                        name: name.to_string(),
+                        name: v.to_string(),
                     },
                 ));
                 rp.persist(rule, gate, &format!("{dir}/disable"), "1");
