@@ -1109,3 +1109,75 @@ fn hugepage_pools_grow_only_within_free_memory() {
     assert!(out2.contains("refused: needs 104857600000 kB"), "{out2}");
     assert!(out2.contains("not made persistent"), "{out2}");
 }
+
+// ---- the command line ------------------------------------------------------------------------
+
+#[test]
+fn bad_requests_exit_1_with_a_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = hosts::tree("icx-untuned");
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    for (args, want) in [
+        (vec!["fix"], "--generate-script"),
+        (
+            vec![
+                "fix",
+                "--generate-script",
+                "--only",
+                "no.such.rule",
+                "--root",
+            ],
+            "no such rule",
+        ),
+        (vec!["fix", "--generate-script", "--report"], "bad.json"),
+        (
+            vec![
+                "fix",
+                "--generate-script",
+                "--report",
+                "/nonexistent/r.json",
+            ],
+            "/nonexistent/r.json",
+        ),
+    ] {
+        let mut cmd = Command::new(bin());
+        cmd.args(&args);
+        if args.last() == Some(&"--root") {
+            cmd.arg(&tree);
+        }
+        if args.last() == Some(&"--report") {
+            cmd.arg(&bad);
+        }
+        let o = run(&mut cmd);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(want),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
+    }
+}
+
+/// A live `fix --generate-script` on a host whose /, /sys and /proc are read-only (in a
+/// private mount namespace) still produces its script: it needs to write nothing but stdout.
+#[test]
+fn live_generation_needs_no_write_access() {
+    if !require_root_namespace() {
+        return;
+    }
+    let sh = format!(
+        "mount --bind / / && mount -o remount,bind,ro / && \
+         mount -o remount,bind,ro /sys && mount -o remount,bind,ro /proc && \
+         exec {} fix --generate-script --profile latency",
+        shell_words::quote(&bin().to_string_lossy())
+    );
+    let o =
+        run(Command::new("unshare").args(["-m", "--propagation", "private", "bash", "-c", &sh]));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let script = text(&o.stdout);
+    assert!(script.starts_with("#!/usr/bin/env bash\n"), "{script}");
+    assert!(script.contains("scan of this host (/)"), "{script}");
+    let o = run(Command::new("bash").arg("-n").arg("-c").arg(&script));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}

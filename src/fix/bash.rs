@@ -104,7 +104,22 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
     if plan.covered.is_empty() {
         cm(&mut out, "  (none: no failed or warn finding)");
     }
-    let touched: BTreeSet<String> = plan.steps.iter().flat_map(Step::touches).collect();
+    let mut touched: Vec<String> = plan.steps.iter().flat_map(Step::touches).collect();
+    touched.sort_by(|a, b| super::facts::natural_cmp(a, b));
+    touched.dedup();
+    let guarded = plan
+        .steps
+        .iter()
+        .filter(|s| s.gate == super::step::Gate::Guarded)
+        .count();
+    ln(&mut out, "#");
+    cm(
+        &mut out,
+        &format!(
+            "Steps: {} ({guarded} guarded: they run only with --with-guarded).",
+            plan.steps.len()
+        ),
+    );
     if !touched.is_empty() {
         ln(&mut out, "#");
         cm(
