@@ -344,11 +344,23 @@ fn fix(a: FixArgs) -> Result<i32> {
             (report, Some(snap), describe(src))
         }
     };
+    let mut notes = Vec::new();
+    if let (Some(s), Some(r)) = (
+        snap.as_ref().and_then(|s| s.hostname.get()),
+        &report.host.hostname,
+    ) {
+        if a.report.is_some() && s.trim() != r.trim() {
+            notes.push(format!(
+                "the report is of host {r}, the facts of host {s}: the steps use the facts"
+            ));
+        }
+    }
     let opts = crate::fix::Options {
         only: a.only.clone(),
         libvirt_xml: a.libvirt_xml.is_some(),
         source,
         generated_at: crate::util::now_rfc3339(),
+        notes,
     };
     let gen = crate::fix::generate(&report, snap.as_ref(), &opts);
     if let Some(dir) = &a.libvirt_xml {

@@ -1181,3 +1181,238 @@ fn live_generation_needs_no_write_access() {
     let o = run(Command::new("bash").arg("-n").arg("-c").arg(&script));
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
+
+// ---- every step kind -------------------------------------------------------------------------
+
+/// A host where every planner has something to do, built by hand.
+fn busy_host() -> kvmaudit::snapshot::Snapshot {
+    let cpu = "/sys/devices/system/cpu";
+    let node = "/sys/devices/system/node";
+    let mut b = kvmaudit::rules::testkit::SnapBuilder::new()
+        .icx("")
+        .topology(2, 4, 2)
+        .file("/proc/sys/kernel/numa_balancing", "0")
+        .file("/etc/sysctl.conf", "kernel.numa_balancing = 0")
+        .file(
+            "/usr/lib/sysctl.d/99-vendor.conf",
+            "kernel.numa_balancing = 0",
+        )
+        .file(
+            "/sys/kernel/mm/transparent_hugepage/enabled",
+            "always madvise [never]",
+        )
+        .file("/proc/cmdline", "ro quiet transparent_hugepage=never nosmt")
+        .file("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"nosmt\"")
+        .file(&format!("{cpu}/smt/control"), "off")
+        .file(&format!("{cpu}/intel_pstate/no_turbo"), "1")
+        .file("/sys/module/kvm_intel/parameters/ple_gap", "128")
+        .file(
+            "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages",
+            "16",
+        )
+        .file(
+            "/proc/mounts",
+            "hugetlbfs /dev/hugepages hugetlbfs rw,pagesize=2M 0 0",
+        )
+        .file(&format!("{cpu}/cpuidle/current_driver"), "intel_idle");
+    for c in 0..16 {
+        b = b
+            .file(&format!("{cpu}/cpu{c}/power/energy_perf_bias"), "6")
+            .file(&format!("{cpu}/cpu{c}/cpuidle/state2/name"), "C1E")
+            .file(&format!("{cpu}/cpu{c}/cpuidle/state2/disable"), "0")
+            .file(&format!("{cpu}/cpu{c}/cpuidle/state3/name"), "C6")
+            .file(&format!("{cpu}/cpu{c}/cpuidle/state3/disable"), "0")
+            .file(
+                &format!("{cpu}/cpufreq/policy{c}/scaling_governor"),
+                "powersave",
+            )
+            .file(
+                &format!("{cpu}/cpufreq/policy{c}/scaling_available_governors"),
+                "performance powersave",
+            )
+            .file(
+                &format!("{cpu}/cpufreq/policy{c}/energy_performance_preference"),
+                "balance_power",
+            )
+            .file(
+                &format!("{cpu}/cpufreq/policy{c}/scaling_max_freq"),
+                "2000000",
+            )
+            .file(
+                &format!("{cpu}/cpufreq/policy{c}/cpuinfo_max_freq"),
+                "3200000",
+            );
+    }
+    for n in 0..2 {
+        b = b.file(
+            &format!("{node}/node{n}/hugepages/hugepages-2048kB/nr_hugepages"),
+            "0",
+        );
+    }
+    b.build()
+}
+
+#[test]
+fn every_step_kind_renders_clean() {
+    if !common::require_tool("shellcheck") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = busy_host();
+    let snap_path = tmp.path().join("snap.json");
+    std::fs::write(&snap_path, serde_json::to_vec(&snap).unwrap()).unwrap();
+    let mut report =
+        kvmaudit::rules::evaluate(&snap, kvmaudit::report::Profile::Latency, &[], "2026-01-01");
+    report
+        .results
+        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
+    for rule in [
+        "host.cpufreq.governor",
+        "bios.power-policy",
+        "bios.turbo",
+        "bios.c1e",
+        "bios.c6",
+        "host.numa.balancing",
+        "host.thp",
+        "host.hugepages.mount",
+        "bios.ht",
+        "host.kvm.ple",
+        "host.iommu.enabled",
+        "host.nohz-full.housekeeping",
+    ] {
+        report.results.push(synthetic(rule, "host", Status::Fail));
+    }
+    let mut pool = synthetic("host.hugepages.pool", "host", Status::Fail);
+    pool.evidence.push(kvmaudit::report::Evidence {
+        source: "/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages".into(),
+        observed: "0".into(),
+        expected: Some("512".into()),
+    });
+    report.results.push(pool);
+    let mut irq = synthetic("host.irq.affinity", "host", Status::Warn);
+    irq.evidence.push(kvmaudit::report::Evidence {
+        source: "/proc/irq/42/smp_affinity_list".into(),
+        observed: "0-15".into(),
+        expected: Some("0-3,8-11".into()),
+    });
+    report.results.push(irq);
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+    let script = tmp.path().join("all.sh");
+    let body = generate(
+        &["--report"],
+        &[&rpath, Path::new("--snapshot"), &snap_path],
+        &script,
+    );
+    check_syntax(&script);
+    for want in [
+        "set_value yes host.cpufreq.governor plain /sys/devices/system/cpu/cpufreq/policy15/scaling_governor performance",
+        "set_value yes bios.power-policy plain /sys/devices/system/cpu/cpufreq/policy0/energy_performance_preference performance",
+        "set_value yes bios.turbo plain /sys/devices/system/cpu/intel_pstate/no_turbo 0",
+        "set_value yes bios.turbo plain /sys/devices/system/cpu/cpufreq/policy3/scaling_max_freq 3200000",
+        "cpuidle_disable yes bios.c1e /sys/devices/system/cpu/cpu7/cpuidle/state2 C1E",
+        "cpuidle_disable yes bios.c6 /sys/devices/system/cpu/cpu7/cpuidle/state3 C6",
+        "conf_line yes host.numa.balancing /etc/sysctl.d/90-kvmaudit.conf kernel.numa_balancing 'kernel.numa_balancing = 1'",
+        "sysctl_comment_out yes host.numa.balancing /etc/sysctl.conf kernel.numa_balancing",
+        "set_value yes host.thp bracketed /sys/kernel/mm/transparent_hugepage/enabled madvise",
+        "kernel_args yes host.thp set:transparent_hugepage=madvise",
+        "hugepages_at_least guarded host.hugepages.pool /sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages 512 2048 /sys/devices/system/node/node1/meminfo",
+        "hugepages_persist guarded host.hugepages.pool",
+        "hugetlb_mount yes host.hugepages.mount /dev/hugepages1G 1G 1048576",
+        "conf_line yes host.hugepages.mount /etc/fstab 'hugetlbfs /dev/hugepages1G' 'hugetlbfs /dev/hugepages1G hugetlbfs pagesize=1G 0 0'",
+        "set_value guarded host.irq.affinity plain /proc/irq/42/smp_affinity_list 0-3,8-11",
+        "set_value guarded bios.ht plain /sys/devices/system/cpu/smt/control on",
+        "kernel_args guarded bios.ht del:nosmt",
+        "conf_line guarded host.kvm.ple /etc/modprobe.d/kvmaudit.conf 'options kvm_intel ple_gap' 'options kvm_intel ple_gap=0'",
+        "need_reload guarded host.kvm.ple kvm_intel ple_gap 0",
+        "kernel_args guarded host.iommu.enabled set:intel_iommu=on set:iommu=pt",
+        // Every node keeps its first core and that core's sibling (0/8 and 4/12).
+        "kernel_args guarded host.nohz-full.housekeeping set:nohz_full=1-3,5-7,9-11,13-15 set:rcu_nocbs=1-3,5-7,9-11,13-15",
+    ] {
+        let want_words = shell_words::split(want).unwrap();
+        let found = body
+            .lines()
+            .filter_map(|l| shell_words::split(l).ok())
+            .any(|w| w.starts_with(&want_words));
+        assert!(found, "missing `{want}` in\n{body}");
+    }
+    // A package's sysctl.d file that would override kvmaudit's is named, not edited.
+    assert!(
+        body.contains("/usr/lib/sysctl.d/99-vendor.conf sets kernel.numa_balancing"),
+        "{body}"
+    );
+    // The dry run of all of it reads only (the paths do not exist here: failures, no writes).
+    let o = run(Command::new("bash").arg(&script).current_dir(tmp.path()));
+    assert!(
+        text(&o.stdout).contains("== kvmaudit fix: dry-run =="),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,12}",
+            ".{0,12}",
+            Just("x'\"$(id)`id`\n\r\t\u{1b}\u{85}\u{2028}é".to_string()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the facts and findings hold, the generator returns a script in which no
+        /// control character but the line feed appears (so no host value spans lines or hides
+        /// an escape sequence), and it never panics.
+        #[test]
+        fn any_facts_give_a_single_line_per_step(
+            names in proptest::collection::vec(any_text(), 1..4),
+            values in proptest::collection::vec(any_text(), 1..4),
+            message in any_text(),
+        ) {
+            let mut b = kvmaudit::rules::testkit::SnapBuilder::new();
+            for (i, n) in names.iter().enumerate() {
+                let v = values.get(i).cloned().unwrap_or_default();
+                b = b
+                    .file(&format!("/sys/devices/system/cpu/cpufreq/policy{n}/scaling_governor"), &v)
+                    .file(&format!("/sys/devices/system/cpu/cpu{i}/cpuidle/state{n}/name"), "C6")
+                    .file(&format!("/sys/devices/system/cpu/cpu{i}/power/energy_perf_bias"), &v)
+                    .file("/sys/kernel/mm/transparent_hugepage/enabled", &v)
+                    .file("/proc/sys/kernel/numa_balancing", &v)
+                    .file(&format!("/etc/sysctl.d/{n}.conf"), &format!("kernel.numa_balancing = {v}"));
+            }
+            let snap = b.vm_argv(&["qemu-system-x86_64", "-name", &names[0]], &[]).build();
+            let mut report = kvmaudit::rules::evaluate(&snap, kvmaudit::report::Profile::Throughput, &[], "2026-01-01");
+            report.host.hostname = Some(message.clone());
+            let vm = report.vms.first().map(|v| v.name.clone()).unwrap_or_default();
+            for rule in ["host.cpufreq.governor", "bios.c6", "bios.power-policy", "host.thp", "host.numa.balancing", "host.hugepages.pool"] {
+                let mut f = synthetic(rule, "host", Status::Fail);
+                f.message = message.clone();
+                f.evidence.push(kvmaudit::report::Evidence {
+                    source: format!("/sys/devices/system/node/node{}/hugepages/hugepages-2048kB/nr_hugepages", names[0]),
+                    observed: values[0].clone(),
+                    expected: Some(values[0].clone()),
+                });
+                report.results.push(f);
+            }
+            let mut f = synthetic("qemu.blk.cache", &format!("vm:{vm}/drive:{message}"), Status::Warn);
+            f.message = message.clone();
+            report.results.push(f);
+            let g = kvmaudit::fix::generate(&report, Some(&snap), &kvmaudit::fix::Options {
+                libvirt_xml: true,
+                generated_at: message.clone(),
+                source: message.clone(),
+                ..Default::default()
+            });
+            let bad = g.script.chars().find(|c| *c != '\n' && c.is_control());
+            prop_assert!(bad.is_none(), "control character {:?} in the script", bad);
+            for (name, xml) in &g.fragments {
+                prop_assert!(!name.contains('/') && !name.starts_with('.'));
+                prop_assert!(!xml.chars().any(|c| c != '\n' && c.is_control()));
+            }
+        }
+    }
+}

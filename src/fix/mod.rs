@@ -31,6 +31,8 @@ pub struct Options {
     pub source: String,
     /// RFC 3339 time for the header.
     pub generated_at: String,
+    /// Extra notes for the reviewer (printed in the header).
+    pub notes: Vec<String>,
 }
 
 /// The generator's output.
@@ -53,7 +55,8 @@ pub fn generate(report: &Report, snapshot: Option<&Snapshot>, opts: &Options) ->
             facts::Facts::new(&rebuilt, true)
         }
     };
-    let plan = plan::build(report, &facts, &opts.only);
+    let mut plan = plan::build(report, &facts, &opts.only);
+    plan.notes.splice(0..0, opts.notes.iter().cloned());
     let script = bash::render(
         &plan,
         report,
