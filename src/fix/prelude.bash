@@ -141,6 +141,8 @@ init_backup() {
     cat /proc/cmdline >"$BACKUP_DIR/proc-cmdline"
   fi
   trap write_rollback EXIT
+  # A signal ends the run through exit, so that the EXIT trap still writes rollback.sh.
+  trap 'exit 130' INT TERM HUP
   printf 'backups and rollback script go to %s\n' "$(disp "$BACKUP_DIR")"
 }
 
@@ -790,6 +792,12 @@ module_users() {
   local rc="" c n q=0
   if rc=$(read_value "/sys/module/$1/refcnt" plain) && [[ $rc =~ ^[0-9]+$ ]] && ((rc > 0)); then
     printf 'refcnt %s' "$rc"
+    return 0
+  fi
+  # VMs hold the generic kvm module too (beyond the vendor module's own reference).
+  if [[ $1 == kvm_intel || $1 == kvm_amd ]] && rc=$(read_value /sys/module/kvm/refcnt plain) &&
+    [[ $rc =~ ^[0-9]+$ ]] && ((rc > 1)); then
+    printf 'kvm refcnt %s' "$rc"
     return 0
   fi
   for c in /proc/[0-9]*/comm; do
