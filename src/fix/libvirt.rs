@@ -23,14 +23,21 @@ pub enum Section {
 impl Section {
     /// `inner` inside this section's element(s).
     pub fn wrap(self, inner: &str) -> String {
+        let indented: String = inner
+            .lines()
+            .map(|l| format!("  {l}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let inner = indented.as_str();
         match self {
-            Section::Vcpu | Section::Iothreads => inner.to_string(),
+            Section::Vcpu | Section::Iothreads | Section::Cpu => {
+                inner.trim_start().replace("\n  ", "\n")
+            }
             Section::Cputune => format!("<cputune>\n{inner}\n</cputune>"),
             Section::Numatune => format!("<numatune>\n{inner}\n</numatune>"),
             Section::MemoryBacking => format!("<memoryBacking>\n{inner}\n</memoryBacking>"),
             Section::Os => format!("<os>\n{inner}\n</os>"),
             Section::Features => format!("<features>\n{inner}\n</features>"),
-            Section::Cpu => inner.to_string(),
             Section::Devices => format!("<devices>\n{inner}\n</devices>"),
             Section::QemuCommandline => format!("<qemu:commandline>\n{inner}\n</qemu:commandline>"),
         }
