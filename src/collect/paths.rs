@@ -243,6 +243,12 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/sys/bus/pci/devices/*/max_link_speed", File(SMALL)),
     ("/sys/bus/pci/devices/*/max_link_width", File(SMALL)),
     ("/sys/bus/pci/devices/*/msi_irqs", Dir),
+    // --- host network interfaces: a VM's tap -> bridge -> uplink -> PCI device (NUMA locality)
+    ("/sys/class/net", Dir),
+    ("/sys/class/net/*/master", Link),
+    ("/sys/class/net/*/brif", Dir),
+    ("/sys/class/net/*/device", Link),
+    ("/sys/class/net/*/device/numa_node", File(SMALL)),
     // --- block devices on the host
     ("/sys/block", Dir),
     ("/sys/block/*/queue/rotational", File(SMALL)),
