@@ -256,6 +256,11 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/sys/block/*/queue/scheduler", File(SMALL)),
     ("/sys/block/*/mq", Dir),
     ("/sys/block/*/device/numa_node", File(SMALL)),
+    // The link's target names the PCI controller (nvme, AHCI, HBA) behind a disk; device-mapper
+    // volumes name their underlying devices in slaves/ and their /dev/mapper name in dm/name.
+    ("/sys/block/*", Link),
+    ("/sys/block/*/slaves", Dir),
+    ("/sys/block/*/dm/name", File(SMALL)),
     // --- persistent memory
     ("/sys/bus/nd/devices", Dir),
     ("/sys/bus/nd/devices/region%d/devtype", File(SMALL)),
