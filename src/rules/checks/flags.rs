@@ -64,7 +64,16 @@ pub fn compute(ctx: &Ctx) -> Flags {
 fn cpu_dedicated(facts: &[VmFacts], i: usize) -> Option<bool> {
     let me = facts.get(i)?.threads.as_ref()?;
     if me.vcpus.is_empty() {
-        return None;
+        // Threads are not named (no debug-threads=on), but the vCPU threads are among them: when
+        // no thread at all is confined to a single CPU, no vCPU is pinned and the VM cannot be
+        // dedicated.
+        let mut sets = me.all_sets().peekable();
+        sets.peek()?;
+        return if me.all_sets().any(|s| s.len() == 1) {
+            None
+        } else {
+            Some(false)
+        };
     }
     let mut mine = BTreeSet::new();
     for cpus in me.vcpus.values() {
@@ -260,5 +269,29 @@ mod tests {
         let ctx = Ctx::new(&s, &h, Profile::Throughput);
         assert_eq!(ctx.flags.cpu_overcommitted, Some(true));
         assert_eq!(ctx.flags.dedicated, vec![Some(false), Some(false)]);
+
+        // Unnamed threads (no debug-threads=on): none confined to one CPU, so not dedicated;
+        // one single-CPU thread could be a pinned vCPU, so unknown.
+        let s = SnapBuilder::new()
+            .topology(1, 4, 1)
+            .vm(
+                "qemu-system-x86_64 -smp 2",
+                &[
+                    ("qemu-system-x86", "0-3", "0"),
+                    ("qemu-system-x86", "0-3", "0"),
+                ],
+            )
+            .vm(
+                "qemu-system-x86_64 -smp 1",
+                &[
+                    ("qemu-system-x86", "0-1", "0"),
+                    ("qemu-system-x86", "3", "0"),
+                ],
+            )
+            .build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        assert_eq!(ctx.flags.dedicated, vec![Some(false), None]);
+        assert_eq!(ctx.flags.any_dedicated, None);
     }
 }
