@@ -245,6 +245,8 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/sys/bus/pci/devices/*/msi_irqs", Dir),
     // --- host network interfaces: a VM's tap -> bridge -> uplink -> PCI device (NUMA locality)
     ("/sys/class/net", Dir),
+    // The class link's target names the NIC's PCI function (virtual/ for taps and bridges).
+    ("/sys/class/net/*", Link),
     ("/sys/class/net/*/master", Link),
     ("/sys/class/net/*/brif", Dir),
     ("/sys/class/net/*/device", Link),
