@@ -420,7 +420,7 @@ fn pools(ctx: &Ctx) -> Result<Vec<Pool>, String> {
         };
         let g = |f: &str| num(ctx, &format!("{HP_DIR}/{n}/{f}"));
         let mut pool = Pool {
-            page: kb * 1024,
+            page: kb.saturating_mul(1024),
             global: PoolCounts {
                 nr: g("nr_hugepages"),
                 free: g("free_hugepages"),
@@ -570,7 +570,7 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
     let pooled: u64 = pools
         .iter()
         .map(|p| p.global.nr.unwrap_or(0).saturating_mul(p.page))
-        .sum();
+        .fold(0u64, u64::saturating_add);
 
     if demands.is_empty() && unknown_demand.is_empty() {
         let msg = if pooled == 0 {
@@ -598,7 +598,7 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
     let sizes: BTreeSet<u64> = demands.iter().map(|d| d.page).collect();
     for page in &sizes {
         let of_size: Vec<&Demand> = demands.iter().filter(|d| d.page == *page).collect();
-        let total: u64 = of_size.iter().map(|d| d.pages).sum();
+        let total: u64 = of_size.iter().fold(0u64, |a, d| a.saturating_add(d.pages));
         let Some(pool) = pools.iter().find(|p| p.page == *page) else {
             fails.push(format!(
                 "VMs need {total} × {} pages but this kernel has no {} pool",
@@ -634,14 +634,14 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
         for d in &of_size {
             if let [n] = d.nodes.as_slice() {
                 let e = per_node.entry(*n).or_default();
-                e.0 += d.pages;
+                e.0 = e.0.saturating_add(d.pages);
                 e.1.push(d.vm.clone());
             } else if d.nodes.len() > 1 {
                 let have: Option<u64> = d
                     .nodes
                     .iter()
                     .map(|n| pool.nodes.get(n).and_then(|c| c.nr))
-                    .sum();
+                    .try_fold(0u64, |a, b| b.map(|b| a.saturating_add(b)));
                 if let Some(have) = have {
                     if d.pages > have {
                         fails.push(format!(
@@ -997,7 +997,10 @@ fn hugepages_verdict(
                 let ram_vmas = guest_ram_vmas(&vmas, &vm.model);
                 if !ram_vmas.is_empty() {
                     let huge: Vec<_> = ram_vmas.iter().filter(|v| v.huge).collect();
-                    let sizes: BTreeSet<u64> = huge.iter().map(|v| v.page_kb * 1024).collect();
+                    let sizes: BTreeSet<u64> = huge
+                        .iter()
+                        .map(|v| v.page_kb.saturating_mul(1024))
+                        .collect();
                     let sizes: Vec<String> = sizes.into_iter().map(human).collect();
                     let ev_obs = ram_vmas
                         .iter()

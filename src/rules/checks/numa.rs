@@ -720,10 +720,11 @@ fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
             let mut per_node: BTreeMap<u32, u64> = BTreeMap::new();
             for v in &ram {
                 for n in v.nodes.keys() {
-                    *per_node.entry(*n).or_default() += v.node_bytes(*n);
+                    let e = per_node.entry(*n).or_default();
+                    *e = e.saturating_add(v.node_bytes(*n));
                 }
             }
-            let total: u64 = per_node.values().sum();
+            let total: u64 = per_node.values().fold(0u64, |a, b| a.saturating_add(*b));
             if total == 0 {
                 return Outcome::unknown(
                     t.clone(),

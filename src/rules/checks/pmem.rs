@@ -280,7 +280,10 @@ fn pmem_appdirect(ctx: &Ctx) -> Vec<Outcome> {
         .collect::<Vec<_>>()
         .join(", ");
     let o = if !pmem.is_empty() {
-        let total: u64 = pmem.iter().filter_map(|r| r.size).sum();
+        let total: u64 = pmem
+            .iter()
+            .filter_map(|r| r.size)
+            .fold(0u64, u64::saturating_add);
         Outcome::pass(
             "host",
             format!(
