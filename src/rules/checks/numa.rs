@@ -572,11 +572,16 @@ fn numa_balancing(ctx: &Ctx) -> Vec<Outcome> {
     let mut unplaced_strict = Vec::new();
     let mut unplaced = Vec::new();
     let mut unknown = Vec::new();
+    let mut unknown_strict = Vec::new();
     for vm in &ctx.host.vms {
         let p = placement(ctx, vm);
         let strict = escalation(vm).is_some();
         match p.status {
             Status::Pass => {}
+            Status::Unknown if strict => {
+                unknown.push(vm.name());
+                unknown_strict.push(vm.name());
+            }
             Status::Unknown => unknown.push(vm.name()),
             _ if strict => unplaced_strict.push(vm.name()),
             _ => unplaced.push(vm.name()),
@@ -590,7 +595,6 @@ fn numa_balancing(ctx: &Ctx) -> Vec<Outcome> {
             })
         })
     };
-    let state = if on { "on" } else { "off" };
     let o = if on {
         if !unplaced_strict.is_empty() {
             Outcome::warn(
@@ -600,19 +604,12 @@ fn numa_balancing(ctx: &Ctx) -> Vec<Outcome> {
                     unplaced_strict.join(", ")
                 ),
             )
-        } else if ctx.host.vms.iter().any(|v| escalation(v).is_some())
-            && unknown.iter().any(|n| {
-                ctx.host
-                    .vms
-                    .iter()
-                    .any(|v| &v.name() == n && escalation(v).is_some())
-            })
-        {
+        } else if !unknown_strict.is_empty() {
             Outcome::unknown(
                 "host",
                 format!(
-                    "NUMA balancing is on; placement of {} could not be read",
-                    unknown.join(", ")
+                    "NUMA balancing is on; placement of {} (VFIO or hugetlb) could not be read",
+                    unknown_strict.join(", ")
                 ),
             )
         } else {
@@ -683,7 +680,6 @@ fn numa_balancing(ctx: &Ctx) -> Vec<Outcome> {
             o = o.ev(format!("/proc/vmstat {k}"), v, "");
         }
     }
-    let _ = state;
     vec![o]
 }
 
