@@ -325,12 +325,23 @@ pub struct QemuProcess {
     /// Root or the process owner only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fds: Option<Sourced<Vec<String>>>,
+    /// Tap interfaces behind the process's `/dev/net/tun` fds (libvirt passes taps as fds, so
+    /// their names are only in `/proc/PID/fdinfo/FD`, line `iff:`). Root or the owner only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tun_fds: Option<Sourced<Vec<TunFd>>>,
     /// `/proc/PID/numa_maps` (per-VMA policy, page size and node distribution). Root only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub numa_maps: Option<Sourced<String>>,
     /// `/proc/PID/mountinfo`: the process's own mount namespace (hugetlbfs under libvirt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mountinfo: Option<Sourced<String>>,
+}
+
+/// One open `/dev/net/tun` fd and the tap interface it is attached to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TunFd {
+    pub fd: u32,
+    pub ifname: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

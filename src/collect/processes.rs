@@ -5,7 +5,7 @@
 
 use super::fsroot::FsRoot;
 use crate::snapshot::{
-    Fact, ProcessStatus, QemuProcess, RawBytes, ReadErrorKind, Sourced, ThreadFact,
+    Fact, ProcessStatus, QemuProcess, RawBytes, ReadErrorKind, Sourced, ThreadFact, TunFd,
 };
 
 /// Upper bound for one `/proc/PID/cmdline` (Linux caps argv at a few MB).
@@ -108,6 +108,7 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         status: Some(status),
         threads: Some(read_threads(fs, pid)),
         fds: Some(read_fds(fs, pid)),
+        tun_fds: Some(read_tun_fds(fs, pid)),
         numa_maps: Some(text_fact(fs, &format!("{base}/numa_maps"), MAX_NUMA_MAPS)),
         mountinfo: Some(text_fact(fs, &format!("{base}/mountinfo"), MAX_MOUNTINFO)),
     })
@@ -245,9 +246,53 @@ fn read_fds(fs: &FsRoot, pid: u32) -> Sourced<Vec<String>> {
     Sourced::value(dir, targets)
 }
 
+/// `/dev/net/tun` fds and the tap each is attached to (`iff:` in `/proc/PID/fdinfo/FD`).
+fn read_tun_fds(fs: &FsRoot, pid: u32) -> Sourced<Vec<TunFd>> {
+    let dir = format!("/proc/{pid}/fd");
+    let names = match fs.list_dir(&dir) {
+        Fact::Value(n) => n,
+        Fact::Error(e) => return Sourced::error(format!("/proc/{pid}/fdinfo"), e),
+    };
+    let mut out = Vec::new();
+    for n in names.iter().take(MAX_FDS) {
+        let Ok(fd) = n.parse::<u32>() else { continue };
+        if fs
+            .read_link(&format!("{dir}/{n}"))
+            .value()
+            .map(String::as_str)
+            != Some("/dev/net/tun")
+        {
+            continue;
+        }
+        let info = fs.read_text(&format!("/proc/{pid}/fdinfo/{n}"), MAX_STATUS);
+        if let Some(ifname) = info.value().and_then(|t| tun_iff(t)) {
+            out.push(TunFd { fd, ifname });
+        }
+    }
+    out.sort_by_key(|t| t.fd);
+    Sourced::value(format!("/proc/{pid}/fdinfo"), out)
+}
+
+/// The `iff:` line of a tun fd's fdinfo.
+fn tun_iff(fdinfo: &str) -> Option<String> {
+    fdinfo.lines().find_map(|l| {
+        let v = l.strip_prefix("iff:")?.trim();
+        (!v.is_empty()).then(|| v.to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tun_fdinfo() {
+        assert_eq!(
+            tun_iff("pos:\t0\nflags:\t04002\nmnt_id:\t23\niff:\tvnet1\n").as_deref(),
+            Some("vnet1")
+        );
+        assert_eq!(tun_iff("pos:\t0\n"), None);
+    }
 
     #[test]
     fn nul_split_keeps_empty_arguments() {
