@@ -944,20 +944,80 @@ fn iface_node(ctx: &Ctx, ifname: &str) -> DevNode {
     }
 }
 
-fn nic_node(ctx: &Ctx, nic: &crate::model::vm::Nic) -> DevNode {
+fn nic_node(ctx: &Ctx, vm: &Vm, nic: &crate::model::vm::Nic) -> DevNode {
     let Some(b) = &nic.backend else {
         return DevNode::Virtual("no host network backend".into());
     };
     match b.backend_type.as_str() {
         "tap" | "bridge" => match &b.ifname {
             Some(i) if !i.is_empty() => iface_node(ctx, i),
-            _ => DevNode::Unknown(
-                "tap handed over as a file descriptor (libvirt): its name is only in /proc/PID/fdinfo, which kvmaudit does not read"
-                    .into(),
-            ),
+            _ => match tap_by_fd(ctx, vm, nic) {
+                Ok(i) => match iface_node(ctx, &i) {
+                    DevNode::Node(n, bdfs, how) => {
+                        DevNode::Node(n, bdfs, format!("tun fd → {how}"))
+                    }
+                    other => other,
+                },
+                Err(why) => DevNode::Unknown(why),
+            },
         },
         "vhost-vdpa" => DevNode::Unknown("vhost-vdpa device: not resolved".into()),
         t => DevNode::Virtual(format!("{t} backend: no host NIC of its own")),
+    }
+}
+
+/// The tap of a NIC whose backend was handed over as fds (libvirt): the netdev's `fd`/`fds`
+/// numbers looked up in the process's tun fds (`/proc/PID/fdinfo`, `iff:`).
+fn tap_by_fd(ctx: &Ctx, vm: &Vm, nic: &crate::model::vm::Nic) -> Result<String, String> {
+    let Some(src) = ctx.process(vm).and_then(|p| p.tun_fds.as_ref()) else {
+        return Err("tap handed over as a file descriptor: its name is only in /proc/PID/fdinfo, not available here".into());
+    };
+    let Some(tuns) = src.get() else {
+        return Err(format!(
+            "tap handed over as a file descriptor; {} unreadable ({})",
+            src.path,
+            src.fact.error().map(|e| e.describe()).unwrap_or_default()
+        ));
+    };
+    // The fd numbers the netdev names.
+    let id = nic
+        .netdev_id
+        .as_deref()
+        .or(nic.backend.as_ref().and_then(|b| b.id.as_deref()));
+    let mut fds: Vec<u32> = Vec::new();
+    if let Some(id) = id {
+        let argv = ctx.process(vm).map(|p| p.argv.as_slice()).unwrap_or(&[]);
+        let cl = crate::parse::qemu::parse_command_line(argv);
+        for o in cl.all(&["netdev", "nic"]) {
+            if o.props.str("id").as_deref() != Some(id) {
+                continue;
+            }
+            for key in ["fd", "fds"] {
+                if let Some(v) = o.props.str(key) {
+                    fds.extend(v.split(':').filter_map(|f| f.trim().parse::<u32>().ok()));
+                }
+            }
+        }
+    }
+    let names: BTreeSet<&str> = if fds.is_empty() {
+        tuns.iter().map(|t| t.ifname.as_str()).collect()
+    } else {
+        tuns.iter()
+            .filter(|t| fds.contains(&t.fd))
+            .map(|t| t.ifname.as_str())
+            .collect()
+    };
+    let mut it = names.iter();
+    match (it.next(), it.next()) {
+        (Some(one), None) => Ok((*one).to_string()),
+        (None, _) => Err(format!(
+            "tap handed over as a file descriptor; no matching tun fd in {}",
+            src.path
+        )),
+        (Some(_), Some(_)) => Err(format!(
+            "tap handed over as file descriptors that point to several taps ({})",
+            names.iter().copied().collect::<Vec<_>>().join(", ")
+        )),
     }
 }
 
@@ -1215,7 +1275,7 @@ fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
                 ))
                 .unwrap_or_else(|| "no backend".into())
         );
-        let node = nic_node(ctx, n);
+        let node = nic_node(ctx, vm, n);
         let bdfs = match &node {
             DevNode::Node(_, b, _) => b.clone(),
             _ => Vec::new(),
@@ -1493,7 +1553,7 @@ mod tests {
     use crate::report::Profile::Throughput;
     use crate::report::Severity;
     use crate::rules::testkit::{findings, status, SnapBuilder};
-    use crate::snapshot::{ReadError, ReadErrorKind, Sourced};
+    use crate::snapshot::{ReadError, ReadErrorKind, Sourced, TunFd};
 
     /// Two sockets of 4 cores × 2 threads: node 0 = 0-3,8-11, node 1 = 4-7,12-15.
     fn host() -> SnapBuilder {
@@ -1748,14 +1808,48 @@ mod tests {
             nic.evidence
         );
 
-        // libvirt hands the tap over as an fd: unknown, with the reason.
+        // libvirt hands the tap over as an fd: its name comes from fdinfo.
+        const FD_VM: &str = "qemu-system-x86_64 -name guest=db01,debug-threads=on -netdev {\"type\":\"tap\",\"fds\":\"33:34\",\"vhost\":true,\"vhostfds\":\"40:41\",\"id\":\"hostnet0\"} -device virtio-net-pci,netdev=hostnet0,id=net0";
         let fd = devices()
-            .vm(
-                "qemu-system-x86_64 -name guest=db01,debug-threads=on -netdev tap,id=n0,fd=33,vhost=on,vhostfd=34 -device virtio-net-pci,netdev=n0,id=net0",
-                &on_node1(),
-            )
+            .vm(FD_VM, &on_node1())
+            .with_last_vm(|p| {
+                p.tun_fds = Some(Sourced::value(
+                    "/proc/1000/fdinfo",
+                    vec![
+                        TunFd {
+                            fd: 33,
+                            ifname: "tap0".into(),
+                        },
+                        TunFd {
+                            fd: 34,
+                            ifname: "tap0".into(),
+                        },
+                        TunFd {
+                            fd: 50,
+                            ifname: "other".into(),
+                        },
+                    ],
+                ))
+            })
             .build();
         let f = &findings(&fd, Throughput, "qemu.numa.device-locality")[0];
+        assert_eq!(f.status.as_str(), "pass", "{}", f.message);
+        assert!(
+            f.evidence[0].source.starts_with("tun fd → tap0"),
+            "{:?}",
+            f.evidence
+        );
+        // Without fdinfo (not root): unknown, with the reason.
+        let blind = devices()
+            .vm(FD_VM, &on_node1())
+            .with_last_vm(|p| {
+                p.tun_fds = Some(Sourced::error(
+                    "/proc/1000/fdinfo",
+                    ReadError::new(ReadErrorKind::PermissionDenied, ""),
+                ))
+            })
+            .build();
+        let f = &findings(&blind, Throughput, "qemu.numa.device-locality")[0];
         assert_eq!(f.status.as_str(), "unknown");
         assert!(f.message.contains("fdinfo"), "{}", f.message);
 
