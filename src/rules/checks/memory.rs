@@ -1450,6 +1450,7 @@ fn ksm_tuning(ctx: &Ctx) -> Vec<Outcome> {
 }
 
 fn mem_merge(ctx: &Ctx) -> Vec<Outcome> {
+    let ksm_on = ksm_run(ctx) == Ok(1);
     ctx.host
         .vms
         .iter()
@@ -1505,8 +1506,10 @@ fn mem_merge(ctx: &Ctx) -> Vec<Outcome> {
                 } else {
                     "keeps this VM eligible for KSM on an overcommitted host"
                 }
-            } else {
+            } else if mergeable.is_empty() || !ksm_on {
                 "only matters when KSM runs"
+            } else {
+                "KSM is running and merges it although memory is not overcommitted"
             };
             let msg = format!(
                 "machine mem-merge={}{}; {}{}; {advice}",
