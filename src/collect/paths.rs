@@ -218,6 +218,9 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/sys/class/iommu/*/intel-iommu/ecap", File(SMALL)),
     ("/sys/kernel/iommu_groups", Dir),
     ("/sys/kernel/iommu_groups/%d/type", File(SMALL)),
+    ("/sys/kernel/iommu_groups/%d/devices", Dir),
+    ("/sys/class/iommu/*/amd-iommu/cap", File(SMALL)),
+    ("/sys/class/iommu/*/amd-iommu/features", File(SMALL)),
     ("/sys/class/dmi/id/bios_vendor", File(SMALL)),
     ("/sys/class/dmi/id/bios_version", File(SMALL)),
     ("/sys/class/dmi/id/bios_date", File(SMALL)),
@@ -238,19 +241,16 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/sys/bus/pci/devices/*/physfn", Link),
     ("/sys/bus/pci/devices/*/sriov_totalvfs", File(SMALL)),
     ("/sys/bus/pci/devices/*/sriov_numvfs", File(SMALL)),
+    (
+        "/sys/bus/pci/devices/*/sriov_drivers_autoprobe",
+        File(SMALL),
+    ),
+    ("/sys/bus/pci/devices/*/virtfn%d", Link),
     ("/sys/bus/pci/devices/*/current_link_speed", File(SMALL)),
     ("/sys/bus/pci/devices/*/current_link_width", File(SMALL)),
     ("/sys/bus/pci/devices/*/max_link_speed", File(SMALL)),
     ("/sys/bus/pci/devices/*/max_link_width", File(SMALL)),
     ("/sys/bus/pci/devices/*/msi_irqs", Dir),
-    // --- host network interfaces: a VM's tap -> bridge -> uplink -> PCI device (NUMA locality)
-    ("/sys/class/net", Dir),
-    // The class link's target names the NIC's PCI function (virtual/ for taps and bridges).
-    ("/sys/class/net/*", Link),
-    ("/sys/class/net/*/master", Link),
-    ("/sys/class/net/*/brif", Dir),
-    ("/sys/class/net/*/device", Link),
-    ("/sys/class/net/*/device/numa_node", File(SMALL)),
     // --- block devices on the host
     ("/sys/block", Dir),
     ("/sys/block/*/queue/rotational", File(SMALL)),
@@ -258,11 +258,22 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/sys/block/*/queue/scheduler", File(SMALL)),
     ("/sys/block/*/mq", Dir),
     ("/sys/block/*/device/numa_node", File(SMALL)),
-    // The link's target names the PCI controller (nvme, AHCI, HBA) behind a disk; device-mapper
-    // volumes name their underlying devices in slaves/ and their /dev/mapper name in dm/name.
+    // The link target names the PCI device a disk hangs off; `slaves` resolves dm/md stacks.
     ("/sys/block/*", Link),
     ("/sys/block/*/slaves", Dir),
+    // device-mapper volumes name their /dev/mapper name here.
     ("/sys/block/*/dm/name", File(SMALL)),
+    // --- network: tap → bridge → uplink NIC, for device locality
+    ("/sys/class/net", Dir),
+    ("/sys/class/net/*/master", Link),
+    ("/sys/class/net/*/device", Link),
+    ("/sys/class/net/*/brif", Dir),
+    // The class link's target names the NIC's PCI function (virtual/ for taps and bridges).
+    ("/sys/class/net/*", Link),
+    ("/sys/class/net/*/device/numa_node", File(SMALL)),
+    // --- virtio devices as a guest sees them (negotiated features: packed rings)
+    ("/sys/bus/virtio/devices/*/features", File(SMALL)),
+    ("/sys/bus/virtio/devices/*/device", File(SMALL)),
     // --- persistent memory
     ("/sys/bus/nd/devices", Dir),
     ("/sys/bus/nd/devices/region%d/devtype", File(SMALL)),

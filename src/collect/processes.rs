@@ -5,7 +5,7 @@
 
 use super::fsroot::FsRoot;
 use crate::snapshot::{
-    Fact, ProcessStatus, QemuProcess, RawBytes, ReadErrorKind, Sourced, ThreadFact, TunFd,
+    Fact, FdInfo, ProcessStatus, QemuProcess, RawBytes, ReadErrorKind, Sourced, ThreadFact,
 };
 
 /// Upper bound for one `/proc/PID/cmdline` (Linux caps argv at a few MB).
@@ -86,7 +86,7 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         .get()
         .map(|_| status_field(fs, &format!("{base}/status"), "State"))
         .unwrap_or_default();
-    if argv.is_empty() {
+    if argv.iter().all(|a| a.0.is_empty()) {
         // Zombies and processes in exit have an empty cmdline: nothing to audit.
         notes.push(format!(
             "pid {pid}: QEMU process with an empty command line (state {}); skipped",
@@ -108,7 +108,8 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         status: Some(status),
         threads: Some(read_threads(fs, pid)),
         fds: Some(read_fds(fs, pid)),
-        tun_fds: Some(read_tun_fds(fs, pid)),
+        fdinfo: Some(read_fdinfo(fs, pid)),
+        aio_rings: Some(count_aio_rings(fs, pid)),
         numa_maps: Some(text_fact(fs, &format!("{base}/numa_maps"), MAX_NUMA_MAPS)),
         mountinfo: Some(text_fact(fs, &format!("{base}/mountinfo"), MAX_MOUNTINFO)),
     })
@@ -229,6 +230,68 @@ fn is_noise(target: &str) -> bool {
         )
 }
 
+/// Count `/[aio] (deleted)` mappings: io_setup(2) rings, present only with aio=native.
+fn count_aio_rings(fs: &FsRoot, pid: u32) -> Sourced<u32> {
+    let path = format!("/proc/{pid}/maps");
+    match fs.read_text(&path, MAX_NUMA_MAPS) {
+        Fact::Value(t) => {
+            let n = t
+                .lines()
+                .filter(|l| l.ends_with("/[aio] (deleted)"))
+                .count();
+            Sourced::value(path, n as u32)
+        }
+        Fact::Error(e) => Sourced::error(path, e),
+    }
+}
+
+/// fdinfo of disk images, block devices and taps (the fds whose flags or names rules need).
+fn read_fdinfo(fs: &FsRoot, pid: u32) -> Sourced<Vec<FdInfo>> {
+    let dir = format!("/proc/{pid}/fd");
+    let names = match fs.list_dir(&dir) {
+        Fact::Value(n) => n,
+        Fact::Error(e) => return Sourced::error(format!("/proc/{pid}/fdinfo"), e),
+    };
+    let mut out = Vec::new();
+    for n in names.iter().take(MAX_FDS) {
+        let Ok(fd) = n.parse::<u32>() else { continue };
+        let Some(target) = fs.read_link(&format!("{dir}/{n}")).value().cloned() else {
+            continue;
+        };
+        let wanted = target == "/dev/net/tun"
+            || (target.starts_with('/')
+                && !target.starts_with("/dev/pts")
+                && !target.starts_with("/dev/null")
+                && !target.starts_with("/proc/")
+                && !target.starts_with("/sys/")
+                && !target.contains("(deleted)"));
+        if !wanted {
+            continue;
+        }
+        let Some(text) = fs
+            .read_text(&format!("/proc/{pid}/fdinfo/{n}"), MAX_STATUS)
+            .value()
+            .cloned()
+        else {
+            continue;
+        };
+        let mut info = FdInfo {
+            fd,
+            target,
+            ..Default::default()
+        };
+        for (k, v) in parse_status_text(&text) {
+            match k {
+                "flags" => info.flags = v.to_string(),
+                "iff" => info.iff = Some(v.to_string()),
+                _ => {}
+            }
+        }
+        out.push(info);
+    }
+    Sourced::value(format!("/proc/{pid}/fdinfo"), out)
+}
+
 fn read_fds(fs: &FsRoot, pid: u32) -> Sourced<Vec<String>> {
     let dir = format!("/proc/{pid}/fd");
     let names = match fs.list_dir(&dir) {
@@ -246,53 +309,9 @@ fn read_fds(fs: &FsRoot, pid: u32) -> Sourced<Vec<String>> {
     Sourced::value(dir, targets)
 }
 
-/// `/dev/net/tun` fds and the tap each is attached to (`iff:` in `/proc/PID/fdinfo/FD`).
-fn read_tun_fds(fs: &FsRoot, pid: u32) -> Sourced<Vec<TunFd>> {
-    let dir = format!("/proc/{pid}/fd");
-    let names = match fs.list_dir(&dir) {
-        Fact::Value(n) => n,
-        Fact::Error(e) => return Sourced::error(format!("/proc/{pid}/fdinfo"), e),
-    };
-    let mut out = Vec::new();
-    for n in names.iter().take(MAX_FDS) {
-        let Ok(fd) = n.parse::<u32>() else { continue };
-        if fs
-            .read_link(&format!("{dir}/{n}"))
-            .value()
-            .map(String::as_str)
-            != Some("/dev/net/tun")
-        {
-            continue;
-        }
-        let info = fs.read_text(&format!("/proc/{pid}/fdinfo/{n}"), MAX_STATUS);
-        if let Some(ifname) = info.value().and_then(|t| tun_iff(t)) {
-            out.push(TunFd { fd, ifname });
-        }
-    }
-    out.sort_by_key(|t| t.fd);
-    Sourced::value(format!("/proc/{pid}/fdinfo"), out)
-}
-
-/// The `iff:` line of a tun fd's fdinfo.
-fn tun_iff(fdinfo: &str) -> Option<String> {
-    fdinfo.lines().find_map(|l| {
-        let v = l.strip_prefix("iff:")?.trim();
-        (!v.is_empty()).then(|| v.to_string())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tun_fdinfo() {
-        assert_eq!(
-            tun_iff("pos:\t0\nflags:\t04002\nmnt_id:\t23\niff:\tvnet1\n").as_deref(),
-            Some("vnet1")
-        );
-        assert_eq!(tun_iff("pos:\t0\n"), None);
-    }
 
     #[test]
     fn nul_split_keeps_empty_arguments() {

@@ -969,10 +969,10 @@ fn nic_node(ctx: &Ctx, vm: &Vm, nic: &crate::model::vm::Nic) -> DevNode {
 /// The tap of a NIC whose backend was handed over as fds (libvirt): the netdev's `fd`/`fds`
 /// numbers looked up in the process's tun fds (`/proc/PID/fdinfo`, `iff:`).
 fn tap_by_fd(ctx: &Ctx, vm: &Vm, nic: &crate::model::vm::Nic) -> Result<String, String> {
-    let Some(src) = ctx.process(vm).and_then(|p| p.tun_fds.as_ref()) else {
+    let Some(src) = ctx.process(vm).and_then(|p| p.fdinfo.as_ref()) else {
         return Err("tap handed over as a file descriptor: its name is only in /proc/PID/fdinfo, not available here".into());
     };
-    let Some(tuns) = src.get() else {
+    let Some(infos) = src.get() else {
         return Err(format!(
             "tap handed over as a file descriptor; {} unreadable ({})",
             src.path,
@@ -999,14 +999,16 @@ fn tap_by_fd(ctx: &Ctx, vm: &Vm, nic: &crate::model::vm::Nic) -> Result<String, 
             }
         }
     }
-    let names: BTreeSet<&str> = if fds.is_empty() {
-        tuns.iter().map(|t| t.ifname.as_str()).collect()
-    } else {
-        tuns.iter()
-            .filter(|t| fds.contains(&t.fd))
-            .map(|t| t.ifname.as_str())
-            .collect()
-    };
+    let tuns: Vec<(u32, &str)> = infos
+        .iter()
+        .filter(|i| i.target == "/dev/net/tun")
+        .filter_map(|i| i.iff.as_deref().map(|n| (i.fd, n)))
+        .collect();
+    let names: BTreeSet<&str> = tuns
+        .iter()
+        .filter(|(fd, _)| fds.is_empty() || fds.contains(fd))
+        .map(|(_, n)| *n)
+        .collect();
     let mut it = names.iter();
     match (it.next(), it.next()) {
         (Some(one), None) => Ok((*one).to_string()),
@@ -1553,7 +1555,7 @@ mod tests {
     use crate::report::Profile::Throughput;
     use crate::report::Severity;
     use crate::rules::testkit::{findings, status, SnapBuilder};
-    use crate::snapshot::{ReadError, ReadErrorKind, Sourced, TunFd};
+    use crate::snapshot::{FdInfo, ReadError, ReadErrorKind, Sourced};
 
     /// Two sockets of 4 cores × 2 threads: node 0 = 0-3,8-11, node 1 = 4-7,12-15.
     fn host() -> SnapBuilder {
@@ -1813,22 +1815,15 @@ mod tests {
         let fd = devices()
             .vm(FD_VM, &on_node1())
             .with_last_vm(|p| {
-                p.tun_fds = Some(Sourced::value(
+                let tun = |fd: u32, iff: &str| FdInfo {
+                    fd,
+                    target: "/dev/net/tun".into(),
+                    flags: "04002".into(),
+                    iff: Some(iff.into()),
+                };
+                p.fdinfo = Some(Sourced::value(
                     "/proc/1000/fdinfo",
-                    vec![
-                        TunFd {
-                            fd: 33,
-                            ifname: "tap0".into(),
-                        },
-                        TunFd {
-                            fd: 34,
-                            ifname: "tap0".into(),
-                        },
-                        TunFd {
-                            fd: 50,
-                            ifname: "other".into(),
-                        },
-                    ],
+                    vec![tun(33, "tap0"), tun(34, "tap0"), tun(50, "other")],
                 ))
             })
             .build();
@@ -1843,7 +1838,7 @@ mod tests {
         let blind = devices()
             .vm(FD_VM, &on_node1())
             .with_last_vm(|p| {
-                p.tun_fds = Some(Sourced::error(
+                p.fdinfo = Some(Sourced::error(
                     "/proc/1000/fdinfo",
                     ReadError::new(ReadErrorKind::PermissionDenied, ""),
                 ))
