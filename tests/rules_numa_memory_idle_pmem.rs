@@ -90,14 +90,6 @@ const DEVIATIONS: &[(&str, &str, &str, &str, &str)] = &[
     ),
 ];
 
-/// EXPECTED keys whose target these rules name differently (the brief: device id, else the
-/// drive id, else the position): `-hda` has neither, QEMU calls it ide0-hd0.
-const RENAMED: &[(&str, &str, &str)] = &[(
-    "icx-untuned",
-    "qemu.numa.device-locality@vm:app01/drive:ide0-hd0",
-    "qemu.numa.device-locality@vm:app01/drive:disk0",
-)];
-
 fn mine(rule: &str) -> bool {
     RULES.contains(&rule)
 }
@@ -133,7 +125,7 @@ fn results(report: &Value) -> &Vec<Value> {
 }
 
 /// EXPECTED.toml of a tree for a profile (throughput, overlaid with [latency]), with the
-/// deviations and renamed targets of this file applied.
+/// deviations of this file applied.
 fn expected(name: &str, profile: &str) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(tree(name).join("EXPECTED.toml")).unwrap();
     let doc: toml::Table = toml::from_str(&text).unwrap();
@@ -146,13 +138,6 @@ fn expected(name: &str, profile: &str) -> Vec<(String, String)> {
     if profile == "latency" {
         for (k, v) in doc["latency"].as_table().unwrap() {
             want.insert(k.clone(), v.as_str().unwrap().to_string());
-        }
-    }
-    for (t, old, new) in RENAMED {
-        if *t == name {
-            if let Some(v) = want.remove(*old) {
-                want.insert(new.to_string(), v);
-            }
         }
     }
     for (t, p, key, status, _) in DEVIATIONS {
@@ -269,7 +254,7 @@ fn untuned_and_epyc_details() {
     let f = finding(&r, "qemu.numa.memory-locality", "vm:app01");
     assert!(evidence_has(f, "N0="), "{f}");
     // The IDE image sits on sda behind the AHCI controller.
-    let f = finding(&r, "qemu.numa.device-locality", "vm:app01/drive:disk0");
+    let f = finding(&r, "qemu.numa.device-locality", "vm:app01/drive:ide0-hd0");
     assert!(evidence_has(f, "0000:00:17.0"), "{f}");
 
     let r = scan("amd-epyc", "throughput");

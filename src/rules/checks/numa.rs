@@ -1289,13 +1289,18 @@ fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
             bdfs,
         });
     }
+    // Drive targets exactly as the blk rules name them (device id, drive id, QEMU's generated
+    // id such as ide0-hd0, else the position).
+    let targets = super::blk::disk_targets(ctx, vm);
+    let prefix = format!("{}/", ctx.vm_target(vm));
     for (i, d) in vm.model.disks.iter().enumerate() {
-        let id =
-            d.id.clone()
-                .or_else(|| d.drive.clone())
-                .unwrap_or_else(|| format!("disk{i}"));
+        let suffix = targets
+            .get(i)
+            .and_then(|t| t.strip_prefix(&prefix))
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("drive:disk{i}"));
         out.push(Dev {
-            suffix: format!("drive:{id}"),
+            suffix,
             what: d.path.clone().unwrap_or_else(|| "(no file)".into()),
             node: disk_node(ctx, vm, d),
             // Disk queue interrupts are kernel-managed: judged by the queue map, not here.
