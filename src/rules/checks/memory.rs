@@ -1123,7 +1123,7 @@ fn hugepages_verdict(
         match thp_shmem {
             Ok(s) if shmem_ok(s) => Outcome::warn(
                 t,
-                format!("guest RAM relies on transparent huge pages (THP [{en}], shmem_enabled [{s}]); hugetlb pages are the guide's recommendation"),
+                format!("guest RAM relies on transparent huge pages (THP [{en}], shmem_enabled [{s}]); how much of it THP covers is not measured (smaps is not read); hugetlb pages are the guide's recommendation"),
             ),
             Ok(s) => Outcome::fail(
                 t,
@@ -1137,7 +1137,7 @@ fn hugepages_verdict(
     } else if anon {
         Outcome::warn(
             t,
-            format!("guest RAM relies on transparent huge pages (THP [{en}]); hugetlb pages are the guide's recommendation"),
+            format!("guest RAM relies on transparent huge pages (THP [{en}]); how much of it THP covers is not measured (smaps is not read); hugetlb pages are the guide's recommendation"),
         )
     } else {
         Outcome::fail(
