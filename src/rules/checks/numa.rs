@@ -492,6 +492,10 @@ fn placement(ctx: &Ctx, vm: &Vm) -> Placement {
             Status::Warn,
             format!("vCPUs are pinned to node {n} but memory is not bound: pages can land on other nodes"),
         ),
+        (CpuPlace::One(n), MemBind::Bound(s, _) | MemBind::Preferred(s, _)) if s.contains(n) => (
+            Status::Warn,
+            format!("vCPUs run on node {n} but memory may come from nodes {}: part of it can be remote", list(s)),
+        ),
         (CpuPlace::One(n), MemBind::Bound(s, _) | MemBind::Preferred(s, _)) => (
             if strict { Status::Fail } else { Status::Warn },
             format!("vCPUs run on node {n} but memory is bound to node(s) {}: guest memory accesses are remote", list(s)),
@@ -1582,6 +1586,15 @@ mod tests {
         ]
     }
 
+    /// vCPUs pinned on node 1, no cpuset memory restriction.
+    fn on_node1_all_mems() -> Vec<(&'static str, &'static str, &'static str)> {
+        vec![
+            ("qemu-system-x86", "4-7,12-15", "0-1"),
+            ("CPU 0/KVM", "5", "0-1"),
+            ("CPU 1/KVM", "6", "0-1"),
+        ]
+    }
+
     fn unplaced() -> Vec<(&'static str, &'static str, &'static str)> {
         vec![
             ("qemu-system-x86", "0-15", "0-1"),
@@ -1650,6 +1663,29 @@ mod tests {
         let f = &findings(&cpu_only, Throughput, "qemu.numa.vm-placement")[0];
         assert_eq!(f.status.as_str(), "warn");
         assert_eq!(f.severity, Severity::Medium);
+
+        // Memory interleaved over both nodes while the vCPUs sit on node 1.
+        let wide = host()
+            .vm(
+                "qemu-system-x86_64 -name guest=w,debug-threads=on -machine q35,memory-backend=m0 -m 4G -smp 2 \
+                 -object memory-backend-ram,id=m0,size=4G,host-nodes=0-1,policy=interleave",
+                &on_node1_all_mems(),
+            )
+            .build();
+        let f = &findings(&wide, Throughput, "qemu.numa.vm-placement")[0];
+        assert_eq!(f.status.as_str(), "warn");
+        assert!(f.message.contains("nodes 0-1"), "{}", f.message);
+        // Memory bound to node 0 while the vCPUs sit on node 1.
+        let away = host()
+            .vm(
+                &HUGE_VM.replace("host-nodes=1", "host-nodes=0"),
+                &on_node1_all_mems(),
+            )
+            .build();
+        assert_eq!(
+            status(&away, Throughput, "qemu.numa.vm-placement", "vm:db01"),
+            "fail"
+        );
 
         // A VFIO VM spanning both nodes without guest NUMA fails, escalated.
         let vfio = host()
