@@ -13,7 +13,7 @@
 # (10 s for one input) or an out-of-memory (2 GB) stops that target, leaves the input under
 # fuzz/artifacts/<target>/, and makes the script exit non-zero after the remaining targets ran.
 set -uo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 1
 
 secs=${1:-60}
 shift || true
@@ -38,7 +38,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t" "$scratch/$t"
-  echo "=== fuzz $t for ${secs}s ($(ls "corpus/$t" | wc -l) seeds)"
+  echo "=== fuzz $t for ${secs}s ($(find "corpus/$t" -type f | wc -l) seeds)"
   # One job (the machine is shared); -max_len: enough for every seed we ship; new inputs go
   # to the scratch directory, the seeds are only read.
   if ! "$bindir/$t" "$scratch/$t" "corpus/$t" \
@@ -47,15 +47,18 @@ for t in "${targets[@]}"; do
     failed+=("$t")
     # The panic and how to reproduce it; libFuzzer's byte-by-byte dump of the input is cut.
     sed -n '/panicked at\|ERROR: libFuzzer\|==ERROR\|SUMMARY/,/^stack backtrace\|^$/p' "$scratch/$t.log" | cut -c1-400 | head -20
-    ls artifacts/$t/ | sed "s|^|  input: fuzz/artifacts/$t/|"
+    find "artifacts/$t" -type f | sed "s|^|  input: fuzz/|"
     echo "  reproduce: fuzz/$bindir/$t fuzz/artifacts/$t/<input>"
   fi
   grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)" "$scratch/$t.log" | tr -s ' \n' ' '
   echo
 done
 
+# Closing line in the plain 'N passed, N failed' form that CI logs are read for.
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: FAILED: ${failed[*]} (inputs under fuzz/artifacts/)" >&2
+  echo "fuzz: $(( ${#targets[@]} - ${#failed[@]} )) passed, ${#failed[@]} failed"
   exit 1
 fi
 echo "fuzz: ${#targets[@]} targets ran ${secs}s each with no crash"
+echo "fuzz: ${#targets[@]} passed, 0 failed"
