@@ -44,12 +44,13 @@ for c in "${cmds[@]}"; do
   # Exit status 2 (failed rules) and the peers' own failure codes are results, not errors.
   hyperfine -N -i --warmup 2 --runs "$n" --style none \
     --export-json "$work/$i.json" --command-name "$name" "$cmd" >/dev/null 2>&1
-  rss=n/a
+  echo n/a >"$work/$i.rss"
   if [ -x /usr/bin/time ]; then
+    # One more run under GNU time for the peak RSS (-o: its report, apart from the command's
+    # output). A peer's own failure (virt-host-validate exits 1 without KVM) is not ours.
     # shellcheck disable=SC2086  # the command is meant to be split into words
-    rss=$( { /usr/bin/time -f '%M' $cmd >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    /usr/bin/time -f '%M' -o "$work/$i.rss" $cmd >/dev/null 2>&1 || true
   fi
-  echo "$rss" >"$work/$i.rss"
 done
 
 python3 - "$work" "$i" <<'PY'
@@ -58,7 +59,8 @@ work, n = sys.argv[1], int(sys.argv[2])
 rows = []
 for i in range(1, n + 1):
     r = json.load(open(f"{work}/{i}.json"))["results"][0]
-    rss = open(f"{work}/{i}.rss").read().strip()
+    rss = open(f"{work}/{i}.rss").read().strip().splitlines()[-1:] or ["n/a"]
+    rss = rss[0]
     rows.append((r["command"], r["mean"], r["stddev"] or 0.0, r["min"], len(r["times"]), rss))
 base = rows[0][1]
 print(f"{'command':<40} {'mean':>11} {'± sd':>9} {'min':>11} {'runs':>5} {'peak RSS':>10} {'x kvmaudit live':>16}")
