@@ -3,8 +3,8 @@
 #
 #   fuzz/run-all.sh [SECONDS] [TARGET...]     # default 60 s each, all targets
 #
-# cargo-fuzz defaults to AddressSanitizer, which needs nightly (-Zsanitizer). kvmaudit has no
-# `unsafe` of its own, so the targets are built with `--sanitizer none`: plain libFuzzer
+# cargo-fuzz defaults to AddressSanitizer, which needs nightly (-Zsanitizer). kvmaudit's parsers have no
+# `unsafe` code, so the targets are built with `--sanitizer none`: plain libFuzzer
 # coverage guidance plus debug assertions and overflow checks, which stable rustc accepts.
 # (With RUSTC_BOOTSTRAP=1 the default ASan build also works on stable; see fuzz/README.md.)
 #

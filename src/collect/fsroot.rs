@@ -181,9 +181,23 @@ impl FsRoot {
             Ok(p) => p,
             Err(e) => return Fact::Error(e),
         };
-        match std::fs::read_link(&path) {
-            Ok(t) => Fact::Value(t.to_string_lossy().into_owned()),
-            Err(e) => Fact::Error(ReadError::from_io(&e)),
+        if self.canonical.is_none() {
+            return match std::fs::read_link(&path) {
+                Ok(t) => Fact::Value(t.to_string_lossy().into_owned()),
+                Err(e) => Fact::Error(ReadError::from_io(&e)),
+            };
+        }
+        // Under a root: hold the link itself (O_PATH | O_NOFOLLOW), check where it is, and read
+        // it through that fd, so a parent swapped for a link after resolution is noticed.
+        let held = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| ReadError::from_io(&e))
+            .and_then(|f| self.check_inside(&f).map(|_| f));
+        match held.and_then(|f| readlink_fd(&f)) {
+            Ok(t) => Fact::Value(t),
+            Err(e) => Fact::Error(e),
         }
     }
 
@@ -193,6 +207,26 @@ impl FsRoot {
             .map(|p| p.symlink_metadata().is_ok())
             .unwrap_or(false)
     }
+}
+
+/// The target of the symlink `f` was opened on (O_PATH | O_NOFOLLOW).
+fn readlink_fd(f: &File) -> Result<String, ReadError> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: an empty C string names the fd itself (readlinkat(2), Linux >= 2.6.39); buf is
+    // valid for buf.len() bytes.
+    let n = unsafe {
+        libc::readlinkat(
+            f.as_raw_fd(),
+            c"".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(ReadError::from_io(&std::io::Error::last_os_error()));
+    }
+    buf.truncate(n as usize);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 /// Regular files only (directories when `dir`): see the module documentation.
