@@ -32,4 +32,5 @@ pub fn require_tool(name: &str) -> bool {
     }
     found
 }
+pub mod expected;
 pub mod hosts;
