@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::libvirt_args::{manifest, read};
 use kvmaudit::model::host::HostModel;
 use kvmaudit::model::vm::{Aio, CacheMode, DiskBus, MemLock, VmModel};
 use kvmaudit::parse::qemu::parse_argv_file;
@@ -14,37 +15,10 @@ use kvmaudit::rules::context::Ctx;
 use kvmaudit::rules::testkit::SnapBuilder;
 use kvmaudit::snapshot::Snapshot;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-fn corpus_root() -> PathBuf {
-    common::fixture("libvirt-args")
-}
-
-/// (relative path, tags) for every MANIFEST.tsv row.
-fn manifest() -> Vec<(String, Vec<String>)> {
-    let text = std::fs::read_to_string(corpus_root().join("MANIFEST.tsv")).expect("MANIFEST.tsv");
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let mut cols = l.split('\t');
-            let path = cols.next().unwrap_or_default().to_string();
-            let _wrapping = cols.next();
-            let tags = cols
-                .next()
-                .unwrap_or_default()
-                .split(',')
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect();
-            (path, tags)
-        })
-        .collect()
-}
 
 /// argv of one corpus file.
 fn argv(rel: &str) -> Vec<String> {
-    let bytes = std::fs::read(corpus_root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let bytes = read(rel);
     let f = parse_argv_file(&bytes).unwrap_or_else(|e| panic!("{rel}: {e}"));
     f.argv.iter().map(|a| a.to_string_lossy()).collect()
 }

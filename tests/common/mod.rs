@@ -34,3 +34,4 @@ pub fn require_tool(name: &str) -> bool {
 }
 pub mod expected;
 pub mod hosts;
+pub mod libvirt_args;
