@@ -6,6 +6,7 @@ pub mod host_block;
 pub mod rules_doc;
 pub mod sample;
 pub mod schema;
+pub mod summary;
 pub mod table;
 
 use schemars::JsonSchema;
