@@ -259,6 +259,7 @@ fn scan(a: ScanArgs) -> Result<i32> {
         Some(p) => crate::rules::waivers::load(p)?,
         None => Vec::new(),
     };
+    let started = std::time::Instant::now();
     let snap = collect::gather(&a.sources.to_sources())?;
     let profile = match a.profile {
         ProfileArg::Throughput => Profile::Throughput,
@@ -266,15 +267,22 @@ fn scan(a: ScanArgs) -> Result<i32> {
     };
     let today = crate::util::now_rfc3339();
     let report = crate::rules::evaluate(&snap, profile, &waivers, &today[..10]);
-    let json_to_stdout = a.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let duration = started.elapsed().as_secs_f64();
+    // Something written to stdout ('-') replaces the table there.
+    let json_to_stdout = [&a.json, &a.html, &a.prom]
+        .iter()
+        .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
     if let Some(p) = &a.json {
         crate::util::write_output(p, &report_json(&report)?)?;
     }
-    if a.html.is_some() {
-        return not_yet("scan --html", "the HTML report");
+    if let Some(p) = &a.html {
+        crate::util::write_output(p, crate::report::html::render(&report)?.as_bytes())?;
     }
-    if a.prom.is_some() {
-        return not_yet("scan --prom", "the Prometheus textfile");
+    if let Some(p) = &a.prom {
+        crate::util::write_output(
+            p,
+            crate::report::prom::render(&report, Some(duration)).as_bytes(),
+        )?;
     }
     if !json_to_stdout {
         let out = match a.format {

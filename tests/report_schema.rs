@@ -78,7 +78,11 @@ fn synthetic_reports_with_every_optional_field_validate() {
         });
         r.results[1].status = kvmaudit::report::Status::Waived;
         r.notes.push("a note".into());
-        assert_valid(&v, &format!("sample {seed}"), &serde_json::to_value(&r).unwrap());
+        assert_valid(
+            &v,
+            &format!("sample {seed}"),
+            &serde_json::to_value(&r).unwrap(),
+        );
     }
 }
 

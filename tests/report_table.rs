@@ -8,12 +8,14 @@ use kvmaudit::report::summary::section_heading;
 use report_support::*;
 use serde_json::Value;
 
-
 /// Sources for a report with VMs: a fixture host tree when there is one, else the hostile
 /// argv file plus a corpus file.
 fn sources(tmp: &std::path::Path) -> Vec<std::ffi::OsString> {
     let mut v: Vec<std::ffi::OsString> = Vec::new();
-    if let Some(h) = fixture_hosts().into_iter().find(|h| h.ends_with("icx-untuned")) {
+    if let Some(h) = fixture_hosts()
+        .into_iter()
+        .find(|h| h.ends_with("icx-untuned"))
+    {
         v.push("--root".into());
         v.push(h.into_os_string());
     } else {
@@ -30,7 +32,12 @@ fn sources(tmp: &std::path::Path) -> Vec<std::ffi::OsString> {
 }
 
 fn table_and_json(args: &[std::ffi::OsString]) -> (String, Value) {
-    let out = kvmaudit().arg("scan").args(args).env_remove("NO_COLOR").output().unwrap();
+    let out = kvmaudit()
+        .arg("scan")
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
     assert!(matches!(out.status.code(), Some(0) | Some(2)), "{out:?}");
     let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
     (String::from_utf8(out.stdout).unwrap(), scan_json(&refs))
@@ -42,7 +49,10 @@ fn piped_table_is_plain_fits_100_columns_and_shows_sections_and_counts() {
     let (text, r) = table_and_json(&sources(tmp.path()));
     assert!(!text.contains('\x1b'), "escape sequences in piped output");
     for line in text.lines() {
-        assert!(line.chars().count() <= 100, "wider than 100 columns: {line}");
+        assert!(
+            line.chars().count() <= 100,
+            "wider than 100 columns: {line}"
+        );
     }
     let mut sections: Vec<String> = r["results"]
         .as_array()
@@ -65,7 +75,10 @@ fn piped_table_is_plain_fits_100_columns_and_shows_sections_and_counts() {
         "{} fail, {} warn, {} unknown, {} info, {} waived, {} pass, {} not_applicable",
         c["fail"], c["warn"], c["unknown"], c["info"], c["waived"], c["pass"], c["not_applicable"]
     );
-    assert!(text.contains(&line), "counts line {line:?} missing:\n{text}");
+    assert!(
+        text.contains(&line),
+        "counts line {line:?} missing:\n{text}"
+    );
     assert!(text.contains("Summary") && text.contains("Top fixes"));
     for vm in r["vms"].as_array().unwrap() {
         let name = vm["name"].as_str().unwrap();
@@ -110,14 +123,21 @@ fn under_tty(no_color: Option<&str>) -> Option<String> {
 
 #[test]
 fn colour_only_on_a_terminal_and_never_with_no_color() {
-    let Some(coloured) = under_tty(None) else { return };
-    assert!(coloured.contains("\x1b["), "no colour on a terminal:\n{coloured}");
+    let Some(coloured) = under_tty(None) else {
+        return;
+    };
+    assert!(
+        coloured.contains("\x1b["),
+        "no colour on a terminal:\n{coloured}"
+    );
     assert!(coloured.contains("Summary"));
     let plain = under_tty(Some("1")).unwrap();
-    assert!(!plain.contains('\x1b'), "NO_COLOR=1 still coloured:\n{plain}");
+    assert!(
+        !plain.contains('\x1b'),
+        "NO_COLOR=1 still coloured:\n{plain}"
+    );
     assert!(plain.contains("Summary"));
     // An empty NO_COLOR does not count as set (no-color.org).
     let empty = under_tty(Some("")).unwrap();
     assert!(empty.contains("\x1b["));
 }
-

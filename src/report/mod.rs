@@ -3,6 +3,8 @@
 //! removed or changed in meaning.
 
 pub mod host_block;
+pub mod html;
+pub mod prom;
 pub mod rules_doc;
 pub mod sample;
 pub mod schema;
