@@ -168,19 +168,29 @@ pub struct ExplainArgs {
     pub id: String,
 }
 
+/// Exit status of `fleet`: 0 the roll-up was rendered (even when some files were skipped);
+/// 1 no usable report was found, or an output could not be written.
 #[derive(Args, Debug)]
 pub struct FleetArgs {
-    /// JSON reports: files, directories or glob patterns
+    /// JSON reports: files, directories (searched for *.json) or glob patterns
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Write the fleet page (self-contained HTML) to PATH
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
+    /// Write the roll-up as JSON to PATH ('-' for stdout)
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Write one CSV row per host to PATH ('-' for stdout)
     #[arg(long, value_name = "PATH")]
     pub csv: Option<PathBuf>,
+    /// Write a Prometheus textfile (kvmaudit_fleet_* metrics) to PATH
     #[arg(long, value_name = "PATH")]
     pub prom: Option<PathBuf>,
+    /// Reports older than this are listed as stale (e.g. 36h, 2d, 90m, 1d12h)
+    #[arg(long, value_name = "DURATION", default_value = crate::fleet::DEFAULT_STALE_AFTER,
+          value_parser = crate::fleet::parse_duration)]
+    pub stale_after: u64,
 }
 
 /// Parse argv and run; returns the process exit status.
@@ -244,7 +254,15 @@ fn run(cli: Cli) -> Result<i32> {
                 a.id
             ))),
         },
-        Cmd::Fleet(_) => not_yet("fleet", "the fleet roll-up"),
+        Cmd::Fleet(a) => crate::fleet::run(&crate::fleet::Options {
+            paths: a.paths,
+            html: a.html,
+            json: a.json,
+            csv: a.csv,
+            prom: a.prom,
+            stale_after: a.stale_after,
+            progress: true,
+        }),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The committed JSON Schema is what the Rust types generate, and every real report validates
 //! against it.
 
+mod common;
 mod report_support;
 
 use kvmaudit::report::{sample, schema};

@@ -1,6 +1,9 @@
 //! Helpers shared by the report and fleet tests: real reports from every fixture kvmaudit has.
 #![allow(dead_code)]
 
+pub mod chromium;
+pub mod promparse;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
