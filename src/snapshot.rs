@@ -331,6 +331,36 @@ pub struct QemuProcess {
     /// `/proc/PID/mountinfo`: the process's own mount namespace (hugetlbfs under libvirt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mountinfo: Option<Sourced<String>>,
+    /// Number of Linux AIO rings (`/[aio] (deleted)` in `/proc/PID/maps`): runtime proof that
+    /// `aio=native` is in use. Root or the process owner only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aio_rings: Option<Sourced<u32>>,
+    /// `/proc/PID/fdinfo` of the fds that matter: disk images and block devices (open flags,
+    /// O_DIRECT = cache.direct) and `/dev/net/tun` (`iff:` = tap name). Root or owner only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fdinfo: Option<Sourced<Vec<FdInfo>>>,
+}
+
+/// One open file of a QEMU process, from `/proc/PID/fd/N` and `/proc/PID/fdinfo/N`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct FdInfo {
+    pub fd: u32,
+    pub target: String,
+    /// `flags:` in octal, as the kernel prints it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub flags: String,
+    /// `iff:` of a tun/tap fd: the interface name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iff: Option<String>,
+}
+
+impl FdInfo {
+    /// Opened with O_DIRECT (octal 040000 on x86)?
+    pub fn o_direct(&self) -> Option<bool> {
+        u32::from_str_radix(self.flags.trim(), 8)
+            .ok()
+            .map(|f| f & 0o40000 != 0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -181,3 +181,16 @@ fn cpuinfo_samples_as_roots() {
         assert!(r["host"]["cpu"]["vendor"].is_string(), "{f:?}");
     }
 }
+
+#[test]
+fn broken_hyperv_table_reports_valid_structures_and_truncation() {
+    let f = fixture("smbios/sysfs-table-only/HyperV.dmi");
+    let r = scan(&["--dmi".as_ref(), f.as_os_str()]);
+    assert_eq!(r["host"]["platform"]["vendor"], "Microsoft Corporation");
+    assert_eq!(
+        r["host"]["platform"]["bios_vendor"],
+        "American Megatrends Inc."
+    );
+    let notes = r["notes"].to_string();
+    assert!(notes.contains("table truncated at offset 478"), "{notes}");
+}

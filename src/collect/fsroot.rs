@@ -13,6 +13,9 @@ use std::path::{Component, Path, PathBuf};
 /// Symlinks followed while resolving one path before giving up (Linux uses 40 too).
 const MAX_LINKS: usize = 40;
 
+/// Marker that keeps an empty directory of a fixture tree in git; ignored under `--root`.
+pub const GIT_KEEP: &str = ".gitkeep";
+
 /// Where host paths are read from.
 #[derive(Debug, Clone)]
 pub struct FsRoot {
@@ -83,6 +86,9 @@ impl FsRoot {
                 let mut names: Vec<String> = rd
                     .filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
+                    // git keeps empty directories of fixture trees only with a marker file;
+                    // no real /proc, /sys, /dev or /etc directory holds one.
+                    .filter(|n| self.root.is_none() || n != GIT_KEEP)
                     .collect();
                 names.sort();
                 Fact::Value(names)

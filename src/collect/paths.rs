@@ -218,6 +218,9 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/sys/class/iommu/*/intel-iommu/ecap", File(SMALL)),
     ("/sys/kernel/iommu_groups", Dir),
     ("/sys/kernel/iommu_groups/%d/type", File(SMALL)),
+    ("/sys/kernel/iommu_groups/%d/devices", Dir),
+    ("/sys/class/iommu/*/amd-iommu/cap", File(SMALL)),
+    ("/sys/class/iommu/*/amd-iommu/features", File(SMALL)),
     ("/sys/class/dmi/id/bios_vendor", File(SMALL)),
     ("/sys/class/dmi/id/bios_version", File(SMALL)),
     ("/sys/class/dmi/id/bios_date", File(SMALL)),
@@ -238,6 +241,11 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/sys/bus/pci/devices/*/physfn", Link),
     ("/sys/bus/pci/devices/*/sriov_totalvfs", File(SMALL)),
     ("/sys/bus/pci/devices/*/sriov_numvfs", File(SMALL)),
+    (
+        "/sys/bus/pci/devices/*/sriov_drivers_autoprobe",
+        File(SMALL),
+    ),
+    ("/sys/bus/pci/devices/*/virtfn%d", Link),
     ("/sys/bus/pci/devices/*/current_link_speed", File(SMALL)),
     ("/sys/bus/pci/devices/*/current_link_width", File(SMALL)),
     ("/sys/bus/pci/devices/*/max_link_speed", File(SMALL)),
@@ -250,6 +258,17 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/sys/block/*/queue/scheduler", File(SMALL)),
     ("/sys/block/*/mq", Dir),
     ("/sys/block/*/device/numa_node", File(SMALL)),
+    // The link target names the PCI device a disk hangs off; `slaves` resolves dm/md stacks.
+    ("/sys/block/*", Link),
+    ("/sys/block/*/slaves", Dir),
+    // --- network: tap → bridge → uplink NIC, for device locality
+    ("/sys/class/net", Dir),
+    ("/sys/class/net/*/master", Link),
+    ("/sys/class/net/*/device", Link),
+    ("/sys/class/net/*/brif", Dir),
+    // --- virtio devices as a guest sees them (negotiated features: packed rings)
+    ("/sys/bus/virtio/devices/*/features", File(SMALL)),
+    ("/sys/bus/virtio/devices/*/device", File(SMALL)),
     // --- persistent memory
     ("/sys/bus/nd/devices", Dir),
     ("/sys/bus/nd/devices/region%d/devtype", File(SMALL)),

@@ -5,7 +5,7 @@
 
 use super::fsroot::FsRoot;
 use crate::snapshot::{
-    Fact, ProcessStatus, QemuProcess, RawBytes, ReadErrorKind, Sourced, ThreadFact,
+    Fact, FdInfo, ProcessStatus, QemuProcess, RawBytes, ReadErrorKind, Sourced, ThreadFact,
 };
 
 /// Upper bound for one `/proc/PID/cmdline` (Linux caps argv at a few MB).
@@ -86,7 +86,7 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         .get()
         .map(|_| status_field(fs, &format!("{base}/status"), "State"))
         .unwrap_or_default();
-    if argv.is_empty() {
+    if argv.iter().all(|a| a.0.is_empty()) {
         // Zombies and processes in exit have an empty cmdline: nothing to audit.
         notes.push(format!(
             "pid {pid}: QEMU process with an empty command line (state {}); skipped",
@@ -108,6 +108,8 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         status: Some(status),
         threads: Some(read_threads(fs, pid)),
         fds: Some(read_fds(fs, pid)),
+        fdinfo: Some(read_fdinfo(fs, pid)),
+        aio_rings: Some(count_aio_rings(fs, pid)),
         numa_maps: Some(text_fact(fs, &format!("{base}/numa_maps"), MAX_NUMA_MAPS)),
         mountinfo: Some(text_fact(fs, &format!("{base}/mountinfo"), MAX_MOUNTINFO)),
     })
@@ -226,6 +228,68 @@ fn is_noise(target: &str) -> bool {
                 | "anon_inode:inotify"
                 | "/dev/null"
         )
+}
+
+/// Count `/[aio] (deleted)` mappings: io_setup(2) rings, present only with aio=native.
+fn count_aio_rings(fs: &FsRoot, pid: u32) -> Sourced<u32> {
+    let path = format!("/proc/{pid}/maps");
+    match fs.read_text(&path, MAX_NUMA_MAPS) {
+        Fact::Value(t) => {
+            let n = t
+                .lines()
+                .filter(|l| l.ends_with("/[aio] (deleted)"))
+                .count();
+            Sourced::value(path, n as u32)
+        }
+        Fact::Error(e) => Sourced::error(path, e),
+    }
+}
+
+/// fdinfo of disk images, block devices and taps (the fds whose flags or names rules need).
+fn read_fdinfo(fs: &FsRoot, pid: u32) -> Sourced<Vec<FdInfo>> {
+    let dir = format!("/proc/{pid}/fd");
+    let names = match fs.list_dir(&dir) {
+        Fact::Value(n) => n,
+        Fact::Error(e) => return Sourced::error(format!("/proc/{pid}/fdinfo"), e),
+    };
+    let mut out = Vec::new();
+    for n in names.iter().take(MAX_FDS) {
+        let Ok(fd) = n.parse::<u32>() else { continue };
+        let Some(target) = fs.read_link(&format!("{dir}/{n}")).value().cloned() else {
+            continue;
+        };
+        let wanted = target == "/dev/net/tun"
+            || (target.starts_with('/')
+                && !target.starts_with("/dev/pts")
+                && !target.starts_with("/dev/null")
+                && !target.starts_with("/proc/")
+                && !target.starts_with("/sys/")
+                && !target.contains("(deleted)"));
+        if !wanted {
+            continue;
+        }
+        let Some(text) = fs
+            .read_text(&format!("/proc/{pid}/fdinfo/{n}"), MAX_STATUS)
+            .value()
+            .cloned()
+        else {
+            continue;
+        };
+        let mut info = FdInfo {
+            fd,
+            target,
+            ..Default::default()
+        };
+        for (k, v) in parse_status_text(&text) {
+            match k {
+                "flags" => info.flags = v.to_string(),
+                "iff" => info.iff = Some(v.to_string()),
+                _ => {}
+            }
+        }
+        out.push(info);
+    }
+    Sourced::value(format!("/proc/{pid}/fdinfo"), out)
 }
 
 fn read_fds(fs: &FsRoot, pid: u32) -> Sourced<Vec<String>> {

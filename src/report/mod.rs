@@ -251,6 +251,13 @@ impl Report {
             .collect();
         let mut notes = snap.notes.clone();
         notes.extend(host.cpu_notes.iter().cloned());
+        if let Some(p) = &host.platform {
+            notes.extend(
+                p.notes
+                    .iter()
+                    .map(|n| format!("SMBIOS ({}): {n}", snap.smbios.path)),
+            );
+        }
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
             tool: ToolInfo {

@@ -32,3 +32,4 @@ pub fn require_tool(name: &str) -> bool {
     }
     found
 }
+pub mod hosts;

@@ -1,5 +1,843 @@
-//! Checks for this guide section (see rules/baseline.toml).
+//! Baseline and inventory (guide §1, §2, §3.1): which platform the rule set is judging, how much
+//! of the host the VMs claim, the kernel and QEMU baselines, and whether each VM really runs on
+//! KVM.
 
+use super::flags::{hugepage_pool_bytes, vcpus};
 use super::CheckFn;
+use crate::model::host::Vm;
+use crate::model::vm::KvmUse;
+use crate::parse::cpulist;
+use crate::rules::context::Ctx;
+use crate::rules::outcome::Outcome;
+use std::collections::BTreeSet;
 
-pub const CHECKS: &[(&str, CheckFn)] = &[];
+pub const CHECKS: &[(&str, CheckFn)] = &[
+    ("base.platform.cpu", platform_cpu),
+    ("base.capacity.commit", capacity_commit),
+    ("base.kernel.version", kernel_version),
+    ("base.qemu.version", qemu_version),
+    ("qemu.accel.kvm", accel_kvm),
+];
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / GIB)
+}
+
+fn yes_no(b: Option<bool>) -> &'static str {
+    match b {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// base.platform.cpu
+
+/// Identify the part by vendor/family/model (never the brand string) and say what that means
+/// for the rest of the rule set.
+fn platform_cpu(ctx: &Ctx) -> Vec<Outcome> {
+    let cpu = &ctx.host.cpu;
+    let (Some(vendor), Some(family), Some(model)) = (&cpu.vendor, cpu.family, cpu.model) else {
+        let why = if ctx.host.cpu_notes.is_empty() {
+            "neither CPUID nor /proc/cpuinfo was recorded".to_string()
+        } else {
+            ctx.host.cpu_notes.join("; ")
+        };
+        return vec![Outcome::unknown(
+            "host",
+            format!("the CPU could not be identified: {why}"),
+        )];
+    };
+    let stepping = cpu
+        .stepping
+        .map_or_else(|| "?".to_string(), |s| s.to_string());
+    let ident = format!("{vendor} family {family} model {model} (0x{model:X}) stepping {stepping}");
+    let codename = cpu.codename.as_deref();
+    let mut msg = match (vendor.as_str(), family, model) {
+        ("GenuineIntel", 6, 0x6A) => format!(
+            "{ident}: Ice Lake-SP, the platform the guide and this rule set are calibrated for"
+        ),
+        ("GenuineIntel", _, _) => format!(
+            "{ident}{}: an Intel part other than Ice Lake-SP — the rules apply, but BIOS menu paths and labels differ",
+            codename.map(|c| format!(" ({c})")).unwrap_or_default()
+        ),
+        ("AuthenticAMD", _, _) => format!(
+            "{ident}{}: not the guide's platform — the Intel bios.* rules do not apply (use AMD's equivalents)",
+            codename.map(|c| format!(" ({c})")).unwrap_or_default()
+        ),
+        _ => format!("{ident}: not the guide's platform; the Intel-specific rules do not apply"),
+    };
+    if cpu.hypervisor == Some(true) {
+        msg.push_str(&format!(
+            "; the hypervisor bit is set, so this system is itself a VM{}: bios.*, host.kvm.ple and host.kvm.exitless-timer do not apply and any VMs here are nested",
+            cpu.hypervisor_vendor
+                .as_deref()
+                .map(|v| format!(" ({v})"))
+                .unwrap_or_default()
+        ));
+    }
+    let mut o = Outcome::info("host", msg)
+        .ev(
+            format!("CPU identity ({})", cpu.source),
+            ident.clone(),
+            "GenuineIntel family 6 model 106 (0x6A)",
+        )
+        .ev(
+            "CPUID.1:ECX[31] hypervisor",
+            yes_no(cpu.hypervisor),
+            "no (bare metal)",
+        );
+    if let Some(b) = &cpu.brand {
+        o = o.ev("model name", b.clone(), "");
+    }
+    if let Some(s) = ctx.host.topology.sockets {
+        o = o.ev(
+            "/sys/devices/system/cpu/cpu*/topology/physical_package_id",
+            format!("{s} socket(s)"),
+            "",
+        );
+    }
+    if let Some(p) = ctx.host.platform.as_ref() {
+        if let Some(v) = p.processors.iter().find_map(|p| p.version.clone()) {
+            o = o.ev("SMBIOS type 4 version", v, "");
+        }
+    }
+    vec![o]
+}
+
+// ---------------------------------------------------------------------------------------------
+// base.capacity.commit
+
+/// CPUs the kernel keeps free of housekeeping (nohz_full ∪ isolcpus); empty when none are.
+fn isolated_cpus(ctx: &Ctx) -> BTreeSet<u32> {
+    [
+        "/sys/devices/system/cpu/nohz_full",
+        "/sys/devices/system/cpu/isolated",
+    ]
+    .iter()
+    .filter_map(|p| ctx.text(p))
+    .filter_map(|t| cpulist::parse(t).ok())
+    .flatten()
+    .collect()
+}
+
+/// Inventory only (info): vCPUs and guest RAM against what the host has, and the two
+/// overcommit flags every conditional rule consumes.
+fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
+    let online = ctx.host.topology.online.as_ref();
+    let isolated = isolated_cpus(ctx);
+    let usable = online.map(|o| {
+        if isolated.is_empty() {
+            o.len()
+        } else {
+            o.intersection(&isolated).count()
+        }
+    });
+    let mut vcpu_sum = 0u32;
+    let mut vcpu_known = true;
+    let mut ram_sum = 0u64;
+    let mut ram_known = true;
+    for vm in &ctx.host.vms {
+        match vcpus(ctx, vm) {
+            Some(n) => vcpu_sum = vcpu_sum.saturating_add(n),
+            None => vcpu_known = false,
+        }
+        let pieces = vm.model.guest_ram();
+        let sized: Option<u64> = pieces
+            .iter()
+            .map(|p| p.size_bytes)
+            .try_fold(0u64, |a, s| s.map(|s| a.saturating_add(s)));
+        match sized.or(vm.model.memory.size_bytes) {
+            Some(b) => ram_sum = ram_sum.saturating_add(b),
+            None => ram_known = false,
+        }
+    }
+    let mem_total = ctx.host.meminfo.as_ref().map(|m| m.mem_total);
+    let pools = hugepage_pool_bytes(ctx);
+    let nvms = ctx.host.vms.len();
+
+    let cpu_part = match (online, usable) {
+        (Some(o), Some(u)) => {
+            let hk = if isolated.is_empty() {
+                String::new()
+            } else {
+                format!(" ({u} outside housekeeping)")
+            };
+            let ratio = if u > 0 && vcpu_known {
+                format!(", ratio {:.2}:1", f64::from(vcpu_sum) / u as f64)
+            } else {
+                String::new()
+            };
+            format!(
+                "{}{vcpu_sum} vCPUs on {} pCPUs{hk}{ratio}",
+                if vcpu_known { "" } else { "at least " },
+                o.len()
+            )
+        }
+        _ => format!("{vcpu_sum} vCPUs; online pCPUs unknown"),
+    };
+    let mem_part = match mem_total {
+        Some(t) if t > 0 => format!(
+            "{}{} guest RAM of {} MemTotal ({:.0} %), huge page pools {}",
+            if ram_known { "" } else { "at least " },
+            gib(ram_sum),
+            gib(t),
+            100.0 * ram_sum as f64 / t as f64,
+            pools.map_or_else(|| "unknown".to_string(), gib)
+        ),
+        _ => format!("{} guest RAM; MemTotal unknown", gib(ram_sum)),
+    };
+    let flags = format!(
+        "CPU overcommitted: {}, memory overcommitted: {}",
+        yes_no(ctx.flags.cpu_overcommitted),
+        yes_no(ctx.flags.mem_overcommitted)
+    );
+    let msg = if nvms == 0 {
+        format!(
+            "no running VMs; {} pCPUs online, MemTotal {}",
+            online.map_or_else(|| "unknown".to_string(), |o| o.len().to_string()),
+            mem_total.map_or_else(|| "unknown".to_string(), gib)
+        )
+    } else {
+        format!("{nvms} VM(s): {cpu_part}; {mem_part}; {flags}")
+    };
+    let mut o = Outcome::info("host", msg)
+        .ev(
+            "/sys/devices/system/cpu/online",
+            online.map_or_else(
+                || ctx.get("/sys/devices/system/cpu/online").why(),
+                |o| format!("{} CPUs ({})", o.len(), cpulist::format(o)),
+            ),
+            "",
+        )
+        .ev(
+            "/proc/meminfo MemTotal",
+            mem_total.map_or_else(|| ctx.get("/proc/meminfo").why(), gib),
+            "",
+        );
+    if !isolated.is_empty() {
+        o = o.ev(
+            "/sys/devices/system/cpu/{nohz_full,isolated}",
+            cpulist::format(&isolated),
+            "",
+        );
+    }
+    for vm in &ctx.host.vms {
+        o = o.ev(
+            vm.source.clone(),
+            format!(
+                "{}: {} vCPUs, {}",
+                vm.name(),
+                vcpus(ctx, vm).map_or_else(|| "?".to_string(), |n| n.to_string()),
+                vm.model
+                    .memory
+                    .size_bytes
+                    .map_or_else(|| "RAM unknown".to_string(), gib)
+            ),
+            "",
+        );
+    }
+    vec![o]
+}
+
+// ---------------------------------------------------------------------------------------------
+// base.kernel.version
+
+/// Features the guide relies on, with the mainline release that brought them.
+const KERNEL_FEATURES: &[((u32, u32), &str)] = &[
+    ((5, 1), "io_uring (5.1)"),
+    ((5, 2), "EPB in sysfs (5.2)"),
+    ((5, 4), "guest haltpoll governor (5.4, guest side)"),
+    ((5, 8), "KVM_CAP_HALT_POLL (5.8)"),
+    ((5, 9), "cpufreq.default_governor= (5.9)"),
+];
+
+/// `6.1.0-50-amd64` → (6, 1); `5.14.0-362.el9.x86_64` → (5, 14).
+pub(crate) fn release_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+fn kernel_version(ctx: &Ctx) -> Vec<Outcome> {
+    let src = "/proc/sys/kernel/osrelease";
+    let Some(release) = ctx.host.kernel_release.as_deref() else {
+        return vec![Outcome::unknown(
+            "host",
+            format!("kernel release not readable ({})", ctx.get(src).why()),
+        )
+        .ev(src, ctx.get(src).why(), ">= 5.12")];
+    };
+    let Some(v) = release_version(release) else {
+        return vec![Outcome::unknown(
+            "host",
+            format!("kernel release '{release}' has no major.minor version"),
+        )
+        .ev(src, release, ">= 5.12")];
+    };
+    let o = if v >= (5, 12) {
+        Outcome::pass("host", format!("kernel {release} meets the 5.12 baseline"))
+    } else {
+        let missing: Vec<&str> = KERNEL_FEATURES
+            .iter()
+            .filter(|(min, _)| v < *min)
+            .map(|(_, f)| *f)
+            .collect();
+        let backports = if release.contains(".el") {
+            " (an enterprise kernel: most of these are backported; the individual rules probe the features themselves)"
+        } else {
+            " (the individual rules probe the features themselves)"
+        };
+        let list = if missing.is_empty() {
+            "every feature the guide names is already in this release".to_string()
+        } else {
+            format!("by version it lacks {}", missing.join(", "))
+        };
+        Outcome::warn(
+            "host",
+            format!("kernel {release} is older than the 5.12 baseline: {list}{backports}"),
+        )
+    };
+    vec![o.ev(src, release, ">= 5.12")]
+}
+
+// ---------------------------------------------------------------------------------------------
+// base.qemu.version
+
+/// What a machine type says about the binary that offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MachineVersion {
+    /// The binary is at least this version (`pc-q35-6.0` → 6.0; `pc-q35-rhel9.2.0` → 7.2).
+    AtLeast((u32, u32), String),
+    /// An alias or unversioned machine (`q35`, `pc`, `microvm`): says nothing.
+    Unversioned,
+}
+
+/// qemu-kvm releases that first shipped each RHEL machine type (RHEL X.Y → its qemu-kvm).
+/// A major.minor version.
+type Ver = (u32, u32);
+
+const RHEL_MACHINES: &[(Ver, Ver)] = &[
+    ((10, 0), (9, 1)),
+    ((9, 6), (9, 1)),
+    ((9, 4), (8, 2)),
+    ((9, 2), (7, 2)),
+    ((9, 0), (6, 2)),
+    ((8, 6), (6, 2)),
+    ((8, 5), (6, 0)),
+    ((8, 4), (5, 2)),
+    ((8, 2), (4, 2)),
+    ((8, 1), (4, 1)),
+    ((0, 0), (2, 12)),
+];
+
+pub(crate) fn machine_version(machine: &str) -> MachineVersion {
+    let Some((_, last)) = machine.rsplit_once('-') else {
+        return MachineVersion::Unversioned;
+    };
+    if let Some(rhel) = last.strip_prefix("rhel") {
+        let Some(v) = release_version(rhel) else {
+            return MachineVersion::Unversioned;
+        };
+        let qemu = RHEL_MACHINES
+            .iter()
+            .find(|(r, _)| v >= *r)
+            .map_or((2, 12), |(_, q)| *q);
+        return MachineVersion::AtLeast(
+            qemu,
+            format!(
+                "RHEL {}.{} machine type, first offered by qemu-kvm {}.{}",
+                v.0, v.1, qemu.0, qemu.1
+            ),
+        );
+    }
+    let mut nums = last.split('.');
+    let (Some(a), Some(b)) = (nums.next(), nums.next()) else {
+        return MachineVersion::Unversioned;
+    };
+    match (a.parse::<u32>(), b.parse::<u32>()) {
+        (Ok(a), Ok(b)) => MachineVersion::AtLeast(
+            (a, b),
+            format!("machine type {machine} is only offered by QEMU >= {a}.{b}"),
+        ),
+        _ => MachineVersion::Unversioned,
+    }
+}
+
+/// The running QEMU's version is not in argv: a versioned machine type is a lower bound, and
+/// `-realtime` (removed in 6.0) proves an older binary.
+fn qemu_version(ctx: &Ctx) -> Vec<Outcome> {
+    ctx.host
+        .vms
+        .iter()
+        .map(|vm| qemu_version_one(ctx, vm))
+        .collect()
+}
+
+fn qemu_version_one(ctx: &Ctx, vm: &Vm) -> Outcome {
+    let target = ctx.vm_target(vm);
+    let proc_ = ctx.process(vm);
+    let deleted = proc_.is_some_and(|p| p.exe_deleted);
+    let exe = proc_
+        .and_then(|p| p.exe.as_ref())
+        .and_then(|e| e.get().cloned())
+        .unwrap_or_else(|| vm.model.binary.clone());
+    let exe_obs = if deleted {
+        format!("{exe} (deleted): replaced since the VM started, the running binary is older than the installed one")
+    } else {
+        exe.clone()
+    };
+    let exe_src = vm
+        .pid
+        .map_or_else(|| vm.source.clone(), |p| format!("/proc/{p}/exe"));
+    let machine = vm.model.machine.machine_type.clone();
+    let realtime = vm
+        .model
+        .overcommit
+        .occurrences
+        .iter()
+        .any(|o| o.option == "realtime");
+    let mver = machine
+        .as_deref()
+        .map_or(MachineVersion::Unversioned, machine_version);
+    let ask = if deleted {
+        "ask the running process: virsh qemu-monitor-command DOM '{\"execute\":\"query-version\"}' (or QMP query-version)"
+    } else {
+        "run the binary with --version, or QMP query-version"
+    };
+    let o = if realtime {
+        Outcome::warn(
+            &target,
+            "argv uses -realtime, which QEMU removed in 6.0: the running binary is older than the 6.0 baseline (packed rings, io_uring and the 6.0 defaults may be missing)",
+        )
+    } else {
+        match &mver {
+            MachineVersion::AtLeast(v, why) if *v >= (6, 0) => Outcome::pass(
+                &target,
+                format!(
+                    "{why} (>= 6.0){}",
+                    if deleted {
+                        "; the binary was upgraded since the VM started, but the machine type still proves the baseline"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            MachineVersion::AtLeast(v, why) => Outcome::warn(
+                &target,
+                format!(
+                    "{why}, which does not show the binary is >= 6.0, and the VM keeps the pre-6.0 machine defaults (virtio-blk num-queues 1 before 5.2, fixed virtio-net vectors before 6.0) whatever the binary; raise the machine type (pc-q35-{}.{} or later) at the next restart",
+                    v.0.max(6),
+                    if v.0 >= 6 { v.1 } else { 0 }
+                ),
+            ),
+            MachineVersion::Unversioned => Outcome::unknown(
+                &target,
+                format!(
+                    "the QEMU version is not in argv and the machine type {} carries none; {ask}",
+                    machine
+                        .as_deref()
+                        .map_or_else(|| "(binary default)".to_string(), |m| format!("'{m}'"))
+                ),
+            ),
+        }
+    };
+    o.ev(exe_src, exe_obs, "")
+        .ev(
+            format!("{} -machine", vm.source),
+            machine.unwrap_or_else(|| "not given (binary default)".into()),
+            "a machine type of QEMU >= 6.0 (e.g. pc-q35-6.0)",
+        )
+        .ev(
+            format!("{} -realtime", vm.source),
+            if realtime { "present" } else { "absent" },
+            "absent (removed in QEMU 6.0)",
+        )
+}
+
+// ---------------------------------------------------------------------------------------------
+// qemu.accel.kvm
+
+fn accel_kvm(ctx: &Ctx) -> Vec<Outcome> {
+    ctx.host
+        .vms
+        .iter()
+        .map(|vm| accel_kvm_one(ctx, vm))
+        .collect()
+}
+
+/// Runtime evidence of the accelerator: KVM fds or "CPU n/KVM" thread names.
+enum Runtime {
+    Kvm(String, String),
+    Tcg(String, String),
+    NoKvmFds(String),
+    None(String),
+}
+
+fn runtime_accel(ctx: &Ctx, vm: &Vm) -> Runtime {
+    let facts = ctx.facts(vm);
+    let proc_ = ctx.process(vm);
+    let mut why = Vec::new();
+    let fds = proc_.and_then(|p| p.fds.as_ref());
+    let fd_src = fds.map_or_else(|| "/proc/PID/fd".to_string(), |f| f.path.clone());
+    if let Some(list) = fds.and_then(|f| f.get()) {
+        let kvm: Vec<&String> = list
+            .iter()
+            .filter(|t| t.starts_with("anon_inode:kvm-vm") || t.starts_with("anon_inode:kvm-vcpu"))
+            .collect();
+        if !kvm.is_empty() {
+            let vcpus = kvm.iter().filter(|t| t.contains("kvm-vcpu")).count();
+            return Runtime::Kvm(
+                fd_src,
+                format!(
+                    "anon_inode:kvm-vm{} and {vcpus} kvm-vcpu fd(s)",
+                    if kvm.iter().any(|t| t.starts_with("anon_inode:kvm-vm")) {
+                        ""
+                    } else {
+                        " missing"
+                    }
+                ),
+            );
+        }
+    }
+    if let Some(t) = facts.threads.as_ref() {
+        let src = proc_
+            .and_then(|p| p.threads.as_ref())
+            .map_or_else(|| "/proc/PID/task".to_string(), |s| s.path.clone());
+        if t.kvm_named {
+            return Runtime::Kvm(src, "vCPU threads named 'CPU n/KVM'".into());
+        }
+        if t.tcg_named {
+            return Runtime::Tcg(src, "vCPU threads named 'CPU n/TCG'".into());
+        }
+    }
+    match fds.map(|f| &f.fact) {
+        // A QEMU always holds some telling fd (/dev/kvm, images, tap): an empty list means the
+        // links could not be read, not that there is nothing.
+        Some(crate::snapshot::Fact::Value(list)) if !list.is_empty() => {
+            return Runtime::NoKvmFds(fd_src);
+        }
+        Some(crate::snapshot::Fact::Value(_)) => why.push("no fd target could be read".into()),
+        Some(crate::snapshot::Fact::Error(e)) => why.push(format!("fds: {}", e.describe())),
+        None => why.push(if vm.pid.is_some() {
+            "fds not recorded".into()
+        } else {
+            "an argv file, not a running process".into()
+        }),
+    }
+    Runtime::None(why.join("; "))
+}
+
+fn accel_kvm_one(ctx: &Ctx, vm: &Vm) -> Outcome {
+    let target = ctx.vm_target(vm);
+    let base = vm
+        .model
+        .binary
+        .rsplit('/')
+        .next()
+        .unwrap_or(&vm.model.binary);
+    if let Some(arch) = base.strip_prefix("qemu-system-") {
+        if !matches!(arch, "x86_64" | "i386") {
+            return Outcome::na(
+                &target,
+                format!("{base} emulates another architecture; KVM on this x86 host cannot accelerate it"),
+            )
+            .ev(format!("{} argv[0]", vm.source), vm.model.binary.clone(), "");
+        }
+    }
+    let argv = vm.model.is_kvm();
+    let accel_list: Vec<String> = vm
+        .model
+        .accel
+        .list
+        .iter()
+        .map(|a| format!("{} (from {})", a.name, a.source))
+        .collect();
+    let argv_obs = if accel_list.is_empty() {
+        format!("no accelerator given; binary {}", vm.model.binary)
+    } else {
+        accel_list.join(", ")
+    };
+    let argv_src = format!("{} accelerator options", vm.source);
+    let o = match runtime_accel(ctx, vm) {
+        Runtime::Kvm(src, obs) => Outcome::pass(
+            &target,
+            format!("the VM runs on KVM (runtime proof: {obs})"),
+        )
+        .ev(src, obs, "anon_inode:kvm-vm / kvm-vcpu:N or 'CPU n/KVM'"),
+        Runtime::Tcg(src, obs) => Outcome::fail(
+            &target,
+            "the VM runs under TCG emulation, not KVM: add -accel kvm (libvirt <domain type='kvm'>) and check bios.vtx",
+        )
+        .ev(src, obs, "'CPU n/KVM'"),
+        Runtime::NoKvmFds(src) => Outcome::fail(
+            &target,
+            "the QEMU process holds no KVM fds, so it is not using KVM (TCG emulation): add -accel kvm and check bios.vtx",
+        )
+        .ev(src, "no anon_inode:kvm-vm fd", "anon_inode:kvm-vm"),
+        Runtime::None(why) => {
+            let ev_src = vm
+                .pid
+                .map_or_else(|| "/proc/PID/fd".to_string(), |p| format!("/proc/{p}/fd"));
+            let o = match argv {
+                KvmUse::Yes => Outcome::pass(
+                    &target,
+                    "argv selects KVM with no fallback (a running QEMU could not be on anything else); runtime proof was not readable",
+                ),
+                KvmUse::No => Outcome::fail(
+                    &target,
+                    if vm.model.accel.specified {
+                        "argv selects TCG (software emulation) before KVM: use -accel kvm (libvirt <domain type='kvm'>)"
+                    } else {
+                        "no accelerator on the command line: upstream qemu-system-* then defaults to TCG emulation; add -accel kvm"
+                    },
+                ),
+                KvmUse::Maybe => Outcome::warn(
+                    &target,
+                    "argv allows a silent fallback to TCG (e.g. accel=kvm:tcg) and runtime proof is not readable; use -accel kvm alone",
+                ),
+                KvmUse::Unknown => Outcome::unknown(
+                    &target,
+                    format!(
+                        "no accelerator on the command line and the binary's default is not known; runtime proof unavailable ({why})"
+                    ),
+                ),
+            };
+            o.ev(ev_src, why, "anon_inode:kvm-vm / kvm-vcpu:N")
+        }
+    };
+    o.ev(argv_src, argv_obs, "-accel kvm (or -enable-kvm)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Profile::Throughput;
+    use crate::rules::testkit::{findings, status, SnapBuilder};
+
+    #[test]
+    fn platform_identity() {
+        let icx = SnapBuilder::new().icx("vmx").topology(2, 4, 2).build();
+        let f = findings(&icx, Throughput, "base.platform.cpu");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].status.as_str(), "info");
+        assert!(f[0].message.contains("Ice Lake-SP"), "{}", f[0].message);
+        assert!(f[0].evidence.iter().any(|e| e.observed == "2 socket(s)"));
+
+        let amd = SnapBuilder::new()
+            .cpuinfo("AuthenticAMD", 23, 49, "svm")
+            .build();
+        let f = findings(&amd, Throughput, "base.platform.cpu");
+        assert!(f[0].message.contains("do not apply"), "{}", f[0].message);
+
+        let guest = SnapBuilder::new().icx("vmx hypervisor").build();
+        let f = findings(&guest, Throughput, "base.platform.cpu");
+        assert!(f[0].message.contains("itself a VM"), "{}", f[0].message);
+
+        let none = SnapBuilder::new().build();
+        assert_eq!(
+            status(&none, Throughput, "base.platform.cpu", "host"),
+            "unknown"
+        );
+    }
+
+    #[test]
+    fn capacity_inventory() {
+        let s = SnapBuilder::new()
+            .topology(1, 4, 1)
+            .file("/sys/devices/system/cpu/nohz_full", "1-3")
+            .vm(
+                "qemu-system-x86_64 -name guest=a -smp 6 -m 8G",
+                &[("CPU 0/KVM", "0-3", "0")],
+            )
+            .build();
+        let f = findings(&s, Throughput, "base.capacity.commit");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].status.as_str(), "info");
+        assert!(
+            f[0].message
+                .contains("6 vCPUs on 4 pCPUs (3 outside housekeeping), ratio 2.00:1"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message.contains("CPU overcommitted: yes"),
+            "{}",
+            f[0].message
+        );
+        let empty = SnapBuilder::new().topology(1, 2, 1).build();
+        let f = findings(&empty, Throughput, "base.capacity.commit");
+        assert!(
+            f[0].message.starts_with("no running VMs"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn kernel_baseline() {
+        let k = |r: &str| {
+            SnapBuilder::new()
+                .file("/proc/sys/kernel/osrelease", r)
+                .build()
+        };
+        assert_eq!(
+            status(
+                &k("6.1.0-50-amd64"),
+                Throughput,
+                "base.kernel.version",
+                "host"
+            ),
+            "pass"
+        );
+        assert_eq!(
+            status(&k("5.12.0"), Throughput, "base.kernel.version", "host"),
+            "pass"
+        );
+        let old = k("4.18.0-553.el8_10.x86_64");
+        let f = findings(&old, Throughput, "base.kernel.version");
+        assert_eq!(f[0].status.as_str(), "warn");
+        assert!(f[0].message.contains("io_uring (5.1)"), "{}", f[0].message);
+        assert!(f[0].message.contains("backported"), "{}", f[0].message);
+        let s = SnapBuilder::new()
+            .denied("/proc/sys/kernel/osrelease")
+            .build();
+        assert_eq!(
+            status(&s, Throughput, "base.kernel.version", "host"),
+            "unknown"
+        );
+        assert_eq!(release_version("5.14.0-362.24.1.el9_3"), Some((5, 14)));
+        assert_eq!(release_version("garbage"), None);
+    }
+
+    #[test]
+    fn machine_types() {
+        use MachineVersion::*;
+        assert!(matches!(machine_version("pc-q35-6.0"), AtLeast((6, 0), _)));
+        assert!(matches!(
+            machine_version("pc-i440fx-2.11"),
+            AtLeast((2, 11), _)
+        ));
+        assert!(matches!(
+            machine_version("pc-q35-rhel9.2.0"),
+            AtLeast((7, 2), _)
+        ));
+        assert!(matches!(
+            machine_version("pc-i440fx-rhel7.6.0"),
+            AtLeast((2, 12), _)
+        ));
+        assert_eq!(machine_version("q35"), Unversioned);
+        assert_eq!(machine_version("pc"), Unversioned);
+        assert_eq!(machine_version("microvm"), Unversioned);
+        assert_eq!(machine_version("pc-q35-x.y"), Unversioned);
+    }
+
+    #[test]
+    fn qemu_baseline() {
+        let vm = |argv: &str| SnapBuilder::new().vm(argv, &[]).build();
+        let s = vm("qemu-system-x86_64 -name guest=a -machine pc-q35-9.2,usb=off");
+        assert_eq!(status(&s, Throughput, "base.qemu.version", "vm:a"), "pass");
+        let s = vm("qemu-system-x86_64 -name guest=a -M pc-q35-5.1");
+        assert_eq!(status(&s, Throughput, "base.qemu.version", "vm:a"), "warn");
+        let s = vm("qemu-system-x86_64 -name guest=a -M pc-q35-9.0 -realtime mlock=off");
+        assert_eq!(status(&s, Throughput, "base.qemu.version", "vm:a"), "warn");
+        let s = vm("qemu-system-x86_64 -name guest=a -M q35");
+        assert_eq!(
+            status(&s, Throughput, "base.qemu.version", "vm:a"),
+            "unknown"
+        );
+        // A deleted exe does not change a versioned machine type's proof, and says so.
+        let s = SnapBuilder::new()
+            .vm("qemu-system-x86_64 -name guest=a -M pc", &[])
+            .with_last_vm(|p| p.exe_deleted = true)
+            .build();
+        let f = findings(&s, Throughput, "base.qemu.version");
+        assert_eq!(f[0].status.as_str(), "unknown");
+        assert!(f[0].message.contains("query-version"), "{}", f[0].message);
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.observed.contains("(deleted)")));
+        let none = SnapBuilder::new().build();
+        assert_eq!(
+            status(&none, Throughput, "base.qemu.version", "host"),
+            "not_applicable"
+        );
+    }
+
+    #[test]
+    fn accel() {
+        let kvm_threads = [("CPU 0/KVM", "0", "0")];
+        // Runtime proof beats a fallback-prone argv.
+        let s = SnapBuilder::new()
+            .vm(
+                "qemu-system-x86_64 -name guest=a -machine pc,accel=kvm:tcg",
+                &[],
+            )
+            .with_last_vm(|p| {
+                p.fds = Some(crate::snapshot::Sourced::value(
+                    "/proc/1000/fd",
+                    vec!["anon_inode:kvm-vm".into(), "anon_inode:kvm-vcpu:0".into()],
+                ))
+            })
+            .build();
+        assert_eq!(status(&s, Throughput, "qemu.accel.kvm", "vm:a"), "pass");
+        let s = SnapBuilder::new()
+            .vm("qemu-system-x86_64 -name guest=a -accel kvm", &kvm_threads)
+            .build();
+        assert_eq!(status(&s, Throughput, "qemu.accel.kvm", "vm:a"), "pass");
+        // Upstream binary, no accelerator: TCG, and the threads say so.
+        let s = SnapBuilder::new()
+            .vm(
+                "qemu-system-x86_64 -name guest=a",
+                &[("CPU 0/TCG", "0", "0")],
+            )
+            .build();
+        assert_eq!(status(&s, Throughput, "qemu.accel.kvm", "vm:a"), "fail");
+        let s = SnapBuilder::new()
+            .vm("qemu-system-x86_64 -name guest=a -accel tcg", &[])
+            .build();
+        assert_eq!(status(&s, Throughput, "qemu.accel.kvm", "vm:a"), "fail");
+        // Fallback possible and no runtime proof.
+        let s = SnapBuilder::new()
+            .vm(
+                "qemu-system-x86_64 -name guest=a -machine q35,accel=kvm:tcg",
+                &[],
+            )
+            .build();
+        assert_eq!(status(&s, Throughput, "qemu.accel.kvm", "vm:a"), "warn");
+        // Distribution wrapper defaults to KVM.
+        let s = SnapBuilder::new()
+            .vm("/usr/libexec/qemu-kvm -name guest=a", &[])
+            .build();
+        assert_eq!(status(&s, Throughput, "qemu.accel.kvm", "vm:a"), "pass");
+        // fds readable and no KVM among them: not KVM, whatever argv says.
+        let s = SnapBuilder::new()
+            .vm("qemu-system-x86_64 -name guest=a -enable-kvm", &[])
+            .with_last_vm(|p| {
+                p.fds = Some(crate::snapshot::Sourced::value(
+                    "/proc/1000/fd",
+                    vec!["/var/lib/images/a.qcow2".into()],
+                ))
+            })
+            .build();
+        assert_eq!(status(&s, Throughput, "qemu.accel.kvm", "vm:a"), "fail");
+        let s = SnapBuilder::new()
+            .vm("/opt/bin/myvmm -name guest=a", &[])
+            .build();
+        assert_eq!(status(&s, Throughput, "qemu.accel.kvm", "vm:a"), "unknown");
+        let s = SnapBuilder::new()
+            .vm("qemu-system-aarch64 -name guest=a -M virt", &[])
+            .build();
+        assert_eq!(
+            status(&s, Throughput, "qemu.accel.kvm", "vm:a"),
+            "not_applicable"
+        );
+    }
+}

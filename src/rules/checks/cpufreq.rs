@@ -1,5 +1,423 @@
-//! Checks for this guide section (see rules/cpufreq.toml).
+//! CPU frequency scaling (guide §3.2.2): the governor of every cpufreq policy, read with the
+//! semantics of the driver that owns it (intel_pstate active, passive = intel_cpufreq,
+//! acpi-cpufreq). Also the policy reader the BIOS P-state rules share.
 
 use super::CheckFn;
+use crate::parse::cpulist;
+use crate::rules::context::{Ctx, Got};
+use crate::rules::outcome::Outcome;
+use crate::rules::persistent;
+use crate::snapshot::Fact;
+use std::collections::{BTreeMap, BTreeSet};
 
-pub const CHECKS: &[(&str, CheckFn)] = &[];
+pub const CHECKS: &[(&str, CheckFn)] = &[("host.cpufreq.governor", governor)];
+
+pub(crate) const CPUFREQ: &str = "/sys/devices/system/cpu/cpufreq";
+pub(crate) const PSTATE_STATUS: &str = "/sys/devices/system/cpu/intel_pstate/status";
+
+/// One cpufreq policy as sysfs shows it.
+pub(crate) struct Policy<'a> {
+    pub id: u32,
+    pub driver: Got<'a>,
+    pub governor: Got<'a>,
+    pub epp: Got<'a>,
+    pub scaling_max: Option<u64>,
+    pub cpuinfo_max: Option<u64>,
+}
+
+pub(crate) enum Policies<'a> {
+    List(Vec<Policy<'a>>),
+    /// The cpufreq directory is absent or holds no policy: no driver is registered.
+    NoDriver,
+    /// The directory could not be read or was not collected; the reason.
+    Unreadable(String),
+}
+
+/// Policy ids named by recorded files (`.../cpufreq/policyN/...`), for when the listing is
+/// missing from the snapshot.
+fn policy_ids_from_files(ctx: &Ctx) -> BTreeSet<u32> {
+    let prefix = format!("{CPUFREQ}/policy");
+    ctx.snap
+        .files
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .filter_map(|(k, _)| k[prefix.len()..].split('/').next()?.parse().ok())
+        .collect()
+}
+
+/// Every cpufreq policy, with driver, governor, EPP and frequency caps.
+pub(crate) fn policies<'a>(ctx: &Ctx<'a>) -> Policies<'a> {
+    let ids: BTreeSet<u32> = match ctx.snap.dirs.get(CPUFREQ) {
+        Some(Fact::Value(names)) => names
+            .iter()
+            .filter_map(|n| n.strip_prefix("policy")?.parse().ok())
+            .collect(),
+        Some(Fact::Error(e)) if e.kind != crate::snapshot::ReadErrorKind::Absent => {
+            let from_files = policy_ids_from_files(ctx);
+            if from_files.is_empty() {
+                return Policies::Unreadable(format!("{CPUFREQ}: {}", e.describe()));
+            }
+            from_files
+        }
+        Some(Fact::Error(_)) => BTreeSet::new(),
+        None => {
+            let from_files = policy_ids_from_files(ctx);
+            if from_files.is_empty() {
+                return Policies::Unreadable(format!("{CPUFREQ} was not collected"));
+            }
+            from_files
+        }
+    };
+    if ids.is_empty() {
+        return Policies::NoDriver;
+    }
+    let num = |p: String| ctx.text(&p).and_then(|v| v.parse::<u64>().ok());
+    Policies::List(
+        ids.into_iter()
+            .map(|id| {
+                let base = format!("{CPUFREQ}/policy{id}");
+                Policy {
+                    id,
+                    driver: ctx.get(&format!("{base}/scaling_driver")),
+                    governor: ctx.get(&format!("{base}/scaling_governor")),
+                    epp: ctx.get(&format!("{base}/energy_performance_preference")),
+                    scaling_max: num(format!("{base}/scaling_max_freq")),
+                    cpuinfo_max: num(format!("{base}/cpuinfo_max_freq")),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// `policy0-15` style label for a set of policy ids.
+pub(crate) fn policy_label(ids: &BTreeSet<u32>) -> String {
+    let word = if ids.len() == 1 { "policy" } else { "policies" };
+    format!("{word} {}", cpulist::format(ids))
+}
+
+/// Group items by a description and render "desc (policy 0-3); other (policy 4-7)".
+pub(crate) fn grouped(items: impl IntoIterator<Item = (String, u32)>) -> String {
+    let mut by: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+    for (d, id) in items {
+        by.entry(d).or_default().insert(id);
+    }
+    by.iter()
+        .map(|(d, ids)| format!("{d} ({})", policy_label(ids)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The intel_pstate mode: `active`, `passive`, `off`, or `None` when the file is not there.
+pub(crate) fn pstate_status<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
+    ctx.text(PSTATE_STATUS)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Verdict {
+    Pass,
+    Warn,
+    Unknown,
+    Fail,
+}
+
+/// Persistent settings that will select `performance` at the next boot or service start.
+fn persistent_performance(ctx: &Ctx) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (path, c) in persistent::kernel_cmdlines(ctx.snap) {
+        if c.value("cpufreq.default_governor") == Some("performance") {
+            out.push((path, "cpufreq.default_governor=performance".to_string()));
+        }
+    }
+    if let Some(t) = ctx.text("/etc/sysconfig/cpupower") {
+        let line = t
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#'))
+            .find(|l| l.starts_with("CPUPOWER_START_OPTS"));
+        if let Some(l) = line {
+            let words: Vec<&str> = l
+                .split(|c: char| c.is_whitespace() || c == '"' || c == '=' || c == '\'')
+                .filter(|w| !w.is_empty())
+                .collect();
+            let sets = words
+                .windows(2)
+                .any(|w| matches!(w[0], "-g" | "--governor") && w[1] == "performance");
+            if sets {
+                out.push(("/etc/sysconfig/cpupower".into(), l.to_string()));
+            }
+        }
+    }
+    if let Some(t) = ctx.text("/etc/default/cpufrequtils") {
+        if let Some(l) = t.lines().map(str::trim).find(|l| {
+            l.strip_prefix("GOVERNOR=")
+                .map(|v| v.trim_matches(|c| c == '"' || c == '\''))
+                == Some("performance")
+        }) {
+            out.push(("/etc/default/cpufrequtils".into(), l.to_string()));
+        }
+    }
+    out
+}
+
+/// Governor `performance` on every policy. With intel_pstate in active mode only its own
+/// `performance` and `powersave` exist; `powersave` with HWP and EPP `performance` is close
+/// (warn); everything else fails.
+fn governor(ctx: &Ctx) -> Vec<Outcome> {
+    let list = match policies(ctx) {
+        Policies::NoDriver => {
+            return vec![Outcome::na(
+                "host",
+                "no cpufreq driver is registered (a VM, or P-states under firmware out-of-band control: see bios.hwp-native); there is no OS governor to set",
+            )
+            .ev(CPUFREQ, "no policy* directories", "")]
+        }
+        Policies::Unreadable(why) => {
+            return vec![Outcome::unknown(
+                "host",
+                format!("the cpufreq policies could not be read ({why})"),
+            )
+            .ev(CPUFREQ, why, "performance on every policy")]
+        }
+        Policies::List(l) => l,
+    };
+    let status = pstate_status(ctx);
+    let hwp = ctx.host.cpu.hwp;
+    let mut verdicts = Vec::new();
+    let mut rows = Vec::new();
+    for p in &list {
+        let driver = p.driver.val().unwrap_or("?");
+        let v = match p.governor {
+            Got::Val(g) => match g.trim() {
+                "performance" => Verdict::Pass,
+                "powersave"
+                    if driver == "intel_pstate"
+                        && status.map_or(true, |s| s == "active")
+                        && (hwp == Some(true) || p.epp.val().is_some())
+                        && p.epp.val().map(str::trim) == Some("performance") =>
+                {
+                    Verdict::Warn
+                }
+                _ => Verdict::Fail,
+            },
+            _ => Verdict::Unknown,
+        };
+        verdicts.push(v);
+        let epp = match p.epp {
+            Got::Val(e) => format!(", EPP {}", e.trim()),
+            _ => String::new(),
+        };
+        rows.push((
+            format!(
+                "{} under {driver}{epp}",
+                p.governor
+                    .val()
+                    .map_or_else(|| p.governor.why(), |g| g.trim().to_string())
+            ),
+            p.id,
+        ));
+    }
+    let worst = verdicts.iter().copied().max().unwrap_or(Verdict::Unknown);
+    let summary = grouped(rows);
+    let mode = match status {
+        Some(s) => format!("intel_pstate {s}"),
+        None => "no intel_pstate".into(),
+    };
+    let pending = persistent_performance(ctx);
+    let n_bad = verdicts.iter().filter(|v| **v != Verdict::Pass).count();
+    let o = match worst {
+        Verdict::Pass => Outcome::pass(
+            "host",
+            format!("governor performance on all {} policies ({mode})", list.len()),
+        ),
+        Verdict::Warn => Outcome::warn(
+            "host",
+            format!(
+                "intel_pstate (active, HWP) runs its own 'powersave' algorithm with EPP performance on {n_bad} of {} policies: dynamic but close to performance; select performance to pin it",
+                list.len()
+            ),
+        ),
+        Verdict::Unknown => Outcome::unknown(
+            "host",
+            format!(
+                "the governor of {n_bad} of {} policies could not be read; the readable ones are performance",
+                list.len()
+            ),
+        ),
+        Verdict::Fail => {
+            let generic = list.iter().any(|p| {
+                matches!(p.driver.val(), Some("acpi-cpufreq" | "intel_cpufreq"))
+            });
+            let hint = if generic {
+                "generic cpufreq governors (acpi-cpufreq or intel_pstate passive) scale the frequency down on idle"
+            } else {
+                "intel_pstate's powersave lowers the frequency whenever load drops"
+            };
+            Outcome::fail(
+                "host",
+                format!(
+                    "{n_bad} of {} policies do not use the performance governor: {summary}; {hint}{}",
+                    list.len(),
+                    if pending.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; {} already selects performance and takes effect at the next boot (or service restart)",
+                            pending
+                                .iter()
+                                .map(|(p, _)| p.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                ),
+            )
+            .pending(!pending.is_empty())
+        }
+    };
+    let mut o = o
+        .ev(
+            format!("{CPUFREQ}/policy*/scaling_governor"),
+            summary,
+            "performance on every policy",
+        )
+        .ev(
+            PSTATE_STATUS,
+            status.map_or_else(|| ctx.get(PSTATE_STATUS).why(), str::to_string),
+            "",
+        );
+    for (path, line) in pending {
+        o = o.ev(path, line, "");
+    }
+    if let Some(t) = ctx.text("/etc/tuned/active_profile") {
+        o = o.ev("/etc/tuned/active_profile", t, "");
+    }
+    vec![o]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::report::Profile::Throughput;
+    use crate::rules::testkit::{findings, status, SnapBuilder};
+
+    const CF: &str = "/sys/devices/system/cpu/cpufreq";
+
+    fn host(driver: &str, gov: &str, epp: Option<&str>, n: u32) -> SnapBuilder {
+        let names: Vec<String> = (0..n).map(|i| format!("policy{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut b = SnapBuilder::new().icx("").dir(CF, &refs);
+        for i in 0..n {
+            b = b
+                .file(&format!("{CF}/policy{i}/scaling_driver"), driver)
+                .file(&format!("{CF}/policy{i}/scaling_governor"), gov);
+            if let Some(e) = epp {
+                b = b.file(&format!("{CF}/policy{i}/energy_performance_preference"), e);
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn performance_everywhere_passes() {
+        let s = host("intel_pstate", "performance", Some("performance"), 4)
+            .file("/sys/devices/system/cpu/intel_pstate/status", "active")
+            .build();
+        assert_eq!(
+            status(&s, Throughput, "host.cpufreq.governor", "host"),
+            "pass"
+        );
+        let s = host("acpi-cpufreq", "performance", None, 2).build();
+        assert_eq!(
+            status(&s, Throughput, "host.cpufreq.governor", "host"),
+            "pass"
+        );
+    }
+
+    #[test]
+    fn powersave_semantics_depend_on_driver_and_epp() {
+        let active = |epp| {
+            host("intel_pstate", "powersave", Some(epp), 2)
+                .file("/sys/devices/system/cpu/intel_pstate/status", "active")
+                .build()
+        };
+        assert_eq!(
+            status(
+                &active("performance"),
+                Throughput,
+                "host.cpufreq.governor",
+                "host"
+            ),
+            "warn"
+        );
+        assert_eq!(
+            status(
+                &active("balance_performance"),
+                Throughput,
+                "host.cpufreq.governor",
+                "host"
+            ),
+            "fail"
+        );
+        let s = host("intel_cpufreq", "schedutil", None, 2)
+            .file("/sys/devices/system/cpu/intel_pstate/status", "passive")
+            .build();
+        let f = findings(&s, Throughput, "host.cpufreq.governor");
+        assert_eq!(f[0].status.as_str(), "fail");
+        assert!(
+            f[0].message
+                .contains("schedutil under intel_cpufreq (policies 0-1)"),
+            "{}",
+            f[0].message
+        );
+        assert!(!f[0].pending_reboot);
+    }
+
+    #[test]
+    fn one_bad_policy_fails_and_pending_config_is_noted() {
+        let s = host("acpi-cpufreq", "performance", None, 3)
+            .file(&format!("{CF}/policy2/scaling_governor"), "ondemand")
+            .file(
+                "/etc/default/grub",
+                "GRUB_CMDLINE_LINUX=\"quiet cpufreq.default_governor=performance\"",
+            )
+            .build();
+        let f = findings(&s, Throughput, "host.cpufreq.governor");
+        assert_eq!(f[0].status.as_str(), "fail");
+        assert!(f[0].pending_reboot);
+        assert!(f[0].message.contains("1 of 3"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn no_driver_or_unreadable() {
+        let vm = SnapBuilder::new().icx("").absent(CF).build();
+        // An absent file fact is not a directory listing; record the listing as absent too.
+        let mut vm = vm;
+        vm.dirs.insert(
+            CF.into(),
+            crate::snapshot::Fact::Error(crate::snapshot::ReadError::new(
+                crate::snapshot::ReadErrorKind::Absent,
+                "",
+            )),
+        );
+        assert_eq!(
+            status(&vm, Throughput, "host.cpufreq.governor", "host"),
+            "not_applicable"
+        );
+        let empty = SnapBuilder::new().dir(CF, &["boost"]).build();
+        assert_eq!(
+            status(&empty, Throughput, "host.cpufreq.governor", "host"),
+            "not_applicable"
+        );
+        let denied = SnapBuilder::new().dir_denied(CF).build();
+        assert_eq!(
+            status(&denied, Throughput, "host.cpufreq.governor", "host"),
+            "unknown"
+        );
+        let s = host("intel_pstate", "performance", None, 2)
+            .denied(&format!("{CF}/policy1/scaling_governor"))
+            .build();
+        assert_eq!(
+            status(&s, Throughput, "host.cpufreq.governor", "host"),
+            "unknown"
+        );
+    }
+}
