@@ -158,9 +158,9 @@ pub fn by_section(r: &Report) -> Vec<SectionGroup<'_>> {
     out
 }
 
-/// Observed and expected values of a finding in one line each: the first piece of evidence,
-/// with `(+N more)` when there are more.
-pub fn observed_expected(f: &Finding) -> (String, String) {
+/// Observed and expected values of a finding in one line each: the first piece of evidence
+/// (each value at most `max` characters), with `(+N more)` when there are more.
+pub fn observed_expected(f: &Finding, max: usize) -> (String, String) {
     let Some(first) = f.evidence.first() else {
         return (String::new(), String::new());
     };
@@ -171,8 +171,8 @@ pub fn observed_expected(f: &Finding) -> (String, String) {
         String::new()
     };
     (
-        format!("{}{suffix}", first.observed),
-        first.expected.clone().unwrap_or_default(),
+        format!("{}{suffix}", super::table::clip(&first.observed, max)),
+        super::table::clip(first.expected.as_deref().unwrap_or_default(), max),
     )
 }
 

@@ -22,6 +22,24 @@ pub const PIPED_WIDTH: u16 = 100;
 /// How many rules the summary lists under "top fixes".
 pub const TOP_FIXES: usize = 5;
 
+/// Longest message shown in a finding row (the HTML and JSON reports carry the whole text).
+pub const MESSAGE_CHARS: usize = 140;
+/// Longest observed or expected value shown in a finding row.
+pub const VALUE_CHARS: usize = 60;
+
+/// At most `max` characters, cut at a word boundary when there is one, with `…`.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    let at = match cut.rfind([' ', ',', ';']) {
+        Some(i) if i > max / 2 => i,
+        _ => cut.len(),
+    };
+    format!("{}…", cut[..at].trim_end_matches([' ', ',', ';']))
+}
+
 /// How to draw: with or without colour, and how wide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {
@@ -202,17 +220,20 @@ fn host_table(r: &Report, style: Style) -> Table {
 }
 
 fn finding_row(f: &Finding, style: Style) -> Vec<Cell> {
-    let (observed, expected) = observed_expected(f);
+    let (observed, expected) = observed_expected(f, VALUE_CHARS);
     let mut status = format!("{}\n{}", status_label(f.status), f.severity.as_str());
     if f.blocker {
         status.push_str("\nBLOCKER");
     }
     if f.pending_reboot {
-        status.push_str("\nreboot pending");
+        status.push_str("\npending\nreboot");
     }
-    let mut message = sanitize(&f.message, false);
+    let mut message = clip(&sanitize(&f.message, false), MESSAGE_CHARS);
     if let Some(w) = &f.waiver {
-        message.push_str(&format!(" [waived: {}]", sanitize(&w.reason, false)));
+        message.push_str(&format!(
+            " [waived: {}]",
+            clip(&sanitize(&w.reason, false), 60)
+        ));
     }
     let obs_exp = match (observed.is_empty(), expected.is_empty()) {
         (true, _) => String::new(),
@@ -420,20 +441,45 @@ fn summary_tables(r: &Report, style: Style, out: &mut String) {
     }
 }
 
-/// Word-wrap `text` at `width` columns; continuation lines indented by `indent` spaces.
+/// Word-wrap `text` at `width` columns; continuation lines indented by `indent` spaces; a
+/// word longer than a line is split.
 fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let width = width.max(indent + 10);
     let mut out = String::new();
     let mut line = String::new();
-    for word in text.split(' ') {
-        let len = line.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > width && !line.trim().is_empty() {
+    // Characters on the line, and whether a word is on it yet.
+    let (mut len, mut fresh) = (0, true);
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let sep = usize::from(!fresh);
+            let room = width.saturating_sub(len + sep);
+            if word.len() <= room {
+                if !fresh {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                len += sep + word.len();
+                fresh = false;
+                break;
+            }
+            if fresh || word.len() > width - indent {
+                // Too long for any line: split it here.
+                if !fresh {
+                    line.push(' ');
+                }
+                let rest = word.split_off(room.min(word.len()));
+                line.extend(word.iter());
+                word = rest;
+            }
             out.push_str(line.trim_end());
             out.push('\n');
             line = " ".repeat(indent);
-        } else if len > 0 {
-            line.push(' ');
+            (len, fresh) = (indent, true);
+            if word.is_empty() {
+                break;
+            }
         }
-        line.push_str(word);
     }
     out.push_str(line.trim_end());
     out.push('\n');
@@ -505,7 +551,11 @@ pub fn render_with(r: &Report, style: Style) -> String {
     if !r.notes.is_empty() {
         out.push('\n');
         for n in &r.notes {
-            out.push_str(&format!("note: {}\n", sanitize(n, false)));
+            out.push_str(&wrap(
+                &format!("note: {}", sanitize(n, false)),
+                style.width as usize,
+                6,
+            ));
         }
     }
     out
@@ -516,6 +566,28 @@ mod tests {
     use super::*;
     use crate::report::sample;
     use std::ffi::OsStr;
+
+    #[test]
+    fn wrapping() {
+        let w = wrap("note: a b c", 100, 6);
+        assert_eq!(w, "note: a b c\n");
+        let long = format!("note: {} tail", "x".repeat(250));
+        let w = wrap(&long, 100, 6);
+        assert!(w.lines().all(|l| l.chars().count() <= 100), "{w}");
+        assert_eq!(w.replace(['\n', ' '], ""), long.replace(' ', ""));
+        let w = wrap(&"word ".repeat(60), 40, 4);
+        assert!(w.lines().all(|l| l.chars().count() <= 40), "{w}");
+        assert!(w.lines().skip(1).all(|l| l.starts_with("    word")));
+    }
+
+    #[test]
+    fn clipping() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("one two three four", 12), "one two…");
+        assert_eq!(clip("abcdefghijklmnop", 8), "abcdefg…");
+        assert_eq!(clip("ééééééé", 4), "ééé…");
+        assert!(clip(&"word ".repeat(100), MESSAGE_CHARS).chars().count() <= MESSAGE_CHARS);
+    }
 
     #[test]
     fn colour_rules() {
