@@ -86,7 +86,9 @@ fn sh(cmd: &str) -> i32 {
 }
 
 /// Holds an exclusive flock(2) on `path` until dropped, as a running scan would.
-struct Held(std::fs::File);
+struct Held {
+    _file: std::fs::File,
+}
 
 fn hold(path: &Path) -> Held {
     let f = std::fs::OpenOptions::new()
@@ -96,7 +98,7 @@ fn hold(path: &Path) -> Held {
         .open(path)
         .unwrap();
     assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }, 0);
-    Held(f)
+    Held { _file: f }
 }
 
 fn check_unattended(cmd: &str, p: &Paths, ok: &[i32]) {

@@ -237,10 +237,26 @@ impl Fleet {
 /// Folds host reports one at a time; keeps only the newest report of each hostname.
 #[derive(Default)]
 pub struct Builder {
+    /// Kept reports, their `rules` emptied: the counts live in `hits`, the rule ids, titles and
+    /// sections once in `meta` (10,000 hosts would otherwise hold 600,000 copies of them).
     hosts: Vec<HostReport>,
+    hits: Vec<Vec<Hit>>,
+    meta: Vec<RuleHit>,
+    meta_index: HashMap<String, usize>,
     by_name: HashMap<String, usize>,
     pub skipped: Vec<Skipped>,
     pub files: usize,
+}
+
+/// One rule's counts on one host; the rule is an index into the builder's metadata.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    rule: usize,
+    severity: Severity,
+    fail: u32,
+    warn: u32,
+    unknown: u32,
+    pass: u32,
 }
 
 fn newer(a: &HostReport, b: &HostReport) -> bool {
@@ -252,19 +268,53 @@ impl Builder {
         Builder::default()
     }
 
-    pub fn add(&mut self, h: HostReport) {
+    fn intern(&mut self, rules: Vec<RuleHit>) -> Vec<Hit> {
+        rules
+            .into_iter()
+            .map(|r| {
+                let rule = match self.meta_index.get(&r.rule) {
+                    Some(&i) => i,
+                    None => {
+                        self.meta_index.insert(r.rule.clone(), self.meta.len());
+                        self.meta.push(RuleHit {
+                            fail: 0,
+                            warn: 0,
+                            unknown: 0,
+                            pass: 0,
+                            ..r.clone()
+                        });
+                        self.meta.len() - 1
+                    }
+                };
+                Hit {
+                    rule,
+                    severity: r.severity,
+                    fail: r.fail,
+                    warn: r.warn,
+                    unknown: r.unknown,
+                    pass: r.pass,
+                }
+            })
+            .collect()
+    }
+
+    pub fn add(&mut self, mut h: HostReport) {
+        let hits = self.intern(std::mem::take(&mut h.rules));
         let Some(name) = h.hostname.clone() else {
             self.hosts.push(h);
+            self.hits.push(hits);
             return;
         };
         match self.by_name.get(&name) {
             None => {
                 self.by_name.insert(name, self.hosts.len());
                 self.hosts.push(h);
+                self.hits.push(hits);
             }
             Some(&i) => {
                 let (keep, drop) = if newer(&h, &self.hosts[i]) {
                     let old = std::mem::replace(&mut self.hosts[i], h);
+                    self.hits[i] = hits;
                     (self.hosts[i].path.clone(), old)
                 } else {
                     (self.hosts[i].path.clone(), h)
@@ -299,7 +349,8 @@ impl Builder {
         let mut entries = Vec::with_capacity(self.hosts.len());
         let mut stale = Vec::new();
         let mut vms = 0;
-        for h in self.hosts {
+        let meta = self.meta;
+        for (h, hits) in self.hosts.into_iter().zip(self.hits) {
             let label = h.label();
             let c = &h.counts;
             totals.pass += c.pass;
@@ -312,12 +363,13 @@ impl Builder {
             vms += h.vm_count;
             let mut failing_rules = Vec::new();
             let mut warning_rules = Vec::new();
-            for hit in &h.rules {
-                let i = *rule_index.entry(hit.rule.clone()).or_insert_with(|| {
+            for hit in &hits {
+                let m = &meta[hit.rule];
+                let i = *rule_index.entry(m.rule.clone()).or_insert_with(|| {
                     rules.push(RuleStat {
-                        rule: hit.rule.clone(),
-                        title: hit.title.clone(),
-                        section: hit.section.clone(),
+                        rule: m.rule.clone(),
+                        title: m.title.clone(),
+                        section: m.section.clone(),
                         severity: hit.severity,
                         weight: 0,
                         hosts_failing: 0,
@@ -336,10 +388,10 @@ impl Builder {
                 s.targets_warning += hit.warn;
                 if hit.fail > 0 {
                     s.hosts_failing += 1;
-                    failing_rules.push(hit.rule.clone());
+                    failing_rules.push(m.rule.clone());
                 } else if hit.warn > 0 {
                     s.hosts_warning += 1;
-                    warning_rules.push(hit.rule.clone());
+                    warning_rules.push(m.rule.clone());
                 }
                 if hit.unknown > 0 && hit.fail + hit.warn + hit.pass == 0 {
                     s.hosts_unknown += 1;

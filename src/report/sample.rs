@@ -622,11 +622,13 @@ pub fn report(spec: &Spec) -> Report {
                 target: target.clone(),
                 status: st,
                 severity: sev,
-                evidence: vec![Evidence {
-                    source: format!("/sys/kernel/{}", id.replace('.', "/")),
-                    observed,
-                    expected: Some(expected),
-                }],
+                evidence: (0..1 + rng.below(3))
+                    .map(|k| Evidence {
+                        source: format!("/sys/kernel/{}/{k}", id.replace('.', "/")),
+                        observed: observed.clone(),
+                        expected: Some(expected.clone()),
+                    })
+                    .collect(),
                 message: format!("{title}: {} on {target}", st.as_str()),
                 remediation: Remediation {
                     summary: format!("Follow guide §{section} for {id}."),
