@@ -152,8 +152,12 @@ pub struct FixArgs {
     /// Only fix these rule ids (repeatable)
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
+    /// Tuning profile the scan judges against (a --report keeps its own)
     #[arg(long, value_enum, default_value_t = ProfileArg::Throughput)]
     pub profile: ProfileArg,
+    /// Also write one suggested libvirt domain XML fragment per VM with findings into DIR
+    #[arg(long = "libvirt-xml", value_name = "DIR")]
+    pub libvirt_xml: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -229,7 +233,7 @@ fn run(cli: Cli) -> Result<i32> {
             crate::util::write_output(&a.output, &json)?;
             Ok(0)
         }
-        Cmd::Fix(_) => not_yet("fix --generate-script", "the remediation script generator"),
+        Cmd::Fix(a) => fix(a),
         Cmd::Rules(a) => {
             let out = match a.format {
                 Format::Table => crate::report::rules_doc::table().into_bytes(),
@@ -310,6 +314,115 @@ fn scan(a: ScanArgs) -> Result<i32> {
         crate::util::write_output(std::path::Path::new("-"), &out)?;
     }
     Ok(exit_status(&report, a.fail_on))
+}
+
+/// `fix --generate-script`: findings (a fresh scan, or --report FILE) → one bash script.
+/// With --report and SOURCES together, the findings come from the report and the facts the
+/// steps are made from from the sources. It reads only; it writes the script and, when asked,
+/// the XML fragments.
+fn fix(a: FixArgs) -> Result<i32> {
+    if !a.generate_script {
+        return Err(Error::Usage(
+            "`kvmaudit fix` needs --generate-script (the only mode: kvmaudit never changes the host itself)".into(),
+        ));
+    }
+    for id in &a.only {
+        if crate::rules::meta::find(id).is_none() {
+            return Err(Error::Usage(format!(
+                "--only {id}: no such rule; `kvmaudit rules` lists them"
+            )));
+        }
+    }
+    let src = &a.sources;
+    let has_sources = src.root.is_some()
+        || src.snapshot.is_some()
+        || src.cpuid.is_some()
+        || src.dmi.is_some()
+        || src.kconfig.is_some()
+        || !src.qemu_argv.is_empty();
+    let describe = |s: &SourceArgs| match (&s.root, &s.snapshot) {
+        (Some(r), _) => format!("scan of --root {}", r.display()),
+        (_, Some(f)) => format!("scan of --snapshot {}", f.display()),
+        _ => "scan of this host (/)".to_string(),
+    };
+    let (report, snap, source) = match &a.report {
+        Some(path) => {
+            let report = read_report(path)?;
+            let snap = if has_sources {
+                Some(collect::gather(&src.to_sources())?)
+            } else {
+                None
+            };
+            let source = match &snap {
+                Some(_) => format!("report {} (facts: {})", path.display(), describe(src)),
+                None => format!("report {}", path.display()),
+            };
+            (report, snap, source)
+        }
+        None => {
+            let snap = collect::gather(&src.to_sources())?;
+            let profile = match a.profile {
+                ProfileArg::Throughput => Profile::Throughput,
+                ProfileArg::Latency => Profile::Latency,
+            };
+            let today = crate::util::now_rfc3339();
+            let report = crate::rules::evaluate(&snap, profile, &[], &today[..10]);
+            (report, Some(snap), describe(src))
+        }
+    };
+    let mut notes = Vec::new();
+    if let (Some(s), Some(r)) = (
+        snap.as_ref().and_then(|s| s.hostname.get()),
+        &report.host.hostname,
+    ) {
+        if a.report.is_some() && s.trim() != r.trim() {
+            notes.push(format!(
+                "the report is of host {r}, the facts of host {s}: the steps use the facts"
+            ));
+        }
+    }
+    let opts = crate::fix::Options {
+        only: a.only.clone(),
+        libvirt_xml: a.libvirt_xml.is_some(),
+        source,
+        generated_at: crate::util::now_rfc3339(),
+        notes,
+    };
+    let gen = crate::fix::generate(&report, snap.as_ref(), &opts);
+    if let Some(dir) = &a.libvirt_xml {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Write {
+            path: dir.clone(),
+            source: e,
+        })?;
+        for (name, xml) in &gen.fragments {
+            crate::util::write_output(&dir.join(name), xml.as_bytes())?;
+        }
+    }
+    let out = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
+    crate::util::write_output(&out, gen.script.as_bytes())?;
+    Ok(0)
+}
+
+/// A JSON report written by `scan --json`, bounded in size and schema version.
+fn read_report(path: &std::path::Path) -> Result<Report> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::read(path, e))?;
+    if meta.len() > collect::MAX_INPUT {
+        return Err(Error::parse(path, "report too large"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    let report: Report = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::parse(path, format!("not a kvmaudit JSON report: {e}")))?;
+    if report.schema_version > crate::report::REPORT_SCHEMA_VERSION {
+        return Err(Error::parse(
+            path,
+            format!(
+                "report schema_version {} is newer than this kvmaudit understands ({})",
+                report.schema_version,
+                crate::report::REPORT_SCHEMA_VERSION
+            ),
+        ));
+    }
+    Ok(report)
 }
 
 fn report_json(r: &Report) -> Result<Vec<u8>> {

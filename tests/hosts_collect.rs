@@ -416,7 +416,8 @@ fn scan_sees_the_designed_topology() {
             .arg(tree(name))
             .args(["--json", "-"])
             .assert()
-            .success()
+            // 2 = the scan ran and found failures (design.md); both mean a report was written.
+            .code(predicates::ord::lt(3))
             .get_output()
             .stdout
             .clone();

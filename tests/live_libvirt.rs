@@ -70,16 +70,9 @@ fn qemu_pid_named(name: &str, deadline: Duration) -> Option<u32> {
                 continue;
             };
             if String::from_utf8_lossy(&cmd).contains(&needle) {
-                // Ready once the vCPU threads exist.
-                let ready = std::fs::read_dir(format!("/proc/{pid}/task"))
-                    .map(|d| {
-                        d.flatten().any(|t| {
-                            std::fs::read_to_string(t.path().join("comm"))
-                                .map(|c| c.starts_with("CPU 1/"))
-                                .unwrap_or(false)
-                        })
-                    })
-                    .unwrap_or(false);
+                // Ready once libvirt has applied <cputune>: vCPU 1 and IOThread 1 pinned to
+                // CPU 1 (pinning happens after QEMU starts, before the guest runs).
+                let ready = pinned(pid, "CPU 1/") && pinned(pid, "IO iothread1");
                 if ready {
                     return Some(pid);
                 }
@@ -88,6 +81,26 @@ fn qemu_pid_named(name: &str, deadline: Duration) -> Option<u32> {
         std::thread::sleep(Duration::from_millis(100));
     }
     None
+}
+
+/// A thread whose name starts with `prefix` exists and may only run on CPU 1.
+fn pinned(pid: u32, prefix: &str) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten().any(|t| {
+                let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+                let name = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Name:"))
+                    .unwrap_or("");
+                let cpus = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                    .unwrap_or("");
+                name.trim().starts_with(prefix) && cpus.trim() == "1"
+            })
+        })
+        .unwrap_or(false)
 }
 
 fn scan(extra: &[&str]) -> Value {

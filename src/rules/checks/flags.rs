@@ -28,8 +28,12 @@ pub fn compute(ctx: &Ctx) -> Flags {
         .nodes
         .as_ref()
         .map(|n| n.iter().filter(|n| !n.cpus.is_empty()).count());
-    let dedicated: Vec<Option<bool>> = (0..ctx.host.vms.len())
-        .map(|i| cpu_dedicated(&ctx.vm_facts, i))
+    let dedicated: Vec<Option<bool>> = ctx
+        .host
+        .vms
+        .iter()
+        .enumerate()
+        .map(|(i, vm)| cpu_dedicated(&ctx.vm_facts, i, vcpus(ctx, vm)))
         .collect();
     Flags {
         multi_node: nodes_with_cpus.map(|n| n >= 2),
@@ -61,10 +65,17 @@ pub fn compute(ctx: &Ctx) -> Flags {
 
 /// Every vCPU thread of VM `i` is pinned to one pCPU of its own, and no other thread — of this
 /// VM or any other — may run there.
-fn cpu_dedicated(facts: &[VmFacts], i: usize) -> Option<bool> {
+fn cpu_dedicated(facts: &[VmFacts], i: usize, vcpus: Option<u32>) -> Option<bool> {
     let me = facts.get(i)?.threads.as_ref()?;
     if me.vcpus.is_empty() {
-        return None;
+        // Unnamed threads (no -name debug-threads=on): the vCPU threads cannot be told apart,
+        // but with fewer single-CPU threads than vCPUs they cannot all be pinned one-to-one.
+        me.all_sets().next()?;
+        let single = me.all_sets().filter(|s| s.len() == 1).count();
+        return match vcpus {
+            Some(n) if u32::try_from(single).unwrap_or(u32::MAX) < n => Some(false),
+            _ => None,
+        };
     }
     let mut mine = BTreeSet::new();
     for cpus in me.vcpus.values() {
@@ -260,5 +271,26 @@ mod tests {
         let ctx = Ctx::new(&s, &h, Profile::Throughput);
         assert_eq!(ctx.flags.cpu_overcommitted, Some(true));
         assert_eq!(ctx.flags.dedicated, vec![Some(false), Some(false)]);
+
+        // Unnamed threads (no debug-threads): 2 vCPUs but no single-CPU thread → not
+        // dedicated; two single-CPU threads could be the pinned vCPUs → unknown.
+        let s = SnapBuilder::new()
+            .topology(1, 4, 1)
+            .vm(
+                "qemu-system-x86_64 -smp 2",
+                &[
+                    ("qemu-system-x86", "0-3", "0"),
+                    ("qemu-system-x86", "0-3", "0"),
+                ],
+            )
+            .vm(
+                "qemu-system-x86_64 -smp 2",
+                &[("qemu-system-x86", "2", "0"), ("qemu-system-x86", "3", "0")],
+            )
+            .vm("qemu-system-x86_64 -smp 2", &[])
+            .build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        assert_eq!(ctx.flags.dedicated, vec![Some(false), None, None]);
     }
 }

@@ -1,5 +1,405 @@
-//! Checks for this guide section (see rules/overcommit.toml).
+//! Host resource overcommit hints of guide §3.3.1: `-overcommit cpu-pm=on` and `mem-lock=on`,
+//! judged against whether the VM's CPUs are dedicated and the host's memory is overcommitted.
+//! Every `-overcommit` occurrence (and the legacy `-realtime mlock=`) counts: the VM model
+//! merges them key by key (libvirt writes `mem-lock=off`, a passthrough adds `cpu-pm=on`).
 
+use super::blk::{argv_src, on_off};
 use super::CheckFn;
+use crate::model::host::Vm;
+use crate::model::vm::{KvmUse, MemLock, Overcommit};
+use crate::report::Profile;
+use crate::rules::context::Ctx;
+use crate::rules::outcome::Outcome;
 
-pub const CHECKS: &[(&str, CheckFn)] = &[];
+pub const CHECKS: &[(&str, CheckFn)] = &[
+    ("qemu.overcommit.cpu-pm", cpu_pm),
+    ("qemu.overcommit.mem-lock", mem_lock),
+];
+
+fn mem_lock_str(m: MemLock) -> &'static str {
+    match m {
+        MemLock::On => "on",
+        MemLock::Off => "off",
+        MemLock::OnFault => "on-fault",
+    }
+}
+
+/// Every occurrence as written: `-overcommit mem-lock=off; -overcommit cpu-pm=on`.
+fn occurrences(oc: &Overcommit) -> String {
+    if oc.occurrences.is_empty() {
+        return "no -overcommit option".into();
+    }
+    oc.occurrences
+        .iter()
+        .map(|o| {
+            let mut keys = Vec::new();
+            if let Some(m) = o.mem_lock {
+                let k = if o.option == "realtime" {
+                    "mlock"
+                } else {
+                    "mem-lock"
+                };
+                keys.push(format!("{k}={}", mem_lock_str(m)));
+            }
+            if let Some(c) = o.cpu_pm {
+                keys.push(format!("cpu-pm={}", on_off(c)));
+            }
+            if keys.is_empty() {
+                format!("-{} (no keys)", o.option)
+            } else {
+                format!("-{} {}", o.option, keys.join(","))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Source and observation for `cpu_dedicated(vm)`.
+fn dedication(ctx: &Ctx, vm: &Vm) -> (String, String) {
+    let pid = ctx.process(vm).and_then(|p| p.pid);
+    let src = match pid {
+        Some(pid) => format!("/proc/{pid}/task/*/status Cpus_allowed_list"),
+        None => "vCPU thread affinity".into(),
+    };
+    let obs = match ctx.dedicated(vm) {
+        Some(true) => {
+            "dedicated: each vCPU pinned to its own pCPU, no other thread may run there".into()
+        }
+        Some(false) => "shared: the vCPUs' pCPUs are not exclusive to them".into(),
+        None => format!("unknown: {}", dedication_unknown(ctx, vm)),
+    };
+    (src, obs)
+}
+
+/// Why dedication could not be decided.
+fn dedication_unknown(ctx: &Ctx, vm: &Vm) -> &'static str {
+    match ctx.facts(vm).threads.as_ref() {
+        None if ctx.process(vm).and_then(|p| p.pid).is_none() => {
+            "no running process (argv only), so no thread affinity"
+        }
+        None => "the process's threads could not be read",
+        Some(t) if t.vcpus.is_empty() => {
+            "no \"CPU n/KVM\" threads found (they are named only with -name debug-threads=on)"
+        }
+        Some(_) => "another VM's thread affinity could not be read",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// qemu.overcommit.cpu-pm
+
+fn cpu_pm(ctx: &Ctx) -> Vec<Outcome> {
+    ctx.host.vms.iter().map(|vm| cpu_pm_vm(ctx, vm)).collect()
+}
+
+fn cpu_pm_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
+    let t = ctx.vm_target(vm);
+    let oc = &vm.model.overcommit;
+    let argv_obs = occurrences(oc);
+    let want = "-overcommit cpu-pm=on on dedicated vCPUs only";
+    if vm.model.is_kvm() == KvmUse::No {
+        return Outcome::na(
+            t,
+            "the VM does not run on KVM: cpu-pm only changes KVM exits",
+        )
+        .ev(argv_src(vm), argv_obs, "");
+    }
+    let on = oc.cpu_pm == Some(true);
+    let ded = ctx.dedicated(vm);
+    let latency = ctx.profile == Profile::Latency;
+    let why = dedication_unknown(ctx, vm);
+    let o = match (on, ded) {
+        (true, Some(true)) => Outcome::pass(
+            t,
+            "cpu-pm=on on dedicated vCPUs: the guest idles in its own C-states without HLT/MWAIT/PAUSE exits",
+        ),
+        (true, Some(false)) => Outcome::fail(
+            t,
+            "cpu-pm=on although the VM's pCPUs are shared with other vCPUs or emulator threads: idle vCPUs keep their pCPUs and steal time unpredictably",
+        ),
+        (true, None) => Outcome::unknown(
+            t,
+            format!("cpu-pm=on is set; whether the vCPUs are dedicated, as it requires, cannot be told ({why})"),
+        ),
+        (false, Some(true)) if latency => Outcome::fail(
+            t,
+            "latency profile: the VM has dedicated vCPUs but no -overcommit cpu-pm=on, so every guest idle is a VM exit (and the posted timer stays off)",
+        ),
+        (false, Some(true)) => Outcome::warn(
+            t,
+            "dedicated vCPUs without -overcommit cpu-pm=on: an optional latency gain is left out",
+        ),
+        (false, ded) if latency => Outcome::fail(
+            t,
+            format!(
+                "latency profile: every VM is meant to have dedicated vCPUs with -overcommit cpu-pm=on; this one has no cpu-pm=on{}",
+                match ded {
+                    Some(false) => " and its vCPUs are not dedicated",
+                    _ => "",
+                }
+            ),
+        ),
+        (false, Some(false)) => Outcome::na(
+            t,
+            "the vCPUs are not dedicated: cpu-pm=on must stay off, as it is",
+        ),
+        (false, None) => Outcome::unknown(
+            t,
+            format!("cpu-pm=on is not set; whether the vCPUs are dedicated (and it would help) cannot be told ({why})"),
+        ),
+    };
+    let o = if on && last_overcommit_omits(oc, |occ| occ.cpu_pm.is_some()) {
+        let msg = format!(
+            "{} (cpu-pm=on comes from an earlier -overcommit: QEMU < 9.1 resets it to off when a later -overcommit omits it)",
+            o.message
+        );
+        Outcome { message: msg, ..o }
+    } else {
+        o
+    };
+    let (src, obs) = dedication(ctx, vm);
+    o.ev(argv_src(vm), argv_obs, want).ev(src, obs, "dedicated")
+}
+
+/// Whether the last `-overcommit` lacks the key (QEMU < 9.1 then reset it to off).
+fn last_overcommit_omits(
+    oc: &Overcommit,
+    has_key: impl Fn(&crate::model::vm::OvercommitOption) -> bool,
+) -> bool {
+    oc.occurrences
+        .iter()
+        .rev()
+        .find(|o| o.option == "overcommit")
+        .is_some_and(|o| !has_key(o))
+}
+
+// ---------------------------------------------------------------------------------------------
+// qemu.overcommit.mem-lock
+
+fn mem_lock(ctx: &Ctx) -> Vec<Outcome> {
+    ctx.host.vms.iter().map(|vm| mem_lock_vm(ctx, vm)).collect()
+}
+
+fn mem_lock_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
+    let t = ctx.vm_target(vm);
+    let oc = &vm.model.overcommit;
+    let eff = oc.mem_lock.unwrap_or(MemLock::Off);
+    let on = matches!(eff, MemLock::On | MemLock::OnFault);
+    let default = if oc.mem_lock.is_none() {
+        " (QEMU default)"
+    } else {
+        ""
+    };
+    let argv_obs = format!(
+        "mem-lock={}{default}: {}",
+        mem_lock_str(eff),
+        occurrences(oc)
+    );
+    let legacy = oc.occurrences.iter().any(|o| o.option == "realtime");
+    let latency = ctx.profile == Profile::Latency;
+    let mo = ctx.flags.mem_overcommitted;
+    let o = match (on, mo) {
+        (true, Some(false)) => Outcome::pass(
+            t,
+            format!(
+                "guest memory is locked (mem-lock={}) and the host's memory is not overcommitted",
+                mem_lock_str(eff)
+            ),
+        ),
+        (true, Some(true)) => Outcome::fail(
+            t,
+            "mem-lock is on while the host's memory is overcommitted: locked guest RAM cannot be reclaimed, risking OOM for the host and other VMs",
+        ),
+        (true, None) => Outcome::unknown(
+            t,
+            "mem-lock is on; whether the host's memory is overcommitted (which would make it dangerous) cannot be told",
+        ),
+        (false, Some(false)) if latency => Outcome::fail(
+            t,
+            "latency profile: guest memory is not locked (mem-lock off) although the host's memory is not overcommitted",
+        ),
+        (false, Some(false)) => Outcome::warn(
+            t,
+            "mem-lock is off while the host's memory is not overcommitted: locking it is an optional latency gain",
+        ),
+        (false, Some(true)) => Outcome::na(
+            t,
+            "the host's memory is overcommitted: mem-lock must stay off, as it is",
+        ),
+        (false, None) => Outcome::unknown(
+            t,
+            "mem-lock is off; whether the host's memory is overcommitted (and locking would be safe) cannot be told",
+        ),
+    };
+    let o = if legacy {
+        let msg = format!(
+            "{} (-realtime mlock= was removed in QEMU 6.0: use -overcommit mem-lock=)",
+            o.message
+        );
+        Outcome { message: msg, ..o }
+    } else {
+        o
+    };
+    let mut o = o
+        .ev(
+            argv_src(vm),
+            argv_obs,
+            "-overcommit mem-lock=on without memory overcommit",
+        )
+        .ev(
+            "/proc/meminfo MemTotal vs Σ guest RAM + huge page pools + 10 % reserve",
+            match mo {
+                Some(true) => "overcommitted".to_string(),
+                Some(false) => format!(
+                    "not overcommitted{}",
+                    ctx.host
+                        .meminfo
+                        .as_ref()
+                        .map(|m| format!(" (MemTotal {} MiB)", m.mem_total / (1024 * 1024)))
+                        .unwrap_or_default()
+                ),
+                None => "unknown (/proc/meminfo or a VM's memory size not readable)".into(),
+            },
+            "not overcommitted",
+        );
+    if let Some((pid, kb)) = ctx.process(vm).and_then(|p| {
+        let s = p.status.as_ref()?.get()?;
+        Some((p.pid?, s.vm_lck_kb?))
+    }) {
+        o = o.ev(
+            format!("/proc/{pid}/status VmLck"),
+            format!("{kb} kB (also counts VFIO-pinned memory)"),
+            "",
+        );
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::report::Profile::{Latency, Throughput};
+    use crate::rules::testkit::{findings, status, SnapBuilder};
+
+    const ARGS: &str = "qemu-system-x86_64 -name guest=a,debug-threads=on -machine pc-q35-6.0 -accel kvm -smp 2 -m 4G";
+
+    /// Host of 2 nodes × 4 cores × 2 threads; VM a with two vCPUs on CPUs 1 and 2 and its
+    /// emulator thread on `emu`.
+    fn host(extra: &str, emu: &'static str) -> crate::snapshot::Snapshot {
+        SnapBuilder::new()
+            .topology(2, 4, 2)
+            .vm(
+                &format!("{ARGS} {extra}"),
+                &[
+                    ("qemu-system-x86", emu, "0"),
+                    ("CPU 0/KVM", "1", "0"),
+                    ("CPU 1/KVM", "2", "0"),
+                ],
+            )
+            .build()
+    }
+
+    #[test]
+    fn cpu_pm() {
+        let r = "qemu.overcommit.cpu-pm";
+        // Dedicated: pass with cpu-pm=on, warn (fail under latency) without.
+        assert_eq!(
+            status(&host("-overcommit cpu-pm=on", "0"), Throughput, r, "vm:a"),
+            "pass"
+        );
+        assert_eq!(status(&host("", "0"), Throughput, r, "vm:a"), "warn");
+        assert_eq!(status(&host("", "0"), Latency, r, "vm:a"), "fail");
+        // Shared (the emulator thread may run on vCPU CPUs): cpu-pm=on fails, off is NA.
+        assert_eq!(
+            status(&host("-overcommit cpu-pm=on", "0-3"), Throughput, r, "vm:a"),
+            "fail"
+        );
+        assert_eq!(
+            status(&host("", "0-3"), Throughput, r, "vm:a"),
+            "not_applicable"
+        );
+        assert_eq!(status(&host("", "0-3"), Latency, r, "vm:a"), "fail");
+        // All occurrences count: libvirt's mem-lock=off plus a passthrough cpu-pm=on.
+        let s = host("-overcommit mem-lock=off -overcommit cpu-pm=on", "0");
+        let f = findings(&s, Throughput, r);
+        assert_eq!(f[0].status.as_str(), "pass");
+        assert!(f[0].evidence[0]
+            .observed
+            .contains("-overcommit mem-lock=off; -overcommit cpu-pm=on"));
+        // Earlier occurrence only: still on, with a note about older QEMU.
+        let s = host("-overcommit cpu-pm=on -overcommit mem-lock=off", "0");
+        let f = findings(&s, Throughput, r);
+        assert_eq!(f[0].status.as_str(), "pass");
+        assert!(f[0].message.contains("QEMU < 9.1"));
+        // argv only: dedication unknown.
+        let s = SnapBuilder::new()
+            .vm_argv(&["qemu-system-x86_64", "-accel", "kvm", "-name", "a"], &[])
+            .build();
+        assert_eq!(status(&s, Throughput, r, "vm:a"), "unknown");
+        // TCG: not applicable.
+        let s = SnapBuilder::new()
+            .vm(
+                "qemu-system-x86_64 -name a -accel tcg -overcommit cpu-pm=on",
+                &[],
+            )
+            .build();
+        assert_eq!(status(&s, Throughput, r, "vm:a"), "not_applicable");
+    }
+
+    #[test]
+    fn mem_lock() {
+        let r = "qemu.overcommit.mem-lock";
+        // The test host has 2 × 252 GiB: a 4 GiB VM does not overcommit it.
+        let f = findings(&host("-overcommit mem-lock=on", "0"), Throughput, r);
+        assert_eq!(f[0].status.as_str(), "pass");
+        assert!(f[0].evidence[0].observed.starts_with("mem-lock=on"));
+        assert_eq!(
+            status(
+                &host("-overcommit mem-lock=off", "0"),
+                Throughput,
+                r,
+                "vm:a"
+            ),
+            "warn"
+        );
+        assert_eq!(status(&host("", "0"), Latency, r, "vm:a"), "fail");
+        // Later occurrences win per key; -realtime mlock=on is the legacy spelling.
+        assert_eq!(
+            status(
+                &host("-overcommit mem-lock=off -overcommit mem-lock=on", "0"),
+                Throughput,
+                r,
+                "vm:a"
+            ),
+            "pass"
+        );
+        let f = findings(&host("-realtime mlock=on", "0"), Throughput, r);
+        assert_eq!(f[0].status.as_str(), "pass");
+        assert!(f[0].message.contains("-realtime"));
+        // A 600 GiB VM overcommits the 504 GiB host: mem-lock=on fails, off is NA.
+        let big = |oc: &str| {
+            SnapBuilder::new()
+                .topology(2, 4, 2)
+                .vm(
+                    &format!("qemu-system-x86_64 -name a -accel kvm -m 600G {oc}"),
+                    &[],
+                )
+                .build()
+        };
+        assert_eq!(
+            status(&big("-overcommit mem-lock=on"), Throughput, r, "vm:a"),
+            "fail"
+        );
+        assert_eq!(
+            status(&big("-overcommit mem-lock=off"), Throughput, r, "vm:a"),
+            "not_applicable"
+        );
+        // No /proc/meminfo: unknown, never pass or fail.
+        let s = SnapBuilder::new()
+            .vm(
+                "qemu-system-x86_64 -name a -m 4G -overcommit mem-lock=on",
+                &[],
+            )
+            .build();
+        assert_eq!(status(&s, Throughput, r, "vm:a"), "unknown");
+    }
+}

@@ -1,0 +1,380 @@
+//! Rendering a plan as one bash script, built in Rust (no template engine, so nothing escapes
+//! for HTML by accident). Every host value goes through [`quote::sh`] in code and through
+//! [`quote::comment`] in comments; the runtime library (`prelude.bash`) is constant text.
+
+use super::libvirt;
+use super::plan::{Disposition, Plan};
+use super::quote::{comment, sh};
+use super::step::{Kind, Step};
+use crate::report::Report;
+use std::collections::BTreeSet;
+
+const PRELUDE: &str = include_str!("prelude.bash");
+
+/// What the header says about where the findings came from.
+pub struct Header<'a> {
+    pub generated_at: &'a str,
+    /// `scan of /`, `scan of --root DIR`, `report FILE`, ...
+    pub source: String,
+}
+
+/// Append one line.
+fn ln(out: &mut String, s: &str) {
+    out.push_str(s);
+    out.push('\n');
+}
+
+/// A comment line (the text is made single-line first).
+fn cm(out: &mut String, s: &str) {
+    let t = comment(s);
+    if t.is_empty() {
+        ln(out, "#");
+    } else {
+        ln(out, &format!("# {t}"));
+    }
+}
+
+/// A command line: words already quoted by the caller.
+fn cmd(out: &mut String, words: &[String]) {
+    ln(out, &words.join(" "));
+}
+
+fn q(s: &str) -> String {
+    sh(s).into_owned()
+}
+
+pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
+    let mut out = String::new();
+    let host = report.host.hostname.as_deref().unwrap_or("unknown host");
+    ln(&mut out, "#!/usr/bin/env bash");
+    // Host values are single-quoted on purpose: a `$` or backtick inside one is data.
+    ln(&mut out, "# shellcheck disable=SC2016");
+    cm(
+        &mut out,
+        "kvmaudit remediation script: review it, then run it.",
+    );
+    ln(&mut out, "#");
+    cm(&mut out, &format!("host:       {host}"));
+    cm(&mut out, &format!("generated:  {}", h.generated_at));
+    cm(
+        &mut out,
+        &format!(
+            "kvmaudit:   {} (report schema {}, profile {})",
+            env!("CARGO_PKG_VERSION"),
+            report.schema_version,
+            report.profile.as_str()
+        ),
+    );
+    cm(&mut out, &format!("findings:   {}", h.source));
+    ln(&mut out, "#");
+    for l in [
+        "bash THIS-SCRIPT                 dry run (default): every planned change as current → target",
+        "bash THIS-SCRIPT --apply         make the changes (root); \"guarded\" steps need --with-guarded",
+        "Every step checks the current state first and says \"already set\" when it is right, so a",
+        "second run changes nothing. Before the first change the script saves the prior state",
+        "(file copies, sysfs values) in a timestamped directory under /var/backups/kvmaudit",
+        "($KVMAUDIT_BACKUP_DIR or --backup-dir override it) and writes rollback.sh there.",
+        "VM-level findings are advice only (libvirt domain XML and QEMU options, at the end).",
+    ] {
+        cm(&mut out, l);
+    }
+    ln(&mut out, "#");
+    cm(
+        &mut out,
+        &format!("Findings covered ({}):", plan.covered.len()),
+    );
+    for c in &plan.covered {
+        let how = match &c.disposition {
+            Disposition::Steps(n) => format!("{n} step(s), auto {}", c.mode),
+            Disposition::Advice(why) => format!("advice: {why}"),
+        };
+        cm(
+            &mut out,
+            &format!(
+                "  - {} {} [{}] -> {how}",
+                c.rule,
+                c.target,
+                c.status.as_str()
+            ),
+        );
+        if !c.message.is_empty() {
+            cm(&mut out, &format!("      {}", c.message));
+        }
+    }
+    if plan.covered.is_empty() {
+        cm(&mut out, "  (none: no failed or warn finding)");
+    }
+    let mut touched: Vec<String> = plan.steps.iter().flat_map(Step::touches).collect();
+    touched.sort_by(|a, b| super::facts::natural_cmp(a, b));
+    touched.dedup();
+    let guarded = plan
+        .steps
+        .iter()
+        .filter(|s| s.gate == super::step::Gate::Guarded)
+        .count();
+    ln(&mut out, "#");
+    cm(
+        &mut out,
+        &format!(
+            "Steps: {} ({guarded} guarded: they run only with --with-guarded).",
+            plan.steps.len()
+        ),
+    );
+    if !touched.is_empty() {
+        ln(&mut out, "#");
+        cm(
+            &mut out,
+            "Paths this script may change (files are copied to the backup directory first):",
+        );
+        for t in &touched {
+            cm(&mut out, &format!("  touch: {t}"));
+        }
+    }
+    if !plan.notes.is_empty() {
+        ln(&mut out, "#");
+        cm(&mut out, "Notes from the generator:");
+        for n in &plan.notes {
+            cm(&mut out, &format!("  - {n}"));
+        }
+    }
+    ln(&mut out, "");
+    out.push_str(PRELUDE);
+    ln(&mut out, "");
+
+    // What stays for the admin, printed in the closing list.
+    let mut todo: Vec<String> = plan
+        .advice
+        .iter()
+        .map(|a| format!("{} {}: {}", a.rule, a.target, a.why))
+        .collect();
+    for (vm, list) in &plan.vm_findings {
+        let rules: BTreeSet<&str> = list.iter().map(|f| f.rule.as_str()).collect();
+        todo.push(format!(
+            "VM {vm}: {} (change the domain definition, then restart the VM)",
+            rules.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    for t in &todo {
+        ln(&mut out, &format!("ADVICE_TODO+=({})", q(&comment(t))));
+    }
+    if !todo.is_empty() {
+        ln(&mut out, "");
+    }
+
+    render_steps(&mut out, plan);
+    render_host_advice(&mut out, plan);
+    render_vm_advice(&mut out, plan, report);
+    ln(&mut out, "finish");
+    out
+}
+
+fn render_steps(out: &mut String, plan: &Plan) {
+    if plan.steps.is_empty() {
+        cm(out, "No step: nothing the script can change was found.");
+        ln(out, "");
+        return;
+    }
+    let mut current = "";
+    for s in &plan.steps {
+        if s.rule != current {
+            current = &s.rule;
+            ln(out, "");
+            let title = crate::rules::meta::find(&s.rule)
+                .map(|m| m.title.clone())
+                .unwrap_or_default();
+            let sep = if title.is_empty() { "" } else { " — " };
+            cm(
+                out,
+                &format!("==== {}{sep}{title} (auto: {})", s.rule, s.gate.as_str()),
+            );
+            for c in plan.covered.iter().filter(|c| c.rule == s.rule) {
+                cm(
+                    out,
+                    &format!("  [{}] {}: {}", c.status.as_str(), c.target, c.message),
+                );
+            }
+            if let Some(m) = crate::rules::meta::find(&s.rule) {
+                let r = &m.remediation;
+                if !r.disruption.is_empty() {
+                    cm(out, &format!("  disruption: {}", r.disruption));
+                }
+                if !r.rollback.is_empty() {
+                    cm(out, &format!("  catalogue rollback: {}", r.rollback));
+                }
+            }
+        }
+        render_step(out, s);
+    }
+    ln(out, "");
+}
+
+fn render_step(out: &mut String, s: &Step) {
+    let gate = s.gate.as_str().to_string();
+    let rule = q(&s.rule);
+    match &s.kind {
+        Kind::SetValue { path, value, read } => cmd(
+            out,
+            &[
+                "set_value".into(),
+                gate,
+                rule,
+                read.as_str().into(),
+                q(path),
+                q(value),
+            ],
+        ),
+        Kind::CpuidleDisable { state_dir, name } => cmd(
+            out,
+            &["cpuidle_disable".into(), gate, rule, q(state_dir), q(name)],
+        ),
+        Kind::HugepagesAtLeast {
+            path,
+            count,
+            page_kb,
+            meminfo,
+        } => cmd(
+            out,
+            &[
+                "hugepages_at_least".into(),
+                gate,
+                rule,
+                q(path),
+                count.to_string(),
+                page_kb.to_string(),
+                q(meminfo),
+            ],
+        ),
+        Kind::ConfLine { file, key, line } => cmd(
+            out,
+            &[
+                "conf_line".into(),
+                gate,
+                rule,
+                q(file.path()),
+                q(key),
+                q(line),
+            ],
+        ),
+        Kind::KernelArgs { set, remove } => {
+            let mut w = vec!["kernel_args".into(), gate, rule];
+            w.extend(set.iter().map(|t| q(&format!("set:{t}"))));
+            w.extend(remove.iter().map(|t| q(&format!("del:{t}"))));
+            cmd(out, &w);
+        }
+        Kind::HugepagesPersist { path, count } => cmd(
+            out,
+            &[
+                "hugepages_persist".into(),
+                gate,
+                rule,
+                q(path),
+                count.to_string(),
+            ],
+        ),
+        Kind::SysctlCommentOut { file, key } => cmd(
+            out,
+            &["sysctl_comment_out".into(), gate, rule, q(file), q(key)],
+        ),
+        Kind::ModuleReload {
+            module,
+            param,
+            value,
+        } => cmd(
+            out,
+            &[
+                "need_reload".into(),
+                gate,
+                rule,
+                q(module),
+                q(param),
+                q(value),
+            ],
+        ),
+        Kind::HugetlbMount { dir, pagesize } => {
+            let kb = match pagesize.chars().last() {
+                Some('G') => pagesize
+                    .trim_end_matches('G')
+                    .parse::<u64>()
+                    .ok()
+                    .map(|n| n * 1024 * 1024),
+                Some('M') => pagesize
+                    .trim_end_matches('M')
+                    .parse::<u64>()
+                    .ok()
+                    .map(|n| n * 1024),
+                _ => pagesize.trim_end_matches('K').parse::<u64>().ok(),
+            }
+            .unwrap_or(0);
+            cmd(
+                out,
+                &[
+                    "hugetlb_mount".into(),
+                    gate,
+                    rule,
+                    q(dir),
+                    q(pagesize),
+                    kb.to_string(),
+                ],
+            )
+        }
+    }
+}
+
+fn render_host_advice(out: &mut String, plan: &Plan) {
+    if plan.advice.is_empty() {
+        return;
+    }
+    ln(out, "");
+    cm(out, "==== Host findings left to you (advice, not run) ====");
+    for a in &plan.advice {
+        cm(out, "");
+        cm(out, &format!("{} {}: {}", a.rule, a.target, a.why));
+        for l in &a.lines {
+            cm(out, &format!("    {l}"));
+        }
+    }
+    ln(out, "");
+}
+
+fn render_vm_advice(out: &mut String, plan: &Plan, report: &Report) {
+    if plan.vm_findings.is_empty() {
+        return;
+    }
+    ln(out, "");
+    cm(out, "==== VM findings: libvirt domain XML and QEMU options (advice; running VMs are never edited) ====");
+    for (vm, list) in &plan.vm_findings {
+        let entry = report.vms.iter().find(|v| &v.name == vm);
+        let pid = entry
+            .and_then(|v| v.pid)
+            .map(|p| format!(", pid {p}"))
+            .unwrap_or_default();
+        cm(out, "");
+        cm(out, &format!("--- VM {vm}{pid}: virsh edit {}", q(vm)));
+        for f in list {
+            cm(
+                out,
+                &format!(
+                    "  {} {} [{}]: {}",
+                    f.rule,
+                    f.target,
+                    f.status.as_str(),
+                    f.message
+                ),
+            );
+            match libvirt::suggest(f, entry.and_then(|v| v.vcpus)) {
+                Some(sg) => {
+                    for (i, l) in sg.section.wrap(&sg.xml).lines().enumerate() {
+                        let label = if i == 0 { "libvirt:" } else { "        " };
+                        cm(out, &format!("      {label} {l}"));
+                    }
+                    cm(out, &format!("      QEMU:    {}", sg.qemu));
+                    cm(out, &format!("      note:    {}", sg.note));
+                }
+                None => {
+                    cm(out, &format!("      fix:     {}", f.remediation.summary));
+                }
+            }
+        }
+    }
+    ln(out, "");
+}

@@ -1,0 +1,246 @@
+//! VM-level findings become advice, never edits of running VMs: the libvirt domain XML element
+//! to set and the equivalent QEMU option (catalogue §7.2), per VM, as script comments; with
+//! `--libvirt-xml DIR` also one suggested XML fragment file per domain.
+
+use super::quote;
+use crate::report::{Finding, Report, Status};
+
+/// Where a suggested element goes in a domain definition, in libvirt's element order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    Vcpu,
+    Iothreads,
+    Cputune,
+    Numatune,
+    MemoryBacking,
+    Os,
+    Features,
+    Cpu,
+    Devices,
+    QemuCommandline,
+}
+
+impl Section {
+    /// `inner` inside this section's element(s).
+    pub fn wrap(self, inner: &str) -> String {
+        let indented: String = inner
+            .lines()
+            .map(|l| format!("  {l}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let inner = indented.as_str();
+        match self {
+            Section::Vcpu | Section::Iothreads | Section::Cpu => {
+                inner.trim_start().replace("\n  ", "\n")
+            }
+            Section::Cputune => format!("<cputune>\n{inner}\n</cputune>"),
+            Section::Numatune => format!("<numatune>\n{inner}\n</numatune>"),
+            Section::MemoryBacking => format!("<memoryBacking>\n{inner}\n</memoryBacking>"),
+            Section::Os => format!("<os>\n{inner}\n</os>"),
+            Section::Features => format!("<features>\n{inner}\n</features>"),
+            Section::Devices => format!("<devices>\n{inner}\n</devices>"),
+            Section::QemuCommandline => format!("<qemu:commandline>\n{inner}\n</qemu:commandline>"),
+        }
+    }
+}
+
+/// One suggestion for one finding.
+#[derive(Debug, Clone)]
+pub struct Suggestion {
+    pub section: Section,
+    /// The element(s) to set, inside `section` (constant text plus numbers; no host strings).
+    pub xml: String,
+    /// The QEMU command-line form.
+    pub qemu: String,
+    /// Extra words (direction, restart needed, ...).
+    pub note: String,
+}
+
+fn s(section: Section, xml: &str, qemu: &str, note: &str) -> Option<Suggestion> {
+    Some(Suggestion {
+        section,
+        xml: xml.to_string(),
+        qemu: qemu.to_string(),
+        note: note.to_string(),
+    })
+}
+
+/// The suggestion for a VM finding, `None` when there is no XML/QEMU form (e.g. guest rules).
+pub fn suggest(f: &Finding, vcpus: Option<u32>) -> Option<Suggestion> {
+    use Section::*;
+    let n = vcpus.filter(|n| *n > 1).unwrap_or(4);
+    let restart =
+        "takes effect when the VM is restarted (virsh shutdown + start; not a reboot from inside)";
+    let fail = f.status == Status::Fail;
+    match f.rule.as_str() {
+        "qemu.accel.kvm" => s(Os, "<!-- set on the root element: <domain type='kvm'> (as above) -->", "-accel kvm (or -enable-kvm)", restart),
+        "base.qemu.version" => s(Os, "<type arch='x86_64' machine='pc-q35-9.0'>hvm</type>", "-machine pc-q35-9.0 (after upgrading QEMU to >= 6.0)", "upgrade QEMU, then restart the VM (or live-migrate it to an upgraded host)"),
+        "qemu.numa.vm-placement" | "qemu.numa.memory-locality" => s(
+            Numatune,
+            "<memory mode='strict' nodeset='NODE'/>",
+            "numactl --cpunodebind=NODE --membind=NODE qemu-system-x86_64 ... (or host-nodes=NODE,policy=bind on the memory backend)",
+            "replace NODE by the NUMA node of the VM's devices; also pin vCPUs to that node's CPUs (<vcpu placement='static' cpuset='...'/> or <cputune><vcpupin .../>); live: virsh numatune DOMAIN --mode strict --nodeset NODE --live --config; memory already allocated moves only after a restart (or migratepages)",
+        ),
+        "qemu.numa.device-locality" => s(Numatune, "<memory mode='strict' nodeset='DEVICE_NODE'/>", "numactl --cpunodebind=DEVICE_NODE --membind=DEVICE_NODE ...", "place the VM on its device's node, or give it a device on its own node"),
+        "qemu.mem.hugepages" => s(MemoryBacking, "<hugepages>\n  <page size='1' unit='G'/>\n</hugepages>", "-object memory-backend-file,id=pc.ram,mem-path=/dev/hugepages1G,size=RAM,prealloc=on -machine memory-backend=pc.ram", "needs a host pool large enough on the VM's node (host.hugepages.pool); restart the VM"),
+        "qemu.mem.merge" => s(MemoryBacking, "<nosharepages/>", "-machine mem-merge=off", restart),
+        "qemu.overcommit.mem-lock" if fail => s(MemoryBacking, "<!-- remove <locked/> -->", "-overcommit mem-lock=off", "memory is overcommitted: locking guest RAM risks OOM kills; restart the VM"),
+        "qemu.overcommit.mem-lock" => s(MemoryBacking, "<locked/>", "-overcommit mem-lock=on", "also raise the memlock limit (<memtune><hard_limit>); restart the VM"),
+        "qemu.overcommit.cpu-pm" if fail => s(QemuCommandline, "<!-- remove the -overcommit cpu-pm=on passthrough -->", "-overcommit cpu-pm=off", "the VM shares pCPUs: cpu-pm=on steals time from the others; restart the VM"),
+        "qemu.overcommit.cpu-pm" | "host.kvm.exitless-timer" => s(QemuCommandline, "<qemu:arg value='-overcommit'/>\n<qemu:arg value='cpu-pm=on'/>", "-overcommit cpu-pm=on", "only for VMs with dedicated pCPUs; needs xmlns:qemu on <domain>; restart the VM"),
+        "qemu.net.virtio-model" => s(Devices, "<interface type='...'>\n  <model type='virtio'/>\n</interface>", "-device virtio-net-pci,netdev=ID", "the guest needs the virtio_net driver; restart the VM"),
+        "qemu.net.vhost" => s(Devices, "<interface type='...'>\n  <driver name='vhost'/>\n</interface>", "-netdev tap,...,vhost=on", "modprobe vhost_net on the host first; restart the VM or re-plug the NIC"),
+        "qemu.net.multiqueue" => Some(Suggestion {
+            section: Devices,
+            xml: format!("<interface type='...'>\n  <driver name='vhost' queues='{n}'/>\n</interface>"),
+            qemu: format!("-netdev tap,...,vhost=on,queues={n} -device virtio-net-pci,mq=on,vectors={},...", 2 * n + 2),
+            note: "one queue per vCPU; in the guest: ethtool -L IFACE combined N; restart the VM".into(),
+        }),
+        "qemu.net.packed" => s(Devices, "<interface type='...'>\n  <driver packed='on'/>\n</interface>", "-device virtio-net-pci,...,packed=on", "kernel vhost-net masks packed rings: keep vhost, which is the bigger win; restart the VM"),
+        "qemu.net.poll-us" => s(QemuCommandline, "<!-- poll-us has no libvirt attribute: pass the netdev through <qemu:commandline> -->", "-netdev tap,...,vhost=on,poll-us=50", "tens of microseconds, on dedicated-CPU hosts only; restart the VM"),
+        "qemu.blk.virtio-bus" => s(Devices, "<disk type='...' device='disk'>\n  <target dev='vdX' bus='virtio'/>\n</disk>", "-device virtio-blk-pci,drive=ID", "the guest needs virtio_blk (Windows: install the driver first); restart the VM"),
+        "qemu.blk.cache" => s(Devices, "<disk type='...' device='disk'>\n  <driver name='qemu' cache='none'/>\n</disk>", "-drive ...,cache=none (or -blockdev ...\"cache\":{\"direct\":true,\"no-flush\":false})", "needs a filesystem with O_DIRECT (not tmpfs); restart the VM"),
+        "qemu.blk.aio" => s(Devices, "<disk type='...' device='disk'>\n  <driver name='qemu' cache='none' io='native'/>\n</disk>", "-drive ...,cache=none,aio=native (or aio=io_uring)", "native needs cache=none; io_uring needs QEMU >= 5.0 and Linux >= 5.1; restart the VM"),
+        "qemu.blk.num-queues" => Some(Suggestion {
+            section: Devices,
+            xml: format!("<disk type='...' device='disk'>\n  <driver name='qemu' queues='{n}'/>\n</disk>"),
+            qemu: format!("-device virtio-blk-pci,...,num-queues={n}"),
+            note: "one queue per vCPU; restart the VM".into(),
+        }),
+        "qemu.blk.packed" => s(Devices, "<disk type='...' device='disk'>\n  <driver name='qemu' packed='on'/>\n</disk>", "-device virtio-blk-pci,...,packed=on", "restart the VM"),
+        "qemu.blk.iothread" => s(Iothreads, "<iothreads>1</iothreads>\n<!-- and in the <disk>: <driver name='qemu' iothread='1'/>; pin it: <cputune><iothreadpin iothread='1' cpuset='...'/></cputune> -->", "-object iothread,id=iothread1 -device virtio-blk-pci,...,iothread=iothread1", "pin the iothread to CPUs of the VM's node that its vCPUs do not use; restart the VM"),
+        "qemu.pmem.nvdimm" => s(Devices, "<memory model='nvdimm' access='shared'>\n  <source><path>/dev/daxX.Y</path><alignsize unit='KiB'>2048</alignsize></source>\n  <target><size unit='GiB'>SIZE</size><node>NODE</node><label><size unit='KiB'>128</size></label></target>\n</memory>", "-machine ...,nvdimm=on -object memory-backend-file,id=mem1,mem-path=/dev/daxX.Y,share=on,size=SIZE,align=2M -device nvdimm,memdev=mem1,label-size=128k", "needs <maxMemory slots='...'>; restart the VM"),
+        "qemu.qat.passthrough" => s(Devices, "<hostdev mode='subsystem' type='pci' managed='yes'>\n  <source><address domain='0x0000' bus='0xBB' slot='0xSS' function='0xF'/></source>\n</hostdev>", "-device vfio-pci,host=DDDD:BB:SS.F", "use a VF on the VM's NUMA node; VFs hot-plug (virsh attach-device)"),
+        "guest.haltpoll.driver" => s(Features, "<kvm>\n  <hint-dedicated state='on'/>\n</kvm>\n<!-- with <cpu mode='host-passthrough'/> -->", "-cpu host,kvm-hint-dedicated=on", "host side of the guest halt-polling driver; the rest is inside the guest; restart the VM"),
+        _ => None,
+    }
+}
+
+/// One domain's suggested XML fragment. Host strings (the domain name, device ids, messages)
+/// appear only in escaped comments.
+pub fn fragment(
+    vm: &str,
+    findings: &[Finding],
+    report: &Report,
+    generated_at: &str,
+) -> Option<String> {
+    let vcpus = report
+        .vms
+        .iter()
+        .find(|v| v.name == vm)
+        .and_then(|v| v.vcpus);
+    let mut parts: Vec<(Section, String)> = Vec::new();
+    for f in findings {
+        let Some(sg) = suggest(f, vcpus) else {
+            continue;
+        };
+        let mut body = format!(
+            "<!-- {} {} [{}]: {} -->\n<!-- QEMU: {}; {} -->\n",
+            quote::xml_comment(&f.rule),
+            quote::xml_comment(&f.target),
+            f.status.as_str(),
+            quote::xml_comment(&f.message),
+            quote::xml_comment(&sg.qemu),
+            quote::xml_comment(&sg.note),
+        );
+        body.push_str(&sg.xml);
+        parts.push((sg.section, body));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    parts.sort_by_key(|(s, _)| *s);
+    let mut out = String::new();
+    out.push_str("<?xml version='1.0' encoding='UTF-8'?>\n");
+    out.push_str(&format!(
+        "<!-- kvmaudit {}: suggested changes for libvirt domain {} on host {}, generated {}.\n     Not a complete definition: merge these elements into `virsh edit` of the domain, then restart it. -->\n",
+        env!("CARGO_PKG_VERSION"),
+        quote::xml_comment(vm),
+        quote::xml_comment(report.host.hostname.as_deref().unwrap_or("unknown")),
+        quote::xml_comment(generated_at),
+    ));
+    out.push_str("<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n");
+    out.push_str(&format!("  <name>{}</name>\n", quote::xml_text(vm)));
+    let mut i = 0;
+    while i < parts.len() {
+        let sec = parts[i].0;
+        let mut inner = Vec::new();
+        while i < parts.len() && parts[i].0 == sec {
+            inner.push(parts[i].1.clone());
+            i += 1;
+        }
+        for line in sec.wrap(&inner.join("\n")).lines() {
+            out.push_str("  ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str("</domain>\n");
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Remediation, Severity};
+
+    fn finding(rule: &str, target: &str, status: Status) -> Finding {
+        Finding {
+            rule: rule.into(),
+            title: String::new(),
+            section: String::new(),
+            scope: "vm".into(),
+            target: target.into(),
+            status,
+            severity: Severity::Medium,
+            evidence: vec![],
+            message: "msg -- with <tags> & a\nnewline".into(),
+            remediation: Remediation {
+                summary: String::new(),
+                reboot: false,
+                automatable: false,
+                mode: "no".into(),
+                disruption: "vm".into(),
+            },
+            pending_reboot: false,
+            blocker: false,
+            waiver: None,
+        }
+    }
+
+    #[test]
+    fn fragment_is_well_formed_with_hostile_names() {
+        let snap = crate::rules::testkit::SnapBuilder::new()
+            .vm("qemu-system-x86_64 -name guest1", &[])
+            .build();
+        let mut r =
+            crate::rules::evaluate(&snap, crate::report::Profile::Throughput, &[], "2026-01-01");
+        let vm = "ev'il\"<vm> -- $(touch x)\nname";
+        r.vms[0].name = vm.into();
+        r.vms[0].vcpus = None;
+        let fs = vec![
+            finding("qemu.blk.cache", &format!("vm:{vm}/drive:d0"), Status::Warn),
+            finding(
+                "qemu.net.multiqueue",
+                &format!("vm:{vm}/net:n0"),
+                Status::Warn,
+            ),
+            finding("qemu.mem.hugepages", &format!("vm:{vm}"), Status::Fail),
+        ];
+        let x = fragment(vm, &fs, &r, "2026-01-01T00:00:00Z").unwrap();
+        let mut reader = quick_xml::Reader::from_str(&x);
+        let mut depth = 0i32;
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Eof) => break,
+                Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+                Ok(quick_xml::events::Event::End(_)) => depth -= 1,
+                Ok(_) => {}
+                Err(e) => panic!("not well-formed: {e}\n{x}"),
+            }
+        }
+        assert_eq!(depth, 0);
+        assert!(x.contains("queues='4'"), "{x}");
+        assert!(x.find("<memoryBacking>").unwrap() < x.find("<devices>").unwrap());
+    }
+}

@@ -1,0 +1,873 @@
+set -euo pipefail
+umask 022
+export LC_ALL=C
+
+if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
+  echo "this script needs bash >= 4.4" >&2
+  exit 2
+fi
+
+MODE=dry-run
+WITH_GUARDED=0
+FORCE=0
+BACKUP_ROOT=${KVMAUDIT_BACKUP_DIR:-/var/backups/kvmaudit}
+
+usage() {
+  cat <<'USAGE'
+Usage: bash SCRIPT [--dry-run | --apply] [--with-guarded] [--force] [--backup-dir DIR]
+  --dry-run       print every planned change as current → target; change nothing (default)
+  --apply         make the changes (root only); prior state and rollback.sh go to the backup dir
+  --with-guarded  also run the steps the catalogue marks "guarded" (they need your judgement)
+  --force         reload kernel modules even while VMs use them
+  --backup-dir D  where backups and rollback.sh go
+                  (default: $KVMAUDIT_BACKUP_DIR, else /var/backups/kvmaudit)
+USAGE
+}
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --dry-run) MODE=dry-run ;;
+    --apply) MODE=apply ;;
+    --with-guarded) WITH_GUARDED=1 ;;
+    --force) FORCE=1 ;;
+    --backup-dir)
+      if [[ $# -lt 2 ]]; then
+        usage >&2
+        exit 2
+      fi
+      BACKUP_ROOT=$2
+      shift
+      ;;
+    --backup-dir=*) BACKUP_ROOT=${1#*=} ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      printf 'unknown argument: %q\n' "$1" >&2
+      usage >&2
+      exit 2
+      ;;
+  esac
+  shift
+done
+
+if [[ $MODE == apply && $EUID -ne 0 ]]; then
+  echo "--apply needs root" >&2
+  exit 2
+fi
+
+N_CHANGED=0
+N_ALREADY=0
+N_PLANNED=0
+N_SKIPPED=0
+N_FAILED=0
+BACKUP_DIR=""
+ROLLBACK_ENTRIES=""
+GRUB_REGEN=0
+declare -A BACKED_UP=()
+declare -A REBOOT_SEEN=()
+REBOOT_REASONS=()
+RELOADS=()
+NOTES=()
+ADVICE_TODO=()
+KA_SET=()
+KA_DEL=()
+
+# A host value as it is safe to print: as is when printable, else in $'...' form.
+disp() {
+  if [[ $1 =~ ^[[:print:]]*$ ]]; then
+    printf '%s' "$1"
+  else
+    printf '%q' "$1"
+  fi
+}
+
+already() {
+  N_ALREADY=$((N_ALREADY + 1))
+  printf 'already set   [%s] %s\n' "$1" "$2"
+}
+planned() {
+  N_PLANNED=$((N_PLANNED + 1))
+  printf 'would change  [%s] %s\n' "$1" "$2"
+}
+changed() {
+  N_CHANGED=$((N_CHANGED + 1))
+  printf 'changed       [%s] %s\n' "$1" "$2"
+}
+skipped() {
+  N_SKIPPED=$((N_SKIPPED + 1))
+  printf 'skipped       [%s] %s\n' "$1" "$2"
+}
+failed() {
+  N_FAILED=$((N_FAILED + 1))
+  printf 'FAILED        [%s] %s\n' "$1" "$2" >&2
+}
+
+# may_change GATE RULE DESCRIPTION: succeeds when the change is to be made now.
+may_change() {
+  if [[ $MODE != apply ]]; then
+    if [[ $1 == guarded && $WITH_GUARDED -eq 0 ]]; then
+      planned "$2" "$3 (guarded: only with --with-guarded)"
+    else
+      planned "$2" "$3"
+    fi
+    return 1
+  fi
+  if [[ $1 == guarded && $WITH_GUARDED -eq 0 ]]; then
+    skipped "$2" "$3 (guarded step: pass --with-guarded to apply it)"
+    return 1
+  fi
+  return 0
+}
+
+# ---- backups and the rollback script ---------------------------------------------------------
+
+init_backup() {
+  if [[ -n $BACKUP_DIR ]]; then
+    return 0
+  fi
+  local stamp
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  BACKUP_DIR=$BACKUP_ROOT/$stamp
+  if [[ -e $BACKUP_DIR ]]; then
+    BACKUP_DIR=$BACKUP_DIR-$$
+  fi
+  mkdir -p -- "$BACKUP_DIR/files"
+  chmod 700 -- "$BACKUP_DIR"
+  ROLLBACK_ENTRIES=$BACKUP_DIR/rollback.entries
+  : >"$ROLLBACK_ENTRIES"
+  if [[ -r /proc/cmdline ]]; then
+    cat /proc/cmdline >"$BACKUP_DIR/proc-cmdline"
+  fi
+  trap write_rollback EXIT
+  # A signal ends the run through exit, so that the EXIT trap still writes rollback.sh.
+  trap 'exit 130' INT TERM HUP
+  printf 'backups and rollback script go to %s\n' "$(disp "$BACKUP_DIR")"
+}
+
+# record WORD...: one rollback command, every word quoted with %q.
+record() {
+  local q="" w
+  for w in "$@"; do
+    q+=$(printf '%q ' "$w")
+  done
+  printf '%s\n' "${q% }" >>"$ROLLBACK_ENTRIES"
+}
+
+rollback_header() {
+  cat <<'ROLLBACK'
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # a library: each run's entries below use only some of it
+# kvmaudit rollback: undoes, newest first, every change the remediation script made in this run.
+# Files are restored byte for byte from the copies beside this script; files the script created
+# are removed; sysfs/procfs values are written back. Run it as root: bash rollback.sh
+set -euo pipefail
+export LC_ALL=C
+HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+RC=0
+restore_value() {
+  if printf '%s\n' "$2" >"$1"; then
+    printf 'restored %q\n' "$1"
+  else
+    printf 'FAILED to restore %q\n' "$1" >&2
+    RC=1
+  fi
+}
+restore_file() {
+  if cat -- "$HERE/files$1" >"$1"; then
+    printf 'restored %q\n' "$1"
+  else
+    printf 'FAILED to restore %q\n' "$1" >&2
+    RC=1
+  fi
+}
+remove_file() {
+  if rm -f -- "$1"; then
+    printf 'removed %q\n' "$1"
+  else
+    printf 'FAILED to remove %q\n' "$1" >&2
+    RC=1
+  fi
+}
+remove_dir() {
+  if rmdir -- "$1" 2>/dev/null; then
+    printf 'removed %q\n' "$1"
+  fi
+}
+unmount() {
+  if umount -- "$1"; then
+    printf 'unmounted %q\n' "$1"
+  else
+    printf 'FAILED to unmount %q (in use?)\n' "$1" >&2
+    RC=1
+  fi
+}
+note() {
+  printf 'note: %s\n' "$1"
+}
+finish() {
+  if [[ $RC -eq 0 ]]; then
+    echo "rollback complete"
+  else
+    echo "rollback finished with errors" >&2
+  fi
+  exit "$RC"
+}
+ROLLBACK
+}
+
+write_rollback() {
+  if [[ -z $BACKUP_DIR || ! -f $ROLLBACK_ENTRIES ]]; then
+    return 0
+  fi
+  {
+    rollback_header
+    tac -- "$ROLLBACK_ENTRIES"
+    printf 'finish\n'
+  } >"$BACKUP_DIR/rollback.sh"
+  chmod 700 -- "$BACKUP_DIR/rollback.sh"
+}
+
+# backup_file PATH: keep the prior bytes (or the fact that PATH did not exist), once per run.
+backup_file() {
+  local p=$1
+  if [[ -n ${BACKED_UP[$p]+x} ]]; then
+    return 0
+  fi
+  init_backup
+  BACKED_UP[$p]=1
+  if [[ -e $p ]]; then
+    mkdir -p -- "$BACKUP_DIR/files$(dirname -- "$p")"
+    cp -p -- "$p" "$BACKUP_DIR/files$p"
+    record restore_file "$p"
+  else
+    record remove_file "$p"
+  fi
+}
+
+# ensure_dir DIR: create a missing directory; the rollback removes it again.
+ensure_dir() {
+  local d=$1
+  if [[ -d $d ]]; then
+    return 0
+  fi
+  ensure_dir "$(dirname -- "$d")"
+  mkdir -- "$d"
+  record remove_dir "$d"
+}
+
+# ---- runtime values --------------------------------------------------------------------------
+
+# read_value PATH MODE: the current value (first line; the [bracketed] word for MODE=bracketed).
+read_value() {
+  local v re='\[([^]]*)\]'
+  if [[ ! -e $1 ]]; then
+    return 1
+  fi
+  v=$(head -n 1 -- "$1" 2>/dev/null) || return 1
+  if [[ $2 == bracketed && $v =~ $re ]]; then
+    v=${BASH_REMATCH[1]}
+  fi
+  printf '%s' "$v"
+}
+
+write_value() {
+  local err
+  if ! err=$({ printf '%s\n' "$2" >"$1"; } 2>&1); then
+    printf '    %s\n' "$(disp "$err")" >&2
+    return 1
+  fi
+}
+
+# set_value GATE RULE MODE PATH TARGET
+set_value() {
+  local gate=$1 rule=$2 mode=$3 path=$4 target=$5 cur now="" desc
+  if ! cur=$(read_value "$path" "$mode"); then
+    failed "$rule" "$(disp "$path"): absent or unreadable; not changed"
+    return 0
+  fi
+  if [[ $cur == "$target" ]]; then
+    already "$rule" "$(disp "$path") = $(disp "$target")"
+    return 0
+  fi
+  desc="$(disp "$path"): $(disp "$cur") → $(disp "$target")"
+  may_change "$gate" "$rule" "$desc" || return 0
+  init_backup
+  record restore_value "$path" "$cur"
+  if write_value "$path" "$target" && now=$(read_value "$path" "$mode") && [[ $now == "$target" ]]; then
+    changed "$rule" "$desc"
+  else
+    failed "$rule" "$desc: not taken (reads $(disp "${now:-?}"))"
+  fi
+}
+
+# cpuidle_disable GATE RULE STATE_DIR NAME: disable the state only if it still has that name.
+cpuidle_disable() {
+  local gate=$1 rule=$2 dir=$3 name=$4 cur
+  if ! cur=$(read_value "$dir/name" plain); then
+    failed "$rule" "$(disp "$dir/name"): absent or unreadable; not changed"
+    return 0
+  fi
+  if [[ $cur != "$name" ]]; then
+    failed "$rule" "$(disp "$dir") is $(disp "$cur") now, not $name (state numbering changed since the scan); not changed"
+    return 0
+  fi
+  set_value "$gate" "$rule" plain "$dir/disable" 1
+}
+
+# mem_free_kb MEMINFO: the MemFree value (kB) of /proc/meminfo or a node's meminfo.
+mem_free_kb() {
+  local -a w
+  if [[ ! -r $1 ]]; then
+    return 1
+  fi
+  while read -r -a w; do
+    if ((${#w[@]} >= 2)) && [[ ${w[${#w[@]} - 3]:-} == MemFree: || ${w[0]} == MemFree: ]]; then
+      printf '%s' "${w[${#w[@]} - 2]}"
+      return 0
+    fi
+  done <"$1"
+  return 1
+}
+
+# hugepages_at_least GATE RULE PATH COUNT PAGE_KB MEMINFO: grow a pool, never shrink it.
+hugepages_at_least() {
+  local gate=$1 rule=$2 path=$3 want=$4 page_kb=$5 meminfo=$6 cur now="" free_kb need_kb desc
+  if ! cur=$(read_value "$path" plain) || [[ ! $cur =~ ^[0-9]+$ ]]; then
+    failed "$rule" "$(disp "$path"): absent or not a number; not changed"
+    return 0
+  fi
+  if ((cur >= want)); then
+    already "$rule" "$(disp "$path") = $cur (at least $want)"
+    return 0
+  fi
+  desc="$(disp "$path"): $cur → $want pages"
+  free_kb=$(mem_free_kb "$meminfo" || true)
+  need_kb=$(((want - cur) * page_kb))
+  if [[ ! $free_kb =~ ^[0-9]+$ ]] || ((need_kb > free_kb)); then
+    desc+=" (refused: needs $need_kb kB, $(disp "$meminfo") shows ${free_kb:-no} kB free)"
+    if may_change "$gate" "$rule" "$desc"; then
+      failed "$rule" "$desc"
+    fi
+    return 0
+  fi
+  may_change "$gate" "$rule" "$desc" || return 0
+  init_backup
+  record restore_value "$path" "$cur"
+  if write_value "$path" "$want" && now=$(read_value "$path" plain) && [[ $now == "$want" ]]; then
+    changed "$rule" "$desc"
+  else
+    failed "$rule" "$desc: the kernel allocated only $(disp "${now:-?}") (fragmented memory: reserve at boot instead)"
+  fi
+}
+
+# hugepages_persist GATE RULE PATH COUNT: the tmpfiles.d line for a pool, once the running pool
+# has reached COUNT (a size the host cannot give now must not be asked of it at every boot).
+hugepages_persist() {
+  local gate=$1 rule=$2 path=$3 want=$4 cur
+  if [[ $MODE == apply ]] && { ! cur=$(read_value "$path" plain) || [[ ! $cur =~ ^[0-9]+$ ]] || ((cur < want)); }; then
+    if [[ $gate == guarded && $WITH_GUARDED -eq 0 ]]; then
+      skipped "$rule" "$(disp "$path"): not made persistent (guarded step: pass --with-guarded)"
+    else
+      failed "$rule" "$(disp "$path"): not made persistent: the pool holds ${cur:-?} of $want pages now"
+    fi
+    return 0
+  fi
+  conf_line "$gate" "$rule" /etc/tmpfiles.d/kvmaudit.conf "w $path" "w $path - - - - $want"
+}
+
+# ---- configuration files ---------------------------------------------------------------------
+
+# key_matches LINE KEY: LINE sets KEY.
+key_matches() {
+  [[ $1 == "$2" || $1 == "$2 "* || $1 == "$2="* || $1 == "$2,"* || $1 == "$2"$'\t'* ]]
+}
+
+# conf_line GATE RULE FILE KEY LINE: LINE becomes the only line of FILE that sets KEY.
+conf_line() {
+  local gate=$1 rule=$2 file=$3 key=$4 line=$5 l n_key=0 exact=0 content=""
+  local -a lines=()
+  if [[ -e $file ]]; then
+    while IFS= read -r l || [[ -n $l ]]; do
+      lines+=("$l")
+    done <"$file"
+  fi
+  for l in "${lines[@]}"; do
+    if key_matches "$l" "$key"; then
+      n_key=$((n_key + 1))
+      if [[ $l == "$line" ]]; then
+        exact=1
+      fi
+    fi
+  done
+  if ((n_key == 1 && exact == 1)); then
+    already "$rule" "$(disp "$file"): $(disp "$line")"
+    return 0
+  fi
+  may_change "$gate" "$rule" "$(disp "$file"): set $(disp "$line")" || return 0
+  backup_file "$file"
+  ensure_dir "$(dirname -- "$file")"
+  if [[ ! -e $file ]]; then
+    content="# Written by kvmaudit fix; the rollback.sh it saved with the backups removes it."$'\n'
+  fi
+  for l in "${lines[@]}"; do
+    if ! key_matches "$l" "$key"; then
+      content+="$l"$'\n'
+    fi
+  done
+  content+="$line"$'\n'
+  if printf '%s' "$content" >"$file"; then
+    changed "$rule" "$(disp "$file"): set $(disp "$line")"
+  else
+    failed "$rule" "$(disp "$file"): cannot write"
+  fi
+}
+
+# sysctl_key LINE: the key a sysctl.d line sets (dotted), nothing for comments and blanks.
+sysctl_key() {
+  local re='^[[:space:]]*-?([^=#;[:space:]]+)[[:space:]]*='
+  if [[ $1 =~ $re ]]; then
+    printf '%s' "${BASH_REMATCH[1]//\//.}"
+  fi
+}
+
+# sysctl_comment_out GATE RULE FILE KEY: comment out the lines of FILE that set KEY (they would
+# override kvmaudit's own sysctl.d file at boot).
+sysctl_comment_out() {
+  local gate=$1 rule=$2 file=$3 key=$4 l n=0 content=""
+  if [[ ! -f $file ]]; then
+    already "$rule" "$(disp "$file") is gone: nothing overrides $key"
+    return 0
+  fi
+  while IFS= read -r l || [[ -n $l ]]; do
+    if [[ $(sysctl_key "$l") == "$key" ]]; then
+      n=$((n + 1))
+      content+="# disabled by kvmaudit fix (overrode ${key}): $l"$'\n'
+    else
+      content+="$l"$'\n'
+    fi
+  done <"$file"
+  if ((n == 0)); then
+    already "$rule" "$(disp "$file") no longer sets $key"
+    return 0
+  fi
+  may_change "$gate" "$rule" "$(disp "$file"): comment out its $key line(s), which override kvmaudit's" || return 0
+  backup_file "$file"
+  if printf '%s' "$content" >"$file"; then
+    changed "$rule" "$(disp "$file"): commented out $key"
+  else
+    failed "$rule" "$(disp "$file"): cannot write"
+  fi
+}
+
+# ---- kernel command line ---------------------------------------------------------------------
+
+# kargs_ok ARGS: every KA_SET token is present, no other value of their keys, no KA_DEL key.
+kargs_ok() {
+  local -a words=()
+  local t w found
+  read -r -a words <<<"$1"
+  for t in "${KA_SET[@]}"; do
+    found=0
+    for w in "${words[@]}"; do
+      if [[ $w == "$t" ]]; then
+        found=1
+      elif [[ ${w%%=*} == "${t%%=*}" ]]; then
+        return 1
+      fi
+    done
+    if ((found == 0)); then
+      return 1
+    fi
+  done
+  for t in "${KA_DEL[@]}"; do
+    for w in "${words[@]}"; do
+      if [[ ${w%%=*} == "$t" ]]; then
+        return 1
+      fi
+    done
+  done
+  return 0
+}
+
+# kargs_strip ARGS: ARGS without the keys of KA_SET and KA_DEL.
+kargs_strip() {
+  local -a words=() out=()
+  local w t drop
+  read -r -a words <<<"$1"
+  for w in "${words[@]}"; do
+    drop=0
+    for t in "${KA_SET[@]}" "${KA_DEL[@]}"; do
+      if [[ ${w%%=*} == "${t%%=*}" ]]; then
+        drop=1
+      fi
+    done
+    if ((drop == 0)); then
+      out+=("$w")
+    fi
+  done
+  printf '%s' "${out[*]}"
+}
+
+kargs_desc() {
+  local d=""
+  if ((${#KA_SET[@]} > 0)); then
+    d+="add ${KA_SET[*]}"
+  fi
+  if ((${#KA_DEL[@]} > 0)); then
+    d+="${d:+, }remove ${KA_DEL[*]}"
+  fi
+  printf '%s' "$d"
+}
+
+# note_reboot RULE: the running kernel does not have the arguments yet.
+note_reboot() {
+  local running=""
+  if [[ -r /proc/cmdline ]]; then
+    running=$(head -n 1 /proc/cmdline)
+  fi
+  if ! kargs_ok "$running" && [[ -z ${REBOOT_SEEN[$1]+x} ]]; then
+    REBOOT_SEEN[$1]=1
+    REBOOT_REASONS+=("[$1] kernel command line: $(kargs_desc)")
+  fi
+}
+
+# kernel_args GATE RULE [set:TOKEN]... [del:KEY]...
+kernel_args() {
+  local gate=$1 rule=$2 a
+  shift 2
+  KA_SET=()
+  KA_DEL=()
+  for a in "$@"; do
+    case $a in
+      set:*) KA_SET+=("${a#set:}") ;;
+      del:*) KA_DEL+=("${a#del:}") ;;
+    esac
+  done
+  if command -v grubby >/dev/null 2>&1; then
+    kargs_grubby "$gate" "$rule"
+  elif [[ -f /etc/default/grub ]]; then
+    kargs_default_grub "$gate" "$rule"
+  elif [[ -f /etc/kernel/cmdline ]]; then
+    kargs_kernel_cmdline "$gate" "$rule"
+  else
+    failed "$rule" "no grubby, /etc/default/grub or /etc/kernel/cmdline: $(kargs_desc) by hand"
+  fi
+}
+
+kargs_grubby() {
+  local gate=$1 rule=$2 l n=0 ok=1 f t
+  local -a keys=()
+  while IFS= read -r l; do
+    if [[ $l == args=* ]]; then
+      n=$((n + 1))
+      l=${l#args=}
+      l=${l#\"}
+      l=${l%\"}
+      if ! kargs_ok "$l"; then
+        ok=0
+      fi
+    fi
+  done < <(grubby --info=ALL 2>/dev/null || true)
+  if ((n > 0 && ok == 1)); then
+    already "$rule" "grubby (every boot entry): $(kargs_desc)"
+    note_reboot "$rule"
+    return 0
+  fi
+  may_change "$gate" "$rule" "grubby --update-kernel=ALL: $(kargs_desc)" || {
+    note_reboot "$rule"
+    return 0
+  }
+  for f in /etc/default/grub /etc/kernel/cmdline /boot/grub2/grubenv /boot/grub2/grub.cfg /boot/loader/entries/*.conf; do
+    if [[ -e $f ]]; then
+      backup_file "$f"
+    fi
+  done
+  for t in "${KA_SET[@]}" "${KA_DEL[@]}"; do
+    keys+=("${t%%=*}")
+  done
+  if grubby --update-kernel=ALL --remove-args="${keys[*]}" &&
+    { ((${#KA_SET[@]} == 0)) || grubby --update-kernel=ALL --args="${KA_SET[*]}"; }; then
+    changed "$rule" "grubby --update-kernel=ALL: $(kargs_desc)"
+  else
+    failed "$rule" "grubby could not update the boot entries"
+  fi
+  note_reboot "$rule"
+}
+
+# grub_var NAME: the value of NAME in /etc/default/grub; fails on anything but a plain string.
+grub_var() {
+  local l v=""
+  while IFS= read -r l || [[ -n $l ]]; do
+    if [[ $l == "$1="* ]]; then
+      v=${l#"$1="}
+    fi
+  done </etc/default/grub
+  case $v in
+    \"*\" | \'*\') v=${v:1:${#v}-2} ;;
+  esac
+  if [[ $v == *[\"\'\$\`\\]* ]]; then
+    return 1
+  fi
+  printf '%s' "$v"
+}
+
+grub_has() {
+  local l
+  while IFS= read -r l || [[ -n $l ]]; do
+    if [[ $l == "$1="* ]]; then
+      return 0
+    fi
+  done </etc/default/grub
+  return 1
+}
+
+kargs_default_grub() {
+  local gate=$1 rule=$2 f=/etc/default/grub lin def var l new_lin new_def content="" set_ok=0
+  if ! lin=$(grub_var GRUB_CMDLINE_LINUX) || ! def=$(grub_var GRUB_CMDLINE_LINUX_DEFAULT); then
+    failed "$rule" "$f: GRUB_CMDLINE_LINUX(_DEFAULT) uses quotes or expansions kvmaudit does not edit; $(kargs_desc) by hand"
+    return 0
+  fi
+  if kargs_ok "$lin $def"; then
+    already "$rule" "$f: $(kargs_desc)"
+    note_reboot "$rule"
+    return 0
+  fi
+  var=GRUB_CMDLINE_LINUX
+  if grub_has GRUB_CMDLINE_LINUX_DEFAULT; then
+    var=GRUB_CMDLINE_LINUX_DEFAULT
+  fi
+  new_lin=$(kargs_strip "$lin")
+  new_def=$(kargs_strip "$def")
+  if [[ $var == GRUB_CMDLINE_LINUX_DEFAULT ]]; then
+    new_def="$new_def${new_def:+${KA_SET[*]:+ }}${KA_SET[*]}"
+  else
+    new_lin="$new_lin${new_lin:+${KA_SET[*]:+ }}${KA_SET[*]}"
+  fi
+  may_change "$gate" "$rule" "$f: GRUB_CMDLINE_LINUX=\"$(disp "$lin")\" GRUB_CMDLINE_LINUX_DEFAULT=\"$(disp "$def")\" → \"$(disp "$new_lin")\" \"$(disp "$new_def")\"" || {
+    note_reboot "$rule"
+    return 0
+  }
+  while IFS= read -r l || [[ -n $l ]]; do
+    if [[ $l == GRUB_CMDLINE_LINUX=* ]]; then
+      l="GRUB_CMDLINE_LINUX=\"$new_lin\""
+      if [[ $var == GRUB_CMDLINE_LINUX ]]; then set_ok=1; fi
+    elif [[ $l == GRUB_CMDLINE_LINUX_DEFAULT=* ]]; then
+      l="GRUB_CMDLINE_LINUX_DEFAULT=\"$new_def\""
+      set_ok=1
+    fi
+    content+="$l"$'\n'
+  done <"$f"
+  if ((set_ok == 0)); then
+    content+="GRUB_CMDLINE_LINUX=\"$new_lin\""$'\n'
+  fi
+  backup_file "$f"
+  if printf '%s' "$content" >"$f"; then
+    GRUB_REGEN=1
+    changed "$rule" "$f: $(kargs_desc)"
+  else
+    failed "$rule" "$f: cannot write"
+  fi
+  note_reboot "$rule"
+}
+
+kargs_kernel_cmdline() {
+  local gate=$1 rule=$2 f=/etc/kernel/cmdline cur new
+  cur=$(head -n 1 -- "$f")
+  if kargs_ok "$cur"; then
+    already "$rule" "$f: $(kargs_desc)"
+    note_reboot "$rule"
+    return 0
+  fi
+  new=$(kargs_strip "$cur")
+  new="$new${new:+${KA_SET[*]:+ }}${KA_SET[*]}"
+  may_change "$gate" "$rule" "$f: $(disp "$cur") → $(disp "$new")" || {
+    note_reboot "$rule"
+    return 0
+  }
+  backup_file "$f"
+  if printf '%s\n' "$new" >"$f"; then
+    changed "$rule" "$f: $(kargs_desc)"
+    NOTES+=("run kernel-install (or kernelstub) so that the boot entries pick up $f")
+  else
+    failed "$rule" "$f: cannot write"
+  fi
+  note_reboot "$rule"
+}
+
+regen_grub() {
+  local cfg=""
+  if ((GRUB_REGEN == 0)); then
+    return 0
+  fi
+  if command -v update-grub >/dev/null 2>&1; then
+    if [[ -e /boot/grub/grub.cfg ]]; then
+      backup_file /boot/grub/grub.cfg
+    fi
+    if update-grub; then
+      changed grub "update-grub regenerated the boot menu"
+    else
+      failed grub "update-grub failed: run it by hand before rebooting"
+    fi
+    return 0
+  fi
+  if command -v grub2-mkconfig >/dev/null 2>&1; then
+    cfg=/boot/grub2/grub.cfg
+  elif command -v grub-mkconfig >/dev/null 2>&1; then
+    cfg=/boot/grub/grub.cfg
+  fi
+  if [[ -z $cfg ]]; then
+    NOTES+=("/etc/default/grub changed: regenerate the GRUB configuration (update-grub or grub2-mkconfig -o …) before rebooting")
+    return 0
+  fi
+  if [[ -e $cfg ]]; then
+    backup_file "$cfg"
+  fi
+  if "$(command -v grub2-mkconfig || command -v grub-mkconfig)" -o "$cfg"; then
+    changed grub "regenerated $cfg"
+  else
+    failed grub "GRUB regeneration failed: regenerate $cfg by hand before rebooting"
+  fi
+}
+
+# ---- mounts ----------------------------------------------------------------------------------
+
+# has_hugetlbfs KB: a hugetlbfs mount with that page size (in kB) exists.
+has_hugetlbfs() {
+  local fs opts o v m
+  local -a parts
+  while read -r _ _ fs opts _; do
+    if [[ $fs != hugetlbfs ]]; then
+      continue
+    fi
+    IFS=, read -r -a parts <<<"$opts"
+    for o in "${parts[@]}"; do
+      if [[ $o =~ ^pagesize=([0-9]+)([KkMG]?)$ ]]; then
+        v=${BASH_REMATCH[1]}
+        case ${BASH_REMATCH[2]} in
+          G) m=1048576 ;;
+          M) m=1024 ;;
+          *) m=1 ;;
+        esac
+        if ((v * m == $1)); then
+          return 0
+        fi
+      fi
+    done
+  done </proc/mounts
+  return 1
+}
+
+# hugetlb_mount GATE RULE DIR SIZE KB
+hugetlb_mount() {
+  local gate=$1 rule=$2 dir=$3 size=$4 kb=$5
+  if has_hugetlbfs "$kb"; then
+    already "$rule" "hugetlbfs with pagesize=$size is mounted"
+    return 0
+  fi
+  may_change "$gate" "$rule" "mount -t hugetlbfs -o pagesize=$size none $(disp "$dir")" || return 0
+  init_backup
+  if [[ ! -d $dir ]]; then
+    mkdir -p -- "$dir"
+    record remove_dir "$dir"
+  fi
+  if mount -t hugetlbfs -o "pagesize=$size" none "$dir"; then
+    record unmount "$dir"
+    changed "$rule" "mounted hugetlbfs pagesize=$size on $(disp "$dir")"
+  else
+    failed "$rule" "cannot mount hugetlbfs pagesize=$size on $(disp "$dir")"
+  fi
+}
+
+# ---- module reloads --------------------------------------------------------------------------
+
+# need_reload GATE RULE MODULE PARAM VALUE: the module must be reloaded for PARAM to become VALUE.
+need_reload() {
+  RELOADS+=("$1" "$2" "$3" "$4" "$5")
+}
+
+# module_users MODULE: say who uses the module (nothing when it is unused).
+module_users() {
+  local rc="" c n q=0
+  if rc=$(read_value "/sys/module/$1/refcnt" plain) && [[ $rc =~ ^[0-9]+$ ]] && ((rc > 0)); then
+    printf 'refcnt %s' "$rc"
+    return 0
+  fi
+  # VMs hold the generic kvm module too (beyond the vendor module's own reference).
+  if [[ $1 == kvm_intel || $1 == kvm_amd ]] && rc=$(read_value /sys/module/kvm/refcnt plain) &&
+    [[ $rc =~ ^[0-9]+$ ]] && ((rc > 1)); then
+    printf 'kvm refcnt %s' "$rc"
+    return 0
+  fi
+  for c in /proc/[0-9]*/comm; do
+    if IFS= read -r n 2>/dev/null <"$c" && [[ $n == qemu* ]]; then
+      q=$((q + 1))
+    fi
+  done
+  if ((q > 0)); then
+    printf '%s QEMU processes' "$q"
+  fi
+}
+
+do_reloads() {
+  local i gate rule mod param value cur users
+  for ((i = 0; i + 4 < ${#RELOADS[@]}; i += 5)); do
+    gate=${RELOADS[i]} rule=${RELOADS[i + 1]} mod=${RELOADS[i + 2]}
+    param=${RELOADS[i + 3]} value=${RELOADS[i + 4]}
+    if [[ ! -d /sys/module/$mod ]]; then
+      continue
+    fi
+    cur=$(read_value "/sys/module/$mod/parameters/$param" plain || true)
+    if [[ $cur == "$value" ]]; then
+      continue
+    fi
+    if [[ $MODE != apply || ($gate == guarded && $WITH_GUARDED -eq 0) ]]; then
+      REBOOT_REASONS+=("[$rule] module reload: $mod ($param: $(disp "$cur") → $value): modprobe -r $mod && modprobe $mod, with every VM stopped")
+      continue
+    fi
+    users=$(module_users "$mod")
+    if [[ -n $users && $FORCE -eq 0 ]]; then
+      REBOOT_REASONS+=("[$rule] module reload refused: $mod is in use ($users); stop the VMs and rerun, or pass --force")
+      continue
+    fi
+    init_backup
+    record note "reload $mod (modprobe -r $mod && modprobe $mod) to bring back its previous parameters"
+    if modprobe -r "$mod" && modprobe "$mod"; then
+      changed "$rule" "reloaded $mod ($param: $(disp "$cur") → $value)"
+    else
+      failed "$rule" "reloading $mod failed"
+    fi
+  done
+}
+
+# ---- closing list ----------------------------------------------------------------------------
+
+finish() {
+  if [[ $MODE == apply ]]; then
+    regen_grub
+  fi
+  do_reloads
+  echo
+  printf '== kvmaudit fix: %s ==\n' "$MODE"
+  printf 'changed: %d, already set: %d, would change: %d, skipped: %d, failed: %d\n' \
+    "$N_CHANGED" "$N_ALREADY" "$N_PLANNED" "$N_SKIPPED" "$N_FAILED"
+  if ((${#REBOOT_REASONS[@]} > 0)); then
+    echo "Needs a reboot or a module reload to take effect:"
+    printf '  - %s\n' "${REBOOT_REASONS[@]}"
+  fi
+  if ((${#ADVICE_TODO[@]} > 0)); then
+    echo "Left to you (see the advice comments in this script):"
+    printf '  - %s\n' "${ADVICE_TODO[@]}"
+  fi
+  if ((${#NOTES[@]} > 0)); then
+    echo "Notes:"
+    printf '  - %s\n' "${NOTES[@]}"
+  fi
+  if [[ -n $BACKUP_DIR ]]; then
+    printf 'Undo: bash %q\n' "$BACKUP_DIR/rollback.sh"
+  fi
+  if ((N_FAILED > 0)); then
+    exit 1
+  fi
+}

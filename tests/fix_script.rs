@@ -1,0 +1,1418 @@
+//! `kvmaudit fix --generate-script`, for real: shellcheck and `bash -n` on the script of every
+//! fixture host; the script applied inside a private mount namespace whose /sys, /proc/sys and
+//! /etc paths are bind mounts of a copy of the fixture tree (then rescanned, applied again,
+//! rolled back); hostile host values that must never run; a generator that writes nothing.
+
+mod common;
+
+use common::hosts;
+use kvmaudit::report::{Finding, Remediation, Report, Severity, Status};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("kvmaudit")
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Root and `unshare` are needed to apply a script in a private mount namespace. Outside CI a
+/// missing one skips loudly; under CI (which runs as root) it fails.
+fn require_root_namespace() -> bool {
+    if !common::require_tool("unshare") {
+        return false;
+    }
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        if common::in_ci() {
+            panic!("the namespace tests need root; CI runs as root");
+        }
+        eprintln!(
+            "\n*** SKIPPING: applying a script in a private mount namespace needs root ***\n"
+        );
+    }
+    root
+}
+
+// ---- reports ---------------------------------------------------------------------------------
+
+/// The catalogue's "Auto" column for the rules the fixture trees fail or warn on (used only
+/// for synthetic findings while a rule's check has not landed).
+fn catalogue_mode(rule: &str) -> (&'static str, &'static str) {
+    match rule {
+        "host.cpufreq.governor" | "host.numa.balancing" | "host.thp" | "host.hugepages.mount" => {
+            ("yes", "none")
+        }
+        "bios.power-policy" | "bios.turbo" | "bios.c1e" | "bios.c6" => ("yes", "none / bios"),
+        "guest.blk.rq-affinity" => ("yes", "none"),
+        "host.iommu.enabled" | "host.nohz-full.housekeeping" => ("guarded", "boot"),
+        "host.kvm.ple" => ("guarded", "mod"),
+        "host.irq.affinity"
+        | "host.ksm.state"
+        | "host.ksm.tuning"
+        | "host.kvm.halt-poll"
+        | "host.qat.sriov"
+        | "host.qat.vfio-bind"
+        | "qemu.numa.vm-placement" => ("guarded", "none"),
+        "host.hugepages.pool" => ("guarded", "none / boot"),
+        "bios.ht" => ("guarded", "bios"),
+        "guest.haltpoll.driver" | "guest.cmdline.no-idle" => ("guarded", "g-boot"),
+        _ => ("no", "vm"),
+    }
+}
+
+pub fn synthetic(rule: &str, target: &str, status: Status) -> Finding {
+    let meta = kvmaudit::rules::meta::find(rule);
+    let (mode, disruption) = match meta {
+        Some(m) => (
+            match m.remediation.automatable {
+                kvmaudit::rules::meta::Automatable::Yes => "yes",
+                kvmaudit::rules::meta::Automatable::Guarded => "guarded",
+                kvmaudit::rules::meta::Automatable::No => "no",
+            },
+            m.remediation.disruption.as_str(),
+        ),
+        None => catalogue_mode(rule),
+    };
+    Finding {
+        rule: rule.into(),
+        title: meta.map(|m| m.title.clone()).unwrap_or_else(|| rule.into()),
+        section: String::new(),
+        scope: if target.starts_with("vm:") {
+            "vm"
+        } else {
+            "host"
+        }
+        .into(),
+        target: target.into(),
+        status,
+        severity: Severity::Medium,
+        evidence: vec![],
+        message: format!("expected verdict for {rule} (fixture EXPECTED.toml)"),
+        remediation: Remediation {
+            summary: meta
+                .map(|m| m.remediation.summary.clone())
+                .unwrap_or_else(|| format!("fix {rule}")),
+            reboot: disruption.contains("boot") || disruption.contains("bios"),
+            automatable: mode != "no",
+            mode: mode.into(),
+            disruption: disruption.into(),
+        },
+        pending_reboot: false,
+        blocker: false,
+        waiver: None,
+    }
+}
+
+/// The fail/warn verdicts of a tree's EXPECTED.toml for a profile: (rule, target, status).
+fn expected_problems(tree: &Path, profile: &str) -> Vec<(String, String, Status)> {
+    let text = std::fs::read_to_string(tree.join("EXPECTED.toml")).unwrap_or_default();
+    let doc: toml::Table = toml::from_str(&text).expect("EXPECTED.toml parses");
+    let mut merged: BTreeMap<String, String> = BTreeMap::new();
+    for section in ["throughput", profile] {
+        if let Some(t) = doc.get(section).and_then(|v| v.as_table()) {
+            for (k, v) in t {
+                if let Some(s) = v.as_str() {
+                    merged.insert(k.clone(), s.to_string());
+                }
+            }
+        }
+    }
+    merged
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let status = match v.as_str() {
+                "fail" => Status::Fail,
+                "warn" => Status::Warn,
+                _ => return None,
+            };
+            let (rule, target) = match k.split_once('@') {
+                Some((r, t)) => (r.to_string(), t.to_string()),
+                None => (k.clone(), "host".to_string()),
+            };
+            Some((rule, target, status))
+        })
+        .collect()
+}
+
+/// The scan of `root` with every fail/warn verdict of the tree's EXPECTED.toml present: the
+/// engine's own finding when its check gives one, else a synthetic finding carrying the
+/// expected status (so the generator is exercised while rule checks are still landing).
+fn report_with_expected(root: &Path, expected_from: &Path, profile: &str) -> Report {
+    let out = run(Command::new(bin())
+        .args(["scan", "--root"])
+        .arg(root)
+        .args(["--profile", profile, "--json", "-"]));
+    let mut report: Report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "scan --json of {}: {e}\n{}",
+            root.display(),
+            text(&out.stderr)
+        )
+    });
+    for (rule, target, status) in expected_problems(expected_from, profile) {
+        let have = report.results.iter().any(|f| {
+            f.rule == rule && f.target == target && matches!(f.status, Status::Fail | Status::Warn)
+        });
+        if !have {
+            report
+                .results
+                .retain(|f| !(f.rule == rule && f.target == target));
+            report.results.push(synthetic(&rule, &target, status));
+        }
+    }
+    report
+}
+
+fn write_report(r: &Report, path: &Path) {
+    std::fs::write(path, serde_json::to_vec_pretty(r).unwrap()).unwrap();
+}
+
+// ---- trees -----------------------------------------------------------------------------------
+
+/// Every entry of a tree (symlinks not followed): relative path → kind and content.
+fn manifest(root: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let md = std::fs::symlink_metadata(&p).unwrap();
+            if md.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    format!("link {}", std::fs::read_link(&p).unwrap().display()),
+                );
+            } else if md.is_dir() {
+                out.insert(rel, "dir".into());
+                walk(root, &p, out);
+            } else {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                out.insert(rel, format!("file {}", String::from_utf8_lossy(&bytes)));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn diff_manifests(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {
+    let mut d = Vec::new();
+    for (k, v) in a {
+        match b.get(k) {
+            None => d.push(format!("- {k}")),
+            Some(w) if w != v => d.push(format!("~ {k}: {v:?} -> {w:?}")),
+            _ => {}
+        }
+    }
+    for k in b.keys().filter(|k| !a.contains_key(*k)) {
+        d.push(format!("+ {k}"));
+    }
+    d
+}
+
+// ---- the generator ---------------------------------------------------------------------------
+
+fn generate(args: &[&str], extra: &[&Path], out: &Path) -> String {
+    let mut cmd = Command::new(bin());
+    cmd.args(["fix", "--generate-script"]).args(args);
+    for e in extra {
+        cmd.arg(e);
+    }
+    cmd.arg("-o").arg(out);
+    let o = run(&mut cmd);
+    assert!(
+        o.status.success(),
+        "fix --generate-script {args:?} failed: {}",
+        text(&o.stderr)
+    );
+    std::fs::read_to_string(out).unwrap()
+}
+
+fn check_syntax(script: &Path) {
+    let o = run(Command::new("bash").arg("-n").arg(script));
+    assert!(
+        o.status.success(),
+        "bash -n {}: {}",
+        script.display(),
+        text(&o.stderr)
+    );
+    let o = run(Command::new("shellcheck")
+        .args(["-S", "style", "-s", "bash"])
+        .arg(script));
+    assert!(
+        o.status.success(),
+        "shellcheck {}:\n{}{}",
+        script.display(),
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+}
+
+/// The step invocations of a script, split into words.
+fn step_lines(script: &str) -> Vec<Vec<String>> {
+    const STEPS: &[&str] = &[
+        "set_value ",
+        "cpuidle_disable ",
+        "hugepages_at_least ",
+        "hugepages_persist ",
+        "conf_line ",
+        "kernel_args ",
+        "hugetlb_mount ",
+        "sysctl_comment_out ",
+    ];
+    script
+        .lines()
+        .filter(|l| STEPS.iter().any(|s| l.starts_with(s)))
+        .map(|l| shell_words::split(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn every_fixture_host_script_passes_shellcheck_and_bash_n() {
+    if !common::require_tool("shellcheck") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut scripts_with_steps = 0;
+    for name in hosts::TREES {
+        let tree = hosts::tree(name);
+        let before = manifest(&tree);
+        for profile in ["throughput", "latency"] {
+            // From a scan of the tree (the engine's findings, whatever checks exist now).
+            let s1 = tmp.path().join(format!("{name}-{profile}-scan.sh"));
+            let xml = tmp.path().join(format!("{name}-{profile}-xml"));
+            generate(
+                &["--profile", profile, "--libvirt-xml"],
+                &[&xml, Path::new("--root"), &tree],
+                &s1,
+            );
+            check_syntax(&s1);
+            // From a report carrying every expected fail/warn verdict, facts from the tree.
+            let r = tmp.path().join(format!("{name}-{profile}.json"));
+            write_report(&report_with_expected(&tree, &tree, profile), &r);
+            let s2 = tmp.path().join(format!("{name}-{profile}-report.sh"));
+            let body = generate(&["--report"], &[&r, Path::new("--root"), &tree], &s2);
+            check_syntax(&s2);
+            if !step_lines(&body).is_empty() {
+                scripts_with_steps += 1;
+            }
+            // And from the report alone (facts from its evidence only).
+            let s3 = tmp.path().join(format!("{name}-{profile}-report-only.sh"));
+            generate(&["--report"], &[&r], &s3);
+            check_syntax(&s3);
+            for f in std::fs::read_dir(&xml).into_iter().flatten().flatten() {
+                let x = std::fs::read_to_string(f.path()).unwrap();
+                let mut rd = quick_xml::Reader::from_str(&x);
+                loop {
+                    match rd.read_event() {
+                        Ok(quick_xml::events::Event::Eof) => break,
+                        Ok(_) => {}
+                        Err(e) => panic!("{}: not well-formed: {e}", f.path().display()),
+                    }
+                }
+            }
+        }
+        let after = manifest(&tree);
+        assert!(
+            diff_manifests(&before, &after).is_empty(),
+            "fix --generate-script changed the tree {name}: {:?}",
+            diff_manifests(&before, &after)
+        );
+    }
+    assert!(
+        scripts_with_steps >= 2,
+        "the untuned trees should give scripts with steps"
+    );
+}
+
+#[test]
+fn snapshot_and_argv_sources_give_clean_scripts() {
+    if !common::require_tool("shellcheck") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // A collected snapshot of a tree.
+    let snap = tmp.path().join("snap.json");
+    let o = run(Command::new(bin())
+        .args(["collect", "--root"])
+        .arg(hosts::tree("icx-untuned"))
+        .arg("-o")
+        .arg(&snap));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let s = tmp.path().join("snap.sh");
+    generate(&["--snapshot"], &[&snap], &s);
+    check_syntax(&s);
+    // Every libvirt argv file of one directory of the corpus as VMs of an empty host.
+    let dir = common::fixture("libvirt-args/v11.3.0");
+    let mut argv: Vec<PathBuf> = walk_files(&dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "args"))
+        .collect();
+    argv.sort();
+    argv.truncate(40);
+    assert!(!argv.is_empty(), "no argv corpus under {}", dir.display());
+    let empty = tmp.path().join("empty-root");
+    std::fs::create_dir_all(&empty).unwrap();
+    let xml = tmp.path().join("argv-xml");
+    let mut args: Vec<PathBuf> = vec![xml, "--root".into(), empty.clone()];
+    for a in &argv {
+        args.push("--qemu-argv".into());
+        args.push(a.clone());
+    }
+    let refs: Vec<&Path> = args.iter().map(|p| p.as_path()).collect();
+    let s = tmp.path().join("argv.sh");
+    generate(&["--libvirt-xml"], &refs, &s);
+    check_syntax(&s);
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+// ---- hostile values --------------------------------------------------------------------------
+
+/// The file the hostile names would create, relative to the directory the script runs in
+/// (a real directory name cannot contain `/`, so neither can the command in it).
+const MARK: &str = "kvmaudit-pwned";
+
+/// A name that runs `touch kvmaudit-pwned` if it is ever evaluated by a shell, in every way a
+/// shell could: `$(...)`, backticks, an unbalanced quote followed by a command, a newline.
+fn hostile() -> String {
+    format!("x'; touch {MARK}; '\" $(touch {MARK}) `touch {MARK}` a b\ntouch {MARK}\n#")
+}
+
+#[test]
+fn hostile_host_values_never_run_a_command() {
+    if !common::require_tool("shellcheck") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = tmp.path().join(MARK);
+    let evil = hostile();
+    let cpu = "/sys/devices/system/cpu";
+    let policy = format!("{cpu}/cpufreq/policy{evil}");
+    let snap = kvmaudit::rules::testkit::SnapBuilder::new()
+        .icx("")
+        .file(&format!("{policy}/scaling_governor"), "schedutil")
+        .file(&format!("{cpu}/cpu0/cpuidle/state{evil}/name"), "C6")
+        .file(&format!("{cpu}/cpu0/cpuidle/state{evil}/disable"), "0")
+        .file(&format!("/sys/block/vd{evil}/queue/rq_affinity"), "1")
+        .vm_argv(
+            &[
+                "qemu-system-x86_64",
+                "-name",
+                &format!("guest={evil},debug-threads=on"),
+                "-m",
+                "1024",
+            ],
+            &[],
+        )
+        .build();
+    let mut snap = snap;
+    snap.hostname = kvmaudit::snapshot::Sourced::value("/proc/sys/kernel/hostname", evil.clone());
+    let snap_path = tmp.path().join("snap.json");
+    std::fs::write(&snap_path, serde_json::to_vec(&snap).unwrap()).unwrap();
+    let mut report = kvmaudit::rules::evaluate(
+        &snap,
+        kvmaudit::report::Profile::Throughput,
+        &[],
+        "2026-01-01",
+    );
+    let vm = report.vms.first().map(|v| v.name.clone()).expect("one VM");
+    assert!(
+        vm.contains("touch"),
+        "the VM name keeps the hostile text: {vm:?}"
+    );
+    report
+        .results
+        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
+    for (rule, target) in [
+        ("host.cpufreq.governor", "host".to_string()),
+        ("bios.c6", "host".to_string()),
+        ("guest.blk.rq-affinity", "host".to_string()),
+        ("qemu.blk.cache", format!("vm:{vm}/drive:{evil}")),
+        ("qemu.mem.hugepages", format!("vm:{vm}")),
+        ("qemu.numa.vm-placement", format!("vm:{vm}")),
+    ] {
+        let mut f = synthetic(rule, &target, Status::Fail);
+        f.message = evil.clone();
+        f.evidence.push(kvmaudit::report::Evidence {
+            source: format!("/sys/{evil}"),
+            observed: evil.clone(),
+            expected: Some(evil.clone()),
+        });
+        report.results.push(f);
+    }
+    report.host.hostname = Some(evil.clone());
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+
+    let xml = tmp.path().join("xml");
+    let script = tmp.path().join("hostile.sh");
+    let body = generate(
+        &["--report"],
+        &[
+            &rpath,
+            Path::new("--snapshot"),
+            &snap_path,
+            Path::new("--libvirt-xml"),
+            &xml,
+        ],
+        &script,
+    );
+    check_syntax(&script);
+    // The hostile policy path is there, as one quoted word, and not in the tmpfiles line.
+    let quoted = kvmaudit::fix::quote::sh(&format!("{policy}/scaling_governor")).into_owned();
+    assert!(body.contains(&quoted), "the policy path is a quoted word");
+    assert!(
+        !body.contains(&format!("w {policy}")),
+        "no tmpfiles line for a hostile path"
+    );
+    // Comments stay comments: no line outside the runtime library starts with `touch`.
+    assert!(
+        !body.lines().any(|l| l.trim_start().starts_with("touch")),
+        "a hostile newline escaped a comment"
+    );
+    // The fragments carry the name escaped, in a safe file name.
+    let frags: Vec<PathBuf> = walk_files(&xml);
+    assert_eq!(frags.len(), 1, "{frags:?}");
+    let name = frags[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        !name.contains('/') && !name.contains('\n') && !name.starts_with('.'),
+        "{name:?}"
+    );
+
+    // Dry run (as whoever runs the tests): reads only, runs nothing.
+    let o = run(Command::new("bash")
+        .arg(&script)
+        .current_dir(tmp.path())
+        .env("PATH", "/usr/bin:/bin"));
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(!marker.exists(), "dry run executed a host value: {all}");
+    assert!(all.contains("policyx"), "{all}");
+    // --apply, inside a private mount namespace with /etc overlaid (nothing here exists, so
+    // every hostile step fails as absent; none may run the marker).
+    if require_root_namespace() {
+        let bk = tmp.path().join("bk");
+        let sh = format!(
+            "mount -t tmpfs none {scratch} && mkdir {scratch}/u {scratch}/w && \
+             mount -t overlay overlay -o lowerdir=/etc,upperdir={scratch}/u,workdir={scratch}/w /etc && \
+             bash {script} --apply --with-guarded --backup-dir {bk}; echo rc=$?",
+            scratch = shell_words::quote(&tmp.path().join("scratch").to_string_lossy()),
+            script = shell_words::quote(&script.to_string_lossy()),
+            bk = shell_words::quote(&bk.to_string_lossy()),
+        );
+        std::fs::create_dir_all(tmp.path().join("scratch")).unwrap();
+        let o = run(Command::new("unshare")
+            .args(["-m", "--propagation", "private", "bash", "-c", &sh])
+            .current_dir(tmp.path())
+            .env("PATH", "/usr/bin:/bin"));
+        assert!(
+            !marker.exists(),
+            "--apply executed a host value: {}{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+        assert!(
+            text(&o.stdout).contains("rc=1"),
+            "absent hostile paths are failures: {}",
+            text(&o.stdout)
+        );
+        if bk.exists() {
+            for rb in walk_files(&bk)
+                .into_iter()
+                .filter(|p| p.ends_with("rollback.sh"))
+            {
+                check_syntax(&rb);
+            }
+        }
+    }
+    assert!(!marker.exists());
+}
+
+// ---- applied for real, in a private mount namespace ------------------------------------------
+
+/// Runs inside `unshare -m --propagation private`: makes every path the script may change (its
+/// `# touch:` lines, plus EXTRA) resolve into the mirror tree, then runs the command.
+/// A file that exists on both sides is bind-mounted over the real one; a path missing on the
+/// real side gets its nearest existing /sys or /proc ancestor replaced by the mirror's
+/// directory; /etc is first overlaid (upper layer in SCRATCH) so that missing directories can
+/// be created there without touching the real /etc, then the mirror's file or directory is
+/// bind-mounted on the exact path. /boot becomes an empty tmpfs.
+const HARNESS: &str = include_str!("fix_support/harness.sh");
+
+struct Ns {
+    mirror: PathBuf,
+    script: PathBuf,
+    work: PathBuf,
+    stub: PathBuf,
+    extra: Vec<String>,
+    session: usize,
+}
+
+impl Ns {
+    fn new(work: &Path, mirror: PathBuf, script: PathBuf) -> Ns {
+        let stub = work.join("stub");
+        std::fs::create_dir_all(&stub).unwrap();
+        // Programs that would reach beyond the namespace (the kernel, /boot) are stubs that
+        // only log their arguments.
+        for name in ["modprobe", "update-grub", "grub-mkconfig", "grub2-mkconfig"] {
+            let p = stub.join(name);
+            std::fs::write(
+                &p,
+                format!("#!/bin/bash\nprintf '%s %s\\n' {name} \"$*\" >>\"$STUB_LOG\"\n"),
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::write(work.join("harness.sh"), HARNESS).unwrap();
+        Ns {
+            mirror,
+            script,
+            work: work.to_path_buf(),
+            stub,
+            extra: vec![],
+            session: 0,
+        }
+    }
+
+    /// Run `bash SCRIPT ARGS...` in a fresh private mount namespace.
+    fn script(&mut self, script: &Path, args: &[&str]) -> (i32, String, String) {
+        let mut argv = vec!["bash".to_string(), script.to_string_lossy().into_owned()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        let refs: Vec<&str> = argv.iter().map(|s| s.as_str()).collect();
+        self.run(&refs)
+    }
+
+    /// Run a command in a fresh private mount namespace set up by the harness.
+    fn run(&mut self, argv: &[&str]) -> (i32, String, String) {
+        self.session += 1;
+        let scratch = self.work.join(format!("scratch{}", self.session));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-m", "--propagation", "private", "bash"])
+            .arg(self.work.join("harness.sh"))
+            .arg(&self.mirror)
+            .arg(&self.script)
+            .arg(&scratch)
+            .args(&self.extra)
+            .arg("--")
+            .args(argv)
+            .env(
+                "PATH",
+                format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", self.stub.display()),
+            )
+            .env("STUB_LOG", self.work.join("stub.log"));
+        let o = run(&mut cmd);
+        (
+            o.status.code().unwrap_or(-1),
+            text(&o.stdout),
+            text(&o.stderr),
+        )
+    }
+
+    fn stub_log(&self) -> String {
+        std::fs::read_to_string(self.work.join("stub.log")).unwrap_or_default()
+    }
+}
+
+/// Regular files cannot behave like select-one sysfs attributes: after a write of `madvise`
+/// the kernel shows `always [madvise] never`. Emulate that on the mirror.
+fn emulate_select(mirror: &Path, path: &str, options: &[String]) {
+    let f = mirror.join(path.trim_start_matches('/'));
+    let cur = std::fs::read_to_string(&f).unwrap_or_default();
+    let cur = cur.trim();
+    if cur.contains('[') {
+        return;
+    }
+    let line: Vec<String> = options
+        .iter()
+        .map(|o| {
+            if o == cur {
+                format!("[{o}]")
+            } else {
+                o.clone()
+            }
+        })
+        .collect();
+    std::fs::write(&f, format!("{}\n", line.join(" "))).unwrap();
+}
+
+fn value_of(mirror: &Path, path: &str, bracketed: bool) -> String {
+    let t = std::fs::read_to_string(mirror.join(path.trim_start_matches('/'))).unwrap_or_default();
+    let t = t.lines().next().unwrap_or("").to_string();
+    if bracketed {
+        if let (Some(a), Some(b)) = (t.find('['), t.find(']')) {
+            return t[a + 1..b].to_string();
+        }
+    }
+    t
+}
+
+#[test]
+fn applied_in_a_private_mount_namespace_then_again_then_rolled_back() {
+    if !require_root_namespace() || !common::require_tool("shellcheck") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = hosts::tree("icx-untuned");
+    let mirror = tmp.path().join("mirror");
+    hosts::copy_tree(&fixture, &mirror).unwrap();
+    let report = report_with_expected(&mirror, &fixture, "throughput");
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+
+    // Generating reads only: the tree is the same afterwards.
+    let original = manifest(&mirror);
+    let script = tmp.path().join("fix.sh");
+    let body = generate(
+        &["--report"],
+        &[&rpath, Path::new("--root"), &mirror],
+        &script,
+    );
+    assert_eq!(
+        diff_manifests(&original, &manifest(&mirror)),
+        Vec::<String>::new()
+    );
+    check_syntax(&script);
+    let steps = step_lines(&body);
+    assert!(
+        steps.len() > 40,
+        "expected per-policy and per-CPU steps, got {}",
+        steps.len()
+    );
+
+    let bracketed: Vec<(String, Vec<String>)> = steps
+        .iter()
+        .filter(|w| w[0] == "set_value" && w[3] == "bracketed")
+        .map(|w| {
+            let orig = value_of(&mirror, &w[4], false);
+            let opts = orig
+                .split_whitespace()
+                .map(|o| o.trim_matches(|c| c == '[' || c == ']').to_string())
+                .collect();
+            (w[4].clone(), opts)
+        })
+        .collect();
+    let emulate = |m: &Path| {
+        for (p, opts) in &bracketed {
+            emulate_select(m, p, opts);
+        }
+    };
+
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    // The harness itself creates the mirror directories it mounts on the real paths; the
+    // baseline is the tree after that.
+    let (rc, out, err) = ns.run(&["true"]);
+    assert_eq!(rc, 0, "harness: {out}\n{err}");
+    let original = manifest(&mirror);
+    // The dry run changes nothing.
+    let (rc, out, err) = ns.script(&script, &[]);
+    assert!(rc == 0 || rc == 1, "dry run: {rc}\n{out}\n{err}");
+    assert!(out.contains("would change"), "{out}");
+    assert!(out.contains("schedutil → performance"), "{out}");
+    assert_eq!(
+        diff_manifests(&original, &manifest(&mirror)),
+        Vec::<String>::new(),
+        "the dry run changed the tree"
+    );
+
+    // First --apply.
+    let bk = tmp.path().join("backups");
+    let bk_s = bk.to_string_lossy().into_owned();
+    let (rc, out, err) = ns.script(
+        &script,
+        &["--apply", "--with-guarded", "--backup-dir", &bk_s],
+    );
+    emulate(&mirror);
+    assert_eq!(rc, 0, "first --apply failed:\n{out}\n{err}");
+    assert!(!out.contains("FAILED"), "{out}\n{err}");
+    let after_first = manifest(&mirror);
+    // Every runtime value now reads its target.
+    for w in &steps {
+        match w[0].as_str() {
+            "set_value" => assert_eq!(value_of(&mirror, &w[4], w[3] == "bracketed"), w[5], "{w:?}"),
+            "cpuidle_disable" => assert_eq!(
+                value_of(&mirror, &format!("{}/disable", w[3]), false),
+                "1",
+                "{w:?}"
+            ),
+            "conf_line" => {
+                let t = std::fs::read_to_string(mirror.join(w[3].trim_start_matches('/'))).unwrap();
+                assert_eq!(t.lines().filter(|l| *l == w[5]).count(), 1, "{w:?} in\n{t}");
+            }
+            _ => {}
+        }
+    }
+    let sysctl = std::fs::read_to_string(mirror.join("etc/sysctl.d/99-local.conf")).unwrap();
+    assert!(
+        !sysctl
+            .lines()
+            .any(|l| l.starts_with("kernel.numa_balancing")),
+        "{sysctl}"
+    );
+    let grub = std::fs::read_to_string(mirror.join("etc/default/grub")).unwrap();
+    assert!(
+        grub.contains("transparent_hugepage=madvise")
+            && !grub.contains("transparent_hugepage=never"),
+        "{grub}"
+    );
+    assert!(
+        ns.stub_log().contains("update-grub"),
+        "GRUB regeneration: {}",
+        ns.stub_log()
+    );
+    assert!(out.contains("Needs a reboot"), "{out}");
+
+    // The rescan of the same files: the rules the script fixes pass now (where their checks
+    // exist), and the facts hold the targets.
+    let o = run(Command::new(bin())
+        .args(["scan", "--root"])
+        .arg(&mirror)
+        .args(["--json", "-"]));
+    let rescan: Report = serde_json::from_slice(&o.stdout).expect("rescan JSON");
+    for rule in [
+        "host.cpufreq.governor",
+        "bios.c1e",
+        "bios.c6",
+        "host.numa.balancing",
+        "host.thp",
+        "bios.power-policy",
+    ] {
+        let f = rescan
+            .results
+            .iter()
+            .find(|f| f.rule == rule && f.target == "host");
+        match f {
+            Some(f) if f.message.contains("no check is implemented") => {
+                eprintln!("note: {rule} has no check yet; its facts were verified above")
+            }
+            Some(f) => assert_eq!(
+                f.status,
+                Status::Pass,
+                "{rule} after --apply: {}",
+                f.message
+            ),
+            None => {
+                eprintln!("note: {rule} not in the rescan (no metadata yet); facts verified above")
+            }
+        }
+    }
+
+    // Second --apply: every step says "already set" and no byte changes.
+    let bk2 = tmp.path().join("backups2");
+    let (rc, out2, err2) = ns.script(
+        &script,
+        &[
+            "--apply",
+            "--with-guarded",
+            "--backup-dir",
+            &bk2.to_string_lossy(),
+        ],
+    );
+    emulate(&mirror);
+    assert_eq!(rc, 0, "second --apply:\n{out2}\n{err2}");
+    assert_eq!(
+        diff_manifests(&after_first, &manifest(&mirror)),
+        Vec::<String>::new(),
+        "the second run changed bytes"
+    );
+    let already = out2
+        .lines()
+        .filter(|l| l.starts_with("already set"))
+        .count();
+    assert_eq!(
+        already,
+        steps.len(),
+        "every step must say already set:\n{out2}"
+    );
+    assert!(
+        !out2.lines().any(|l| l.starts_with("changed  ")
+            || l.starts_with("FAILED")
+            || l.starts_with("skipped")),
+        "{out2}"
+    );
+    assert!(!bk2.exists(), "nothing changed, so no backup directory");
+
+    // The rollback restores the original bytes (and removes the files the script created).
+    let runs: Vec<PathBuf> = std::fs::read_dir(&bk)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let rollback = runs[0].join("rollback.sh");
+    check_syntax(&rollback);
+    let (rc, out, err) = ns.script(&rollback, &[]);
+    emulate(&mirror);
+    assert_eq!(rc, 0, "rollback:\n{out}\n{err}");
+    assert_eq!(
+        diff_manifests(&original, &manifest(&mirror)),
+        Vec::<String>::new(),
+        "rollback left differences"
+    );
+}
+
+#[test]
+fn module_reload_is_refused_while_vms_use_the_module() {
+    if !require_root_namespace() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = hosts::tree("icx-untuned");
+    let mirror = tmp.path().join("mirror");
+    hosts::copy_tree(&fixture, &mirror).unwrap();
+    // No modprobe.d setting yet, and a VM holds kvm_intel.
+    std::fs::remove_file(mirror.join("etc/modprobe.d/kvm.conf")).unwrap();
+    std::fs::write(mirror.join("sys/module/kvm_intel/refcnt"), "2\n").unwrap();
+    let mut report = report_with_expected(&mirror, &fixture, "latency");
+    report.results.retain(|f| f.rule != "host.kvm.ple");
+    report
+        .results
+        .push(synthetic("host.kvm.ple", "host", Status::Warn));
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+    let script = tmp.path().join("ple.sh");
+    let body = generate(
+        &["--report"],
+        &[&rpath, Path::new("--root"), &mirror],
+        &script,
+    );
+    assert!(
+        body.contains("need_reload guarded host.kvm.ple kvm_intel ple_gap 0"),
+        "{body}"
+    );
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    ns.extra = vec![
+        "/sys/module/kvm_intel/refcnt".into(),
+        "/sys/module/kvm_intel/parameters/ple_gap".into(),
+    ];
+    let bk = tmp.path().join("bk").to_string_lossy().into_owned();
+    // Without --with-guarded nothing happens.
+    let (_, out, _) = ns.script(&script, &["--apply", "--backup-dir", &bk]);
+    assert!(out.contains("skipped"), "{out}");
+    assert!(!mirror.join("etc/modprobe.d/kvmaudit.conf").exists());
+    // With it: the modprobe.d line is written, the reload refused (refcnt 2).
+    let (_, out, _) = ns.script(&script, &["--apply", "--with-guarded", "--backup-dir", &bk]);
+    assert!(
+        out.contains("module reload refused: kvm_intel is in use (refcnt 2)"),
+        "{out}"
+    );
+    assert!(
+        !ns.stub_log().contains("modprobe"),
+        "modprobe ran: {}",
+        ns.stub_log()
+    );
+    let conf = std::fs::read_to_string(mirror.join("etc/modprobe.d/kvmaudit.conf")).unwrap();
+    assert!(conf.contains("options kvm_intel ple_gap=0\n"), "{conf}");
+    // --force overrides the refusal.
+    let (_, out, _) = ns.script(
+        &script,
+        &["--apply", "--with-guarded", "--force", "--backup-dir", &bk],
+    );
+    assert!(
+        ns.stub_log().contains("modprobe -r kvm_intel"),
+        "{out}\n{}",
+        ns.stub_log()
+    );
+}
+
+/// Apply, apply again, roll back; returns the outputs of the three runs. The second run must
+/// change no byte and say "already set" for every step; the rollback must restore the tree.
+fn apply_twice_and_roll_back(
+    ns: &mut Ns,
+    script: &Path,
+    work: &Path,
+    expect_rc: i32,
+) -> (String, String) {
+    let steps = step_lines(&std::fs::read_to_string(script).unwrap());
+    let (rc, out, err) = ns.run(&["true"]);
+    assert_eq!(rc, 0, "harness: {out}\n{err}");
+    let original = manifest(&ns.mirror);
+    let bk = work.join("bk1");
+    let (rc, out1, err1) = ns.script(
+        script,
+        &[
+            "--apply",
+            "--with-guarded",
+            "--backup-dir",
+            &bk.to_string_lossy(),
+        ],
+    );
+    assert_eq!(rc, expect_rc, "first --apply:\n{out1}\n{err1}");
+    let after = manifest(&ns.mirror);
+    let bk2 = work.join("bk2");
+    let (_, out2, err2) = ns.script(
+        script,
+        &[
+            "--apply",
+            "--with-guarded",
+            "--backup-dir",
+            &bk2.to_string_lossy(),
+        ],
+    );
+    assert_eq!(
+        diff_manifests(&after, &manifest(&ns.mirror)),
+        Vec::<String>::new(),
+        "second run changed bytes:\n{out2}"
+    );
+    if expect_rc == 0 {
+        let already = out2
+            .lines()
+            .filter(|l| l.starts_with("already set"))
+            .count();
+        assert_eq!(
+            already,
+            steps.len(),
+            "every step must say already set:\n{out2}\n{err2}"
+        );
+        assert!(!bk2.exists());
+    }
+    let runs: Vec<PathBuf> = std::fs::read_dir(&bk)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let rollback = runs[0].join("rollback.sh");
+    if common::require_tool("shellcheck") {
+        check_syntax(&rollback);
+    }
+    let (rc, out3, err3) = ns.script(&rollback, &[]);
+    assert_eq!(rc, 0, "rollback:\n{out3}\n{err3}");
+    assert_eq!(
+        diff_manifests(&original, &manifest(&ns.mirror)),
+        Vec::<String>::new(),
+        "rollback left differences"
+    );
+    (out1, format!("{out2}{err2}"))
+}
+
+#[test]
+fn guest_settings_through_etc_kernel_cmdline() {
+    if !require_root_namespace() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = tmp.path().join("mirror");
+    hosts::copy_tree(&hosts::tree("kvm-guest"), &mirror).unwrap();
+    for d in ["vda", "vdb"] {
+        std::fs::write(
+            mirror.join(format!("sys/devices/virtual/block/{d}/queue/rq_affinity")),
+            "1\n",
+        )
+        .or_else(|_| {
+            std::fs::write(
+                mirror.join(format!("sys/block/{d}/queue/rq_affinity")),
+                "1\n",
+            )
+        })
+        .unwrap();
+    }
+    std::fs::remove_file(mirror.join("etc/default/grub")).unwrap();
+    std::fs::create_dir_all(mirror.join("etc/kernel")).unwrap();
+    std::fs::write(
+        mirror.join("etc/kernel/cmdline"),
+        "root=/dev/mapper/rhel-root ro idle=poll console=ttyS0\n",
+    )
+    .unwrap();
+    let mut report = report_with_expected(&mirror, &hosts::tree("kvm-guest"), "throughput");
+    report
+        .results
+        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
+    report
+        .results
+        .push(synthetic("guest.blk.rq-affinity", "host", Status::Warn));
+    report
+        .results
+        .push(synthetic("guest.cmdline.no-idle", "host", Status::Fail));
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+    let script = tmp.path().join("guest.sh");
+    let body = generate(
+        &["--report"],
+        &[&rpath, Path::new("--root"), &mirror],
+        &script,
+    );
+    assert!(
+        body.contains("kernel_args guarded guest.cmdline.no-idle del:idle"),
+        "{body}"
+    );
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let (out1, _) = apply_twice_and_roll_back(&mut ns, &script, tmp.path(), 0);
+    assert!(out1.contains("/etc/kernel/cmdline: remove idle"), "{out1}");
+    assert!(out1.contains("run kernel-install"), "{out1}");
+    assert!(out1.contains("rq_affinity: 1 → 2"), "{out1}");
+}
+
+#[test]
+fn hugepage_pools_grow_only_within_free_memory() {
+    if !require_root_namespace() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = tmp.path().join("mirror");
+    hosts::copy_tree(&hosts::tree("icx-untuned"), &mirror).unwrap();
+    let node = "/sys/devices/system/node";
+    let small = format!("{node}/node0/hugepages/hugepages-2048kB/nr_hugepages");
+    let huge = format!("{node}/node1/hugepages/hugepages-1048576kB/nr_hugepages");
+    let mut report = report_with_expected(&mirror, &hosts::tree("icx-untuned"), "throughput");
+    report
+        .results
+        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
+    let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
+    for (src, want) in [(&small, "8"), (&huge, "≥ 100000")] {
+        f.evidence.push(kvmaudit::report::Evidence {
+            source: src.clone(),
+            observed: "0".into(),
+            expected: Some(want.into()),
+        });
+    }
+    report.results.push(f);
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+    let script = tmp.path().join("pools.sh");
+    generate(
+        &["--report"],
+        &[&rpath, Path::new("--root"), &mirror],
+        &script,
+    );
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    ns.extra = vec![
+        format!("{node}/node0/meminfo"),
+        format!("{node}/node1/meminfo"),
+    ];
+    let (out1, out2) = apply_twice_and_roll_back(&mut ns, &script, tmp.path(), 1);
+    assert!(out1.contains("nr_hugepages: 0 → 8 pages"), "{out1}");
+    assert!(out2.contains("refused: needs 104857600000 kB"), "{out2}");
+    assert!(out2.contains("not made persistent"), "{out2}");
+}
+
+// ---- the command line ------------------------------------------------------------------------
+
+#[test]
+fn bad_requests_exit_1_with_a_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = hosts::tree("icx-untuned");
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    for (args, want) in [
+        (vec!["fix"], "--generate-script"),
+        (
+            vec![
+                "fix",
+                "--generate-script",
+                "--only",
+                "no.such.rule",
+                "--root",
+            ],
+            "no such rule",
+        ),
+        (vec!["fix", "--generate-script", "--report"], "bad.json"),
+        (
+            vec![
+                "fix",
+                "--generate-script",
+                "--report",
+                "/nonexistent/r.json",
+            ],
+            "/nonexistent/r.json",
+        ),
+    ] {
+        let mut cmd = Command::new(bin());
+        cmd.args(&args);
+        if args.last() == Some(&"--root") {
+            cmd.arg(&tree);
+        }
+        if args.last() == Some(&"--report") {
+            cmd.arg(&bad);
+        }
+        let o = run(&mut cmd);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(want),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
+    }
+}
+
+/// A live `fix --generate-script` on a host whose /, /sys and /proc are read-only (in a
+/// private mount namespace) still produces its script: it needs to write nothing but stdout.
+#[test]
+fn live_generation_needs_no_write_access() {
+    if !require_root_namespace() {
+        return;
+    }
+    let sh = format!(
+        "mount --bind / / && mount -o remount,bind,ro / && \
+         mount -o remount,bind,ro /sys && mount -o remount,bind,ro /proc && \
+         exec {} fix --generate-script --profile latency",
+        shell_words::quote(&bin().to_string_lossy())
+    );
+    let o =
+        run(Command::new("unshare").args(["-m", "--propagation", "private", "bash", "-c", &sh]));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let script = text(&o.stdout);
+    assert!(script.starts_with("#!/usr/bin/env bash\n"), "{script}");
+    assert!(script.contains("scan of this host (/)"), "{script}");
+    let o = run(Command::new("bash").arg("-n").arg("-c").arg(&script));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+// ---- every step kind -------------------------------------------------------------------------
+
+/// A host where every planner has something to do, built by hand.
+fn busy_host() -> kvmaudit::snapshot::Snapshot {
+    let cpu = "/sys/devices/system/cpu";
+    let node = "/sys/devices/system/node";
+    let mut b = kvmaudit::rules::testkit::SnapBuilder::new()
+        .icx("")
+        .topology(2, 4, 2)
+        .file("/proc/sys/kernel/numa_balancing", "0")
+        .file("/etc/sysctl.conf", "kernel.numa_balancing = 0")
+        .file(
+            "/usr/lib/sysctl.d/99-vendor.conf",
+            "kernel.numa_balancing = 0",
+        )
+        .file(
+            "/sys/kernel/mm/transparent_hugepage/enabled",
+            "always madvise [never]",
+        )
+        .file("/proc/cmdline", "ro quiet transparent_hugepage=never nosmt")
+        .file("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"nosmt\"")
+        .file(&format!("{cpu}/smt/control"), "off")
+        .file(&format!("{cpu}/intel_pstate/no_turbo"), "1")
+        .file("/sys/module/kvm_intel/parameters/ple_gap", "128")
+        .file(
+            "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages",
+            "16",
+        )
+        .file(
+            "/proc/mounts",
+            "hugetlbfs /dev/hugepages hugetlbfs rw,pagesize=2M 0 0",
+        )
+        .file(&format!("{cpu}/cpuidle/current_driver"), "intel_idle");
+    for c in 0..16 {
+        b = b
+            .file(&format!("{cpu}/cpu{c}/power/energy_perf_bias"), "6")
+            .file(&format!("{cpu}/cpu{c}/cpuidle/state2/name"), "C1E")
+            .file(&format!("{cpu}/cpu{c}/cpuidle/state2/disable"), "0")
+            .file(&format!("{cpu}/cpu{c}/cpuidle/state3/name"), "C6")
+            .file(&format!("{cpu}/cpu{c}/cpuidle/state3/disable"), "0")
+            .file(
+                &format!("{cpu}/cpufreq/policy{c}/scaling_governor"),
+                "powersave",
+            )
+            .file(
+                &format!("{cpu}/cpufreq/policy{c}/scaling_available_governors"),
+                "performance powersave",
+            )
+            .file(
+                &format!("{cpu}/cpufreq/policy{c}/energy_performance_preference"),
+                "balance_power",
+            )
+            .file(
+                &format!("{cpu}/cpufreq/policy{c}/scaling_max_freq"),
+                "2000000",
+            )
+            .file(
+                &format!("{cpu}/cpufreq/policy{c}/cpuinfo_max_freq"),
+                "3200000",
+            );
+    }
+    for n in 0..2 {
+        b = b.file(
+            &format!("{node}/node{n}/hugepages/hugepages-2048kB/nr_hugepages"),
+            "0",
+        );
+    }
+    b.build()
+}
+
+#[test]
+fn every_step_kind_renders_clean() {
+    if !common::require_tool("shellcheck") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = busy_host();
+    let snap_path = tmp.path().join("snap.json");
+    std::fs::write(&snap_path, serde_json::to_vec(&snap).unwrap()).unwrap();
+    let mut report =
+        kvmaudit::rules::evaluate(&snap, kvmaudit::report::Profile::Latency, &[], "2026-01-01");
+    report
+        .results
+        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
+    for rule in [
+        "host.cpufreq.governor",
+        "bios.power-policy",
+        "bios.turbo",
+        "bios.c1e",
+        "bios.c6",
+        "host.numa.balancing",
+        "host.thp",
+        "host.hugepages.mount",
+        "bios.ht",
+        "host.kvm.ple",
+        "host.iommu.enabled",
+        "host.nohz-full.housekeeping",
+    ] {
+        report.results.push(synthetic(rule, "host", Status::Fail));
+    }
+    let mut pool = synthetic("host.hugepages.pool", "host", Status::Fail);
+    pool.evidence.push(kvmaudit::report::Evidence {
+        source: "/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages".into(),
+        observed: "0".into(),
+        expected: Some("512".into()),
+    });
+    report.results.push(pool);
+    let mut irq = synthetic("host.irq.affinity", "host", Status::Warn);
+    irq.evidence.push(kvmaudit::report::Evidence {
+        source: "/proc/irq/42/smp_affinity_list".into(),
+        observed: "0-15".into(),
+        expected: Some("0-3,8-11".into()),
+    });
+    report.results.push(irq);
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+    let script = tmp.path().join("all.sh");
+    let body = generate(
+        &["--report"],
+        &[&rpath, Path::new("--snapshot"), &snap_path],
+        &script,
+    );
+    check_syntax(&script);
+    for want in [
+        "set_value yes host.cpufreq.governor plain /sys/devices/system/cpu/cpufreq/policy15/scaling_governor performance",
+        "set_value yes bios.power-policy plain /sys/devices/system/cpu/cpufreq/policy0/energy_performance_preference performance",
+        "set_value yes bios.turbo plain /sys/devices/system/cpu/intel_pstate/no_turbo 0",
+        "set_value yes bios.turbo plain /sys/devices/system/cpu/cpufreq/policy3/scaling_max_freq 3200000",
+        "cpuidle_disable yes bios.c1e /sys/devices/system/cpu/cpu7/cpuidle/state2 C1E",
+        "cpuidle_disable yes bios.c6 /sys/devices/system/cpu/cpu7/cpuidle/state3 C6",
+        "conf_line yes host.numa.balancing /etc/sysctl.d/90-kvmaudit.conf kernel.numa_balancing 'kernel.numa_balancing = 1'",
+        "sysctl_comment_out yes host.numa.balancing /etc/sysctl.conf kernel.numa_balancing",
+        "set_value yes host.thp bracketed /sys/kernel/mm/transparent_hugepage/enabled madvise",
+        "kernel_args yes host.thp set:transparent_hugepage=madvise",
+        "hugepages_at_least guarded host.hugepages.pool /sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages 512 2048 /sys/devices/system/node/node1/meminfo",
+        "hugepages_persist guarded host.hugepages.pool",
+        "hugetlb_mount yes host.hugepages.mount /dev/hugepages1G 1G 1048576",
+        "conf_line yes host.hugepages.mount /etc/fstab 'hugetlbfs /dev/hugepages1G' 'hugetlbfs /dev/hugepages1G hugetlbfs pagesize=1G 0 0'",
+        "set_value guarded host.irq.affinity plain /proc/irq/42/smp_affinity_list 0-3,8-11",
+        "set_value guarded bios.ht plain /sys/devices/system/cpu/smt/control on",
+        "kernel_args guarded bios.ht del:nosmt",
+        "conf_line guarded host.kvm.ple /etc/modprobe.d/kvmaudit.conf 'options kvm_intel ple_gap' 'options kvm_intel ple_gap=0'",
+        "need_reload guarded host.kvm.ple kvm_intel ple_gap 0",
+        "kernel_args guarded host.iommu.enabled set:intel_iommu=on set:iommu=pt",
+        // Every node keeps its first core and that core's sibling (0/8 and 4/12).
+        "kernel_args guarded host.nohz-full.housekeeping set:nohz_full=1-3,5-7,9-11,13-15 set:rcu_nocbs=1-3,5-7,9-11,13-15",
+    ] {
+        let want_words = shell_words::split(want).unwrap();
+        let found = body
+            .lines()
+            .filter_map(|l| shell_words::split(l).ok())
+            .any(|w| w.starts_with(&want_words));
+        assert!(found, "missing `{want}` in\n{body}");
+    }
+    // A package's sysctl.d file that would override kvmaudit's is named, not edited.
+    assert!(
+        body.contains("/usr/lib/sysctl.d/99-vendor.conf sets kernel.numa_balancing"),
+        "{body}"
+    );
+    // The dry run of all of it reads only (the paths do not exist here: failures, no writes).
+    let o = run(Command::new("bash").arg(&script).current_dir(tmp.path()));
+    assert!(
+        text(&o.stdout).contains("== kvmaudit fix: dry-run =="),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,12}",
+            ".{0,12}",
+            Just("x'\"$(id)`id`\n\r\t\u{1b}\u{85}\u{2028}é".to_string()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the facts and findings hold, the generator returns a script in which no
+        /// control character but the line feed appears (so no host value spans lines or hides
+        /// an escape sequence), and it never panics.
+        #[test]
+        fn any_facts_give_a_single_line_per_step(
+            names in proptest::collection::vec(any_text(), 1..4),
+            values in proptest::collection::vec(any_text(), 1..4),
+            message in any_text(),
+        ) {
+            let mut b = kvmaudit::rules::testkit::SnapBuilder::new();
+            for (i, n) in names.iter().enumerate() {
+                let v = values.get(i).cloned().unwrap_or_default();
+                b = b
+                    .file(&format!("/sys/devices/system/cpu/cpufreq/policy{n}/scaling_governor"), &v)
+                    .file(&format!("/sys/devices/system/cpu/cpu{i}/cpuidle/state{n}/name"), "C6")
+                    .file(&format!("/sys/devices/system/cpu/cpu{i}/power/energy_perf_bias"), &v)
+                    .file("/sys/kernel/mm/transparent_hugepage/enabled", &v)
+                    .file("/proc/sys/kernel/numa_balancing", &v)
+                    .file(&format!("/etc/sysctl.d/{n}.conf"), &format!("kernel.numa_balancing = {v}"));
+            }
+            let snap = b.vm_argv(&["qemu-system-x86_64", "-name", &names[0]], &[]).build();
+            let mut report = kvmaudit::rules::evaluate(&snap, kvmaudit::report::Profile::Throughput, &[], "2026-01-01");
+            report.host.hostname = Some(message.clone());
+            let vm = report.vms.first().map(|v| v.name.clone()).unwrap_or_default();
+            for rule in ["host.cpufreq.governor", "bios.c6", "bios.power-policy", "host.thp", "host.numa.balancing", "host.hugepages.pool"] {
+                let mut f = synthetic(rule, "host", Status::Fail);
+                f.message = message.clone();
+                f.evidence.push(kvmaudit::report::Evidence {
+                    source: format!("/sys/devices/system/node/node{}/hugepages/hugepages-2048kB/nr_hugepages", names[0]),
+                    observed: values[0].clone(),
+                    expected: Some(values[0].clone()),
+                });
+                report.results.push(f);
+            }
+            let mut f = synthetic("qemu.blk.cache", &format!("vm:{vm}/drive:{message}"), Status::Warn);
+            f.message = message.clone();
+            report.results.push(f);
+            let g = kvmaudit::fix::generate(&report, Some(&snap), &kvmaudit::fix::Options {
+                libvirt_xml: true,
+                generated_at: message.clone(),
+                source: message.clone(),
+                ..Default::default()
+            });
+            let bad = g.script.chars().find(|c| *c != '\n' && c.is_control());
+            prop_assert!(bad.is_none(), "control character {:?} in the script", bad);
+            for (name, xml) in &g.fragments {
+                prop_assert!(!name.contains('/') && !name.starts_with('.'));
+                prop_assert!(!xml.chars().any(|c| c != '\n' && c.is_control()));
+            }
+        }
+    }
+}
