@@ -270,12 +270,6 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-fn not_yet(cmd: &str, what: &str) -> Result<i32> {
-    Err(Error::Usage(format!(
-        "`kvmaudit {cmd}` is not available in this build yet ({what} has not landed)"
-    )))
-}
-
 fn scan(a: ScanArgs) -> Result<i32> {
     let waivers = match &a.waivers {
         Some(p) => crate::rules::waivers::load(p)?,
