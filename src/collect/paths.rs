@@ -261,11 +261,16 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     // The link target names the PCI device a disk hangs off; `slaves` resolves dm/md stacks.
     ("/sys/block/*", Link),
     ("/sys/block/*/slaves", Dir),
+    // device-mapper volumes name their /dev/mapper name here.
+    ("/sys/block/*/dm/name", File(SMALL)),
     // --- network: tap → bridge → uplink NIC, for device locality
     ("/sys/class/net", Dir),
     ("/sys/class/net/*/master", Link),
     ("/sys/class/net/*/device", Link),
     ("/sys/class/net/*/brif", Dir),
+    // The class link's target names the NIC's PCI function (virtual/ for taps and bridges).
+    ("/sys/class/net/*", Link),
+    ("/sys/class/net/*/device/numa_node", File(SMALL)),
     // --- virtio devices as a guest sees them (negotiated features: packed rings)
     ("/sys/bus/virtio/devices/*/features", File(SMALL)),
     ("/sys/bus/virtio/devices/*/device", File(SMALL)),

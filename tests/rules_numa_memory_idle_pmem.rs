@@ -1,0 +1,440 @@
+//! Verdicts of the NUMA, memory (huge pages, THP, KSM), idle/PLE/halt-poll/nohz/exit-less timer
+//! and PMem rules on the fixture host trees (fixtures/hosts), compared with each tree's
+//! EXPECTED.toml for both profiles. Where these rules deliberately differ from an EXPECTED
+//! entry, [`DEVIATIONS`] holds the verdict they give instead and why. icx-restricted is scanned
+//! as uid 65534 (its EXPECTED describes that view), where these rules may lose evidence but
+//! never gain a `fail`.
+
+mod common;
+
+use assert_cmd::Command;
+use common::hosts::{self, tree, TREES};
+use serde_json::Value;
+
+/// Rule ids this file checks.
+const RULES: &[&str] = &[
+    "host.numa.balancing",
+    "qemu.numa.vm-placement",
+    "qemu.numa.memory-locality",
+    "qemu.numa.device-locality",
+    "host.irq.affinity",
+    "host.hugepages.pool",
+    "host.hugepages.mount",
+    "qemu.mem.hugepages",
+    "host.thp",
+    "host.ksm.state",
+    "host.ksm.tuning",
+    "qemu.mem.merge",
+    "host.idle.poll",
+    "host.kvm.ple",
+    "host.kvm.halt-poll",
+    "host.nohz-full.housekeeping",
+    "host.kvm.exitless-timer",
+    "host.pmem.kconfig",
+    "host.pmem.appdirect",
+    "host.pmem.devdax",
+    "qemu.pmem.nvdimm",
+    "guest.pmem.visible",
+];
+
+/// (tree, profile or "*", EXPECTED key, verdict given instead — `a+b` when the key's findings
+/// carry several statuses —, why). Decided by the catalogue and the rules brief.
+const DEVIATIONS: &[(&str, &str, &str, &str, &str)] = &[
+    // Catalogue host.idle.poll lists per-VM cpu-pm=on as a softer alternative to idle=poll:
+    // with it on every VM, halting vCPUs never reach the host's idle loop.
+    (
+        "icx-tuned",
+        "latency",
+        "host.idle.poll",
+        "info",
+        "cpu-pm=on on every VM",
+    ),
+    (
+        "icx-restricted",
+        "latency",
+        "host.idle.poll",
+        "info",
+        "cpu-pm=on on every VM",
+    ),
+    // The brief: nohz_full is not applicable without dedicated VMs *under throughput*; under the
+    // latency profile these host settings are expected (unless vCPUs share pCPUs, icx-untuned).
+    (
+        "amd-epyc",
+        "latency",
+        "host.nohz-full.housekeeping",
+        "warn",
+        "latency expects nohz_full",
+    ),
+    (
+        "amd-epyc",
+        "latency",
+        "host.kvm.exitless-timer",
+        "fail",
+        "AVIC off (kvm_amd avic=N)",
+    ),
+    (
+        "amd-epyc",
+        "latency",
+        "host.kvm.exitless-timer@vm:epyc-vm1",
+        "fail",
+        "AVIC off",
+    ),
+    // host.irq.affinity is judged per device (host/dev:BDF): without root the VF is still
+    // identified from argv and passes; only the NICs behind fd-passed taps stay unknown.
+    (
+        "icx-restricted",
+        "*",
+        "host.irq.affinity",
+        "pass+unknown",
+        "per-device targets",
+    ),
+];
+
+fn mine(rule: &str) -> bool {
+    RULES.contains(&rule)
+}
+
+fn scan_json(args: &[&str]) -> Value {
+    let out = Command::cargo_bin("kvmaudit")
+        .unwrap()
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(2),
+        "scan failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn scan(name: &str, profile: &str) -> Value {
+    let root = tree(name);
+    scan_json(&[
+        "scan",
+        "--root",
+        root.to_str().unwrap(),
+        "--profile",
+        profile,
+    ])
+}
+
+fn results(report: &Value) -> &Vec<Value> {
+    report["results"].as_array().expect("results")
+}
+
+/// EXPECTED.toml of a tree for a profile (throughput, overlaid with [latency]), with the
+/// deviations of this file applied.
+fn expected(name: &str, profile: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(tree(name).join("EXPECTED.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let mut want: std::collections::BTreeMap<String, String> = doc["throughput"]
+        .as_table()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    if profile == "latency" {
+        for (k, v) in doc["latency"].as_table().unwrap() {
+            want.insert(k.clone(), v.as_str().unwrap().to_string());
+        }
+    }
+    for (t, p, key, status, _) in DEVIATIONS {
+        if *t == name && (*p == "*" || *p == profile) {
+            assert!(want.contains_key(*key), "deviation for unknown key {key}");
+            want.insert(key.to_string(), status.to_string());
+        }
+    }
+    want.into_iter()
+        .filter(|(k, _)| mine(k.split('@').next().unwrap()))
+        .collect()
+}
+
+/// Statuses of the findings an EXPECTED key names: `rule` = every host-level finding
+/// (`host`, `host/dev:...`), `rule@TARGET` = that target.
+fn statuses(report: &Value, key: &str) -> Vec<String> {
+    let (rule, target) = match key.split_once('@') {
+        Some((r, t)) => (r, Some(t)),
+        None => (key, None),
+    };
+    let mut v: Vec<String> = results(report)
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .filter(|f| {
+            let t = f["target"].as_str().unwrap();
+            match target {
+                Some(want) => t == want,
+                None => t == "host" || t.starts_with("host/"),
+            }
+        })
+        .map(|f| f["status"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn compare(name: &str, profile: &str, report: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (key, want) in expected(name, profile) {
+        let got = statuses(report, &key);
+        let mut wanted: Vec<String> = want.split('+').map(str::to_string).collect();
+        wanted.sort();
+        if got != wanted {
+            bad.push(format!(
+                "{name} [{profile}] {key}: expected {want}, got {got:?}"
+            ));
+        }
+    }
+    bad
+}
+
+/// Every tree but icx-restricted, whose EXPECTED is the unprivileged view (below).
+#[test]
+fn verdicts_match_expected_on_every_tree() {
+    let mut bad = Vec::new();
+    for name in TREES.iter().filter(|t| **t != "icx-restricted") {
+        for profile in ["throughput", "latency"] {
+            let report = scan(name, profile);
+            bad.extend(compare(name, profile, &report));
+        }
+    }
+    assert!(bad.is_empty(), "verdicts differ:\n{}", bad.join("\n"));
+}
+
+fn finding<'a>(report: &'a Value, rule: &str, target: &str) -> &'a Value {
+    results(report)
+        .iter()
+        .find(|f| f["rule"] == rule && f["target"] == target)
+        .unwrap_or_else(|| panic!("no {rule} finding on {target}"))
+}
+
+fn evidence_has(f: &Value, needle: &str) -> bool {
+    f["evidence"].as_array().unwrap().iter().any(|e| {
+        e["source"].as_str().unwrap_or("").contains(needle)
+            || e["observed"].as_str().unwrap_or("").contains(needle)
+    })
+}
+
+#[test]
+fn tuned_host_details() {
+    let r = scan("icx-tuned", "throughput");
+    // Runtime proof beats argv: numa_maps shows the 1 GiB hugetlb mapping.
+    let f = finding(&r, "qemu.mem.hugepages", "vm:db01");
+    assert!(f["message"].as_str().unwrap().contains("numa_maps"), "{f}");
+    // libvirt's tap (passed as fds) traced through fdinfo, the bridge and the uplink.
+    let f = finding(&r, "qemu.numa.device-locality", "vm:web01/net:net0");
+    assert!(evidence_has(f, "enp49s0f0"), "{f}");
+    // The VFIO VM's placement is escalated to high.
+    assert_eq!(
+        finding(&r, "qemu.numa.vm-placement", "vm:web01")["severity"],
+        "high"
+    );
+    // Interrupts are judged per device used by a VM.
+    for bdf in ["0000:31:00.0", "0000:65:01.0", "0000:ca:00.0"] {
+        let f = finding(&r, "host.irq.affinity", &format!("host/dev:{bdf}"));
+        assert_eq!(f["status"], "pass", "{f}");
+    }
+}
+
+#[test]
+fn untuned_and_epyc_details() {
+    let r = scan("icx-untuned", "throughput");
+    // The modprobe.d ple_gap=0 that would hurt this shared host is named.
+    let f = finding(&r, "host.kvm.ple", "host");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("/etc/modprobe.d/kvm.conf"),
+        "{f}"
+    );
+    // Unplaced VM: locality measured against the node holding most of its RAM.
+    let f = finding(&r, "qemu.numa.memory-locality", "vm:app01");
+    assert!(evidence_has(f, "N0="), "{f}");
+    // The IDE image sits on sda behind the AHCI controller.
+    let f = finding(&r, "qemu.numa.device-locality", "vm:app01/drive:ide0-hd0");
+    assert!(evidence_has(f, "0000:00:17.0"), "{f}");
+
+    let r = scan("amd-epyc", "throughput");
+    // The image lies on an LVM volume over nvme0n1p3, on node 0; the VM is on node 1.
+    let f = finding(
+        &r,
+        "qemu.numa.device-locality",
+        "vm:epyc-vm1/drive:virtio-disk0",
+    );
+    assert!(evidence_has(f, "dm-0 over nvme0n1p3"), "{f}");
+    // AMD: PLE is kvm_amd's pause filter.
+    let f = finding(&r, "host.kvm.ple", "host");
+    assert!(
+        f["message"].as_str().unwrap().contains("pause_filter"),
+        "{f}"
+    );
+}
+
+/// An unprivileged scan of icx-restricted matches its EXPECTED and has no `fail` in these rules
+/// that the root scan of the same copy lacks.
+#[test]
+fn restricted_as_nobody() {
+    if !hosts::can_run_unprivileged() {
+        return;
+    }
+    let (tmp, root) = hosts::restricted_copy("icx-restricted");
+    let bin = assert_cmd::cargo::cargo_bin("kvmaudit");
+    let mut bad = Vec::new();
+    for profile in ["throughput", "latency"] {
+        let out = hosts::run_unprivileged(
+            tmp.path(),
+            &bin,
+            &[
+                "scan",
+                "--root",
+                root.to_str().unwrap(),
+                "--profile",
+                profile,
+                "--format",
+                "json",
+            ],
+        );
+        let nobody: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "scan as nobody: {e}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        bad.extend(compare("icx-restricted", profile, &nobody));
+        let as_root = scan_json(&[
+            "scan",
+            "--root",
+            root.to_str().unwrap(),
+            "--profile",
+            profile,
+        ]);
+        for f in results(&nobody) {
+            let rule = f["rule"].as_str().unwrap();
+            if !mine(rule) || f["status"] != "fail" {
+                continue;
+            }
+            let target = f["target"].as_str().unwrap();
+            assert_eq!(
+                finding(&as_root, rule, target)["status"],
+                "fail",
+                "{rule} on {target} fails only without privileges"
+            );
+        }
+        // Root-only numa_maps: locality is unknown, with the reason.
+        let f = finding(&nobody, "qemu.numa.memory-locality", "vm:web01");
+        assert!(
+            f["message"].as_str().unwrap().contains("permission denied"),
+            "{f}"
+        );
+    }
+    assert!(bad.is_empty(), "verdicts differ:\n{}", bad.join("\n"));
+}
+
+/// Odd values everywhere these rules read must give verdicts, never the engine's
+/// "internal error" (a panic inside a check).
+#[test]
+fn garbage_never_panics() {
+    use kvmaudit::report::Profile;
+    use kvmaudit::rules::testkit::{findings, SnapBuilder};
+    let odd = [
+        "",
+        "-1",
+        "x",
+        "99999999999999999999",
+        "18446744073709551615",
+        "[",
+        "\u{1F600}",
+        "1 2 3",
+        "\\",
+        "a\\0",
+    ];
+    let paths = [
+        "/proc/cmdline",
+        "/proc/mounts",
+        "/proc/sys/kernel/osrelease",
+        "/proc/sys/kernel/numa_balancing",
+        "/proc/vmstat",
+        "/proc/irq/40/effective_affinity_list",
+        "/sys/devices/system/cpu/nohz_full",
+        "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages",
+        "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages",
+        "/sys/kernel/mm/hugepages/hugepages-2048kB/surplus_hugepages",
+        "/sys/kernel/mm/transparent_hugepage/enabled",
+        "/sys/kernel/mm/transparent_hugepage/shmem_enabled",
+        "/sys/kernel/mm/ksm/run",
+        "/sys/kernel/mm/ksm/pages_sharing",
+        "/sys/kernel/mm/ksm/merge_across_nodes",
+        "/sys/module/kvm/parameters/halt_poll_ns",
+        "/sys/module/kvm/parameters/pi_inject_timer",
+        "/sys/module/kvm/parameters/nx_huge_pages",
+        "/sys/module/kvm_intel/parameters/ple_gap",
+        "/sys/module/kvm_intel/parameters/enable_apicv",
+        "/sys/bus/pci/devices/0000:65:01.0/numa_node",
+        "/sys/class/net/enp1s0/device/numa_node",
+        "/sys/block/nvme0n1/device/numa_node",
+        "/sys/block/dm-0/dm/name",
+        "/sys/bus/nd/devices/region0/size",
+        "/sys/bus/nd/devices/region0/numa_node",
+        "/sys/bus/nd/devices/namespace0.0/size",
+        "/sys/bus/dax/devices/dax0.0/align",
+        "/sys/bus/dax/devices/dax0.0/size",
+    ];
+    let argv = "qemu-system-x86_64 -name guest=g,debug-threads=on -machine q35,nvdimm=on \
+        -m 4G,slots=2,maxmem=1T -smp 2 \
+        -object memory-backend-file,id=m0,mem-path=/dev/hugepages/g,size=4G,host-nodes=0,policy=bind \
+        -numa node,nodeid=0,cpus=0-1,memdev=m0 \
+        -object memory-backend-file,id=nv,mem-path=/dev/dax0.0,share=on,size=16E,align=2M \
+        -device nvdimm,memdev=nv,id=nv0,label-size=1 \
+        -device vfio-pci,host=0000:65:01.0 -netdev tap,id=n,ifname=enp1s0 -device virtio-net-pci,netdev=n \
+        -drive file=/dev/mapper/x,if=virtio";
+    for v in odd {
+        let mut b = SnapBuilder::new()
+            .icx("vmx")
+            .topology(2, 2, 1)
+            .dir("/sys/firmware/acpi/tables", &["NFIT"])
+            .dir(
+                "/sys/kernel/mm/hugepages",
+                &["hugepages-2048kB", "hugepages-x"],
+            )
+            .dir("/sys/kernel/mm/ksm", &["run"])
+            .dir("/sys/module", &["kvm", "kvm_intel"])
+            .dir("/sys/class/net", &["enp1s0"])
+            .link("/sys/class/net/enp1s0", v)
+            .dir("/sys/block", &["dm-0", "nvme0n1"])
+            .link("/sys/block/nvme0n1", v)
+            .dir("/sys/block/dm-0/slaves", &[v, "dm-0"])
+            .dir("/sys/bus/nd/devices", &["region0", "namespace0.0"])
+            .dir("/sys/bus/pci/devices/0000:65:01.0/msi_irqs", &["40", v])
+            .dir("/dev", &["dax0.0", v]);
+        for p in paths {
+            b = b.file(p, v);
+        }
+        let s = b
+            .vm(argv, &[("CPU 0/KVM", v, v), ("CPU 1/KVM", "0", "0")])
+            .with_last_vm(|p| {
+                p.numa_maps = Some(kvmaudit::snapshot::Sourced::value(
+                    "/proc/1000/numa_maps",
+                    format!("{v} {v} N0={v} kernelpagesize_kB={v} huge\n7f00 bind:{v} N99999999999=18446744073709551615 kernelpagesize_kB=18446744073709551615\n"),
+                ));
+                p.mountinfo = Some(kvmaudit::snapshot::Sourced::value(
+                    "/proc/1000/mountinfo",
+                    format!("{v} - {v}\n1 2 3:4 / /dev/hugepages rw - hugetlbfs none pagesize={v}\n"),
+                ));
+            })
+            .build();
+        for profile in [Profile::Throughput, Profile::Latency] {
+            for rule in RULES {
+                for f in findings(&s, profile, rule) {
+                    assert!(
+                        !f.message.contains("internal error"),
+                        "{rule} panicked on {v:?}: {}",
+                        f.message
+                    );
+                }
+            }
+        }
+    }
+}
