@@ -19,9 +19,12 @@ pub fn chromium(profile: &Path, extra: &[String], page: &Path) -> String {
     ])
     .arg(format!("--user-data-dir={}", profile.display()))
     .args(extra)
-    .arg(format!("file://{}", page.display()))
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::null());
+    .arg(format!("file://{}", page.display()));
+    // Into a file, not a pipe: a DOM larger than the pipe buffer would block Chromium while
+    // this process waits for it to exit.
+    let out_path = profile.with_extension("stdout");
+    let out_file = std::fs::File::create(&out_path).unwrap();
+    c.stdout(out_file).stderr(std::process::Stdio::null());
     let mut child = c.spawn().expect("chromium starts");
     let start = Instant::now();
     loop {
@@ -34,9 +37,9 @@ pub fn chromium(profile: &Path, extra: &[String], page: &Path) -> String {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "chromium failed: {:?}", out.status);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let status = child.wait().unwrap();
+    assert!(status.success(), "chromium failed: {status:?}");
+    String::from_utf8_lossy(&std::fs::read(&out_path).unwrap()).into_owned()
 }
 
 pub fn dump_dom(tmp: &Path, page: &Path) -> String {
