@@ -444,31 +444,39 @@ fn summary_tables(r: &Report, style: Style, out: &mut String) {
 /// Word-wrap `text` at `width` columns; continuation lines indented by `indent` spaces; a
 /// word longer than a line is split.
 fn wrap(text: &str, width: usize, indent: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let cw = |c: &char| c.width().unwrap_or(0);
     let width = width.max(indent + 10);
     let mut out = String::new();
     let mut line = String::new();
-    // Characters on the line, and whether a word is on it yet.
+    // Display columns on the line, and whether a word is on it yet.
     let (mut len, mut fresh) = (0, true);
     for word in text.split(' ').filter(|w| !w.is_empty()) {
         let mut word: Vec<char> = word.chars().collect();
         loop {
             let sep = usize::from(!fresh);
             let room = width.saturating_sub(len + sep);
-            if word.len() <= room {
+            let wlen: usize = word.iter().map(cw).sum();
+            if wlen <= room {
                 if !fresh {
                     line.push(' ');
                 }
                 line.extend(word.iter());
-                len += sep + word.len();
+                len += sep + wlen;
                 fresh = false;
                 break;
             }
-            if fresh || word.len() > width - indent {
-                // Too long for any line: split it here.
+            if fresh || wlen > width - indent {
+                // Too long for any line: split it where this line is full.
                 if !fresh {
                     line.push(' ');
                 }
-                let rest = word.split_off(room.min(word.len()));
+                let (mut used, mut at) = (0, 0);
+                while at < word.len() && used + cw(&word[at]) <= room {
+                    used += cw(&word[at]);
+                    at += 1;
+                }
+                let rest = word.split_off(at);
                 line.extend(word.iter());
                 word = rest;
             }
@@ -575,6 +583,12 @@ mod tests {
         let w = wrap(&long, 100, 6);
         assert!(w.lines().all(|l| l.chars().count() <= 100), "{w}");
         assert_eq!(w.replace(['\n', ' '], ""), long.replace(' ', ""));
+        let w = wrap(&"漢字".repeat(80), 100, 6);
+        assert!(
+            w.lines()
+                .all(|l| unicode_width::UnicodeWidthStr::width(l) <= 100),
+            "{w}"
+        );
         let w = wrap(&"word ".repeat(60), 40, 4);
         assert!(w.lines().all(|l| l.chars().count() <= 40), "{w}");
         assert!(w.lines().skip(1).all(|l| l.starts_with("    word")));
