@@ -175,6 +175,12 @@ pub struct ExplainArgs {
 /// Exit status of `fleet`: 0 the roll-up was rendered (even when some files were skipped);
 /// 1 no usable report was found, or an output could not be written.
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Files that are not usable reports (corrupt, another tool's JSON, a newer \
+schema, an older report of the same host) are listed as skipped with the reason.\n\
+Exit status: 0 the roll-up was rendered, even with skipped files; 1 no usable report was found \
+or an output could not be written."
+)]
 pub struct FleetArgs {
     /// JSON reports: files, directories (searched for *.json) or glob patterns
     #[arg(required = true)]
