@@ -128,6 +128,27 @@ pub fn write_output(path: &std::path::Path, bytes: &[u8]) -> crate::error::Resul
         path: path.to_path_buf(),
         source: e,
     };
+    // Write through a symlink to the file it names, so the rename replaces that file and not
+    // the admin's link.
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            resolved.as_path()
+        }
+        _ => path,
+    };
+    // A device, FIFO or socket (`--json /dev/null`, a pipe) is written in place: renaming a
+    // temporary file over it would replace /dev/null with a regular file.
+    if let Ok(m) = std::fs::metadata(path) {
+        if !m.is_file() && !m.is_dir() {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(werr)?;
+            return f.write_all(bytes).and_then(|_| f.flush()).map_err(werr);
+        }
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => std::path::Path::new("."),
@@ -178,5 +199,36 @@ mod tests {
         ] {
             assert_eq!(p(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn special_files_are_written_in_place_and_links_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let fifo = t.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        super::write_output(&fifo, b"report").unwrap();
+        assert_eq!(reader.join().unwrap(), b"report");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+
+        let real = t.path().join("real.json");
+        std::fs::write(&real, "old").unwrap();
+        let link = t.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        super::write_output(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
     }
 }

@@ -337,10 +337,12 @@ fn progress_bar_only_on_a_terminal() {
     for i in 0..30 {
         write_sample(tmp.path(), &format!("h{i}.json"), i, &format!("h{i}"), &now);
     }
+    let out_json = tmp.path().join("out.json.out");
     let cmd = format!(
-        "{} fleet {} --json /dev/null >/dev/null",
+        "{} fleet {} --json {} >/dev/null",
         shell_words::quote(&bin().to_string_lossy()),
-        shell_words::quote(&tmp.path().to_string_lossy())
+        shell_words::quote(&tmp.path().to_string_lossy()),
+        shell_words::quote(&out_json.to_string_lossy())
     );
     let out = std::process::Command::new("script")
         .args(["-q", "-e", "-c", &cmd, "/dev/null"])

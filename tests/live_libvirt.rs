@@ -152,11 +152,12 @@ fn embedded_libvirt_domain_is_audited_live_and_from_its_argv() {
     let hp = reserve_hugepages(64);
     let root = work.path().join("root");
     std::fs::create_dir_all(root.join("etc")).unwrap();
-    // user/group root avoids a minute of capability probing; file stdio avoids virtlogd.
+    // user/group root avoids a minute of capability probing; file stdio avoids virtlogd;
+    // no private /dev namespace, which fails inside containers and test sandboxes.
     std::fs::write(
         root.join("etc/qemu.conf"),
         format!(
-            "user = \"root\"\ngroup = \"root\"\nstdio_handler = \"file\"\nhugetlbfs_mount = \"{}\"\n",
+            "user = \"root\"\ngroup = \"root\"\nstdio_handler = \"file\"\nnamespaces = []\nhugetlbfs_mount = \"{}\"\n",
             hp.dir.path().display()
         ),
     )
@@ -172,18 +173,24 @@ fn embedded_libvirt_domain_is_audited_live_and_from_its_argv() {
     let xml_path = work.path().join("lv-tuned.xml");
     std::fs::write(&xml_path, &xml).unwrap();
 
+    let log = work.path().join("virt-qemu-run.log");
     let child = std::process::Command::new("virt-qemu-run")
+        .arg("-v")
         .arg("-r")
         .arg(&root)
         .arg(&xml_path)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(work.path().join("virt-qemu-run.err")).unwrap())
         .spawn()
         .unwrap();
     let run = Run(child);
-    let pid = qemu_pid_named("lv-tuned", Duration::from_secs(90))
-        .expect("libvirt never started the guest");
+    let Some(pid) = qemu_pid_named("lv-tuned", Duration::from_secs(90)) else {
+        let out = std::fs::read_to_string(&log).unwrap_or_default();
+        let err =
+            std::fs::read_to_string(work.path().join("virt-qemu-run.err")).unwrap_or_default();
+        panic!("libvirt never started the guest (pinned):\n{out}\n{err}");
+    };
 
     let live = scan(&[]);
     let vm = live["vms"]
@@ -221,10 +228,14 @@ fn embedded_libvirt_domain_is_audited_live_and_from_its_argv() {
         "iothread pinned by <iothreadpin>"
     );
 
-    // The argv libvirt generates for the same XML, audited as a file.
+    // The argv libvirt generates for the same XML, audited as a file. A second embedded root:
+    // the running virt-qemu-run holds the first one's driver lock.
+    let root2 = work.path().join("root2");
+    std::fs::create_dir_all(root2.join("etc")).unwrap();
+    std::fs::copy(root.join("etc/qemu.conf"), root2.join("etc/qemu.conf")).unwrap();
     let out = std::process::Command::new("virsh")
         .arg("-c")
-        .arg(format!("qemu:///embed?root={}", root.display()))
+        .arg(format!("qemu:///embed?root={}", root2.display()))
         .args(["domxml-to-native", "qemu-argv"])
         .arg(&xml_path)
         .output()

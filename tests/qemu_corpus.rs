@@ -3,47 +3,17 @@
 
 mod common;
 
+use common::libvirt_args::{self, manifest, read};
 use kvmaudit::model::vm::{
     Aio, BackendKind, CacheMode, DiskBus, MemLock, MemoryDeviceKind, VmModel,
 };
 use kvmaudit::parse::qemu::parse_argv_file;
-use std::path::PathBuf;
-
-fn corpus_root() -> PathBuf {
-    common::fixture("libvirt-args")
-}
-
-/// (relative path, tags) for every MANIFEST.tsv row.
-fn manifest() -> Vec<(String, Vec<String>)> {
-    let text = std::fs::read_to_string(corpus_root().join("MANIFEST.tsv")).expect("MANIFEST.tsv");
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let mut cols = l.split('\t');
-            let path = cols.next().unwrap_or_default().to_string();
-            let _wrapping = cols.next();
-            let tags = cols
-                .next()
-                .unwrap_or_default()
-                .split(',')
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect();
-            (path, tags)
-        })
-        .collect()
-}
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(corpus_root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
 
 #[test]
 fn manifest_lists_all_390_files() {
     let m = manifest();
     assert_eq!(m.len(), 390);
-    let on_disk = std::fs::read_dir(corpus_root().join("v11.3.0/qemuxmlconfdata"))
+    let on_disk = std::fs::read_dir(libvirt_args::root().join("v11.3.0/qemuxmlconfdata"))
         .expect("corpus dir")
         .count();
     assert_eq!(on_disk, 390);

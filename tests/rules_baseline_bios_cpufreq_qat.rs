@@ -4,8 +4,10 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::hosts::{self, tree, TREES};
+use common::expected::{
+    self, assert_no_fail_only_as_nobody, finding, rule_of, scan, scan_json, scan_json_as_nobody,
+};
+use common::hosts::{self, TREES};
 use serde_json::Value;
 
 /// Rule ids (or prefixes) this file checks.
@@ -24,91 +26,16 @@ fn mine(rule: &str) -> bool {
     RULES.iter().any(|r| rule.starts_with(r))
 }
 
-fn scan_json(args: &[&str]) -> Value {
-    let out = Command::cargo_bin("kvmaudit")
-        .unwrap()
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.code() == Some(0) || out.status.code() == Some(2),
-        "scan failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn scan(name: &str, profile: &str) -> Value {
-    let root = tree(name);
-    scan_json(&[
-        "scan",
-        "--root",
-        root.to_str().unwrap(),
-        "--profile",
-        profile,
-    ])
-}
-
-fn results(report: &Value) -> &Vec<Value> {
-    report["results"].as_array().expect("results")
-}
-
-/// EXPECTED.toml of a tree for a profile: throughput, overlaid with [latency].
+/// EXPECTED.toml of a tree for a profile, restricted to these rules.
 fn expected(name: &str, profile: &str) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(tree(name).join("EXPECTED.toml")).unwrap();
-    let doc: toml::Table = toml::from_str(&text).unwrap();
-    let mut want: std::collections::BTreeMap<String, String> = doc["throughput"]
-        .as_table()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-        .collect();
-    if profile == "latency" {
-        for (k, v) in doc["latency"].as_table().unwrap() {
-            want.insert(k.clone(), v.as_str().unwrap().to_string());
-        }
-    }
-    want.into_iter()
-        .filter(|(k, _)| mine(k.split('@').next().unwrap()))
+    expected::expected(name, profile)
+        .into_iter()
+        .filter(|(k, _)| mine(rule_of(k)))
         .collect()
 }
 
-/// Statuses of the findings an EXPECTED key names: `rule` = every host-level finding
-/// (`host`, `host/dev:...`), `rule@TARGET` = that target.
-fn statuses(report: &Value, key: &str) -> Vec<String> {
-    let (rule, target) = match key.split_once('@') {
-        Some((r, t)) => (r, Some(t)),
-        None => (key, None),
-    };
-    let mut v: Vec<String> = results(report)
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .filter(|f| {
-            let t = f["target"].as_str().unwrap();
-            match target {
-                Some(want) => t == want,
-                None => t == "host" || t.starts_with("host/"),
-            }
-        })
-        .map(|f| f["status"].as_str().unwrap().to_string())
-        .collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
 fn compare(name: &str, profile: &str, report: &Value) -> Vec<String> {
-    let mut bad = Vec::new();
-    for (key, want) in expected(name, profile) {
-        let got = statuses(report, &key);
-        if got != [want.clone()] {
-            bad.push(format!(
-                "{name} [{profile}] {key}: expected {want}, got {got:?}"
-            ));
-        }
-    }
-    bad
+    expected::compare(name, profile, report, expected(name, profile))
 }
 
 #[test]
@@ -121,13 +48,6 @@ fn verdicts_match_expected_on_every_tree() {
         }
     }
     assert!(bad.is_empty(), "verdicts differ:\n{}", bad.join("\n"));
-}
-
-fn finding<'a>(report: &'a Value, rule: &str, target: &str) -> &'a Value {
-    results(report)
-        .iter()
-        .find(|f| f["rule"] == rule && f["target"] == target)
-        .unwrap_or_else(|| panic!("no {rule} finding on {target}"))
 }
 
 #[test]
@@ -181,33 +101,11 @@ fn restricted_as_nobody() {
         return;
     }
     let (tmp, root) = hosts::restricted_copy("icx-restricted");
-    let bin = assert_cmd::cargo::cargo_bin("kvmaudit");
-    let out = hosts::run_unprivileged(
-        tmp.path(),
-        &bin,
-        &["scan", "--root", root.to_str().unwrap(), "--format", "json"],
-    );
-    let nobody: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "scan as nobody: {e}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let nobody = scan_json_as_nobody(tmp.path(), &["scan", "--root", root.to_str().unwrap()]);
     let bad = compare("icx-restricted", "throughput", &nobody);
     assert!(bad.is_empty(), "verdicts differ:\n{}", bad.join("\n"));
     let as_root = scan_json(&["scan", "--root", root.to_str().unwrap()]);
-    for f in results(&nobody) {
-        let rule = f["rule"].as_str().unwrap();
-        if !mine(rule) || f["status"] != "fail" {
-            continue;
-        }
-        let target = f["target"].as_str().unwrap();
-        assert_eq!(
-            finding(&as_root, rule, target)["status"],
-            "fail",
-            "{rule} on {target} fails only without privileges"
-        );
-    }
+    assert_no_fail_only_as_nobody(&nobody, &as_root, mine);
     // The runtime KVM proof falls back from fds (root only) to thread names.
     let f = finding(&nobody, "qemu.accel.kvm", "vm:web01");
     assert!(f["message"].as_str().unwrap().contains("CPU n/KVM"), "{f}");

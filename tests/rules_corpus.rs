@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::catalogue;
+use common::libvirt_args::{manifest, read};
 use kvmaudit::model::host::HostModel;
 use kvmaudit::model::vm::{Aio, CacheMode, DiskBus, MemLock, VmModel};
 use kvmaudit::parse::qemu::parse_argv_file;
@@ -14,37 +16,10 @@ use kvmaudit::rules::context::Ctx;
 use kvmaudit::rules::testkit::SnapBuilder;
 use kvmaudit::snapshot::Snapshot;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-fn corpus_root() -> PathBuf {
-    common::fixture("libvirt-args")
-}
-
-/// (relative path, tags) for every MANIFEST.tsv row.
-fn manifest() -> Vec<(String, Vec<String>)> {
-    let text = std::fs::read_to_string(corpus_root().join("MANIFEST.tsv")).expect("MANIFEST.tsv");
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let mut cols = l.split('\t');
-            let path = cols.next().unwrap_or_default().to_string();
-            let _wrapping = cols.next();
-            let tags = cols
-                .next()
-                .unwrap_or_default()
-                .split(',')
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect();
-            (path, tags)
-        })
-        .collect()
-}
 
 /// argv of one corpus file.
 fn argv(rel: &str) -> Vec<String> {
-    let bytes = std::fs::read(corpus_root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let bytes = read(rel);
     let f = parse_argv_file(&bytes).unwrap_or_else(|e| panic!("{rel}: {e}"));
     f.argv.iter().map(|a| a.to_string_lossy()).collect()
 }
@@ -135,27 +110,21 @@ fn observed(f: &Finding) -> &str {
         .unwrap_or("")
 }
 
-const BLK: &[&str] = &[
-    "qemu.blk.virtio-bus",
-    "qemu.blk.cache",
-    "qemu.blk.aio",
-    "qemu.blk.num-queues",
-    "qemu.blk.packed",
-    "qemu.blk.iothread",
-];
-const NET: &[&str] = &[
-    "qemu.net.virtio-model",
-    "qemu.net.vhost",
-    "qemu.net.multiqueue",
-    "qemu.net.packed",
-    "qemu.net.poll-us",
-];
+/// The rules judged here, by catalogue id prefix: per disk, per NIC, per VM.
+fn blk() -> Vec<&'static str> {
+    catalogue::with_prefix("qemu.blk.")
+}
+fn net() -> Vec<&'static str> {
+    catalogue::with_prefix("qemu.net.")
+}
+fn vm_rules() -> Vec<&'static str> {
+    catalogue::with_prefix("qemu.overcommit.")
+}
 /// Block protocols with their own caching (qemu.blk.cache is not applicable to them).
 const NETWORK_PROTOCOLS: &[&str] = &[
     "rbd", "nbd", "iscsi", "gluster", "ssh", "http", "https", "ftp", "ftps", "nfs", "curl", "vxhs",
     "sheepdog",
 ];
-const VM_RULES: &[&str] = &["qemu.overcommit.cpu-pm", "qemu.overcommit.mem-lock"];
 
 #[test]
 fn verdicts_agree_with_manifest_tags() {
@@ -172,7 +141,7 @@ fn verdicts_agree_with_manifest_tags() {
         let mut fail = |tag: &str, what: String| failures.push(format!("{rel} [{tag}]: {what}"));
 
         // --- coverage: one finding per device and rule, nothing broken
-        for rule in BLK.iter().chain(NET).chain(VM_RULES) {
+        for rule in [blk(), net(), vm_rules()].concat() {
             let fs = v.rule(rule);
             if fs.is_empty() {
                 fail("-", format!("{rule} gave no finding"));
@@ -193,7 +162,7 @@ fn verdicts_agree_with_manifest_tags() {
                 }
                 // argv alone never proves a negotiated ring layout.
                 if f.status == Status::Pass
-                    && (*rule == "qemu.net.packed" || *rule == "qemu.blk.packed")
+                    && (rule == "qemu.net.packed" || rule == "qemu.blk.packed")
                 {
                     fail(
                         "-",
@@ -202,7 +171,7 @@ fn verdicts_agree_with_manifest_tags() {
                 }
             }
         }
-        for rule in BLK {
+        for rule in blk() {
             for i in 0..model.disks.len() {
                 let t = v.disk_target(i);
                 if v.at(rule, &t).is_none() {
@@ -210,7 +179,7 @@ fn verdicts_agree_with_manifest_tags() {
                 }
             }
         }
-        for rule in NET {
+        for rule in net() {
             for i in 0..model.nics.len() {
                 let t = v.nic_target(i);
                 if v.at(rule, &t).is_none() {
@@ -602,8 +571,8 @@ fn all_corpus_vms_on_one_host() {
     let report = kvmaudit::rules::evaluate(&snap, Profile::Throughput, &[], "2026-01-01");
     assert_eq!(report.vms.len(), 390);
     let mut bad = Vec::new();
-    for rule in BLK.iter().chain(NET).chain(VM_RULES) {
-        let n = report.results.iter().filter(|f| f.rule == *rule).count();
+    for rule in [blk(), net(), vm_rules()].concat() {
+        let n = report.results.iter().filter(|f| f.rule == rule).count();
         if n < 390 {
             bad.push(format!("{rule}: {n} findings for 390 VMs"));
         }

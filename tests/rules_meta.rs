@@ -1,74 +1,11 @@
 //! Rules are data plus code: every metadata entry has a check, every check has metadata, and
 //! the ids are exactly the catalogue's master index.
 
+mod common;
+
+use common::catalogue::CATALOGUE_IDS;
 use kvmaudit::rules::{checks, meta};
 use std::collections::BTreeSet;
-
-/// The master index of rules-catalogue.md §4 (public ids: never rename one once released).
-const CATALOGUE_IDS: &[&str] = &[
-    "base.platform.cpu",
-    "base.capacity.commit",
-    "base.kernel.version",
-    "base.qemu.version",
-    "qemu.accel.kvm",
-    "bios.vtx",
-    "bios.vtd",
-    "host.iommu.enabled",
-    "bios.ht",
-    "bios.numa",
-    "bios.power-policy",
-    "bios.eist",
-    "bios.turbo",
-    "bios.eet",
-    "bios.hwp-native",
-    "bios.c1e",
-    "bios.c6",
-    "hw.qat.pcie-link",
-    "host.numa.balancing",
-    "qemu.numa.vm-placement",
-    "qemu.numa.memory-locality",
-    "qemu.numa.device-locality",
-    "host.irq.affinity",
-    "host.cpufreq.governor",
-    "host.hugepages.pool",
-    "host.hugepages.mount",
-    "qemu.mem.hugepages",
-    "host.thp",
-    "host.idle.poll",
-    "host.kvm.ple",
-    "host.ksm.state",
-    "host.ksm.tuning",
-    "qemu.mem.merge",
-    "host.kvm.halt-poll",
-    "host.nohz-full.housekeeping",
-    "host.kvm.exitless-timer",
-    "qemu.overcommit.cpu-pm",
-    "qemu.overcommit.mem-lock",
-    "qemu.net.virtio-model",
-    "qemu.net.vhost",
-    "qemu.net.multiqueue",
-    "qemu.net.packed",
-    "host.vhost-net.zcopytx",
-    "qemu.net.poll-us",
-    "qemu.blk.virtio-bus",
-    "qemu.blk.cache",
-    "qemu.blk.aio",
-    "qemu.blk.num-queues",
-    "qemu.blk.packed",
-    "qemu.blk.iothread",
-    "guest.haltpoll.driver",
-    "guest.haltpoll.poll-ns",
-    "guest.cmdline.no-idle",
-    "guest.blk.rq-affinity",
-    "host.pmem.kconfig",
-    "host.pmem.appdirect",
-    "host.pmem.devdax",
-    "qemu.pmem.nvdimm",
-    "guest.pmem.visible",
-    "host.qat.sriov",
-    "host.qat.vfio-bind",
-    "qemu.qat.passthrough",
-];
 
 #[test]
 fn every_embedded_file_parses() {

@@ -7,8 +7,10 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::hosts::{self, tree, TREES};
+use common::expected::{
+    self, assert_no_fail_only_as_nobody, finding, rule_of, scan, scan_json, scan_json_as_nobody,
+};
+use common::hosts::{self, TREES};
 use serde_json::Value;
 
 /// Rule ids this file checks.
@@ -94,100 +96,21 @@ fn mine(rule: &str) -> bool {
     RULES.contains(&rule)
 }
 
-fn scan_json(args: &[&str]) -> Value {
-    let out = Command::cargo_bin("kvmaudit")
-        .unwrap()
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.code() == Some(0) || out.status.code() == Some(2),
-        "scan failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn scan(name: &str, profile: &str) -> Value {
-    let root = tree(name);
-    scan_json(&[
-        "scan",
-        "--root",
-        root.to_str().unwrap(),
-        "--profile",
-        profile,
-    ])
-}
-
-fn results(report: &Value) -> &Vec<Value> {
-    report["results"].as_array().expect("results")
-}
-
-/// EXPECTED.toml of a tree for a profile (throughput, overlaid with [latency]), with the
-/// deviations of this file applied.
+/// EXPECTED.toml of a tree for a profile, with the deviations of this file applied, restricted
+/// to these rules.
 fn expected(name: &str, profile: &str) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(tree(name).join("EXPECTED.toml")).unwrap();
-    let doc: toml::Table = toml::from_str(&text).unwrap();
-    let mut want: std::collections::BTreeMap<String, String> = doc["throughput"]
-        .as_table()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-        .collect();
-    if profile == "latency" {
-        for (k, v) in doc["latency"].as_table().unwrap() {
-            want.insert(k.clone(), v.as_str().unwrap().to_string());
-        }
-    }
+    let mut want = expected::expected(name, profile);
     for (t, p, key, status, _) in DEVIATIONS {
         if *t == name && (*p == "*" || *p == profile) {
             assert!(want.contains_key(*key), "deviation for unknown key {key}");
             want.insert(key.to_string(), status.to_string());
         }
     }
-    want.into_iter()
-        .filter(|(k, _)| mine(k.split('@').next().unwrap()))
-        .collect()
-}
-
-/// Statuses of the findings an EXPECTED key names: `rule` = every host-level finding
-/// (`host`, `host/dev:...`), `rule@TARGET` = that target.
-fn statuses(report: &Value, key: &str) -> Vec<String> {
-    let (rule, target) = match key.split_once('@') {
-        Some((r, t)) => (r, Some(t)),
-        None => (key, None),
-    };
-    let mut v: Vec<String> = results(report)
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .filter(|f| {
-            let t = f["target"].as_str().unwrap();
-            match target {
-                Some(want) => t == want,
-                None => t == "host" || t.starts_with("host/"),
-            }
-        })
-        .map(|f| f["status"].as_str().unwrap().to_string())
-        .collect();
-    v.sort();
-    v.dedup();
-    v
+    want.into_iter().filter(|(k, _)| mine(rule_of(k))).collect()
 }
 
 fn compare(name: &str, profile: &str, report: &Value) -> Vec<String> {
-    let mut bad = Vec::new();
-    for (key, want) in expected(name, profile) {
-        let got = statuses(report, &key);
-        let mut wanted: Vec<String> = want.split('+').map(str::to_string).collect();
-        wanted.sort();
-        if got != wanted {
-            bad.push(format!(
-                "{name} [{profile}] {key}: expected {want}, got {got:?}"
-            ));
-        }
-    }
-    bad
+    expected::compare(name, profile, report, expected(name, profile))
 }
 
 /// Every tree but icx-restricted, whose EXPECTED is the unprivileged view (below).
@@ -201,13 +124,6 @@ fn verdicts_match_expected_on_every_tree() {
         }
     }
     assert!(bad.is_empty(), "verdicts differ:\n{}", bad.join("\n"));
-}
-
-fn finding<'a>(report: &'a Value, rule: &str, target: &str) -> &'a Value {
-    results(report)
-        .iter()
-        .find(|f| f["rule"] == rule && f["target"] == target)
-        .unwrap_or_else(|| panic!("no {rule} finding on {target}"))
 }
 
 fn evidence_has(f: &Value, needle: &str) -> bool {
@@ -281,28 +197,18 @@ fn restricted_as_nobody() {
         return;
     }
     let (tmp, root) = hosts::restricted_copy("icx-restricted");
-    let bin = assert_cmd::cargo::cargo_bin("kvmaudit");
     let mut bad = Vec::new();
     for profile in ["throughput", "latency"] {
-        let out = hosts::run_unprivileged(
+        let nobody = scan_json_as_nobody(
             tmp.path(),
-            &bin,
             &[
                 "scan",
                 "--root",
                 root.to_str().unwrap(),
                 "--profile",
                 profile,
-                "--format",
-                "json",
             ],
         );
-        let nobody: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "scan as nobody: {e}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
         bad.extend(compare("icx-restricted", profile, &nobody));
         let as_root = scan_json(&[
             "scan",
@@ -311,18 +217,7 @@ fn restricted_as_nobody() {
             "--profile",
             profile,
         ]);
-        for f in results(&nobody) {
-            let rule = f["rule"].as_str().unwrap();
-            if !mine(rule) || f["status"] != "fail" {
-                continue;
-            }
-            let target = f["target"].as_str().unwrap();
-            assert_eq!(
-                finding(&as_root, rule, target)["status"],
-                "fail",
-                "{rule} on {target} fails only without privileges"
-            );
-        }
+        assert_no_fail_only_as_nobody(&nobody, &as_root, mine);
         // Root-only numa_maps: locality is unknown, with the reason.
         let f = finding(&nobody, "qemu.numa.memory-locality", "vm:web01");
         assert!(

@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::expected::{expected, rule_of};
 use common::hosts::{self, tree};
 use kvmaudit::collect::{gather, Sources};
 use kvmaudit::report::{Finding, Profile};
@@ -81,31 +82,6 @@ const DEVIATIONS: &[(&str, &str, &str, &str, &str)] = &[
     ),
 ];
 
-/// EXPECTED.toml of a tree: profile → key → status. `[latency]` lists only differences, so it
-/// is layered over `[throughput]` here.
-fn expected(name: &str) -> BTreeMap<String, BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(tree(name).join("EXPECTED.toml"))
-        .unwrap_or_else(|e| panic!("{name}/EXPECTED.toml: {e}"));
-    let v: toml::Value = toml::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let section = |s: &str| -> BTreeMap<String, String> {
-        v.get(s)
-            .and_then(|t| t.as_table())
-            .map(|t| {
-                t.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let thr = section("throughput");
-    let mut lat = thr.clone();
-    lat.extend(section("latency"));
-    BTreeMap::from([
-        ("throughput".to_string(), thr),
-        ("latency".to_string(), lat),
-    ])
-}
-
 /// Our key for a finding: `rule` on the host, `rule@target` elsewhere.
 fn key(f: &Finding) -> String {
     if f.target == "host" {
@@ -116,14 +92,12 @@ fn key(f: &Finding) -> String {
 }
 
 fn is_mine(k: &str) -> bool {
-    let rule = k.split('@').next().unwrap_or(k);
-    RULES.contains(&rule)
+    RULES.contains(&rule_of(k))
 }
 
 /// Compare findings with EXPECTED for one tree and profile; returns the disagreements.
 fn compare(name: &str, profile: &str, results: &[Finding]) -> Vec<String> {
-    let exp = expected(name);
-    let want = &exp[profile];
+    let want = expected(name, profile);
     let mut got: BTreeMap<String, (&str, &str)> = BTreeMap::new();
     for f in results.iter().filter(|f| RULES.contains(&f.rule.as_str())) {
         got.insert(key(f), (f.status.as_str(), f.message.as_str()));

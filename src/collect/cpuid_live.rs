@@ -82,14 +82,7 @@ struct Recorder<'a> {
 impl Recorder<'_> {
     fn read(&mut self, leaf: u32, subleaf: u32) -> [u32; 4] {
         let r = (self.cpuid)(leaf, subleaf);
-        self.leaves.push(CpuidLeaf {
-            leaf,
-            subleaf,
-            eax: r[0],
-            ebx: r[1],
-            ecx: r[2],
-            edx: r[3],
-        });
+        self.keep(leaf, subleaf, r);
         r
     }
 
@@ -98,15 +91,19 @@ impl Recorder<'_> {
     fn read_if_nonzero(&mut self, leaf: u32, subleaf: u32) {
         let r = (self.cpuid)(leaf, subleaf);
         if r != [0; 4] {
-            self.leaves.push(CpuidLeaf {
-                leaf,
-                subleaf,
-                eax: r[0],
-                ebx: r[1],
-                ecx: r[2],
-                edx: r[3],
-            });
+            self.keep(leaf, subleaf, r);
         }
+    }
+
+    fn keep(&mut self, leaf: u32, subleaf: u32, r: [u32; 4]) {
+        self.leaves.push(CpuidLeaf {
+            leaf,
+            subleaf,
+            eax: r[0],
+            ebx: r[1],
+            ecx: r[2],
+            edx: r[3],
+        });
     }
 
     fn recorded(&self, leaf: u32) -> Option<[u32; 4]> {

@@ -71,7 +71,10 @@ pub fn suggest(f: &Finding, vcpus: Option<u32>) -> Option<Suggestion> {
     let n = vcpus.filter(|n| *n > 1).unwrap_or(4);
     let restart =
         "takes effect when the VM is restarted (virsh shutdown + start; not a reboot from inside)";
+    // A failure can mean "set but harmful" (remove it) or, under the latency profile,
+    // "missing" (add it): the rule's message starts with the option when it is set.
     let fail = f.status == Status::Fail;
+    let is_set = |opt: &str| f.message.starts_with(opt);
     match f.rule.as_str() {
         "qemu.accel.kvm" => s(Os, "<!-- set on the root element: <domain type='kvm'> (as above) -->", "-accel kvm (or -enable-kvm)", restart),
         "base.qemu.version" => s(Os, "<type arch='x86_64' machine='pc-q35-9.0'>hvm</type>", "-machine pc-q35-9.0 (after upgrading QEMU to >= 6.0)", "upgrade QEMU, then restart the VM (or live-migrate it to an upgraded host)"),
@@ -84,9 +87,9 @@ pub fn suggest(f: &Finding, vcpus: Option<u32>) -> Option<Suggestion> {
         "qemu.numa.device-locality" => s(Numatune, "<memory mode='strict' nodeset='DEVICE_NODE'/>", "numactl --cpunodebind=DEVICE_NODE --membind=DEVICE_NODE ...", "place the VM on its device's node, or give it a device on its own node"),
         "qemu.mem.hugepages" => s(MemoryBacking, "<hugepages>\n  <page size='1' unit='G'/>\n</hugepages>", "-object memory-backend-file,id=pc.ram,mem-path=/dev/hugepages1G,size=RAM,prealloc=on -machine memory-backend=pc.ram", "needs a host pool large enough on the VM's node (host.hugepages.pool); restart the VM"),
         "qemu.mem.merge" => s(MemoryBacking, "<nosharepages/>", "-machine mem-merge=off", restart),
-        "qemu.overcommit.mem-lock" if fail => s(MemoryBacking, "<!-- remove <locked/> -->", "-overcommit mem-lock=off", "memory is overcommitted: locking guest RAM risks OOM kills; restart the VM"),
+        "qemu.overcommit.mem-lock" if fail && is_set("mem-lock is on") => s(MemoryBacking, "<!-- remove <locked/> -->", "-overcommit mem-lock=off", "memory is overcommitted: locking guest RAM risks OOM kills; restart the VM"),
         "qemu.overcommit.mem-lock" => s(MemoryBacking, "<locked/>", "-overcommit mem-lock=on", "also raise the memlock limit (<memtune><hard_limit>); restart the VM"),
-        "qemu.overcommit.cpu-pm" if fail => s(QemuCommandline, "<!-- remove the -overcommit cpu-pm=on passthrough -->", "-overcommit cpu-pm=off", "the VM shares pCPUs: cpu-pm=on steals time from the others; restart the VM"),
+        "qemu.overcommit.cpu-pm" if fail && is_set("cpu-pm=on") => s(QemuCommandline, "<!-- remove the -overcommit cpu-pm=on passthrough -->", "-overcommit cpu-pm=off", "the VM shares pCPUs: cpu-pm=on steals time from the others; restart the VM"),
         "qemu.overcommit.cpu-pm" | "host.kvm.exitless-timer" => s(QemuCommandline, "<qemu:arg value='-overcommit'/>\n<qemu:arg value='cpu-pm=on'/>", "-overcommit cpu-pm=on", "only for VMs with dedicated pCPUs; needs xmlns:qemu on <domain>; restart the VM"),
         "qemu.net.virtio-model" => s(Devices, "<interface type='...'>\n  <model type='virtio'/>\n</interface>", "-device virtio-net-pci,netdev=ID", "the guest needs the virtio_net driver; restart the VM"),
         "qemu.net.vhost" => s(Devices, "<interface type='...'>\n  <driver name='vhost'/>\n</interface>", "-netdev tap,...,vhost=on", "modprobe vhost_net on the host first; restart the VM or re-plug the NIC"),
@@ -242,5 +245,25 @@ mod tests {
         assert_eq!(depth, 0);
         assert!(x.contains("queues='4'"), "{x}");
         assert!(x.find("<memoryBacking>").unwrap() < x.find("<devices>").unwrap());
+    }
+
+    #[test]
+    fn latency_failures_for_missing_options_suggest_adding_them() {
+        let mut f = finding("qemu.overcommit.mem-lock", "vm:a", Status::Fail);
+        f.message = "latency profile: guest memory is not locked (mem-lock off)".into();
+        assert_eq!(
+            suggest(&f, Some(2)).unwrap().qemu,
+            "-overcommit mem-lock=on"
+        );
+        f.message = "mem-lock is on while the host's memory is overcommitted".into();
+        assert_eq!(
+            suggest(&f, Some(2)).unwrap().qemu,
+            "-overcommit mem-lock=off"
+        );
+        let mut f = finding("qemu.overcommit.cpu-pm", "vm:a", Status::Fail);
+        f.message = "latency profile: every VM is meant to have dedicated vCPUs".into();
+        assert_eq!(suggest(&f, Some(2)).unwrap().qemu, "-overcommit cpu-pm=on");
+        f.message = "cpu-pm=on although the VM's pCPUs are shared".into();
+        assert_eq!(suggest(&f, Some(2)).unwrap().qemu, "-overcommit cpu-pm=off");
     }
 }

@@ -237,6 +237,10 @@ impl RulePlan {
         ));
         self.persist(rule, gate, path, value);
     }
+    /// A kernel command-line change, which takes effect at the next boot.
+    fn kernel_args(&mut self, rule: &str, gate: Gate, set: Vec<String>, remove: Vec<String>) {
+        self.push(Step::new(rule, gate, Kind::KernelArgs { set, remove }).after(After::Reboot));
+    }
     fn persist(&mut self, rule: &str, gate: Gate, path: &str, value: &str) {
         match Step::tmpfiles_for(rule, gate, path, value) {
             Some(s) => self.push(s),
@@ -430,16 +434,11 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
                 })
             });
             if cmdline_never {
-                rp.push(
-                    Step::new(
-                        rule,
-                        gate,
-                        Kind::KernelArgs {
-                            set: vec!["transparent_hugepage=madvise".into()],
-                            remove: vec![],
-                        },
-                    )
-                    .after(After::Reboot),
+                rp.kernel_args(
+                    rule,
+                    gate,
+                    vec!["transparent_hugepage=madvise".into()],
+                    vec![],
                 );
             }
             if rp.steps.is_empty() {
@@ -598,17 +597,7 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
                     return Err("Hyper-Threading is off in firmware (or unsupported): enable Intel Hyper-Threading Tech in BIOS setup".into())
                 }
             }
-            rp.push(
-                Step::new(
-                    rule,
-                    gate,
-                    Kind::KernelArgs {
-                        set: vec![],
-                        remove: vec!["nosmt".into()],
-                    },
-                )
-                .after(After::Reboot),
-            );
+            rp.kernel_args(rule, gate, vec![], vec!["nosmt".into()]);
         }
         "host.kvm.ple" => {
             let cur = f.text("/sys/module/kvm_intel/parameters/ple_gap");
@@ -659,31 +648,21 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
             if f.cpu_vendor().is_some_and(|v| v != "GenuineIntel") {
                 return Err("not an Intel host: enable the vendor's IOMMU in firmware".into());
             }
-            rp.push(
-                Step::new(
-                    rule,
-                    gate,
-                    Kind::KernelArgs {
-                        set: vec!["intel_iommu=on".into(), "iommu=pt".into()],
-                        remove: vec![],
-                    },
-                )
-                .after(After::Reboot),
+            rp.kernel_args(
+                rule,
+                gate,
+                vec!["intel_iommu=on".into(), "iommu=pt".into()],
+                vec![],
             );
         }
         "host.nohz-full.housekeeping" => {
             let list = isolated_cpus(f.snap)
                 .ok_or("cannot derive a nohz_full list: CPU topology or NUMA nodes not recorded")?;
-            rp.push(
-                Step::new(
-                    rule,
-                    gate,
-                    Kind::KernelArgs {
-                        set: vec![format!("nohz_full={list}"), format!("rcu_nocbs={list}")],
-                        remove: vec![],
-                    },
-                )
-                .after(After::Reboot),
+            rp.kernel_args(
+                rule,
+                gate,
+                vec![format!("nohz_full={list}"), format!("rcu_nocbs={list}")],
+                vec![],
             );
             rp.notes.push(format!(
                 "{rule}: nohz_full={list} keeps the first core (with its sibling) of every NUMA node, and CPU 0, for housekeeping"
@@ -733,17 +712,7 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
                     "guest setting: run `kvmaudit fix --generate-script` inside the guest".into(),
                 );
             }
-            rp.push(
-                Step::new(
-                    rule,
-                    gate,
-                    Kind::KernelArgs {
-                        set: vec![],
-                        remove: vec!["idle".into()],
-                    },
-                )
-                .after(After::Reboot),
-            );
+            rp.kernel_args(rule, gate, vec![], vec!["idle".into()]);
         }
         _ => return Err("kvmaudit does not automate this fix yet".into()),
     }

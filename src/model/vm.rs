@@ -16,6 +16,7 @@ mod memory;
 mod net;
 
 pub use helpers::{HugepageUse, KvmUse, RamPiece, RamRole, RamSource};
+pub use net::is_emulated_nic_model;
 
 use crate::snapshot::RawBytes;
 use serde::{Deserialize, Serialize};

@@ -188,6 +188,16 @@ impl<'a> Ctx<'a> {
         self.get(&format!("/sys/module/{module}/parameters/{param}"))
     }
 
+    /// Names of the VMs run with `-overcommit cpu-pm=on`, in VM order.
+    pub fn cpu_pm_vm_names(&self) -> Vec<String> {
+        self.host
+            .vms
+            .iter()
+            .filter(|v| v.model.overcommit.cpu_pm == Some(true))
+            .map(|v| v.name())
+            .collect()
+    }
+
     /// The VM target label: `vm:NAME`.
     pub fn vm_target(&self, vm: &Vm) -> String {
         format!("vm:{}", vm.name())

@@ -32,4 +32,7 @@ pub fn require_tool(name: &str) -> bool {
     }
     found
 }
+pub mod catalogue;
+pub mod expected;
 pub mod hosts;
+pub mod libvirt_args;

@@ -5,8 +5,9 @@ use super::{NetBackend, Nic, NicOrigin, VmModel};
 use crate::parse::qemu::props::Props;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Emulated and paravirtual NIC models that may appear without a `netdev=`.
-const NIC_MODELS: &[&str] = &[
+/// Emulated NIC models: every packet is a trap into QEMU's device emulation. They may appear
+/// without a `netdev=`; qemu.net.virtio-model fails them on data NICs.
+const EMULATED_NIC_MODELS: &[&str] = &[
     "e1000",
     "e1000e",
     "e1000-82540em",
@@ -19,11 +20,7 @@ const NIC_MODELS: &[&str] = &[
     "pcnet",
     "vmxnet3",
     "usb-net",
-    "spapr-vlan",
-    "lan9118",
-    "smc91c111",
     "tulip",
-    "sungem",
     "i82550",
     "i82551",
     "i82557a",
@@ -39,8 +36,19 @@ const NIC_MODELS: &[&str] = &[
     "i82801",
 ];
 
+/// Other NIC models that may appear without a `netdev=`, which the rules do not count as
+/// emulated (qemu.net.virtio-model reports them unrecognised).
+const OTHER_NIC_MODELS: &[&str] = &["spapr-vlan", "lan9118", "smc91c111", "sungem"];
+
+/// Whether `model` is one of QEMU's emulated NIC models, whose every packet traps into QEMU.
+pub fn is_emulated_nic_model(model: &str) -> bool {
+    EMULATED_NIC_MODELS.contains(&model)
+}
+
 fn is_nic_driver(driver: &str) -> bool {
-    driver.starts_with("virtio-net") || NIC_MODELS.contains(&driver)
+    driver.starts_with("virtio-net")
+        || is_emulated_nic_model(driver)
+        || OTHER_NIC_MODELS.contains(&driver)
 }
 
 /// `model=virtio` is QEMU's alias for the virtio-net PCI device.

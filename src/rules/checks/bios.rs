@@ -1523,13 +1523,7 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
     };
     let states = cpuidle_states(ctx);
     let idle_poll = ctx.host.cmdline.as_ref().and_then(|c| c.value("idle")) == Some("poll");
-    let cpu_pm_vms: Vec<String> = ctx
-        .host
-        .vms
-        .iter()
-        .filter(|v| v.model.overcommit.cpu_pm == Some(true))
-        .map(|v| v.name())
-        .collect();
+    let cpu_pm_vms = ctx.cpu_pm_vm_names();
     let drv_ev = |o: Outcome| {
         o.ev(
             CPUIDLE_DRIVER,

@@ -391,13 +391,7 @@ fn halt_poll(ctx: &Ctx) -> Vec<Outcome> {
         other => return vec![Outcome::unknown("host", format!("{p}: {}", other.why()))],
     };
     let mut notes = Vec::new();
-    let cpu_pm: Vec<String> = ctx
-        .host
-        .vms
-        .iter()
-        .filter(|v| v.model.overcommit.cpu_pm == Some(true))
-        .map(|v| v.name())
-        .collect();
+    let cpu_pm = ctx.cpu_pm_vm_names();
     if !cpu_pm.is_empty() {
         notes.push(format!(
             "{} run with cpu-pm=on and never exit on HLT, so host polling does not apply to them",

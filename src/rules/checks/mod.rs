@@ -20,44 +20,31 @@ pub mod qat;
 
 pub type CheckFn = fn(&Ctx) -> Vec<Outcome>;
 
+/// Every module's `CHECKS`, in registry order.
+const MODULES: &[&[(&str, CheckFn)]] = &[
+    baseline::CHECKS,
+    bios::CHECKS,
+    cpufreq::CHECKS,
+    numa::CHECKS,
+    memory::CHECKS,
+    idle::CHECKS,
+    overcommit::CHECKS,
+    net::CHECKS,
+    blk::CHECKS,
+    guest::CHECKS,
+    pmem::CHECKS,
+    qat::CHECKS,
+];
+
 /// Every check by rule id.
 pub fn registry() -> HashMap<&'static str, CheckFn> {
-    [
-        baseline::CHECKS,
-        bios::CHECKS,
-        cpufreq::CHECKS,
-        numa::CHECKS,
-        memory::CHECKS,
-        idle::CHECKS,
-        overcommit::CHECKS,
-        net::CHECKS,
-        blk::CHECKS,
-        guest::CHECKS,
-        pmem::CHECKS,
-        qat::CHECKS,
-    ]
-    .iter()
-    .flat_map(|c| c.iter().copied())
-    .collect()
+    MODULES.iter().flat_map(|c| c.iter().copied()).collect()
 }
 
 /// All rule ids that have a check, in registry order (for the metadata ↔ code test).
 pub fn ids() -> Vec<&'static str> {
-    [
-        baseline::CHECKS,
-        bios::CHECKS,
-        cpufreq::CHECKS,
-        numa::CHECKS,
-        memory::CHECKS,
-        idle::CHECKS,
-        overcommit::CHECKS,
-        net::CHECKS,
-        blk::CHECKS,
-        guest::CHECKS,
-        pmem::CHECKS,
-        qat::CHECKS,
-    ]
-    .iter()
-    .flat_map(|c| c.iter().map(|(id, _)| *id))
-    .collect()
+    MODULES
+        .iter()
+        .flat_map(|c| c.iter().map(|(id, _)| *id))
+        .collect()
 }

@@ -7,7 +7,7 @@
 use super::blk::{argv_src, fd_view, machine_at_least, on_off, opt_on_off, vm_without, FdView};
 use super::CheckFn;
 use crate::model::host::Vm;
-use crate::model::vm::{Machine, Nic};
+use crate::model::vm::{is_emulated_nic_model, Machine, Nic};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::outcome::Outcome;
 use crate::rules::persistent;
@@ -23,36 +23,6 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
 
 // ---------------------------------------------------------------------------------------------
 // NIC classification
-
-/// Emulated NIC models: every packet is a trap into QEMU's device emulation.
-const EMULATED: &[&str] = &[
-    "e1000",
-    "e1000e",
-    "e1000-82540em",
-    "e1000-82544gc",
-    "e1000-82545em",
-    "igb",
-    "rtl8139",
-    "ne2k_pci",
-    "ne2k_isa",
-    "pcnet",
-    "vmxnet3",
-    "usb-net",
-    "tulip",
-    "i82550",
-    "i82551",
-    "i82557a",
-    "i82557b",
-    "i82557c",
-    "i82558a",
-    "i82558b",
-    "i82559a",
-    "i82559b",
-    "i82559c",
-    "i82559er",
-    "i82562",
-    "i82801",
-];
 
 /// The backend families the rules tell apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +146,7 @@ fn virtio_model(ctx: &Ctx) -> Vec<Outcome> {
                 t,
                 format!("emulated {model} on user-mode networking ({btype}): a management NIC, where the model hardly matters; use virtio-net for data traffic"),
             )
-        } else if EMULATED.contains(&model.as_str()) {
+        } else if is_emulated_nic_model(&model) {
             Outcome::fail(
                 t,
                 format!("emulated NIC {model}: every packet traps into QEMU's device emulation; switch to virtio-net (the guest needs virtio_net)"),
