@@ -4,10 +4,21 @@
 //! does: an absolute symlink target restarts at DIR, `..` stops at DIR, and a chain of more than
 //! 40 links is an error. A sosreport or a mounted host filesystem may hold links such as
 //! `etc/localtime -> /usr/share/...` or a hostile `x -> /etc/shadow`; both stay inside DIR.
+//!
+//! Two more guards make that hold for a tree that changes while it is read (a mounted, writable
+//! host filesystem): what was opened is checked through `/proc/self/fd` to lie under DIR before
+//! a byte of it is used, and the last component is opened with `O_NOFOLLOW`.
+//!
+//! Only regular files are read, checked before opening: a FIFO would block the scan forever and
+//! opening a device node can have effects (a watchdog starts counting, a tape rewinds). Files are
+//! opened with `O_NONBLOCK` as well, in case the type changed between the check and the open.
 
 use crate::snapshot::{Fact, ReadError, ReadErrorKind};
 use std::ffi::OsString;
+use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
 use std::path::{Component, Path, PathBuf};
 
 /// Symlinks followed while resolving one path before giving up (Linux uses 40 too).
@@ -20,18 +31,25 @@ pub const GIT_KEEP: &str = ".gitkeep";
 #[derive(Debug, Clone)]
 pub struct FsRoot {
     root: Option<PathBuf>,
+    /// `root` with every symlink resolved: what `/proc/self/fd` shows for files under it.
+    canonical: Option<PathBuf>,
 }
 
 impl FsRoot {
     /// The running system: paths are used as they are.
     pub fn live() -> Self {
-        FsRoot { root: None }
+        FsRoot {
+            root: None,
+            canonical: None,
+        }
     }
 
     /// A host filesystem tree under `dir`.
     pub fn under(dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
         FsRoot {
-            root: Some(dir.into()),
+            canonical: dir.canonicalize().ok(),
+            root: Some(dir),
         }
     }
 
@@ -58,9 +76,59 @@ impl FsRoot {
             Ok(p) => p,
             Err(e) => return Fact::Error(e),
         };
-        match read_bounded(&path, max) {
+        let read = self
+            .open_checked(&path, false)
+            .and_then(|f| read_bounded(f, max));
+        match read {
             Ok(b) => Fact::Value(b),
             Err(e) => Fact::Error(e),
+        }
+    }
+
+    /// Open `path` for reading: a regular file (or, with `dir`, a directory), never through a
+    /// final symlink under a root, and verified to lie inside the root once open.
+    fn open_checked(&self, path: &Path, dir: bool) -> Result<File, ReadError> {
+        let meta = std::fs::metadata(path).map_err(|e| ReadError::from_io(&e))?;
+        check_type(meta.file_type(), dir)?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true);
+        let mut flags = libc::O_NONBLOCK;
+        if self.root.is_some() {
+            flags |= libc::O_NOFOLLOW;
+        }
+        if dir {
+            flags |= libc::O_DIRECTORY;
+        }
+        opts.custom_flags(flags);
+        let f = opts.open(path).map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => ReadError::new(
+                ReadErrorKind::OutsideRoot,
+                "became a symlink while it was read; not followed",
+            ),
+            _ => ReadError::from_io(&e),
+        })?;
+        let meta = f.metadata().map_err(|e| ReadError::from_io(&e))?;
+        check_type(meta.file_type(), dir)?;
+        self.check_inside(&f)?;
+        Ok(f)
+    }
+
+    /// Under a root, the kernel's own name for an open file must start with the root; when
+    /// `/proc` is unavailable the check is skipped (resolution already kept the path inside).
+    fn check_inside(&self, f: &File) -> Result<(), ReadError> {
+        let Some(root) = &self.canonical else {
+            return Ok(());
+        };
+        let Ok(real) = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())) else {
+            return Ok(());
+        };
+        if real.starts_with(root) {
+            Ok(())
+        } else {
+            Err(ReadError::new(
+                ReadErrorKind::OutsideRoot,
+                "resolved outside --root while it was read (the tree changed); not read",
+            ))
         }
     }
 
@@ -81,7 +149,17 @@ impl FsRoot {
             Ok(p) => p,
             Err(e) => return Fact::Error(e),
         };
-        match std::fs::read_dir(&path) {
+        let dir = match self.open_checked(&path, true) {
+            Ok(d) => d,
+            Err(e) => return Fact::Error(e),
+        };
+        // Under a root, list the directory that was checked, not whatever the path names by now.
+        let listing = match &self.canonical {
+            Some(_) => std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd()))
+                .or_else(|_| std::fs::read_dir(&path)),
+            None => std::fs::read_dir(&path),
+        };
+        match listing {
             Ok(rd) => {
                 let mut names: Vec<String> = rd
                     .filter_map(|e| e.ok())
@@ -103,9 +181,23 @@ impl FsRoot {
             Ok(p) => p,
             Err(e) => return Fact::Error(e),
         };
-        match std::fs::read_link(&path) {
-            Ok(t) => Fact::Value(t.to_string_lossy().into_owned()),
-            Err(e) => Fact::Error(ReadError::from_io(&e)),
+        if self.canonical.is_none() {
+            return match std::fs::read_link(&path) {
+                Ok(t) => Fact::Value(t.to_string_lossy().into_owned()),
+                Err(e) => Fact::Error(ReadError::from_io(&e)),
+            };
+        }
+        // Under a root: hold the link itself (O_PATH | O_NOFOLLOW), check where it is, and read
+        // it through that fd, so a parent swapped for a link after resolution is noticed.
+        let held = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| ReadError::from_io(&e))
+            .and_then(|f| self.check_inside(&f).map(|_| f));
+        match held.and_then(|f| readlink_fd(&f)) {
+            Ok(t) => Fact::Value(t),
+            Err(e) => Fact::Error(e),
         }
     }
 
@@ -117,8 +209,59 @@ impl FsRoot {
     }
 }
 
-fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
-    let f = std::fs::File::open(path).map_err(|e| ReadError::from_io(&e))?;
+/// The target of the symlink `f` was opened on (O_PATH | O_NOFOLLOW).
+fn readlink_fd(f: &File) -> Result<String, ReadError> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: an empty C string names the fd itself (readlinkat(2), Linux >= 2.6.39); buf is
+    // valid for buf.len() bytes.
+    let n = unsafe {
+        libc::readlinkat(
+            f.as_raw_fd(),
+            c"".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(ReadError::from_io(&std::io::Error::last_os_error()));
+    }
+    buf.truncate(n as usize);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Regular files only (directories when `dir`): see the module documentation.
+fn check_type(t: std::fs::FileType, dir: bool) -> Result<(), ReadError> {
+    if (dir && t.is_dir()) || (!dir && t.is_file()) {
+        return Ok(());
+    }
+    let what = if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device node"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    };
+    let kind = if dir {
+        ReadErrorKind::Absent
+    } else {
+        ReadErrorKind::Io
+    };
+    Err(ReadError::new(
+        kind,
+        format!(
+            "is {what}, not {}; not read",
+            if dir { "a directory" } else { "a regular file" }
+        ),
+    ))
+}
+
+fn read_bounded(f: File, max: u64) -> Result<Vec<u8>, ReadError> {
     let mut buf = Vec::new();
     f.take(max.saturating_add(1))
         .read_to_end(&mut buf)

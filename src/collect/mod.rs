@@ -175,15 +175,23 @@ fn find_kconfig(
     })
 }
 
+/// Largest decompressed kernel config (real ones are ~250 KB): a gzip bomb stops here.
+const MAX_KCONFIG: u64 = 64 * 1024 * 1024;
+
 /// Plain or gzip `.config` text; it must hold at least one `CONFIG_` line.
 pub fn decode_kconfig(b: &[u8]) -> std::result::Result<String, String> {
     let bytes = if b.starts_with(&[0x1f, 0x8b]) {
         use std::io::Read;
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(b)
-            .take(64 * 1024 * 1024)
+            .take(MAX_KCONFIG + 1)
             .read_to_end(&mut out)
             .map_err(|e| format!("gzip: {e}"))?;
+        if out.len() as u64 > MAX_KCONFIG {
+            return Err(format!(
+                "gzip: decompresses to more than {MAX_KCONFIG} bytes; not a kernel config"
+            ));
+        }
         out
     } else {
         b.to_vec()

@@ -4,12 +4,18 @@ use crate::error::ParseError;
 use std::collections::BTreeSet;
 
 /// Upper bound for a list member; larger numbers are an error rather than a huge allocation.
-const MAX_ID: u32 = 1 << 20;
+/// Linux's NR_CPUS tops out at 8192 (MAXSMP) and node ids at 1024: 65536 leaves room.
+const MAX_ID: u32 = 1 << 16;
+
+/// Members one list may name, counting repeats: `0-65536` repeated over a 64 KB sysfs file
+/// would otherwise insert 400 million of them (minutes of CPU for one value).
+const MAX_MEMBERS: u64 = 4 * (MAX_ID as u64 + 1);
 
 /// Parse a list; `(null)` and empty mean the empty set.
 pub fn parse(s: &str) -> Result<BTreeSet<u32>, ParseError> {
     let s = s.trim();
     let mut out = BTreeSet::new();
+    let mut members: u64 = 0;
     if s.is_empty() || s == "(null)" {
         return Ok(out);
     }
@@ -28,6 +34,12 @@ pub fn parse(s: &str) -> Result<BTreeSet<u32>, ParseError> {
         };
         if a > b {
             return Err(ParseError::new(format!("descending range `{part}`")));
+        }
+        members += u64::from((b - a) / stride) + 1;
+        if members > MAX_MEMBERS {
+            return Err(ParseError::new(format!(
+                "more than {MAX_MEMBERS} members (ranges repeat); not a CPU or node list"
+            )));
         }
         out.extend((a..=b).step_by(stride as usize));
     }
@@ -81,6 +93,12 @@ mod tests {
         assert!(parse("3-1").is_err());
         assert!(parse("x").is_err());
         assert!(parse("0-4294967295").is_err());
+        assert!(parse("0-65537").is_err());
+        assert_eq!(parse("0-8191").unwrap().len(), 8192);
+        // Repeated large ranges are refused after a bounded amount of work.
+        let t = std::time::Instant::now();
+        assert!(parse(&"0-65535,".repeat(8000)).is_err());
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
         assert_eq!(parse("0-6:2").unwrap().len(), 4);
     }
 

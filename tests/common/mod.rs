@@ -32,6 +32,7 @@ pub fn require_tool(name: &str) -> bool {
     }
     found
 }
+pub mod bounded;
 pub mod catalogue;
 pub mod expected;
 pub mod hosts;

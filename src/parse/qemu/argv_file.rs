@@ -4,6 +4,13 @@ use super::shell::{ShellError, Tokenizer, Word};
 use crate::error::ParseError;
 use crate::snapshot::RawBytes;
 
+/// Largest command line (argv bytes, NULs included) kvmaudit models: 8 MiB. Linux refuses an
+/// `execve` whose argv and environment exceed a quarter of the stack limit (2 MiB by default), so
+/// no running QEMU has one this long; a bigger "command line" is a wrong file or a hostile one,
+/// and modelling it would cost memory in proportion (2.4 GB for 100 MB of `-device` options).
+/// `/proc/PID/cmdline` reads use the same bound.
+pub const MAX_COMMAND_LINE: usize = 8 * 1024 * 1024;
+
 /// A QEMU command line as read from a file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ArgvFile {
@@ -26,6 +33,9 @@ pub fn parse_argv_file(bytes: &[u8]) -> Result<ArgvFile, ParseError> {
         return Err(ParseError::new("empty file"));
     }
     if bytes.contains(&0) {
+        if bytes.len() > MAX_COMMAND_LINE {
+            return Err(too_long(bytes.len()));
+        }
         return Ok(ArgvFile {
             env: Vec::new(),
             argv: split_nul(bytes),
@@ -51,8 +61,14 @@ fn parse_shell_form(bytes: &[u8]) -> Result<ArgvFile, ParseError> {
     while !tok.at_end() {
         match command_head(&mut tok) {
             Head::Qemu { env, binary } => {
+                let mut size = binary.bytes.len() + 1;
                 let mut argv = vec![RawBytes(binary.bytes)];
                 while let Some(w) = tok.next_word(true).map_err(shell_err)? {
+                    // Stop at the bound rather than tokenize the rest of a huge file.
+                    size += w.bytes.len() + 1;
+                    if size > MAX_COMMAND_LINE {
+                        return Err(too_long(size));
+                    }
                     argv.push(RawBytes(w.bytes));
                 }
                 found = Some(ArgvFile { env, argv });
@@ -112,6 +128,13 @@ fn command_head(tok: &mut Tokenizer<'_>) -> Head {
     }
 }
 
+fn too_long(at_least: usize) -> ParseError {
+    ParseError::new(format!(
+        "the command line is longer than {MAX_COMMAND_LINE} bytes (at least {at_least}); \
+         Linux starts no process with one this long"
+    ))
+}
+
 fn shell_err(e: ShellError) -> ParseError {
     ParseError::new(e.to_string())
 }
@@ -167,6 +190,20 @@ mod tests {
 
     fn args(f: &ArgvFile) -> Vec<String> {
         f.argv.iter().map(|a| a.to_string_lossy()).collect()
+    }
+
+    #[test]
+    fn command_lines_beyond_the_bound_are_refused() {
+        let arg = "-device virtio-blk-pci,drive=d0 ";
+        let n = MAX_COMMAND_LINE / arg.len() + 1;
+        let shell = format!("qemu-system-x86_64 {}\n", arg.repeat(n));
+        let e = parse_argv_file(shell.as_bytes()).unwrap_err();
+        assert!(e.0.contains("longer than"), "{e}");
+        let nul = format!("qemu-system-x86_64\0{}", arg.replace(' ', "\0").repeat(n));
+        assert!(parse_argv_file(nul.as_bytes()).is_err());
+        // Just under the bound is read.
+        let ok = format!("qemu-system-x86_64 {}\n", arg.repeat(n / 2));
+        assert!(parse_argv_file(ok.as_bytes()).is_ok());
     }
 
     #[test]

@@ -113,11 +113,21 @@ pub(super) fn vm_without(ctx: &Ctx, vm: &Vm, what: &str) -> Outcome {
 /// else the id QEMU generates for `-drive if=...`/`-hda` (`ide0-hd0`, as `info block` shows),
 /// else the position (`disk3`). Public so that tests name disks exactly as the rules do.
 pub fn disk_targets(ctx: &Ctx, vm: &Vm) -> Vec<String> {
-    let mut auto = ctx
-        .process(vm)
-        .map(|p| implicit_drive_ids(&vm.model.machine, &p.argv))
-        .unwrap_or_default()
-        .into_iter();
+    // QEMU's generated ids need the command line parsed again; only do that when some disk
+    // has neither its own id nor a drive name (every blk rule calls this for every VM).
+    let needs_generated = vm
+        .model
+        .disks
+        .iter()
+        .any(|d| d.origin != DiskOrigin::Device && d.id.is_none() && d.drive.is_none());
+    let mut auto = if needs_generated {
+        ctx.process(vm)
+            .map(|p| implicit_drive_ids(&vm.model.machine, &p.argv))
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    }
+    .into_iter();
     vm.model
         .disks
         .iter()
