@@ -172,19 +172,35 @@ pub struct ExplainArgs {
     pub id: String,
 }
 
+/// Exit status of `fleet`: 0 the roll-up was rendered (even when some files were skipped);
+/// 1 no usable report was found, or an output could not be written.
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Files that are not usable reports (corrupt, another tool's JSON, a newer \
+schema, an older report of the same host) are listed as skipped with the reason.\n\
+Exit status: 0 the roll-up was rendered, even with skipped files; 1 no usable report was found \
+or an output could not be written."
+)]
 pub struct FleetArgs {
-    /// JSON reports: files, directories or glob patterns
+    /// JSON reports: files, directories (searched for *.json) or glob patterns
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Write the fleet page (self-contained HTML) to PATH
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
+    /// Write the roll-up as JSON to PATH ('-' for stdout)
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Write one CSV row per host to PATH ('-' for stdout)
     #[arg(long, value_name = "PATH")]
     pub csv: Option<PathBuf>,
+    /// Write a Prometheus textfile (kvmaudit_fleet_* metrics) to PATH
     #[arg(long, value_name = "PATH")]
     pub prom: Option<PathBuf>,
+    /// Reports older than this are listed as stale (e.g. 36h, 2d, 90m, 1d12h)
+    #[arg(long, value_name = "DURATION", default_value = crate::fleet::DEFAULT_STALE_AFTER,
+          value_parser = crate::fleet::parse_duration)]
+    pub stale_after: u64,
 }
 
 /// Parse argv and run; returns the process exit status.
@@ -248,14 +264,16 @@ fn run(cli: Cli) -> Result<i32> {
                 a.id
             ))),
         },
-        Cmd::Fleet(_) => not_yet("fleet", "the fleet roll-up"),
+        Cmd::Fleet(a) => crate::fleet::run(&crate::fleet::Options {
+            paths: a.paths,
+            html: a.html,
+            json: a.json,
+            csv: a.csv,
+            prom: a.prom,
+            stale_after: a.stale_after,
+            progress: true,
+        }),
     }
-}
-
-fn not_yet(cmd: &str, what: &str) -> Result<i32> {
-    Err(Error::Usage(format!(
-        "`kvmaudit {cmd}` is not available in this build yet ({what} has not landed)"
-    )))
 }
 
 fn scan(a: ScanArgs) -> Result<i32> {
@@ -263,6 +281,7 @@ fn scan(a: ScanArgs) -> Result<i32> {
         Some(p) => crate::rules::waivers::load(p)?,
         None => Vec::new(),
     };
+    let started = std::time::Instant::now();
     let snap = collect::gather(&a.sources.to_sources())?;
     let profile = match a.profile {
         ProfileArg::Throughput => Profile::Throughput,
@@ -270,15 +289,22 @@ fn scan(a: ScanArgs) -> Result<i32> {
     };
     let today = crate::util::now_rfc3339();
     let report = crate::rules::evaluate(&snap, profile, &waivers, &today[..10]);
-    let json_to_stdout = a.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let duration = started.elapsed().as_secs_f64();
+    // Something written to stdout ('-') replaces the table there.
+    let json_to_stdout = [&a.json, &a.html, &a.prom]
+        .iter()
+        .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
     if let Some(p) = &a.json {
         crate::util::write_output(p, &report_json(&report)?)?;
     }
-    if a.html.is_some() {
-        return not_yet("scan --html", "the HTML report");
+    if let Some(p) = &a.html {
+        crate::util::write_output(p, crate::report::html::render(&report)?.as_bytes())?;
     }
-    if a.prom.is_some() {
-        return not_yet("scan --prom", "the Prometheus textfile");
+    if let Some(p) = &a.prom {
+        crate::util::write_output(
+            p,
+            crate::report::prom::render(&report, Some(duration)).as_bytes(),
+        )?;
     }
     if !json_to_stdout {
         let out = match a.format {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod collect;
 pub mod error;
 pub mod fix;
+pub mod fleet;
 pub mod model;
 pub mod parse;
 pub mod report;

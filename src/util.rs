@@ -38,6 +38,78 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Seconds since the epoch of an RFC 3339 timestamp (`2026-11-26T12:00:00Z`, with optional
+/// fractional seconds and a `Z` or `±HH:MM` offset); `None` when it is not one.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        if t.bytes().all(|c| c.is_ascii_digit()) {
+            t.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(r) = rest.strip_prefix('.') {
+        let digits = r.bytes().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &r[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let rb = rest.as_bytes();
+            if rb.len() != 6 || !matches!(rb[0], b'+' | b'-') || rb[3] != b':' {
+                return None;
+            }
+            let oh: i64 = rest.get(1..3)?.parse().ok()?;
+            let om: i64 = rest.get(4..6)?.parse().ok()?;
+            let o = oh * 3600 + om * 60;
+            if rb[0] == b'-' {
+                -o
+            } else {
+                o
+            }
+        }
+    };
+    Some(days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec - offset)
+}
+
+/// Howard Hinnant's civil-to-days algorithm (proleptic Gregorian), the inverse of
+/// [`civil_from_days`].
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Seconds since the epoch, now.
+pub fn now_epoch() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// Write `bytes` to `path` atomically: a temporary file in the same directory, then rename,
 /// so that a reader (node_exporter, a fleet roll-up) never sees a half-written file.
 /// `-` writes to standard output.
@@ -105,6 +177,28 @@ mod tests {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc3339(1_795_694_400), "2026-11-26T12:00:00Z");
         assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn parses_what_it_writes_and_offsets() {
+        for t in [0u64, 951_782_400, 1_795_694_400, 4_102_444_800] {
+            assert_eq!(super::parse_rfc3339(&super::rfc3339(t)), Some(t as i64));
+        }
+        let p = super::parse_rfc3339;
+        assert_eq!(p("2026-11-26T13:00:00+01:00"), Some(1_795_694_400));
+        assert_eq!(p("2026-11-26T12:00:00.250Z"), Some(1_795_694_400));
+        for bad in [
+            "",
+            "2026-11-26",
+            "2026-13-26T12:00:00Z",
+            "2026-11-26T12:00:00",
+            "x026-11-26T12:00:00Z",
+            "2026-11-26T12:00:00+0100",
+            "2026-11-26T12:00:00.Z",
+            "2026-11-26T1é:00:00Z",
+        ] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -2,9 +2,10 @@
 
 use crate::model::host::HostModel;
 use crate::snapshot::Snapshot;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct CpuBlock {
     pub vendor: Option<String>,
     pub family: Option<u32>,
@@ -19,7 +20,7 @@ pub struct CpuBlock {
     pub threads: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct PlatformBlock {
     pub vendor: Option<String>,
     pub product: Option<String>,
@@ -27,13 +28,13 @@ pub struct PlatformBlock {
     pub bios_version: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct KernelBlock {
     pub release: Option<String>,
     pub cmdline: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct HostBlock {
     pub hostname: Option<String>,
     /// `live`, `root:DIR` or `snapshot` plus any per-source overrides.

@@ -3,14 +3,22 @@
 //! removed or changed in meaning.
 
 pub mod host_block;
+pub mod html;
+pub mod prom;
 pub mod rules_doc;
+pub mod sample;
+pub mod schema;
+pub mod summary;
 pub mod table;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -36,7 +44,9 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Info,
@@ -64,7 +74,7 @@ impl Severity {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
     /// Shared, possibly overcommitted hosts (the default).
@@ -83,14 +93,14 @@ impl Profile {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
 }
 
 /// One piece of evidence behind a finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Evidence {
     pub source: String,
     pub observed: String,
@@ -98,7 +108,7 @@ pub struct Evidence {
     pub expected: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Remediation {
     pub summary: String,
     /// Applying the fix needs a host reboot (kernel command line or firmware).
@@ -114,7 +124,7 @@ pub struct Remediation {
 }
 
 /// Why a finding is `waived`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WaiverNote {
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,7 +134,7 @@ pub struct WaiverNote {
 }
 
 /// One rule's verdict on one target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     pub rule: String,
     pub title: String,
@@ -150,7 +160,7 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct Counts {
     pub pass: u32,
     pub fail: u32,
@@ -161,7 +171,7 @@ pub struct Counts {
     pub waived: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct Score {
     /// The overall score, 0–100: 0.4 × host + 0.6 × vCPU-weighted mean of VM scores (the host
     /// score alone when no VM was scored); `null` when no scored rule could be evaluated.
@@ -179,14 +189,14 @@ pub struct Score {
     pub counts: Counts,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VmScore {
     pub value: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VmEntry {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,7 +211,7 @@ pub struct VmEntry {
     pub machine: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: ToolInfo,

@@ -1,26 +1,175 @@
-//! Terminal rendering of a report (comfy-table).
+//! Terminal rendering of a report (comfy-table): the host, findings grouped by guide section,
+//! and a summary with scores, coverage, counts, blockers and the top fixes.
+//!
+//! Colour is decided here, not by comfy-table (which ignores NO_COLOR): only when stdout is a
+//! terminal and NO_COLOR is unset or empty. Piped output is plain and laid out at a fixed
+//! 100 columns, so it is the same wherever it is produced.
 
-use super::Report;
-use comfy_table::{presets::UTF8_FULL, Table};
+use super::summary::{
+    self, by_section, counts_in_order, fmt_bytes, fmt_ratio, fmt_score, grade, observed_expected,
+    status_label, top_fixes,
+};
+use super::{Finding, Report, Status};
+use comfy_table::{
+    presets::UTF8_FULL_CONDENSED, Attribute, Cell, CellAlignment, Color, ColumnConstraint,
+    ContentArrangement, Table, Width,
+};
+use std::io::IsTerminal;
+
+/// Width of piped output, and the narrowest layout the table is designed for.
+pub const PIPED_WIDTH: u16 = 100;
+
+/// How many rules the summary lists under "top fixes".
+pub const TOP_FIXES: usize = 5;
+
+/// Longest message shown in a finding row (the HTML and JSON reports carry the whole text).
+pub const MESSAGE_CHARS: usize = 140;
+/// Longest observed or expected value shown in a finding row.
+pub const VALUE_CHARS: usize = 60;
+
+/// At most `max` characters, cut at a word boundary when there is one, with `…`.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    let at = match cut.rfind([' ', ',', ';']) {
+        Some(i) if i > max / 2 => i,
+        _ => cut.len(),
+    };
+    format!("{}…", cut[..at].trim_end_matches([' ', ',', ';']))
+}
+
+/// How to draw: with or without colour, and how wide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+    pub width: u16,
+}
+
+impl Style {
+    /// Plain text at the piped width: what tests and pipes get.
+    pub fn plain() -> Style {
+        Style {
+            color: false,
+            width: PIPED_WIDTH,
+        }
+    }
+
+    /// For standard output as it is now: colour and the terminal's width on a terminal, plain
+    /// 100 columns otherwise.
+    pub fn for_stdout() -> Style {
+        let tty = std::io::stdout().is_terminal();
+        let width = if tty {
+            // comfy-table asks the terminal for its size when it sees one.
+            Table::new().width().unwrap_or(PIPED_WIDTH).max(60)
+        } else {
+            PIPED_WIDTH
+        };
+        Style {
+            color: color_wanted(tty, std::env::var_os("NO_COLOR").as_deref()),
+            width,
+        }
+    }
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set to a non-empty value
+/// (<https://no-color.org>).
+pub fn color_wanted(is_tty: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_tty && no_color.map_or(true, |v| v.is_empty())
+}
+
+/// Render for standard output (see [`Style::for_stdout`]).
+pub fn render(r: &Report) -> String {
+    render_with(r, Style::for_stdout())
+}
+
+/// Host-derived text made safe for a terminal: control characters (ESC and friends, which
+/// could rewrite the screen) are shown escaped; newlines become spaces unless `keep_lines`.
+pub fn sanitize(s: &str, keep_lines: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' if keep_lines => out.push('\n'),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn new_table(style: Style) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED);
+    // Every decision is ours: no terminal probing inside comfy-table, explicit width.
+    t.force_no_tty();
+    if style.color {
+        t.enforce_styling();
+    }
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_width(style.width);
+    t
+}
+
+fn status_color(s: Status) -> Color {
+    match s {
+        Status::Fail => Color::Red,
+        Status::Warn => Color::Yellow,
+        Status::Unknown => Color::Magenta,
+        Status::Info => Color::Cyan,
+        Status::Pass => Color::Green,
+        Status::Waived | Status::NotApplicable => Color::DarkGrey,
+    }
+}
+
+fn grade_color(v: Option<f64>) -> Color {
+    match grade(v) {
+        "good" => Color::Green,
+        "fair" => Color::Yellow,
+        "poor" => Color::Red,
+        _ => Color::DarkGrey,
+    }
+}
+
+fn colored(text: String, color: Color, style: Style, bold: bool) -> Cell {
+    let c = Cell::new(text);
+    if !style.color {
+        return c;
+    }
+    let c = c.fg(color);
+    if bold {
+        c.add_attribute(Attribute::Bold)
+    } else {
+        c
+    }
+}
+
+fn heading(text: &str, style: Style) -> String {
+    if style.color {
+        format!("\x1b[1m{text}\x1b[0m\n")
+    } else {
+        format!("{text}\n")
+    }
+}
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     v.as_ref()
-        .map(|x| x.to_string())
+        .map(|x| sanitize(&x.to_string(), false))
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The host identity, VMs and findings as plain text tables.
-pub fn render(r: &Report) -> String {
+fn host_table(r: &Report, style: Style) -> Table {
     let h = &r.host;
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL);
-    t.set_header(vec!["host", &opt(&h.hostname)]);
+    let mut t = new_table(style);
+    t.set_header(vec!["host".to_string(), opt(&h.hostname)]);
     let cpu = format!(
         "{} {} (family {} model {} stepping {})",
         opt(&h.cpu.vendor),
         h.cpu
             .codename
-            .clone()
+            .as_deref()
+            .map(|c| sanitize(c, false))
             .unwrap_or_else(|| "unknown part".into()),
         opt(&h.cpu.family),
         h.cpu
@@ -29,46 +178,467 @@ pub fn render(r: &Report) -> String {
             .unwrap_or_else(|| "unknown".into()),
         opt(&h.cpu.stepping)
     );
-    t.add_row(vec!["source".to_string(), h.source.clone()]);
-    t.add_row(vec!["cpu".to_string(), cpu]);
+    let rows = [
+        ("source", sanitize(&h.source, false)),
+        ("cpu", cpu),
+        (
+            "topology",
+            format!(
+                "{} sockets, {} cores, {} threads, {} NUMA nodes",
+                opt(&h.cpu.sockets),
+                opt(&h.cpu.cores),
+                opt(&h.cpu.threads),
+                opt(&h.numa_nodes)
+            ),
+        ),
+        (
+            "platform",
+            format!(
+                "{} {} (BIOS {} {})",
+                opt(&h.platform.vendor),
+                opt(&h.platform.product),
+                opt(&h.platform.bios_vendor),
+                opt(&h.platform.bios_version)
+            ),
+        ),
+        ("kernel", opt(&h.kernel.release)),
+        (
+            "scan",
+            format!(
+                "{} profile, {} {} at {}",
+                r.profile.as_str(),
+                sanitize(&r.tool.name, false),
+                sanitize(&r.tool.version, false),
+                sanitize(&r.generated_at, false)
+            ),
+        ),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    t
+}
+
+fn finding_row(f: &Finding, style: Style) -> Vec<Cell> {
+    let (observed, expected) = observed_expected(f, VALUE_CHARS);
+    let mut status = format!("{}\n{}", status_label(f.status), f.severity.as_str());
+    if f.blocker {
+        status.push_str("\nBLOCKER");
+    }
+    if f.pending_reboot {
+        status.push_str("\npending\nreboot");
+    }
+    let mut message = clip(&sanitize(&f.message, false), MESSAGE_CHARS);
+    if let Some(w) = &f.waiver {
+        message.push_str(&format!(
+            " [waived: {}]",
+            clip(&sanitize(&w.reason, false), 60)
+        ));
+    }
+    let obs_exp = match (observed.is_empty(), expected.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => sanitize(&observed, false),
+        (false, false) => format!(
+            "{}\n→ {}",
+            sanitize(&observed, false),
+            sanitize(&expected, false)
+        ),
+    };
+    vec![
+        colored(
+            status,
+            status_color(f.status),
+            style,
+            f.status == Status::Fail,
+        ),
+        Cell::new(format!(
+            "{}\n{}",
+            sanitize(&f.rule, false),
+            sanitize(&f.target, false)
+        )),
+        Cell::new(obs_exp),
+        Cell::new(message),
+    ]
+}
+
+/// `bios.eist, qemu.accel.kvm ×3`: rule ids with how many targets, for the collapsed statuses.
+fn rule_list(findings: &[&Finding], status: Status) -> Option<String> {
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for f in findings.iter().filter(|f| f.status == status) {
+        match seen.iter_mut().find(|(r, _)| *r == f.rule) {
+            Some(e) => e.1 += 1,
+            None => seen.push((&f.rule, 1)),
+        }
+    }
+    if seen.is_empty() {
+        return None;
+    }
+    seen.sort();
+    Some(
+        seen.iter()
+            .map(|(r, n)| {
+                if *n > 1 {
+                    format!("{} ×{n}", sanitize(r, false))
+                } else {
+                    sanitize(r, false)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+/// Statuses listed by rule id under a section's table instead of one row per target: nothing
+/// to act on there.
+const COLLAPSED: [Status; 2] = [Status::Pass, Status::NotApplicable];
+
+fn section_counts(findings: &[&Finding]) -> String {
+    let mut parts = Vec::new();
+    for s in summary::STATUSES {
+        let n = findings.iter().filter(|f| f.status == s).count();
+        if n > 0 {
+            parts.push(format!("{n} {}", s.as_str()));
+        }
+    }
+    parts.join(", ")
+}
+
+fn counts_line(r: &Report) -> String {
+    counts_in_order(&r.score.counts)
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn summary_tables(r: &Report, style: Style, out: &mut String) {
+    out.push_str(&heading("Summary", style));
+    let s = &r.score;
+    let mut t = new_table(style);
     t.add_row(vec![
-        "topology".to_string(),
-        format!(
-            "{} sockets, {} cores, {} threads, {} NUMA nodes",
-            opt(&h.cpu.sockets),
-            opt(&h.cpu.cores),
-            opt(&h.cpu.threads),
-            opt(&h.numa_nodes)
+        Cell::new("score"),
+        colored(
+            format!(
+                "{} / {} overall (host {})",
+                fmt_score(s.value),
+                fmt_score(Some(s.max)),
+                fmt_score(s.host)
+            ),
+            grade_color(s.value),
+            style,
+            true,
         ),
     ]);
     t.add_row(vec![
-        "platform".to_string(),
-        format!(
-            "{} {} (BIOS {} {})",
-            opt(&h.platform.vendor),
-            opt(&h.platform.product),
-            opt(&h.platform.bios_vendor),
-            opt(&h.platform.bios_version)
+        Cell::new("coverage"),
+        Cell::new(format!(
+            "{} of the applicable rule weight could be evaluated",
+            fmt_ratio(s.coverage)
+        )),
+    ]);
+    t.add_row(vec![Cell::new("findings"), Cell::new(counts_line(r))]);
+    let blockers = if s.blockers.is_empty() {
+        "none".to_string()
+    } else {
+        s.blockers
+            .iter()
+            .map(|b| sanitize(b, false))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    t.add_row(vec![
+        Cell::new("blockers"),
+        colored(
+            blockers,
+            if s.blockers.is_empty() {
+                Color::Green
+            } else {
+                Color::Red
+            },
+            style,
+            !s.blockers.is_empty(),
         ),
     ]);
-    t.add_row(vec!["kernel".to_string(), opt(&h.kernel.release)]);
-    t.add_row(vec!["profile".to_string(), r.profile.as_str().to_string()]);
-    let mut out = t.to_string();
+    out.push_str(&t.to_string());
     out.push('\n');
+
     if !r.vms.is_empty() {
-        let mut v = Table::new();
-        v.load_style(UTF8_FULL);
-        v.set_header(vec!["VM", "pid", "source"]);
+        out.push('\n');
+        out.push_str(&heading("VM scores", style));
+        let mut v = new_table(style);
+        v.set_header(vec![
+            "VM", "pid", "vCPUs", "memory", "score", "coverage", "fail", "warn",
+        ]);
         for vm in &r.vms {
-            v.add_row(vec![vm.name.clone(), opt(&vm.pid), vm.source.clone()]);
+            let prefix = format!("vm:{}", vm.name);
+            let mine = |st: Status| {
+                r.results
+                    .iter()
+                    .filter(|f| {
+                        f.status == st
+                            && (f.target == prefix || f.target.starts_with(&format!("{prefix}/")))
+                    })
+                    .count()
+            };
+            v.add_row(vec![
+                Cell::new(sanitize(&vm.name, false)),
+                Cell::new(opt(&vm.pid)),
+                Cell::new(opt(&vm.vcpus)),
+                Cell::new(
+                    vm.memory_bytes
+                        .map(fmt_bytes)
+                        .unwrap_or_else(|| "unknown".into()),
+                ),
+                colored(
+                    fmt_score(vm.score.value),
+                    grade_color(vm.score.value),
+                    style,
+                    false,
+                ),
+                Cell::new(fmt_ratio(vm.score.coverage)),
+                Cell::new(mine(Status::Fail)),
+                Cell::new(mine(Status::Warn)),
+            ]);
+        }
+        for i in [1, 2, 4, 5, 6, 7] {
+            if let Some(c) = v.column_mut(i) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
         }
         out.push_str(&v.to_string());
         out.push('\n');
+    }
+
+    let fixes = top_fixes(r, TOP_FIXES);
+    out.push('\n');
+    out.push_str(&heading("Top fixes (weight × failing targets)", style));
+    if fixes.is_empty() {
+        out.push_str("nothing to fix: no weighted rule fails or warns\n");
     } else {
+        let mut t = new_table(style);
+        t.set_header(vec!["#", "rule", "severity", "failing", "impact", "fix"]);
+        for (i, f) in fixes.iter().enumerate() {
+            let failing = if f.warning > 0 {
+                format!("{} fail, {} warn", f.failing, f.warning)
+            } else {
+                format!("{}", f.failing)
+            };
+            let mut fix = sanitize(&f.summary, false);
+            if f.reboot {
+                fix.push_str(" (reboot)");
+            }
+            t.add_row(vec![
+                Cell::new(i + 1),
+                Cell::new(sanitize(&f.rule, false)),
+                Cell::new(f.severity.as_str()),
+                Cell::new(failing),
+                Cell::new(format!("{:.1}", f.impact)),
+                Cell::new(fix),
+            ]);
+        }
+        out.push_str(&t.to_string());
+        out.push('\n');
+    }
+}
+
+/// Word-wrap `text` at `width` columns; continuation lines indented by `indent` spaces; a
+/// word longer than a line is split.
+fn wrap(text: &str, width: usize, indent: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let cw = |c: &char| c.width().unwrap_or(0);
+    let width = width.max(indent + 10);
+    let mut out = String::new();
+    let mut line = String::new();
+    // Display columns on the line, and whether a word is on it yet.
+    let (mut len, mut fresh) = (0, true);
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let sep = usize::from(!fresh);
+            let room = width.saturating_sub(len + sep);
+            let wlen: usize = word.iter().map(cw).sum();
+            if wlen <= room {
+                if !fresh {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                len += sep + wlen;
+                fresh = false;
+                break;
+            }
+            if fresh || wlen > width - indent {
+                // Too long for any line: split it where this line is full.
+                if !fresh {
+                    line.push(' ');
+                }
+                let (mut used, mut at) = (0, 0);
+                while at < word.len() && used + cw(&word[at]) <= room {
+                    used += cw(&word[at]);
+                    at += 1;
+                }
+                let rest = word.split_off(at);
+                line.extend(word.iter());
+                word = rest;
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = " ".repeat(indent);
+            (len, fresh) = (indent, true);
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
+}
+
+/// The whole report as text.
+pub fn render_with(r: &Report, style: Style) -> String {
+    let mut out = host_table(r, style).to_string();
+    out.push('\n');
+    if r.vms.is_empty() {
         out.push_str("No running QEMU VMs found.\n");
     }
-    for n in &r.notes {
-        out.push_str(&format!("note: {n}\n"));
+    let groups = by_section(r);
+    if groups.is_empty() {
+        out.push_str("\nNo findings.\n");
+    }
+    for g in &groups {
+        out.push('\n');
+        out.push_str(&heading(
+            &format!(
+                "{}  ({})",
+                sanitize(&g.heading, false),
+                section_counts(&g.findings)
+            ),
+            style,
+        ));
+        let shown: Vec<&&Finding> = g
+            .findings
+            .iter()
+            .filter(|f| !COLLAPSED.contains(&f.status))
+            .collect();
+        if !shown.is_empty() {
+            let mut t = new_table(style);
+            t.set_header(vec![
+                "status",
+                "rule / target",
+                "observed → expected",
+                "message",
+            ]);
+            for f in shown {
+                t.add_row(finding_row(f, style));
+            }
+            if let Some(c) = t.column_mut(0) {
+                c.set_constraint(ColumnConstraint::ContentWidth);
+            }
+            if let Some(c) = t.column_mut(1) {
+                c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(30)));
+            }
+            out.push_str(&t.to_string());
+            out.push('\n');
+        }
+        for st in COLLAPSED {
+            if let Some(list) = rule_list(&g.findings, st) {
+                let label = match st {
+                    Status::Pass => "pass",
+                    _ => "not applicable",
+                };
+                out.push_str(&wrap(
+                    &format!("  {label}: {list}"),
+                    style.width as usize,
+                    4,
+                ));
+            }
+        }
+    }
+    out.push('\n');
+    summary_tables(r, style, &mut out);
+    if !r.notes.is_empty() {
+        out.push('\n');
+        for n in &r.notes {
+            out.push_str(&wrap(
+                &format!("note: {}", sanitize(n, false)),
+                style.width as usize,
+                6,
+            ));
+        }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn wrapping() {
+        let w = wrap("note: a b c", 100, 6);
+        assert_eq!(w, "note: a b c\n");
+        let long = format!("note: {} tail", "x".repeat(250));
+        let w = wrap(&long, 100, 6);
+        assert!(w.lines().all(|l| l.chars().count() <= 100), "{w}");
+        assert_eq!(w.replace(['\n', ' '], ""), long.replace(' ', ""));
+        let w = wrap(&"漢字".repeat(80), 100, 6);
+        assert!(
+            w.lines()
+                .all(|l| unicode_width::UnicodeWidthStr::width(l) <= 100),
+            "{w}"
+        );
+        let w = wrap(&"word ".repeat(60), 40, 4);
+        assert!(w.lines().all(|l| l.chars().count() <= 40), "{w}");
+        assert!(w.lines().skip(1).all(|l| l.starts_with("    word")));
+    }
+
+    #[test]
+    fn clipping() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("one two three four", 12), "one two…");
+        assert_eq!(clip("abcdefghijklmnop", 8), "abcdefg…");
+        assert_eq!(clip("ééééééé", 4), "ééé…");
+        assert!(clip(&"word ".repeat(100), MESSAGE_CHARS).chars().count() <= MESSAGE_CHARS);
+    }
+
+    #[test]
+    fn colour_rules() {
+        assert!(color_wanted(true, None));
+        assert!(color_wanted(true, Some(OsStr::new(""))));
+        assert!(!color_wanted(true, Some(OsStr::new("1"))));
+        assert!(!color_wanted(false, None));
+    }
+
+    #[test]
+    fn plain_has_no_escapes_and_fits_100_columns() {
+        let r = sample::report(&sample::Spec::new(7, "hv07"));
+        let text = render_with(&r, Style::plain());
+        assert!(!text.contains('\x1b'));
+        for line in text.lines() {
+            assert!(line.chars().count() <= 100, "too wide: {line}");
+        }
+        assert!(text.contains("§2.1 BIOS Setting"));
+        assert!(text.contains("Top fixes"));
+        let coloured = render_with(
+            &r,
+            Style {
+                color: true,
+                width: 100,
+            },
+        );
+        assert!(coloured.contains("\x1b["));
+    }
+
+    #[test]
+    fn control_characters_are_neutralised() {
+        let mut r = sample::report(&sample::Spec::new(1, "hv"));
+        r.vms[0].name = "evil\x1b]0;pwned\x07name".into();
+        r.results[0].message = "line1\nline2\x1b[2J".into();
+        let text = render_with(&r, Style::plain());
+        assert!(!text.contains('\x1b'));
+        assert!(!text.contains('\x07'));
+        assert!(text.contains("\\u{1b}"));
+    }
 }

@@ -1,0 +1,490 @@
+//! Self-contained HTML report (`scan --html PATH`): handlebars templates under `reports/`,
+//! embedded with `include_str!`; inline CSS and JS, no network, works from file://.
+//!
+//! Host-derived strings (VM names, paths, argv values, SMBIOS strings) reach the page only
+//! through `{{x}}`, which handlebars HTML-escapes; the templates never use triple-stash. The
+//! embedded JSON copy of the report goes through [`json_for_script`], which escapes `<`, `>`
+//! and `&` so that no `</script>` can end the element early. A Content-Security-Policy with a
+//! per-file nonce blocks any script or network load the templates did not put there.
+
+use super::summary::{
+    by_section, counts_in_order, fmt_bytes, fmt_ratio, fmt_score, grade, status_label, top_fixes,
+    SEVERITIES,
+};
+use super::{Finding, Report, Status};
+use crate::error::{Error, Result};
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
+    RenderErrorReason,
+};
+use serde::Serialize;
+
+pub const REPORT_TEMPLATE: &str = include_str!("../../reports/report.html.hbs");
+pub const FLEET_TEMPLATE: &str = include_str!("../../reports/fleet.html.hbs");
+pub const STYLE: &str = include_str!("../../reports/style.css");
+pub const REPORT_JS: &str = include_str!("../../reports/report.js");
+pub const FLEET_JS: &str = include_str!("../../reports/fleet.js");
+
+/// JSON that is safe inside a `<script>` element: `<`, `>`, `&` and the JavaScript line
+/// separators are written as `\uXXXX` escapes (valid JSON, same value).
+pub fn json_for_script(v: &serde_json::Value) -> String {
+    let raw = serde_json::to_string(v).unwrap_or_else(|_| "null".into());
+    let mut out = String::with_capacity(raw.len() + 16);
+    for c in raw.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn json_script_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let v = h
+        .param(0)
+        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("json_script", 0))?;
+    out.write(&json_for_script(v.value()))?;
+    Ok(())
+}
+
+/// A nonce for the page's CSP: not a secret (the file is static), only a value an injected
+/// element cannot have been written with.
+fn nonce() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// A registry with both templates, the shared partials and the JSON helper; strict, so that a
+/// misspelt field is an error rather than an empty cell.
+pub fn registry() -> std::result::Result<Handlebars<'static>, String> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_helper("json_script", Box::new(json_script_helper));
+    hb.register_partial("style", STYLE)
+        .map_err(|e| e.to_string())?;
+    hb.register_template_string("report", REPORT_TEMPLATE)
+        .map_err(|e| e.to_string())?;
+    hb.register_template_string("fleet", FLEET_TEMPLATE)
+        .map_err(|e| e.to_string())?;
+    Ok(hb)
+}
+
+/// Render a named template with partials `script` = `js`.
+pub fn render_template(name: &str, js: &str, data: &impl Serialize) -> Result<String> {
+    let mut hb = registry().map_err(|e| Error::Usage(format!("internal template error: {e}")))?;
+    hb.register_partial("script", js)
+        .map_err(|e| Error::Usage(format!("internal template error: {e}")))?;
+    hb.render(name, data).map_err(|e: RenderError| {
+        Error::Usage(format!("internal error rendering the {name} page: {e}"))
+    })
+}
+
+#[derive(Serialize)]
+struct HostView {
+    hostname: String,
+    source: String,
+    cpu: String,
+    topology: String,
+    platform: String,
+    kernel: String,
+    cmdline: String,
+}
+
+#[derive(Serialize)]
+struct ScoreView {
+    overall: String,
+    max: String,
+    host: String,
+    coverage: String,
+    grade: &'static str,
+    host_grade: &'static str,
+}
+
+#[derive(Serialize)]
+struct CountView {
+    status: &'static str,
+    label: &'static str,
+    n: u32,
+}
+
+#[derive(Serialize)]
+struct VmView {
+    name: String,
+    target: String,
+    score: String,
+    coverage: String,
+    grade: &'static str,
+    details: String,
+    source: String,
+    fail: usize,
+    warn: usize,
+    unknown: usize,
+}
+
+#[derive(Serialize)]
+struct EvidenceView<'a> {
+    source: &'a str,
+    observed: &'a str,
+    expected: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct WaiverView<'a> {
+    reason: &'a str,
+    expires: Option<&'a str>,
+    original_status: &'static str,
+}
+
+#[derive(Serialize)]
+struct RemediationView<'a> {
+    summary: &'a str,
+    tags: String,
+}
+
+#[derive(Serialize)]
+struct FindingView<'a> {
+    status: &'static str,
+    status_label: &'static str,
+    severity: &'static str,
+    scope: &'a str,
+    rule: &'a str,
+    title: &'a str,
+    target: &'a str,
+    message: &'a str,
+    evidence: Vec<EvidenceView<'a>>,
+    show_fix: bool,
+    remediation: RemediationView<'a>,
+    pending_reboot: bool,
+    blocker: bool,
+    waiver: Option<WaiverView<'a>>,
+}
+
+#[derive(Serialize)]
+struct SectionView<'a> {
+    anchor: String,
+    heading: String,
+    summary: String,
+    findings: Vec<FindingView<'a>>,
+}
+
+#[derive(Serialize)]
+struct FixView {
+    rank: usize,
+    rule: String,
+    title: String,
+    severity: &'static str,
+    failing: String,
+    impact: String,
+    summary: String,
+    reboot: bool,
+}
+
+#[derive(Serialize)]
+struct PageView<'a> {
+    nonce: String,
+    tool: &'a super::ToolInfo,
+    profile: &'static str,
+    generated_at: &'a str,
+    host: HostView,
+    score: ScoreView,
+    counts: Vec<CountView>,
+    blockers: &'a [String],
+    notes: &'a [String],
+    top_fixes: Vec<FixView>,
+    vm_count: usize,
+    vms: Vec<VmView>,
+    severities: Vec<&'static str>,
+    scopes: Vec<&'a str>,
+    sections: Vec<SectionView<'a>>,
+    report: serde_json::Value,
+}
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map(|x| x.to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn finding_view(f: &Finding) -> FindingView<'_> {
+    let r = &f.remediation;
+    let mut tags = Vec::new();
+    if r.reboot {
+        tags.push("needs reboot".to_string());
+    }
+    if !r.disruption.is_empty() {
+        tags.push(format!("disruption: {}", r.disruption));
+    }
+    tags.push(format!(
+        "script: {}",
+        if r.mode.is_empty() {
+            if r.automatable {
+                "yes"
+            } else {
+                "no"
+            }
+        } else {
+            r.mode.as_str()
+        }
+    ));
+    FindingView {
+        status: f.status.as_str(),
+        status_label: status_label(f.status),
+        severity: f.severity.as_str(),
+        scope: &f.scope,
+        rule: &f.rule,
+        title: &f.title,
+        target: &f.target,
+        message: &f.message,
+        evidence: f
+            .evidence
+            .iter()
+            .map(|e| EvidenceView {
+                source: &e.source,
+                observed: &e.observed,
+                expected: e.expected.as_deref(),
+            })
+            .collect(),
+        show_fix: matches!(f.status, Status::Fail | Status::Warn)
+            || (f.status == Status::Waived && !r.summary.is_empty()),
+        remediation: RemediationView {
+            summary: &r.summary,
+            tags: tags.join(", "),
+        },
+        pending_reboot: f.pending_reboot,
+        blocker: f.blocker,
+        waiver: f.waiver.as_ref().map(|w| WaiverView {
+            reason: &w.reason,
+            expires: w.expires.as_deref(),
+            original_status: w.original_status.as_str(),
+        }),
+    }
+}
+
+fn anchor(section: &str) -> String {
+    section
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+fn page(r: &Report) -> PageView<'_> {
+    let h = &r.host;
+    let in_vm = |f: &Finding, name: &str| {
+        f.target
+            .strip_prefix("vm:")
+            .is_some_and(|t| t == name || t.strip_prefix(name).is_some_and(|x| x.starts_with('/')))
+    };
+    let vms = r
+        .vms
+        .iter()
+        .map(|vm| {
+            let n = |s: Status| {
+                r.results
+                    .iter()
+                    .filter(|f| f.status == s && in_vm(f, &vm.name))
+                    .count()
+            };
+            let mut details = Vec::new();
+            if let Some(v) = vm.vcpus {
+                details.push(format!("{v} vCPUs"));
+            }
+            if let Some(m) = vm.memory_bytes {
+                details.push(fmt_bytes(m));
+            }
+            if let Some(m) = &vm.machine {
+                details.push(m.clone());
+            }
+            if let Some(p) = vm.pid {
+                details.push(format!("pid {p}"));
+            }
+            VmView {
+                name: vm.name.clone(),
+                target: format!("vm:{}", vm.name),
+                score: fmt_score(vm.score.value),
+                coverage: fmt_ratio(vm.score.coverage),
+                grade: grade(vm.score.value),
+                details: details.join(" · "),
+                source: vm.source.clone(),
+                fail: n(Status::Fail),
+                warn: n(Status::Warn),
+                unknown: n(Status::Unknown),
+            }
+        })
+        .collect();
+    let mut scopes: Vec<&str> = r.results.iter().map(|f| f.scope.as_str()).collect();
+    scopes.sort();
+    scopes.dedup();
+    let sections = by_section(r)
+        .into_iter()
+        .map(|g| {
+            let mut parts = Vec::new();
+            for (s, _) in counts_in_order(&r.score.counts) {
+                let n = g.findings.iter().filter(|f| f.status == s).count();
+                if n > 0 {
+                    parts.push(format!("{n} {}", s.as_str()));
+                }
+            }
+            SectionView {
+                anchor: anchor(&g.section),
+                heading: g.heading,
+                summary: parts.join(", "),
+                findings: g.findings.into_iter().map(finding_view).collect(),
+            }
+        })
+        .collect();
+    PageView {
+        nonce: nonce(),
+        tool: &r.tool,
+        profile: r.profile.as_str(),
+        generated_at: &r.generated_at,
+        host: HostView {
+            hostname: h.hostname.clone().unwrap_or_else(|| "unknown host".into()),
+            source: h.source.clone(),
+            cpu: format!(
+                "{} {} — {} (family {} model {} stepping {})",
+                opt(&h.cpu.vendor),
+                h.cpu
+                    .codename
+                    .clone()
+                    .unwrap_or_else(|| "unknown part".into()),
+                opt(&h.cpu.brand),
+                opt(&h.cpu.family),
+                h.cpu
+                    .model
+                    .map(|m| format!("{m:#x}"))
+                    .unwrap_or_else(|| "unknown".into()),
+                opt(&h.cpu.stepping)
+            ),
+            topology: format!(
+                "{} sockets, {} cores, {} threads, {} NUMA nodes",
+                opt(&h.cpu.sockets),
+                opt(&h.cpu.cores),
+                opt(&h.cpu.threads),
+                opt(&h.numa_nodes)
+            ),
+            platform: format!(
+                "{} {} (BIOS {} {})",
+                opt(&h.platform.vendor),
+                opt(&h.platform.product),
+                opt(&h.platform.bios_vendor),
+                opt(&h.platform.bios_version)
+            ),
+            kernel: opt(&h.kernel.release),
+            cmdline: opt(&h.kernel.cmdline),
+        },
+        score: ScoreView {
+            overall: fmt_score(r.score.value),
+            max: fmt_score(Some(r.score.max)),
+            host: fmt_score(r.score.host),
+            coverage: fmt_ratio(r.score.coverage),
+            grade: grade(r.score.value),
+            host_grade: grade(r.score.host),
+        },
+        counts: counts_in_order(&r.score.counts)
+            .iter()
+            .map(|(s, n)| CountView {
+                status: s.as_str(),
+                label: status_label(*s),
+                n: *n,
+            })
+            .collect(),
+        blockers: &r.score.blockers,
+        notes: &r.notes,
+        top_fixes: top_fixes(r, 10)
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| FixView {
+                rank: i + 1,
+                failing: if t.warning > 0 {
+                    format!("{} (+{} warn)", t.failing, t.warning)
+                } else {
+                    t.failing.to_string()
+                },
+                impact: format!("{:.1}", t.impact),
+                severity: t.severity.as_str(),
+                rule: t.rule,
+                title: t.title,
+                summary: t.summary,
+                reboot: t.reboot,
+            })
+            .collect(),
+        vm_count: r.vms.len(),
+        vms,
+        severities: SEVERITIES.iter().map(|s| s.as_str()).collect(),
+        scopes,
+        sections,
+        report: serde_json::to_value(r).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// The HTML page of one report.
+pub fn render(r: &Report) -> Result<String> {
+    render_template("report", REPORT_JS, &page(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn script_json_cannot_close_the_element() {
+        let v = serde_json::json!({"name": "</script><img src=x onerror=alert(1)>&\u{2028}"});
+        let s = json_for_script(&v);
+        assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'));
+        let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn templates_never_use_triple_stash() {
+        for (name, t) in [("report", REPORT_TEMPLATE), ("fleet", FLEET_TEMPLATE)] {
+            assert!(!t.contains("{{{"), "{name} template uses triple-stash");
+            assert!(!t.contains("{{&"), "{name} template uses unescaped output");
+        }
+        for (name, s) in [
+            ("css", STYLE),
+            ("report.js", REPORT_JS),
+            ("fleet.js", FLEET_JS),
+        ] {
+            assert!(!s.contains("{{"), "{name} would be parsed as a template");
+            assert!(
+                !s.contains("http://") && !s.contains("https://"),
+                "{name} loads from the network"
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_strings_are_escaped() {
+        let mut r = sample::report(&sample::Spec::new(5, "hv05"));
+        let evil = "<img src=x onerror=alert(1)>";
+        r.vms[0].name = evil.into();
+        r.host.hostname = Some(format!("</script>{evil}"));
+        r.results[0].target = format!("vm:{evil}");
+        r.results[0].evidence[0].observed = format!("\"'{evil}");
+        let html = render(&r).unwrap();
+        assert!(!html.contains("<img"), "unescaped element");
+        assert!(html.contains("&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;"));
+        // Exactly the template's script elements close.
+        assert_eq!(html.matches("</script>").count(), 2);
+    }
+}

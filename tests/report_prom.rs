@@ -1,0 +1,156 @@
+//! The Prometheus textfiles of `scan --prom` and `fleet --prom`, parsed by a real parser (the
+//! Python prometheus_client text parser, installed by .ci/run).
+
+mod common;
+mod report_support;
+
+use report_support::promparse::*;
+use report_support::*;
+use serde_json::Value;
+
+#[test]
+fn scan_prom_parses_and_matches_the_report() {
+    if !parser_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let evil = evil_argv(tmp.path());
+    let mut args: Vec<std::ffi::OsString> = vec!["--qemu-argv".into(), evil.clone().into()];
+    if let Some(h) = fixture_hosts()
+        .into_iter()
+        .find(|h| h.ends_with("icx-untuned"))
+    {
+        args.extend(["--root".into(), h.into_os_string()]);
+    }
+    let prom = tmp.path().join("kvmaudit.prom");
+    let json = tmp.path().join("report.json");
+    let out = kvmaudit()
+        .arg("scan")
+        .args(&args)
+        .arg("--prom")
+        .arg(&prom)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0) | Some(2)), "{out:?}");
+    let r: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&prom).unwrap();
+    let fams = parse(&prom);
+    common_checks(&fams, &text);
+    for name in [
+        "kvmaudit_score",
+        "kvmaudit_coverage_ratio",
+        "kvmaudit_findings",
+        "kvmaudit_rule_status",
+        "kvmaudit_last_scan_timestamp_seconds",
+        "kvmaudit_scan_duration_seconds",
+        "kvmaudit_blockers",
+    ] {
+        family(&fams, name);
+    }
+    // Findings per status add up to the report's counts.
+    let findings = family(&fams, "kvmaudit_findings")["samples"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for status in [
+        "pass",
+        "fail",
+        "warn",
+        "info",
+        "not_applicable",
+        "unknown",
+        "waived",
+    ] {
+        let sum: f64 = findings
+            .iter()
+            .filter(|s| s["labels"]["status"] == status)
+            .map(|s| s["value"].as_f64().unwrap())
+            .sum();
+        assert_eq!(
+            sum,
+            r["score"]["counts"][status].as_f64().unwrap(),
+            "{status}"
+        );
+    }
+    // One rule_status series per (rule, target), the hostile name intact after unescaping.
+    let rs = family(&fams, "kvmaudit_rule_status")["samples"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut keys: Vec<(String, String)> = rs
+        .iter()
+        .map(|s| {
+            (
+                s["labels"]["rule"].as_str().unwrap().to_string(),
+                s["labels"]["target"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "duplicate series");
+    assert!(rs.iter().all(|s| s["value"] == 1.0));
+    let blockers = family(&fams, "kvmaudit_blockers")["samples"][0]["value"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(
+        blockers,
+        r["score"]["blockers"].as_array().map_or(0, |b| b.len()) as f64
+    );
+    let when = family(&fams, "kvmaudit_last_scan_timestamp_seconds")["samples"][0]["value"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(
+        Some(when as i64),
+        kvmaudit::util::parse_rfc3339(r["generated_at"].as_str().unwrap())
+    );
+    let took = family(&fams, "kvmaudit_scan_duration_seconds")["samples"][0]["value"]
+        .as_f64()
+        .unwrap();
+    assert!(took > 0.0 && took < 600.0);
+    if let Some(v) = r["score"]["value"].as_f64() {
+        let s = family(&fams, "kvmaudit_score")["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["labels"]["scope"] == "overall")
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap();
+        assert_eq!(s, v);
+    }
+    // No temporary file is left beside the textfile (atomic rename).
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".kvmaudit-"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn hostile_label_values_survive_a_real_parser() {
+    if !parser_available() {
+        return;
+    }
+    let mut r = kvmaudit::report::sample::report(&kvmaudit::report::sample::Spec::new(4, "hv"));
+    let weird = "a\"b\\c\nd}e,f=g";
+    r.vms[0].name = weird.into();
+    for f in r.results.iter_mut() {
+        f.target = f.target.replace("hv-vm01", weird);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("x.prom");
+    std::fs::write(&p, kvmaudit::report::prom::render(&r, Some(0.5))).unwrap();
+    let fams = parse(&p);
+    let scores = family(&fams, "kvmaudit_score")["samples"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(scores
+        .iter()
+        .any(|s| s["labels"]["target"] == format!("vm:{weird}")));
+}
