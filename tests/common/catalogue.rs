@@ -76,3 +76,14 @@ pub fn with_prefix(prefix: &str) -> Vec<&'static str> {
         .filter(|id| id.starts_with(prefix))
         .collect()
 }
+
+/// The ids from `first` to `last` inclusive, in catalogue order (a guide section's rules).
+pub fn run(first: &str, last: &str) -> &'static [&'static str] {
+    let pos = |id: &str| {
+        CATALOGUE_IDS
+            .iter()
+            .position(|c| *c == id)
+            .unwrap_or_else(|| panic!("{id} is not a catalogue id"))
+    };
+    &CATALOGUE_IDS[pos(first)..=pos(last)]
+}
