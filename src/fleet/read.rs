@@ -9,6 +9,8 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
 
+mod head;
+
 /// Larger files are not reports (a report of 500 VMs is a few MiB).
 pub const MAX_REPORT_BYTES: u64 = 256 << 20;
 
@@ -80,6 +82,39 @@ struct LiteFinding {
     severity: Severity,
 }
 
+/// One entry of a report's `rule_totals` (the statuses the roll-up does not count are
+/// ignored).
+#[derive(Deserialize)]
+struct LiteTotal {
+    rule: String,
+    title: String,
+    section: String,
+    severity: Severity,
+    #[serde(default)]
+    pass: u32,
+    #[serde(default)]
+    fail: u32,
+    #[serde(default)]
+    warn: u32,
+    #[serde(default)]
+    unknown: u32,
+}
+
+impl From<LiteTotal> for RuleHit {
+    fn from(t: LiteTotal) -> RuleHit {
+        RuleHit {
+            rule: t.rule,
+            title: t.title,
+            section: t.section,
+            severity: t.severity,
+            fail: t.fail,
+            warn: t.warn,
+            unknown: t.unknown,
+            pass: t.pass,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct LiteReport {
     schema_version: u64,
@@ -89,7 +124,22 @@ struct LiteReport {
     host: LiteHost,
     score: LiteScore,
     vms: Vec<LiteVm>,
+    #[serde(default)]
+    rule_totals: Option<Vec<LiteTotal>>,
     results: Vec<LiteFinding>,
+}
+
+/// The fields of a report the roll-up keeps, with the per-rule tallies from `rule_totals` or
+/// counted from `results`.
+struct Head {
+    schema_version: u64,
+    tool: LiteTool,
+    generated_at: String,
+    profile: String,
+    host: LiteHost,
+    score: LiteScore,
+    vms: Vec<LiteVm>,
+    rules: Vec<RuleHit>,
 }
 
 /// Just enough to say what a JSON document that is not a report is.
@@ -192,22 +242,66 @@ fn newer(path: &Path, v: u64) -> Skipped {
     )
 }
 
+/// How much of a report is read before trying its head, and then once more. A kvmaudit
+/// report puts everything the roll-up needs (host, score, VMs, `rule_totals`, ~15 KiB for a
+/// host with a few VMs) before its findings, which are 90% of its bytes.
+const HEAD_BYTES: [usize; 2] = [32 << 10, 256 << 10];
+
 /// Read and summarise one report file.
+///
+/// A report written by kvmaudit (pretty-printed, `rule_totals` ahead of `results`) is
+/// summarised from its head: reading 10,000 whole reports was most of a fleet roll-up, and
+/// the findings add nothing the head does not already count. The file must still be complete
+/// — its last line is the top-level closing brace — so a truncated copy is read in full and
+/// reported as corrupt. Anything else (compact JSON from jq, older reports without
+/// `rule_totals`, foreign files) is read and parsed whole.
 pub fn read(path: &Path) -> Result<HostReport, Skipped> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_REPORT_BYTES => {
-            return Err(Skipped::new(
-                path,
-                SkipKind::Foreign,
-                format!("{} bytes: too large to be a kvmaudit report", m.len()),
-            ))
-        }
-        Ok(_) => {}
-        Err(e) => return Err(Skipped::new(path, SkipKind::Unreadable, e.to_string())),
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| Skipped::new(path, SkipKind::Unreadable, e.to_string());
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let len = file.metadata().map_err(unreadable)?.len();
+    if len > MAX_REPORT_BYTES {
+        return Err(Skipped::new(
+            path,
+            SkipKind::Foreign,
+            format!("{len} bytes: too large to be a kvmaudit report"),
+        ));
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| Skipped::new(path, SkipKind::Unreadable, e.to_string()))?;
+    let mut bytes = Vec::new();
+    for want in HEAD_BYTES {
+        if (bytes.len() as u64) >= len {
+            break;
+        }
+        let more = want.saturating_sub(bytes.len()) as u64;
+        (&mut file)
+            .take(more)
+            .read_to_end(&mut bytes)
+            .map_err(unreadable)?;
+        if (bytes.len() as u64) < len {
+            if let Some(r) = head::summary(&bytes) {
+                if ends_complete(&file, len) {
+                    return summarise(path, r);
+                }
+                break;
+            }
+        }
+    }
+    file.read_to_end(&mut bytes).map_err(unreadable)?;
     parse(path, &bytes)
+}
+
+/// Whether the file's last line is a lone `}`: in pretty-printed JSON a raw newline never
+/// occurs inside a string and only the top-level object closes at column 0, so this proves
+/// the document was not cut short (the head check made sure it is indented JSON).
+fn ends_complete(file: &std::fs::File, len: u64) -> bool {
+    use std::os::unix::fs::FileExt;
+    let mut tail = [0u8; 64];
+    let n = tail.len().min(len as usize);
+    if file.read_exact_at(&mut tail[..n], len - n as u64).is_err() {
+        return false;
+    }
+    let t = tail[..n].trim_ascii_end();
+    t.ends_with(b"\n}")
 }
 
 /// Summarise one report's bytes.
@@ -219,27 +313,30 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<HostReport, Skipped> {
         Ok(r) => r,
         Err(e) => return Err(classify(path, bytes, e)),
     };
-    if r.tool.name != "kvmaudit" {
-        return Err(Skipped::new(
-            path,
-            SkipKind::Foreign,
-            format!("a report of another tool ({:?})", r.tool.name),
-        ));
-    }
-    if r.schema_version > u64::from(REPORT_SCHEMA_VERSION) {
-        return Err(newer(path, r.schema_version));
-    }
-    if r.schema_version < 1 {
-        return Err(Skipped::new(
-            path,
-            SkipKind::Corrupt,
-            format!("unsupported schema_version {}", r.schema_version),
-        ));
-    }
-    let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
+    let rules = match r.rule_totals {
+        Some(t) => t.into_iter().map(RuleHit::from).collect(),
+        None => rule_hits(r.results),
+    };
+    summarise(
+        path,
+        Head {
+            schema_version: r.schema_version,
+            tool: r.tool,
+            generated_at: r.generated_at,
+            profile: r.profile,
+            host: r.host,
+            score: r.score,
+            vms: r.vms,
+            rules,
+        },
+    )
+}
+
+/// Per-rule tallies from the findings, for reports without `rule_totals`.
+fn rule_hits(results: Vec<LiteFinding>) -> Vec<RuleHit> {
     let mut rules: Vec<RuleHit> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for f in r.results {
+    for f in results {
         let i = match index.get(&f.rule) {
             Some(&i) => i,
             None => {
@@ -264,6 +361,29 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<HostReport, Skipped> {
             _ => {}
         }
     }
+    rules
+}
+
+/// What the roll-up keeps of one report, however it was read.
+fn summarise(path: &Path, r: Head) -> Result<HostReport, Skipped> {
+    if r.tool.name != "kvmaudit" {
+        return Err(Skipped::new(
+            path,
+            SkipKind::Foreign,
+            format!("a report of another tool ({:?})", r.tool.name),
+        ));
+    }
+    if r.schema_version > u64::from(REPORT_SCHEMA_VERSION) {
+        return Err(newer(path, r.schema_version));
+    }
+    if r.schema_version < 1 {
+        return Err(Skipped::new(
+            path,
+            SkipKind::Corrupt,
+            format!("unsupported schema_version {}", r.schema_version),
+        ));
+    }
+    let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
     let vm_count = r.vms.len();
     let mut vms: Vec<VmRow> = r
         .vms
@@ -299,7 +419,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<HostReport, Skipped> {
         blockers: r.score.blockers,
         vm_count,
         vms,
-        rules,
+        rules: r.rules,
     })
 }
 
@@ -360,5 +480,82 @@ mod tests {
             kind(&serde_json::to_vec(&v).unwrap()),
             SkipKind::NewerSchema
         );
+    }
+
+    /// A report big enough to be read head-first, as `scan --json` writes it.
+    fn big_report() -> (crate::report::Report, Vec<u8>) {
+        let mut spec = sample::Spec::new(11, "hv11");
+        spec.vms = 200;
+        let r = sample::report(&spec);
+        let mut bytes = serde_json::to_vec_pretty(&r).unwrap();
+        bytes.push(b'\n');
+        assert!(bytes.len() > 2 * HEAD_BYTES[1], "{} bytes", bytes.len());
+        (r, bytes)
+    }
+
+    fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn tmpdir(tag: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("kvmaudit-read-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn the_head_holds_what_the_whole_report_says() {
+        let (r, bytes) = big_report();
+        let path = Path::new("hv11.json");
+        let whole = parse(path, &bytes).unwrap();
+        let head = summarise(path, head::summary(&bytes[..HEAD_BYTES[1]]).expect("head")).unwrap();
+        assert_eq!(head, whole);
+        assert_eq!(whole.vm_count, 200);
+        let fails: u32 = whole.rules.iter().map(|x| x.fail).sum();
+        assert_eq!(fails, r.score.counts.fail);
+        assert!(fails > 0);
+
+        // A report without rule_totals (written before they existed) is counted from its
+        // findings, to the same tallies.
+        let mut old = serde_json::to_value(&r).unwrap();
+        old.as_object_mut().unwrap().remove("rule_totals");
+        let old = serde_json::to_vec_pretty(&old).unwrap();
+        assert!(head::summary(&old[..HEAD_BYTES[1]]).is_none());
+        assert_eq!(parse(path, &old).unwrap(), whole);
+    }
+
+    #[test]
+    fn read_takes_the_head_only_of_a_complete_report() {
+        let dir = tmpdir("head");
+        let (r, bytes) = big_report();
+        let good = write(&dir, "good.json", &bytes);
+        let h = read(&good).unwrap();
+        assert_eq!(h, parse(&good, &bytes).unwrap());
+
+        // Cut short after the head: the missing closing brace sends it to the full parser,
+        // which calls it corrupt.
+        let cut = write(&dir, "cut.json", &bytes[..bytes.len() * 3 / 4]);
+        assert_eq!(read(&cut).unwrap_err().kind, SkipKind::Corrupt);
+        // Cut just inside the last brace.
+        let end = bytes.len() - 3;
+        let cut2 = write(&dir, "cut2.json", &bytes[..end]);
+        assert_eq!(read(&cut2).unwrap_err().kind, SkipKind::Corrupt);
+
+        // Compact JSON (e.g. passed through `jq -c`) is parsed whole, to the same summary.
+        let compact = serde_json::to_vec(&r).unwrap();
+        let c = write(&dir, "compact.json", &compact);
+        let mut hc = read(&c).unwrap();
+        hc.path = good.clone();
+        assert_eq!(hc, h);
+
+        // A newer schema in a complete head is still refused.
+        let mut v = serde_json::to_value(&r).unwrap();
+        v["schema_version"] = 9.into();
+        let newer = write(&dir, "newer.json", &serde_json::to_vec_pretty(&v).unwrap());
+        assert_eq!(read(&newer).unwrap_err().kind, SkipKind::NewerSchema);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -189,6 +189,73 @@ pub struct Score {
     pub counts: Counts,
 }
 
+/// One rule's findings counted by status; zero counts are left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RuleTotal {
+    pub rule: String,
+    pub title: String,
+    pub section: String,
+    /// The highest severity among the rule's findings (escalation raises some).
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pass: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fail: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub warn: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub info: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_applicable: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unknown: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub waived: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl RuleTotal {
+    /// Totals per rule, in the order each rule first appears in `findings`.
+    pub fn of<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<RuleTotal> {
+        let mut out: Vec<RuleTotal> = Vec::new();
+        let mut index: std::collections::HashMap<&str, usize> = Default::default();
+        for f in findings {
+            let i = *index.entry(f.rule.as_str()).or_insert_with(|| {
+                out.push(RuleTotal {
+                    rule: f.rule.clone(),
+                    title: f.title.clone(),
+                    section: f.section.clone(),
+                    severity: f.severity,
+                    pass: 0,
+                    fail: 0,
+                    warn: 0,
+                    info: 0,
+                    not_applicable: 0,
+                    unknown: 0,
+                    waived: 0,
+                });
+                out.len() - 1
+            });
+            let t = &mut out[i];
+            t.severity = t.severity.max(f.severity);
+            let n = match f.status {
+                Status::Pass => &mut t.pass,
+                Status::Fail => &mut t.fail,
+                Status::Warn => &mut t.warn,
+                Status::Info => &mut t.info,
+                Status::NotApplicable => &mut t.not_applicable,
+                Status::Unknown => &mut t.unknown,
+                Status::Waived => &mut t.waived,
+            };
+            *n = n.saturating_add(1);
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VmScore {
     pub value: Option<f64>,
@@ -220,6 +287,10 @@ pub struct Report {
     pub host: host_block::HostBlock,
     pub score: Score,
     pub vms: Vec<VmEntry>,
+    /// Each rule's verdicts summed over its targets, in rule order. It sits before `results`
+    /// so that `kvmaudit fleet` can read a report's head and stop there.
+    #[serde(default)]
+    pub rule_totals: Vec<RuleTotal>,
     pub results: Vec<Finding>,
     /// What kvmaudit could not see or had to assume, in words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -272,6 +343,7 @@ impl Report {
                 ..Default::default()
             },
             vms,
+            rule_totals: Vec::new(),
             results: Vec::new(),
             notes,
         }

@@ -722,6 +722,7 @@ pub fn report(spec: &Spec) -> Report {
             counts: score::counts(results.iter()),
         },
         vms,
+        rule_totals: crate::report::RuleTotal::of(results.iter()),
         results,
         notes: Vec::new(),
     }

@@ -170,6 +170,7 @@ fn score_report(report: &mut Report, ctx: &Ctx) {
     report.score.host = host.value;
     report.score.coverage = all.coverage.or(host.coverage);
     report.score.counts = score::counts(report.results.iter());
+    report.rule_totals = crate::report::RuleTotal::of(report.results.iter());
     report.score.blockers = report
         .results
         .iter()
