@@ -30,6 +30,11 @@ proptest! {
         let n = b.len();
         b.truncate(cut % (n + 1));
         let _ = kvmaudit::fleet::read::parse(Path::new("x.json"), &b);
+        // The same bytes from a file take the head-first path when they are long enough.
+        let f = std::env::temp_dir().join(format!("kvmaudit-prop-{}.json", std::process::id()));
+        std::fs::write(&f, &b).unwrap();
+        let _ = kvmaudit::fleet::read::read(&f);
+        let _ = std::fs::remove_file(&f);
     }
 
     #[test]
