@@ -191,11 +191,10 @@ fn fleet_reports(dir: &Path) -> PathBuf {
         if let Some(h) = v.pointer_mut("/host/hostname") {
             *h = serde_json::Value::String(format!("hv{i:05}.example"));
         }
-        std::fs::write(
-            reports.join(format!("hv{i:05}.json")),
-            serde_json::to_vec(&v).unwrap(),
-        )
-        .unwrap();
+        // Pretty-printed with a final newline, as `scan --json` writes them.
+        let mut text = serde_json::to_vec_pretty(&v).unwrap();
+        text.push(b'\n');
+        std::fs::write(reports.join(format!("hv{i:05}.json")), text).unwrap();
     }
     reports
 }
