@@ -5,17 +5,13 @@
 
 mod common;
 
-use common::bounded::{kvmaudit, run_bounded, Bounded};
+use common::bounded::{collect_root, scan_argv_file, scan_root, Bounded, LIMIT};
 use serde_json::Value;
 use std::os::unix::fs::symlink;
 use std::path::Path;
-use std::time::Duration;
 
-const MIB: u64 = 1024;
+/// Memory caps, in KiB (the unit of `Bounded::max_rss_kb`).
 const GIB: u64 = 1024 * 1024;
-
-/// Child time limit: generous for a debug build on 2 busy cores, and still a hang detector.
-const LIMIT: Duration = Duration::from_secs(60);
 
 fn json(r: &Bounded) -> Value {
     serde_json::from_slice(&r.stdout).unwrap_or_else(|e| {
@@ -24,17 +20,6 @@ fn json(r: &Bounded) -> Value {
             r.code, r.stderr
         )
     })
-}
-
-/// Finished in time with a report (exit 0 or 2).
-fn assert_reported(r: &Bounded, what: &str) {
-    assert!(!r.timed_out, "{what}: still running after {LIMIT:?}");
-    assert!(
-        matches!(r.code, Some(0) | Some(2)),
-        "{what}: exit {:?}, stderr: {}",
-        r.code,
-        r.stderr
-    );
 }
 
 fn vm_names(report: &Value) -> Vec<String> {
@@ -108,19 +93,8 @@ fn argv_file_of_100_mb_is_refused_with_one_line_naming_it() {
     text.push_str("-S\n");
     std::fs::write(&path, &text).unwrap();
     drop(text);
-    let r = run_bounded(
-        kvmaudit(),
-        &[
-            "scan",
-            "--qemu-argv",
-            path.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        LIMIT,
-    );
-    assert!(!r.timed_out, "still running after {LIMIT:?}");
-    assert_eq!(r.code, Some(1), "stderr: {}", r.stderr);
+    let r = scan_argv_file(&path, LIMIT);
+    r.assert_exit("100 MB argv file", &[1]);
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line: {}", r.stderr);
     assert!(
@@ -128,16 +102,8 @@ fn argv_file_of_100_mb_is_refused_with_one_line_naming_it() {
         "{}",
         lines[0]
     );
-    assert!(
-        r.max_rss_kb < 3 * GIB / 2,
-        "peak RSS {} MiB",
-        r.max_rss_kb / MIB
-    );
-    eprintln!(
-        "100 MB argv file: refused in {:?}, peak RSS {} MiB",
-        r.wall,
-        r.max_rss_kb / MIB
-    );
+    r.assert_peak_below("100 MB argv file", 3 * GIB / 2);
+    eprintln!("100 MB argv file: refused in {}", r.cost());
 }
 
 /// A 100 MB libvirt log whose last line starts the VM: read linearly, the VM is reported.
@@ -150,29 +116,11 @@ fn log_of_100_mb_with_the_command_line_at_the_end_is_audited() {
     text.push_str("LC_ALL=C /usr/bin/qemu-system-x86_64 -name guest=logged -m 1024 -S\n");
     std::fs::write(&path, &text).unwrap();
     drop(text);
-    let r = run_bounded(
-        kvmaudit(),
-        &[
-            "scan",
-            "--qemu-argv",
-            path.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        LIMIT,
-    );
-    assert_reported(&r, "100 MB log");
+    let r = scan_argv_file(&path, LIMIT);
+    r.assert_exit("100 MB log", &[0, 2]);
     assert_eq!(vm_names(&json(&r)), ["logged"]);
-    assert!(
-        r.max_rss_kb < 3 * GIB / 2,
-        "peak RSS {} MiB",
-        r.max_rss_kb / MIB
-    );
-    eprintln!(
-        "100 MB log: {:?}, peak RSS {} MiB",
-        r.wall,
-        r.max_rss_kb / MIB
-    );
+    r.assert_peak_below("100 MB log", 3 * GIB / 2);
+    eprintln!("100 MB log: {}", r.cost());
 }
 
 /// A 1 MB `/proc/PID/cmdline` (7,000 devices) is audited; a 9 MB one is skipped with a note.
@@ -200,12 +148,8 @@ fn cmdline_of_1_mb_is_audited_and_one_beyond_the_bound_is_skipped_with_a_note() 
     qemu_process(root, 4343, &nul_argv(&huge));
     qemu_process(root, 4444, &nul_argv(&base_args("small")));
 
-    let r = run_bounded(
-        kvmaudit(),
-        &["scan", "--root", root.to_str().unwrap(), "--format", "json"],
-        LIMIT,
-    );
-    assert_reported(&r, "1 MB cmdline");
+    let r = scan_root(root, LIMIT);
+    r.assert_exit("1 MB cmdline", &[0, 2]);
     let report = json(&r);
     let mut names = vm_names(&report);
     names.sort();
@@ -215,16 +159,8 @@ fn cmdline_of_1_mb_is_audited_and_one_beyond_the_bound_is_skipped_with_a_note() 
         text.contains("/proc/4343/cmdline") && text.contains("too large"),
         "the skipped process is noted in the report"
     );
-    assert!(
-        r.max_rss_kb < GIB / 2,
-        "peak RSS {} MiB",
-        r.max_rss_kb / MIB
-    );
-    eprintln!(
-        "1 MB cmdline: {:?}, peak RSS {} MiB",
-        r.wall,
-        r.max_rss_kb / MIB
-    );
+    r.assert_peak_below("1 MB cmdline", GIB / 2);
+    eprintln!("1 MB cmdline: {}", r.cost());
 }
 
 /// 10,000 QEMU processes in a `--root` tree: all found, in bounded time and memory.
@@ -251,52 +187,17 @@ fn ten_thousand_qemu_processes() {
         qemu_process(&root, 100_000 + i, &nul_argv(&args));
     }
     let snap = t.path().join("snap.json");
-    let c = run_bounded(
-        kvmaudit(),
-        &[
-            "collect",
-            "--root",
-            root.to_str().unwrap(),
-            "-o",
-            snap.to_str().unwrap(),
-        ],
-        LIMIT,
-    );
-    assert!(!c.timed_out, "collect: still running after {LIMIT:?}");
-    assert_eq!(c.code, Some(0), "collect: {}", c.stderr);
+    let c = collect_root(&root, &snap, LIMIT);
+    c.assert_exit("collect", &[0]);
     let s: Value = serde_json::from_slice(&std::fs::read(&snap).unwrap()).unwrap();
     assert_eq!(s["qemu"]["value"].as_array().map(Vec::len), Some(10_000));
-    assert!(
-        c.max_rss_kb < GIB / 2,
-        "collect: peak RSS {} MiB",
-        c.max_rss_kb / MIB
-    );
+    c.assert_peak_below("collect", GIB / 2);
 
-    let r = run_bounded(
-        kvmaudit(),
-        &["scan", "--root", root.to_str().unwrap(), "--format", "json"],
-        2 * LIMIT,
-    );
-    assert!(!r.timed_out, "scan: still running after {:?}", 2 * LIMIT);
-    assert!(
-        matches!(r.code, Some(0) | Some(2)),
-        "scan: exit {:?}: {}",
-        r.code,
-        r.stderr
-    );
+    let r = scan_root(&root, 2 * LIMIT);
+    r.assert_exit("scan", &[0, 2]);
     assert_eq!(vm_names(&json(&r)).len(), 10_000);
-    assert!(
-        r.max_rss_kb < 3 * GIB / 2,
-        "scan: peak RSS {} MiB",
-        r.max_rss_kb / MIB
-    );
-    eprintln!(
-        "10,000 processes: collect {:?}, {} MiB; scan {:?}, {} MiB",
-        c.wall,
-        c.max_rss_kb / MIB,
-        r.wall,
-        r.max_rss_kb / MIB
-    );
+    r.assert_peak_below("scan", 3 * GIB / 2);
+    eprintln!("10,000 processes: collect {}; scan {}", c.cost(), r.cost());
 }
 
 /// Looping, long and deep symlink chains, and FIFOs where files are expected: the scan ends,
@@ -358,24 +259,9 @@ fn looping_and_deep_symlinks_and_fifos_do_not_hang() {
     }
 
     let out = root.join("snap.json");
-    let r = run_bounded(
-        kvmaudit(),
-        &[
-            "collect",
-            "--root",
-            root.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        LIMIT,
-    );
-    assert!(!r.timed_out, "collect hung");
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
-    assert!(
-        r.max_rss_kb < GIB / 2,
-        "peak RSS {} MiB",
-        r.max_rss_kb / MIB
-    );
+    let r = collect_root(root, &out, LIMIT);
+    r.assert_exit("collect", &[0]);
+    r.assert_peak_below("collect", GIB / 2);
     let snap: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let kind = |p: &str| {
         snap["files"][p]["error"]["kind"]
@@ -393,15 +279,7 @@ fn looping_and_deep_symlinks_and_fifos_do_not_hang() {
         "looping directory link"
     );
 
-    let r = run_bounded(
-        kvmaudit(),
-        &["scan", "--root", root.to_str().unwrap(), "--format", "json"],
-        LIMIT,
-    );
-    assert_reported(&r, "symlink loops");
-    assert!(
-        r.max_rss_kb < GIB / 2,
-        "peak RSS {} MiB",
-        r.max_rss_kb / MIB
-    );
+    let r = scan_root(root, LIMIT);
+    r.assert_exit("symlink loops", &[0, 2]);
+    r.assert_peak_below("symlink loops", GIB / 2);
 }

@@ -8,14 +8,12 @@
 
 mod common;
 
-use common::bounded::{kvmaudit, run_bounded};
+use common::bounded::{collect_root, kvmaudit, run_bounded, scan_root, LIMIT};
 use serde_json::Value;
 use std::os::unix::fs::symlink;
 use std::path::Path;
-use std::time::Duration;
 
 const MARKER: &str = "KVMAUDIT-OUTSIDE-CONTENT-7f3a9c";
-const LIMIT: Duration = Duration::from_secs(60);
 
 fn write(p: &Path, content: &[u8]) {
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -147,18 +145,8 @@ fn no_read_through_any_link_leaves_the_root() {
 
     let snap_path = t.path().join("snap.json");
     let report_path = t.path().join("report.json");
-    let r = run_bounded(
-        kvmaudit(),
-        &[
-            "collect",
-            "--root",
-            root.to_str().unwrap(),
-            "-o",
-            snap_path.to_str().unwrap(),
-        ],
-        LIMIT,
-    );
-    assert_eq!(r.code, Some(0), "collect: {}", r.stderr);
+    let r = collect_root(&root, &snap_path, LIMIT);
+    r.assert_exit("collect", &[0]);
     let snap_bytes = std::fs::read(&snap_path).unwrap();
     let s = run_bounded(
         kvmaudit(),
@@ -173,7 +161,7 @@ fn no_read_through_any_link_leaves_the_root() {
         ],
         LIMIT,
     );
-    assert!(matches!(s.code, Some(0) | Some(2)), "scan: {}", s.stderr);
+    s.assert_exit("scan", &[0, 2]);
     let report_bytes = std::fs::read(&report_path).unwrap();
     let everything = all_output(&[
         &snap_bytes,
@@ -274,12 +262,8 @@ fn library_reads_stay_inside() {
 fn reports_carry_facts_not_file_dumps() {
     for tree in ["icx-tuned", "amd-epyc"] {
         let root = common::hosts::tree(tree);
-        let r = run_bounded(
-            kvmaudit(),
-            &["scan", "--root", root.to_str().unwrap(), "--format", "json"],
-            LIMIT,
-        );
-        assert!(matches!(r.code, Some(0) | Some(2)), "{tree}: {}", r.stderr);
+        let r = scan_root(&root, LIMIT);
+        r.assert_exit(tree, &[0, 2]);
         let report: Value = serde_json::from_slice(&r.stdout).unwrap();
         let mut strings = Vec::new();
         collect_strings(&report, &mut strings);

@@ -16,6 +16,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The usual child time limit: generous for a debug build on 2 busy cores, and still a hang
+/// detector.
+pub const LIMIT: Duration = Duration::from_secs(60);
+
 pub struct Bounded {
     /// Exit code; `None` when killed by a signal (including the time limit).
     pub code: Option<i32>,
@@ -25,11 +29,49 @@ pub struct Bounded {
     /// Peak resident set of the child, in KiB.
     pub max_rss_kb: u64,
     pub wall: Duration,
+    /// The wall-time limit the child ran under.
+    pub limit: Duration,
 }
 
 impl Bounded {
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Peak resident set of the child, in MiB (rounded down).
+    pub fn peak_mib(&self) -> u64 {
+        self.max_rss_kb / 1024
+    }
+
+    /// "WALL, peak RSS N MiB", for a test's log line.
+    pub fn cost(&self) -> String {
+        format!("{:?}, peak RSS {} MiB", self.wall, self.peak_mib())
+    }
+
+    /// Panics, naming `what`, when the child outlived its limit or its exit code is not one of
+    /// `codes` (a child killed by a signal has none).
+    pub fn assert_exit(&self, what: &str, codes: &[i32]) {
+        assert!(
+            !self.timed_out,
+            "{what}: still running after {:?}",
+            self.limit
+        );
+        assert!(
+            self.code.is_some_and(|c| codes.contains(&c)),
+            "{what}: exit {:?} (want one of {codes:?}), stderr: {}",
+            self.code,
+            self.stderr
+        );
+    }
+
+    /// Panics, naming `what`, unless the child's peak resident set stayed below `cap_kb` KiB.
+    pub fn assert_peak_below(&self, what: &str, cap_kb: u64) {
+        assert!(
+            self.max_rss_kb < cap_kb,
+            "{what}: peak RSS {} MiB (cap {} MiB)",
+            self.peak_mib(),
+            cap_kb / 1024
+        );
     }
 }
 
@@ -97,6 +139,7 @@ pub fn run_bounded<S: AsRef<OsStr>>(program: &str, args: &[S], limit: Duration) 
         stderr: String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned(),
         max_rss_kb,
         wall,
+        limit,
     }
 }
 
@@ -121,4 +164,36 @@ fn hwm_kb(pid: libc::pid_t, name: &str) -> Option<u64> {
 /// The kvmaudit binary under test.
 pub fn kvmaudit() -> &'static str {
     env!("CARGO_BIN_EXE_kvmaudit")
+}
+
+fn utf8(p: &Path) -> &str {
+    p.to_str()
+        .unwrap_or_else(|| panic!("not UTF-8: {}", p.display()))
+}
+
+/// `kvmaudit collect --root ROOT -o SNAPSHOT` with at most `limit` of wall time.
+pub fn collect_root(root: &Path, snapshot: &Path, limit: Duration) -> Bounded {
+    run_bounded(
+        kvmaudit(),
+        &["collect", "--root", utf8(root), "-o", utf8(snapshot)],
+        limit,
+    )
+}
+
+/// `kvmaudit scan --root ROOT --format json` with at most `limit` of wall time.
+pub fn scan_root(root: &Path, limit: Duration) -> Bounded {
+    run_bounded(
+        kvmaudit(),
+        &["scan", "--root", utf8(root), "--format", "json"],
+        limit,
+    )
+}
+
+/// `kvmaudit scan --qemu-argv FILE --format json` with at most `limit` of wall time.
+pub fn scan_argv_file(file: &Path, limit: Duration) -> Bounded {
+    run_bounded(
+        kvmaudit(),
+        &["scan", "--qemu-argv", utf8(file), "--format", "json"],
+        limit,
+    )
 }
