@@ -24,6 +24,14 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// `unshare -m --propagation private ...`: what it runs gets a private mount namespace, so its
+/// mounts vanish with it and never reach the host.
+fn private_mount_ns() -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private"]);
+    cmd
+}
+
 /// Root and `unshare` are needed to apply a script in a private mount namespace. Outside CI a
 /// missing one skips loudly; under CI (which runs as root) it fails.
 fn require_root_namespace() -> bool {
@@ -175,6 +183,13 @@ fn report_with_expected(root: &Path, expected_from: &Path, profile: &str) -> Rep
 
 fn write_report(r: &Report, path: &Path) {
     std::fs::write(path, serde_json::to_vec_pretty(r).unwrap()).unwrap();
+}
+
+/// Drops the report's fail and warn findings, for a test to put in the ones it wants.
+fn drop_problems(report: &mut Report) {
+    report
+        .results
+        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
 }
 
 // ---- trees -----------------------------------------------------------------------------------
@@ -446,9 +461,7 @@ fn hostile_host_values_never_run_a_command() {
         vm.contains("touch"),
         "the VM name keeps the hostile text: {vm:?}"
     );
-    report
-        .results
-        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
+    drop_problems(&mut report);
     for (rule, target) in [
         ("host.cpufreq.governor", "host".to_string()),
         ("bios.c6", "host".to_string()),
@@ -526,8 +539,8 @@ fn hostile_host_values_never_run_a_command() {
             bk = shell_words::quote(&bk.to_string_lossy()),
         );
         std::fs::create_dir_all(tmp.path().join("scratch")).unwrap();
-        let o = run(Command::new("unshare")
-            .args(["-m", "--propagation", "private", "bash", "-c", &sh])
+        let o = run(private_mount_ns()
+            .args(["bash", "-c", &sh])
             .current_dir(tmp.path())
             .env("PATH", "/usr/bin:/bin"));
         assert!(
@@ -613,8 +626,8 @@ impl Ns {
         self.session += 1;
         let scratch = self.work.join(format!("scratch{}", self.session));
         std::fs::create_dir_all(&scratch).unwrap();
-        let mut cmd = Command::new("unshare");
-        cmd.args(["-m", "--propagation", "private", "bash"])
+        let mut cmd = private_mount_ns();
+        cmd.arg("bash")
             .arg(self.work.join("harness.sh"))
             .arg(&self.mirror)
             .arg(&self.script)
@@ -638,6 +651,72 @@ impl Ns {
     fn stub_log(&self) -> String {
         std::fs::read_to_string(self.work.join("stub.log")).unwrap_or_default()
     }
+
+    /// `bash SCRIPT --apply --with-guarded --backup-dir BK` in a fresh namespace.
+    fn apply(&mut self, script: &Path, bk: &Path) -> (i32, String, String) {
+        self.script(
+            script,
+            &[
+                "--apply",
+                "--with-guarded",
+                "--backup-dir",
+                &bk.to_string_lossy(),
+            ],
+        )
+    }
+
+    /// The mirror's manifest once the harness has run: it creates the mirror directories it
+    /// mounts on the real paths, so that, not the copy, is what a script run starts from.
+    fn baseline(&mut self) -> BTreeMap<String, String> {
+        let (rc, out, err) = self.run(&["true"]);
+        assert_eq!(rc, 0, "harness: {out}\n{err}");
+        manifest(&self.mirror)
+    }
+}
+
+/// A copy of fixture tree `name` at `work/mirror`, for scripts to change.
+fn mirror_of(work: &Path, name: &str) -> PathBuf {
+    let mirror = work.join("mirror");
+    hosts::copy_tree(&hosts::tree(name), &mirror).unwrap();
+    mirror
+}
+
+/// `report` written to `work/report.json` and its script generated, with the facts of
+/// `mirror`, at `work/NAME`: the script's path and text.
+fn script_for(work: &Path, report: &Report, mirror: &Path, name: &str) -> (PathBuf, String) {
+    let rpath = work.join("report.json");
+    write_report(report, &rpath);
+    let script = work.join(name);
+    let body = generate(
+        &["--report"],
+        &[&rpath, Path::new("--root"), mirror],
+        &script,
+    );
+    (script, body)
+}
+
+/// Panics, with `what`, when the tree at `root` differs from the manifest `before`.
+fn assert_tree_is(before: &BTreeMap<String, String>, root: &Path, what: &str) {
+    assert_eq!(
+        diff_manifests(before, &manifest(root)),
+        Vec::<String>::new(),
+        "{what}"
+    );
+}
+
+/// The rollback script of the one run recorded in the backup directory `bk`.
+fn only_rollback(bk: &Path) -> PathBuf {
+    let runs: Vec<PathBuf> = std::fs::read_dir(bk)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs[0].join("rollback.sh")
+}
+
+/// How many steps of a run's output say "already set".
+fn already_set(out: &str) -> usize {
+    out.lines().filter(|l| l.starts_with("already set")).count()
 }
 
 /// Regular files cannot behave like select-one sysfs attributes: after a write of `madvise`
@@ -680,24 +759,13 @@ fn applied_in_a_private_mount_namespace_then_again_then_rolled_back() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let fixture = hosts::tree("icx-untuned");
-    let mirror = tmp.path().join("mirror");
-    hosts::copy_tree(&fixture, &mirror).unwrap();
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
     let report = report_with_expected(&mirror, &fixture, "throughput");
-    let rpath = tmp.path().join("report.json");
-    write_report(&report, &rpath);
 
     // Generating reads only: the tree is the same afterwards.
     let original = manifest(&mirror);
-    let script = tmp.path().join("fix.sh");
-    let body = generate(
-        &["--report"],
-        &[&rpath, Path::new("--root"), &mirror],
-        &script,
-    );
-    assert_eq!(
-        diff_manifests(&original, &manifest(&mirror)),
-        Vec::<String>::new()
-    );
+    let (script, body) = script_for(tmp.path(), &report, &mirror, "fix.sh");
+    assert_tree_is(&original, &mirror, "generating changed the tree");
     check_syntax(&script);
     let steps = step_lines(&body);
     assert!(
@@ -725,29 +793,17 @@ fn applied_in_a_private_mount_namespace_then_again_then_rolled_back() {
     };
 
     let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
-    // The harness itself creates the mirror directories it mounts on the real paths; the
-    // baseline is the tree after that.
-    let (rc, out, err) = ns.run(&["true"]);
-    assert_eq!(rc, 0, "harness: {out}\n{err}");
-    let original = manifest(&mirror);
+    let original = ns.baseline();
     // The dry run changes nothing.
     let (rc, out, err) = ns.script(&script, &[]);
     assert!(rc == 0 || rc == 1, "dry run: {rc}\n{out}\n{err}");
     assert!(out.contains("would change"), "{out}");
     assert!(out.contains("schedutil → performance"), "{out}");
-    assert_eq!(
-        diff_manifests(&original, &manifest(&mirror)),
-        Vec::<String>::new(),
-        "the dry run changed the tree"
-    );
+    assert_tree_is(&original, &mirror, "the dry run changed the tree");
 
     // First --apply.
     let bk = tmp.path().join("backups");
-    let bk_s = bk.to_string_lossy().into_owned();
-    let (rc, out, err) = ns.script(
-        &script,
-        &["--apply", "--with-guarded", "--backup-dir", &bk_s],
-    );
+    let (rc, out, err) = ns.apply(&script, &bk);
     emulate(&mirror);
     assert_eq!(rc, 0, "first --apply failed:\n{out}\n{err}");
     assert!(!out.contains("FAILED"), "{out}\n{err}");
@@ -825,28 +881,12 @@ fn applied_in_a_private_mount_namespace_then_again_then_rolled_back() {
 
     // Second --apply: every step says "already set" and no byte changes.
     let bk2 = tmp.path().join("backups2");
-    let (rc, out2, err2) = ns.script(
-        &script,
-        &[
-            "--apply",
-            "--with-guarded",
-            "--backup-dir",
-            &bk2.to_string_lossy(),
-        ],
-    );
+    let (rc, out2, err2) = ns.apply(&script, &bk2);
     emulate(&mirror);
     assert_eq!(rc, 0, "second --apply:\n{out2}\n{err2}");
+    assert_tree_is(&after_first, &mirror, "the second run changed bytes");
     assert_eq!(
-        diff_manifests(&after_first, &manifest(&mirror)),
-        Vec::<String>::new(),
-        "the second run changed bytes"
-    );
-    let already = out2
-        .lines()
-        .filter(|l| l.starts_with("already set"))
-        .count();
-    assert_eq!(
-        already,
+        already_set(&out2),
         steps.len(),
         "every step must say already set:\n{out2}"
     );
@@ -859,21 +899,12 @@ fn applied_in_a_private_mount_namespace_then_again_then_rolled_back() {
     assert!(!bk2.exists(), "nothing changed, so no backup directory");
 
     // The rollback restores the original bytes (and removes the files the script created).
-    let runs: Vec<PathBuf> = std::fs::read_dir(&bk)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    let rollback = runs[0].join("rollback.sh");
+    let rollback = only_rollback(&bk);
     check_syntax(&rollback);
     let (rc, out, err) = ns.script(&rollback, &[]);
     emulate(&mirror);
     assert_eq!(rc, 0, "rollback:\n{out}\n{err}");
-    assert_eq!(
-        diff_manifests(&original, &manifest(&mirror)),
-        Vec::<String>::new(),
-        "rollback left differences"
-    );
+    assert_tree_is(&original, &mirror, "rollback left differences");
 }
 
 #[test]
@@ -883,8 +914,7 @@ fn module_reload_is_refused_while_vms_use_the_module() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let fixture = hosts::tree("icx-untuned");
-    let mirror = tmp.path().join("mirror");
-    hosts::copy_tree(&fixture, &mirror).unwrap();
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
     // No modprobe.d setting yet, and a VM holds kvm_intel.
     std::fs::remove_file(mirror.join("etc/modprobe.d/kvm.conf")).unwrap();
     std::fs::write(mirror.join("sys/module/kvm_intel/refcnt"), "2\n").unwrap();
@@ -893,14 +923,7 @@ fn module_reload_is_refused_while_vms_use_the_module() {
     report
         .results
         .push(synthetic("host.kvm.ple", "host", Status::Warn));
-    let rpath = tmp.path().join("report.json");
-    write_report(&report, &rpath);
-    let script = tmp.path().join("ple.sh");
-    let body = generate(
-        &["--report"],
-        &[&rpath, Path::new("--root"), &mirror],
-        &script,
-    );
+    let (script, body) = script_for(tmp.path(), &report, &mirror, "ple.sh");
     assert!(
         body.contains("need_reload guarded host.kvm.ple kvm_intel ple_gap 0"),
         "{body}"
@@ -910,13 +933,14 @@ fn module_reload_is_refused_while_vms_use_the_module() {
         "/sys/module/kvm_intel/refcnt".into(),
         "/sys/module/kvm_intel/parameters/ple_gap".into(),
     ];
-    let bk = tmp.path().join("bk").to_string_lossy().into_owned();
+    let bk = tmp.path().join("bk");
+    let bk_s = bk.to_string_lossy().into_owned();
     // Without --with-guarded nothing happens.
-    let (_, out, _) = ns.script(&script, &["--apply", "--backup-dir", &bk]);
+    let (_, out, _) = ns.script(&script, &["--apply", "--backup-dir", &bk_s]);
     assert!(out.contains("skipped"), "{out}");
     assert!(!mirror.join("etc/modprobe.d/kvmaudit.conf").exists());
     // With it: the modprobe.d line is written, the reload refused (refcnt 2).
-    let (_, out, _) = ns.script(&script, &["--apply", "--with-guarded", "--backup-dir", &bk]);
+    let (_, out, _) = ns.apply(&script, &bk);
     assert!(
         out.contains("module reload refused: kvm_intel is in use (refcnt 2)"),
         "{out}"
@@ -931,7 +955,13 @@ fn module_reload_is_refused_while_vms_use_the_module() {
     // --force overrides the refusal.
     let (_, out, _) = ns.script(
         &script,
-        &["--apply", "--with-guarded", "--force", "--backup-dir", &bk],
+        &[
+            "--apply",
+            "--with-guarded",
+            "--force",
+            "--backup-dir",
+            &bk_s,
+        ],
     );
     assert!(
         ns.stub_log().contains("modprobe -r kvm_intel"),
@@ -949,64 +979,33 @@ fn apply_twice_and_roll_back(
     expect_rc: i32,
 ) -> (String, String) {
     let steps = step_lines(&std::fs::read_to_string(script).unwrap());
-    let (rc, out, err) = ns.run(&["true"]);
-    assert_eq!(rc, 0, "harness: {out}\n{err}");
-    let original = manifest(&ns.mirror);
+    let original = ns.baseline();
     let bk = work.join("bk1");
-    let (rc, out1, err1) = ns.script(
-        script,
-        &[
-            "--apply",
-            "--with-guarded",
-            "--backup-dir",
-            &bk.to_string_lossy(),
-        ],
-    );
+    let (rc, out1, err1) = ns.apply(script, &bk);
     assert_eq!(rc, expect_rc, "first --apply:\n{out1}\n{err1}");
     let after = manifest(&ns.mirror);
     let bk2 = work.join("bk2");
-    let (_, out2, err2) = ns.script(
-        script,
-        &[
-            "--apply",
-            "--with-guarded",
-            "--backup-dir",
-            &bk2.to_string_lossy(),
-        ],
-    );
-    assert_eq!(
-        diff_manifests(&after, &manifest(&ns.mirror)),
-        Vec::<String>::new(),
-        "second run changed bytes:\n{out2}"
+    let (_, out2, err2) = ns.apply(script, &bk2);
+    assert_tree_is(
+        &after,
+        &ns.mirror,
+        &format!("second run changed bytes:\n{out2}"),
     );
     if expect_rc == 0 {
-        let already = out2
-            .lines()
-            .filter(|l| l.starts_with("already set"))
-            .count();
         assert_eq!(
-            already,
+            already_set(&out2),
             steps.len(),
             "every step must say already set:\n{out2}\n{err2}"
         );
         assert!(!bk2.exists());
     }
-    let runs: Vec<PathBuf> = std::fs::read_dir(&bk)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    let rollback = runs[0].join("rollback.sh");
+    let rollback = only_rollback(&bk);
     if common::require_tool("shellcheck") {
         check_syntax(&rollback);
     }
     let (rc, out3, err3) = ns.script(&rollback, &[]);
     assert_eq!(rc, 0, "rollback:\n{out3}\n{err3}");
-    assert_eq!(
-        diff_manifests(&original, &manifest(&ns.mirror)),
-        Vec::<String>::new(),
-        "rollback left differences"
-    );
+    assert_tree_is(&original, &ns.mirror, "rollback left differences");
     (out1, format!("{out2}{err2}"))
 }
 
@@ -1016,8 +1015,7 @@ fn guest_settings_through_etc_kernel_cmdline() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let mirror = tmp.path().join("mirror");
-    hosts::copy_tree(&hosts::tree("kvm-guest"), &mirror).unwrap();
+    let mirror = mirror_of(tmp.path(), "kvm-guest");
     for d in ["vda", "vdb"] {
         std::fs::write(
             mirror.join(format!("sys/devices/virtual/block/{d}/queue/rq_affinity")),
@@ -1039,23 +1037,14 @@ fn guest_settings_through_etc_kernel_cmdline() {
     )
     .unwrap();
     let mut report = report_with_expected(&mirror, &hosts::tree("kvm-guest"), "throughput");
-    report
-        .results
-        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
+    drop_problems(&mut report);
     report
         .results
         .push(synthetic("guest.blk.rq-affinity", "host", Status::Warn));
     report
         .results
         .push(synthetic("guest.cmdline.no-idle", "host", Status::Fail));
-    let rpath = tmp.path().join("report.json");
-    write_report(&report, &rpath);
-    let script = tmp.path().join("guest.sh");
-    let body = generate(
-        &["--report"],
-        &[&rpath, Path::new("--root"), &mirror],
-        &script,
-    );
+    let (script, body) = script_for(tmp.path(), &report, &mirror, "guest.sh");
     assert!(
         body.contains("kernel_args guarded guest.cmdline.no-idle del:idle"),
         "{body}"
@@ -1073,15 +1062,12 @@ fn hugepage_pools_grow_only_within_free_memory() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let mirror = tmp.path().join("mirror");
-    hosts::copy_tree(&hosts::tree("icx-untuned"), &mirror).unwrap();
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
     let node = "/sys/devices/system/node";
     let small = format!("{node}/node0/hugepages/hugepages-2048kB/nr_hugepages");
     let huge = format!("{node}/node1/hugepages/hugepages-1048576kB/nr_hugepages");
     let mut report = report_with_expected(&mirror, &hosts::tree("icx-untuned"), "throughput");
-    report
-        .results
-        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
+    drop_problems(&mut report);
     let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
     for (src, want) in [(&small, "8"), (&huge, "≥ 100000")] {
         f.evidence.push(kvmaudit::report::Evidence {
@@ -1091,14 +1077,7 @@ fn hugepage_pools_grow_only_within_free_memory() {
         });
     }
     report.results.push(f);
-    let rpath = tmp.path().join("report.json");
-    write_report(&report, &rpath);
-    let script = tmp.path().join("pools.sh");
-    generate(
-        &["--report"],
-        &[&rpath, Path::new("--root"), &mirror],
-        &script,
-    );
+    let (script, _) = script_for(tmp.path(), &report, &mirror, "pools.sh");
     let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
     ns.extra = vec![
         format!("{node}/node0/meminfo"),
@@ -1172,8 +1151,7 @@ fn live_generation_needs_no_write_access() {
          exec {} fix --generate-script --profile latency",
         shell_words::quote(&bin().to_string_lossy())
     );
-    let o =
-        run(Command::new("unshare").args(["-m", "--propagation", "private", "bash", "-c", &sh]));
+    let o = run(private_mount_ns().args(["bash", "-c", &sh]));
     assert!(o.status.success(), "{}", text(&o.stderr));
     let script = text(&o.stdout);
     assert!(script.starts_with("#!/usr/bin/env bash\n"), "{script}");
@@ -1267,9 +1245,7 @@ fn every_step_kind_renders_clean() {
     std::fs::write(&snap_path, serde_json::to_vec(&snap).unwrap()).unwrap();
     let mut report =
         kvmaudit::rules::evaluate(&snap, kvmaudit::report::Profile::Latency, &[], "2026-01-01");
-    report
-        .results
-        .retain(|f| !matches!(f.status, Status::Fail | Status::Warn));
+    drop_problems(&mut report);
     for rule in [
         "host.cpufreq.governor",
         "bios.power-policy",
