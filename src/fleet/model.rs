@@ -96,6 +96,22 @@ pub struct VmRow {
     pub vcpus: Option<u32>,
 }
 
+/// What one host's report says of it that the roll-up passes on unchanged: read into
+/// [`HostReport`], listed in [`HostEntry`] (whose JSON has these fields inline).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostSummary {
+    pub profile: String,
+    pub tool_version: String,
+    /// The CPU's codename.
+    pub cpu: Option<String>,
+    pub kernel: Option<String>,
+    pub score: Option<f64>,
+    pub host_score: Option<f64>,
+    pub coverage: Option<f64>,
+    pub counts: Counts,
+    pub blockers: Vec<String>,
+}
+
 /// What the roll-up keeps of one report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostReport {
@@ -103,15 +119,7 @@ pub struct HostReport {
     pub hostname: Option<String>,
     pub generated_at: String,
     pub epoch: Option<i64>,
-    pub profile: String,
-    pub tool_version: String,
-    pub codename: Option<String>,
-    pub kernel: Option<String>,
-    pub score: Option<f64>,
-    pub host_score: Option<f64>,
-    pub coverage: Option<f64>,
-    pub counts: Counts,
-    pub blockers: Vec<String>,
+    pub summary: HostSummary,
     pub vm_count: usize,
     /// The host's worst VMs (at most `read::VMS_PER_HOST`), worst first.
     pub vms: Vec<VmRow>,
@@ -142,15 +150,8 @@ pub struct HostEntry {
     /// Seconds between the report and the roll-up; `null` when its timestamp is unreadable.
     pub age_seconds: Option<i64>,
     pub stale: bool,
-    pub profile: String,
-    pub tool_version: String,
-    pub cpu: Option<String>,
-    pub kernel: Option<String>,
-    pub score: Option<f64>,
-    pub host_score: Option<f64>,
-    pub coverage: Option<f64>,
-    pub counts: Counts,
-    pub blockers: Vec<String>,
+    #[serde(flatten)]
+    pub summary: HostSummary,
     pub vms: usize,
     pub worst_vm: Option<WorstVmRef>,
     /// Rules with at least one failed finding on this host.
@@ -352,7 +353,7 @@ impl Builder {
         let meta = self.meta;
         for (h, hits) in self.hosts.into_iter().zip(self.hits) {
             let label = h.label();
-            let c = &h.counts;
+            let c = &h.summary.counts;
             totals.pass += c.pass;
             totals.fail += c.fail;
             totals.warn += c.warn;
@@ -432,15 +433,7 @@ impl Builder {
                 generated_at: h.generated_at,
                 age_seconds: age,
                 stale: is_stale,
-                profile: h.profile,
-                tool_version: h.tool_version,
-                cpu: h.codename,
-                kernel: h.kernel,
-                score: h.score,
-                host_score: h.host_score,
-                coverage: h.coverage,
-                counts: h.counts,
-                blockers: h.blockers,
+                summary: h.summary,
                 vms: h.vm_count,
                 worst_vm: h.vms.first().map(|v| WorstVmRef {
                     name: v.name.clone(),
@@ -462,7 +455,7 @@ impl Builder {
                 .then_with(|| b.hosts_warning.cmp(&a.hosts_warning))
                 .then_with(|| a.rule.cmp(&b.rule))
         });
-        entries.sort_by(|a, b| match (a.score, b.score) {
+        entries.sort_by(|a, b| match (a.summary.score, b.summary.score) {
             (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| a.host.cmp(&b.host)),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
@@ -476,7 +469,7 @@ impl Builder {
         });
         sort_vms(&mut worst);
         worst.truncate(WORST_VMS);
-        let mut scores: Vec<f64> = entries.iter().filter_map(|e| e.score).collect();
+        let mut scores: Vec<f64> = entries.iter().filter_map(|e| e.summary.score).collect();
         scores.sort_by(|a, b| a.total_cmp(b));
         let round1 = crate::rules::score::round1;
         let mean =
@@ -506,7 +499,10 @@ impl Builder {
                 skipped: skipped.len(),
                 stale: stale.len(),
                 vms,
-                hosts_with_blockers: entries.iter().filter(|e| !e.blockers.is_empty()).count(),
+                hosts_with_blockers: entries
+                    .iter()
+                    .filter(|e| !e.summary.blockers.is_empty())
+                    .count(),
                 mean_score: mean,
                 median_score: median,
                 min_score: scores.first().copied(),

@@ -3,7 +3,7 @@
 //! hosts, not with the size of their reports. Anything that is not a usable kvmaudit report
 //! is classified (corrupt, foreign, newer schema, ...) with a reason.
 
-use super::model::{HostReport, RuleHit, SkipKind, Skipped, VmRow};
+use super::model::{HostReport, HostSummary, RuleHit, SkipKind, Skipped, VmRow};
 use crate::report::{Counts, Severity, Status, REPORT_SCHEMA_VERSION};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -115,6 +115,9 @@ impl From<LiteTotal> for RuleHit {
     }
 }
 
+/// The fields of a report the roll-up keeps. The per-rule tallies are `rule_totals`, or are
+/// counted from `results` in a report written before `rule_totals` existed; a report read
+/// head-first ([`head::summary`]) has `rule_totals` and no `results`.
 #[derive(Deserialize)]
 struct LiteReport {
     schema_version: u64,
@@ -127,19 +130,6 @@ struct LiteReport {
     #[serde(default)]
     rule_totals: Option<Vec<LiteTotal>>,
     results: Vec<LiteFinding>,
-}
-
-/// The fields of a report the roll-up keeps, with the per-rule tallies from `rule_totals` or
-/// counted from `results`.
-struct Head {
-    schema_version: u64,
-    tool: LiteTool,
-    generated_at: String,
-    profile: String,
-    host: LiteHost,
-    score: LiteScore,
-    vms: Vec<LiteVm>,
-    rules: Vec<RuleHit>,
 }
 
 /// Just enough to say what a JSON document that is not a report is.
@@ -309,27 +299,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<HostReport, Skipped> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Skipped::new(path, SkipKind::Corrupt, "empty file"));
     }
-    let r: LiteReport = match serde_json::from_slice(bytes) {
-        Ok(r) => r,
-        Err(e) => return Err(classify(path, bytes, e)),
-    };
-    let rules = match r.rule_totals {
-        Some(t) => t.into_iter().map(RuleHit::from).collect(),
-        None => rule_hits(r.results),
-    };
-    summarise(
-        path,
-        Head {
-            schema_version: r.schema_version,
-            tool: r.tool,
-            generated_at: r.generated_at,
-            profile: r.profile,
-            host: r.host,
-            score: r.score,
-            vms: r.vms,
-            rules,
-        },
-    )
+    match serde_json::from_slice(bytes) {
+        Ok(r) => summarise(path, r),
+        Err(e) => Err(classify(path, bytes, e)),
+    }
 }
 
 /// Per-rule tallies from the findings, for reports without `rule_totals`.
@@ -365,7 +338,7 @@ fn rule_hits(results: Vec<LiteFinding>) -> Vec<RuleHit> {
 }
 
 /// What the roll-up keeps of one report, however it was read.
-fn summarise(path: &Path, r: Head) -> Result<HostReport, Skipped> {
+fn summarise(path: &Path, r: LiteReport) -> Result<HostReport, Skipped> {
     if r.tool.name != "kvmaudit" {
         return Err(Skipped::new(
             path,
@@ -403,23 +376,29 @@ fn summarise(path: &Path, r: Head) -> Result<HostReport, Skipped> {
             .then_with(|| a.name.cmp(&b.name))
     });
     vms.truncate(VMS_PER_HOST);
+    let rules = match r.rule_totals {
+        Some(t) => t.into_iter().map(RuleHit::from).collect(),
+        None => rule_hits(r.results),
+    };
     Ok(HostReport {
         path: path.to_path_buf(),
         epoch: crate::util::parse_rfc3339(&r.generated_at),
         hostname: r.host.hostname.filter(|h| !h.trim().is_empty()),
         generated_at: r.generated_at,
-        profile: r.profile,
-        tool_version: r.tool.version,
-        codename: r.host.cpu.codename,
-        kernel: r.host.kernel.release,
-        score: finite(r.score.value),
-        host_score: finite(r.score.host),
-        coverage: finite(r.score.coverage),
-        counts: r.score.counts,
-        blockers: r.score.blockers,
+        summary: HostSummary {
+            profile: r.profile,
+            tool_version: r.tool.version,
+            cpu: r.host.cpu.codename,
+            kernel: r.host.kernel.release,
+            score: finite(r.score.value),
+            host_score: finite(r.score.host),
+            coverage: finite(r.score.coverage),
+            counts: r.score.counts,
+            blockers: r.score.blockers,
+        },
         vm_count,
         vms,
-        rules: r.rules,
+        rules,
     })
 }
 
@@ -438,8 +417,8 @@ mod tests {
         let bytes = serde_json::to_vec(&r).unwrap();
         let h = parse(Path::new("hv03.json"), &bytes).unwrap();
         assert_eq!(h.hostname.as_deref(), Some("hv03"));
-        assert_eq!(h.score, r.score.value);
-        assert_eq!(h.counts, r.score.counts);
+        assert_eq!(h.summary.score, r.score.value);
+        assert_eq!(h.summary.counts, r.score.counts);
         assert_eq!(h.vm_count, 3);
         let fails: u32 = h.rules.iter().map(|x| x.fail).sum();
         assert_eq!(fails, r.score.counts.fail);

@@ -6,10 +6,7 @@ use crate::error::Result;
 use crate::report::prom::Writer;
 use crate::report::summary::{fmt_ratio, fmt_score, grade, STATUSES};
 use crate::report::table::{sanitize, Style};
-use comfy_table::{
-    presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table,
-    Width,
-};
+use comfy_table::{Cell, CellAlignment, ColumnConstraint, Table, Width};
 use serde::Serialize;
 
 /// Hosts listed in the terminal table when the fleet is large (all of them up to 100).
@@ -19,15 +16,9 @@ pub const TOP_RULES: usize = 15;
 /// Hosts (worst first) in the HTML failure matrix.
 pub const MATRIX_HOSTS: usize = 200;
 
+/// A table in the host report's style, with a header.
 fn new_table(style: Style, header: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED);
-    t.force_no_tty();
-    if style.color {
-        t.enforce_styling();
-    }
-    t.set_content_arrangement(ContentArrangement::Dynamic);
-    t.set_width(style.width);
+    let mut t = crate::report::table::new_table(style);
     t.set_header(header.to_vec());
     t
 }
@@ -103,13 +94,13 @@ pub fn table(f: &Fleet, style: Style) -> String {
     for h in f.hosts.iter().take(limit) {
         t.add_row(vec![
             Cell::new(sanitize(&h.host, false)),
-            Cell::new(fmt_score(h.score)),
-            Cell::new(fmt_score(h.host_score)),
-            Cell::new(fmt_ratio(h.coverage)),
-            Cell::new(h.counts.fail),
-            Cell::new(h.counts.warn),
-            Cell::new(h.counts.unknown),
-            Cell::new(h.blockers.len()),
+            Cell::new(fmt_score(h.summary.score)),
+            Cell::new(fmt_score(h.summary.host_score)),
+            Cell::new(fmt_ratio(h.summary.coverage)),
+            Cell::new(h.summary.counts.fail),
+            Cell::new(h.summary.counts.warn),
+            Cell::new(h.summary.counts.unknown),
+            Cell::new(h.summary.blockers.len()),
             Cell::new(h.vms),
             Cell::new(
                 h.worst_vm
@@ -255,18 +246,18 @@ pub fn csv(f: &Fleet) -> String {
          worst_vm_score,failing_rules\r\n",
     );
     for h in &f.hosts {
-        let c = &h.counts;
+        let c = &h.summary.counts;
         let fields = [
             csv_field(&h.host),
             csv_field(&h.path),
             csv_field(&h.generated_at),
             h.age_seconds.map(|a| a.to_string()).unwrap_or_default(),
             h.stale.to_string(),
-            csv_field(&h.profile),
-            csv_field(&h.tool_version),
-            num(h.score),
-            num(h.host_score),
-            num(h.coverage),
+            csv_field(&h.summary.profile),
+            csv_field(&h.summary.tool_version),
+            num(h.summary.score),
+            num(h.summary.host_score),
+            num(h.summary.coverage),
             c.pass.to_string(),
             c.fail.to_string(),
             c.warn.to_string(),
@@ -274,7 +265,7 @@ pub fn csv(f: &Fleet) -> String {
             c.not_applicable.to_string(),
             c.unknown.to_string(),
             c.waived.to_string(),
-            h.blockers.len().to_string(),
+            h.summary.blockers.len().to_string(),
             h.vms.to_string(),
             csv_field(h.worst_vm.as_ref().map(|v| v.name.as_str()).unwrap_or("")),
             num(h.worst_vm.as_ref().map(|v| v.score)),
@@ -341,7 +332,7 @@ pub fn prom(f: &Fleet) -> String {
         "Overall tuning score (0-100) of each host's last report.",
     );
     for h in &f.hosts {
-        if let Some(v) = h.score {
+        if let Some(v) = h.summary.score {
             w.sample("kvmaudit_fleet_host_score", &[("host", &h.host)], v);
         }
     }
@@ -351,7 +342,7 @@ pub fn prom(f: &Fleet) -> String {
         "Share (0-1) of applicable rule weight evaluated on each host.",
     );
     for h in &f.hosts {
-        if let Some(v) = h.coverage {
+        if let Some(v) = h.summary.coverage {
             w.sample(
                 "kvmaudit_fleet_host_coverage_ratio",
                 &[("host", &h.host)],
@@ -368,7 +359,7 @@ pub fn prom(f: &Fleet) -> String {
         w.sample(
             "kvmaudit_fleet_host_blockers",
             &[("host", &h.host)],
-            h.blockers.len() as f64,
+            h.summary.blockers.len() as f64,
         );
     }
     w.family(
@@ -486,7 +477,7 @@ pub fn html(f: &Fleet) -> Result<String> {
         .take(MATRIX_HOSTS)
         .map(|h| MatrixRow {
             host: &h.host,
-            score: fmt_score(h.score),
+            score: fmt_score(h.summary.score),
             cells: matrix_rules
                 .iter()
                 .map(|r| {
@@ -549,14 +540,14 @@ pub fn html(f: &Fleet) -> Result<String> {
             .map(|h| HostRowView {
                 host: &h.host,
                 path: &h.path,
-                score: fmt_score(h.score),
-                grade: grade(h.score),
-                host_score: fmt_score(h.host_score),
-                coverage: fmt_ratio(h.coverage),
-                fail: h.counts.fail,
-                warn: h.counts.warn,
-                unknown: h.counts.unknown,
-                blockers: h.blockers.len(),
+                score: fmt_score(h.summary.score),
+                grade: grade(h.summary.score),
+                host_score: fmt_score(h.summary.host_score),
+                coverage: fmt_ratio(h.summary.coverage),
+                fail: h.summary.counts.fail,
+                warn: h.summary.counts.warn,
+                unknown: h.summary.counts.unknown,
+                blockers: h.summary.blockers.len(),
                 vms: h.vms,
                 worst_vm: h
                     .worst_vm

@@ -99,7 +99,8 @@ pub fn sanitize(s: &str, keep_lines: bool) -> String {
     out
 }
 
-fn new_table(style: Style) -> Table {
+/// An empty table in kvmaudit's style (also the fleet roll-up's).
+pub(crate) fn new_table(style: Style) -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED);
     // Every decision is ours: no terminal probing inside comfy-table, explicit width.

@@ -1,13 +1,12 @@
 //! A report's head: the top-level fields the roll-up needs, taken in one pass that stops as
 //! soon as they are all in — before the findings, which kvmaudit writes last.
 
-use super::{Head, LiteHost, LiteScore, LiteTool, LiteTotal, LiteVm};
-use crate::fleet::model::RuleHit;
+use super::{LiteHost, LiteReport, LiteScore, LiteTool, LiteTotal, LiteVm};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 /// The summary held in the first bytes of a report, or `None` when they do not hold all of
 /// it (the caller then reads and parses the whole file, which also says what is wrong).
-pub(super) fn summary(bytes: &[u8]) -> Option<Head> {
+pub(super) fn summary(bytes: &[u8]) -> Option<LiteReport> {
     // kvmaudit's own layout only: top-level keys indented by two spaces, which is what makes
     // the caller's end-of-file check (a `}` at column 0 closes the top level) sound.
     if !bytes.starts_with(b"{\n  \"") {
@@ -30,11 +29,11 @@ struct Parts {
     host: Option<LiteHost>,
     score: Option<LiteScore>,
     vms: Option<Vec<LiteVm>>,
-    rules: Option<Vec<RuleHit>>,
+    rule_totals: Option<Vec<LiteTotal>>,
 }
 
 impl Parts {
-    fn complete(&mut self) -> Option<Head> {
+    fn complete(&mut self) -> Option<LiteReport> {
         let all = self.schema_version.is_some()
             && self.tool.is_some()
             && self.generated_at.is_some()
@@ -42,11 +41,11 @@ impl Parts {
             && self.host.is_some()
             && self.score.is_some()
             && self.vms.is_some()
-            && self.rules.is_some();
+            && self.rule_totals.is_some();
         if !all {
             return None;
         }
-        Some(Head {
+        Some(LiteReport {
             schema_version: self.schema_version.take()?,
             tool: self.tool.take()?,
             generated_at: self.generated_at.take()?,
@@ -54,13 +53,15 @@ impl Parts {
             host: self.host.take()?,
             score: self.score.take()?,
             vms: self.vms.take()?,
-            rules: self.rules.take()?,
+            rule_totals: Some(self.rule_totals.take()?),
+            // kvmaudit writes the findings after everything above; they are never read here.
+            results: Vec::new(),
         })
     }
 }
 
 struct HeadVisitor<'a> {
-    out: &'a mut Option<Head>,
+    out: &'a mut Option<LiteReport>,
 }
 
 impl<'de> Visitor<'de> for HeadVisitor<'_> {
@@ -81,10 +82,7 @@ impl<'de> Visitor<'de> for HeadVisitor<'_> {
                 "host" => p.host = Some(map.next_value()?),
                 "score" => p.score = Some(map.next_value()?),
                 "vms" => p.vms = Some(map.next_value()?),
-                "rule_totals" => {
-                    let t: Vec<LiteTotal> = map.next_value()?;
-                    p.rules = Some(t.into_iter().map(RuleHit::from).collect());
-                }
+                "rule_totals" => p.rule_totals = Some(map.next_value()?),
                 // Findings before the totals: not worth reading twice; the caller parses all.
                 "results" => return Err(de::Error::custom("results before rule_totals")),
                 _ => {
