@@ -3,28 +3,8 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::fixture;
-use serde_json::Value;
+use common::{fixture, scan_report as scan};
 use std::path::{Path, PathBuf};
-
-fn scan(args: &[&std::ffi::OsStr]) -> Value {
-    let out = Command::cargo_bin("kvmaudit")
-        .unwrap()
-        .arg("scan")
-        .args(args)
-        .args(["--json", "-"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "panic for {args:?}: {err}");
-    assert!(
-        matches!(out.status.code(), Some(0) | Some(2)),
-        "exit {:?} for {args:?}: {err}",
-        out.status.code()
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 fn files(dir: &str, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(fixture(dir))

@@ -7,21 +7,9 @@ use assert_cmd::Command;
 use common::hosts;
 use serde_json::Value;
 
+/// `kvmaudit scan ARGS --json -` (exit 0 or 2): the report and the exit code.
 fn scan(args: &[&str]) -> (Value, i32) {
-    let out = Command::cargo_bin("kvmaudit")
-        .unwrap()
-        .arg("scan")
-        .args(args)
-        .args(["--json", "-"])
-        .output()
-        .unwrap();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(
-        code == 0 || code == 2,
-        "exit {code}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (serde_json::from_slice(&out.stdout).unwrap(), code)
+    common::scan_report_code(args)
 }
 
 fn root(name: &str) -> String {
@@ -84,17 +72,19 @@ fn fail_on_threshold_and_waivers() {
 
     let dir = tempfile::tempdir().unwrap();
     let w = dir.path().join("waivers.toml");
-    std::fs::write(
-        &w,
+    // amd-epyc scanned with `waivers` as its waiver file.
+    let scan_waived = |waivers: &str| {
+        std::fs::write(&w, waivers).unwrap();
+        scan(&[
+            "--root",
+            &root("amd-epyc"),
+            "--waivers",
+            w.to_str().unwrap(),
+        ])
+    };
+    let (r, code) = scan_waived(
         "[[waiver]]\nrule = \"qemu.blk.iothread\"\ntarget = \"vm:epyc-*\"\nreason = \"batch VM, disk idle\"\nexpires = \"2999-12-31\"\n",
-    )
-    .unwrap();
-    let (r, code) = scan(&[
-        "--root",
-        &root("amd-epyc"),
-        "--waivers",
-        w.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(code, 0, "the only failure is waived");
     let f = findings(&r, "qemu.blk.iothread");
     assert_eq!(f[0]["status"], "waived");
@@ -102,17 +92,9 @@ fn fail_on_threshold_and_waivers() {
     assert_eq!(f[0]["waiver"]["reason"], "batch VM, disk idle");
     assert_eq!(r["score"]["counts"]["waived"], 1);
 
-    std::fs::write(
-        &w,
+    let (r, code) = scan_waived(
         "[[waiver]]\nrule = \"qemu.blk.iothread\"\nreason = \"old\"\nexpires = \"2020-01-31\"\n",
-    )
-    .unwrap();
-    let (r, code) = scan(&[
-        "--root",
-        &root("amd-epyc"),
-        "--waivers",
-        w.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(code, 2, "an expired waiver stops applying");
     assert_eq!(findings(&r, "qemu.blk.iothread")[0]["status"], "fail");
     assert!(

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use serde_json::Value;
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
 /// The repository root (where Cargo.toml is).
@@ -32,6 +34,34 @@ pub fn require_tool(name: &str) -> bool {
     }
     found
 }
+/// `kvmaudit scan ARGS --json -`, which must not panic and must exit 0 (no failure) or 2:
+/// its report and exit code.
+pub fn scan_report_code<S: AsRef<OsStr>>(args: &[S]) -> (Value, i32) {
+    let args: Vec<&OsStr> = args.iter().map(AsRef::as_ref).collect();
+    let out = assert_cmd::Command::cargo_bin("kvmaudit")
+        .unwrap()
+        .arg("scan")
+        .args(&args)
+        .args(["--json", "-"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "panic for {args:?}: {err}");
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(0) | Some(2)),
+        "exit {code:?} for {args:?}: {err}"
+    );
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report for {args:?} ({e}): {err}"));
+    (report, code.unwrap())
+}
+
+/// The report of [`scan_report_code`].
+pub fn scan_report<S: AsRef<OsStr>>(args: &[S]) -> Value {
+    scan_report_code(args).0
+}
+
 pub mod bounded;
 pub mod catalogue;
 pub mod expected;
