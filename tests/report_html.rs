@@ -10,20 +10,9 @@ use report_support::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-fn scan_to_files(tmp: &Path, extra: &[&std::ffi::OsStr]) -> (PathBuf, Value) {
+fn scan_to_files<S: AsRef<std::ffi::OsStr>>(tmp: &Path, extra: &[S]) -> (PathBuf, Value) {
     let html = tmp.join("report.html");
-    let json = tmp.join("report.json");
-    let out = kvmaudit()
-        .arg("scan")
-        .args(extra)
-        .arg("--html")
-        .arg(&html)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert!(matches!(out.status.code(), Some(0) | Some(2)), "{out:?}");
-    let v = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let v = scan_writing(extra, "--html", &html, &tmp.join("report.json"));
     (html, v)
 }
 
@@ -33,12 +22,7 @@ fn html_report_renders_with_the_json_counts_and_hostile_names_as_text() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let evil = evil_argv(tmp.path());
-    let mut args: Vec<&std::ffi::OsStr> = vec!["--qemu-argv".as_ref(), evil.as_os_str()];
-    let hosts = fixture_hosts();
-    if let Some(h) = hosts.iter().find(|h| h.ends_with("icx-untuned")) {
-        args.extend(["--root".as_ref(), h.as_os_str()]);
-    }
+    let args = evil_on_untuned_args(tmp.path());
     let (page, r) = scan_to_files(tmp.path(), &args);
     let source = std::fs::read_to_string(&page).unwrap();
     assert!(
@@ -59,15 +43,7 @@ fn html_report_renders_with_the_json_counts_and_hostile_names_as_text() {
         "the page script did not run"
     );
     // The counts shown are the JSON's, and so are the rows per status.
-    for status in [
-        "pass",
-        "fail",
-        "warn",
-        "info",
-        "not_applicable",
-        "unknown",
-        "waived",
-    ] {
+    for status in STATUSES {
         let want = r["score"]["counts"][status].as_u64().unwrap();
         assert_eq!(
             text_of(&dom, &format!("count-{status}")),

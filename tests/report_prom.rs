@@ -6,7 +6,6 @@ mod report_support;
 
 use report_support::promparse::*;
 use report_support::*;
-use serde_json::Value;
 
 #[test]
 fn scan_prom_parses_and_matches_the_report() {
@@ -14,27 +13,9 @@ fn scan_prom_parses_and_matches_the_report() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let evil = evil_argv(tmp.path());
-    let mut args: Vec<std::ffi::OsString> = vec!["--qemu-argv".into(), evil.clone().into()];
-    if let Some(h) = fixture_hosts()
-        .into_iter()
-        .find(|h| h.ends_with("icx-untuned"))
-    {
-        args.extend(["--root".into(), h.into_os_string()]);
-    }
+    let args = evil_on_untuned_args(tmp.path());
     let prom = tmp.path().join("kvmaudit.prom");
-    let json = tmp.path().join("report.json");
-    let out = kvmaudit()
-        .arg("scan")
-        .args(&args)
-        .arg("--prom")
-        .arg(&prom)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert!(matches!(out.status.code(), Some(0) | Some(2)), "{out:?}");
-    let r: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let r = scan_writing(&args, "--prom", &prom, &tmp.path().join("report.json"));
     let text = std::fs::read_to_string(&prom).unwrap();
     let fams = parse(&prom);
     common_checks(&fams, &text);
@@ -54,15 +35,7 @@ fn scan_prom_parses_and_matches_the_report() {
         .as_array()
         .unwrap()
         .clone();
-    for status in [
-        "pass",
-        "fail",
-        "warn",
-        "info",
-        "not_applicable",
-        "unknown",
-        "waived",
-    ] {
+    for status in STATUSES {
         let sum: f64 = findings
             .iter()
             .filter(|s| s["labels"]["status"] == status)

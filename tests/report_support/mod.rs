@@ -69,21 +69,53 @@ pub fn evil_argv(dir: &Path) -> PathBuf {
 
 /// Run `kvmaudit scan ARGS --json -`: exit 0 or 2, no panic; the report.
 pub fn scan_json(args: &[&std::ffi::OsStr]) -> Value {
-    let out = kvmaudit()
+    crate::common::scan_report(args)
+}
+
+/// The hostile argv file (see [`evil_argv`]) written in `dir`, scanned on top of the
+/// icx-untuned host tree when that fixture is present: the arguments of that scan.
+pub fn evil_on_untuned_args(dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut args = vec!["--qemu-argv".into(), evil_argv(dir).into_os_string()];
+    if let Some(h) = fixture_hosts()
+        .into_iter()
+        .find(|h| h.ends_with("icx-untuned"))
+    {
+        args.extend(["--root".into(), h.into_os_string()]);
+    }
+    args
+}
+
+/// `kvmaudit scan ARGS FLAG OUT --json JSON`, FLAG an output option (`--html`, `--prom`),
+/// which must exit 0 or 2; the report it wrote to JSON.
+pub fn scan_writing<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    flag: &str,
+    out: &Path,
+    json: &Path,
+) -> Value {
+    let o = kvmaudit()
         .arg("scan")
         .args(args)
-        .args(["--json", "-"])
+        .arg(flag)
+        .arg(out)
+        .arg("--json")
+        .arg(json)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "panic for {args:?}: {err}");
-    assert!(
-        matches!(out.status.code(), Some(0) | Some(2)),
-        "exit {:?} for {args:?}: {err}",
-        out.status.code()
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    assert!(matches!(o.status.code(), Some(0) | Some(2)), "{o:?}");
+    serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap()
 }
+
+/// Every finding status, in the report's order.
+pub const STATUSES: [&str; 7] = [
+    "pass",
+    "fail",
+    "warn",
+    "info",
+    "not_applicable",
+    "unknown",
+    "waived",
+];
 
 /// A waiver file that waives one rule everywhere until 2099 and one expired waiver.
 pub fn waivers(dir: &Path) -> PathBuf {
