@@ -605,10 +605,9 @@ fn compare_trees(committed: &Path, fresh: &Path) {
 /// and everything world-readable is still collected.
 #[test]
 fn icx_restricted_as_nobody_gets_permission_denied() {
-    if !hosts::can_run_unprivileged() {
+    let Some((tmp, root)) = hosts::restricted_copy_for_nobody("icx-restricted") else {
         return;
-    }
-    let (tmp, root) = hosts::restricted_copy("icx-restricted");
+    };
     let bin = assert_cmd::cargo::cargo_bin("kvmaudit");
     let out = hosts::run_unprivileged(
         tmp.path(),

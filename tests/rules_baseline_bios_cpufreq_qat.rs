@@ -5,7 +5,7 @@
 mod common;
 
 use common::expected::{
-    self, assert_no_fail_only_as_nobody, finding, rule_of, scan, scan_json, scan_json_as_nobody,
+    self, assert_no_fail_only_as_nobody, finding, rule_of, scan, scan_restricted,
 };
 use common::hosts::{self, TREES};
 use serde_json::Value;
@@ -97,14 +97,12 @@ fn tuned_host_details() {
 /// that the root scan of the same copy lacks.
 #[test]
 fn restricted_as_nobody() {
-    if !hosts::can_run_unprivileged() {
+    let Some((tmp, root)) = hosts::restricted_copy_for_nobody("icx-restricted") else {
         return;
-    }
-    let (tmp, root) = hosts::restricted_copy("icx-restricted");
-    let nobody = scan_json_as_nobody(tmp.path(), &["scan", "--root", root.to_str().unwrap()]);
+    };
+    let (nobody, as_root) = scan_restricted(tmp.path(), &root, &[]);
     let bad = compare("icx-restricted", "throughput", &nobody);
     assert!(bad.is_empty(), "verdicts differ:\n{}", bad.join("\n"));
-    let as_root = scan_json(&["scan", "--root", root.to_str().unwrap()]);
     assert_no_fail_only_as_nobody(&nobody, &as_root, mine);
     // The runtime KVM proof falls back from fds (root only) to thread names.
     let f = finding(&nobody, "qemu.accel.kvm", "vm:web01");
@@ -115,6 +113,7 @@ fn restricted_as_nobody() {
 /// "internal error" (a panic inside a check).
 #[test]
 fn garbage_never_panics() {
+    use common::catalogue::run;
     use kvmaudit::report::Profile;
     use kvmaudit::rules::testkit::{findings, SnapBuilder};
     let odd = [
@@ -161,6 +160,14 @@ fn garbage_never_panics() {
         "/etc/default/cpufrequtils",
         "/etc/tmpfiles.d/x.conf",
     ];
+    // These rules' ids from the catalogue, in its order (all but bios.vtx).
+    let rules = [
+        run("base.platform.cpu", "qemu.accel.kvm"),
+        run("bios.vtd", "hw.qat.pcie-link"),
+        &["host.cpufreq.governor"],
+        run("host.qat.sriov", "qemu.qat.passthrough"),
+    ]
+    .concat();
     for v in odd {
         let mut b = SnapBuilder::new()
             .icx("vmx")
@@ -194,29 +201,7 @@ fn garbage_never_panics() {
             b = b.file(p, v);
         }
         let s = b.build();
-        for rule in [
-            "base.platform.cpu",
-            "base.capacity.commit",
-            "base.kernel.version",
-            "base.qemu.version",
-            "qemu.accel.kvm",
-            "bios.vtd",
-            "host.iommu.enabled",
-            "bios.ht",
-            "bios.numa",
-            "bios.power-policy",
-            "bios.eist",
-            "bios.turbo",
-            "bios.eet",
-            "bios.hwp-native",
-            "bios.c1e",
-            "bios.c6",
-            "hw.qat.pcie-link",
-            "host.cpufreq.governor",
-            "host.qat.sriov",
-            "host.qat.vfio-bind",
-            "qemu.qat.passthrough",
-        ] {
+        for &rule in &rules {
             for f in findings(&s, Profile::Throughput, rule) {
                 assert!(
                     !f.message.contains("internal error"),

@@ -164,10 +164,9 @@ fn inside_a_guest_bare_metal_rules_are_not_applicable_and_guest_rules_run() {
 /// too, and its coverage is lower.
 #[test]
 fn unprivileged_scan_only_turns_verdicts_into_unknown() {
-    if !hosts::can_run_unprivileged() {
+    let Some((tmp, tree)) = hosts::restricted_copy_for_nobody("icx-restricted") else {
         return;
-    }
-    let (tmp, tree) = hosts::restricted_copy("icx-restricted");
+    };
     let bin = assert_cmd::cargo::cargo_bin("kvmaudit");
     let tree_s = tree.to_str().unwrap();
     let (as_root, _) = scan(&["--root", tree_s]);

@@ -8,7 +8,7 @@
 mod common;
 
 use common::expected::{
-    self, assert_no_fail_only_as_nobody, finding, rule_of, scan, scan_json, scan_json_as_nobody,
+    self, assert_no_fail_only_as_nobody, finding, rule_of, scan, scan_restricted,
 };
 use common::hosts::{self, TREES};
 use serde_json::Value;
@@ -193,30 +193,13 @@ fn untuned_and_epyc_details() {
 /// that the root scan of the same copy lacks.
 #[test]
 fn restricted_as_nobody() {
-    if !hosts::can_run_unprivileged() {
+    let Some((tmp, root)) = hosts::restricted_copy_for_nobody("icx-restricted") else {
         return;
-    }
-    let (tmp, root) = hosts::restricted_copy("icx-restricted");
+    };
     let mut bad = Vec::new();
     for profile in ["throughput", "latency"] {
-        let nobody = scan_json_as_nobody(
-            tmp.path(),
-            &[
-                "scan",
-                "--root",
-                root.to_str().unwrap(),
-                "--profile",
-                profile,
-            ],
-        );
+        let (nobody, as_root) = scan_restricted(tmp.path(), &root, &["--profile", profile]);
         bad.extend(compare("icx-restricted", profile, &nobody));
-        let as_root = scan_json(&[
-            "scan",
-            "--root",
-            root.to_str().unwrap(),
-            "--profile",
-            profile,
-        ]);
         assert_no_fail_only_as_nobody(&nobody, &as_root, mine);
         // Root-only numa_maps: locality is unknown, with the reason.
         let f = finding(&nobody, "qemu.numa.memory-locality", "vm:web01");

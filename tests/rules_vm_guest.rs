@@ -147,10 +147,9 @@ fn fixture_trees_match_expected() {
 
 #[test]
 fn restricted_tree_as_nobody_matches_expected() {
-    if !hosts::can_run_unprivileged() {
+    let Some((tmp, root)) = hosts::restricted_copy_for_nobody("icx-restricted") else {
         return;
-    }
-    let (tmp, root) = hosts::restricted_copy("icx-restricted");
+    };
     let bin = assert_cmd::cargo::cargo_bin("kvmaudit");
     let mut bad = Vec::new();
     for p in ["throughput", "latency"] {

@@ -76,6 +76,17 @@ pub fn scan_json_as_nobody(tmp: &Path, args: &[&str]) -> Value {
     })
 }
 
+/// `kvmaudit scan --root ROOT ARGS --format json` on a restricted copy (see
+/// [`hosts::restricted_copy`]), run as uid 65534 in `tmp` and as root: (nobody, as_root).
+pub fn scan_restricted(tmp: &Path, root: &Path, args: &[&str]) -> (Value, Value) {
+    let root = root.to_str().unwrap();
+    let argv: Vec<&str> = ["scan", "--root", root]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    (scan_json_as_nobody(tmp, &argv), scan_json(&argv))
+}
+
 pub fn results(report: &Value) -> &Vec<Value> {
     report["results"].as_array().expect("results")
 }

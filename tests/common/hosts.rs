@@ -126,6 +126,12 @@ pub fn can_run_unprivileged() -> bool {
     super::require_tool("setpriv")
 }
 
+/// [`restricted_copy`] of tree `name` for a scan as uid 65534, or `None` where that scan cannot
+/// run here (see [`can_run_unprivileged`]: skipped loudly outside CI, a failure in CI).
+pub fn restricted_copy_for_nobody(name: &str) -> Option<(tempfile::TempDir, PathBuf)> {
+    can_run_unprivileged().then(|| restricted_copy(name))
+}
+
 /// Run `bin args...` as uid/gid 65534 with no supplementary groups. `bin` is copied into
 /// `tmp` first so that nobody can execute it whatever the permissions of the build directory.
 pub fn run_unprivileged(tmp: &Path, bin: &Path, args: &[&str]) -> Output {
