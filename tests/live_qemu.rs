@@ -371,6 +371,9 @@ fn hugetlbfs_and_memfd_hugetlb_backed_vms() {
         "warn"
     };
     assert_eq!(status(&r, "qemu.mem.hugepages", "vm:live-4k"), [want]);
+    // The VMs first (killed and reaped): while live-hugetlbfs holds its file the pool's
+    // hugetlbfs cannot be unmounted, and the mount was left behind.
+    drop((a, b, plain));
     drop(pool);
 }
 
