@@ -14,6 +14,7 @@ use crate::report::{Severity, Status};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::outcome::Outcome;
 use crate::rules::persistent;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
@@ -83,13 +84,15 @@ pub(super) fn nohz_full_set(ctx: &Ctx) -> Result<BTreeSet<u32>, String> {
 // ---------------------------------------------------------------------------------------------
 // numa_maps
 
-/// One line of `/proc/PID/numa_maps`.
+/// One line of `/proc/PID/numa_maps`; the words borrow from the text (a QEMU has ~300
+/// mappings, and copying each one's words was most of the cost of parsing them).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(super) struct Vma {
-    pub addr: String,
+pub(crate) struct Vma<'t> {
+    pub addr: &'t str,
     /// `default`, `bind:1`, `prefer:0`, `interleave:0-1`, `local`, ...
-    pub policy: String,
-    pub file: Option<String>,
+    pub policy: &'t str,
+    /// Unescaped only when the kernel escaped something in it.
+    pub file: Option<Cow<'t, str>>,
     pub huge: bool,
     pub heap: bool,
     pub stack: bool,
@@ -98,7 +101,7 @@ pub(super) struct Vma {
     pub page_kb: u64,
 }
 
-impl Vma {
+impl Vma<'_> {
     pub fn bytes(&self) -> u64 {
         self.nodes
             .values()
@@ -117,13 +120,13 @@ impl Vma {
     }
 }
 
-pub(super) fn parse_numa_maps(text: &str) -> Vec<Vma> {
+pub(crate) fn parse_numa_maps(text: &str) -> Vec<Vma<'_>> {
     text.lines()
         .filter_map(|l| {
             let mut w = l.split_whitespace();
             let mut v = Vma {
-                addr: w.next()?.to_string(),
-                policy: w.next()?.to_string(),
+                addr: w.next()?,
+                policy: w.next()?,
                 page_kb: 4,
                 ..Vma::default()
             };
@@ -137,7 +140,12 @@ pub(super) fn parse_numa_maps(text: &str) -> Vec<Vma> {
                             continue;
                         };
                         if k == "file" {
-                            v.file = Some(super::memory::unescape(val));
+                            // `unescape` changes nothing in a word without a backslash.
+                            v.file = Some(if val.contains('\\') {
+                                Cow::Owned(super::memory::unescape(val))
+                            } else {
+                                Cow::Borrowed(val)
+                            });
                         } else if k == "kernelpagesize_kB" {
                             v.page_kb = val.parse().unwrap_or(4);
                         } else if let Some(n) = k.strip_prefix('N') {
@@ -156,7 +164,7 @@ pub(super) fn parse_numa_maps(text: &str) -> Vec<Vma> {
 /// The mappings that hold guest RAM: hugetlb mappings, anonymous ones, memfd / devdax / tmpfs /
 /// hugetlbfs files and files under a RAM backend's `mem-path`, keeping only the large ones
 /// (QEMU's heap, stacks, libraries and malloc arenas are small next to guest RAM).
-pub(super) fn guest_ram_vmas<'a>(vmas: &'a [Vma], model: &VmModel) -> Vec<&'a Vma> {
+pub(super) fn guest_ram_vmas<'v, 't>(vmas: &'v [Vma<'t>], model: &VmModel) -> Vec<&'v Vma<'t>> {
     let mut paths: Vec<&str> = model
         .memory_backends
         .iter()
@@ -190,6 +198,39 @@ pub(super) fn guest_ram_vmas<'a>(vmas: &'a [Vma], model: &VmModel) -> Vec<&'a Vm
         .into_iter()
         .filter(|v| v.bytes() >= threshold)
         .collect()
+}
+
+/// What the rules need from a VM's numa_maps: its guest-RAM mappings ([`guest_ram_vmas`]) and
+/// how many mappings there are in all.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GuestRamMaps<'t> {
+    pub mappings: usize,
+    pub ram: Vec<Vma<'t>>,
+}
+
+fn read_guest_ram_maps<'t>(text: &'t str, model: &VmModel) -> GuestRamMaps<'t> {
+    let vmas = parse_numa_maps(text);
+    let ram = guest_ram_vmas(&vmas, model).into_iter().cloned().collect();
+    GuestRamMaps {
+        mappings: vmas.len(),
+        ram,
+    }
+}
+
+/// The VM's numa_maps as the rules need it, parsed once per VM (three rules read it); `None`
+/// when there is no readable numa_maps.
+pub(super) fn guest_ram_maps<'c, 'a>(
+    ctx: &'c Ctx<'a>,
+    vm: &Vm,
+) -> Option<Cow<'c, GuestRamMaps<'a>>> {
+    let text: &'a str = ctx.process(vm)?.numa_maps.as_ref()?.get()?;
+    Some(match ctx.derived(vm) {
+        Some(d) => Cow::Borrowed(
+            d.guest_ram_maps
+                .get_or_init(|| read_guest_ram_maps(text, &vm.model)),
+        ),
+        None => Cow::Owned(read_guest_ram_maps(text, &vm.model)),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -332,13 +373,8 @@ pub(super) fn mem_bind(ctx: &Ctx, vm: &Vm) -> MemBind {
         }
     }
     // numa_maps policy of the guest-RAM mappings (numactl --membind shows up here).
-    if let Some(text) = ctx
-        .process(vm)
-        .and_then(|p| p.numa_maps.as_ref())
-        .and_then(|s| s.get())
-    {
-        let vmas = parse_numa_maps(text);
-        let ram = guest_ram_vmas(&vmas, &vm.model);
+    if let Some(maps) = guest_ram_maps(ctx, vm) {
+        let ram = &maps.ram;
         if !ram.is_empty() {
             let bind: Option<BTreeSet<u32>> = ram
                 .iter()
@@ -705,7 +741,8 @@ fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
                     "no /proc/PID/numa_maps for this VM (not a live process)",
                 );
             };
-            let Some(text) = nm.get() else {
+            // `None` exactly when the text is unreadable.
+            let Some(maps) = guest_ram_maps(ctx, vm) else {
                 return Outcome::unknown(
                     t,
                     format!(
@@ -715,10 +752,9 @@ fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
                     ),
                 );
             };
-            let vmas = parse_numa_maps(text);
-            let ram = guest_ram_vmas(&vmas, &vm.model);
+            let ram = &maps.ram;
             let mut per_node: BTreeMap<u32, u64> = BTreeMap::new();
-            for v in &ram {
+            for v in ram {
                 for n in v.nodes.keys() {
                     let e = per_node.entry(*n).or_default();
                     *e = e.saturating_add(v.node_bytes(*n));
@@ -730,7 +766,7 @@ fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
                     t.clone(),
                     "no guest-RAM mapping found in numa_maps (guest memory not yet touched?)",
                 )
-                .ev(nm.path.clone(), format!("{} mappings", vmas.len()), "");
+                .ev(nm.path.clone(), format!("{} mappings", maps.mappings), "");
             }
             let (home, how) = match (cpu_place(ctx, vm), mem_bind(ctx, vm)) {
                 (CpuPlace::One(n), _) => (n, "the vCPUs' node".to_string()),
