@@ -217,6 +217,11 @@ fn read_guest_ram_maps<'t>(text: &'t str, model: &VmModel) -> GuestRamMaps<'t> {
     }
 }
 
+/// Parse the VM's numa_maps into the context now, so that rules running later find it.
+pub(crate) fn warm(ctx: &Ctx, vm: &Vm) {
+    let _ = guest_ram_maps(ctx, vm);
+}
+
 /// The VM's numa_maps as the rules need it, parsed once per VM (three rules read it); `None`
 /// when there is no readable numa_maps.
 pub(super) fn guest_ram_maps<'c, 'a>(
