@@ -71,11 +71,16 @@ pub fn discover(fs: &FsRoot) -> (Sourced<Vec<QemuProcess>>, Vec<String>) {
         work()
     } else {
         std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+            // This thread is one of the workers rather than waiting for them. A helper that
+            // cannot be started leaves its share to the others (they share one counter).
+            let handles: Vec<_> = (1..threads)
+                .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
+                .collect();
+            let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
             let mut all = Vec::new();
-            for h in handles {
+            for part in std::iter::once(mine).chain(handles.into_iter().map(|h| h.join())) {
                 // A panicking thread (never expected) loses its processes, not the scan.
-                match h.join() {
+                match part {
                     Ok(part) => all.extend(part),
                     Err(_) => all.push((
                         usize::MAX,
