@@ -109,6 +109,15 @@ pub fn discover(fs: &FsRoot) -> (Sourced<Vec<QemuProcess>>, Vec<String>) {
 fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess> {
     let base = format!("/proc/{pid}");
     let exe = fs.read_link(&format!("{base}/exe"));
+    // A readable exe that is not QEMU settles it: the command line is only needed for QEMU
+    // and for processes whose exe cannot be read. Most processes on a host are not QEMU, and
+    // reading their cmdline was a third of discovery's system calls.
+    if exe
+        .value()
+        .is_some_and(|t| !is_qemu_name(basename(t.strip_suffix(" (deleted)").unwrap_or(t))))
+    {
+        return None;
+    }
     let cmdline = fs.read_bytes(&format!("{base}/cmdline"), MAX_CMDLINE);
     let argv = match &cmdline {
         Fact::Value(b) => split_nul(b),
@@ -150,6 +159,7 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         return None;
     }
     let numa_maps = text_fact(fs, &format!("{base}/numa_maps"), MAX_NUMA_MAPS);
+    let (fds, fdinfo) = read_fds_and_fdinfo(fs, pid);
     Some(QemuProcess {
         pid: Some(pid),
         source: format!("{base}/cmdline"),
@@ -163,8 +173,8 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         state: state.split_whitespace().next().unwrap_or("").to_string(),
         status: Some(status),
         threads: Some(read_threads(fs, pid)),
-        fds: Some(read_fds(fs, pid)),
-        fdinfo: Some(read_fdinfo(fs, pid)),
+        fds: Some(fds),
+        fdinfo: Some(fdinfo),
         aio_rings: Some(count_aio_rings(
             fs,
             pid,
@@ -310,19 +320,35 @@ fn count_aio_rings(fs: &FsRoot, pid: u32, numa_maps: Option<&str>) -> Sourced<u3
     }
 }
 
-/// fdinfo of disk images, block devices and taps (the fds whose flags or names rules need).
-fn read_fdinfo(fs: &FsRoot, pid: u32) -> Sourced<Vec<FdInfo>> {
+/// The fd targets that say something about tuning (sorted, deduplicated), and the fdinfo of
+/// disk images, block devices and taps (the fds whose flags or names rules need). Both come
+/// from one listing of `/proc/PID/fd` and one readlink per fd.
+fn read_fds_and_fdinfo(fs: &FsRoot, pid: u32) -> (Sourced<Vec<String>>, Sourced<Vec<FdInfo>>) {
     let dir = format!("/proc/{pid}/fd");
     let names = match fs.list_dir(&dir) {
         Fact::Value(n) => n,
-        Fact::Error(e) => return Sourced::error(format!("/proc/{pid}/fdinfo"), e),
+        Fact::Error(e) => {
+            return (
+                Sourced::error(dir, e.clone()),
+                Sourced::error(format!("/proc/{pid}/fdinfo"), e),
+            )
+        }
     };
-    let mut out = Vec::new();
-    for n in names.iter().take(MAX_FDS) {
+    let links: Vec<(&String, String)> = names
+        .iter()
+        .take(MAX_FDS)
+        .filter_map(|n| Some((n, fs.read_link(&format!("{dir}/{n}")).value()?.clone())))
+        .collect();
+    let mut targets: Vec<String> = links
+        .iter()
+        .filter(|(_, t)| !is_noise(t))
+        .map(|(_, t)| t.clone())
+        .collect();
+    targets.sort();
+    targets.dedup();
+    let mut infos = Vec::new();
+    for (n, target) in links {
         let Ok(fd) = n.parse::<u32>() else { continue };
-        let Some(target) = fs.read_link(&format!("{dir}/{n}")).value().cloned() else {
-            continue;
-        };
         let wanted = target == "/dev/net/tun"
             || (target.starts_with('/')
                 && !target.starts_with("/dev/pts")
@@ -352,26 +378,12 @@ fn read_fdinfo(fs: &FsRoot, pid: u32) -> Sourced<Vec<FdInfo>> {
                 _ => {}
             }
         }
-        out.push(info);
+        infos.push(info);
     }
-    Sourced::value(format!("/proc/{pid}/fdinfo"), out)
-}
-
-fn read_fds(fs: &FsRoot, pid: u32) -> Sourced<Vec<String>> {
-    let dir = format!("/proc/{pid}/fd");
-    let names = match fs.list_dir(&dir) {
-        Fact::Value(n) => n,
-        Fact::Error(e) => return Sourced::error(dir, e),
-    };
-    let mut targets: Vec<String> = names
-        .iter()
-        .take(MAX_FDS)
-        .filter_map(|n| fs.read_link(&format!("{dir}/{n}")).value().cloned())
-        .filter(|t| !is_noise(t))
-        .collect();
-    targets.sort();
-    targets.dedup();
-    Sourced::value(dir, targets)
+    (
+        Sourced::value(dir, targets),
+        Sourced::value(format!("/proc/{pid}/fdinfo"), infos),
+    )
 }
 
 #[cfg(test)]
