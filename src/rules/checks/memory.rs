@@ -42,13 +42,16 @@ const NODE_DIR: &str = "/sys/devices/system/node";
 /// Paths that look like hugetlbfs mounts (the same heuristic as `RamPiece::hugetlb_by_argv`):
 /// `/dev/hugepages*`, `/mnt/huge`, `/hugetlbfs`.
 pub(super) fn path_looks_hugetlbfs(path: &str) -> bool {
-    // Case-insensitive without a lowercased copy: this runs on every file mapping of every VM.
-    let has = |needle: &str| {
-        path.as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    // Case-insensitive without a lowercased copy: this runs on every file mapping of every
+    // VM. All three words start with "huge": "hugepage", "hugetlb", or "/huge".
+    let b = path.as_bytes();
+    let at = |i: usize, word: &[u8]| {
+        b.get(i..i.saturating_add(word.len()))
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
     };
-    has("hugepage") || has("hugetlb") || has("/huge")
+    (0..b.len()).any(|i| {
+        at(i, b"huge") && (at(i + 4, b"page") || at(i + 4, b"tlb") || (i > 0 && b[i - 1] == b'/'))
+    })
 }
 
 /// "2 MiB", "1 GiB", "4 KiB", "3.9 GiB".
@@ -1578,6 +1581,43 @@ fn mem_merge(ctx: &Ctx) -> Vec<Outcome> {
             o
         })
         .collect()
+}
+
+#[cfg(test)]
+mod hugetlbfs_path_tests {
+    use proptest::prelude::*;
+
+    /// The definition the fast version must keep.
+    fn reference(path: &str) -> bool {
+        let p = path.to_ascii_lowercase();
+        p.contains("hugepage") || p.contains("hugetlb") || p.contains("/huge")
+    }
+
+    #[test]
+    fn known_paths() {
+        for p in [
+            "/dev/hugepages/libvirt/qemu/1-vm",
+            "/mnt/HUGE/x",
+            "/HugeTLBfs",
+            "/hugetlbfs",
+            "huge",
+            "/huge",
+            "xhugetlb",
+            "/var/lib/libvirt/images/vm.qcow2",
+            "/hug",
+            "",
+            "é/Huge",
+        ] {
+            assert_eq!(super::path_looks_hugetlbfs(p), reference(p), "{p}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn same_as_lowercase_contains(s in "[/hugeHUGEpaPAtlbTLBx\\u{e9}]{0,24}") {
+            prop_assert_eq!(super::path_looks_hugetlbfs(&s), reference(&s));
+        }
+    }
 }
 
 #[cfg(test)]
