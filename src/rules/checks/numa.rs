@@ -120,19 +120,57 @@ impl Vma<'_> {
     }
 }
 
+/// The words of a numa_maps line, split as `str::split_whitespace` splits them. An ASCII line
+/// without a vertical tab splits the same on ASCII whitespace, several times faster; numa_maps
+/// is ASCII but for file names (the kernel escapes only whitespace and backslashes in them).
+enum Words<'t> {
+    Ascii(std::str::SplitAsciiWhitespace<'t>),
+    Any(std::str::SplitWhitespace<'t>),
+}
+
+impl<'t> Iterator for Words<'t> {
+    type Item = &'t str;
+    fn next(&mut self) -> Option<&'t str> {
+        match self {
+            Words::Ascii(w) => w.next(),
+            Words::Any(w) => w.next(),
+        }
+    }
+}
+
+fn words(l: &str) -> Words<'_> {
+    if l.is_ascii() && !l.contains('\x0b') {
+        Words::Ascii(l.split_ascii_whitespace())
+    } else {
+        Words::Any(l.split_whitespace())
+    }
+}
+
+#[cfg(test)]
 pub(crate) fn parse_numa_maps(text: &str) -> Vec<Vma<'_>> {
-    text.lines()
-        .filter_map(|l| {
-            // An ASCII line without a vertical tab splits the same on ASCII whitespace as on
-            // Unicode whitespace, and several times faster; numa_maps is ASCII but for file
-            // names (the kernel escapes only whitespace and backslashes in them).
-            if l.is_ascii() && !l.contains('\x0b') {
-                parse_vma(l.split_ascii_whitespace())
-            } else {
-                parse_vma(l.split_whitespace())
+    text.lines().filter_map(|l| parse_vma(words(l))).collect()
+}
+
+/// For a line [`parse_vma`] takes (two words or more), an upper bound of its `Vma::bytes()`
+/// (a node named twice is counted twice here, once there), found without building the Vma.
+fn bytes_bound<'t>(mut w: impl Iterator<Item = &'t str>) -> Option<u64> {
+    w.next()?;
+    w.next()?;
+    let mut pages = 0u64;
+    let mut page_kb = 4u64;
+    for tok in w {
+        let Some((k, val)) = tok.split_once('=') else {
+            continue;
+        };
+        if k == "kernelpagesize_kB" {
+            page_kb = val.parse().unwrap_or(4);
+        } else if let Some(n) = k.strip_prefix('N') {
+            if let (Ok(_), Ok(p)) = (n.parse::<u32>(), val.parse::<u64>()) {
+                pages = pages.saturating_add(p);
             }
-        })
-        .collect()
+        }
+    }
+    Some(pages.saturating_mul(page_kb.saturating_mul(1024)))
 }
 
 fn parse_vma<'t>(mut w: impl Iterator<Item = &'t str>) -> Option<Vma<'t>> {
@@ -171,6 +209,9 @@ fn parse_vma<'t>(mut w: impl Iterator<Item = &'t str>) -> Option<Vma<'t>> {
     Some(v)
 }
 
+/// The smallest mapping taken for guest RAM.
+const MIN_GUEST_RAM: u64 = 32 << 20;
+
 /// The mappings that hold guest RAM: hugetlb mappings, anonymous ones, memfd / devdax / tmpfs /
 /// hugetlbfs files and files under a RAM backend's `mem-path`, keeping only the large ones
 /// (QEMU's heap, stacks, libraries and malloc arenas are small next to guest RAM).
@@ -201,9 +242,16 @@ pub(super) fn guest_ram_vmas<'v, 't>(vmas: &'v [Vma<'t>], model: &VmModel) -> Ve
                     }
                 })
     };
-    let cands: Vec<&Vma> = vmas.iter().filter(|v| candidate(v)).collect();
+    // Nothing under MIN_GUEST_RAM is ever kept, and leaving such mappings out of the
+    // candidates changes no threshold (it is MIN_GUEST_RAM unless a larger candidate exists),
+    // so the size test comes first: it spares the path tests on QEMU's ~300 library and heap
+    // mappings.
+    let cands: Vec<&Vma> = vmas
+        .iter()
+        .filter(|v| v.bytes() >= MIN_GUEST_RAM && candidate(v))
+        .collect();
     let largest = cands.iter().map(|v| v.bytes()).max().unwrap_or(0);
-    let threshold = (largest / 4).max(32 << 20);
+    let threshold = (largest / 4).max(MIN_GUEST_RAM);
     cands
         .into_iter()
         .filter(|v| v.bytes() >= threshold)
@@ -219,12 +267,21 @@ pub(crate) struct GuestRamMaps<'t> {
 }
 
 fn read_guest_ram_maps<'t>(text: &'t str, model: &VmModel) -> GuestRamMaps<'t> {
-    let vmas = parse_numa_maps(text);
-    let ram = guest_ram_vmas(&vmas, model).into_iter().cloned().collect();
-    GuestRamMaps {
-        mappings: vmas.len(),
-        ram,
+    // Only mappings of MIN_GUEST_RAM or more can be guest RAM; the others (nearly all of a
+    // QEMU's ~300) are only counted, without building a Vma for each.
+    let mut mappings = 0;
+    let mut large = Vec::new();
+    for l in text.lines() {
+        let Some(bound) = bytes_bound(words(l)) else {
+            continue;
+        };
+        mappings += 1;
+        if bound >= MIN_GUEST_RAM {
+            large.extend(parse_vma(words(l)));
+        }
     }
+    let ram = guest_ram_vmas(&large, model).into_iter().cloned().collect();
+    GuestRamMaps { mappings, ram }
 }
 
 /// Parse the VM's numa_maps into the context now, so that rules running later find it.
@@ -1632,6 +1689,35 @@ mod numa_maps_parse_tests {
             let fast = super::parse_numa_maps(&line);
             let slow: Vec<_> = line.lines().filter_map(|l| super::parse_vma(l.split_whitespace())).collect();
             prop_assert_eq!(fast, slow);
+        }
+
+        /// Skipping the small mappings keeps the same guest-RAM mappings and count as parsing
+        /// every line and filtering.
+        #[test]
+        fn guest_ram_maps_same_as_full_parse(
+            lines in proptest::collection::vec(
+                (
+                    "[0-9a-f]{4} (default|bind:0|prefer:1)",
+                    "( file=/(memfd:x|dev/shm/a|usr/lib/x|hugepages/y))?( huge)?( heap)?",
+                    proptest::collection::vec((0u32..3, 0u64..40_000), 0..3),
+                    "( kernelpagesize_kB=(4|2048|x))?",
+                ),
+                0..12,
+            ),
+        ) {
+            let text: String = lines
+                .iter()
+                .map(|(a, f, nodes, k)| {
+                    let n: String = nodes.iter().map(|(n, p)| format!(" N{n}={p}")).collect();
+                    format!("{a}{f}{n}{k}\n")
+                })
+                .collect();
+            let model = crate::model::vm::VmModel::default();
+            let all = super::parse_numa_maps(&text);
+            let want: Vec<_> = super::guest_ram_vmas(&all, &model).into_iter().cloned().collect();
+            let got = super::read_guest_ram_maps(&text, &model);
+            prop_assert_eq!(got.mappings, all.len());
+            prop_assert_eq!(got.ram, want);
         }
     }
 }
