@@ -16,14 +16,18 @@ pub fn evaluate(snap: &Snapshot, profile: Profile, waivers: &[Waiver], today: &s
     let host = HostModel::build(snap);
     let ctx = Ctx::new(snap, &host, profile);
     let mut report = Report::new(snap, &host, profile);
-    let per_rule = run_all(&ctx, meta::catalogue());
+    let cat = meta::catalogue();
+    let per_rule = run_all(&ctx, cat);
     // Room for all at once: growing by doubling overshoots by up to half (100 MB with 10,000
-    // VMs); each rule's own list is freed as soon as it is moved.
+    // VMs). Outcomes become findings only here, as they are moved: a finding is four times the
+    // size of an outcome, and holding both for every result doubled the peak.
     report
         .results
         .reserve(per_rule.iter().map(Vec::len).sum::<usize>());
-    for findings in per_rule {
-        report.results.extend(findings);
+    for (m, outcomes) in cat.iter().zip(per_rule) {
+        report
+            .results
+            .extend(outcomes.into_iter().map(|o| finding(m, o)));
     }
     apply_waivers(&mut report, waivers, today);
     score_report(&mut report, &ctx);
@@ -35,14 +39,14 @@ const MAX_RULE_THREADS: usize = 4;
 /// Jobs (rules plus VMs) per thread before another thread is worth starting.
 const JOBS_PER_THREAD: usize = 32;
 
-/// Every rule's findings, in catalogue order, evaluated on up to [`MAX_RULE_THREADS`] threads.
+/// Every rule's outcomes, in catalogue order, evaluated on up to [`MAX_RULE_THREADS`] threads.
 ///
 /// Rules are pure functions of the context, so the order they run in changes nothing; the
 /// findings are put back in catalogue order, the same as one sequential pass. The jobs are
 /// first each VM's numa_maps parse (the biggest shared input, ~0.1 ms per VM, needed by every
 /// VM's hugepages verdict), so that it is spread over the threads instead of falling to
 /// whichever rule reads it first; then the rules, taken from a shared counter.
-fn run_all(ctx: &Ctx, cat: &'static [RuleMeta]) -> Vec<Vec<Finding>> {
+fn run_all(ctx: &Ctx, cat: &[RuleMeta]) -> Vec<Vec<Outcome>> {
     let registry = checks::registry();
     let vms = &ctx.host.vms;
     let jobs = vms.len() + cat.len();
@@ -54,11 +58,7 @@ fn run_all(ctx: &Ctx, cat: &'static [RuleMeta]) -> Vec<Vec<Finding>> {
         .max(1);
     let rule = |i: usize| {
         let m = &cat[i];
-        let outcomes = run_one(ctx, m, registry.get(m.id.as_str()).copied());
-        outcomes
-            .into_iter()
-            .map(|o| finding(m, o))
-            .collect::<Vec<_>>()
+        run_one(ctx, m, registry.get(m.id.as_str()).copied())
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let work = || {
@@ -80,7 +80,7 @@ fn run_all(ctx: &Ctx, cat: &'static [RuleMeta]) -> Vec<Vec<Finding>> {
         }
         done
     };
-    let mut results: Vec<Option<Vec<Finding>>> = (0..cat.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Vec<Outcome>>> = (0..cat.len()).map(|_| None).collect();
     let parts = if threads == 1 {
         vec![work()]
     } else {
