@@ -159,8 +159,9 @@ pub struct Finding {
     /// A data-integrity failure (`cache=unsafe`), reported apart from the score.
     #[serde(default, skip_serializing_if = "is_false")]
     pub blocker: bool,
+    // Boxed: almost no finding has one, and inline it was 48 of a finding's 312 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiver: Option<WaiverNote>,
+    pub waiver: Option<Box<WaiverNote>>,
 }
 
 fn is_false(b: &bool) -> bool {

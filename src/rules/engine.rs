@@ -192,11 +192,11 @@ fn apply_waivers(report: &mut Report, waivers: &[Waiver], today: &str) {
         for f in report.results.iter_mut() {
             if f.waiver.is_none() && w.matches(&f.rule, &f.target) {
                 hits += 1;
-                f.waiver = Some(WaiverNote {
+                f.waiver = Some(Box::new(WaiverNote {
                     reason: w.reason.clone(),
                     expires: w.expires.clone(),
                     original_status: f.status,
-                });
+                }));
                 f.status = Status::Waived;
                 f.blocker = false;
             }
