@@ -158,7 +158,9 @@ fn bytes_bound<'t>(mut w: impl Iterator<Item = &'t str>) -> Option<u64> {
     w.next()?;
     let mut pages = 0u64;
     let mut page_kb = 4u64;
-    for tok in w {
+    // Only `N<node>=` and `kernelpagesize_kB=` count: other words (file=, anon=, dirty=,
+    // mapped=, ...) are passed over on their first byte, without looking for the '='.
+    for tok in w.filter(|t| matches!(t.as_bytes().first(), Some(b'N' | b'k'))) {
         let Some((k, val)) = tok.split_once('=') else {
             continue;
         };
