@@ -332,7 +332,8 @@ fn main() {
             None,
         );
     }
-    if want("fifty-vms") {
+    // `-- 50` selects it too.
+    if want("fifty-vms") || want("50-vms") {
         if !have("qemu-system-x86_64") {
             println!("fifty-vms                    skipped: qemu-system-x86_64 is not installed");
         } else {

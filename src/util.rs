@@ -114,20 +114,32 @@ pub fn now_epoch() -> i64 {
 /// so that a reader (node_exporter, a fleet roll-up) never sees a half-written file.
 /// `-` writes to standard output.
 pub fn write_output(path: &std::path::Path, bytes: &[u8]) -> crate::error::Result<()> {
+    write_output_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_output`] for output produced by `fill` as it goes, through a buffer, so that a
+/// large output (the JSON report of a host with 10,000 VMs is 200 MB) is never held whole in
+/// memory. `fill` must not flush; a failed `fill` leaves an existing file untouched, as a
+/// failed write does.
+pub fn write_output_with(
+    path: &std::path::Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> crate::error::Result<()> {
     use std::io::Write;
-    if path.as_os_str() == "-" {
-        let mut out = std::io::stdout().lock();
-        return out.write_all(bytes).and_then(|_| out.flush()).map_err(|e| {
-            crate::error::Error::Write {
-                path: path.to_path_buf(),
-                source: e,
-            }
-        });
-    }
+    const BUF: usize = 64 * 1024;
     let werr = |e: std::io::Error| crate::error::Error::Write {
         path: path.to_path_buf(),
         source: e,
     };
+    let fill_flush = |w: &mut dyn Write| -> std::io::Result<()> {
+        let mut b = std::io::BufWriter::with_capacity(BUF, w);
+        fill(&mut b)?;
+        b.flush()
+    };
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        return fill_flush(&mut out).and_then(|_| out.flush()).map_err(werr);
+    }
     // Write through a symlink to the file it names, so the rename replaces that file and not
     // the admin's link.
     let resolved;
@@ -146,7 +158,7 @@ pub fn write_output(path: &std::path::Path, bytes: &[u8]) -> crate::error::Resul
                 .write(true)
                 .open(path)
                 .map_err(werr)?;
-            return f.write_all(bytes).and_then(|_| f.flush()).map_err(werr);
+            return fill_flush(&mut f).map_err(werr);
         }
     }
     let dir = match path.parent() {
@@ -157,7 +169,7 @@ pub fn write_output(path: &std::path::Path, bytes: &[u8]) -> crate::error::Resul
         .prefix(".kvmaudit-")
         .tempfile_in(dir)
         .map_err(werr)?;
-    tmp.write_all(bytes).map_err(werr)?;
+    fill_flush(tmp.as_file_mut()).map_err(werr)?;
     tmp.as_file().sync_all().map_err(werr)?;
     // Readers such as node_exporter run as other users: make the result world-readable.
     {

@@ -93,8 +93,11 @@ pub fn synthetic(rule: &str, target: &str, status: Status) -> Finding {
     };
     Finding {
         rule: rule.into(),
-        title: meta.map(|m| m.title.clone()).unwrap_or_else(|| rule.into()),
-        section: String::new(),
+        title: meta
+            .map(|m| m.title.clone())
+            .unwrap_or_else(|| rule.into())
+            .into(),
+        section: "".into(),
         scope: if target.starts_with("vm:") {
             "vm"
         } else {
@@ -109,7 +112,8 @@ pub fn synthetic(rule: &str, target: &str, status: Status) -> Finding {
         remediation: Remediation {
             summary: meta
                 .map(|m| m.remediation.summary.clone())
-                .unwrap_or_else(|| format!("fix {rule}")),
+                .unwrap_or_else(|| format!("fix {rule}"))
+                .into(),
             reboot: disruption.contains("boot") || disruption.contains("bios"),
             automatable: mode != "no",
             mode: mode.into(),

@@ -72,11 +72,11 @@ fn synthetic_reports_with_every_optional_field_validate() {
     for seed in 0..20 {
         let mut r = sample::report(&sample::Spec::new(seed, format!("hv{seed}")));
         r.results[0].pending_reboot = true;
-        r.results[1].waiver = Some(kvmaudit::report::WaiverNote {
+        r.results[1].waiver = Some(Box::new(kvmaudit::report::WaiverNote {
             reason: "accepted".into(),
             expires: Some("2099-01-01".into()),
             original_status: kvmaudit::report::Status::Fail,
-        });
+        }));
         r.results[1].status = kvmaudit::report::Status::Waived;
         r.notes.push("a note".into());
         assert_valid(

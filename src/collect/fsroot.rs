@@ -261,9 +261,16 @@ fn check_type(t: std::fs::FileType, dir: bool) -> Result<(), ReadError> {
     ))
 }
 
+/// Room for the first read. procfs and sysfs files report size 0, so `read_to_end` would start
+/// with a 32-byte read and double from there: 8 reads for a 1.5 KB `/proc/PID/status`, 15 for
+/// a QEMU's `numa_maps`, each read of a seq_file re-finding its place (numa_maps: the VMA).
+const FIRST_READ: usize = 16 * 1024;
+
 fn read_bounded(f: File, max: u64) -> Result<Vec<u8>, ReadError> {
-    let mut buf = Vec::new();
-    f.take(max.saturating_add(1))
+    let limit = max.saturating_add(1);
+    let mut buf =
+        Vec::with_capacity(usize::try_from(limit).map_or(FIRST_READ, |l| l.min(FIRST_READ)));
+    f.take(limit)
         .read_to_end(&mut buf)
         .map_err(|e| ReadError::from_io(&e))?;
     if buf.len() as u64 > max {
@@ -272,6 +279,8 @@ fn read_bounded(f: File, max: u64) -> Result<Vec<u8>, ReadError> {
             format!("larger than {max} bytes"),
         ));
     }
+    // The snapshot keeps hundreds of these; hold only what was read.
+    buf.shrink_to_fit();
     Ok(buf)
 }
 

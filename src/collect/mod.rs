@@ -53,27 +53,68 @@ pub fn gather(src: &Sources) -> Result<Snapshot> {
     Ok(snap)
 }
 
+/// Everything read from the host outside `/proc/PID`.
+struct HostSide {
+    facts: host::HostFacts,
+    kconfig: Sourced<String>,
+    hostname: Sourced<String>,
+    cpuid: Sourced<CpuidDump>,
+    smbios: Sourced<SmbiosRaw>,
+}
+
+impl HostSide {
+    fn collect(fs: &FsRoot) -> HostSide {
+        let facts = host::HostFacts::collect(fs);
+        let kconfig = find_kconfig(fs, &facts.files);
+        let hostname = hostname(&facts.files);
+        let cpuid = if fs.is_live() {
+            match cpuid_live::read_live() {
+                Fact::Value(d) => Sourced::value("cpuid instruction", d),
+                Fact::Error(e) => Sourced::error("cpuid instruction", e),
+            }
+        } else {
+            Sourced::error(
+                "cpuid instruction",
+                ReadError::new(
+                    ReadErrorKind::NotAvailable,
+                    "a --root tree carries no CPUID; give --cpuid FILE (the CPU model falls back to /proc/cpuinfo)",
+                ),
+            )
+        };
+        let smbios = read_smbios(fs);
+        HostSide {
+            facts,
+            kconfig,
+            hostname,
+            cpuid,
+            smbios,
+        }
+    }
+}
+
 /// Read every host fact through `fs`.
 pub fn collect_host(fs: &FsRoot) -> Snapshot {
-    let facts = host::HostFacts::collect(fs);
-    let (qemu, mut notes) = processes::discover(fs);
-    let kconfig = find_kconfig(fs, &facts.files);
-    let hostname = hostname(&facts.files);
-    let cpuid = if fs.is_live() {
-        match cpuid_live::read_live() {
-            Fact::Value(d) => Sourced::value("cpuid instruction", d),
-            Fact::Error(e) => Sourced::error("cpuid instruction", e),
-        }
-    } else {
-        Sourced::error(
-            "cpuid instruction",
-            ReadError::new(
-                ReadErrorKind::NotAvailable,
-                "a --root tree carries no CPUID; give --cpuid FILE (the CPU model falls back to /proc/cpuinfo)",
-            ),
-        )
-    };
-    let smbios = read_smbios(fs);
+    // The host's files and its QEMU processes are independent reads: the host side runs on a
+    // thread of its own while this one (with helpers) inspects the processes, whose numa_maps
+    // are most of a scan's time on a host with many VMs.
+    let (host, (qemu, mut notes)) = std::thread::scope(|s| {
+        let side = std::thread::Builder::new().spawn_scoped(s, || HostSide::collect(fs));
+        let procs = processes::discover(fs);
+        // No thread (spawn failed) or a panicked one: read the host side here, as a
+        // sequential scan would (a panic then takes the same course as it always did).
+        let host = side
+            .ok()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_else(|| HostSide::collect(fs));
+        (host, procs)
+    });
+    let HostSide {
+        facts,
+        kconfig,
+        hostname,
+        cpuid,
+        smbios,
+    } = host;
     if let Some(e) = smbios.fact.error() {
         if e.kind == ReadErrorKind::ParseError {
             notes.push(format!("{}: {}", smbios.path, e.describe()));

@@ -190,8 +190,8 @@ mod tests {
     fn finding(rule: &str, target: &str, status: Status) -> Finding {
         Finding {
             rule: rule.into(),
-            title: String::new(),
-            section: String::new(),
+            title: "".into(),
+            section: "".into(),
             scope: "vm".into(),
             target: target.into(),
             status,
@@ -199,7 +199,7 @@ mod tests {
             evidence: vec![],
             message: "msg -- with <tags> & a\nnewline".into(),
             remediation: Remediation {
-                summary: String::new(),
+                summary: "".into(),
                 reboot: false,
                 automatable: false,
                 mode: "no".into(),

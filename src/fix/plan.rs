@@ -74,7 +74,7 @@ pub struct Plan {
 /// The mode a finding's remediation runs in: the report's, else the catalogue's.
 fn mode_of(f: &Finding) -> String {
     if !f.remediation.mode.is_empty() {
-        return f.remediation.mode.clone();
+        return f.remediation.mode.to_string();
     }
     match crate::rules::meta::find(&f.rule).map(|m| m.remediation.automatable) {
         Some(crate::rules::meta::Automatable::Yes) => "yes".into(),
@@ -187,7 +187,7 @@ pub fn build(report: &Report, facts: &Facts, only: &[String]) -> Plan {
 }
 
 fn advice_for(f: &Finding, why: &str) -> Advice {
-    let mut lines = vec![f.remediation.summary.clone()];
+    let mut lines = vec![f.remediation.summary.to_string()];
     if let Some(m) = crate::rules::meta::find(&f.rule) {
         let r = &m.remediation;
         for (label, text) in [

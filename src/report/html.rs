@@ -241,7 +241,7 @@ fn finding_view(f: &Finding) -> FindingView<'_> {
                 "no"
             }
         } else {
-            r.mode.as_str()
+            &r.mode
         }
     ));
     FindingView {
@@ -329,7 +329,7 @@ fn page(r: &Report) -> PageView<'_> {
             }
         })
         .collect();
-    let mut scopes: Vec<&str> = r.results.iter().map(|f| f.scope.as_str()).collect();
+    let mut scopes: Vec<&str> = r.results.iter().map(|f| &*f.scope).collect();
     scopes.sort();
     scopes.dedup();
     let sections = by_section(r)

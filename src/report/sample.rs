@@ -631,7 +631,7 @@ pub fn report(spec: &Spec) -> Report {
                     .collect(),
                 message: format!("{title}: {} on {target}", st.as_str()),
                 remediation: Remediation {
-                    summary: format!("Follow guide §{section} for {id}."),
+                    summary: format!("Follow guide §{section} for {id}.").into(),
                     reboot: section.starts_with("2.1"),
                     automatable: scope == "host",
                     mode: if scope == "host" { "yes" } else { "no" }.into(),

@@ -202,14 +202,14 @@ pub fn top_fixes(r: &Report, n: usize) -> Vec<TopFix> {
         }
         let e = by_rule.entry(&f.rule).or_insert_with(|| TopFix {
             rule: f.rule.clone(),
-            title: f.title.clone(),
-            section: f.section.clone(),
+            title: f.title.to_string(),
+            section: f.section.to_string(),
             severity: f.severity,
             failing: 0,
             warning: 0,
             impact: 0.0,
             targets: Vec::new(),
-            summary: f.remediation.summary.clone(),
+            summary: f.remediation.summary.to_string(),
             reboot: f.remediation.reboot,
         });
         e.severity = e.severity.max(f.severity);

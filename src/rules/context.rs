@@ -1,11 +1,14 @@
 //! Everything a check may read: the snapshot, its parsed models, the profile, and the context
 //! flags of catalogue §2 computed once per run.
 
+use super::checks::memory::{Mount, VmRam};
+use super::checks::numa::GuestRamMaps;
 use crate::model::host::{HostModel, Vm};
 use crate::parse::cpulist;
 use crate::report::Profile;
 use crate::snapshot::{Fact, QemuProcess, ReadError, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 /// A raw fact as a check sees it.
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +98,27 @@ pub struct Flags {
     pub dedicated: Vec<Option<bool>>,
 }
 
+/// What several rules derive from one VM, derived on first use and kept for the run. Each
+/// rule used to derive it itself: numa_maps was parsed by three rules and the RAM backing
+/// (with the mount table) resolved by five, per VM; with 50 VMs that was most of the rule
+/// time. Only the small results are kept, not every parsed mapping or mount, so that a host
+/// with thousands of VMs does not hold them all. `OnceLock` so that rules can run on
+/// several threads.
+#[derive(Default)]
+pub(crate) struct VmDerived<'a> {
+    pub guest_ram_maps: OnceLock<GuestRamMaps<'a>>,
+    pub ram: OnceLock<VmRam>,
+}
+
+/// Per-run derived data shared by rules (see [`VmDerived`]).
+#[derive(Default)]
+pub(crate) struct DeriveCache<'a> {
+    /// Indexed by `Vm::index`.
+    pub vms: Vec<VmDerived<'a>>,
+    /// `/proc/mounts`, or why it is missing.
+    pub host_mounts: OnceLock<Result<Vec<Mount>, String>>,
+}
+
 pub struct Ctx<'a> {
     pub snap: &'a Snapshot,
     pub host: &'a HostModel,
@@ -102,17 +126,23 @@ pub struct Ctx<'a> {
     pub flags: Flags,
     /// Parallel to `host.vms`.
     pub vm_facts: Vec<VmFacts>,
+    pub(crate) cache: DeriveCache<'a>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(snap: &'a Snapshot, host: &'a HostModel, profile: Profile) -> Ctx<'a> {
         let vm_facts: Vec<VmFacts> = host.vms.iter().map(|vm| vm_facts(snap, host, vm)).collect();
+        let slots = host.vms.iter().map(|v| v.index + 1).max().unwrap_or(0);
         let mut ctx = Ctx {
             snap,
             host,
             profile,
             flags: Flags::default(),
             vm_facts,
+            cache: DeriveCache {
+                vms: (0..slots).map(|_| VmDerived::default()).collect(),
+                ..DeriveCache::default()
+            },
         };
         ctx.flags = super::checks::flags::compute(&ctx);
         ctx
@@ -162,6 +192,11 @@ impl<'a> Ctx<'a> {
 
     pub fn process(&self, vm: &Vm) -> Option<&'a QemuProcess> {
         self.snap.qemu.get().and_then(|l| l.get(vm.index))
+    }
+
+    /// The derive cache of a VM (`None` only for a VM that is not in `host.vms`).
+    pub(crate) fn derived(&self, vm: &Vm) -> Option<&VmDerived<'a>> {
+        self.cache.vms.get(vm.index)
     }
 
     /// `cpu_dedicated(vm)` of catalogue §2.

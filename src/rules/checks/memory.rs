@@ -6,7 +6,7 @@
 //! host's `/proc/mounts`), and — when readable — what the kernel actually mapped
 //! (`/proc/PID/numa_maps`: `huge` and `kernelpagesize_kB=` on the guest-RAM mappings).
 
-use super::numa::{self, guest_ram_vmas, parse_numa_maps};
+use super::numa::{self, guest_ram_maps};
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::{BackendKind, RamPiece, RamRole, RamSource};
@@ -16,6 +16,7 @@ use crate::report::{Profile, Status};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::outcome::Outcome;
 use crate::rules::persistent;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
@@ -41,8 +42,16 @@ const NODE_DIR: &str = "/sys/devices/system/node";
 /// Paths that look like hugetlbfs mounts (the same heuristic as `RamPiece::hugetlb_by_argv`):
 /// `/dev/hugepages*`, `/mnt/huge`, `/hugetlbfs`.
 pub(super) fn path_looks_hugetlbfs(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
-    p.contains("hugepage") || p.contains("hugetlb") || p.contains("/huge")
+    // Case-insensitive without a lowercased copy: this runs on every file mapping of every
+    // VM. All three words start with "huge": "hugepage", "hugetlb", or "/huge".
+    let b = path.as_bytes();
+    let at = |i: usize, word: &[u8]| {
+        b.get(i..i.saturating_add(word.len()))
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    };
+    (0..b.len()).any(|i| {
+        at(i, b"huge") && (at(i + 4, b"page") || at(i + 4, b"tlb") || (i > 0 && b[i - 1] == b'/'))
+    })
 }
 
 /// "2 MiB", "1 GiB", "4 KiB", "3.9 GiB".
@@ -79,7 +88,7 @@ pub(super) fn guest_without_vms(ctx: &Ctx) -> Option<Outcome> {
 
 /// One mount: from `/proc/mounts` or a `mountinfo` line (options merged with super options).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Mount {
+pub(crate) struct Mount {
     pub source: String,
     pub target: String,
     pub fstype: String,
@@ -189,11 +198,18 @@ pub(super) fn mount_of<'a>(mounts: &'a [Mount], path: &str) -> Option<&'a Mount>
     best
 }
 
-/// The host's mount table, or why it is missing.
-pub(super) fn host_mounts(ctx: &Ctx) -> Result<Vec<Mount>, String> {
-    match ctx.get("/proc/mounts") {
-        Got::Val(t) => Ok(parse_mounts(t)),
-        other => Err(format!("/proc/mounts: {}", other.why())),
+/// The host's mount table, or why it is missing; parsed once per run.
+pub(super) fn host_mounts<'c>(ctx: &'c Ctx) -> Result<&'c [Mount], &'c str> {
+    let parsed = ctx
+        .cache
+        .host_mounts
+        .get_or_init(|| match ctx.get("/proc/mounts") {
+            Got::Val(t) => Ok(parse_mounts(t)),
+            other => Err(format!("/proc/mounts: {}", other.why())),
+        });
+    match parsed {
+        Ok(m) => Ok(m),
+        Err(e) => Err(e),
     }
 }
 
@@ -229,7 +245,7 @@ pub(super) fn vm_mounts(ctx: &Ctx, vm: &Vm) -> Option<MountView> {
     };
     host_mounts(ctx).ok().map(|mounts| MountView {
         source: "/proc/mounts".into(),
-        mounts,
+        mounts: mounts.to_vec(),
         own: false,
         note,
     })
@@ -250,7 +266,7 @@ pub(super) fn hugetlbfs_pagesize(m: &Mount, default: Option<u64>) -> Option<u64>
 
 /// How one piece of guest RAM is backed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Backing {
+pub(crate) enum Backing {
     /// hugetlb pages of this size (`None`: size unknown).
     Huge { page: Option<u64>, how: String },
     /// Private anonymous memory (THP-eligible with `enabled`).
@@ -270,17 +286,51 @@ impl Backing {
 }
 
 /// A piece of guest RAM with its backing resolved.
-pub(super) struct Ram {
+#[derive(Clone)]
+pub(crate) struct Ram {
     pub piece: RamPiece,
     pub size: Option<u64>,
     pub backing: Backing,
 }
 
+/// A VM's guest RAM, every piece with its backing resolved.
+#[derive(Clone)]
+pub(crate) struct VmRam {
+    pub pieces: Vec<Ram>,
+    /// The mount table used was QEMU's own (only looked at when a piece is file-backed).
+    pub own_mounts: bool,
+}
+
+/// A VM's guest RAM, resolved once per VM (five rules ask for it).
+pub(super) fn vm_ram<'c>(ctx: &'c Ctx, vm: &Vm) -> Cow<'c, VmRam> {
+    match ctx.derived(vm) {
+        Some(d) => Cow::Borrowed(d.ram.get_or_init(|| resolve_vm_ram(ctx, vm))),
+        None => Cow::Owned(resolve_vm_ram(ctx, vm)),
+    }
+}
+
+fn resolve_vm_ram(ctx: &Ctx, vm: &Vm) -> VmRam {
+    let pieces = vm.model.guest_ram();
+    // Only a file-backed piece needs the mount table (parsing QEMU's mountinfo is the
+    // expensive part of this).
+    let view = if pieces
+        .iter()
+        .any(|p| matches!(p.source, RamSource::File { .. }))
+    {
+        vm_mounts(ctx, vm)
+    } else {
+        None
+    };
+    VmRam {
+        pieces: resolve_pieces(ctx, vm, pieces, view.as_ref()),
+        own_mounts: view.as_ref().is_some_and(|v| v.own),
+    }
+}
+
 /// Resolve every piece of a VM's guest RAM.
-pub(super) fn vm_ram(ctx: &Ctx, vm: &Vm, view: Option<&MountView>) -> Vec<Ram> {
+fn resolve_pieces(ctx: &Ctx, vm: &Vm, pieces: Vec<RamPiece>, view: Option<&MountView>) -> Vec<Ram> {
     let default = default_hugepage(ctx);
-    vm.model
-        .guest_ram()
+    pieces
         .into_iter()
         .map(|piece| {
             let backend = piece
@@ -460,8 +510,7 @@ fn demands(ctx: &Ctx) -> (Vec<Demand>, Vec<String>) {
     let mut unknown = Vec::new();
     let default = default_hugepage(ctx);
     for vm in &ctx.host.vms {
-        let view = vm_mounts(ctx, vm);
-        for r in vm_ram(ctx, vm, view.as_ref()) {
+        for r in &vm_ram(ctx, vm).pieces {
             let (page, assumed) = match &r.backing {
                 Backing::Huge { page, .. } => (*page, false),
                 Backing::Unknown(_) if r.piece.hugetlb_by_argv() => (default, true),
@@ -737,8 +786,8 @@ fn hugepages_mount(ctx: &Ctx) -> Vec<Outcome> {
     let mut used_sizes: BTreeSet<u64> = BTreeSet::new();
     let mut any_hugetlb_vm = false;
     for vm in &ctx.host.vms {
-        let view = vm_mounts(ctx, vm);
-        for r in vm_ram(ctx, vm, view.as_ref()) {
+        let ram = vm_ram(ctx, vm);
+        for r in &ram.pieces {
             let RamSource::File { path } = &r.piece.source else {
                 if r.backing.is_huge() {
                     any_hugetlb_vm = true;
@@ -753,12 +802,7 @@ fn hugepages_mount(ctx: &Ctx) -> Vec<Outcome> {
             if let Backing::Huge { page: Some(p), .. } = &r.backing {
                 used_sizes.insert(*p);
             }
-            file_pieces.push((
-                vm.name(),
-                path.clone(),
-                r.backing.clone(),
-                view.as_ref().is_some_and(|v| v.own),
-            ));
+            file_pieces.push((vm.name(), path.clone(), r.backing.clone(), ram.own_mounts));
         }
     }
     if pooled.is_empty() && !any_hugetlb_vm && !ctx.flags.hugetlb_vms {
@@ -929,10 +973,9 @@ fn mem_hugepages(ctx: &Ctx) -> Vec<Outcome> {
         .iter()
         .map(|vm| {
             let t = ctx.vm_target(vm);
-            let view = vm_mounts(ctx, vm);
-            let ram = vm_ram(ctx, vm, view.as_ref());
-            let mut o = hugepages_verdict(ctx, vm, &t, &ram, &thp_en, &thp_shmem);
-            for r in &ram {
+            let ram = &vm_ram(ctx, vm).pieces;
+            let mut o = hugepages_verdict(ctx, vm, &t, ram, &thp_en, &thp_shmem);
+            for r in ram {
                 o = o.ev(
                     format!(
                         "{} {}",
@@ -991,10 +1034,10 @@ fn hugepages_verdict(
     let mut runtime_note = String::new();
     let mut runtime_small = false;
     if let Some(nm) = ctx.process(vm).and_then(|p| p.numa_maps.as_ref()) {
-        match nm.get() {
-            Some(text) => {
-                let vmas = parse_numa_maps(text);
-                let ram_vmas = guest_ram_vmas(&vmas, &vm.model);
+        // `None` exactly when the text is unreadable.
+        match guest_ram_maps(ctx, vm) {
+            Some(maps) => {
+                let ram_vmas = &maps.ram;
                 if !ram_vmas.is_empty() {
                     let huge: Vec<_> = ram_vmas.iter().filter(|v| v.huge).collect();
                     let sizes: BTreeSet<u64> = huge
@@ -1164,8 +1207,7 @@ fn thp(ctx: &Ctx) -> Vec<Outcome> {
     let mut need_anon = Vec::new();
     let mut need_shmem = Vec::new();
     for vm in &ctx.host.vms {
-        let view = vm_mounts(ctx, vm);
-        let ram = vm_ram(ctx, vm, view.as_ref());
+        let ram = &vm_ram(ctx, vm).pieces;
         let all_huge = !ram.is_empty()
             && ram.iter().all(|r| {
                 r.backing.is_huge()
@@ -1458,12 +1500,11 @@ fn mem_merge(ctx: &Ctx) -> Vec<Outcome> {
             let t = ctx.vm_target(vm);
             let machine = vm.model.machine.mem_merge;
             let machine_on = machine.unwrap_or(true);
-            let view = vm_mounts(ctx, vm);
-            let ram = vm_ram(ctx, vm, view.as_ref());
+            let ram = &vm_ram(ctx, vm).pieces;
             let mut mergeable = Vec::new();
             let mut never = Vec::new();
             let mut ev = Vec::new();
-            for r in &ram {
+            for r in ram {
                 let name = r
                     .piece
                     .backend_id
@@ -1540,6 +1581,43 @@ fn mem_merge(ctx: &Ctx) -> Vec<Outcome> {
             o
         })
         .collect()
+}
+
+#[cfg(test)]
+mod hugetlbfs_path_tests {
+    use proptest::prelude::*;
+
+    /// The definition the fast version must keep.
+    fn reference(path: &str) -> bool {
+        let p = path.to_ascii_lowercase();
+        p.contains("hugepage") || p.contains("hugetlb") || p.contains("/huge")
+    }
+
+    #[test]
+    fn known_paths() {
+        for p in [
+            "/dev/hugepages/libvirt/qemu/1-vm",
+            "/mnt/HUGE/x",
+            "/HugeTLBfs",
+            "/hugetlbfs",
+            "huge",
+            "/huge",
+            "xhugetlb",
+            "/var/lib/libvirt/images/vm.qcow2",
+            "/hug",
+            "",
+            "é/Huge",
+        ] {
+            assert_eq!(super::path_looks_hugetlbfs(p), reference(p), "{p}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn same_as_lowercase_contains(s in "[/hugeHUGEpaPAtlbTLBx\\u{e9}]{0,24}") {
+            prop_assert_eq!(super::path_looks_hugetlbfs(&s), reference(&s));
+        }
+    }
 }
 
 #[cfg(test)]

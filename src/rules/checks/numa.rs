@@ -14,6 +14,7 @@ use crate::report::{Severity, Status};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::outcome::Outcome;
 use crate::rules::persistent;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
@@ -83,13 +84,15 @@ pub(super) fn nohz_full_set(ctx: &Ctx) -> Result<BTreeSet<u32>, String> {
 // ---------------------------------------------------------------------------------------------
 // numa_maps
 
-/// One line of `/proc/PID/numa_maps`.
+/// One line of `/proc/PID/numa_maps`; the words borrow from the text (a QEMU has ~300
+/// mappings, and copying each one's words was most of the cost of parsing them).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(super) struct Vma {
-    pub addr: String,
+pub(crate) struct Vma<'t> {
+    pub addr: &'t str,
     /// `default`, `bind:1`, `prefer:0`, `interleave:0-1`, `local`, ...
-    pub policy: String,
-    pub file: Option<String>,
+    pub policy: &'t str,
+    /// Unescaped only when the kernel escaped something in it.
+    pub file: Option<Cow<'t, str>>,
     pub huge: bool,
     pub heap: bool,
     pub stack: bool,
@@ -98,7 +101,7 @@ pub(super) struct Vma {
     pub page_kb: u64,
 }
 
-impl Vma {
+impl Vma<'_> {
     pub fn bytes(&self) -> u64 {
         self.nodes
             .values()
@@ -117,46 +120,104 @@ impl Vma {
     }
 }
 
-pub(super) fn parse_numa_maps(text: &str) -> Vec<Vma> {
-    text.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let mut v = Vma {
-                addr: w.next()?.to_string(),
-                policy: w.next()?.to_string(),
-                page_kb: 4,
-                ..Vma::default()
-            };
-            for tok in w {
-                match tok {
-                    "huge" => v.huge = true,
-                    "heap" => v.heap = true,
-                    "stack" => v.stack = true,
-                    _ => {
-                        let Some((k, val)) = tok.split_once('=') else {
-                            continue;
-                        };
-                        if k == "file" {
-                            v.file = Some(super::memory::unescape(val));
-                        } else if k == "kernelpagesize_kB" {
-                            v.page_kb = val.parse().unwrap_or(4);
-                        } else if let Some(n) = k.strip_prefix('N') {
-                            if let (Ok(n), Ok(p)) = (n.parse::<u32>(), val.parse::<u64>()) {
-                                v.nodes.insert(n, p);
-                            }
-                        }
+/// The words of a numa_maps line, split as `str::split_whitespace` splits them. An ASCII line
+/// without a vertical tab splits the same on ASCII whitespace, several times faster; numa_maps
+/// is ASCII but for file names (the kernel escapes only whitespace and backslashes in them).
+enum Words<'t> {
+    Ascii(std::str::SplitAsciiWhitespace<'t>),
+    Any(std::str::SplitWhitespace<'t>),
+}
+
+impl<'t> Iterator for Words<'t> {
+    type Item = &'t str;
+    fn next(&mut self) -> Option<&'t str> {
+        match self {
+            Words::Ascii(w) => w.next(),
+            Words::Any(w) => w.next(),
+        }
+    }
+}
+
+fn words(l: &str) -> Words<'_> {
+    if l.is_ascii() && !l.contains('\x0b') {
+        Words::Ascii(l.split_ascii_whitespace())
+    } else {
+        Words::Any(l.split_whitespace())
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn parse_numa_maps(text: &str) -> Vec<Vma<'_>> {
+    text.lines().filter_map(|l| parse_vma(words(l))).collect()
+}
+
+/// For a line [`parse_vma`] takes (two words or more), an upper bound of its `Vma::bytes()`
+/// (a node named twice is counted twice here, once there), found without building the Vma.
+fn bytes_bound<'t>(mut w: impl Iterator<Item = &'t str>) -> Option<u64> {
+    w.next()?;
+    w.next()?;
+    let mut pages = 0u64;
+    let mut page_kb = 4u64;
+    // Only `N<node>=` and `kernelpagesize_kB=` count: other words (file=, anon=, dirty=,
+    // mapped=, ...) are passed over on their first byte, without looking for the '='.
+    for tok in w.filter(|t| matches!(t.as_bytes().first(), Some(b'N' | b'k'))) {
+        let Some((k, val)) = tok.split_once('=') else {
+            continue;
+        };
+        if k == "kernelpagesize_kB" {
+            page_kb = val.parse().unwrap_or(4);
+        } else if let Some(n) = k.strip_prefix('N') {
+            if let (Ok(_), Ok(p)) = (n.parse::<u32>(), val.parse::<u64>()) {
+                pages = pages.saturating_add(p);
+            }
+        }
+    }
+    Some(pages.saturating_mul(page_kb.saturating_mul(1024)))
+}
+
+fn parse_vma<'t>(mut w: impl Iterator<Item = &'t str>) -> Option<Vma<'t>> {
+    let mut v = Vma {
+        addr: w.next()?,
+        policy: w.next()?,
+        page_kb: 4,
+        ..Vma::default()
+    };
+    for tok in w {
+        match tok {
+            "huge" => v.huge = true,
+            "heap" => v.heap = true,
+            "stack" => v.stack = true,
+            _ => {
+                let Some((k, val)) = tok.split_once('=') else {
+                    continue;
+                };
+                if k == "file" {
+                    // `unescape` changes nothing in a word without a backslash.
+                    v.file = Some(if val.contains('\\') {
+                        Cow::Owned(super::memory::unescape(val))
+                    } else {
+                        Cow::Borrowed(val)
+                    });
+                } else if k == "kernelpagesize_kB" {
+                    v.page_kb = val.parse().unwrap_or(4);
+                } else if let Some(n) = k.strip_prefix('N') {
+                    if let (Ok(n), Ok(p)) = (n.parse::<u32>(), val.parse::<u64>()) {
+                        v.nodes.insert(n, p);
                     }
                 }
             }
-            Some(v)
-        })
-        .collect()
+        }
+    }
+    Some(v)
 }
+
+/// The smallest mapping taken for guest RAM.
+const MIN_GUEST_RAM: u64 = 32 << 20;
 
 /// The mappings that hold guest RAM: hugetlb mappings, anonymous ones, memfd / devdax / tmpfs /
 /// hugetlbfs files and files under a RAM backend's `mem-path`, keeping only the large ones
 /// (QEMU's heap, stacks, libraries and malloc arenas are small next to guest RAM).
-pub(super) fn guest_ram_vmas<'a>(vmas: &'a [Vma], model: &VmModel) -> Vec<&'a Vma> {
+pub(super) fn guest_ram_vmas<'v, 't>(vmas: &'v [Vma<'t>], model: &VmModel) -> Vec<&'v Vma<'t>> {
     let mut paths: Vec<&str> = model
         .memory_backends
         .iter()
@@ -183,13 +244,67 @@ pub(super) fn guest_ram_vmas<'a>(vmas: &'a [Vma], model: &VmModel) -> Vec<&'a Vm
                     }
                 })
     };
-    let cands: Vec<&Vma> = vmas.iter().filter(|v| candidate(v)).collect();
+    // Nothing under MIN_GUEST_RAM is ever kept, and leaving such mappings out of the
+    // candidates changes no threshold (it is MIN_GUEST_RAM unless a larger candidate exists),
+    // so the size test comes first: it spares the path tests on QEMU's ~300 library and heap
+    // mappings.
+    let cands: Vec<&Vma> = vmas
+        .iter()
+        .filter(|v| v.bytes() >= MIN_GUEST_RAM && candidate(v))
+        .collect();
     let largest = cands.iter().map(|v| v.bytes()).max().unwrap_or(0);
-    let threshold = (largest / 4).max(32 << 20);
+    let threshold = (largest / 4).max(MIN_GUEST_RAM);
     cands
         .into_iter()
         .filter(|v| v.bytes() >= threshold)
         .collect()
+}
+
+/// What the rules need from a VM's numa_maps: its guest-RAM mappings ([`guest_ram_vmas`]) and
+/// how many mappings there are in all.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GuestRamMaps<'t> {
+    pub mappings: usize,
+    pub ram: Vec<Vma<'t>>,
+}
+
+fn read_guest_ram_maps<'t>(text: &'t str, model: &VmModel) -> GuestRamMaps<'t> {
+    // Only mappings of MIN_GUEST_RAM or more can be guest RAM; the others (nearly all of a
+    // QEMU's ~300) are only counted, without building a Vma for each.
+    let mut mappings = 0;
+    let mut large = Vec::new();
+    for l in text.lines() {
+        let Some(bound) = bytes_bound(words(l)) else {
+            continue;
+        };
+        mappings += 1;
+        if bound >= MIN_GUEST_RAM {
+            large.extend(parse_vma(words(l)));
+        }
+    }
+    let ram = guest_ram_vmas(&large, model).into_iter().cloned().collect();
+    GuestRamMaps { mappings, ram }
+}
+
+/// Parse the VM's numa_maps into the context now, so that rules running later find it.
+pub(crate) fn warm(ctx: &Ctx, vm: &Vm) {
+    let _ = guest_ram_maps(ctx, vm);
+}
+
+/// The VM's numa_maps as the rules need it, parsed once per VM (three rules read it); `None`
+/// when there is no readable numa_maps.
+pub(super) fn guest_ram_maps<'c, 'a>(
+    ctx: &'c Ctx<'a>,
+    vm: &Vm,
+) -> Option<Cow<'c, GuestRamMaps<'a>>> {
+    let text: &'a str = ctx.process(vm)?.numa_maps.as_ref()?.get()?;
+    Some(match ctx.derived(vm) {
+        Some(d) => Cow::Borrowed(
+            d.guest_ram_maps
+                .get_or_init(|| read_guest_ram_maps(text, &vm.model)),
+        ),
+        None => Cow::Owned(read_guest_ram_maps(text, &vm.model)),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -332,13 +447,8 @@ pub(super) fn mem_bind(ctx: &Ctx, vm: &Vm) -> MemBind {
         }
     }
     // numa_maps policy of the guest-RAM mappings (numactl --membind shows up here).
-    if let Some(text) = ctx
-        .process(vm)
-        .and_then(|p| p.numa_maps.as_ref())
-        .and_then(|s| s.get())
-    {
-        let vmas = parse_numa_maps(text);
-        let ram = guest_ram_vmas(&vmas, &vm.model);
+    if let Some(maps) = guest_ram_maps(ctx, vm) {
+        let ram = &maps.ram;
         if !ram.is_empty() {
             let bind: Option<BTreeSet<u32>> = ram
                 .iter()
@@ -705,7 +815,8 @@ fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
                     "no /proc/PID/numa_maps for this VM (not a live process)",
                 );
             };
-            let Some(text) = nm.get() else {
+            // `None` exactly when the text is unreadable.
+            let Some(maps) = guest_ram_maps(ctx, vm) else {
                 return Outcome::unknown(
                     t,
                     format!(
@@ -715,10 +826,9 @@ fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
                     ),
                 );
             };
-            let vmas = parse_numa_maps(text);
-            let ram = guest_ram_vmas(&vmas, &vm.model);
+            let ram = &maps.ram;
             let mut per_node: BTreeMap<u32, u64> = BTreeMap::new();
-            for v in &ram {
+            for v in ram {
                 for n in v.nodes.keys() {
                     let e = per_node.entry(*n).or_default();
                     *e = e.saturating_add(v.node_bytes(*n));
@@ -730,7 +840,7 @@ fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
                     t.clone(),
                     "no guest-RAM mapping found in numa_maps (guest memory not yet touched?)",
                 )
-                .ev(nm.path.clone(), format!("{} mappings", vmas.len()), "");
+                .ev(nm.path.clone(), format!("{} mappings", maps.mappings), "");
             }
             let (home, how) = match (cpu_place(ctx, vm), mem_bind(ctx, vm)) {
                 (CpuPlace::One(n), _) => (n, "the vCPUs' node".to_string()),
@@ -1557,6 +1667,61 @@ fn irq_affinity(ctx: &Ctx) -> Vec<Outcome> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod numa_maps_parse_tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The ASCII fast path splits exactly as `split_whitespace` does, Unicode or not.
+        #[test]
+        fn same_as_split_whitespace(
+            words in proptest::collection::vec(
+                "(N[0-9]=[0-9]{1,3}|huge|heap|stack|file=/[a-z\\\\0-7\u{e9}\u{a0}]{0,6}|kernelpagesize_kB=2048|[a-z:0-9-]{1,5})",
+                0..8,
+            ),
+            seps in proptest::collection::vec("[ \t\u{b}\u{c}\r\u{a0}\u{2003}]{1,2}", 8),
+        ) {
+            let mut line = String::new();
+            for (w, sep) in words.iter().zip(&seps) {
+                line.push_str(w);
+                line.push_str(sep);
+            }
+            let fast = super::parse_numa_maps(&line);
+            let slow: Vec<_> = line.lines().filter_map(|l| super::parse_vma(l.split_whitespace())).collect();
+            prop_assert_eq!(fast, slow);
+        }
+
+        /// Skipping the small mappings keeps the same guest-RAM mappings and count as parsing
+        /// every line and filtering.
+        #[test]
+        fn guest_ram_maps_same_as_full_parse(
+            lines in proptest::collection::vec(
+                (
+                    "[0-9a-f]{4} (default|bind:0|prefer:1)",
+                    "( file=/(memfd:x|dev/shm/a|usr/lib/x|hugepages/y))?( huge)?( heap)?",
+                    proptest::collection::vec((0u32..3, 0u64..40_000), 0..3),
+                    "( kernelpagesize_kB=(4|2048|x))?",
+                ),
+                0..12,
+            ),
+        ) {
+            let text: String = lines
+                .iter()
+                .map(|(a, f, nodes, k)| {
+                    let n: String = nodes.iter().map(|(n, p)| format!(" N{n}={p}")).collect();
+                    format!("{a}{f}{n}{k}\n")
+                })
+                .collect();
+            let model = crate::model::vm::VmModel::default();
+            let all = super::parse_numa_maps(&text);
+            let want: Vec<_> = super::guest_ram_vmas(&all, &model).into_iter().cloned().collect();
+            let got = super::read_guest_ram_maps(&text, &model);
+            prop_assert_eq!(got.mappings, all.len());
+            prop_assert_eq!(got.ram, want);
+        }
+    }
 }
 
 #[cfg(test)]
