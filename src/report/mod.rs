@@ -201,8 +201,8 @@ pub struct Score {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RuleTotal {
     pub rule: String,
-    pub title: String,
-    pub section: String,
+    pub title: Cow<'static, str>,
+    pub section: Cow<'static, str>,
     /// The highest severity among the rule's findings (escalation raises some).
     pub severity: Severity,
     #[serde(default, skip_serializing_if = "is_zero")]
