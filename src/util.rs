@@ -182,6 +182,30 @@ pub fn write_output_with(
     Ok(())
 }
 
+/// Run `work` on `threads` threads, this one included (rather than waiting for the others),
+/// and return each thread's result; a panicking thread gives `Err`. A helper thread that
+/// cannot be started is left out: the workers are expected to share one counter of work, so
+/// the others do its share.
+pub fn on_threads<T: Send>(
+    threads: usize,
+    work: impl Fn() -> T + Sync,
+) -> Vec<std::thread::Result<T>> {
+    if threads <= 1 {
+        return vec![std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            &work,
+        ))];
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (1..threads)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, &work).ok())
+            .collect();
+        let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&work));
+        std::iter::once(mine)
+            .chain(handles.into_iter().map(|h| h.join()))
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -242,5 +266,30 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(std::fs::read(&real).unwrap(), b"new");
+    }
+
+    #[test]
+    fn on_threads_shares_one_counter_and_survives_a_panic() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        for threads in [1, 2, 4] {
+            let next = AtomicUsize::new(0);
+            let parts = super::on_threads(threads, || {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= 100 {
+                        break mine;
+                    }
+                    mine.push(i);
+                }
+            });
+            assert_eq!(parts.len(), threads);
+            let mut all: Vec<usize> = parts.into_iter().flat_map(Result::unwrap).collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..100).collect::<Vec<_>>());
+        }
+        let r = super::on_threads(2, || -> u8 { panic!("worker") });
+        assert_eq!(r.len(), 2);
+        assert!(r.iter().all(|x| x.is_err()));
     }
 }

@@ -67,34 +67,18 @@ pub fn discover(fs: &FsRoot) -> (Sourced<Vec<QemuProcess>>, Vec<String>) {
         }
         done
     };
-    let mut results = if threads == 1 {
-        work()
-    } else {
-        std::thread::scope(|s| {
-            // This thread is one of the workers rather than waiting for them. A helper that
-            // cannot be started leaves its share to the others (they share one counter).
-            let handles: Vec<_> = (1..threads)
-                .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
-                .collect();
-            let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-            let mut all = Vec::new();
-            for part in std::iter::once(mine).chain(handles.into_iter().map(|h| h.join())) {
-                // A panicking thread (never expected) loses its processes, not the scan.
-                match part {
-                    Ok(part) => all.extend(part),
-                    Err(_) => all.push((
-                        usize::MAX,
-                        None,
-                        vec![
-                            "internal error while reading /proc/PID; some processes skipped"
-                                .to_string(),
-                        ],
-                    )),
-                }
-            }
-            all
-        })
-    };
+    let mut results = Vec::new();
+    for part in crate::util::on_threads(threads, work) {
+        // A panicking thread (never expected) loses its processes, not the scan.
+        match part {
+            Ok(part) => results.extend(part),
+            Err(_) => results.push((
+                usize::MAX,
+                None,
+                vec!["internal error while reading /proc/PID; some processes skipped".to_string()],
+            )),
+        }
+    }
     results.sort_by_key(|(i, _, _)| *i);
     let mut out = Vec::new();
     let mut notes = Vec::new();

@@ -81,24 +81,12 @@ fn run_all(ctx: &Ctx, cat: &[RuleMeta]) -> Vec<Vec<Outcome>> {
         done
     };
     let mut results: Vec<Option<Vec<Outcome>>> = (0..cat.len()).map(|_| None).collect();
-    let parts = if threads == 1 {
-        vec![work()]
-    } else {
-        std::thread::scope(|s| {
-            // This thread is one of the workers; a helper that cannot be started leaves its
-            // share to the others (they share one counter).
-            let handles: Vec<_> = (1..threads)
-                .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
-                .collect();
-            let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-            // A thread that panicked (never expected: each rule runs under catch_unwind)
-            // loses its results; those rules are run again below, on this thread.
-            std::iter::once(mine)
-                .chain(handles.into_iter().map(|h| h.join()))
-                .filter_map(Result::ok)
-                .collect::<Vec<_>>()
-        })
-    };
+    // A thread that panicked (never expected: each rule runs under catch_unwind) loses its
+    // results; those rules are run again below, on this thread.
+    let parts: Vec<_> = crate::util::on_threads(threads, work)
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect();
     for (r, f) in parts.into_iter().flatten() {
         if let Some(slot) = results.get_mut(r) {
             *slot = Some(f);
