@@ -91,6 +91,57 @@ impl HostBlock {
             numa_nodes: h.nodes.as_ref().map(|n| n.len() as u32),
         }
     }
+
+    /// "GenuineIntel Ice Lake-SP", in words for the table and the HTML page (unescaped).
+    pub fn cpu_part(&self) -> String {
+        format!(
+            "{} {}",
+            or_unknown(&self.cpu.vendor),
+            self.cpu.codename.as_deref().unwrap_or("unknown part")
+        )
+    }
+
+    /// "family 6 model 0x6a stepping 6".
+    pub fn cpu_signature(&self) -> String {
+        format!(
+            "family {} model {} stepping {}",
+            or_unknown(&self.cpu.family),
+            self.cpu
+                .model
+                .map(|m| format!("{m:#x}"))
+                .unwrap_or_else(|| "unknown".into()),
+            or_unknown(&self.cpu.stepping)
+        )
+    }
+
+    /// "2 sockets, 56 cores, 112 threads, 2 NUMA nodes".
+    pub fn topology_line(&self) -> String {
+        format!(
+            "{} sockets, {} cores, {} threads, {} NUMA nodes",
+            or_unknown(&self.cpu.sockets),
+            or_unknown(&self.cpu.cores),
+            or_unknown(&self.cpu.threads),
+            or_unknown(&self.numa_nodes)
+        )
+    }
+
+    /// "Dell Inc. PowerEdge R750 (BIOS Dell Inc. 1.6.5)".
+    pub fn platform_line(&self) -> String {
+        format!(
+            "{} {} (BIOS {} {})",
+            or_unknown(&self.platform.vendor),
+            or_unknown(&self.platform.product),
+            or_unknown(&self.platform.bios_vendor),
+            or_unknown(&self.platform.bios_version)
+        )
+    }
+}
+
+/// A value, or "unknown" when it was not seen.
+pub fn or_unknown<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map(|x| x.to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn source_label(s: &Snapshot) -> String {

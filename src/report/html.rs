@@ -7,6 +7,7 @@
 //! and `&` so that no `</script>` can end the element early. A Content-Security-Policy with a
 //! per-file nonce blocks any script or network load the templates did not put there.
 
+use super::host_block::or_unknown as opt;
 use super::summary::{
     by_section, counts_in_order, fmt_bytes, fmt_ratio, fmt_score, grade, status_label, top_fixes,
     SEVERITIES,
@@ -217,12 +218,6 @@ struct PageView<'a> {
     report: serde_json::Value,
 }
 
-fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref()
-        .map(|x| x.to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 fn finding_view(f: &Finding) -> FindingView<'_> {
     let r = &f.remediation;
     let mut tags = Vec::new();
@@ -359,34 +354,13 @@ fn page(r: &Report) -> PageView<'_> {
             hostname: h.hostname.clone().unwrap_or_else(|| "unknown host".into()),
             source: h.source.clone(),
             cpu: format!(
-                "{} {} — {} (family {} model {} stepping {})",
-                opt(&h.cpu.vendor),
-                h.cpu
-                    .codename
-                    .clone()
-                    .unwrap_or_else(|| "unknown part".into()),
+                "{} — {} ({})",
+                h.cpu_part(),
                 opt(&h.cpu.brand),
-                opt(&h.cpu.family),
-                h.cpu
-                    .model
-                    .map(|m| format!("{m:#x}"))
-                    .unwrap_or_else(|| "unknown".into()),
-                opt(&h.cpu.stepping)
+                h.cpu_signature()
             ),
-            topology: format!(
-                "{} sockets, {} cores, {} threads, {} NUMA nodes",
-                opt(&h.cpu.sockets),
-                opt(&h.cpu.cores),
-                opt(&h.cpu.threads),
-                opt(&h.numa_nodes)
-            ),
-            platform: format!(
-                "{} {} (BIOS {} {})",
-                opt(&h.platform.vendor),
-                opt(&h.platform.product),
-                opt(&h.platform.bios_vendor),
-                opt(&h.platform.bios_version)
-            ),
+            topology: h.topology_line(),
+            platform: h.platform_line(),
             kernel: opt(&h.kernel.release),
             cmdline: opt(&h.kernel.cmdline),
         },

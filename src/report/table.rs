@@ -164,44 +164,16 @@ fn host_table(r: &Report, style: Style) -> Table {
     let h = &r.host;
     let mut t = new_table(style);
     t.set_header(vec!["host".to_string(), opt(&h.hostname)]);
-    let cpu = format!(
-        "{} {} (family {} model {} stepping {})",
-        opt(&h.cpu.vendor),
-        h.cpu
-            .codename
-            .as_deref()
-            .map(|c| sanitize(c, false))
-            .unwrap_or_else(|| "unknown part".into()),
-        opt(&h.cpu.family),
-        h.cpu
-            .model
-            .map(|m| format!("{m:#x}"))
-            .unwrap_or_else(|| "unknown".into()),
-        opt(&h.cpu.stepping)
-    );
+    // The literal parts hold no control characters, so escaping the whole line is escaping
+    // each host string in it.
     let rows = [
         ("source", sanitize(&h.source, false)),
-        ("cpu", cpu),
         (
-            "topology",
-            format!(
-                "{} sockets, {} cores, {} threads, {} NUMA nodes",
-                opt(&h.cpu.sockets),
-                opt(&h.cpu.cores),
-                opt(&h.cpu.threads),
-                opt(&h.numa_nodes)
-            ),
+            "cpu",
+            sanitize(&format!("{} ({})", h.cpu_part(), h.cpu_signature()), false),
         ),
-        (
-            "platform",
-            format!(
-                "{} {} (BIOS {} {})",
-                opt(&h.platform.vendor),
-                opt(&h.platform.product),
-                opt(&h.platform.bios_vendor),
-                opt(&h.platform.bios_version)
-            ),
-        ),
+        ("topology", sanitize(&h.topology_line(), false)),
+        ("platform", sanitize(&h.platform_line(), false)),
         ("kernel", opt(&h.kernel.release)),
         (
             "scan",
