@@ -247,6 +247,20 @@ pub struct CpuidLeaf {
     pub edx: u32,
 }
 
+impl CpuidLeaf {
+    /// A leaf from the registers in CPUID's order: EAX, EBX, ECX, EDX.
+    pub fn new(leaf: u32, subleaf: u32, [eax, ebx, ecx, edx]: [u32; 4]) -> CpuidLeaf {
+        CpuidLeaf {
+            leaf,
+            subleaf,
+            eax,
+            ebx,
+            ecx,
+            edx,
+        }
+    }
+}
+
 /// Recorded CPUID of one logical CPU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct CpuidDump {

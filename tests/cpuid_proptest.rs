@@ -60,14 +60,7 @@ fn parse_and_decode(bytes: &[u8]) {
 }
 
 fn leaf(leaf: u32, subleaf: u32, r: [u32; 4]) -> CpuidLeaf {
-    CpuidLeaf {
-        leaf,
-        subleaf,
-        eax: r[0],
-        ebx: r[1],
-        ecx: r[2],
-        edx: r[3],
-    }
+    CpuidLeaf::new(leaf, subleaf, r)
 }
 
 /// Leaves where decoding branches: basic, power, topology, hypervisor, extended, AMD topology.

@@ -96,14 +96,7 @@ impl Recorder<'_> {
     }
 
     fn keep(&mut self, leaf: u32, subleaf: u32, r: [u32; 4]) {
-        self.leaves.push(CpuidLeaf {
-            leaf,
-            subleaf,
-            eax: r[0],
-            ebx: r[1],
-            ecx: r[2],
-            edx: r[3],
-        });
+        self.leaves.push(CpuidLeaf::new(leaf, subleaf, r));
     }
 
     fn recorded(&self, leaf: u32) -> Option<[u32; 4]> {
@@ -151,14 +144,7 @@ impl Recorder<'_> {
             if end(r) {
                 return;
             }
-            self.leaves.push(CpuidLeaf {
-                leaf,
-                subleaf: sub,
-                eax: r[0],
-                ebx: r[1],
-                ecx: r[2],
-                edx: r[3],
-            });
+            self.leaves.push(CpuidLeaf::new(leaf, sub, r));
         }
     }
 

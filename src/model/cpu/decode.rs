@@ -323,14 +323,7 @@ mod tests {
             format: "test".into(),
             leaves: leaves
                 .iter()
-                .map(|&(leaf, subleaf, [eax, ebx, ecx, edx])| CpuidLeaf {
-                    leaf,
-                    subleaf,
-                    eax,
-                    ebx,
-                    ecx,
-                    edx,
-                })
+                .map(|&(leaf, subleaf, r)| CpuidLeaf::new(leaf, subleaf, r))
                 .collect(),
         }
     }
