@@ -392,12 +392,9 @@ fn fix(a: FixArgs) -> Result<i32> {
     };
     let gen = crate::fix::generate(&report, snap.as_ref(), &opts);
     if let Some(dir) = &a.libvirt_xml {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Write {
-            path: dir.clone(),
-            source: e,
-        })?;
+        let dir = crate::output::create_dir(dir)?;
         for (name, xml) in &gen.fragments {
-            crate::util::write_output(&dir.join(name), xml.as_bytes())?;
+            dir.write(name, xml.as_bytes())?;
         }
     }
     let out = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
@@ -407,11 +404,7 @@ fn fix(a: FixArgs) -> Result<i32> {
 
 /// A JSON report written by `scan --json`, bounded in size and schema version.
 fn read_report(path: &std::path::Path) -> Result<Report> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::read(path, e))?;
-    if meta.len() > collect::MAX_INPUT {
-        return Err(Error::parse(path, "report too large"));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    let bytes = crate::input::read_input_file(path, collect::MAX_INPUT, "a kvmaudit report")?;
     let report: Report = serde_json::from_slice(&bytes)
         .map_err(|e| Error::parse(path, format!("not a kvmaudit JSON report: {e}")))?;
     if report.schema_version > crate::report::REPORT_SCHEMA_VERSION {

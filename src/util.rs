@@ -110,76 +110,18 @@ pub fn now_epoch() -> i64 {
         .unwrap_or(0)
 }
 
-/// Write `bytes` to `path` atomically: a temporary file in the same directory, then rename,
-/// so that a reader (node_exporter, a fleet roll-up) never sees a half-written file.
-/// `-` writes to standard output.
+/// Write `bytes` to output `path`, atomically and never through a link or into a device:
+/// see [`crate::output`]. `-` writes to standard output.
 pub fn write_output(path: &std::path::Path, bytes: &[u8]) -> crate::error::Result<()> {
-    write_output_with(path, |w| w.write_all(bytes))
+    crate::output::write(path, bytes)
 }
 
-/// [`write_output`] for output produced by `fill` as it goes, through a buffer, so that a
-/// large output (the JSON report of a host with 10,000 VMs is 200 MB) is never held whole in
-/// memory. `fill` must not flush; a failed `fill` leaves an existing file untouched, as a
-/// failed write does.
+/// [`write_output`] for output produced by `fill` as it goes: see [`crate::output::write_with`].
 pub fn write_output_with(
     path: &std::path::Path,
     fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> crate::error::Result<()> {
-    use std::io::Write;
-    const BUF: usize = 64 * 1024;
-    let werr = |e: std::io::Error| crate::error::Error::Write {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    let fill_flush = |w: &mut dyn Write| -> std::io::Result<()> {
-        let mut b = std::io::BufWriter::with_capacity(BUF, w);
-        fill(&mut b)?;
-        b.flush()
-    };
-    if path.as_os_str() == "-" {
-        let mut out = std::io::stdout().lock();
-        return fill_flush(&mut out).and_then(|_| out.flush()).map_err(werr);
-    }
-    // Write through a symlink to the file it names, so the rename replaces that file and not
-    // the admin's link.
-    let resolved;
-    let path = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-            resolved.as_path()
-        }
-        _ => path,
-    };
-    // A device, FIFO or socket (`--json /dev/null`, a pipe) is written in place: renaming a
-    // temporary file over it would replace /dev/null with a regular file.
-    if let Ok(m) = std::fs::metadata(path) {
-        if !m.is_file() && !m.is_dir() {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(werr)?;
-            return fill_flush(&mut f).map_err(werr);
-        }
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kvmaudit-")
-        .tempfile_in(dir)
-        .map_err(werr)?;
-    fill_flush(tmp.as_file_mut()).map_err(werr)?;
-    tmp.as_file().sync_all().map_err(werr)?;
-    // Readers such as node_exporter run as other users: make the result world-readable.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(werr)?;
-    }
-    tmp.persist(path).map_err(|e| werr(e.error))?;
-    Ok(())
+    crate::output::write_with(path, fill)
 }
 
 /// Run `work` on `threads` threads, this one included (rather than waiting for the others),
@@ -235,37 +177,6 @@ mod tests {
         ] {
             assert_eq!(p(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn special_files_are_written_in_place_and_links_followed() {
-        let t = tempfile::tempdir().unwrap();
-        let fifo = t.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo with a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        let reader = {
-            let fifo = fifo.clone();
-            std::thread::spawn(move || std::fs::read(fifo).unwrap())
-        };
-        super::write_output(&fifo, b"report").unwrap();
-        assert_eq!(reader.join().unwrap(), b"report");
-        use std::os::unix::fs::FileTypeExt;
-        assert!(std::fs::symlink_metadata(&fifo)
-            .unwrap()
-            .file_type()
-            .is_fifo());
-
-        let real = t.path().join("real.json");
-        std::fs::write(&real, "old").unwrap();
-        let link = t.path().join("link.json");
-        std::os::unix::fs::symlink(&real, &link).unwrap();
-        super::write_output(&link, b"new").unwrap();
-        assert!(std::fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink());
-        assert_eq!(std::fs::read(&real).unwrap(), b"new");
     }
 
     #[test]

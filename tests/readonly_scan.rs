@@ -4,7 +4,8 @@
 //!   for writing (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, creat) and every call that
 //!   changes the filesystem (unlink, rename, mkdir, rmdir, link, symlink, chmod, chown,
 //!   truncate, utimes, mknod, xattrs) must name a path inside the output directory, where
-//!   `util::write_output` creates its temporary file and renames it into place. Failed attempts
+//!   the output writer (`output.rs`) creates its temporary file and renames it into place
+//!   (relative to a descriptor of that directory: `strace -y` names it). Failed attempts
 //!   count too. Needs Debian's `strace`.
 //! * The fixture root bind-mounted read-only in a private mount namespace (`unshare -m` +
 //!   `mount --bind -o ro`) gives the same snapshot as the writable tree. Needs root.
@@ -68,12 +69,13 @@ fn skip(why: &str) {
     eprintln!("\n*** SKIPPING: {why} ***\n");
 }
 
-/// The quoted path arguments of one strace line (`"..."`, escapes left as strace prints them).
-fn quoted(line: &str) -> Vec<&str> {
+/// The quoted path arguments of one strace line (`"..."`, escapes left as strace prints them),
+/// each with its byte offset in the line.
+fn quoted(line: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
-    let mut rest = line;
-    while let Some(start) = rest.find('"') {
-        let after = &rest[start + 1..];
+    let mut from = 0;
+    while let Some(start) = line[from..].find('"').map(|i| from + i) {
+        let after = &line[start + 1..];
         let mut end = None;
         let b = after.as_bytes();
         let mut i = 0;
@@ -88,10 +90,25 @@ fn quoted(line: &str) -> Vec<&str> {
             }
         }
         let Some(end) = end else { break };
-        out.push(&after[..end]);
-        rest = &after[end + 1..];
+        out.push((start, &after[..end]));
+        from = start + 1 + end + 1;
     }
     out
+}
+
+/// A path argument made absolute: a relative one is resolved against the directory
+/// descriptor before it, which `strace -y` prints as `3</tmp/out>` (the writer creates and
+/// renames its temporary file relative to the output directory). Relative to the working
+/// directory (`AT_FDCWD`), or with no directory known, it stays relative: not allowed.
+fn absolute(line: &str, at: usize, path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    let before = line[..at].trim_end().trim_end_matches(',').trim_end();
+    match before.strip_suffix('>').and_then(|b| b.rsplit_once('<')) {
+        Some((_, dir)) => format!("{dir}/{path}"),
+        None => path.to_string(),
+    }
 }
 
 /// Offending lines of an strace log: writes or changes outside `allowed_dir`.
@@ -113,7 +130,10 @@ fn writes_outside(trace: &str, allowed_dir: &Path) -> Vec<String> {
         if !writes {
             continue;
         }
-        let paths = quoted(line);
+        let paths: Vec<String> = quoted(line)
+            .into_iter()
+            .map(|(at, p)| absolute(line, at, p))
+            .collect();
         if paths.is_empty() || paths.iter().any(|p| !p.starts_with(&allowed)) {
             bad.push(line.to_string());
         }
@@ -127,6 +147,7 @@ fn traced(out_dir: &Path, args: &[&str]) -> String {
     let mut argv: Vec<String> = [
         "-f",
         "-qq",
+        "-y",
         "-e",
         "trace=%file",
         "-o",
@@ -304,8 +325,13 @@ fn the_trace_checker_catches_writes() {
 1 unlinkat(AT_FDCWD, \"/var/tmp/x\", 0) = 0
 1 renameat(AT_FDCWD, \"/tmp/out/a\", AT_FDCWD, \"/etc/b\") = 0
 1 mkdir(\"/tmp/outside\", 0777) = 0
+1 openat(3</tmp/out>, \".kvmaudit-y\", O_WRONLY|O_CREAT|O_EXCL, 0666) = 4</tmp/out/.kvmaudit-y>
+1 renameat(3</tmp/out>, \".kvmaudit-y\", 3</tmp/out>, \"r.json\") = 0
+1 openat(3</etc>, \"passwd\", O_WRONLY) = 4</etc/passwd>
+1 renameat(3</tmp/out>, \".kvmaudit-y\", 4</etc>, \"passwd\") = 0
+1 unlinkat(AT_FDCWD, \"relative\", 0) = 0
 ";
     let bad = writes_outside(trace, dir);
-    assert_eq!(bad.len(), 4, "{bad:#?}");
+    assert_eq!(bad.len(), 7, "{bad:#?}");
     assert!(bad[0].contains("ksm/run"));
 }

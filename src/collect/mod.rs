@@ -247,26 +247,13 @@ pub fn decode_kconfig(b: &[u8]) -> std::result::Result<String, String> {
     Ok(text)
 }
 
-fn read_input(path: &Path) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::read(path, e))?;
-    if meta.is_dir() {
-        return Err(Error::parse(path, "is a directory, expected a file"));
-    }
-    if meta.len() > MAX_INPUT {
-        return Err(Error::parse(
-            path,
-            format!(
-                "{} bytes is larger than the {MAX_INPUT}-byte input limit",
-                meta.len()
-            ),
-        ));
-    }
-    std::fs::read(path).map_err(|e| Error::read(path, e))
+fn read_input(path: &Path, what: &str) -> Result<Vec<u8>> {
+    crate::input::read_input_file(path, MAX_INPUT, what)
 }
 
 /// Load a snapshot written by `kvmaudit collect`.
 pub fn load_snapshot(path: &Path) -> Result<Snapshot> {
-    let bytes = read_input(path)?;
+    let bytes = read_input(path, "a kvmaudit snapshot")?;
     #[derive(serde::Deserialize)]
     struct Version {
         schema_version: Option<u32>,
@@ -304,7 +291,7 @@ fn note_override(snap: &mut Snapshot, what: &str, path: &Path) {
 /// Replace parts of the snapshot with the per-source files the user named.
 fn apply_overrides(snap: &mut Snapshot, src: &Sources) -> Result<()> {
     if let Some(p) = &src.cpuid {
-        let dump: CpuidDump = crate::parse::cpuid::parse(&read_input(p)?)
+        let dump: CpuidDump = crate::parse::cpuid::parse(&read_input(p, "a CPUID dump")?)
             .map_err(|e| Error::parse(p, format!("not a CPUID dump: {}", e.0)))?;
         snap.cpuid = Sourced::value(p.display().to_string(), dump);
         note_override(snap, "cpuid", p);
@@ -315,14 +302,15 @@ fn apply_overrides(snap: &mut Snapshot, src: &Sources) -> Result<()> {
         note_override(snap, "dmi", p);
     }
     if let Some(p) = &src.kconfig {
-        let text = decode_kconfig(&read_input(p)?).map_err(|m| Error::parse(p, m))?;
+        let text =
+            decode_kconfig(&read_input(p, "a kernel config")?).map_err(|m| Error::parse(p, m))?;
         snap.kconfig = Sourced::value(p.display().to_string(), text);
         note_override(snap, "kconfig", p);
     }
     if !src.qemu_argv.is_empty() {
         let mut vms = Vec::new();
         for p in &src.qemu_argv {
-            let f = crate::parse::qemu::parse_argv_file(&read_input(p)?)
+            let f = crate::parse::qemu::parse_argv_file(&read_input(p, "a QEMU command line")?)
                 .map_err(|e| Error::parse(p, format!("not a QEMU command line: {}", e.0)))?;
             vms.push(QemuProcess {
                 source: p.display().to_string(),

@@ -248,7 +248,9 @@ const HEAD_BYTES: [usize; 2] = [32 << 10, 256 << 10];
 pub fn read(path: &Path) -> Result<HostReport, Skipped> {
     use std::io::Read;
     let unreadable = |e: std::io::Error| Skipped::new(path, SkipKind::Unreadable, e.to_string());
-    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    // Through the checked open: a FIFO or device among the inputs is skipped, never read.
+    let mut file = crate::input::open_regular(path)
+        .map_err(|e| Skipped::new(path, SkipKind::Unreadable, e.to_string()))?;
     let len = file.metadata().map_err(unreadable)?.len();
     if len > MAX_REPORT_BYTES {
         return Err(Skipped::new(

@@ -56,8 +56,12 @@ pub fn parse(text: &str) -> std::result::Result<Vec<Waiver>, String> {
     Ok(f.waiver)
 }
 
+/// A waivers file lists a few dozen rules; anything near this is not one.
+const MAX_WAIVERS_BYTES: u64 = 16 << 20;
+
 pub fn load(path: &Path) -> Result<Vec<Waiver>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+    let bytes = crate::input::read_input_file(path, MAX_WAIVERS_BYTES, "a waivers file")?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::parse(path, "not UTF-8 text"))?;
     parse(&text).map_err(|m| Error::parse(path, m))
 }
 

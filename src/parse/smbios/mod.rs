@@ -20,7 +20,6 @@ pub mod text;
 
 use crate::error::{Error, ParseError};
 use crate::snapshot::{HexBytes, SmbiosRaw};
-use std::io::Read;
 use std::path::Path;
 
 pub const FORMAT_DUMP_BIN: &str = "dump-bin";
@@ -100,18 +99,7 @@ fn load_table_with_entry_point(table: &Path, ep: Option<&Path>) -> Result<Smbios
 
 /// Read a whole file, refusing anything larger than [`MAX_INPUT_BYTES`].
 fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
-    let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::read(path, e))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(Error::parse(
-            path,
-            format!("larger than {MAX_INPUT_BYTES} bytes; not an SMBIOS table or dmidecode output"),
-        ));
-    }
-    Ok(bytes)
+    crate::input::read_input_file(path, MAX_INPUT_BYTES, "an SMBIOS table or dmidecode output")
 }
 
 fn binary(format: &str, entry_point: Option<&[u8]>, table: &[u8]) -> SmbiosRaw {
