@@ -145,6 +145,25 @@ fn cron_line_runs_under_a_lock_and_writes_both_outputs() {
     check_unattended(&cmd, &p, &[0, 2]);
 }
 
+/// kvmaudit creates files with the mode the umask allows, and node_exporter reads the textfile
+/// as another user: the cron line sets its own umask (cron's may be 077) and the unit sets
+/// UMask=.
+#[test]
+fn cron_and_systemd_make_the_textfile_world_readable_under_a_strict_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(key(&unit("kvmaudit.service"), "UMask"), ["0022"]);
+    if !common::require_tool("flock") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let p = Paths::new(tmp.path());
+    let cmd = format!("umask 077; {}", p.localise(&cron_command()));
+    let code = sh(&cmd);
+    assert!([0, 2].contains(&code), "exit {code} for {cmd}");
+    let prom = std::fs::metadata(p.textfile.join("kvmaudit.prom")).unwrap();
+    assert_eq!(prom.permissions().mode() & 0o777, 0o644);
+}
+
 #[test]
 fn systemd_units_treat_2_as_success_and_run_under_the_lock() {
     let service = unit("kvmaudit.service");
