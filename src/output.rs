@@ -70,8 +70,22 @@ pub fn create_dir(dir: &Path) -> Result<OutputDir> {
         path: dir.to_path_buf(),
         source: e,
     };
-    let (parent, name) = split(dir).map_err(werr)?;
-    if !parent.as_os_str().is_empty() && parent != Path::new(".") {
+    // `DIR/` names DIR; `.`, `..` and `/` cannot be links, so they are only opened.
+    let bytes = dir.as_os_str().as_bytes();
+    let trimmed = match bytes.iter().rposition(|&b| b != b'/') {
+        Some(end) => &bytes[..=end],
+        None => bytes,
+    };
+    let last = trimmed.rsplit(|&b| b == b'/').next().unwrap_or(trimmed);
+    if trimmed == b"/" || last == b"." || last == b".." || trimmed.is_empty() {
+        let fd = open_dir(dir).map_err(werr)?;
+        return Ok(OutputDir {
+            path: dir.to_path_buf(),
+            fd,
+        });
+    }
+    let (parent, name) = split(Path::new(OsStr::from_bytes(trimmed))).map_err(werr)?;
+    if parent != Path::new(".") {
         std::fs::create_dir_all(parent).map_err(werr)?;
     }
     let pfd = open_dir(parent).map_err(werr)?;
@@ -85,6 +99,9 @@ pub fn create_dir(dir: &Path) -> Result<OutputDir> {
     }
     match lstat_at(pfd.as_raw_fd(), &name).map_err(werr)? {
         Some(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {}
+        Some(st) if st.st_mode & libc::S_IFMT == libc::S_IFREG => {
+            return Err(werr(std::io::Error::other("is not a directory")))
+        }
         Some(st) => return Err(werr(refusal(st.st_mode))),
         None => return Err(werr(std::io::ErrorKind::NotFound.into())),
     }
@@ -488,5 +505,66 @@ mod cleanup {
             libc::sigaction(sig, &sa, std::ptr::null_mut());
             libc::raise(sig);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_names_the_directory_and_refuses_directory_paths() {
+        let ok = |p: &str| {
+            let (d, n) = split(Path::new(p)).unwrap();
+            (d.to_str().unwrap().to_string(), n.into_string().unwrap())
+        };
+        assert_eq!(ok("r.json"), (".".into(), "r.json".into()));
+        assert_eq!(ok("/tmp/r.json"), ("/tmp/".into(), "r.json".into()));
+        assert_eq!(ok("/r.json"), ("/".into(), "r.json".into()));
+        for bad in ["", "/", "out/", "out/.", "out/..", "..", "."] {
+            assert!(split(Path::new(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn create_dir_takes_a_trailing_slash_and_dot() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("a/b");
+        let with_slash = format!("{}/", d.display());
+        create_dir(Path::new(&with_slash))
+            .unwrap()
+            .write("x.xml", b"<x/>")
+            .unwrap();
+        assert_eq!(std::fs::read(d.join("x.xml")).unwrap(), b"<x/>");
+        let dot = format!("{}/.", d.display());
+        create_dir(Path::new(&dot))
+            .unwrap()
+            .write("y.xml", b"<y/>")
+            .unwrap();
+        assert!(d.join("y.xml").is_file());
+        let dir = create_dir(&d).unwrap();
+        for bad in ["", ".", "..", "a/b"] {
+            assert!(dir.write(bad, b"").is_err(), "{bad:?}");
+        }
+        // A plain file where the directory should be.
+        let f = t.path().join("f");
+        std::fs::write(&f, "").unwrap();
+        let e = create_dir(&f).err().unwrap().to_string();
+        assert_eq!(
+            e,
+            format!("cannot write {}: is not a directory", f.display())
+        );
+    }
+
+    #[test]
+    fn temporary_slots_are_freed_and_reused() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("r.json");
+        // More writes than slots: each frees its slot when done.
+        for i in 0..40 {
+            write(&p, format!("{i}").as_bytes()).unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "39");
+        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
     }
 }
