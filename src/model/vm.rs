@@ -269,6 +269,34 @@ pub struct Overcommit {
     pub cpu_pm: Option<bool>,
 }
 
+impl Overcommit {
+    /// Effective (mem-lock, cpu-pm) as QEMU ≥ 9.1 applies them: each key keeps the last value
+    /// any occurrence gave it, off when none did.
+    pub fn merged(&self) -> (MemLock, bool) {
+        (
+            self.mem_lock.unwrap_or(MemLock::Off),
+            self.cpu_pm.unwrap_or(false),
+        )
+    }
+
+    /// Effective (mem-lock, cpu-pm) as QEMU < 9.1 applied them: each `-overcommit` set both
+    /// keys from its own options, off when it did not name them (`enable_mlock =
+    /// qemu_opt_get_bool(opts, "mem-lock", false)`, the same for cpu-pm, until "vl: Allow
+    /// multiple -overcommit commands" in 9.1); `-realtime mlock=` set mem-lock only.
+    pub fn before_9_1(&self) -> (MemLock, bool) {
+        let (mut mem_lock, mut cpu_pm) = (MemLock::Off, false);
+        for o in &self.occurrences {
+            if o.option == "realtime" {
+                mem_lock = o.mem_lock.unwrap_or(mem_lock);
+            } else {
+                mem_lock = o.mem_lock.unwrap_or(MemLock::Off);
+                cpu_pm = o.cpu_pm.unwrap_or(false);
+            }
+        }
+        (mem_lock, cpu_pm)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OvercommitOption {

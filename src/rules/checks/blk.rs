@@ -870,7 +870,13 @@ fn judge_iothread(ctx: &Ctx, vm: &Vm, id: &str) -> (Status, String, String) {
             obs,
         );
     };
-    let Some(vm_node) = facts.cpu_node else {
+    // A VM whose guest NUMA nodes are each bound to a host node is local on every one of them
+    // (which guest node a disk's requests come from is not knowable from the host).
+    let spanning = facts
+        .bound_host_nodes()
+        .filter(|nodes| nodes.contains(&node))
+        .map(|_| node);
+    let Some(vm_node) = facts.cpu_node.or(spanning) else {
         return (
             Status::Warn,
             format!("IOThread {id} is pinned to node {node}, but the VM's vCPUs are not confined to one node, so it cannot be local (see qemu.numa.vm-placement)"),
@@ -909,7 +915,11 @@ fn judge_iothread(ctx: &Ctx, vm: &Vm, id: &str) -> (Status, String, String) {
     }
     (
         Status::Pass,
-        format!("served by IOThread {id}, pinned to CPUs {obs} on the VM's node {vm_node}"),
+        if facts.cpu_node.is_some() {
+            format!("served by IOThread {id}, pinned to CPUs {obs} on the VM's node {vm_node}")
+        } else {
+            format!("served by IOThread {id}, pinned to CPUs {obs} on node {vm_node}, a host node one of the VM's guest NUMA nodes is bound to")
+        },
         obs,
     )
 }

@@ -140,13 +140,7 @@ fn idle_poll(ctx: &Ctx) -> Vec<Outcome> {
     } else {
         // Softer alternatives of the catalogue card.
         let mut alts = Vec::new();
-        if !ctx.host.vms.is_empty()
-            && ctx
-                .host
-                .vms
-                .iter()
-                .all(|v| v.model.overcommit.cpu_pm == Some(true))
-        {
+        if !ctx.host.vms.is_empty() && ctx.host.vms.iter().all(|v| ctx.cpu_pm_on(v)) {
             alts.push(
                 "every VM runs with -overcommit cpu-pm=on (vCPU halts stay in the guest)"
                     .to_string(),
@@ -323,7 +317,7 @@ fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
     };
     let exiting: Vec<String> = vms
         .iter()
-        .filter(|v| gap > 0 && v.model.overcommit.cpu_pm != Some(true))
+        .filter(|v| gap > 0 && !ctx.cpu_pm_on(v))
         .map(|v| v.name())
         .collect();
     if exiting.is_empty() {
@@ -404,7 +398,7 @@ fn halt_poll(ctx: &Ctx) -> Vec<Outcome> {
         .iter()
         .filter(|v| {
             v.model.cpu.as_ref().and_then(|c| c.kvm_hint_dedicated()) == Some(true)
-                && v.model.overcommit.cpu_pm != Some(true)
+                && !ctx.cpu_pm_on(v)
         })
         .map(|v| v.name())
         .collect();
@@ -762,7 +756,7 @@ fn exitless_timer(ctx: &Ctx) -> Vec<Outcome> {
             out.push(Outcome::na(t, "the VM has no dedicated CPUs"));
             continue;
         }
-        let cpu_pm = vm.model.overcommit.cpu_pm == Some(true);
+        let cpu_pm = ctx.cpu_pm_on(vm);
         let vcpus: Option<Vec<BTreeSet<u32>>> = ctx
             .facts(vm)
             .threads
@@ -944,6 +938,32 @@ mod tests {
             status(&blind, Throughput, "host.idle.poll", "host"),
             "unknown"
         );
+    }
+
+    /// Before QEMU 9.1 a later `-overcommit` that does not name cpu-pm resets it to off; with
+    /// a machine type that allows such a QEMU, PLE and the posted timer must not count on it
+    /// (issue 12 item 6).
+    #[test]
+    fn cpu_pm_reset_by_an_older_qemu_is_not_counted() {
+        let reset = "-machine pc-q35-8.2 -overcommit cpu-pm=on -overcommit mem-lock=on";
+        let s = dedicated(host("ro"), reset).build();
+        assert_eq!(status(&s, Throughput, "host.kvm.ple", "host"), "info");
+        assert_eq!(
+            status(&s, Throughput, "host.kvm.exitless-timer", "vm:db01"),
+            "warn"
+        );
+        // The same order on a 9.1+ machine type: QEMU merges the options.
+        let merged = "-machine pc-q35-9.1 -overcommit cpu-pm=on -overcommit mem-lock=on";
+        let s = dedicated(host("ro"), merged).build();
+        assert_eq!(status(&s, Throughput, "host.kvm.ple", "host"), "pass");
+        assert_eq!(
+            status(&s, Throughput, "host.kvm.exitless-timer", "vm:db01"),
+            "pass"
+        );
+        // libvirt's pair (mem-lock first, the passthrough cpu-pm=on last): on either way.
+        let libvirt = "-machine pc-q35-8.2 -overcommit mem-lock=on -overcommit cpu-pm=on";
+        let s = dedicated(host("ro"), libvirt).build();
+        assert_eq!(status(&s, Throughput, "host.kvm.ple", "host"), "pass");
     }
 
     #[test]
