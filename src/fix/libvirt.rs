@@ -279,6 +279,39 @@ mod tests {
         assert!(x.find("<memoryBacking>").unwrap() < x.find("<devices>").unwrap());
     }
 
+    /// A VM with several guest NUMA nodes is never told to squeeze onto one host node
+    /// (issue 12 item 1): each guest node is bound to its own host node instead.
+    #[test]
+    fn numa_advice_keeps_a_multi_node_guest_spanning() {
+        for rule in [
+            "qemu.numa.vm-placement",
+            "qemu.numa.memory-locality",
+            "qemu.numa.device-locality",
+        ] {
+            let f = finding(rule, "vm:a", Status::Warn);
+            let single = suggest(&f, Some(8), None).unwrap();
+            assert!(
+                single.qemu.contains("numactl --cpunodebind"),
+                "{}",
+                single.qemu
+            );
+            let sg = suggest(&f, Some(8), Some(2)).unwrap();
+            assert!(!sg.qemu.contains("numactl"), "{}", sg.qemu);
+            assert!(!sg.xml.contains("<memory "), "{}", sg.xml);
+            assert_eq!(
+                sg.xml,
+                "<memnode cellid='0' mode='strict' nodeset='HOST_NODE_0'/>\n<memnode cellid='1' mode='strict' nodeset='HOST_NODE_1'/>"
+            );
+            assert!(sg.note.contains("do not confine"), "{}", sg.note);
+        }
+        // Other rules keep their advice.
+        let f = finding("qemu.mem.merge", "vm:a", Status::Warn);
+        assert_eq!(
+            suggest(&f, Some(8), Some(2)).unwrap().qemu,
+            "-machine mem-merge=off"
+        );
+    }
+
     #[test]
     fn latency_failures_for_missing_options_suggest_adding_them() {
         let mut f = finding("qemu.overcommit.mem-lock", "vm:a", Status::Fail);
