@@ -203,6 +203,57 @@ fn spanning_vm_is_judged_per_guest_node() {
     );
 }
 
+/// Where the guest is told a device's NUMA node (a pxb-pcie expander with `numa_node`), a
+/// spanning VM's device must sit on the host node that guest node is bound to.
+#[test]
+fn spanning_vm_device_behind_an_expander_bus() {
+    // net1 (vnet1 → enp202s0f0, host node 1) moved behind a pxb-pcie of guest node `g`.
+    let with_expander = |g: u32| {
+        let tmp = tempfile::tempdir().unwrap();
+        hosts::copy_tree(&hosts::tree("icx-span"), tmp.path()).unwrap();
+        let cl = tmp.path().join("proc/4102/cmdline");
+        let text = std::fs::read_to_string(&cl).unwrap();
+        let mut argv: Vec<String> = text
+            .trim_end_matches('\0')
+            .split('\0')
+            .map(String::from)
+            .collect();
+        let i = argv
+            .iter()
+            .position(|a| a.contains(r#""id":"net1""#))
+            .unwrap();
+        argv[i] = argv[i].replace(r#""bus":"pci.6""#, r#""bus":"pci.8""#);
+        let extra = [
+            "-device".to_string(),
+            format!(r#"{{"driver":"pxb-pcie","bus_nr":254,"id":"pci.7","numa_node":{g},"bus":"pcie.0","addr":"0x3"}}"#),
+            "-device".to_string(),
+            r#"{"driver":"pcie-root-port","port":24,"chassis":8,"id":"pci.8","bus":"pci.7","addr":"0x0"}"#.to_string(),
+        ];
+        argv.splice(i - 1..i - 1, extra);
+        std::fs::write(&cl, argv.join("\0") + "\0").unwrap();
+        let r = common::expected::scan_json(&["scan", "--root", tmp.path().to_str().unwrap()]);
+        finding(&r, "qemu.numa.device-locality", "vm:span01/net:net1").clone()
+    };
+    let f = with_expander(1);
+    assert_eq!(f["status"], "pass", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("where the guest sees it"),
+        "{f}"
+    );
+    let f = with_expander(0);
+    assert_eq!(f["status"], "warn", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("the guest sees it on guest NUMA node 0, which is bound to host node 0"),
+        "{f}"
+    );
+}
+
 #[test]
 fn tuned_host_details() {
     let r = scan("icx-tuned", "throughput");

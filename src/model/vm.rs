@@ -601,6 +601,34 @@ pub struct Device {
     pub bus: Option<String>,
     /// virtio `packed` (device property or a matching `-global`).
     pub packed: Option<bool>,
+    /// `numa_node` of a PCI expander bridge (`pxb`, `pxb-pcie`): the guest NUMA node the
+    /// devices behind it belong to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numa_node: Option<u32>,
+}
+
+impl VmModel {
+    /// The guest NUMA node a `-device` (by id) sits on, when it is behind a PCI expander
+    /// bridge with a `numa_node` (libvirt `<controller model='pcie-expander-bus'><target>
+    /// <node>N</node>`); `None` when the guest is not told.
+    pub fn guest_numa_node_of(&self, device_id: &str) -> Option<u32> {
+        let by_id = |id: &str| self.devices.iter().find(|d| d.id.as_deref() == Some(id));
+        let mut dev = by_id(device_id)?;
+        // Bus chains are short (root port → switch → expander); the bound stops a loop.
+        for _ in 0..16 {
+            if dev.numa_node.is_some() && dev.driver.starts_with("pxb") {
+                return dev.numa_node;
+            }
+            // A bus is named after the device providing it (`pci.2`), or that device's id
+            // plus a bus number (`scsi0.0`, `virtio-serial0.0`).
+            let bus = dev.bus.as_deref()?;
+            dev = by_id(bus).or_else(|| {
+                let (id, n) = bus.rsplit_once('.')?;
+                n.parse::<u32>().ok().and_then(|_| by_id(id))
+            })?;
+        }
+        None
+    }
 }
 
 /// One `-global`.

@@ -1464,6 +1464,8 @@ struct Dev {
     node: DevNode,
     /// PCI functions whose interrupts serve this device (VFIO function, NIC uplinks).
     bdfs: Vec<String>,
+    /// The guest-side `-device` id, to find the guest NUMA node it sits on.
+    device_id: Option<String>,
 }
 
 /// Every host device a VM uses, with its node.
@@ -1483,6 +1485,7 @@ fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
             what: format!("vfio-pci {}", d.host_bdf.as_deref().unwrap_or("?")),
             node,
             bdfs: d.host_bdf.iter().cloned().collect(),
+            device_id: d.id.clone(),
         });
     }
     for (i, n) in vm.model.nics.iter().enumerate() {
@@ -1512,6 +1515,7 @@ fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
             what,
             node,
             bdfs,
+            device_id: n.id.clone(),
         });
     }
     // Drive targets exactly as the blk rules name them (device id, drive id, QEMU's generated
@@ -1530,6 +1534,7 @@ fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
             node: disk_node(ctx, vm, d),
             // Disk queue interrupts are kernel-managed: judged by the queue map, not here.
             bdfs: Vec::new(),
+            device_id: d.id.clone(),
         });
     }
     out
@@ -1560,9 +1565,17 @@ fn device_locality(ctx: &Ctx) -> Vec<Outcome> {
         // device on any of them is local to the guest node bound there.
         let bound = ctx.facts(vm).bound_guest_nodes();
         for Dev {
-            suffix, what, node, ..
+            suffix,
+            what,
+            node,
+            device_id,
+            ..
         } in devs
         {
+            // The guest node the guest sees the device on, where it is told (expander bus).
+            let guest_node = device_id
+                .as_deref()
+                .and_then(|id| vm.model.guest_numa_node_of(id));
             let t = format!("{}/{suffix}", ctx.vm_target(vm));
             let vm_obs = match &place {
                 CpuPlace::One(h) => format!("node {h}"),
@@ -1586,9 +1599,22 @@ fn device_locality(ctx: &Ctx) -> Vec<Outcome> {
                             format!("{what} is on node {d} but the VM runs on node {h}: every I/O crosses the interconnect"),
                         ),
                         CpuPlace::Spans(s) => match bound.as_ref().map(|b| guest_nodes_on(b, *d)) {
+                            // The guest sees it on a guest node bound to another host node.
+                            Some(_) if guest_node.is_some_and(|g| bound.as_ref().and_then(|b| b.get(&g)) != Some(d)) => Outcome::warn(
+                                t,
+                                format!(
+                                    "{what} is on host node {d}, but the guest sees it on guest NUMA node {}, which is bound to host node {}: its I/O crosses the interconnect",
+                                    guest_node.unwrap_or_default(),
+                                    guest_node.and_then(|g| bound.as_ref().and_then(|b| b.get(&g))).map_or("?".into(), |h| h.to_string())
+                                ),
+                            ),
                             Some(g) if !g.is_empty() => Outcome::pass(
                                 t,
-                                format!("{what} is on node {d}, the host node guest NUMA node {g} is bound to"),
+                                format!(
+                                    "{what} is on node {d}, the host node guest NUMA node {} is bound to{}",
+                                    guest_node.map_or(g, |n| n.to_string()),
+                                    if guest_node.is_some() { ", where the guest sees it (expander bus numa_node)" } else { "" }
+                                ),
                             ),
                             Some(_) => Outcome::warn(
                                 t,
