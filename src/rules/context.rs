@@ -328,6 +328,20 @@ impl<'a> Ctx<'a> {
         self.cpu_pm(vm) == OvercommitValue::Known(true)
     }
 
+    /// The VM's cpu-pm in words for evidence, naming a pre-9.1 reset.
+    pub fn cpu_pm_words(&self, vm: &Vm) -> &'static str {
+        match self.cpu_pm(vm) {
+            OvercommitValue::Known(true) => "cpu-pm=on",
+            OvercommitValue::Known(false) => "cpu-pm off",
+            OvercommitValue::Depends { merged: true, .. } => {
+                "cpu-pm=on only on QEMU >= 9.1: a later -overcommit resets it on older QEMU, which the machine type allows"
+            }
+            OvercommitValue::Depends { .. } => {
+                "cpu-pm=on only on QEMU < 9.1, which the machine type allows"
+            }
+        }
+    }
+
     /// The VM target label: `vm:NAME`.
     pub fn vm_target(&self, vm: &Vm) -> String {
         format!("vm:{}", vm.name())

@@ -343,11 +343,22 @@ fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
         ))];
     }
     let pending = configured.as_ref().is_some_and(|(_, v)| v.trim() == "0");
-    let msg = format!(
+    let mut msg = format!(
         "{} {} dedicated pCPUs but still take PAUSE exits (ple_gap {gap}): set ple_gap=0 or add -overcommit cpu-pm=on",
         exiting.join(", "),
         if exiting.len() == 1 { "has" } else { "have" }
     );
+    let reset: Vec<String> = vms
+        .iter()
+        .filter(|v| !ctx.cpu_pm_on(v) && ctx.cpu_pm(v).known().is_none())
+        .map(|v| v.name())
+        .collect();
+    if !reset.is_empty() {
+        msg.push_str(&format!(
+            "; the cpu-pm=on of {} counts only on QEMU >= 9.1 (QEMU < 9.1 resets it at a later -overcommit, and the machine type allows such a QEMU)",
+            reset.join(", ")
+        ));
+    }
     let mut o = if ctx.profile == Profile::Latency {
         Outcome::warn("host", msg)
     } else {
@@ -830,7 +841,7 @@ fn exitless_timer(ctx: &Ctx) -> Vec<Outcome> {
             )
             .ev(
                 format!("{} -overcommit", vm.source),
-                if cpu_pm { "cpu-pm=on" } else { "cpu-pm off" },
+                ctx.cpu_pm_words(vm),
                 if needs_cpu_pm == Some(false) {
                     ""
                 } else {
@@ -947,7 +958,14 @@ mod tests {
     fn cpu_pm_reset_by_an_older_qemu_is_not_counted() {
         let reset = "-machine pc-q35-8.2 -overcommit cpu-pm=on -overcommit mem-lock=on";
         let s = dedicated(host("ro"), reset).build();
-        assert_eq!(status(&s, Throughput, "host.kvm.ple", "host"), "info");
+        let f = &findings(&s, Throughput, "host.kvm.ple")[0];
+        assert_eq!(f.status.as_str(), "info");
+        assert!(
+            f.message
+                .contains("the cpu-pm=on of db01 counts only on QEMU >= 9.1"),
+            "{}",
+            f.message
+        );
         assert_eq!(
             status(&s, Throughput, "host.kvm.exitless-timer", "vm:db01"),
             "warn"
