@@ -155,7 +155,7 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
             None => ram_known = false,
         }
     }
-    let mem_total = ctx.host.meminfo.as_ref().map(|m| m.mem_total);
+    let mem_total = ctx.host.meminfo.as_ref().and_then(|m| m.mem_total());
     let pools = hugepage_pool_bytes(ctx);
     let nvms = ctx.host.vms.len();
 

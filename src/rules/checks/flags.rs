@@ -145,7 +145,7 @@ pub fn hugepage_pool_bytes(ctx: &Ctx) -> Option<u64> {
 
 /// Σ RAM of VMs not on huge pages + huge page pools + 10 % host reserve > MemTotal.
 fn mem_overcommitted(ctx: &Ctx) -> Option<bool> {
-    let total = ctx.host.meminfo.as_ref()?.mem_total;
+    let total = ctx.host.meminfo.as_ref()?.mem_total()?;
     let pools = hugepage_pool_bytes(ctx).unwrap_or(0);
     let mut guest = 0u64;
     for vm in &ctx.host.vms {

@@ -253,7 +253,7 @@ pub(super) fn vm_mounts(ctx: &Ctx, vm: &Vm) -> Option<MountView> {
 
 /// The host's default huge page size in bytes (`Hugepagesize:` of /proc/meminfo).
 pub(super) fn default_hugepage(ctx: &Ctx) -> Option<u64> {
-    ctx.host.meminfo.as_ref().and_then(|m| m.hugepagesize)
+    ctx.host.meminfo.as_ref().and_then(|m| m.hugepagesize())
 }
 
 /// Page size of a hugetlbfs mount (`pagesize=`; the default size when absent).
@@ -1323,7 +1323,7 @@ fn thp(ctx: &Ctx) -> Vec<Outcome> {
         );
     }
     if let Some(m) = &ctx.host.meminfo {
-        if let Some(a) = m.anon_hugepages {
+        if let Some(a) = m.anon_hugepages() {
             o = o.ev("/proc/meminfo AnonHugePages", human(a), "");
         }
     }
