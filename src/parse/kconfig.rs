@@ -133,7 +133,8 @@ mod tests {
     #[test]
     fn completeness_of_real_configs() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/kconfig/");
-        let read = |f: &str| KernelConfig::parse(&std::fs::read_to_string(format!("{dir}{f}")).unwrap());
+        let read =
+            |f: &str| KernelConfig::parse(&std::fs::read_to_string(format!("{dir}{f}")).unwrap());
         assert!(read("debian12-config-6.1.0-50-amd64").is_complete());
         let rhel = read("el9_3-kernel-5.14.0-362.24.1-x86_64-rhel.config");
         assert!(!rhel.is_complete());
@@ -141,7 +142,9 @@ mod tests {
         assert_eq!(rhel.get("DAX"), Symbol::Absent);
         assert!(!read("fedora40-kernel-6.8.2-300.fc40-x86_64-fedora.config").is_complete());
         // The header alone does not make a fragment complete.
-        let frag = KernelConfig::parse(&format!("#\n{GENERATED_HEADER}\n#\nCONFIG_CC_VERSION_TEXT=\"gcc\"\nCONFIG_KVM=m\n"));
+        let frag = KernelConfig::parse(&format!(
+            "#\n{GENERATED_HEADER}\n#\nCONFIG_CC_VERSION_TEXT=\"gcc\"\nCONFIG_KVM=m\n"
+        ));
         assert!(!frag.is_complete());
     }
 }

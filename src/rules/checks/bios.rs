@@ -315,6 +315,40 @@ fn posted_interrupts(ctx: &Ctx, units: &[&String]) -> String {
 }
 
 /// Kernel DMA remapping is active: remapping units registered and IOMMU groups populated.
+/// What shows that device passthrough is prepared on this host although no VM uses VFIO:
+/// a QAT device, or SR-IOV virtual functions (`physfn` links). `Ok(None)` = nothing;
+/// `Err` = the PCI device list could not be read.
+fn passthrough_planned(ctx: &Ctx) -> Result<Option<String>, String> {
+    const PCI: &str = "/sys/bus/pci/devices";
+    if ctx.flags.qat_present == Some(true) {
+        return Ok(Some("a QAT device is present".into()));
+    }
+    let devices = match ctx.dir(PCI) {
+        Ok(d) => d,
+        Err(e) => {
+            return Err(format!(
+                "{PCI}: {}",
+                e.map_or_else(|| "absent".into(), |e| e.describe())
+            ))
+        }
+    };
+    let vfs: Vec<&str> = devices
+        .iter()
+        .filter(|d| ctx.link(&format!("{PCI}/{d}/physfn")).is_some())
+        .map(String::as_str)
+        .collect();
+    if let Some(first) = vfs.first() {
+        return Ok(Some(format!(
+            "{} SR-IOV virtual function(s), e.g. {first}",
+            vfs.len()
+        )));
+    }
+    match ctx.flags.qat_present {
+        Some(_) => Ok(None),
+        None => Err("the QAT device scan could not be completed".into()),
+    }
+}
+
 fn iommu_enabled(ctx: &Ctx) -> Vec<Outcome> {
     let esc = vfio_escalation(ctx);
     let tables = ctx.dir(ACPI_TABLES);
@@ -513,12 +547,32 @@ fn iommu_enabled(ctx: &Ctx) -> Vec<Outcome> {
                 .then(|| persistent_cmdline_has(ctx, "intel_iommu", Some("on")))
                 .flatten()
         };
+        // Catalogue: FAIL only when VFIO is used or planned; without passthrough the host
+        // runs its VMs as well without DMA remapping (stock RHEL 9 / Ubuntu kernels default
+        // intel_iommu off), so the finding is informational.
+        let planned = passthrough_planned(ctx);
+        let needed = vfio_used || pending.is_some() || planned.as_ref().is_ok_and(|p| p.is_some());
+        if !needed {
+            let o = match &planned {
+                Err(e) => Outcome::unknown(
+                    "host",
+                    format!("DMA remapping is not active ({why}); whether passthrough is planned (QAT or SR-IOV devices) could not be read: {e}"),
+                ),
+                Ok(_) => Outcome::info(
+                    "host",
+                    format!("DMA remapping is not active ({why}); no VM uses VFIO and no QAT or SR-IOV virtual function is present, so nothing needs it now: add {param}=on before assigning devices to VMs"),
+                ),
+            };
+            return vec![base_ev(o)];
+        }
         let mut msg = format!(
             "DMA remapping is not active: {why}, and no {unit_glob} unit with IOMMU groups exists{}",
             if vfio_used {
-                "; VFIO passthrough (VMs or QAT VFs) cannot work without it"
+                "; VFIO passthrough (VMs or QAT VFs) cannot work without it".to_string()
+            } else if let Ok(Some(what)) = &planned {
+                format!("; passthrough is prepared ({what}) and cannot work without it")
             } else {
-                ""
+                String::new()
             }
         );
         if let Some(p) = &pending {
@@ -2012,6 +2066,45 @@ mod tests {
         assert!(f[0].message.contains("intel_iommu=off"), "{}", f[0].message);
     }
 
+    /// Stock RHEL 9 / Ubuntu 22.04 kernels leave intel_iommu off; a host that passes nothing
+    /// through is not failing (catalogue: FAIL only when VFIO is used or planned).
+    #[test]
+    fn iommu_off_without_passthrough_is_informational() {
+        let nic_only = || {
+            iommu_host(0, 0)
+                .file("/proc/cmdline", "ro quiet")
+                .kconfig("# CONFIG_INTEL_IOMMU_DEFAULT_ON is not set\nCONFIG_INTEL_IOMMU=y\n")
+                .dir("/sys/bus/pci/devices", &["0000:31:00.0"])
+                .file("/sys/bus/pci/devices/0000:31:00.0/vendor", "0x8086")
+                .file("/sys/bus/pci/devices/0000:31:00.0/device", "0x159b")
+        };
+        let s = nic_only()
+            .vm("qemu-system-x86_64 -name guest=a -accel kvm -m 4G", &[])
+            .build();
+        let f = &findings(&s, Throughput, "host.iommu.enabled")[0];
+        assert_eq!(f.status.as_str(), "info", "{}", f.message);
+        assert!(f.message.contains("defaults to off"), "{}", f.message);
+        // A VFIO VM needs it.
+        let s = nic_only()
+            .vm(
+                "qemu-system-x86_64 -name guest=a -device vfio-pci,host=31:00.0",
+                &[],
+            )
+            .build();
+        assert_eq!(st(&s, "host.iommu.enabled"), "fail");
+        // So does a QAT device waiting for its VFs.
+        let s = nic_only()
+            .dir("/sys/bus/pci/devices", &["0000:31:00.0", "0000:65:00.0"])
+            .file("/sys/bus/pci/devices/0000:65:00.0/vendor", "0x8086")
+            .file("/sys/bus/pci/devices/0000:65:00.0/device", "0x37c8")
+            .build();
+        assert_eq!(st(&s, "host.iommu.enabled"), "fail");
+        assert!(msg(&s, "host.iommu.enabled").contains("QAT"));
+        // Without the device list, whether passthrough is planned is unknown.
+        let s = nic_only().dir_denied("/sys/bus/pci/devices").build();
+        assert_eq!(st(&s, "host.iommu.enabled"), "unknown");
+    }
+
     #[test]
     fn iommu_applicability() {
         let none = SnapBuilder::new()
@@ -2022,7 +2115,8 @@ mod tests {
         assert_eq!(st(&none, "host.iommu.enabled"), "not_applicable");
         let unreadable = SnapBuilder::new().icx("vmx").dir_denied(TABLES).build();
         assert_eq!(st(&unreadable, "host.iommu.enabled"), "unknown");
-        // Both listings unreadable: unknown; both simply absent (no IOMMU support): fail.
+        // Both listings unreadable: unknown; both simply absent (no IOMMU support): not
+        // needed without passthrough (info), and unknown when the PCI devices are not known.
         let both_denied = SnapBuilder::new()
             .icx("vmx")
             .dir(TABLES, &["DMAR"])
@@ -2031,7 +2125,13 @@ mod tests {
             .build();
         assert_eq!(st(&both_denied, "host.iommu.enabled"), "unknown");
         let both_absent = SnapBuilder::new().icx("vmx").dir(TABLES, &["DMAR"]).build();
-        assert_eq!(st(&both_absent, "host.iommu.enabled"), "fail");
+        assert_eq!(st(&both_absent, "host.iommu.enabled"), "unknown");
+        let both_absent = SnapBuilder::new()
+            .icx("vmx")
+            .dir(TABLES, &["DMAR"])
+            .dir("/sys/bus/pci/devices", &[])
+            .build();
+        assert_eq!(st(&both_absent, "host.iommu.enabled"), "info");
         let groups_denied = iommu_host(1, 0)
             .dir_denied("/sys/kernel/iommu_groups")
             .build();
@@ -2049,8 +2149,14 @@ mod tests {
             .dir("/sys/class/iommu", &[])
             .dir("/sys/kernel/iommu_groups", &[])
             .file("/proc/cmdline", "amd_iommu=off")
+            .dir("/sys/bus/pci/devices", &["0000:41:00.0", "0000:41:00.1"])
+            .link(
+                "/sys/bus/pci/devices/0000:41:00.1/physfn",
+                "../0000:41:00.0",
+            )
             .build();
         assert_eq!(st(&amd_off, "host.iommu.enabled"), "fail");
+        assert!(msg(&amd_off, "host.iommu.enabled").contains("SR-IOV"));
         assert!(msg(&amd_off, "host.iommu.enabled").contains("amd_iommu=off"));
     }
 

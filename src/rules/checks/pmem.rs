@@ -89,7 +89,10 @@ const VERSIONED: &[(&str, Kind, (u32, u32))] = &[
 const IMPLIED_BY: &[(&str, &[&str])] = &[
     // drivers/dax/Kconfig: DEV_DAX and DEV_DAX_PMEM are inside `if DAX`; BLK_DEV_PMEM and
     // FS_DAX `select DAX`.
-    ("DAX", &["DEV_DAX", "DEV_DAX_PMEM", "BLK_DEV_PMEM", "FS_DAX"]),
+    (
+        "DAX",
+        &["DEV_DAX", "DEV_DAX_PMEM", "BLK_DEV_PMEM", "FS_DAX"],
+    ),
     // drivers/nvdimm/Kconfig before 5.17: BLK_DEV_PMEM `select DAX_DRIVER`.
     ("DAX_DRIVER", &["BLK_DEV_PMEM"]),
 ];
@@ -947,9 +950,7 @@ mod tests {
         );
 
         // A whole .config without DAX: off (its dependencies are off).
-        let no_dax = pmem_host()
-            .kconfig(&kconfig(true, &["DAX"], ""))
-            .build();
+        let no_dax = pmem_host().kconfig(&kconfig(true, &["DAX"], "")).build();
         assert_eq!(
             status(&no_dax, Throughput, "host.pmem.kconfig", "host"),
             "fail"
