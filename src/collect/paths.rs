@@ -198,6 +198,9 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
         File(SMALL),
     ),
     // --- THP and KSM
+    // Listed so that a missing transparent_hugepage directory next to a present /sys/kernel/mm
+    // proves a kernel without THP.
+    ("/sys/kernel/mm", Dir),
     ("/sys/kernel/mm/transparent_hugepage/enabled", File(SMALL)),
     ("/sys/kernel/mm/transparent_hugepage/defrag", File(SMALL)),
     (

@@ -47,8 +47,14 @@ fn bios_vtx(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = not_intel(ctx) {
         return o;
     }
-    let kvm_dev = ctx.dir_has("/dev", "kvm");
-    let kvm_intel = ctx.module_present("kvm_intel");
+    // A listing that is not there at all (a --root tree without /dev or /sys/module) says
+    // nothing about the entries: only a present listing can lack them.
+    let listed = |dir: &str, name: &str| match ctx.dir_exists(dir) {
+        Some(true) => ctx.dir_has(dir, name),
+        _ => None,
+    };
+    let kvm_dev = listed("/dev", "kvm");
+    let kvm_intel = listed("/sys/module", "kvm_intel");
     let kernel_vmx = ctx.cpuinfo_flag("vmx");
     let cpuid_vmx = ctx.host.cpu.vmx;
     let o = if kvm_dev == Some(true) && kvm_intel == Some(true) {
@@ -66,10 +72,15 @@ fn bios_vtx(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             "no vmx flag: VT-x is disabled in firmware or not supported",
         )
-    } else if kernel_vmx == Some(true) {
+    } else if kernel_vmx == Some(true) && (kvm_dev == Some(false) || kvm_intel == Some(false)) {
         Outcome::warn(
             "host",
             "VT-x is available but KVM is not ready: load kvm_intel (modprobe kvm_intel)",
+        )
+    } else if kernel_vmx == Some(true) {
+        Outcome::unknown(
+            "host",
+            "the vmx flag is present, but /dev and /sys/module could not be listed here, so whether KVM is usable (/dev/kvm, kvm_intel) cannot be told",
         )
     } else {
         Outcome::unknown("host", "neither /proc/cpuinfo nor /dev/kvm could be read")
@@ -968,10 +979,23 @@ fn power_policy(ctx: &Ctx) -> Vec<Outcome> {
         .collect();
     let tuned = ctx.get("/etc/tuned/active_profile");
     let (fw, fw_msg) = if vals.is_empty() {
+        // Only a kernel older than 5.2 lacks the files; otherwise they are missing from this
+        // copy (a --root tree or sosreport), which says nothing about the host.
+        let old = ctx
+            .host
+            .kernel_release
+            .as_deref()
+            .and_then(super::idle::kernel_version)
+            .map(|v| v < (5, 2));
         (
             Part::Unknown,
-            "EPB is not exposed in sysfs (Linux < 5.2): the firmware value needs MSR 0x1B0"
-                .to_string(),
+            match old {
+                Some(true) => "EPB is not exposed in sysfs before Linux 5.2: the firmware value needs MSR 0x1B0".to_string(),
+                _ => format!(
+                    "no {CPU}/cpu*/power/energy_perf_bias was recorded (kernel {}), so the firmware value is not visible here; MSR 0x1B0 would show it",
+                    ctx.host.kernel_release.as_deref().unwrap_or("release unknown")
+                ),
+            },
         )
     } else if vals.values().any(Option::is_none) {
         (
@@ -1206,6 +1230,14 @@ fn tmpfiles_writes(ctx: &Ctx, sysfs_tail: &str, value: &str) -> Option<String> {
 
 /// Turbo: `ida` (CPUID.6:EAX[1], 0 when firmware disables turbo), the OS switch
 /// (intel_pstate no_turbo / cpufreq boost) and frequency caps.
+/// Neither OS turbo switch exists on this host: both are recorded absent next to a present
+/// CPU directory (a `--root` tree without `/sys/devices/system/cpu` proves nothing).
+fn no_os_switch(ctx: &Ctx) -> bool {
+    matches!(ctx.get(NO_TURBO), Got::Absent)
+        && matches!(ctx.get(BOOST), Got::Absent)
+        && ctx.dir_exists(CPU) == Some(true)
+}
+
 fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = not_intel(ctx) {
         return o;
@@ -1278,10 +1310,24 @@ fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
                 .join("; ")
             ),
         )
-    } else if ida == Some(true) || no_turbo == Some("0") || boost == Some("1") {
+    } else if no_turbo == Some("0") || boost == Some("1") {
         Outcome::pass(
             "host",
             "Turbo Boost is enabled in firmware and allowed by the OS, with no frequency cap",
+        )
+    } else if ida == Some(true) && no_os_switch(ctx) {
+        Outcome::pass(
+            "host",
+            "Turbo Boost is enabled in firmware (ida) and the kernel has no turbo switch (neither intel_pstate/no_turbo nor cpufreq/boost exists), with no frequency cap",
+        )
+    } else if ida == Some(true) {
+        Outcome::unknown(
+            "host",
+            format!(
+                "the CPU offers turbo (ida), but whether the OS allows it could not be read ({NO_TURBO}: {}, {BOOST}: {})",
+                ctx.get(NO_TURBO).why(),
+                ctx.get(BOOST).why()
+            ),
         )
     } else {
         Outcome::unknown(
@@ -2605,6 +2651,68 @@ mod tests {
         assert_eq!(st(&capped, "bios.turbo"), "warn");
         assert!(msg(&capped, "bios.turbo").contains("(policy 1)"));
         assert_eq!(st(&SnapBuilder::new().build(), "bios.turbo"), "unknown");
+    }
+
+    /// Issue 12 item 5: a --root tree or sosreport that lacks a directory says nothing about
+    /// the host; only a present parent without the entry does.
+    #[test]
+    fn absent_from_the_tree_is_not_absent_on_the_host() {
+        // /dev and /sys/module not in the tree: not "load kvm_intel".
+        let tree = SnapBuilder::new()
+            .icx("vmx")
+            .absent_dir("/dev")
+            .absent_dir("/sys/module")
+            .build();
+        assert_eq!(st(&tree, "bios.vtx"), "unknown");
+        let live = SnapBuilder::new()
+            .icx("vmx")
+            .dir("/dev", &["null"])
+            .dir("/sys/module", &["kvm"])
+            .build();
+        assert_eq!(st(&live, "bios.vtx"), "warn");
+        // Turbo: ida alone with no switch recorded is not a pass ...
+        let tree = SnapBuilder::new()
+            .icx("vmx")
+            .absent("/sys/devices/system/cpu/intel_pstate/no_turbo")
+            .absent("/sys/devices/system/cpu/cpufreq/boost")
+            .build();
+        assert_eq!(st(&tree, "bios.turbo"), "unknown");
+        // ... unless the CPU directory is there and holds neither switch.
+        let no_switch = SnapBuilder::new()
+            .icx("vmx")
+            .dir("/sys/devices/system/cpu", &["cpu0", "online"])
+            .absent("/sys/devices/system/cpu/intel_pstate/no_turbo")
+            .absent("/sys/devices/system/cpu/cpufreq/boost")
+            .build();
+        assert_eq!(st(&no_switch, "bios.turbo"), "pass");
+        // EPB files missing on a 6.1 kernel: not "Linux < 5.2".
+        let s = pstates("intel_pstate", "performance", Some("performance"), None, 1)
+            .file("/proc/sys/kernel/osrelease", "6.1.0-50-amd64")
+            .build();
+        let f = &findings(&s, Throughput, "bios.power-policy")[0];
+        assert!(!f.message.contains("5.2"), "{}", f.message);
+        assert!(f.message.contains("6.1.0-50-amd64"), "{}", f.message);
+        // No ACPI table list and no PCI device list: PMem and QAT are unknown, not absent.
+        let tree = SnapBuilder::new()
+            .icx("vmx")
+            .absent_dir(TABLES)
+            .absent_dir("/sys/bus/pci/devices")
+            .build();
+        for rule in [
+            "host.pmem.kconfig",
+            "host.pmem.appdirect",
+            "host.pmem.devdax",
+        ] {
+            assert_eq!(st(&tree, rule), "unknown", "{rule}");
+        }
+        assert_eq!(st(&tree, "hw.qat.pcie-link"), "unknown");
+        let listed = SnapBuilder::new()
+            .icx("vmx")
+            .dir(TABLES, &["APIC", "DMAR"])
+            .dir("/sys/bus/pci/devices", &[])
+            .build();
+        assert_eq!(st(&listed, "host.pmem.kconfig"), "not_applicable");
+        assert_eq!(st(&listed, "hw.qat.pcie-link"), "not_applicable");
     }
 
     #[test]
