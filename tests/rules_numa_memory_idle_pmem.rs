@@ -58,6 +58,13 @@ const DEVIATIONS: &[(&str, &str, &str, &str, &str)] = &[
         "info",
         "cpu-pm=on on every VM",
     ),
+    (
+        "icx-virtual-host",
+        "latency",
+        "host.idle.poll",
+        "info",
+        "cpu-pm=on on every VM",
+    ),
     // The brief: nohz_full is not applicable without dedicated VMs *under throughput*; under the
     // latency profile these host settings are expected (unless vCPUs share pCPUs, icx-untuned).
     (

@@ -18,6 +18,9 @@ pub const TREES: &[&str] = &[
     "amd-epyc",
     "kvm-guest",
     "icx-restricted",
+    "icx-virtual-host",
+    "icx-rt-virtual-host",
+    "icx-cpu-partitioning",
 ];
 
 /// The uid/gid an unprivileged scan runs as ("nobody").
