@@ -21,6 +21,8 @@ pub const TREES: &[&str] = &[
     "icx-virtual-host",
     "icx-rt-virtual-host",
     "icx-cpu-partitioning",
+    "rhel9-stock",
+    "ubuntu2204-cloud",
 ];
 
 /// The uid/gid an unprivileged scan runs as ("nobody").
