@@ -621,6 +621,27 @@ mod tests {
     use crate::report::Profile::Throughput;
     use crate::rules::testkit::{findings, status, SnapBuilder};
 
+    /// A /proc/meminfo copy with only some fields (a trimmed sosreport, an unusual kernel)
+    /// still gives MemTotal: the file is read field by field.
+    #[test]
+    fn partial_meminfo_keeps_mem_total() {
+        let s = SnapBuilder::new()
+            .icx("vmx")
+            .topology(1, 2, 1)
+            .file(
+                "/proc/meminfo",
+                "MemTotal:       65842100 kB\nHugepagesize:       2048 kB\nDirectMap1G: x\n",
+            )
+            .build();
+        let f = &findings(&s, Throughput, "base.capacity.commit")[0];
+        let mem = f
+            .evidence
+            .iter()
+            .find(|e| e.source == "/proc/meminfo MemTotal")
+            .unwrap();
+        assert_eq!(mem.observed, gib(65842100 * 1024), "{}", f.message);
+    }
+
     #[test]
     fn platform_identity() {
         let icx = SnapBuilder::new().icx("vmx").topology(2, 4, 2).build();
