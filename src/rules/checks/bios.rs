@@ -1548,7 +1548,8 @@ enum CState {
 /// One cpuidle state of one CPU, as sysfs names and describes it.
 struct IdleState<'a> {
     idx: u32,
-    name: &'a str,
+    /// `None` when the state's files are there but its name could not be read.
+    name: Option<&'a str>,
     desc: Option<&'a str>,
 }
 
@@ -1556,7 +1557,7 @@ struct IdleState<'a> {
 fn cpuidle_states<'a>(ctx: &Ctx<'a>) -> BTreeMap<u32, Vec<IdleState<'a>>> {
     let prefix = format!("{CPU}/cpu");
     let mut out: BTreeMap<u32, Vec<IdleState>> = BTreeMap::new();
-    for (k, f) in ctx
+    for (k, _) in ctx
         .snap
         .files
         .range(prefix.clone()..)
@@ -1564,7 +1565,8 @@ fn cpuidle_states<'a>(ctx: &Ctx<'a>) -> BTreeMap<u32, Vec<IdleState<'a>>> {
     {
         let rest = &k[prefix.len()..];
         let mut parts = rest.split('/');
-        let (Some(cpu), Some("cpuidle"), Some(state), Some("name"), None) = (
+        // Any file of a state makes it a state: one whose name went missing must not vanish.
+        let (Some(cpu), Some("cpuidle"), Some(state), Some(_), None) = (
             parts.next(),
             parts.next(),
             parts.next(),
@@ -1579,18 +1581,22 @@ fn cpuidle_states<'a>(ctx: &Ctx<'a>) -> BTreeMap<u32, Vec<IdleState<'a>>> {
         ) else {
             continue;
         };
-        if let Some(name) = f.value() {
-            let desc = ctx.text(&format!("{CPU}/cpu{cpu}/cpuidle/state{idx}/desc"));
-            out.entry(cpu).or_default().push(IdleState {
-                idx,
-                name: name.trim(),
-                desc,
-            });
+        let states = out.entry(cpu).or_default();
+        if states.iter().any(|s| s.idx == idx) {
+            continue;
         }
+        let base = format!("{CPU}/cpu{cpu}/cpuidle/state{idx}");
+        states.push(IdleState {
+            idx,
+            name: ctx.text(&format!("{base}/name")),
+            desc: ctx.text(&format!("{base}/desc")),
+        });
     }
     for states in out.values_mut() {
         states.sort_by_key(|s| s.idx);
     }
+    // Only CPUs with at least one named state count as having cpuidle states.
+    out.retain(|_, v| v.iter().any(|s| s.name.is_some()));
     out
 }
 
@@ -1624,16 +1630,35 @@ fn mwait_hint(desc: &str) -> Option<u32> {
 /// Whether a cpuidle state is the C1E or the C6 of the guide, by meaning: its name family
 /// (any model suffix), or the MWAIT hint in its description (0x01 = C1E, 0x2x = core C6),
 /// or under acpi_idle the ACPI C2/C3 that firmware maps onto C6.
-fn matches_state(which: CState, driver: Option<&str>, st: &IdleState) -> bool {
-    let base = base_state_name(st.name);
+/// `None` when it cannot be told: the name is unreadable, or it is not one of the usual names
+/// (`POLL`, `C<n>[letters]` with any model suffix) and there is no description to go by.
+fn matches_state(which: CState, driver: Option<&str>, st: &IdleState) -> Option<bool> {
     let hint = st.desc.and_then(mwait_hint);
-    match which {
-        CState::C1e => base == "C1E" || hint == Some(0x01),
+    let by_hint = match which {
+        CState::C1e => hint == Some(0x01),
+        CState::C6 => hint.is_some_and(|h| h >> 4 == 2),
+    };
+    if by_hint {
+        return Some(true);
+    }
+    let name = st.name?;
+    let base = base_state_name(name);
+    let by_name = match which {
+        CState::C1e => base == "C1E",
         CState::C6 => {
-            base.starts_with("C6")
-                || hint.is_some_and(|h| h >> 4 == 2)
-                || (driver == Some("acpi_idle") && matches!(st.name, "C2" | "C3"))
+            base.starts_with("C6") || (driver == Some("acpi_idle") && matches!(name, "C2" | "C3"))
         }
+    };
+    let usual = base == "POLL"
+        || base.strip_prefix('C').is_some_and(|r| {
+            r.starts_with(|c: char| c.is_ascii_digit())
+                && r.chars()
+                    .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        });
+    match (by_name, usual || st.desc.is_some()) {
+        (true, _) => Some(true),
+        (false, true) => Some(false),
+        (false, false) => None,
     }
 }
 
@@ -1794,9 +1819,19 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
         // Every matching state counts (a part may have C6 and C6P); the worst one decides.
         let s = st
             .iter()
-            .filter(|state| matches_state(which, driver, state))
+            .filter_map(|state| match matches_state(which, driver, state) {
+                Some(true) => Some(Some(state)),
+                Some(false) => None,
+                None => Some(None),
+            })
             .map(|state| {
-                matched_names.insert(state.name);
+                let Some(state) = state else {
+                    return Seen::Unreadable(
+                        "a state's name or description could not be read, so which state it is is unknown"
+                            .into(),
+                    );
+                };
+                matched_names.insert(state.name.unwrap_or("?"));
                 let base = format!("{CPU}/cpu{cpu}/cpuidle/state{}", state.idx);
                 let disable = ctx.text(&format!("{base}/disable"));
                 let default = ctx.text(&format!("{base}/default_status"));
@@ -2901,6 +2936,30 @@ mod tests {
         .build();
         assert_eq!(st(&s, "bios.c1e"), "fail");
         assert_eq!(st(&s, "bios.c6"), "pass");
+        // Which state is C1E cannot be told: a state's name is missing, or an unusual name
+        // comes without its description. Never "not offered".
+        let s = idle(2, ("1", "enabled", "0"), ("1", "enabled", "0"))
+            .absent("/sys/devices/system/cpu/cpu1/cpuidle/state2/name")
+            .build();
+        assert_eq!(
+            st(&s, "bios.c1e"),
+            "pass",
+            "the description still says MWAIT 0x01"
+        );
+        let s = idle(2, ("1", "enabled", "0"), ("1", "enabled", "0"))
+            .absent("/sys/devices/system/cpu/cpu1/cpuidle/state2/name")
+            .absent("/sys/devices/system/cpu/cpu1/cpuidle/state2/desc")
+            .build();
+        assert_eq!(st(&s, "bios.c1e"), "unknown");
+        let s = idle_named(
+            1,
+            ["POLL", "C1", "C1_ACPI", "C6"],
+            ("0", "enabled", "5"),
+            ("1", "enabled", "0"),
+        )
+        .absent("/sys/devices/system/cpu/cpu0/cpuidle/state2/desc")
+        .build();
+        assert_eq!(st(&s, "bios.c1e"), "unknown");
         assert_eq!(super::base_state_name("C1E-ICX"), "C1E");
         assert_eq!(super::base_state_name("C6"), "C6");
         assert_eq!(super::mwait_hint("ACPI FFH MWAIT 0x1"), Some(1));
