@@ -1669,7 +1669,8 @@ const QOS_NO_CONSTRAINT_US: i64 = 2_000_000_000;
 
 /// The CPU latency limit the idle governor applies on one CPU (µs): the smaller of the
 /// global request and the CPU's `power/pm_qos_resume_latency_us`. `Ok(None)` = no limit.
-fn qos_limit(ctx: &Ctx, cpu: u32) -> Result<Option<u64>, String> {
+/// `per_cpu_recorded`: some CPU's file was recorded ([`any_resume_latency`]).
+fn qos_limit(ctx: &Ctx, cpu: u32, per_cpu_recorded: bool) -> Result<Option<u64>, String> {
     let global = match ctx.get(CPU_DMA_LATENCY) {
         Got::Val(v) => match v.trim().parse::<i64>() {
             Ok(n) if n >= QOS_NO_CONSTRAINT_US => None,
@@ -1680,7 +1681,11 @@ fn qos_limit(ctx: &Ctx, cpu: u32) -> Result<Option<u64>, String> {
     };
     let path = format!("{CPU}/cpu{cpu}/power/pm_qos_resume_latency_us");
     let per_cpu = match ctx.get(&path) {
-        // An older kernel without per-CPU resume latency: no per-CPU limit.
+        // Missing for this CPU while other CPUs have it: a copy that lost it.
+        Got::Absent | Got::NotCollected if per_cpu_recorded => {
+            return Err(format!("{path}: absent while other CPUs have it"))
+        }
+        // No CPU has one (a kernel before 4.16, or a copy without them): no per-CPU limit.
         Got::Absent | Got::NotCollected => None,
         Got::Val(v) => match crate::parse::sysfs::resume_latency_us(v) {
             Some(l) => l,
@@ -1692,6 +1697,16 @@ fn qos_limit(ctx: &Ctx, cpu: u32) -> Result<Option<u64>, String> {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     })
+}
+
+/// Whether any CPU's `power/pm_qos_resume_latency_us` was recorded.
+fn any_resume_latency(ctx: &Ctx) -> bool {
+    let prefix = format!("{CPU}/cpu");
+    ctx.snap
+        .files
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .any(|(k, f)| k.ends_with("/power/pm_qos_resume_latency_us") && f.value().is_some())
 }
 
 /// One state on one CPU.
@@ -1729,7 +1744,7 @@ impl Seen {
 }
 
 /// What one enabled state does on `cpu`, given its usage and exit latency.
-fn enabled_state(ctx: &Ctx, cpu: u32, base: &str) -> Seen {
+fn enabled_state(ctx: &Ctx, cpu: u32, base: &str, per_cpu_recorded: bool) -> Seen {
     let usage = ctx
         .text(&format!("{base}/usage"))
         .and_then(|u| u.parse::<u64>().ok());
@@ -1741,7 +1756,7 @@ fn enabled_state(ctx: &Ctx, cpu: u32, base: &str) -> Seen {
         Some(_) => Seen::Entered,
         None => Seen::Unreadable("usage".into()),
     };
-    match (qos_limit(ctx, cpu), latency) {
+    match (qos_limit(ctx, cpu, per_cpu_recorded), latency) {
         (Ok(Some(limit)), Some(latency)) if latency > limit => Seen::HeldOff { limit, latency },
         (Ok(Some(_)), None) => match usage {
             Some(0) => Seen::NotEntered,
@@ -1813,6 +1828,7 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
         };
         return vec![drv_ev(o)];
     }
+    let per_cpu_recorded = any_resume_latency(ctx);
     let mut seen: BTreeMap<u32, Seen> = BTreeMap::new();
     let mut matched_names: BTreeSet<&str> = BTreeSet::new();
     for (cpu, st) in &states {
@@ -1839,7 +1855,7 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
                     (Some("1"), d) => Seen::Disabled {
                         by_default: d == Some("disabled"),
                     },
-                    (Some("0"), _) => enabled_state(ctx, *cpu, &base),
+                    (Some("0"), _) => enabled_state(ctx, *cpu, &base, per_cpu_recorded),
                     (None, Some("disabled")) => Seen::Disabled { by_default: true },
                     _ => Seen::Unreadable(format!(
                         "disable: {}",
@@ -2893,6 +2909,12 @@ mod tests {
         let f = &findings(&s, Throughput, "bios.c6")[0];
         assert_eq!(f.status.as_str(), "fail", "{}", f.message);
         assert!(f.message.contains("1 of 2"), "{}", f.message);
+        // The same CPU's file lost from the copy: its limit is unknown, the verdict too.
+        let s = idle(2, ("1", "enabled", "0"), ("0", "enabled", "977"))
+            .file("/dev/cpu_dma_latency", "1")
+            .absent("/sys/devices/system/cpu/cpu1/power/pm_qos_resume_latency_us")
+            .build();
+        assert_eq!(st(&s, "bios.c6"), "unknown");
         // The limit unreadable (an unprivileged scan: the device is root-only): a state
         // entered since boot may be held off now, so unknown, never fail.
         let s = idle(2, ("0", "enabled", "1843"), ("1", "enabled", "0"))
