@@ -8,6 +8,7 @@ pub mod cpuid_live;
 pub mod fsroot;
 pub mod host;
 pub mod paths;
+pub mod pm_qos;
 pub mod processes;
 
 use crate::error::{Error, Result};
@@ -64,7 +65,11 @@ struct HostSide {
 
 impl HostSide {
     fn collect(fs: &FsRoot) -> HostSide {
-        let facts = host::HostFacts::collect(fs);
+        let mut facts = host::HostFacts::collect(fs);
+        facts.files.insert(
+            paths::CPU_DMA_LATENCY.to_string(),
+            pm_qos::read_cpu_dma_latency(fs),
+        );
         let kconfig = find_kconfig(fs, &facts.files);
         let hostname = hostname(&facts.files);
         let cpuid = if fs.is_live() {
