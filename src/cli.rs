@@ -215,18 +215,35 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
                 // design.md reserves for failed rules.
                 _ => 1,
             };
-            let _ = e.print();
+            if code == 0 {
+                let _ = e.print();
+            } else {
+                // clap quotes the offending argument: it may carry escapes or be megabytes long.
+                let text = e.render().to_string();
+                let lines: Vec<String> = text
+                    .lines()
+                    .map(|l| crate::safe_text::one_line(l, STDERR_LINE_CHARS))
+                    .collect();
+                eprintln!("{}", lines.join("\n").trim_end());
+            }
             return code;
         }
     };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kvmaudit: error: {e}");
+            // Paths, parser complaints and quoted input come from outside: one bounded line.
+            eprintln!(
+                "kvmaudit: error: {}",
+                crate::safe_text::one_line(&e.to_string(), STDERR_LINE_CHARS)
+            );
             1
         }
     }
 }
+
+/// Longest error line on stderr: room for a long path and a parser's short excerpt.
+const STDERR_LINE_CHARS: usize = 1000;
 
 fn run(cli: Cli) -> Result<i32> {
     match cli.cmd {
@@ -412,8 +429,15 @@ fn read_report(path: &std::path::Path) -> Result<Report> {
         return Err(Error::parse(path, "report too large"));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-    let report: Report = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::parse(path, format!("not a kvmaudit JSON report: {e}")))?;
+    let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::parse(
+            path,
+            format!(
+                "not a kvmaudit JSON report: {}",
+                crate::safe_text::json_complaint(&e)
+            ),
+        )
+    })?;
     if report.schema_version > crate::report::REPORT_SCHEMA_VERSION {
         return Err(Error::parse(
             path,

@@ -13,5 +13,6 @@ pub mod model;
 pub mod parse;
 pub mod report;
 pub mod rules;
+pub mod safe_text;
 pub mod snapshot;
 pub mod util;

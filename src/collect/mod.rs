@@ -272,8 +272,15 @@ pub fn load_snapshot(path: &Path) -> Result<Snapshot> {
         schema_version: Option<u32>,
         tool: Option<String>,
     }
-    let v: Version = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::parse(path, format!("not a kvmaudit snapshot (invalid JSON: {e})")))?;
+    let v: Version = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::parse(
+            path,
+            format!(
+                "not a kvmaudit snapshot (invalid JSON: {})",
+                crate::safe_text::json_complaint(&e)
+            ),
+        )
+    })?;
     if v.tool.as_deref() != Some("kvmaudit") {
         return Err(Error::parse(
             path,
@@ -290,7 +297,25 @@ pub fn load_snapshot(path: &Path) -> Result<Snapshot> {
         None => return Err(Error::parse(path, "snapshot has no schema_version")),
         _ => {}
     }
-    serde_json::from_slice(&bytes).map_err(|e| Error::parse(path, format!("invalid snapshot: {e}")))
+    let mut snap: Snapshot = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::parse(
+            path,
+            format!("invalid snapshot: {}", crate::safe_text::json_complaint(&e)),
+        )
+    })?;
+    // A snapshot written by an older kvmaudit, or by hand, may still hold secrets.
+    if let Fact::Value(procs) = &mut snap.qemu.fact {
+        for p in procs {
+            redact_process_secrets(&mut p.argv, &mut p.env);
+        }
+    }
+    Ok(snap)
+}
+
+/// Secrets in a command line and its environment, redacted where they enter the snapshot.
+fn redact_process_secrets(argv: &mut [crate::snapshot::RawBytes], env: &mut [String]) {
+    crate::parse::qemu::redact::redact_argv(argv);
+    crate::parse::qemu::redact::redact_env(env);
 }
 
 fn note_override(snap: &mut Snapshot, what: &str, path: &Path) {
@@ -322,8 +347,9 @@ fn apply_overrides(snap: &mut Snapshot, src: &Sources) -> Result<()> {
     if !src.qemu_argv.is_empty() {
         let mut vms = Vec::new();
         for p in &src.qemu_argv {
-            let f = crate::parse::qemu::parse_argv_file(&read_input(p)?)
+            let mut f = crate::parse::qemu::parse_argv_file(&read_input(p)?)
                 .map_err(|e| Error::parse(p, format!("not a QEMU command line: {}", e.0)))?;
+            redact_process_secrets(&mut f.argv, &mut f.env);
             vms.push(QemuProcess {
                 source: p.display().to_string(),
                 argv: f.argv,

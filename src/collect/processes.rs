@@ -103,7 +103,7 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         return None;
     }
     let cmdline = fs.read_bytes(&format!("{base}/cmdline"), MAX_CMDLINE);
-    let argv = match &cmdline {
+    let mut argv = match &cmdline {
         Fact::Value(b) => split_nul(b),
         // Gone between listing and reading: it exited during the scan.
         Fact::Error(e) if e.kind == ReadErrorKind::Absent => return None,
@@ -142,6 +142,8 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         ));
         return None;
     }
+    // Passwords and keys on the command line never reach the snapshot.
+    crate::parse::qemu::redact::redact_argv(&mut argv);
     let numa_maps = text_fact(fs, &format!("{base}/numa_maps"), MAX_NUMA_MAPS);
     let (fds, fdinfo) = read_fds_and_fdinfo(fs, pid);
     Some(QemuProcess {
