@@ -128,7 +128,7 @@ fn a_120_kb_vm_name_gives_a_bounded_table() {
     let argv = t.path().join("long.cmdline");
     let mut bytes = b"/usr/bin/qemu-system-x86_64\0-name\0guest=".to_vec();
     bytes.extend_from_slice(name.as_bytes());
-    bytes.extend_from_slice(b"\0-machine\0pc-q35-8.2,accel=kvm\0-m\02048\0");
+    bytes.extend_from_slice(b"\0-machine\0pc-q35-8.2,accel=kvm\0-m\x002048\0");
     std::fs::write(&argv, bytes).unwrap();
     let json = t.path().join("r.json");
     let out = kvmaudit()

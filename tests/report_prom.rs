@@ -139,7 +139,7 @@ fn carriage_return_in_a_vm_name_keeps_the_file_parseable() {
     let argv = tmp.path().join("cr.cmdline");
     std::fs::write(
         &argv,
-        b"/usr/bin/qemu-system-x86_64\0-name\0guest=web\rprod\0-machine\0pc-q35-8.2,accel=kvm\0-m\02048\0",
+        b"/usr/bin/qemu-system-x86_64\0-name\0guest=web\rprod\0-machine\0pc-q35-8.2,accel=kvm\0-m\x002048\0",
     )
     .unwrap();
     let prom = tmp.path().join("kvmaudit.prom");

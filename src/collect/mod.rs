@@ -4,6 +4,7 @@
 //! files (`--cpuid`, `--dmi`, `--kconfig`, `--qemu-argv`) that replace one part of it.
 //! Collection never writes anything.
 
+pub mod budget;
 pub mod cpuid_live;
 pub mod fsroot;
 pub mod host;
@@ -120,6 +121,7 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
             notes.push(format!("{}: {}", smbios.path, e.describe()));
         }
     }
+    notes.extend(fs.budget_note());
     Snapshot {
         schema_version: SNAPSHOT_VERSION,
         tool: "kvmaudit".into(),
