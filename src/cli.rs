@@ -222,7 +222,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
                 let text = e.render().to_string();
                 let lines: Vec<String> = text
                     .lines()
-                    .map(|l| crate::safe_text::one_line(l, STDERR_LINE_CHARS))
+                    .map(|l| crate::safe_text::one_line(l, crate::safe_text::STDERR_LINE_CHARS))
                     .collect();
                 eprintln!("{}", lines.join("\n").trim_end());
             }
@@ -235,15 +235,12 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             // Paths, parser complaints and quoted input come from outside: one bounded line.
             eprintln!(
                 "kvmaudit: error: {}",
-                crate::safe_text::one_line(&e.to_string(), STDERR_LINE_CHARS)
+                crate::safe_text::one_line(&e.to_string(), crate::safe_text::STDERR_LINE_CHARS)
             );
             1
         }
     }
 }
-
-/// Longest error line on stderr: room for a long path and a parser's short excerpt.
-const STDERR_LINE_CHARS: usize = 1000;
 
 fn run(cli: Cli) -> Result<i32> {
     match cli.cmd {

@@ -11,6 +11,9 @@
 /// offending line, and an input line can be megabytes long).
 pub const EXCERPT_CHARS: usize = 200;
 
+/// Longest line kvmaudit writes to stderr: room for a long path and a parser's short excerpt.
+pub const STDERR_LINE_CHARS: usize = 1000;
+
 /// Whether `c` must not reach a terminal, a comment or a log as it is.
 pub fn is_hazard(c: char) -> bool {
     c.is_control()

@@ -226,3 +226,56 @@ fn errors_on_stderr_are_one_short_sanitised_line() {
 fn crate_hazard(c: char) -> bool {
     kvmaudit::safe_text::is_hazard(c)
 }
+
+/// A live process's command line (`/proc/PID/cmdline` under `--root`) is redacted as well.
+#[test]
+fn secrets_of_a_running_qemu_stay_out_of_the_snapshot() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("proc/4242");
+    std::fs::create_dir_all(d.join("task/4242")).unwrap();
+    std::fs::write(
+        d.join("cmdline"),
+        b"/usr/bin/qemu-system-x86_64\0-name\0guest=vault\0-object\0secret,id=s0,data=c2VjcmV0LWRhdGE\0-spice\0port=5901,password=spicepass\0",
+    )
+    .unwrap();
+    let status = "Name:\tqemu-system-x86\nState:\tS (sleeping)\nThreads:\t1\n";
+    std::fs::write(d.join("status"), status).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/qemu-system-x86_64", d.join("exe")).unwrap();
+    let snap = t.path().join("snap.json");
+    let out = kvmaudit()
+        .arg("collect")
+        .arg("--root")
+        .arg(t.path())
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&snap).unwrap();
+    assert_no_secret("the snapshot", &text);
+    assert!(text.contains("secret,id=s0,data=<redacted>"), "{text}");
+    assert!(text.contains("port=5901,password=<redacted>"));
+}
+
+/// `fleet` names skipped files on stderr: the name and the reason come from outside.
+#[test]
+fn fleet_skip_lines_are_sanitised_and_bounded() {
+    let t = tempfile::tempdir().unwrap();
+    let evil = t.path().join("host\u{1b}]0;owned\u{7}\u{202e}nosj.json");
+    std::fs::write(
+        &evil,
+        format!("{{\"tool\": \"kvmaudit\", \"x\": \"{}", "y".repeat(200_000)),
+    )
+    .unwrap();
+    let out = kvmaudit().arg("fleet").arg(&evil).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains(|c: char| crate_hazard(c) && c != '\n'),
+        "{err:?}"
+    );
+    assert!(err.contains("\\u{1b}"), "{err:?}");
+    for line in err.lines() {
+        assert!(line.chars().count() <= 1100, "{} chars", line.len());
+    }
+}
