@@ -174,7 +174,7 @@ fn host_table(r: &Report, style: Style) -> Table {
         ("source", fit(&h.source)),
         (
             "cpu",
-            sanitize(&format!("{} ({})", h.cpu_part(), h.cpu_signature()), false),
+            fit(&format!("{} ({})", h.cpu_part(), h.cpu_signature())),
         ),
         ("topology", fit(&h.topology_line())),
         ("platform", fit(&h.platform_line())),
