@@ -152,6 +152,18 @@ fn a_120_kb_vm_name_gives_a_bounded_table() {
     }
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(r["vms"][0]["name"].as_str().unwrap().len(), name.len());
+
+    // The fleet roll-up's table of that report is bounded the same way.
+    let out = kvmaudit().arg("fleet").arg(&json).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.len() < 100_000,
+        "fleet table of {} bytes",
+        table.len()
+    );
+    assert!(table.contains("n…"), "no clipped name");
 }
 
 /// stderr gets one bounded line with escapes shown, whatever the input and its name hold.
