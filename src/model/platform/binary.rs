@@ -12,7 +12,8 @@ use smbioslib::{
     CoreCount, CoreCount2, CoresEnabled, CoresEnabled2, CpuStatus, MemoryIndicatedSize, MemorySize,
     MemorySizeExtended, MemorySpeed, MemorySpeedExtended, ProcessorSpeed,
     SMBiosBaseboardInformation, SMBiosData, SMBiosInformation, SMBiosMemoryDevice,
-    SMBiosProcessorInformation, SMBiosString, SMBiosSystemInformation, SystemUuidData, ThreadCount, ThreadCount2,
+    SMBiosProcessorInformation, SMBiosString, SMBiosSystemInformation, SystemUuidData, ThreadCount,
+    ThreadCount2,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -30,7 +31,7 @@ pub(super) fn fill(p: &mut Platform, raw: &SmbiosRaw, table_bytes: &[u8]) {
     let data = SMBiosData::from_vec_and_version(valid.to_vec(), None);
     // SMBIOS 2.6 made the UUID's first fields little-endian; without a version, assume a
     // current table (as the kernel does for /sys/class/dmi/id/product_uuid).
-    let uuid_le = ep.as_ref().is_none_or(|e| (e.major, e.minor) >= (2, 6));
+    let uuid_le = ep.as_ref().map_or(true, |e| (e.major, e.minor) >= (2, 6));
     if catch_unwind(AssertUnwindSafe(|| decode(p, &data, uuid_le))).is_err() {
         p.notes.push(
             "SMBIOS decoding stopped on a malformed structure; fields after it are missing"
