@@ -567,17 +567,25 @@ impl Builder {
                 .then_with(|| b.hosts_warning.cmp(&a.hosts_warning))
                 .then_with(|| a.rule.cmp(&b.rule))
         });
-        entries.sort_by(|a, b| match (a.summary.score, b.summary.score) {
-            (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| a.host.cmp(&b.host)),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => a.host.cmp(&b.host),
+        // Ties end on the path: hostnames repeat (identity conflicts), paths do not, and the
+        // reader threads hand reports over in no fixed order.
+        entries.sort_by(|a, b| {
+            let by_score = match (a.summary.score, b.summary.score) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            };
+            by_score
+                .then_with(|| a.host.cmp(&b.host))
+                .then_with(|| a.path.cmp(&b.path))
         });
         stale.sort_by(|a, b| {
             b.age_seconds
                 .unwrap_or(i64::MAX)
                 .cmp(&a.age_seconds.unwrap_or(i64::MAX))
                 .then_with(|| a.host.cmp(&b.host))
+                .then_with(|| a.path.cmp(&b.path))
         });
         sort_vms(&mut worst);
         worst.truncate(WORST_VMS);
