@@ -163,6 +163,10 @@ fn classify(path: &Path, bytes: &[u8], report_error: serde_json::Error) -> Skipp
                 format!("not valid JSON: {}", first_line(e)),
             )
         }
+        // A key twice is no document at all: parsers disagree on which copy counts.
+        Err(e) if e.to_string().starts_with("duplicate field") => {
+            return Skipped::new(path, SkipKind::Corrupt, first_line(e))
+        }
         Err(_) => {
             return Skipped::new(
                 path,
@@ -616,5 +620,60 @@ mod tests {
         v["schema_version"] = 9.into();
         let newer = write(dir, "newer.json", &serde_json::to_vec_pretty(&v).unwrap());
         assert_eq!(read(&newer).unwrap_err().kind, SkipKind::NewerSchema);
+    }
+
+    /// The report's JSON with `extra` members added at the end of the top-level object.
+    fn with_members(r: &crate::report::Report, extra: &str) -> Vec<u8> {
+        let mut text = serde_json::to_string(r).unwrap();
+        text.pop();
+        text.push_str(extra);
+        text.push('}');
+        text.into_bytes()
+    }
+
+    #[test]
+    fn documents_are_read_as_a_full_parser_reads_them() {
+        let r = sample::report(&sample::Spec::new(4, "hv04"));
+        for key in [
+            "schema_version",
+            "tool",
+            "generated_at",
+            "profile",
+            "host",
+            "score",
+            "vms",
+            "rule_totals",
+            "results",
+        ] {
+            let v = serde_json::to_value(&r).unwrap();
+            let dup = with_members(&r, &format!(",\"{key}\":{}", v[key]));
+            let e = parse(Path::new("x.json"), &dup).unwrap_err();
+            assert_eq!(e.kind, SkipKind::Corrupt, "{key}");
+            assert!(e.reason.contains("duplicate field"), "{key}: {}", e.reason);
+        }
+        // Fields it does not read may repeat, as for any JSON parser that keeps one of them.
+        let ok = with_members(&r, ",\"notes\":[],\"notes\":[\"x\"]");
+        assert!(parse(Path::new("x.json"), &ok).is_ok());
+        // Anything after the object is not JSON.
+        let mut after = serde_json::to_vec(&r).unwrap();
+        after.extend_from_slice(b" {}");
+        assert_eq!(kind(&after), SkipKind::Corrupt);
+
+        // Findings before their totals (a reordering tool) are read to the same summary.
+        let normal = parse(Path::new("x.json"), &serde_json::to_vec(&r).unwrap()).unwrap();
+        // Move rule_totals after results (serde_json's map keeps insertion order only with
+        // preserve_order, so build the text by hand).
+        let v = serde_json::to_value(&r).unwrap();
+        let mut text = String::from("{");
+        for key in ["schema_version", "tool", "generated_at", "profile", "host"] {
+            text.push_str(&format!("\"{key}\":{},", v[key]));
+        }
+        for key in ["score", "vms", "results", "rule_totals"] {
+            text.push_str(&format!("\"{key}\":{},", v[key]));
+        }
+        text.pop();
+        text.push('}');
+        let moved = parse(Path::new("x.json"), text.as_bytes()).unwrap();
+        assert_eq!(moved, normal);
     }
 }
