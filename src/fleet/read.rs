@@ -659,6 +659,29 @@ mod tests {
         after.extend_from_slice(b" {}");
         assert_eq!(kind(&after), SkipKind::Corrupt);
 
+        // Each finding has exactly one known status, however its key is spelled; and every
+        // string of the file is UTF-8, counted or not.
+        let text = serde_json::to_string(&r).unwrap();
+        let first = text.find("\"status\":").unwrap();
+        let edits: [(&str, bool); 5] = [
+            ("\"status\":\"pass\",\"status\":", false),
+            ("\"st\\u0061tus\":", true),
+            ("\"state\":", false),
+            ("\"x\":\"\u{fffd}\",\"status\":", true),
+            ("\"x\":\"\\u12\",\"status\":", false),
+        ];
+        for (with, good) in edits {
+            let t = format!("{}{with}{}", &text[..first], &text[first + 9..]);
+            let got = parse(Path::new("x.json"), t.as_bytes());
+            assert_eq!(got.is_ok(), good, "{with}: {got:?}");
+        }
+        let mut bad = text.into_bytes();
+        let at = bad.windows(7).position(|w| w == b"message").unwrap() + 12;
+        bad[at] = 0xff;
+        let e = parse(Path::new("x.json"), &bad).unwrap_err();
+        assert_eq!(e.kind, SkipKind::Corrupt);
+        assert!(e.reason.contains("not UTF-8"), "{}", e.reason);
+
         // Findings before their totals (a reordering tool) are read to the same summary.
         let normal = parse(Path::new("x.json"), &serde_json::to_vec(&r).unwrap()).unwrap();
         // Move rule_totals after results (serde_json's map keeps insertion order only with

@@ -59,17 +59,85 @@ pub(super) struct Document {
 
 /// Parse `bytes` as a whole report.
 pub(super) fn parse(bytes: &[u8]) -> Result<Document, serde_json::Error> {
+    // JSON is UTF-8 (RFC 8259 §8.1); serde_json checks only the strings it keeps. One pass
+    // over the whole file is far cheaper than checking key by key.
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let at = e.valid_up_to();
+        let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        let col = at
+            - bytes[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+        return Err(serde_json::Error::io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 at line {line} column {}", col + 1),
+        )));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let doc = (&mut de).deserialize_map(DocumentVisitor)?;
     de.end()?;
     Ok(doc)
 }
 
-/// A finding as far as the tally needs it (serde skips its other fields, and refuses a second
-/// `status`).
-#[derive(Deserialize)]
-struct StatusOnly {
-    status: Status,
+/// A finding as far as the tally needs it: its `status` (exactly one), every other member
+/// skipped. Hand-written rather than derived: a derived struct reads each key as checked
+/// UTF-8, which was a seventh of the roll-up; here keys are compared as bytes (the whole file
+/// was checked as UTF-8 once, in [`parse`]).
+struct StatusOnly(Status);
+
+impl<'de> Deserialize<'de> for StatusOnly {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(StatusOnlyVisitor)
+    }
+}
+
+struct StatusOnlyVisitor;
+
+impl<'de> Visitor<'de> for StatusOnlyVisitor {
+    type Value = StatusOnly;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a finding")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StatusOnly, A::Error> {
+        let mut status = None;
+        while let Some(IsStatus(is)) = map.next_key()? {
+            if !is {
+                map.next_value::<IgnoredAny>()?;
+            } else if status.is_some() {
+                return Err(de::Error::duplicate_field("status"));
+            } else {
+                status = Some(map.next_value::<Status>()?);
+            }
+        }
+        status
+            .map(StatusOnly)
+            .ok_or_else(|| de::Error::missing_field("status"))
+    }
+}
+
+/// Whether a key is `status`, read as bytes (escapes decoded, no UTF-8 check).
+struct IsStatus(bool);
+
+impl<'de> Deserialize<'de> for IsStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = IsStatus;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<IsStatus, E> {
+                Ok(IsStatus(v == b"status"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<IsStatus, E> {
+                Ok(IsStatus(v == "status"))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
 }
 
 struct DocumentVisitor;
@@ -180,8 +248,8 @@ impl<'de> Visitor<'de> for Findings {
             }
             return Ok((tally, Some(kept)));
         }
-        while let Some(f) = seq.next_element::<StatusOnly>()? {
-            tally.add(f.status, 1);
+        while let Some(StatusOnly(status)) = seq.next_element()? {
+            tally.add(status, 1);
         }
         Ok((tally, None))
     }
