@@ -209,7 +209,12 @@ fn a_report_dated_in_the_future_never_supersedes_and_is_never_fresh() {
     assert_eq!(skip_of(&s, "hv03-old.json").1, "superseded");
 
     // Every output says so.
-    assert!(run.table.contains("dated in the future"), "{}", run.table);
+    assert!(
+        run.table.contains("1 report(s) dated in the future"),
+        "{}",
+        run.table
+    );
+    assert!(run.table.contains("future-dated"), "{}", run.table);
     let rows = csv_rows(&run.csv);
     let flagged: Vec<&str> = rows
         .iter()

@@ -76,7 +76,8 @@ fn host_cell(h: &HostEntry) -> String {
 
 fn age_cell(h: &HostEntry) -> String {
     if h.future_dated {
-        "dated in the future".to_string()
+        // Short: the table is often 80 columns wide; the summary line says it in full.
+        "future-dated".to_string()
     } else {
         format!(
             "{}{}",
