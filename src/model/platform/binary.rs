@@ -12,8 +12,8 @@ use smbioslib::{
     CoreCount, CoreCount2, CoresEnabled, CoresEnabled2, CpuStatus, MemoryIndicatedSize, MemorySize,
     MemorySizeExtended, MemorySpeed, MemorySpeedExtended, ProcessorSpeed,
     SMBiosBaseboardInformation, SMBiosData, SMBiosInformation, SMBiosMemoryDevice,
-    SMBiosProcessorInformation, SMBiosString, SMBiosSystemInformation, SystemUuidData, ThreadCount,
-    ThreadCount2,
+    SMBiosProcessorInformation, SMBiosString, SMBiosStruct, SMBiosSystemInformation,
+    SystemUuidData, ThreadCount, ThreadCount2,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -116,8 +116,11 @@ fn decode(p: &mut Platform, data: &SMBiosData, uuid_le: bool) {
     if let Some(s) = data.first::<SMBiosSystemInformation<'_>>() {
         p.system_vendor = text(s.manufacturer());
         p.system_product = text(s.product_name());
-        if let Some(SystemUuidData::Uuid(u)) = s.uuid() {
-            p.system_uuid = crate::model::identity::uuid_from_bytes(&u.raw, uuid_le);
+        // dmidecode shows the UUID only from a 0x19-byte structure (SMBIOS 2.1) on.
+        if s.parts().header.length() >= 0x19 {
+            if let Some(SystemUuidData::Uuid(u)) = s.uuid() {
+                p.system_uuid = crate::model::identity::uuid_from_bytes(&u.raw, uuid_le);
+            }
         }
     }
     if let Some(b) = data.first::<SMBiosBaseboardInformation<'_>>() {
