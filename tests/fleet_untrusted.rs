@@ -14,6 +14,7 @@ const ID_A: &str = "aaaaaaaa0000000000000000000000a1";
 const ID_B: &str = "bbbbbbbb0000000000000000000000b2";
 const ID_C: &str = "cccccccc0000000000000000000000c3";
 const ID_D: &str = "dddddddd0000000000000000000000d4";
+const ID_E: &str = "eeeeeeee0000000000000000000000e5";
 
 fn now() -> i64 {
     kvmaudit::util::now_epoch()
@@ -437,11 +438,23 @@ fn one_hostname_two_machines_are_two_hosts_flagged_everywhere() {
         "hv01-impostor.json",
         &pretty(&report(2, "hv01", &at(now), Some(ID_B))),
     );
-    // And a third hv01 that names no machine-id (an older kvmaudit, or a stripped report).
+    // And a third, newest hv01 that names no machine-id (a stripped report): nothing says
+    // which machine it is.
     write(
         &dir,
         "hv01-anonymous.json",
-        &pretty(&report(3, "hv01", &at(now - 60), None)),
+        &pretty(&report(3, "hv01", &at(now + 60), None)),
+    );
+    // A report from before the host's kvmaudit named its machine-id: the same host, older.
+    write(
+        &dir,
+        "hv05.json",
+        &pretty(&report(8, "hv05", &at(now), Some(ID_E))),
+    );
+    write(
+        &dir,
+        "hv05-before-upgrade.json",
+        &pretty(&report(9, "hv05", &at(now - 86_400), None)),
     );
     // One identity twice: the newest report wins, as before.
     write(
@@ -488,12 +501,14 @@ fn one_hostname_two_machines_are_two_hosts_flagged_everywhere() {
             row("hv02", "hv02.json", false),
             row("hv03", "hv03.json", true),
             row("hv04", "hv04.json", true),
+            row("hv05", "hv05.json", false),
         ]
     );
     assert_eq!(f["summary"]["identity_conflicts"], 5);
     let s = skipped(f);
-    assert_eq!(s.len(), 1, "{s:#?}");
+    assert_eq!(s.len(), 2, "{s:#?}");
     assert_eq!(skip_of(&s, "hv02-old.json").1, "superseded");
+    assert_eq!(skip_of(&s, "hv05-before-upgrade.json").1, "superseded");
     let impostor = hosts(f)
         .iter()
         .find(|h| file_name(&h["path"]) == "hv01-impostor.json")

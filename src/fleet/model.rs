@@ -345,6 +345,23 @@ fn newer(a: &HostReport, b: &HostReport) -> bool {
     (a.epoch, &a.generated_at, &a.path) > (b.epoch, &b.generated_at, &b.path)
 }
 
+/// Whether report `a` (dated in the future: `a_future`) takes the place of `b`: a report
+/// dated in the future never replaces one that is not; among equals, the newest wins.
+fn replaces(a: &HostReport, a_future: bool, b: &HostReport, b_future: bool) -> bool {
+    match (a_future, b_future) {
+        (false, true) => true,
+        (true, false) => false,
+        _ => newer(a, b),
+    }
+}
+
+/// Names a hostname but no machine-id or SMBIOS UUID (written before reports carried them,
+/// or stripped of them).
+fn anonymous(h: &HostReport) -> bool {
+    let id = &h.identity;
+    id.hostname.is_some() && id.machine_id.is_none() && id.smbios_uuid.is_none()
+}
+
 impl Builder {
     /// A roll-up as of `now` (seconds since the epoch).
     pub fn new(now: i64) -> Builder {
@@ -398,13 +415,7 @@ impl Builder {
             self.push(h, hits, future);
             return;
         };
-        // A report dated in the future never replaces one that is not; among equals, the newest
-        // wins.
-        let replace = match (future, self.future[i]) {
-            (false, true) => true,
-            (true, false) => false,
-            _ => newer(&h, &self.hosts[i]),
-        };
+        let replace = replaces(&h, future, &self.hosts[i], self.future[i]);
         let (dropped, dropped_future) = if replace {
             self.hits[i] = hits;
             let was_future = std::mem::replace(&mut self.future[i], future);
@@ -412,29 +423,43 @@ impl Builder {
         } else {
             (h, future)
         };
-        let keep = &self.hosts[i];
-        let name = keep.label();
-        self.skipped.push(if dropped_future {
-            Skipped::new(
-                &dropped.path,
-                SkipKind::FutureDated,
-                format!(
-                    "report of host {name} dated in the future ({}); the roll-up uses {}",
-                    dropped.generated_at,
-                    keep.path.display()
-                ),
-            )
-        } else {
-            Skipped::new(
-                &dropped.path,
-                SkipKind::Superseded,
-                format!(
-                    "older report of host {name} ({}); the roll-up uses {}",
-                    dropped.generated_at,
-                    keep.path.display()
-                ),
-            )
-        });
+        let s = replaced(&dropped, dropped_future, &self.hosts[i]);
+        self.skipped.push(s);
+    }
+
+    /// An anonymous report (see [`anonymous`]) next to identified reports of its hostname is
+    /// that host's report from before an upgrade when one of them replaces it: it is
+    /// superseded, so that a fleet upgrading kvmaudit does not show every host twice. One that
+    /// would replace them all stays, flagged as a conflict: nothing says which machine wrote it.
+    /// Decided once every report is in, so that the order of reading does not matter.
+    fn retire_anonymous(&mut self) {
+        let mut newest: HashMap<String, usize> = HashMap::new();
+        for (i, h) in self.hosts.iter().enumerate() {
+            let Some(name) = h.identity.hostname.as_ref().filter(|_| !anonymous(h)) else {
+                continue;
+            };
+            let better = match newest.get(name) {
+                Some(&j) => replaces(h, self.future[i], &self.hosts[j], self.future[j]),
+                None => true,
+            };
+            if better {
+                newest.insert(name.clone(), i);
+            }
+        }
+        let mut retired = vec![false; self.hosts.len()];
+        for (i, h) in self.hosts.iter().enumerate() {
+            let Some(&j) = h.identity.hostname.as_ref().and_then(|n| newest.get(n)) else {
+                continue;
+            };
+            if anonymous(h) && replaces(&self.hosts[j], self.future[j], h, self.future[i]) {
+                retired[i] = true;
+                let s = replaced(h, self.future[i], &self.hosts[j]);
+                self.skipped.push(s);
+            }
+        }
+        drop_marked(&mut self.hosts, &retired);
+        drop_marked(&mut self.hits, &retired);
+        drop_marked(&mut self.future, &retired);
     }
 
     fn push(&mut self, h: HostReport, hits: Vec<Hit>, future: bool) {
@@ -452,7 +477,8 @@ impl Builder {
     }
 
     /// The roll-up, with reports older than `stale_after` seconds stale.
-    pub fn finish(self, stale_after: u64) -> Fleet {
+    pub fn finish(mut self, stale_after: u64) -> Fleet {
+        self.retire_anonymous();
         let now = self.now;
         let conflicts = identity_conflicts(&self.hosts);
         let mut rules: Vec<RuleStat> = Vec::new();
@@ -639,6 +665,41 @@ impl Builder {
     }
 }
 
+/// `v` without the items whose place in `marked` is true.
+fn drop_marked<T>(v: &mut Vec<T>, marked: &[bool]) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        !marked.get(i - 1).copied().unwrap_or(false)
+    });
+}
+
+/// Why `dropped` does not count: `keep` is the same host's report that does.
+fn replaced(dropped: &HostReport, dropped_future: bool, keep: &HostReport) -> Skipped {
+    let name = keep.label();
+    if dropped_future {
+        Skipped::new(
+            &dropped.path,
+            SkipKind::FutureDated,
+            format!(
+                "report of host {name} dated in the future ({}); the roll-up uses {}",
+                dropped.generated_at,
+                keep.path.display()
+            ),
+        )
+    } else {
+        Skipped::new(
+            &dropped.path,
+            SkipKind::Superseded,
+            format!(
+                "older report of host {name} ({}); the roll-up uses {}",
+                dropped.generated_at,
+                keep.path.display()
+            ),
+        )
+    }
+}
+
 /// Per host: does another kept host share its hostname, machine-id or SMBIOS UUID?
 fn identity_conflicts(hosts: &[HostReport]) -> Vec<bool> {
     let parts = |h: &HostReport| {
@@ -726,5 +787,38 @@ mod tests {
         assert_eq!(f.summary.counts.fail, want);
         assert_eq!(f.rules[0].targets_failing, want);
         assert_eq!(f.rules[0].hosts_failing, 3);
+    }
+
+    #[test]
+    fn a_report_without_identity_yields_to_a_newer_identified_one_in_any_order() {
+        let with_id = |epoch: i64, id: Option<&str>, file: &str| {
+            let mut h = host("hv01", 1);
+            h.epoch = Some(epoch);
+            h.generated_at = crate::util::rfc3339(epoch as u64);
+            h.identity.machine_id = id.map(str::to_string);
+            h.path = PathBuf::from(file);
+            h
+        };
+        let now = 1_796_083_200;
+        let id = "0123456789abcdef0123456789abcdef";
+        for (anonymous_at, hosts, conflicts) in [(now - 86_400, 1, 0), (now - 60, 2, 2)] {
+            for flip in [false, true] {
+                let mut reports = vec![
+                    with_id(anonymous_at, None, "old.json"),
+                    with_id(now - 3600, Some(id), "new.json"),
+                ];
+                if flip {
+                    reports.reverse();
+                }
+                let mut b = Builder::new(now);
+                for r in reports {
+                    b.add(r);
+                }
+                let f = b.finish(86_400 * 2);
+                assert_eq!(f.summary.hosts, hosts, "{anonymous_at} {flip}");
+                assert_eq!(f.summary.identity_conflicts, conflicts);
+                assert_eq!(f.skipped.len(), 2 - hosts);
+            }
+        }
     }
 }
