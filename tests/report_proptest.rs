@@ -30,7 +30,7 @@ proptest! {
         let n = b.len();
         b.truncate(cut % (n + 1));
         let _ = kvmaudit::fleet::read::parse(Path::new("x.json"), &b);
-        // The same bytes from a file take the head-first path when they are long enough.
+        // The same bytes through the file reader.
         let f = std::env::temp_dir().join(format!("kvmaudit-prop-{}.json", std::process::id()));
         std::fs::write(&f, &b).unwrap();
         let _ = kvmaudit::fleet::read::read(&f);

@@ -335,6 +335,9 @@ fn sysfs_tables_agree_with_go_smbios_oracle() {
         let sys = &o["SystemInformation"];
         assert_eq!(p.system_vendor, oracle_str(&sys["Manufacturer"]), "{name}");
         assert_eq!(p.system_product, oracle_str(&sys["ProductName"]), "{name}");
+        // The host identity the report and the fleet use (go-smbios prints it lowercase).
+        assert_eq!(p.system_uuid, oracle_str(&sys["UUID"]), "{name}");
+        assert!(p.system_uuid.is_some(), "{name}");
         let board = &o["BaseboardInformation"];
         assert_eq!(p.board_vendor, oracle_str(&board["Manufacturer"]), "{name}");
         assert_eq!(p.board_product, oracle_str(&board["Product"]), "{name}");
@@ -506,5 +509,41 @@ fn errors_name_the_file() {
     assert!(
         msg.contains("pair/smbios_entry_point") && msg.contains("anchor"),
         "{msg}"
+    );
+}
+
+#[test]
+fn system_uuid_from_dmidecode_text_is_lowercased_and_placeholders_are_unknown() {
+    let rel = "smbios/dmidecode-text/Dell_PowerEdge-R750_369267D116AD.txt";
+    let text = std::fs::read_to_string(common::fixture(rel)).unwrap();
+    // The fixture's UUID is redacted ("--"): unknown, not an identity.
+    assert_eq!(platform(rel).1.system_uuid, None);
+    let with = |uuid: &str| {
+        let t = text.replacen("\tUUID: --", &format!("\tUUID: {uuid}"), 1);
+        assert_ne!(t, text);
+        Platform::from_smbios(&parse(t.as_bytes(), None).unwrap()).system_uuid
+    };
+    assert_eq!(
+        with("4C4C4544-0037-3010-8052-B4C04F4E4D32").as_deref(),
+        Some("4c4c4544-0037-3010-8052-b4c04f4e4d32")
+    );
+    for placeholder in [
+        "Not Settable",
+        "Not Present",
+        "00000000-0000-0000-0000-000000000000",
+        "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+    ] {
+        assert_eq!(with(placeholder), None, "{placeholder}");
+    }
+}
+
+#[test]
+fn binary_tables_give_the_system_uuid_in_the_kernels_spelling() {
+    // SMBIOS 2.7: the first three fields little-endian, as /sys/class/dmi/id/product_uuid
+    // and dmidecode print them.
+    let (_, p) = platform("smbios/dump-bin/VMWare.bin");
+    assert_eq!(
+        p.system_uuid.as_deref(),
+        Some("c3e24d56-c0c3-e2e1-4622-554dc5eb6ba1")
     );
 }

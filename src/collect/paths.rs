@@ -26,6 +26,8 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/proc/sys/kernel/osrelease", File(SMALL)),
     ("/proc/sys/kernel/hostname", File(SMALL)),
     ("/etc/hostname", File(SMALL)),
+    // The host's identity beyond its name (the fleet keys hosts by it); world-readable.
+    ("/etc/machine-id", File(SMALL)),
     ("/proc/cmdline", File(SMALL)),
     // Only the first processor block is kept (see collect::host): it carries the flags.
     ("/proc/cpuinfo", File(LARGE)),

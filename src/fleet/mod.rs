@@ -146,7 +146,7 @@ impl Progress {
 /// Read every input and fold it. `now` decides staleness.
 pub fn roll_up(paths: &[PathBuf], stale_after: u64, now: i64, progress: bool) -> (Fleet, bool) {
     let inputs = input::expand(paths);
-    let mut b = Builder::new();
+    let mut b = Builder::new(now);
     b.files = inputs.files.len();
     for s in inputs.skipped {
         b.skip(s);
@@ -161,7 +161,7 @@ pub fn roll_up(paths: &[PathBuf], stale_after: u64, now: i64, progress: bool) ->
     });
     bar.finish();
     let usable = !b.is_empty();
-    (b.finish(now, stale_after), usable)
+    (b.finish(stale_after), usable)
 }
 
 /// Read the files on a few threads; `fold` sees each result on the calling thread.

@@ -2,6 +2,7 @@
 //! is `kind: "kvmaudit-fleet"`, `schema_version: 1`; like the report, fields may be added,
 //! never removed or changed in meaning.
 
+pub use crate::model::identity::HostIdentity;
 use crate::report::{Counts, Severity, ToolInfo};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -11,6 +12,9 @@ pub const FLEET_SCHEMA_VERSION: u32 = 1;
 
 /// How many VMs the "worst VMs" list keeps.
 pub const WORST_VMS: usize = 25;
+
+/// Clock skew tolerated before a report counts as dated in the future (seconds).
+pub const FUTURE_SKEW: i64 = 300;
 
 /// Why a file did not count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -28,6 +32,9 @@ pub enum SkipKind {
     NewerSchema,
     /// An older report of a host that has a newer one in the same roll-up.
     Superseded,
+    /// A report dated in the future, next to another report of its host: it never replaces
+    /// one (a report dated 9999 would otherwise hide every later one).
+    FutureDated,
 }
 
 impl SkipKind {
@@ -39,6 +46,7 @@ impl SkipKind {
             SkipKind::Foreign => "foreign",
             SkipKind::NewerSchema => "newer_schema",
             SkipKind::Superseded => "superseded",
+            SkipKind::FutureDated => "future_dated",
         }
     }
 }
@@ -116,7 +124,8 @@ pub struct HostSummary {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostReport {
     pub path: PathBuf,
-    pub hostname: Option<String>,
+    /// Hostname, machine-id and SMBIOS UUID, as the report gives them (validated).
+    pub identity: HostIdentity,
     pub generated_at: String,
     pub epoch: Option<i64>,
     pub summary: HostSummary,
@@ -129,9 +138,62 @@ pub struct HostReport {
 impl HostReport {
     /// The host's name, or its report's path when the report has none.
     pub fn label(&self) -> String {
-        self.hostname
+        self.identity
+            .hostname
             .clone()
             .unwrap_or_else(|| self.path.display().to_string())
+    }
+
+    /// Which reports are of the same host: the hostname together with the machine-id (else
+    /// the SMBIOS UUID). The name alone is not enough (two hosts called hv01 are two hosts),
+    /// and neither is the machine-id alone (hosts installed from one image share it). `None`
+    /// when the report names neither: it is a host of its own.
+    fn key(&self) -> Option<(Option<String>, Option<String>)> {
+        let id = &self.identity;
+        let primary = id.machine_id.clone().or_else(|| id.smbios_uuid.clone());
+        (id.hostname.is_some() || primary.is_some()).then(|| (id.hostname.clone(), primary))
+    }
+}
+
+/// Finding counts summed over hosts: 64-bit, so that no set of reports can wrap them (with
+/// 32 bits, one report claiming 4,294,967,295 passes turned the fleet's fail count to 0).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FleetCounts {
+    pub pass: u64,
+    pub fail: u64,
+    pub warn: u64,
+    pub info: u64,
+    pub not_applicable: u64,
+    pub unknown: u64,
+    pub waived: u64,
+}
+
+impl FleetCounts {
+    fn add(&mut self, c: &Counts) {
+        for (sum, n) in [
+            (&mut self.pass, c.pass),
+            (&mut self.fail, c.fail),
+            (&mut self.warn, c.warn),
+            (&mut self.info, c.info),
+            (&mut self.not_applicable, c.not_applicable),
+            (&mut self.unknown, c.unknown),
+            (&mut self.waived, c.waived),
+        ] {
+            *sum = sum.saturating_add(u64::from(n));
+        }
+    }
+
+    pub fn of(&self, s: crate::report::Status) -> u64 {
+        use crate::report::Status;
+        match s {
+            Status::Pass => self.pass,
+            Status::Fail => self.fail,
+            Status::Warn => self.warn,
+            Status::Info => self.info,
+            Status::NotApplicable => self.not_applicable,
+            Status::Unknown => self.unknown,
+            Status::Waived => self.waived,
+        }
     }
 }
 
@@ -145,6 +207,16 @@ pub struct WorstVmRef {
 pub struct HostEntry {
     /// Hostname, or the report path for a report without one.
     pub host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smbios_uuid: Option<String>,
+    /// Another host in the roll-up has this hostname, machine-id or SMBIOS UUID: both are
+    /// listed, and someone should find out which report is lying or which host was cloned.
+    pub identity_conflict: bool,
+    /// The report is dated more than [`FUTURE_SKEW`] after the roll-up: it is stale, and it
+    /// replaced no other report of its host.
+    pub future_dated: bool,
     pub path: String,
     pub generated_at: String,
     /// Seconds between the report and the roll-up; `null` when its timestamp is unreadable.
@@ -167,13 +239,13 @@ pub struct RuleStat {
     pub section: String,
     pub severity: Severity,
     pub weight: u32,
-    pub hosts_failing: u32,
-    pub hosts_warning: u32,
-    pub hosts_unknown: u32,
+    pub hosts_failing: u64,
+    pub hosts_warning: u64,
+    pub hosts_unknown: u64,
     /// Hosts where the rule gave a pass, warn or fail verdict.
-    pub hosts_evaluated: u32,
-    pub targets_failing: u32,
-    pub targets_warning: u32,
+    pub hosts_evaluated: u64,
+    pub targets_failing: u64,
+    pub targets_warning: u64,
     /// weight × (failing targets + ½ warning targets) over the fleet.
     pub impact: f64,
 }
@@ -203,10 +275,14 @@ pub struct Summary {
     pub stale: usize,
     pub vms: usize,
     pub hosts_with_blockers: usize,
+    /// Hosts flagged with [`HostEntry::identity_conflict`].
+    pub identity_conflicts: usize,
+    /// Hosts whose report is dated in the future.
+    pub future_dated: usize,
     pub mean_score: Option<f64>,
     pub median_score: Option<f64>,
     pub min_score: Option<f64>,
-    pub counts: Counts,
+    pub counts: FleetCounts,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -235,16 +311,21 @@ impl Fleet {
     }
 }
 
-/// Folds host reports one at a time; keeps only the newest report of each hostname.
+/// Folds host reports one at a time; keeps only the newest report of each host (see
+/// [`HostReport::key`]).
 #[derive(Default)]
 pub struct Builder {
+    /// The roll-up's time (seconds since the epoch): reports after it are dated in the future.
+    now: i64,
+    /// Per kept host: its report is dated in the future.
+    future: Vec<bool>,
     /// Kept reports, their `rules` emptied: the counts live in `hits`, the rule ids, titles and
     /// sections once in `meta` (10,000 hosts would otherwise hold 600,000 copies of them).
     hosts: Vec<HostReport>,
     hits: Vec<Vec<Hit>>,
     meta: Vec<RuleHit>,
     meta_index: HashMap<String, usize>,
-    by_name: HashMap<String, usize>,
+    by_key: HashMap<(Option<String>, Option<String>), usize>,
     pub skipped: Vec<Skipped>,
     pub files: usize,
 }
@@ -264,9 +345,30 @@ fn newer(a: &HostReport, b: &HostReport) -> bool {
     (a.epoch, &a.generated_at, &a.path) > (b.epoch, &b.generated_at, &b.path)
 }
 
+/// Whether report `a` (dated in the future: `a_future`) takes the place of `b`: a report
+/// dated in the future never replaces one that is not; among equals, the newest wins.
+fn replaces(a: &HostReport, a_future: bool, b: &HostReport, b_future: bool) -> bool {
+    match (a_future, b_future) {
+        (false, true) => true,
+        (true, false) => false,
+        _ => newer(a, b),
+    }
+}
+
+/// Names a hostname but no machine-id or SMBIOS UUID (written before reports carried them,
+/// or stripped of them).
+fn anonymous(h: &HostReport) -> bool {
+    let id = &h.identity;
+    id.hostname.is_some() && id.machine_id.is_none() && id.smbios_uuid.is_none()
+}
+
 impl Builder {
-    pub fn new() -> Builder {
-        Builder::default()
+    /// A roll-up as of `now` (seconds since the epoch).
+    pub fn new(now: i64) -> Builder {
+        Builder {
+            now,
+            ..Builder::default()
+        }
     }
 
     fn intern(&mut self, rules: Vec<RuleHit>) -> Vec<Hit> {
@@ -301,36 +403,69 @@ impl Builder {
 
     pub fn add(&mut self, mut h: HostReport) {
         let hits = self.intern(std::mem::take(&mut h.rules));
-        let Some(name) = h.hostname.clone() else {
-            self.hosts.push(h);
-            self.hits.push(hits);
+        let future = h
+            .epoch
+            .is_some_and(|t| t > self.now.saturating_add(FUTURE_SKEW));
+        let Some(key) = h.key() else {
+            self.push(h, hits, future);
             return;
         };
-        match self.by_name.get(&name) {
-            None => {
-                self.by_name.insert(name, self.hosts.len());
-                self.hosts.push(h);
-                self.hits.push(hits);
-            }
-            Some(&i) => {
-                let (keep, drop) = if newer(&h, &self.hosts[i]) {
-                    let old = std::mem::replace(&mut self.hosts[i], h);
-                    self.hits[i] = hits;
-                    (self.hosts[i].path.clone(), old)
-                } else {
-                    (self.hosts[i].path.clone(), h)
-                };
-                self.skipped.push(Skipped::new(
-                    &drop.path,
-                    SkipKind::Superseded,
-                    format!(
-                        "older report of host {name} ({}); the roll-up uses {}",
-                        drop.generated_at,
-                        keep.display()
-                    ),
-                ));
+        let Some(&i) = self.by_key.get(&key) else {
+            self.by_key.insert(key, self.hosts.len());
+            self.push(h, hits, future);
+            return;
+        };
+        let replace = replaces(&h, future, &self.hosts[i], self.future[i]);
+        let (dropped, dropped_future) = if replace {
+            self.hits[i] = hits;
+            let was_future = std::mem::replace(&mut self.future[i], future);
+            (std::mem::replace(&mut self.hosts[i], h), was_future)
+        } else {
+            (h, future)
+        };
+        let s = replaced(&dropped, dropped_future, &self.hosts[i]);
+        self.skipped.push(s);
+    }
+
+    /// An anonymous report (see [`anonymous`]) next to identified reports of its hostname is
+    /// that host's report from before an upgrade when one of them replaces it: it is
+    /// superseded, so that a fleet upgrading kvmaudit does not show every host twice. One that
+    /// would replace them all stays, flagged as a conflict: nothing says which machine wrote it.
+    /// Decided once every report is in, so that the order of reading does not matter.
+    fn retire_anonymous(&mut self) {
+        let mut newest: HashMap<String, usize> = HashMap::new();
+        for (i, h) in self.hosts.iter().enumerate() {
+            let Some(name) = h.identity.hostname.as_ref().filter(|_| !anonymous(h)) else {
+                continue;
+            };
+            let better = match newest.get(name) {
+                Some(&j) => replaces(h, self.future[i], &self.hosts[j], self.future[j]),
+                None => true,
+            };
+            if better {
+                newest.insert(name.clone(), i);
             }
         }
+        let mut retired = vec![false; self.hosts.len()];
+        for (i, h) in self.hosts.iter().enumerate() {
+            let Some(&j) = h.identity.hostname.as_ref().and_then(|n| newest.get(n)) else {
+                continue;
+            };
+            if anonymous(h) && replaces(&self.hosts[j], self.future[j], h, self.future[i]) {
+                retired[i] = true;
+                let s = replaced(h, self.future[i], &self.hosts[j]);
+                self.skipped.push(s);
+            }
+        }
+        drop_marked(&mut self.hosts, &retired);
+        drop_marked(&mut self.hits, &retired);
+        drop_marked(&mut self.future, &retired);
+    }
+
+    fn push(&mut self, h: HostReport, hits: Vec<Hit>, future: bool) {
+        self.hosts.push(h);
+        self.hits.push(hits);
+        self.future.push(future);
     }
 
     pub fn skip(&mut self, s: Skipped) {
@@ -341,26 +476,23 @@ impl Builder {
         self.hosts.is_empty()
     }
 
-    /// The roll-up as of `now` (seconds since the epoch).
-    pub fn finish(self, now: i64, stale_after: u64) -> Fleet {
+    /// The roll-up, with reports older than `stale_after` seconds stale.
+    pub fn finish(mut self, stale_after: u64) -> Fleet {
+        self.retire_anonymous();
+        let now = self.now;
+        let conflicts = identity_conflicts(&self.hosts);
         let mut rules: Vec<RuleStat> = Vec::new();
         let mut rule_index: HashMap<String, usize> = HashMap::new();
-        let mut totals = Counts::default();
+        let mut totals = FleetCounts::default();
         let mut worst: Vec<WorstVm> = Vec::new();
         let mut entries = Vec::with_capacity(self.hosts.len());
         let mut stale = Vec::new();
         let mut vms = 0;
         let meta = self.meta;
-        for (h, hits) in self.hosts.into_iter().zip(self.hits) {
+        let kept = self.hosts.into_iter().zip(self.hits).zip(self.future);
+        for (((h, hits), future), conflict) in kept.zip(conflicts) {
             let label = h.label();
-            let c = &h.summary.counts;
-            totals.pass += c.pass;
-            totals.fail += c.fail;
-            totals.warn += c.warn;
-            totals.info += c.info;
-            totals.not_applicable += c.not_applicable;
-            totals.unknown += c.unknown;
-            totals.waived += c.waived;
+            totals.add(&h.summary.counts);
             vms += h.vm_count;
             let mut failing_rules = Vec::new();
             let mut warning_rules = Vec::new();
@@ -385,8 +517,8 @@ impl Builder {
                 });
                 let s = &mut rules[i];
                 s.severity = s.severity.max(hit.severity);
-                s.targets_failing += hit.fail;
-                s.targets_warning += hit.warn;
+                s.targets_failing += u64::from(hit.fail);
+                s.targets_warning += u64::from(hit.warn);
                 if hit.fail > 0 {
                     s.hosts_failing += 1;
                     failing_rules.push(m.rule.clone());
@@ -394,10 +526,11 @@ impl Builder {
                     s.hosts_warning += 1;
                     warning_rules.push(m.rule.clone());
                 }
-                if hit.unknown > 0 && hit.fail + hit.warn + hit.pass == 0 {
+                let verdicts = hit.fail > 0 || hit.warn > 0 || hit.pass > 0;
+                if hit.unknown > 0 && !verdicts {
                     s.hosts_unknown += 1;
                 }
-                if hit.fail + hit.warn + hit.pass > 0 {
+                if verdicts {
                     s.hosts_evaluated += 1;
                 }
             }
@@ -416,8 +549,9 @@ impl Builder {
                 sort_vms(&mut worst);
                 worst.truncate(WORST_VMS);
             }
-            let age = h.epoch.map(|t| now - t);
-            let is_stale = is_stale_age(age, stale_after);
+            let age = h.epoch.map(|t| now.saturating_sub(t));
+            // Dated in the future is not fresh: nothing says when the report was really made.
+            let is_stale = future || is_stale_age(age, stale_after);
             let path = h.path.display().to_string();
             if is_stale {
                 stale.push(StaleHost {
@@ -429,6 +563,10 @@ impl Builder {
             }
             entries.push(HostEntry {
                 host: label,
+                machine_id: h.identity.machine_id,
+                smbios_uuid: h.identity.smbios_uuid,
+                identity_conflict: conflict,
+                future_dated: future,
                 path,
                 generated_at: h.generated_at,
                 age_seconds: age,
@@ -445,8 +583,8 @@ impl Builder {
         }
         for r in &mut rules {
             r.weight = r.severity.weight();
-            r.impact = f64::from(r.weight)
-                * (f64::from(r.targets_failing) + 0.5 * f64::from(r.targets_warning));
+            r.impact =
+                f64::from(r.weight) * (r.targets_failing as f64 + 0.5 * r.targets_warning as f64);
         }
         rules.sort_by(|a, b| {
             b.hosts_failing
@@ -455,17 +593,25 @@ impl Builder {
                 .then_with(|| b.hosts_warning.cmp(&a.hosts_warning))
                 .then_with(|| a.rule.cmp(&b.rule))
         });
-        entries.sort_by(|a, b| match (a.summary.score, b.summary.score) {
-            (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| a.host.cmp(&b.host)),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => a.host.cmp(&b.host),
+        // Ties end on the path: hostnames repeat (identity conflicts), paths do not, and the
+        // reader threads hand reports over in no fixed order.
+        entries.sort_by(|a, b| {
+            let by_score = match (a.summary.score, b.summary.score) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            };
+            by_score
+                .then_with(|| a.host.cmp(&b.host))
+                .then_with(|| a.path.cmp(&b.path))
         });
         stale.sort_by(|a, b| {
             b.age_seconds
                 .unwrap_or(i64::MAX)
                 .cmp(&a.age_seconds.unwrap_or(i64::MAX))
                 .then_with(|| a.host.cmp(&b.host))
+                .then_with(|| a.path.cmp(&b.path))
         });
         sort_vms(&mut worst);
         worst.truncate(WORST_VMS);
@@ -503,6 +649,8 @@ impl Builder {
                     .iter()
                     .filter(|e| !e.summary.blockers.is_empty())
                     .count(),
+                identity_conflicts: entries.iter().filter(|e| e.identity_conflict).count(),
+                future_dated: entries.iter().filter(|e| e.future_dated).count(),
                 mean_score: mean,
                 median_score: median,
                 min_score: scores.first().copied(),
@@ -515,6 +663,63 @@ impl Builder {
             skipped,
         }
     }
+}
+
+/// `v` without the items whose place in `marked` is true.
+fn drop_marked<T>(v: &mut Vec<T>, marked: &[bool]) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        !marked.get(i - 1).copied().unwrap_or(false)
+    });
+}
+
+/// Why `dropped` does not count: `keep` is the same host's report that does.
+fn replaced(dropped: &HostReport, dropped_future: bool, keep: &HostReport) -> Skipped {
+    let name = keep.label();
+    if dropped_future {
+        Skipped::new(
+            &dropped.path,
+            SkipKind::FutureDated,
+            format!(
+                "report of host {name} dated in the future ({}); the roll-up uses {}",
+                dropped.generated_at,
+                keep.path.display()
+            ),
+        )
+    } else {
+        Skipped::new(
+            &dropped.path,
+            SkipKind::Superseded,
+            format!(
+                "older report of host {name} ({}); the roll-up uses {}",
+                dropped.generated_at,
+                keep.path.display()
+            ),
+        )
+    }
+}
+
+/// Per host: does another kept host share its hostname, machine-id or SMBIOS UUID?
+fn identity_conflicts(hosts: &[HostReport]) -> Vec<bool> {
+    let parts = |h: &HostReport| {
+        let id = &h.identity;
+        [
+            id.hostname.clone().map(|v| (0, v)),
+            id.machine_id.clone().map(|v| (1, v)),
+            id.smbios_uuid.clone().map(|v| (2, v)),
+        ]
+    };
+    let mut seen: HashMap<(u8, String), usize> = HashMap::new();
+    for h in hosts {
+        for p in parts(h).into_iter().flatten() {
+            *seen.entry(p).or_default() += 1;
+        }
+    }
+    hosts
+        .iter()
+        .map(|h| parts(h).into_iter().flatten().any(|p| seen[&p] > 1))
+        .collect()
 }
 
 fn sort_vms(v: &mut [WorstVm]) {
@@ -531,5 +736,89 @@ fn is_stale_age(age: Option<i64>, limit: u64) -> bool {
     match age {
         None => true,
         Some(a) => a > 0 && a as u64 > limit,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str, fail: u32) -> HostReport {
+        HostReport {
+            path: PathBuf::from(format!("{name}.json")),
+            identity: HostIdentity {
+                hostname: Some(name.into()),
+                ..HostIdentity::default()
+            },
+            generated_at: "2026-12-01T00:00:00Z".into(),
+            epoch: Some(1_796_083_200),
+            summary: HostSummary {
+                profile: "throughput".into(),
+                tool_version: "0.1.0".into(),
+                cpu: None,
+                kernel: None,
+                score: Some(50.0),
+                host_score: None,
+                coverage: None,
+                counts: Counts {
+                    fail,
+                    ..Counts::default()
+                },
+                blockers: Vec::new(),
+            },
+            vm_count: 0,
+            vms: Vec::new(),
+            rules: vec![RuleHit {
+                rule: "r".into(),
+                fail,
+                ..RuleHit::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn fleet_sums_do_not_wrap() {
+        let mut b = Builder::new(1_796_083_200);
+        b.add(host("a", u32::MAX));
+        b.add(host("b", u32::MAX));
+        b.add(host("c", 2));
+        let f = b.finish(3600);
+        let want = 2 * u64::from(u32::MAX) + 2;
+        assert_eq!(f.summary.counts.fail, want);
+        assert_eq!(f.rules[0].targets_failing, want);
+        assert_eq!(f.rules[0].hosts_failing, 3);
+    }
+
+    #[test]
+    fn a_report_without_identity_yields_to_a_newer_identified_one_in_any_order() {
+        let with_id = |epoch: i64, id: Option<&str>, file: &str| {
+            let mut h = host("hv01", 1);
+            h.epoch = Some(epoch);
+            h.generated_at = crate::util::rfc3339(epoch as u64);
+            h.identity.machine_id = id.map(str::to_string);
+            h.path = PathBuf::from(file);
+            h
+        };
+        let now = 1_796_083_200;
+        let id = "0123456789abcdef0123456789abcdef";
+        for (anonymous_at, hosts, conflicts) in [(now - 86_400, 1, 0), (now - 60, 2, 2)] {
+            for flip in [false, true] {
+                let mut reports = vec![
+                    with_id(anonymous_at, None, "old.json"),
+                    with_id(now - 3600, Some(id), "new.json"),
+                ];
+                if flip {
+                    reports.reverse();
+                }
+                let mut b = Builder::new(now);
+                for r in reports {
+                    b.add(r);
+                }
+                let f = b.finish(86_400 * 2);
+                assert_eq!(f.summary.hosts, hosts, "{anonymous_at} {flip}");
+                assert_eq!(f.summary.identity_conflicts, conflicts);
+                assert_eq!(f.skipped.len(), 2 - hosts);
+            }
+        }
     }
 }

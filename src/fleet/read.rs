@@ -2,14 +2,19 @@
 //! messages and remediation are skipped by the parser), so memory grows with the number of
 //! hosts, not with the size of their reports. Anything that is not a usable kvmaudit report
 //! is classified (corrupt, foreign, newer schema, ...) with a reason.
+//!
+//! Reports are uploaded by the hosts they describe, so a report is evidence to check, not a
+//! fact: it must parse whole, its scores must be in range, its totals must agree with its
+//! findings and its identity must be well-formed, or it is skipped with the reason.
 
-use super::model::{HostReport, HostSummary, RuleHit, SkipKind, Skipped, VmRow};
+use super::model::{HostIdentity, HostReport, HostSummary, RuleHit, SkipKind, Skipped, VmRow};
 use crate::report::{Counts, Severity, Status, REPORT_SCHEMA_VERSION};
+use document::{Document, Tally};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
 
-mod head;
+mod document;
 
 /// Larger files are not reports (a report of 500 VMs is a few MiB).
 pub const MAX_REPORT_BYTES: u64 = 256 << 20;
@@ -40,6 +45,10 @@ struct LiteKernel {
 struct LiteHost {
     #[serde(default)]
     hostname: Option<String>,
+    #[serde(default)]
+    machine_id: Option<String>,
+    #[serde(default)]
+    smbios_uuid: Option<String>,
     #[serde(default)]
     cpu: LiteCpu,
     #[serde(default)]
@@ -82,8 +91,7 @@ struct LiteFinding {
     severity: Severity,
 }
 
-/// One entry of a report's `rule_totals` (the statuses the roll-up does not count are
-/// ignored).
+/// One entry of a report's `rule_totals`.
 #[derive(Deserialize)]
 struct LiteTotal {
     rule: String,
@@ -97,7 +105,13 @@ struct LiteTotal {
     #[serde(default)]
     warn: u32,
     #[serde(default)]
+    info: u32,
+    #[serde(default)]
+    not_applicable: u32,
+    #[serde(default)]
     unknown: u32,
+    #[serde(default)]
+    waived: u32,
 }
 
 impl From<LiteTotal> for RuleHit {
@@ -113,23 +127,6 @@ impl From<LiteTotal> for RuleHit {
             pass: t.pass,
         }
     }
-}
-
-/// The fields of a report the roll-up keeps. The per-rule tallies are `rule_totals`, or are
-/// counted from `results` in a report written before `rule_totals` existed; a report read
-/// head-first ([`head::summary`]) has `rule_totals` and no `results`.
-#[derive(Deserialize)]
-struct LiteReport {
-    schema_version: u64,
-    tool: LiteTool,
-    generated_at: String,
-    profile: String,
-    host: LiteHost,
-    score: LiteScore,
-    vms: Vec<LiteVm>,
-    #[serde(default)]
-    rule_totals: Option<Vec<LiteTotal>>,
-    results: Vec<LiteFinding>,
 }
 
 /// Just enough to say what a JSON document that is not a report is.
@@ -165,6 +162,10 @@ fn classify(path: &Path, bytes: &[u8], report_error: serde_json::Error) -> Skipp
                 SkipKind::Corrupt,
                 format!("not valid JSON: {}", first_line(e)),
             )
+        }
+        // A key twice is no document at all: parsers disagree on which copy counts.
+        Err(e) if e.to_string().starts_with("duplicate field") => {
+            return Skipped::new(path, SkipKind::Corrupt, first_line(e))
         }
         Err(_) => {
             return Skipped::new(
@@ -232,24 +233,15 @@ fn newer(path: &Path, v: u64) -> Skipped {
     )
 }
 
-/// How much of a report is read before trying its head, and then once more. A kvmaudit
-/// report puts everything the roll-up needs (host, score, VMs, `rule_totals`, ~15 KiB for a
-/// host with a few VMs) before its findings, which are 90% of its bytes.
-const HEAD_BYTES: [usize; 2] = [32 << 10, 256 << 10];
-
 /// Read and summarise one report file.
 ///
-/// A report written by kvmaudit (pretty-printed, `rule_totals` ahead of `results`) is
-/// summarised from its head: reading 10,000 whole reports was most of a fleet roll-up, and
-/// the findings add nothing the head does not already count. The file must still be complete
-/// — its last line is the top-level closing brace — so a truncated copy is read in full and
-/// reported as corrupt. Anything else (compact JSON from jq, older reports without
-/// `rule_totals`, foreign files) is read and parsed whole.
+/// The whole file is parsed ([`document`]): reading only a report's head was faster, but
+/// accepted files whose body a full parser rejects or reads differently.
 pub fn read(path: &Path) -> Result<HostReport, Skipped> {
     use std::io::Read;
     let unreadable = |e: std::io::Error| Skipped::new(path, SkipKind::Unreadable, e.to_string());
     // Through the checked open: a FIFO or device among the inputs is skipped, never read.
-    let mut file = crate::input::open_regular(path)
+    let file = crate::input::open_regular(path)
         .map_err(|e| Skipped::new(path, SkipKind::Unreadable, e.to_string()))?;
     let len = file.metadata().map_err(unreadable)?.len();
     if len > MAX_REPORT_BYTES {
@@ -259,41 +251,34 @@ pub fn read(path: &Path) -> Result<HostReport, Skipped> {
             format!("{len} bytes: too large to be a kvmaudit report"),
         ));
     }
-    let mut bytes = Vec::new();
-    for want in HEAD_BYTES {
-        if (bytes.len() as u64) >= len {
-            break;
-        }
-        let more = want.saturating_sub(bytes.len()) as u64;
-        (&mut file)
-            .take(more)
-            .read_to_end(&mut bytes)
-            .map_err(unreadable)?;
-        if (bytes.len() as u64) < len {
-            if let Some(r) = head::summary(&bytes) {
-                if ends_complete(&file, len) {
-                    return summarise(path, r);
+    // One buffer per reader thread: a fresh 150 KB allocation per report is fresh pages from
+    // the kernel each time, which cost as much as reading them.
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with_borrow_mut(|bytes| {
+        bytes.clear();
+        // The cap holds even if the file grows while it is read.
+        let r = file
+            .take(MAX_REPORT_BYTES + 1)
+            .read_to_end(bytes)
+            .map_err(unreadable)
+            .and_then(|_| {
+                if bytes.len() as u64 > MAX_REPORT_BYTES {
+                    Err(Skipped::new(
+                        path,
+                        SkipKind::Foreign,
+                        "grew past the size limit while read: not a kvmaudit report",
+                    ))
+                } else {
+                    parse(path, bytes)
                 }
-                break;
-            }
+            });
+        if bytes.capacity() > 16 << 20 {
+            *bytes = Vec::new();
         }
-    }
-    file.read_to_end(&mut bytes).map_err(unreadable)?;
-    parse(path, &bytes)
-}
-
-/// Whether the file's last line is a lone `}`: in pretty-printed JSON a raw newline never
-/// occurs inside a string and only the top-level object closes at column 0, so this proves
-/// the document was not cut short (the head check made sure it is indented JSON).
-fn ends_complete(file: &std::fs::File, len: u64) -> bool {
-    use std::os::unix::fs::FileExt;
-    let mut tail = [0u8; 64];
-    let n = tail.len().min(len as usize);
-    if file.read_exact_at(&mut tail[..n], len - n as u64).is_err() {
-        return false;
-    }
-    let t = tail[..n].trim_ascii_end();
-    t.ends_with(b"\n}")
+        r
+    })
 }
 
 /// Summarise one report's bytes.
@@ -301,7 +286,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<HostReport, Skipped> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Skipped::new(path, SkipKind::Corrupt, "empty file"));
     }
-    match serde_json::from_slice(bytes) {
+    match document::parse(bytes) {
         Ok(r) => summarise(path, r),
         Err(e) => Err(classify(path, bytes, e)),
     }
@@ -339,8 +324,117 @@ fn rule_hits(results: Vec<LiteFinding>) -> Vec<RuleHit> {
     rules
 }
 
-/// What the roll-up keeps of one report, however it was read.
-fn summarise(path: &Path, r: LiteReport) -> Result<HostReport, Skipped> {
+/// Why a report's own numbers cannot be believed, if they cannot: scores out of range, or
+/// totals that disagree with each other or with the findings. kvmaudit never writes such a
+/// report; one that says so was edited, or damaged in a way that still parses.
+fn implausible(r: &Document) -> Option<String> {
+    let in_range = |v: Option<f64>, max: f64| v.map_or(true, |x| (0.0..=max).contains(&x));
+    let s = &r.score;
+    if !in_range(s.value, 100.0) || !in_range(s.host, 100.0) {
+        return Some(format!(
+            "score {:?} / host score {:?} outside 0-100",
+            s.value, s.host
+        ));
+    }
+    if !in_range(s.coverage, 1.0) {
+        return Some(format!("coverage {:?} outside 0-1", s.coverage));
+    }
+    if let Some(v) = r
+        .vms
+        .iter()
+        .find(|v| !in_range(v.score.value, 100.0) || !in_range(v.score.coverage, 1.0))
+    {
+        return Some(format!(
+            "a VM's score {:?} or coverage {:?} is out of range",
+            v.score.value, v.score.coverage
+        ));
+    }
+    let c = &s.counts;
+    let mut counts = Tally::default();
+    for (st, n) in [
+        (Status::Pass, c.pass),
+        (Status::Fail, c.fail),
+        (Status::Warn, c.warn),
+        (Status::Info, c.info),
+        (Status::NotApplicable, c.not_applicable),
+        (Status::Unknown, c.unknown),
+        (Status::Waived, c.waived),
+    ] {
+        counts.add(st, u64::from(n));
+    }
+    if counts != r.tally {
+        return Some(format!(
+            "score.counts {} disagree with the findings {}",
+            tally_words(&counts),
+            tally_words(&r.tally)
+        ));
+    }
+    if let Some(totals) = &r.rule_totals {
+        let mut sum = Tally::default();
+        for t in totals {
+            sum.add(Status::Pass, u64::from(t.pass));
+            sum.add(Status::Fail, u64::from(t.fail));
+            sum.add(Status::Warn, u64::from(t.warn));
+            sum.add(Status::Info, u64::from(t.info));
+            sum.add(Status::NotApplicable, u64::from(t.not_applicable));
+            sum.add(Status::Unknown, u64::from(t.unknown));
+            sum.add(Status::Waived, u64::from(t.waived));
+        }
+        if sum != counts {
+            return Some(format!(
+                "rule_totals add up to {}, score.counts say {}",
+                tally_words(&sum),
+                tally_words(&counts)
+            ));
+        }
+    }
+    None
+}
+
+fn tally_words(t: &Tally) -> String {
+    format!(
+        "(pass {}, fail {}, warn {}, info {}, n/a {}, unknown {}, waived {})",
+        t.pass, t.fail, t.warn, t.info, t.not_applicable, t.unknown, t.waived
+    )
+}
+
+/// The report's identity, each part in its one valid spelling (kvmaudit writes nothing else,
+/// so another spelling means the report was made or edited by something else).
+fn identity(path: &Path, h: &LiteHost) -> Result<HostIdentity, Skipped> {
+    use crate::model::identity::{machine_id, smbios_uuid};
+    let bad = |what: &str, v: &str| {
+        let shown: String = v.chars().take(40).collect();
+        Skipped::new(
+            path,
+            SkipKind::Corrupt,
+            format!("host.{what} {shown:?} is not one kvmaudit writes"),
+        )
+    };
+    let machine = match &h.machine_id {
+        None => None,
+        Some(v) => Some(
+            machine_id(v)
+                .filter(|m| m == v)
+                .ok_or_else(|| bad("machine_id", v))?,
+        ),
+    };
+    let uuid = match &h.smbios_uuid {
+        None => None,
+        Some(v) => Some(
+            smbios_uuid(v)
+                .filter(|u| u == v)
+                .ok_or_else(|| bad("smbios_uuid", v))?,
+        ),
+    };
+    Ok(HostIdentity {
+        hostname: h.hostname.clone().filter(|n| !n.trim().is_empty()),
+        machine_id: machine,
+        smbios_uuid: uuid,
+    })
+}
+
+/// What the roll-up keeps of one report.
+fn summarise(path: &Path, r: Document) -> Result<HostReport, Skipped> {
     if r.tool.name != "kvmaudit" {
         return Err(Skipped::new(
             path,
@@ -358,6 +452,10 @@ fn summarise(path: &Path, r: LiteReport) -> Result<HostReport, Skipped> {
             format!("unsupported schema_version {}", r.schema_version),
         ));
     }
+    if let Some(why) = implausible(&r) {
+        return Err(Skipped::new(path, SkipKind::Corrupt, why));
+    }
+    let identity = identity(path, &r.host)?;
     let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
     let vm_count = r.vms.len();
     let mut vms: Vec<VmRow> = r
@@ -378,14 +476,15 @@ fn summarise(path: &Path, r: LiteReport) -> Result<HostReport, Skipped> {
             .then_with(|| a.name.cmp(&b.name))
     });
     vms.truncate(VMS_PER_HOST);
-    let rules = match r.rule_totals {
-        Some(t) => t.into_iter().map(RuleHit::from).collect(),
-        None => rule_hits(r.results),
+    let rules = match (r.rule_totals, r.findings) {
+        (Some(t), _) => t.into_iter().map(RuleHit::from).collect(),
+        (None, Some(f)) => rule_hits(f),
+        (None, None) => Vec::new(),
     };
     Ok(HostReport {
         path: path.to_path_buf(),
         epoch: crate::util::parse_rfc3339(&r.generated_at),
-        hostname: r.host.hostname.filter(|h| !h.trim().is_empty()),
+        identity,
         generated_at: r.generated_at,
         summary: HostSummary {
             profile: r.profile,
@@ -418,7 +517,7 @@ mod tests {
         let r = sample::report(&sample::Spec::new(3, "hv03"));
         let bytes = serde_json::to_vec(&r).unwrap();
         let h = parse(Path::new("hv03.json"), &bytes).unwrap();
-        assert_eq!(h.hostname.as_deref(), Some("hv03"));
+        assert_eq!(h.identity.hostname.as_deref(), Some("hv03"));
         assert_eq!(h.summary.score, r.score.value);
         assert_eq!(h.summary.counts, r.score.counts);
         assert_eq!(h.vm_count, 3);
@@ -463,14 +562,13 @@ mod tests {
         );
     }
 
-    /// A report big enough to be read head-first, as `scan --json` writes it.
+    /// A report as `scan --json` writes it, with a few hundred VMs.
     fn big_report() -> (crate::report::Report, Vec<u8>) {
         let mut spec = sample::Spec::new(11, "hv11");
         spec.vms = 200;
         let r = sample::report(&spec);
         let mut bytes = serde_json::to_vec_pretty(&r).unwrap();
         bytes.push(b'\n');
-        assert!(bytes.len() > 2 * HEAD_BYTES[1], "{} bytes", bytes.len());
         (r, bytes)
     }
 
@@ -480,63 +578,127 @@ mod tests {
         p
     }
 
-    fn tmpdir(tag: &str) -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("kvmaudit-read-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
     #[test]
-    fn the_head_holds_what_the_whole_report_says() {
+    fn old_reports_are_tallied_from_their_findings() {
         let (r, bytes) = big_report();
         let path = Path::new("hv11.json");
         let whole = parse(path, &bytes).unwrap();
-        let head = summarise(path, head::summary(&bytes[..HEAD_BYTES[1]]).expect("head")).unwrap();
-        assert_eq!(head, whole);
         assert_eq!(whole.vm_count, 200);
         let fails: u32 = whole.rules.iter().map(|x| x.fail).sum();
         assert_eq!(fails, r.score.counts.fail);
         assert!(fails > 0);
-
         // A report without rule_totals (written before they existed) is counted from its
         // findings, to the same tallies.
         let mut old = serde_json::to_value(&r).unwrap();
         old.as_object_mut().unwrap().remove("rule_totals");
         let old = serde_json::to_vec_pretty(&old).unwrap();
-        assert!(head::summary(&old[..HEAD_BYTES[1]]).is_none());
         assert_eq!(parse(path, &old).unwrap(), whole);
     }
 
     #[test]
-    fn read_takes_the_head_only_of_a_complete_report() {
-        let dir = tmpdir("head");
+    fn read_parses_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
         let (r, bytes) = big_report();
-        let good = write(&dir, "good.json", &bytes);
+        let good = write(dir, "good.json", &bytes);
         let h = read(&good).unwrap();
         assert_eq!(h, parse(&good, &bytes).unwrap());
 
-        // Cut short after the head: the missing closing brace sends it to the full parser,
-        // which calls it corrupt.
-        let cut = write(&dir, "cut.json", &bytes[..bytes.len() * 3 / 4]);
-        assert_eq!(read(&cut).unwrap_err().kind, SkipKind::Corrupt);
-        // Cut just inside the last brace.
-        let end = bytes.len() - 3;
-        let cut2 = write(&dir, "cut2.json", &bytes[..end]);
-        assert_eq!(read(&cut2).unwrap_err().kind, SkipKind::Corrupt);
+        // Cut short anywhere: corrupt.
+        for cut in [bytes.len() * 3 / 4, bytes.len() - 3] {
+            let p = write(dir, "cut.json", &bytes[..cut]);
+            assert_eq!(read(&p).unwrap_err().kind, SkipKind::Corrupt, "{cut}");
+        }
 
-        // Compact JSON (e.g. passed through `jq -c`) is parsed whole, to the same summary.
+        // Compact JSON (e.g. passed through `jq -c`) reads to the same summary.
         let compact = serde_json::to_vec(&r).unwrap();
-        let c = write(&dir, "compact.json", &compact);
+        let c = write(dir, "compact.json", &compact);
         let mut hc = read(&c).unwrap();
         hc.path = good.clone();
         assert_eq!(hc, h);
 
-        // A newer schema in a complete head is still refused.
+        // A newer schema is still refused.
         let mut v = serde_json::to_value(&r).unwrap();
         v["schema_version"] = 9.into();
-        let newer = write(&dir, "newer.json", &serde_json::to_vec_pretty(&v).unwrap());
+        let newer = write(dir, "newer.json", &serde_json::to_vec_pretty(&v).unwrap());
         assert_eq!(read(&newer).unwrap_err().kind, SkipKind::NewerSchema);
-        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The report's JSON with `extra` members added at the end of the top-level object.
+    fn with_members(r: &crate::report::Report, extra: &str) -> Vec<u8> {
+        let mut text = serde_json::to_string(r).unwrap();
+        text.pop();
+        text.push_str(extra);
+        text.push('}');
+        text.into_bytes()
+    }
+
+    #[test]
+    fn documents_are_read_as_a_full_parser_reads_them() {
+        let r = sample::report(&sample::Spec::new(4, "hv04"));
+        for key in [
+            "schema_version",
+            "tool",
+            "generated_at",
+            "profile",
+            "host",
+            "score",
+            "vms",
+            "rule_totals",
+            "results",
+        ] {
+            let v = serde_json::to_value(&r).unwrap();
+            let dup = with_members(&r, &format!(",\"{key}\":{}", v[key]));
+            let e = parse(Path::new("x.json"), &dup).unwrap_err();
+            assert_eq!(e.kind, SkipKind::Corrupt, "{key}");
+            assert!(e.reason.contains("duplicate field"), "{key}: {}", e.reason);
+        }
+        // Fields it does not read may repeat, as for any JSON parser that keeps one of them.
+        let ok = with_members(&r, ",\"notes\":[],\"notes\":[\"x\"]");
+        assert!(parse(Path::new("x.json"), &ok).is_ok());
+        // Anything after the object is not JSON.
+        let mut after = serde_json::to_vec(&r).unwrap();
+        after.extend_from_slice(b" {}");
+        assert_eq!(kind(&after), SkipKind::Corrupt);
+
+        // Each finding has exactly one known status, however its key is spelled; and every
+        // string of the file is UTF-8, counted or not.
+        let text = serde_json::to_string(&r).unwrap();
+        let first = text.find("\"status\":").unwrap();
+        let edits: [(&str, bool); 5] = [
+            ("\"status\":\"pass\",\"status\":", false),
+            ("\"st\\u0061tus\":", true),
+            ("\"state\":", false),
+            ("\"x\":\"\u{fffd}\",\"status\":", true),
+            ("\"x\":\"\\u12\",\"status\":", false),
+        ];
+        for (with, good) in edits {
+            let t = format!("{}{with}{}", &text[..first], &text[first + 9..]);
+            let got = parse(Path::new("x.json"), t.as_bytes());
+            assert_eq!(got.is_ok(), good, "{with}: {got:?}");
+        }
+        let mut bad = text.into_bytes();
+        let at = bad.windows(7).position(|w| w == b"message").unwrap() + 12;
+        bad[at] = 0xff;
+        let e = parse(Path::new("x.json"), &bad).unwrap_err();
+        assert_eq!(e.kind, SkipKind::Corrupt);
+        assert!(e.reason.contains("not UTF-8"), "{}", e.reason);
+
+        // Findings before their totals (a reordering tool) are read to the same summary.
+        let normal = parse(Path::new("x.json"), &serde_json::to_vec(&r).unwrap()).unwrap();
+        // Move rule_totals after results (serde_json's map keeps insertion order only with
+        // preserve_order, so build the text by hand).
+        let v = serde_json::to_value(&r).unwrap();
+        let mut text = String::from("{");
+        for key in ["schema_version", "tool", "generated_at", "profile", "host"] {
+            text.push_str(&format!("\"{key}\":{},", v[key]));
+        }
+        for key in ["score", "vms", "results", "rule_totals"] {
+            text.push_str(&format!("\"{key}\":{},", v[key]));
+        }
+        text.pop();
+        text.push('}');
+        let moved = parse(Path::new("x.json"), text.as_bytes()).unwrap();
+        assert_eq!(moved, normal);
     }
 }

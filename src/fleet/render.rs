@@ -1,7 +1,7 @@
 //! The fleet roll-up as a terminal table, JSON, CSV, HTML and a Prometheus textfile.
 
 use super::fmt_age;
-use super::model::Fleet;
+use super::model::{Fleet, HostEntry};
 use crate::error::Result;
 use crate::report::prom::Writer;
 use crate::report::summary::{fmt_ratio, fmt_score, grade, STATUSES};
@@ -53,6 +53,40 @@ fn stale_words(secs: u64) -> String {
     fmt_age(Some(secs as i64))
 }
 
+/// The identity that tells a host from another of the same name: machine-id, else SMBIOS
+/// UUID, else "no id".
+pub fn host_id(h: &HostEntry) -> &str {
+    h.machine_id
+        .as_deref()
+        .or(h.smbios_uuid.as_deref())
+        .unwrap_or("no id")
+}
+
+/// The host column of the table: the name, and for a host in an identity conflict the start
+/// of its id and the flag (two rows both reading "hv01" would say nothing).
+fn host_cell(h: &HostEntry) -> String {
+    let name = fit(&h.host);
+    if h.identity_conflict {
+        let id: String = host_id(h).chars().take(8).collect();
+        format!("{name} [{id}] CONFLICT")
+    } else {
+        name
+    }
+}
+
+fn age_cell(h: &HostEntry) -> String {
+    if h.future_dated {
+        // Short: the table is often 80 columns wide; the summary line says it in full.
+        "future-dated".to_string()
+    } else {
+        format!(
+            "{}{}",
+            fmt_age(h.age_seconds),
+            if h.stale { " STALE" } else { "" }
+        )
+    }
+}
+
 /// The roll-up for a terminal.
 pub fn table(f: &Fleet, style: Style) -> String {
     let s = &f.summary;
@@ -70,6 +104,14 @@ pub fn table(f: &Fleet, style: Style) -> String {
         s.vms,
         s.hosts_with_blockers
     );
+    // Said only when it happens, so the usual first line stays as it was.
+    if s.identity_conflicts > 0 || s.future_dated > 0 {
+        out.push_str(&format!(
+            "warning: {} host(s) in an identity conflict (same hostname, machine-id or SMBIOS \
+             UUID as another host); {} report(s) dated in the future\n",
+            s.identity_conflicts, s.future_dated
+        ));
+    }
 
     let limit = if f.hosts.len() > 100 {
         TABLE_HOSTS
@@ -93,7 +135,7 @@ pub fn table(f: &Fleet, style: Style) -> String {
     );
     for h in f.hosts.iter().take(limit) {
         t.add_row(vec![
-            Cell::new(fit(&h.host)),
+            Cell::new(host_cell(h)),
             Cell::new(fmt_score(h.summary.score)),
             Cell::new(fmt_score(h.summary.host_score)),
             Cell::new(fmt_ratio(h.summary.coverage)),
@@ -108,11 +150,7 @@ pub fn table(f: &Fleet, style: Style) -> String {
                     .map(|v| format!("{} ({:.1})", fit(&v.name), v.score))
                     .unwrap_or_default(),
             ),
-            Cell::new(format!(
-                "{}{}",
-                fmt_age(h.age_seconds),
-                if h.stale { " STALE" } else { "" }
-            )),
+            Cell::new(age_cell(h)),
         ]);
     }
     right(&mut t, &[1, 2, 3, 4, 5, 6, 7, 8]);
@@ -243,7 +281,7 @@ pub fn csv(f: &Fleet) -> String {
     let mut out = String::from(
         "host,path,generated_at,age_seconds,stale,profile,kvmaudit_version,score,host_score,\
          coverage,pass,fail,warn,info,not_applicable,unknown,waived,blockers,vms,worst_vm,\
-         worst_vm_score,failing_rules\r\n",
+         worst_vm_score,failing_rules,machine_id,smbios_uuid,identity_conflict,future_dated\r\n",
     );
     for h in &f.hosts {
         let c = &h.summary.counts;
@@ -270,6 +308,10 @@ pub fn csv(f: &Fleet) -> String {
             csv_field(h.worst_vm.as_ref().map(|v| v.name.as_str()).unwrap_or("")),
             num(h.worst_vm.as_ref().map(|v| v.score)),
             csv_field(&h.failing_rules.join(" ")),
+            csv_field(h.machine_id.as_deref().unwrap_or("")),
+            csv_field(h.smbios_uuid.as_deref().unwrap_or("")),
+            h.identity_conflict.to_string(),
+            h.future_dated.to_string(),
         ];
         out.push_str(&fields.join(","));
         out.push_str("\r\n");
@@ -300,6 +342,7 @@ pub fn prom(f: &Fleet) -> String {
         super::model::SkipKind::Foreign,
         super::model::SkipKind::NewerSchema,
         super::model::SkipKind::Superseded,
+        super::model::SkipKind::FutureDated,
     ] {
         let n = f.skipped.iter().filter(|x| x.kind == kind).count();
         w.sample(
@@ -323,59 +366,84 @@ pub fn prom(f: &Fleet) -> String {
         w.sample(
             "kvmaudit_fleet_findings",
             &[("status", st.as_str())],
-            f64::from(crate::report::summary::count_of(&s.counts, st)),
+            s.counts.of(st) as f64,
         );
     }
+    w.family(
+        "kvmaudit_fleet_identity_conflicts",
+        "gauge",
+        "Hosts sharing a hostname, machine-id or SMBIOS UUID with another host of the roll-up.",
+    );
+    w.sample(
+        "kvmaudit_fleet_identity_conflicts",
+        &[],
+        s.identity_conflicts as f64,
+    );
+    w.family(
+        "kvmaudit_fleet_future_dated_hosts",
+        "gauge",
+        "Hosts whose last report is dated in the future (counted as stale too).",
+    );
+    w.sample(
+        "kvmaudit_fleet_future_dated_hosts",
+        &[],
+        s.future_dated as f64,
+    );
+    let labels = host_labels(f);
+    let per_host = |w: &mut Writer, name: &str, value: &dyn Fn(&HostEntry) -> Option<f64>| {
+        for (h, l) in f.hosts.iter().zip(&labels) {
+            if let Some(v) = value(h) {
+                let l: Vec<(&str, &str)> = l.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                w.sample(name, &l, v);
+            }
+        }
+    };
     w.family(
         "kvmaudit_fleet_host_score",
         "gauge",
         "Overall tuning score (0-100) of each host's last report.",
     );
-    for h in &f.hosts {
-        if let Some(v) = h.summary.score {
-            w.sample("kvmaudit_fleet_host_score", &[("host", &h.host)], v);
-        }
-    }
+    per_host(&mut w, "kvmaudit_fleet_host_score", &|h| h.summary.score);
     w.family(
         "kvmaudit_fleet_host_coverage_ratio",
         "gauge",
         "Share (0-1) of applicable rule weight evaluated on each host.",
     );
-    for h in &f.hosts {
-        if let Some(v) = h.summary.coverage {
-            w.sample(
-                "kvmaudit_fleet_host_coverage_ratio",
-                &[("host", &h.host)],
-                v,
-            );
-        }
-    }
+    per_host(&mut w, "kvmaudit_fleet_host_coverage_ratio", &|h| {
+        h.summary.coverage
+    });
     w.family(
         "kvmaudit_fleet_host_blockers",
         "gauge",
         "Data-integrity blockers on each host.",
     );
-    for h in &f.hosts {
-        w.sample(
-            "kvmaudit_fleet_host_blockers",
-            &[("host", &h.host)],
-            h.summary.blockers.len() as f64,
-        );
-    }
+    per_host(&mut w, "kvmaudit_fleet_host_blockers", &|h| {
+        Some(h.summary.blockers.len() as f64)
+    });
     w.family(
         "kvmaudit_fleet_host_report_age_seconds",
         "gauge",
         "Age of each host's last report when the roll-up ran.",
     );
-    for h in &f.hosts {
-        if let Some(a) = h.age_seconds {
-            w.sample(
-                "kvmaudit_fleet_host_report_age_seconds",
-                &[("host", &h.host)],
-                a as f64,
-            );
-        }
-    }
+    per_host(&mut w, "kvmaudit_fleet_host_report_age_seconds", &|h| {
+        h.age_seconds.map(|a| a as f64)
+    });
+    w.family(
+        "kvmaudit_fleet_host_identity_conflict",
+        "gauge",
+        "1 for each host in an identity conflict (hosts without one have no sample).",
+    );
+    per_host(&mut w, "kvmaudit_fleet_host_identity_conflict", &|h| {
+        h.identity_conflict.then_some(1.0)
+    });
+    w.family(
+        "kvmaudit_fleet_host_future_dated",
+        "gauge",
+        "1 for each host whose report is dated in the future (others have no sample).",
+    );
+    per_host(&mut w, "kvmaudit_fleet_host_future_dated", &|h| {
+        h.future_dated.then_some(1.0)
+    });
     w.family(
         "kvmaudit_fleet_rule_failing_hosts",
         "gauge",
@@ -385,15 +453,55 @@ pub fn prom(f: &Fleet) -> String {
         w.sample(
             "kvmaudit_fleet_rule_failing_hosts",
             &[("rule", &r.rule), ("severity", r.severity.as_str())],
-            f64::from(r.hosts_failing),
+            r.hosts_failing as f64,
         );
     }
     w.finish()
 }
 
+/// Per host, the labels of its series: `host`; where several hosts have one name, `id` too
+/// (machine-id, SMBIOS UUID or "no id"); and where even that repeats, `path`, then an
+/// ordinal — two hosts must never write one series (a textfile with duplicate series is
+/// rejected whole by Prometheus).
+fn host_labels(f: &Fleet) -> Vec<Vec<(&'static str, String)>> {
+    use std::collections::HashMap;
+    fn repeated(labels: &[Vec<(&'static str, String)>]) -> Vec<bool> {
+        let mut n: HashMap<&[(&'static str, String)], usize> = HashMap::new();
+        for l in labels {
+            *n.entry(l.as_slice()).or_default() += 1;
+        }
+        labels.iter().map(|l| n[l.as_slice()] > 1).collect()
+    }
+    let mut labels: Vec<Vec<(&'static str, String)>> = f
+        .hosts
+        .iter()
+        .map(|h| vec![("host", h.host.clone())])
+        .collect();
+    for stage in 0..3 {
+        let rep = repeated(&labels);
+        if !rep.contains(&true) {
+            break;
+        }
+        for (i, (h, l)) in f.hosts.iter().zip(labels.iter_mut()).enumerate() {
+            if rep[i] {
+                l.push(match stage {
+                    0 => ("id", host_id(h).to_string()),
+                    1 => ("path", h.path.clone()),
+                    _ => ("n", i.to_string()),
+                });
+            }
+        }
+    }
+    labels
+}
+
 #[derive(Serialize)]
 struct HostRowView<'a> {
     host: &'a str,
+    /// Machine-id or SMBIOS UUID, shown for hosts in an identity conflict.
+    id: &'a str,
+    identity_conflict: bool,
+    future_dated: bool,
     path: &'a str,
     score: String,
     grade: &'static str,
@@ -416,10 +524,10 @@ struct RuleView<'a> {
     title: &'a str,
     section: &'a str,
     severity: &'static str,
-    hosts_failing: u32,
-    hosts_warning: u32,
-    hosts_evaluated: u32,
-    targets_failing: u32,
+    hosts_failing: u64,
+    hosts_warning: u64,
+    hosts_evaluated: u64,
+    targets_failing: u64,
     share: String,
 }
 
@@ -539,6 +647,9 @@ pub fn html(f: &Fleet) -> Result<String> {
             .iter()
             .map(|h| HostRowView {
                 host: &h.host,
+                id: host_id(h),
+                identity_conflict: h.identity_conflict,
+                future_dated: h.future_dated,
                 path: &h.path,
                 score: fmt_score(h.summary.score),
                 grade: grade(h.summary.score),
@@ -574,7 +685,7 @@ pub fn html(f: &Fleet) -> Result<String> {
                 share: if f.summary.hosts > 0 {
                     format!(
                         "{:.0}%",
-                        100.0 * f64::from(r.hosts_failing) / f.summary.hosts as f64
+                        100.0 * r.hosts_failing as f64 / f.summary.hosts as f64
                     )
                 } else {
                     String::new()

@@ -41,6 +41,9 @@ pub struct HostModel {
     /// Why the CPU model is incomplete, when it is.
     pub cpu_notes: Vec<String>,
     pub platform: Option<Platform>,
+    /// Hostname, machine-id and SMBIOS UUID, as the report and the remediation script name
+    /// the host.
+    pub identity: super::identity::HostIdentity,
     pub kernel_release: Option<String>,
     pub cmdline: Option<Cmdline>,
     pub cmdline_raw: Option<String>,
@@ -56,11 +59,13 @@ impl HostModel {
     pub fn build(s: &Snapshot) -> HostModel {
         let (cpu, cpu_notes) = cpu_model(s);
         let cmdline_raw = s.text("/proc/cmdline").map(|t| t.trim().to_string());
+        let platform = s.smbios.get().map(Platform::from_smbios);
         HostModel {
             hostname: s.hostname.get().cloned(),
             cpu,
             cpu_notes,
-            platform: s.smbios.get().map(Platform::from_smbios),
+            identity: super::identity::HostIdentity::from_snapshot(s, platform.as_ref()),
+            platform,
             kernel_release: s
                 .text("/proc/sys/kernel/osrelease")
                 .map(|t| t.trim().to_string()),

@@ -2,6 +2,7 @@
 
 pub mod cpu;
 pub mod host;
+pub mod identity;
 pub mod platform;
 pub mod topology;
 pub mod vm;

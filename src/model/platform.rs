@@ -27,6 +27,9 @@ pub struct Platform {
     pub bios_date: Option<String>,
     pub system_vendor: Option<String>,
     pub system_product: Option<String>,
+    /// The type 1 system UUID, lowercase; `None` when absent or a placeholder (see
+    /// [`crate::model::identity::smbios_uuid`]).
+    pub system_uuid: Option<String>,
     pub board_vendor: Option<String>,
     pub board_product: Option<String>,
     /// Type 4 structures of central processors (math/DSP/video processors are left out).

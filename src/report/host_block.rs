@@ -37,6 +37,12 @@ pub struct KernelBlock {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct HostBlock {
     pub hostname: Option<String>,
+    /// `/etc/machine-id` (32 lowercase hex digits), when readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_id: Option<String>,
+    /// The SMBIOS system UUID (lowercase), when the firmware sets one and it is readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smbios_uuid: Option<String>,
     /// `live`, `root:DIR` or `snapshot` plus any per-source overrides.
     pub source: String,
     pub cpu: CpuBlock,
@@ -55,6 +61,8 @@ impl HostBlock {
         let p = h.platform.as_ref();
         HostBlock {
             hostname: h.hostname.clone(),
+            machine_id: h.identity.machine_id.clone(),
+            smbios_uuid: h.identity.smbios_uuid.clone(),
             source: source_label(s),
             cpu: CpuBlock {
                 vendor: h.cpu.vendor.clone(),

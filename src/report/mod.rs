@@ -299,8 +299,8 @@ pub struct Report {
     pub host: host_block::HostBlock,
     pub score: Score,
     pub vms: Vec<VmEntry>,
-    /// Each rule's verdicts summed over its targets, in rule order. It sits before `results`
-    /// so that `kvmaudit fleet` can read a report's head and stop there.
+    /// Each rule's verdicts summed over its targets, in rule order, before `results`; `fleet`
+    /// checks them against `score.counts` and the findings.
     #[serde(default)]
     pub rule_totals: Vec<RuleTotal>,
     pub results: Vec<Finding>,

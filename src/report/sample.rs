@@ -688,6 +688,8 @@ pub fn report(spec: &Spec) -> Report {
         profile: Profile::Throughput,
         host: HostBlock {
             hostname: Some(spec.hostname.clone()),
+            machine_id: None,
+            smbios_uuid: None,
             source: "live".into(),
             cpu: CpuBlock {
                 vendor: Some("GenuineIntel".into()),

@@ -12,7 +12,8 @@ use smbioslib::{
     CoreCount, CoreCount2, CoresEnabled, CoresEnabled2, CpuStatus, MemoryIndicatedSize, MemorySize,
     MemorySizeExtended, MemorySpeed, MemorySpeedExtended, ProcessorSpeed,
     SMBiosBaseboardInformation, SMBiosData, SMBiosInformation, SMBiosMemoryDevice,
-    SMBiosProcessorInformation, SMBiosString, SMBiosSystemInformation, ThreadCount, ThreadCount2,
+    SMBiosProcessorInformation, SMBiosString, SMBiosStruct, SMBiosSystemInformation,
+    SystemUuidData, ThreadCount, ThreadCount2,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -28,7 +29,10 @@ pub(super) fn fill(p: &mut Platform, raw: &SmbiosRaw, table_bytes: &[u8]) {
     check_table(p, &scan, ep.as_ref(), table_bytes.len());
     let valid = table_bytes.get(..scan.valid_len()).unwrap_or_default();
     let data = SMBiosData::from_vec_and_version(valid.to_vec(), None);
-    if catch_unwind(AssertUnwindSafe(|| decode(p, &data))).is_err() {
+    // SMBIOS 2.6 made the UUID's first fields little-endian; without a version, assume a
+    // current table (as the kernel does for /sys/class/dmi/id/product_uuid).
+    let uuid_le = ep.as_ref().map_or(true, |e| (e.major, e.minor) >= (2, 6));
+    if catch_unwind(AssertUnwindSafe(|| decode(p, &data, uuid_le))).is_err() {
         p.notes.push(
             "SMBIOS decoding stopped on a malformed structure; fields after it are missing"
                 .to_string(),
@@ -103,7 +107,7 @@ fn check_table(p: &mut Platform, scan: &table::Scan, ep: Option<&EntryPoint>, le
     }
 }
 
-fn decode(p: &mut Platform, data: &SMBiosData) {
+fn decode(p: &mut Platform, data: &SMBiosData, uuid_le: bool) {
     if let Some(b) = data.first::<SMBiosInformation<'_>>() {
         p.bios_vendor = text(b.vendor());
         p.bios_version = text(b.version());
@@ -112,6 +116,12 @@ fn decode(p: &mut Platform, data: &SMBiosData) {
     if let Some(s) = data.first::<SMBiosSystemInformation<'_>>() {
         p.system_vendor = text(s.manufacturer());
         p.system_product = text(s.product_name());
+        // dmidecode shows the UUID only from a 0x19-byte structure (SMBIOS 2.1) on.
+        if s.parts().header.length() >= 0x19 {
+            if let Some(SystemUuidData::Uuid(u)) = s.uuid() {
+                p.system_uuid = crate::model::identity::uuid_from_bytes(&u.raw, uuid_le);
+            }
+        }
     }
     if let Some(b) = data.first::<SMBiosBaseboardInformation<'_>>() {
         p.board_vendor = text(b.manufacturer());

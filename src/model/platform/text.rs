@@ -58,6 +58,7 @@ fn fill_identity(p: &mut Platform, records: &[Record]) {
     if let Some(s) = first(1) {
         p.system_vendor = string(s, "Manufacturer");
         p.system_product = string(s, "Product Name");
+        p.system_uuid = s.get("UUID").and_then(crate::model::identity::smbios_uuid);
     }
     if let Some(b) = first(2) {
         p.board_vendor = string(b, "Manufacturer");
