@@ -282,19 +282,15 @@ fn anchor(section: &str) -> String {
 
 fn page(r: &Report) -> PageView<'_> {
     let h = &r.host;
-    let in_vm = |f: &Finding, name: &str| {
-        f.target
-            .strip_prefix("vm:")
-            .is_some_and(|t| t == name || t.strip_prefix(name).is_some_and(|x| x.starts_with('/')))
-    };
     let vms = r
         .vms
         .iter()
-        .map(|vm| {
+        .enumerate()
+        .map(|(i, vm)| {
             let n = |s: Status| {
                 r.results
                     .iter()
-                    .filter(|f| f.status == s && in_vm(f, &vm.name))
+                    .filter(|f| f.status == s && f.vm_index == Some(i))
                     .count()
             };
             let mut details = Vec::new();
@@ -311,8 +307,8 @@ fn page(r: &Report) -> PageView<'_> {
                 details.push(format!("pid {p}"));
             }
             VmView {
-                name: vm.name.clone(),
-                target: format!("vm:{}", vm.name),
+                name: vm.display().to_string(),
+                target: format!("vm:{}", vm.display()),
                 score: fmt_score(vm.score.value),
                 coverage: fmt_ratio(vm.score.coverage),
                 grade: grade(vm.score.value),

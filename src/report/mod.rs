@@ -10,6 +10,7 @@ pub mod sample;
 pub mod schema;
 pub mod summary;
 pub mod table;
+pub mod target;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -148,6 +149,10 @@ pub struct Finding {
     pub section: Cow<'static, str>,
     pub scope: Cow<'static, str>,
     pub target: String,
+    /// The VM this finding belongs to: its index in `vms` (absent for host findings). Group
+    /// by this, not by `target`, which is display text and may be shared or hold a `/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_index: Option<usize>,
     pub status: Status,
     pub severity: Severity,
     pub evidence: Vec<Evidence>,
@@ -274,8 +279,15 @@ pub struct VmScore {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VmEntry {
     pub name: String,
+    /// The name shown when another VM has the same name (`myvm (pid 4242)`), which is also
+    /// the `vm:LABEL` of its findings' targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// `-uuid` of the QEMU command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
     pub source: String,
     pub score: VmScore,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -284,6 +296,13 @@ pub struct VmEntry {
     pub memory_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
+}
+
+impl VmEntry {
+    /// The name to show: unique in the report.
+    pub fn display(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -317,7 +336,9 @@ impl Report {
             .iter()
             .map(|vm| VmEntry {
                 name: vm.name(),
+                label: (vm.label != vm.name()).then(|| vm.label.clone()),
                 pid: vm.pid,
+                uuid: vm.model.uuid.clone(),
                 source: vm.source.clone(),
                 score: VmScore {
                     value: None,

@@ -107,7 +107,7 @@ pub fn render(r: &Report, duration: Option<f64>) -> String {
     }
     let mut vm_seen = std::collections::BTreeSet::new();
     for vm in &r.vms {
-        let target = format!("vm:{}", vm.name);
+        let target = format!("vm:{}", vm.display());
         if let (Some(v), true) = (vm.score.value, vm_seen.insert(target.clone())) {
             w.sample("kvmaudit_score", &[("scope", "vm"), ("target", &target)], v);
         }
@@ -128,7 +128,7 @@ pub fn render(r: &Report, duration: Option<f64>) -> String {
     }
     let mut vm_seen = std::collections::BTreeSet::new();
     for vm in &r.vms {
-        let target = format!("vm:{}", vm.name);
+        let target = format!("vm:{}", vm.display());
         if let (Some(v), true) = (vm.score.coverage, vm_seen.insert(target.clone())) {
             w.sample(
                 "kvmaudit_coverage_ratio",

@@ -342,19 +342,15 @@ fn summary_tables(r: &Report, style: Style, out: &mut String) {
         v.set_header(vec![
             "VM", "pid", "vCPUs", "memory", "score", "coverage", "fail", "warn",
         ]);
-        for vm in &r.vms {
-            let prefix = format!("vm:{}", vm.name);
+        for (i, vm) in r.vms.iter().enumerate() {
             let mine = |st: Status| {
                 r.results
                     .iter()
-                    .filter(|f| {
-                        f.status == st
-                            && (f.target == prefix || f.target.starts_with(&format!("{prefix}/")))
-                    })
+                    .filter(|f| f.status == st && f.vm_index == Some(i))
                     .count()
             };
             v.add_row(vec![
-                Cell::new(sanitize(&vm.name, false)),
+                Cell::new(sanitize(vm.display(), false)),
                 Cell::new(opt(&vm.pid)),
                 Cell::new(opt(&vm.vcpus)),
                 Cell::new(

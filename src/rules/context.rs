@@ -5,6 +5,7 @@ use super::checks::memory::{Mount, VmRam};
 use super::checks::numa::GuestRamMaps;
 use crate::model::host::{HostModel, Vm};
 use crate::parse::cpulist;
+use crate::report::target::Target;
 use crate::report::Profile;
 use crate::snapshot::{Fact, QemuProcess, ReadError, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
@@ -233,9 +234,9 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
-    /// The VM target label: `vm:NAME`.
-    pub fn vm_target(&self, vm: &Vm) -> String {
-        format!("vm:{}", vm.name())
+    /// The VM's target: `vm:LABEL` for display, with the VM's index for grouping.
+    pub fn vm_target(&self, vm: &Vm) -> Target {
+        Target::vm(vm.index, &vm.label)
     }
 
     /// CPUs of each NUMA node (only nodes that have CPUs).

@@ -12,6 +12,7 @@ use crate::model::host::Vm;
 use crate::model::vm::{BackendKind, RamPiece, RamRole, RamSource};
 use crate::parse::qemu::size::parse_size;
 use crate::parse::sysfs::{bool_param, bracketed, hugepage_dir_kb};
+use crate::report::target::Target;
 use crate::report::{Profile, Status};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::outcome::Outcome;
@@ -1025,7 +1026,7 @@ fn describe_backing(b: &Backing) -> String {
 fn hugepages_verdict(
     ctx: &Ctx,
     vm: &Vm,
-    t: &str,
+    t: &Target,
     ram: &[Ram],
     thp_en: &Result<String, String>,
     thp_shmem: &Result<String, String>,

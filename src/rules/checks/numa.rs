@@ -1406,11 +1406,12 @@ fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
     // Drive targets exactly as the blk rules name them (device id, drive id, QEMU's generated
     // id such as ide0-hd0, else the position).
     let targets = super::blk::disk_targets(ctx, vm);
-    let prefix = format!("{}/", ctx.vm_target(vm));
+    let vm_target = ctx.vm_target(vm);
+    let prefix = format!("{}/", vm_target.as_str());
     for (i, d) in vm.model.disks.iter().enumerate() {
         let suffix = targets
             .get(i)
-            .and_then(|t| t.strip_prefix(&prefix))
+            .and_then(|t| t.as_str().strip_prefix(&prefix))
             .map(str::to_string)
             .unwrap_or_else(|| format!("drive:disk{i}"));
         out.push(Dev {
@@ -1449,7 +1450,7 @@ fn device_locality(ctx: &Ctx) -> Vec<Outcome> {
             suffix, what, node, ..
         } in devs
         {
-            let t = format!("{}/{suffix}", ctx.vm_target(vm));
+            let t = ctx.vm_target(vm).child(&suffix);
             let vm_obs = match &place {
                 CpuPlace::One(h) => format!("node {h}"),
                 CpuPlace::Spans(s) => format!("nodes {}", list(s)),
