@@ -4,6 +4,7 @@
 
 pub mod host_block;
 pub mod html;
+pub mod platform_note;
 pub mod prom;
 pub mod rules_doc;
 pub mod sample;
@@ -199,6 +200,18 @@ pub struct Score {
     /// Share of applicable rule weight that could be evaluated (0–1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<f64>,
+    /// Share of applicable rule weight unknown because the evidence was unreadable or absent
+    /// where kvmaudit looked ("not readable here": privilege, a partial tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_readable: Option<f64>,
+    /// Share of applicable rule weight kvmaudit cannot evaluate from any evidence it reads
+    /// ("not evaluated by kvmaudit": guest rules judged from the host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_evaluated: Option<f64>,
+    /// The overall score rests on less than half the applicable rule weight (`coverage` <
+    /// 0.5): renderers show "insufficient evidence" instead of a grade.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub insufficient_evidence: bool,
     pub counts: Counts,
 }
 
@@ -274,6 +287,9 @@ pub struct VmScore {
     pub value: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<f64>,
+    /// The VM's score rests on less than half its applicable rule weight (see `Score`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub insufficient_evidence: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -343,6 +359,7 @@ impl Report {
                 score: VmScore {
                     value: None,
                     coverage: None,
+                    insufficient_evidence: false,
                 },
                 vcpus: vm.model.vcpus(),
                 memory_bytes: vm.model.memory.size_bytes,

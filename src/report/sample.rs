@@ -660,6 +660,7 @@ pub fn report(spec: &Spec) -> Report {
             score: VmScore {
                 value: s.value,
                 coverage: s.coverage,
+                insufficient_evidence: score::insufficient_evidence(s.value, s.coverage),
             },
             vcpus: Some(vcpus),
             memory_bytes: Some(u64::from(vcpus) << 31),
@@ -707,6 +708,7 @@ pub fn report(spec: &Spec) -> Report {
                 cmdline: Some("BOOT_IMAGE=/vmlinuz ro intel_iommu=on iommu=pt".into()),
             },
             numa_nodes: Some(2),
+            platform_note: None,
         },
         score: Score {
             value: score::overall(host.value, &vm_scores),
@@ -714,6 +716,12 @@ pub fn report(spec: &Spec) -> Report {
             host: host.value,
             blockers,
             coverage: all.coverage.or(host.coverage),
+            not_readable: None,
+            not_evaluated: None,
+            insufficient_evidence: score::insufficient_evidence(
+                score::overall(host.value, &vm_scores),
+                all.coverage.or(host.coverage),
+            ),
             counts: score::counts(results.iter()),
         },
         vms,

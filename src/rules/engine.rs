@@ -219,6 +219,7 @@ fn score_report(report: &mut Report, ctx: &Ctx) {
         entry.score = VmScore {
             value: s.value,
             coverage: s.coverage,
+            insufficient_evidence: score::insufficient_evidence(s.value, s.coverage),
         };
         let vcpus = checks::flags::vcpus(ctx, vm).unwrap_or(1);
         vm_scores.push((s.value, vcpus));
@@ -229,6 +230,10 @@ fn score_report(report: &mut Report, ctx: &Ctx) {
     report.score.value = overall;
     report.score.host = host.value;
     report.score.coverage = all.coverage.or(host.coverage);
+    report.score.not_readable = all.not_readable.or(host.not_readable);
+    report.score.not_evaluated = all.not_evaluated.or(host.not_evaluated);
+    report.score.insufficient_evidence =
+        score::insufficient_evidence(report.score.value, report.score.coverage);
     report.score.counts = score::counts(report.results.iter());
     report.rule_totals = crate::report::RuleTotal::of(report.results.iter());
     report.score.blockers = report
