@@ -64,7 +64,7 @@ fn kvm_unusable(s: &Snapshot, h: &HostModel) -> Vec<String> {
     let mut why = Vec::new();
     let flags = kernel_flags(s);
     let has = |f: &str| match &flags {
-        Some(list) => Some(list.iter().any(|x| *x == f)),
+        Some(list) => Some(list.contains(&f)),
         None => match f {
             "vmx" => h.cpu.vmx,
             _ => h.cpu.svm,
