@@ -72,8 +72,14 @@ impl Verdicts {
             .unwrap_or_else(|| panic!("{rel}: no VM in the snapshot"));
         let v = Verdicts {
             by_rule,
-            disks: blk::disk_targets(&ctx, vm),
-            nics: net::nic_targets(&ctx, vm),
+            disks: blk::disk_targets(&ctx, vm)
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect(),
+            nics: net::nic_targets(&ctx, vm)
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect(),
         };
         (v, vm.model.clone())
     }

@@ -47,12 +47,28 @@ pub fn gather(src: &Sources) -> Result<Snapshot> {
             if !dir.is_dir() {
                 return Err(Error::parse(dir, "--root must be a directory"));
             }
+            if !is_host_tree(dir) {
+                // Scanning it would report every absent file as a finding: false FAILs and
+                // exit 2 for what is a mistyped path.
+                return Err(Error::parse(
+                    dir,
+                    "not a host tree: --root needs a directory holding the host's proc/ or sys/ (a copied root, a sosreport)",
+                ));
+            }
             collect_host(&FsRoot::under(dir))
         }
         (None, None) => collect_host(&FsRoot::live()),
     };
     apply_overrides(&mut snap, src)?;
     Ok(snap)
+}
+
+/// Whether `dir` holds a `proc/` or `sys/` directory (not a link to one: links in a tree are
+/// never followed).
+fn is_host_tree(dir: &Path) -> bool {
+    ["proc", "sys"]
+        .iter()
+        .any(|d| std::fs::symlink_metadata(dir.join(d)).is_ok_and(|m| m.file_type().is_dir()))
 }
 
 /// Everything read from the host outside `/proc/PID`.

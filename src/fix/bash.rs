@@ -150,7 +150,8 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
     for (vm, list) in &plan.vm_findings {
         let rules: BTreeSet<&str> = list.iter().map(|f| f.rule.as_str()).collect();
         todo.push(format!(
-            "VM {vm}: {} (change the domain definition, then restart the VM)",
+            "VM {}: {} (change the domain definition, then restart the VM)",
+            vm.label,
             rules.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
@@ -343,13 +344,20 @@ fn render_vm_advice(out: &mut String, plan: &Plan, report: &Report) {
     ln(out, "");
     cm(out, "==== VM findings: libvirt domain XML and QEMU options (advice; running VMs are never edited) ====");
     for (vm, list) in &plan.vm_findings {
-        let entry = report.vms.iter().find(|v| &v.name == vm);
+        let entry = vm.entry(report);
         let pid = entry
             .and_then(|v| v.pid)
             .map(|p| format!(", pid {p}"))
             .unwrap_or_default();
         cm(out, "");
-        cm(out, &format!("--- VM {vm}{pid}: virsh edit {}", q(vm)));
+        cm(
+            out,
+            &format!(
+                "--- VM {}{pid}: virsh edit {}",
+                vm.label,
+                q(vm.domain(report))
+            ),
+        );
         for f in list {
             cm(
                 out,

@@ -156,14 +156,15 @@ fn spanning_numa(f: &Finding, n: u32) -> Option<Suggestion> {
 /// One domain's suggested XML fragment. Host strings (the domain name, device ids, messages)
 /// appear only in escaped comments.
 pub fn fragment(
-    vm: &str,
+    key: &super::plan::VmKey,
     findings: &[Finding],
     report: &Report,
     generated_at: &str,
 ) -> Option<String> {
-    let entry = report.vms.iter().find(|v| v.name == vm);
+    let entry = key.entry(report);
     let vcpus = entry.and_then(|v| v.vcpus);
     let guest_nodes = entry.and_then(|v| v.guest_numa_nodes);
+    let vm = key.domain(report);
     let mut parts: Vec<(Section, String)> = Vec::new();
     for f in findings {
         let Some(sg) = suggest(f, vcpus, guest_nodes) else {
@@ -226,6 +227,7 @@ mod tests {
             section: "".into(),
             scope: "vm".into(),
             target: target.into(),
+            vm_index: Some(0),
             status,
             severity: Severity::Medium,
             evidence: vec![],
@@ -262,7 +264,11 @@ mod tests {
             ),
             finding("qemu.mem.hugepages", &format!("vm:{vm}"), Status::Fail),
         ];
-        let x = fragment(vm, &fs, &r, "2026-01-01T00:00:00Z").unwrap();
+        let key = super::super::plan::VmKey {
+            label: vm.into(),
+            index: Some(0),
+        };
+        let x = fragment(&key, &fs, &r, "2026-01-01T00:00:00Z").unwrap();
         let mut reader = quick_xml::Reader::from_str(&x);
         let mut depth = 0i32;
         loop {

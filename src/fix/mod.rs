@@ -70,10 +70,10 @@ pub fn generate(report: &Report, snapshot: Option<&Snapshot>, opts: &Options) ->
         let mut used = std::collections::BTreeSet::new();
         for (vm, list) in &plan.vm_findings {
             if let Some(xml) = libvirt::fragment(vm, list, report, &opts.generated_at) {
-                let mut name = format!("{}.xml", quote::file_stem(vm));
+                let mut name = format!("{}.xml", quote::file_stem(&vm.label));
                 let mut i = 2;
                 while !used.insert(name.clone()) {
-                    name = format!("{}-{i}.xml", quote::file_stem(vm));
+                    name = format!("{}-{i}.xml", quote::file_stem(&vm.label));
                     i += 1;
                 }
                 fragments.push((name, xml));

@@ -66,7 +66,7 @@ pub struct Plan {
     pub covered: Vec<Covered>,
     pub advice: Vec<Advice>,
     /// VM-level findings (scope `vm`, or a guest rule judged from the hypervisor), per VM.
-    pub vm_findings: BTreeMap<String, Vec<Finding>>,
+    pub vm_findings: BTreeMap<VmKey, Vec<Finding>>,
     /// Things the reviewer should know (skipped persistent forms, odd paths, ...).
     pub notes: Vec<String>,
 }
@@ -89,8 +89,48 @@ fn mode_of(f: &Finding) -> String {
     }
 }
 
-/// The VM a target belongs to: the longest known VM name `N` with `target` = `vm:N` or
-/// `vm:N/...` (names may themselves contain `/`).
+/// A VM the plan groups findings by: its display label (unique in a report; the order the
+/// script lists VMs in) and its index in `Report::vms`, so that same-named VMs stay apart.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct VmKey {
+    pub label: String,
+    /// `None` only for a report written before findings carried `vm_index`.
+    pub index: Option<usize>,
+}
+
+impl VmKey {
+    /// The report's entry for this VM.
+    pub fn entry<'r>(&self, report: &'r Report) -> Option<&'r crate::report::VmEntry> {
+        match self.index {
+            Some(i) => report.vms.get(i),
+            None => report.vms.iter().find(|v| v.name == self.label),
+        }
+    }
+
+    /// The libvirt domain name (`-name`), which `virsh edit` wants, not the label.
+    pub fn domain<'a>(&'a self, report: &'a Report) -> &'a str {
+        self.entry(report).map_or(&self.label, |e| e.name.as_str())
+    }
+}
+
+/// The VM of a finding: by its `vm_index`. Reports written before findings carried it are
+/// read by their target: the longest known VM name `N` with `target` = `vm:N` or `vm:N/...`
+/// (names may themselves contain `/`).
+fn vm_key(f: &Finding, report: &Report, names: &[String]) -> Option<VmKey> {
+    if let Some(i) = f.vm_index {
+        let label = report
+            .vms
+            .get(i)
+            .map_or_else(|| format!("#{i}"), |e| e.display().to_string());
+        return Some(VmKey {
+            label,
+            index: Some(i),
+        });
+    }
+    vm_of(&f.target, names).map(|label| VmKey { label, index: None })
+}
+
+/// The VM a target belongs to, by name (see [`vm_key`]; for reports without `vm_index`).
 pub fn vm_of(target: &str, names: &[String]) -> Option<String> {
     let rest = target.strip_prefix("vm:")?;
     let known = names
@@ -111,8 +151,7 @@ pub fn build(report: &Report, facts: &Facts, only: &[String]) -> Plan {
     };
     let mut host_by_rule: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
     for f in report.results.iter().filter(wanted) {
-        if f.target.starts_with("vm:") {
-            let vm = vm_of(&f.target, &vm_names).unwrap_or_default();
+        if let Some(vm) = vm_key(f, report, &vm_names) {
             plan.vm_findings.entry(vm).or_default().push(f.clone());
         } else {
             host_by_rule.entry(f.rule.clone()).or_default().push(f);
@@ -178,7 +217,8 @@ pub fn build(report: &Report, facts: &Facts, only: &[String]) -> Plan {
                 message: f.message.clone(),
                 mode: mode_of(f),
                 disposition: Disposition::Advice(format!(
-                    "VM-level: libvirt domain XML / QEMU option advice for {vm}"
+                    "VM-level: libvirt domain XML / QEMU option advice for {}",
+                    vm.label
                 )),
             });
         }

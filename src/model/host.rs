@@ -16,6 +16,9 @@ pub struct Vm {
     pub pid: Option<u32>,
     pub source: String,
     pub model: VmModel,
+    /// The display name, unique in this scan: [`Vm::name`], with the pid (else the uuid,
+    /// else the position) added when another VM has the same name.
+    pub label: String,
 }
 
 impl Vm {
@@ -132,8 +135,53 @@ fn vms(s: &Snapshot) -> Vec<Vm> {
                     pid: p.pid,
                     source: p.source.clone(),
                     model: VmModel::from_argv(&p.argv),
+                    label: String::new(),
                 })
                 .collect()
         })
+        .map(label_vms)
         .unwrap_or_default()
+}
+
+/// Give every VM a display label no other VM has: two QEMU processes named `myvm` become
+/// `myvm (pid 4242)` and `myvm (pid 4243)`, so that a reader can tell their findings apart.
+fn label_vms(mut vms: Vec<Vm>) -> Vec<Vm> {
+    use std::collections::HashMap;
+    let names: Vec<String> = vms.iter().map(Vm::name).collect();
+    let mut per_name: HashMap<&str, usize> = HashMap::new();
+    for n in &names {
+        *per_name.entry(n.as_str()).or_default() += 1;
+    }
+    let labels: Vec<String> = vms
+        .iter()
+        .zip(&names)
+        .map(|(vm, name)| {
+            if per_name.get(name.as_str()).copied().unwrap_or(0) < 2 {
+                return name.clone();
+            }
+            match (vm.pid, vm.model.uuid.as_deref()) {
+                (Some(pid), _) => format!("{name} (pid {pid})"),
+                (None, Some(uuid)) => format!("{name} (uuid {uuid})"),
+                (None, None) => format!("{name} (#{})", vm.index),
+            }
+        })
+        .collect();
+    // Labels that still collide (same name and pid or uuid, or a name that looks like
+    // another's label) get the VM's position, which is unique.
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for l in &labels {
+        *seen.entry(l.as_str()).or_default() += 1;
+    }
+    let unique: Vec<String> = labels
+        .iter()
+        .zip(&vms)
+        .map(|(l, vm)| match seen.get(l.as_str()) {
+            Some(n) if *n > 1 => format!("{l} #{}", vm.index),
+            _ => l.clone(),
+        })
+        .collect();
+    for (vm, l) in vms.iter_mut().zip(unique) {
+        vm.label = l;
+    }
+    vms
 }

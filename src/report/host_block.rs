@@ -49,6 +49,10 @@ pub struct HostBlock {
     pub platform: PlatformBlock,
     pub kernel: KernelBlock,
     pub numa_nodes: Option<u32>,
+    /// Set when the host is not the guide's platform (another vendor or Intel generation) or
+    /// cannot run KVM at all; every renderer shows it first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_note: Option<String>,
 }
 
 impl HostBlock {
@@ -97,6 +101,7 @@ impl HostBlock {
                 cmdline: h.cmdline_raw.clone(),
             },
             numa_nodes: h.nodes.as_ref().map(|n| n.len() as u32),
+            platform_note: super::platform_note::platform_note(s, h),
         }
     }
 

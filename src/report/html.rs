@@ -107,6 +107,7 @@ struct HostView {
     platform: String,
     kernel: String,
     cmdline: String,
+    platform_note: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -117,6 +118,9 @@ struct ScoreView {
     coverage: String,
     grade: &'static str,
     host_grade: &'static str,
+    /// Set when the score rests on too little evidence to be read as a grade.
+    insufficient: Option<String>,
+    gaps: String,
 }
 
 #[derive(Serialize)]
@@ -282,19 +286,15 @@ fn anchor(section: &str) -> String {
 
 fn page(r: &Report) -> PageView<'_> {
     let h = &r.host;
-    let in_vm = |f: &Finding, name: &str| {
-        f.target
-            .strip_prefix("vm:")
-            .is_some_and(|t| t == name || t.strip_prefix(name).is_some_and(|x| x.starts_with('/')))
-    };
     let vms = r
         .vms
         .iter()
-        .map(|vm| {
+        .enumerate()
+        .map(|(i, vm)| {
             let n = |s: Status| {
                 r.results
                     .iter()
-                    .filter(|f| f.status == s && in_vm(f, &vm.name))
+                    .filter(|f| f.status == s && f.vm_index == Some(i))
                     .count()
             };
             let mut details = Vec::new();
@@ -311,11 +311,19 @@ fn page(r: &Report) -> PageView<'_> {
                 details.push(format!("pid {p}"));
             }
             VmView {
-                name: vm.name.clone(),
-                target: format!("vm:{}", vm.name),
-                score: fmt_score(vm.score.value),
+                name: vm.display().to_string(),
+                target: format!("vm:{}", vm.display()),
+                score: if vm.score.insufficient_evidence {
+                    format!("insufficient evidence ({})", fmt_score(vm.score.value))
+                } else {
+                    fmt_score(vm.score.value)
+                },
                 coverage: fmt_ratio(vm.score.coverage),
-                grade: grade(vm.score.value),
+                grade: if vm.score.insufficient_evidence {
+                    "none"
+                } else {
+                    grade(vm.score.value)
+                },
                 details: details.join(" · "),
                 source: vm.source.clone(),
                 fail: n(Status::Fail),
@@ -363,14 +371,28 @@ fn page(r: &Report) -> PageView<'_> {
             platform: h.platform_line(),
             kernel: opt(&h.kernel.release),
             cmdline: opt(&h.kernel.cmdline),
+            platform_note: h.platform_note.clone(),
         },
         score: ScoreView {
             overall: fmt_score(r.score.value),
             max: fmt_score(Some(r.score.max)),
             host: fmt_score(r.score.host),
             coverage: fmt_ratio(r.score.coverage),
-            grade: grade(r.score.value),
+            grade: if r.score.insufficient_evidence {
+                "none"
+            } else {
+                grade(r.score.value)
+            },
             host_grade: grade(r.score.host),
+            insufficient: r.score.insufficient_evidence.then(|| {
+                format!(
+                    "insufficient evidence: the score rests on {} of the applicable rule weight (less than half)",
+                    fmt_ratio(r.score.coverage)
+                )
+            }),
+            gaps: super::table::coverage_gaps(&r.score)
+                .trim_start_matches("; ")
+                .to_string(),
         },
         counts: counts_in_order(&r.score.counts)
             .iter()

@@ -4,12 +4,14 @@
 
 pub mod host_block;
 pub mod html;
+pub mod platform_note;
 pub mod prom;
 pub mod rules_doc;
 pub mod sample;
 pub mod schema;
 pub mod summary;
 pub mod table;
+pub mod target;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -148,6 +150,10 @@ pub struct Finding {
     pub section: Cow<'static, str>,
     pub scope: Cow<'static, str>,
     pub target: String,
+    /// The VM this finding belongs to: its index in `vms` (absent for host findings). Group
+    /// by this, not by `target`, which is display text and may be shared or hold a `/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_index: Option<usize>,
     pub status: Status,
     pub severity: Severity,
     pub evidence: Vec<Evidence>,
@@ -194,6 +200,18 @@ pub struct Score {
     /// Share of applicable rule weight that could be evaluated (0–1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<f64>,
+    /// Share of applicable rule weight unknown because the evidence was unreadable or absent
+    /// where kvmaudit looked ("not readable here": privilege, a partial tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_readable: Option<f64>,
+    /// Share of applicable rule weight kvmaudit cannot evaluate from any evidence it reads
+    /// ("not evaluated by kvmaudit": guest rules judged from the host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_evaluated: Option<f64>,
+    /// The overall score rests on less than half the applicable rule weight (`coverage` <
+    /// 0.5): renderers show "insufficient evidence" instead of a grade.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub insufficient_evidence: bool,
     pub counts: Counts,
 }
 
@@ -269,13 +287,23 @@ pub struct VmScore {
     pub value: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<f64>,
+    /// The VM's score rests on less than half its applicable rule weight (see `Score`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub insufficient_evidence: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VmEntry {
     pub name: String,
+    /// The name shown when another VM has the same name (`myvm (pid 4242)`), which is also
+    /// the `vm:LABEL` of its findings' targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// `-uuid` of the QEMU command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
     pub source: String,
     pub score: VmScore,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -288,6 +316,13 @@ pub struct VmEntry {
     /// nodes by design, so advice never confines it to one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_numa_nodes: Option<u32>,
+}
+
+impl VmEntry {
+    /// The name to show: unique in the report.
+    pub fn display(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -321,11 +356,14 @@ impl Report {
             .iter()
             .map(|vm| VmEntry {
                 name: vm.name(),
+                label: (vm.label != vm.name()).then(|| vm.label.clone()),
                 pid: vm.pid,
+                uuid: vm.model.uuid.clone(),
                 source: vm.source.clone(),
                 score: VmScore {
                     value: None,
                     coverage: None,
+                    insufficient_evidence: false,
                 },
                 vcpus: vm.model.vcpus(),
                 memory_bytes: vm.model.memory.size_bytes,

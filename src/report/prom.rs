@@ -91,6 +91,16 @@ impl Writer {
 pub fn render(r: &Report, duration: Option<f64>) -> String {
     let mut w = Writer::new();
 
+    if let Some(note) = &r.host.platform_note {
+        w.family(
+            "kvmaudit_platform_note",
+            "gauge",
+            "Present (always 1) when the host is not the guide's platform (Intel Ice Lake-SP) or \
+             cannot run KVM; the note label says which. Read the score with it.",
+        );
+        w.sample("kvmaudit_platform_note", &[("note", note)], 1.0);
+    }
+
     w.family(
         "kvmaudit_score",
         "gauge",
@@ -113,7 +123,7 @@ pub fn render(r: &Report, duration: Option<f64>) -> String {
     }
     let mut vm_seen = std::collections::BTreeSet::new();
     for vm in &r.vms {
-        let target = format!("vm:{}", vm.name);
+        let target = format!("vm:{}", vm.display());
         if let (Some(v), true) = (vm.score.value, vm_seen.insert(target.clone())) {
             w.sample("kvmaudit_score", &[("scope", "vm"), ("target", &target)], v);
         }
@@ -134,13 +144,53 @@ pub fn render(r: &Report, duration: Option<f64>) -> String {
     }
     let mut vm_seen = std::collections::BTreeSet::new();
     for vm in &r.vms {
-        let target = format!("vm:{}", vm.name);
+        let target = format!("vm:{}", vm.display());
         if let (Some(v), true) = (vm.score.coverage, vm_seen.insert(target.clone())) {
             w.sample(
                 "kvmaudit_coverage_ratio",
                 &[("scope", "vm"), ("target", &target)],
                 v,
             );
+        }
+    }
+
+    w.family(
+        "kvmaudit_insufficient_evidence",
+        "gauge",
+        "1 when the score rests on less than half the applicable rule weight (coverage < 0.5): \
+         read it as insufficient evidence, not as a grade.",
+    );
+    if r.score.value.is_some() {
+        w.sample(
+            "kvmaudit_insufficient_evidence",
+            &[("scope", "overall"), ("target", "host")],
+            f64::from(u8::from(r.score.insufficient_evidence)),
+        );
+    }
+    for vm in r.vms.iter().filter(|vm| vm.score.value.is_some()) {
+        let target = format!("vm:{}", vm.display());
+        w.sample(
+            "kvmaudit_insufficient_evidence",
+            &[("scope", "vm"), ("target", &target)],
+            f64::from(u8::from(vm.score.insufficient_evidence)),
+        );
+    }
+
+    if r.score.not_readable.is_some() || r.score.not_evaluated.is_some() {
+        w.family(
+            "kvmaudit_unevaluated_ratio",
+            "gauge",
+            "Share (0-1) of the applicable rule weight left unknown, by reason: not_readable (the \
+         evidence was unreadable or absent here) or not_evaluated (kvmaudit cannot evaluate it \
+         from what it reads, e.g. inside guests).",
+        );
+        for (reason, v) in [
+            ("not_readable", r.score.not_readable),
+            ("not_evaluated", r.score.not_evaluated),
+        ] {
+            if let Some(v) = v {
+                w.sample("kvmaudit_unevaluated_ratio", &[("reason", reason)], v);
+            }
         }
     }
 
@@ -272,7 +322,7 @@ mod tests {
                 assert_eq!(fields.len(), n, "{line}");
             }
         }
-        assert_eq!(families, 9);
+        assert_eq!(families, 10);
         assert!(text.contains("target=\"vm:we\\\"ird\\\\name\\nx\""));
         assert!(text.contains("kvmaudit_scan_duration_seconds 1.25\n"));
         assert!(text.contains("kvmaudit_last_scan_timestamp_seconds 1795694400\n"));

@@ -585,25 +585,25 @@ pub fn report(spec: &Spec) -> Report {
         .collect();
     let mut results = Vec::new();
     for &(id, section, scope, per, sev, title) in RULES {
-        let targets: Vec<String> = if scope == "host" {
-            vec!["host".into()]
+        let targets: Vec<(String, Option<usize>)> = if scope == "host" {
+            vec![("host".into(), None)]
         } else {
             let mut t = Vec::new();
-            for vm in &vm_names {
+            for (v, vm) in vm_names.iter().enumerate() {
                 match per {
                     "drive" => {
                         for d in 0..=rng.below(2) {
-                            t.push(format!("vm:{vm}/drive:libvirt-{}-format", d + 1));
+                            t.push((format!("vm:{vm}/drive:libvirt-{}-format", d + 1), Some(v)));
                         }
                     }
-                    "net" => t.push(format!("vm:{vm}/net:hostnet0")),
-                    "dev" => t.push(format!("vm:{vm}/dev:0000:3b:00.{}", rng.below(4))),
-                    _ => t.push(format!("vm:{vm}")),
+                    "net" => t.push((format!("vm:{vm}/net:hostnet0"), Some(v))),
+                    "dev" => t.push((format!("vm:{vm}/dev:0000:3b:00.{}", rng.below(4)), Some(v))),
+                    _ => t.push((format!("vm:{vm}"), Some(v))),
                 }
             }
             t
         };
-        for target in targets {
+        for (target, vm_index) in targets {
             let st = status(&mut rng, quality);
             let (observed, expected) = match st {
                 Status::Pass => ("as recommended".to_string(), "as recommended".to_string()),
@@ -620,6 +620,7 @@ pub fn report(spec: &Spec) -> Report {
                 section: section.into(),
                 scope: scope.into(),
                 target: target.clone(),
+                vm_index,
                 status: st,
                 severity: sev,
                 evidence: (0..1 + rng.below(3))
@@ -643,28 +644,23 @@ pub fn report(spec: &Spec) -> Report {
             });
         }
     }
-    let unit = |f: &Finding| -> Option<String> {
-        let rest = f.target.strip_prefix("vm:")?;
-        Some(rest.split('/').next().unwrap_or(rest).to_string())
-    };
-    let host = score::score_unit(results.iter().filter(|f| unit(f).is_none()));
+    let host = score::score_unit(results.iter().filter(|f| f.vm_index.is_none()));
     let mut vms = Vec::new();
     let mut vm_scores = Vec::new();
     for (i, name) in vm_names.iter().enumerate() {
-        let s = score::score_unit(
-            results
-                .iter()
-                .filter(|f| unit(f).as_deref() == Some(name.as_str())),
-        );
+        let s = score::score_unit(results.iter().filter(|f| f.vm_index == Some(i)));
         let vcpus = [2u32, 4, 8, 16][rng.below(4) as usize];
         vm_scores.push((s.value, vcpus));
         vms.push(VmEntry {
             name: name.clone(),
+            label: None,
             pid: Some(4000 + i as u32),
+            uuid: None,
             source: format!("/proc/{}/cmdline", 4000 + i),
             score: VmScore {
                 value: s.value,
                 coverage: s.coverage,
+                insufficient_evidence: score::insufficient_evidence(s.value, s.coverage),
             },
             vcpus: Some(vcpus),
             memory_bytes: Some(u64::from(vcpus) << 31),
@@ -715,6 +711,7 @@ pub fn report(spec: &Spec) -> Report {
                 cmdline: Some("BOOT_IMAGE=/vmlinuz ro intel_iommu=on iommu=pt".into()),
             },
             numa_nodes: Some(2),
+            platform_note: None,
         },
         score: Score {
             value: score::overall(host.value, &vm_scores),
@@ -722,6 +719,12 @@ pub fn report(spec: &Spec) -> Report {
             host: host.value,
             blockers,
             coverage: all.coverage.or(host.coverage),
+            not_readable: None,
+            not_evaluated: None,
+            insufficient_evidence: score::insufficient_evidence(
+                score::overall(host.value, &vm_scores),
+                all.coverage.or(host.coverage),
+            ),
             counts: score::counts(results.iter()),
         },
         vms,

@@ -168,6 +168,12 @@ fn host_table(r: &Report, style: Style) -> Table {
     let h = &r.host;
     let mut t = new_table(style);
     t.set_header(vec!["host".to_string(), opt(&h.hostname)]);
+    if let Some(note) = &h.platform_note {
+        t.add_row(vec![
+            Cell::new("NOTE"),
+            colored(sanitize(note, false), Color::Magenta, style, true),
+        ]);
+    }
     // The literal parts hold no control characters, so escaping the whole line is escaping
     // each host string in it.
     let rows = [
@@ -277,29 +283,51 @@ fn counts_line(r: &Report) -> String {
         .join(", ")
 }
 
+/// What the coverage misses, split by why: `; 30% not readable here, 5% not evaluated by
+/// kvmaudit` (empty for a report without the split).
+pub(crate) fn coverage_gaps(s: &crate::report::Score) -> String {
+    match (s.not_readable, s.not_evaluated) {
+        (None, None) => String::new(),
+        (r, e) => format!(
+            "; {} not readable here, {} not evaluated by kvmaudit",
+            fmt_ratio(r.or(Some(0.0))),
+            fmt_ratio(e.or(Some(0.0)))
+        ),
+    }
+}
+
 fn summary_tables(r: &Report, style: Style, out: &mut String) {
     out.push_str(&heading("Summary", style));
     let s = &r.score;
     let mut t = new_table(style);
+    let score_line = format!(
+        "{} / {} overall (host {})",
+        fmt_score(s.value),
+        fmt_score(Some(s.max)),
+        fmt_score(s.host)
+    );
     t.add_row(vec![
         Cell::new("score"),
-        colored(
-            format!(
-                "{} / {} overall (host {})",
-                fmt_score(s.value),
-                fmt_score(Some(s.max)),
-                fmt_score(s.host)
-            ),
-            grade_color(s.value),
-            style,
-            true,
-        ),
+        if s.insufficient_evidence {
+            colored(
+                format!(
+                    "insufficient evidence (coverage {} < 50%): {score_line} is not a grade",
+                    fmt_ratio(s.coverage)
+                ),
+                Color::Magenta,
+                style,
+                true,
+            )
+        } else {
+            colored(score_line, grade_color(s.value), style, true)
+        },
     ]);
     t.add_row(vec![
         Cell::new("coverage"),
         Cell::new(format!(
-            "{} of the applicable rule weight could be evaluated",
-            fmt_ratio(s.coverage)
+            "{} of the applicable rule weight could be evaluated{}",
+            fmt_ratio(s.coverage),
+            coverage_gaps(s)
         )),
     ]);
     t.add_row(vec![Cell::new("findings"), Cell::new(counts_line(r))]);
@@ -335,19 +363,15 @@ fn summary_tables(r: &Report, style: Style, out: &mut String) {
         v.set_header(vec![
             "VM", "pid", "vCPUs", "memory", "score", "coverage", "fail", "warn",
         ]);
-        for vm in &r.vms {
-            let prefix = format!("vm:{}", vm.name);
+        for (i, vm) in r.vms.iter().enumerate() {
             let mine = |st: Status| {
                 r.results
                     .iter()
-                    .filter(|f| {
-                        f.status == st
-                            && (f.target == prefix || f.target.starts_with(&format!("{prefix}/")))
-                    })
+                    .filter(|f| f.status == st && f.vm_index == Some(i))
                     .count()
             };
             v.add_row(vec![
-                Cell::new(fit(&vm.name)),
+                Cell::new(fit(vm.display())),
                 Cell::new(opt(&vm.pid)),
                 Cell::new(opt(&vm.vcpus)),
                 Cell::new(
@@ -355,12 +379,21 @@ fn summary_tables(r: &Report, style: Style, out: &mut String) {
                         .map(fmt_bytes)
                         .unwrap_or_else(|| "unknown".into()),
                 ),
-                colored(
-                    fmt_score(vm.score.value),
-                    grade_color(vm.score.value),
-                    style,
-                    false,
-                ),
+                if vm.score.insufficient_evidence {
+                    colored(
+                        format!("insufficient evidence ({})", fmt_score(vm.score.value)),
+                        Color::Magenta,
+                        style,
+                        false,
+                    )
+                } else {
+                    colored(
+                        fmt_score(vm.score.value),
+                        grade_color(vm.score.value),
+                        style,
+                        false,
+                    )
+                },
                 Cell::new(fmt_ratio(vm.score.coverage)),
                 Cell::new(mine(Status::Fail)),
                 Cell::new(mine(Status::Warn)),

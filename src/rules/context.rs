@@ -6,6 +6,7 @@ use super::checks::numa::GuestRamMaps;
 use crate::model::host::{HostModel, Vm};
 use crate::model::vm::MemLock;
 use crate::parse::cpulist;
+use crate::report::target::Target;
 use crate::report::Profile;
 use crate::snapshot::{Fact, QemuProcess, ReadError, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
@@ -353,9 +354,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The VM target label: `vm:NAME`.
-    pub fn vm_target(&self, vm: &Vm) -> String {
-        format!("vm:{}", vm.name())
+    /// The VM's target: `vm:LABEL` for display, with the VM's index for grouping.
+    pub fn vm_target(&self, vm: &Vm) -> Target {
+        Target::vm(vm.index, &vm.label)
     }
 
     /// CPUs of each NUMA node (only nodes that have CPUs).

@@ -114,7 +114,23 @@ fn run_one(ctx: &Ctx, m: &RuleMeta, check: Option<checks::CheckFn>) -> Vec<Outco
             "kvmaudit runs inside a VM (CPUID hypervisor bit set): firmware and host-KVM settings belong to the hypervisor underneath",
         )];
     }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(ctx))) {
+    let outcomes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(ctx)));
+    let outcomes = match outcomes {
+        // Neither CPUID nor /proc/cpuinfo says whether this is bare metal: a bare-metal
+        // rule's verdict may belong to the hypervisor underneath, so it cannot stand.
+        Ok(v) if m.bare_metal && ctx.flags.nested.is_none() => Ok(v
+            .into_iter()
+            .map(|o| match o.status {
+                Status::Pass | Status::Fail | Status::Warn | Status::Info => Outcome::unknown(
+                    o.target,
+                    "cannot tell whether kvmaudit runs on bare metal or inside a VM (no CPUID, no /proc/cpuinfo): this host-level verdict may belong to the hypervisor underneath",
+                ),
+                _ => o,
+            })
+            .collect()),
+        other => other,
+    };
+    match outcomes {
         Ok(v) if v.is_empty() => vec![Outcome::na(
             "host",
             match m.scope {
@@ -132,12 +148,14 @@ fn run_one(ctx: &Ctx, m: &RuleMeta, check: Option<checks::CheckFn>) -> Vec<Outco
 
 /// A finding: the outcome with its rule's texts, borrowed from the catalogue (it is `'static`).
 fn finding(m: &'static RuleMeta, o: Outcome) -> Finding {
+    let (target, vm_index) = o.target.into_parts();
     Finding {
         rule: m.id.clone(),
         title: Cow::Borrowed(&m.title),
         section: Cow::Borrowed(&m.section),
         scope: Cow::Borrowed(m.scope.as_str()),
-        target: o.target,
+        target,
+        vm_index,
         status: o.status,
         severity: o.escalated.unwrap_or(m.severity),
         evidence: o.evidence,
@@ -198,39 +216,26 @@ fn apply_waivers(report: &mut Report, waivers: &[Waiver], today: &str) {
     }
 }
 
-/// The unit a finding is scored in: `None` for the host, `Some(vm name)` for a VM.
-fn unit_of(f: &Finding) -> Option<&str> {
-    let rest = f.target.strip_prefix("vm:")?;
-    Some(rest.split('/').next().unwrap_or(rest))
-}
-
 fn score_report(report: &mut Report, ctx: &Ctx) {
     // Findings grouped by unit once: filtering all findings for each VM was O(VMs x findings),
     // most of a 390-VM scan and quadratic for a host with thousands of VMs.
+    // By the VM identity the engine gave each finding, never by its target text.
     let mut host_findings = Vec::new();
-    let mut by_vm: std::collections::HashMap<&str, Vec<&Finding>> = Default::default();
+    let mut by_vm: Vec<Vec<&Finding>> = vec![Vec::new(); report.vms.len()];
     for f in &report.results {
-        match unit_of(f) {
-            Some(name) => by_vm.entry(name).or_default().push(f),
+        match f.vm_index.and_then(|i| by_vm.get_mut(i)) {
+            Some(mine) => mine.push(f),
             None => host_findings.push(f),
         }
     }
     let host = score::score_unit(host_findings.into_iter());
-    // One score per name: VMs that share a name share their findings' targets (`vm:NAME`),
-    // and 250 corpus VMs named QEMUGuest1 re-scored 6,500 findings each.
-    let by_name: std::collections::HashMap<&str, score::UnitScore> = by_vm
-        .iter()
-        .map(|(name, fs)| (*name, score::score_unit(fs.iter().copied())))
-        .collect();
     let mut vm_scores = Vec::new();
-    for (entry, vm) in report.vms.iter_mut().zip(ctx.host.vms.iter()) {
-        let s = by_name
-            .get(entry.name.as_str())
-            .copied()
-            .unwrap_or_else(|| score::score_unit(std::iter::empty()));
+    for ((entry, vm), mine) in report.vms.iter_mut().zip(ctx.host.vms.iter()).zip(&by_vm) {
+        let s = score::score_unit(mine.iter().copied());
         entry.score = VmScore {
             value: s.value,
             coverage: s.coverage,
+            insufficient_evidence: score::insufficient_evidence(s.value, s.coverage),
         };
         let vcpus = checks::flags::vcpus(ctx, vm).unwrap_or(1);
         vm_scores.push((s.value, vcpus));
@@ -241,6 +246,10 @@ fn score_report(report: &mut Report, ctx: &Ctx) {
     report.score.value = overall;
     report.score.host = host.value;
     report.score.coverage = all.coverage.or(host.coverage);
+    report.score.not_readable = all.not_readable.or(host.not_readable);
+    report.score.not_evaluated = all.not_evaluated.or(host.not_evaluated);
+    report.score.insufficient_evidence =
+        score::insufficient_evidence(report.score.value, report.score.coverage);
     report.score.counts = score::counts(report.results.iter());
     report.rule_totals = crate::report::RuleTotal::of(report.results.iter());
     report.score.blockers = report

@@ -1,10 +1,11 @@
 //! What a check returns: a status per target, with evidence and a message an admin understands.
 
+use crate::report::target::Target;
 use crate::report::{Evidence, Severity, Status};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    pub target: String,
+    pub target: Target,
     pub status: Status,
     pub evidence: Vec<Evidence>,
     pub message: String,
@@ -17,7 +18,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn new(target: impl Into<String>, status: Status, message: impl Into<String>) -> Self {
+    pub fn new(target: impl Into<Target>, status: Status, message: impl Into<String>) -> Self {
         Outcome {
             target: target.into(),
             status,
@@ -28,22 +29,22 @@ impl Outcome {
             blocker: false,
         }
     }
-    pub fn pass(target: impl Into<String>, msg: impl Into<String>) -> Self {
+    pub fn pass(target: impl Into<Target>, msg: impl Into<String>) -> Self {
         Self::new(target, Status::Pass, msg)
     }
-    pub fn fail(target: impl Into<String>, msg: impl Into<String>) -> Self {
+    pub fn fail(target: impl Into<Target>, msg: impl Into<String>) -> Self {
         Self::new(target, Status::Fail, msg)
     }
-    pub fn warn(target: impl Into<String>, msg: impl Into<String>) -> Self {
+    pub fn warn(target: impl Into<Target>, msg: impl Into<String>) -> Self {
         Self::new(target, Status::Warn, msg)
     }
-    pub fn info(target: impl Into<String>, msg: impl Into<String>) -> Self {
+    pub fn info(target: impl Into<Target>, msg: impl Into<String>) -> Self {
         Self::new(target, Status::Info, msg)
     }
-    pub fn na(target: impl Into<String>, msg: impl Into<String>) -> Self {
+    pub fn na(target: impl Into<Target>, msg: impl Into<String>) -> Self {
         Self::new(target, Status::NotApplicable, msg)
     }
-    pub fn unknown(target: impl Into<String>, msg: impl Into<String>) -> Self {
+    pub fn unknown(target: impl Into<Target>, msg: impl Into<String>) -> Self {
         Self::new(target, Status::Unknown, msg)
     }
 

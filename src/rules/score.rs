@@ -19,13 +19,34 @@ fn credit(s: Status) -> Option<f64> {
 pub struct UnitScore {
     pub value: Option<f64>,
     pub coverage: Option<f64>,
+    /// Share of applicable weight left unknown because its evidence was unreadable or absent
+    /// where kvmaudit looked: more privilege, a fuller tree or a live scan may evaluate it.
+    pub not_readable: Option<f64>,
+    /// Share of applicable weight kvmaudit cannot evaluate from any evidence it reads: guest
+    /// rules judged from the host (what runs inside the guest needs a guest channel).
+    pub not_evaluated: Option<f64>,
+}
+
+/// A score is shown as "insufficient evidence", not as a grade, when less than this share of
+/// the applicable rule weight could be evaluated: a 0.0 or a 100 from a handful of rules says
+/// more about the evidence than about the host.
+pub const MIN_COVERAGE: f64 = 0.5;
+
+/// Whether a score stands on too little evidence to be shown as a grade (see [`MIN_COVERAGE`]).
+pub fn insufficient_evidence(value: Option<f64>, coverage: Option<f64>) -> bool {
+    value.is_some() && coverage.map_or(true, |c| c < MIN_COVERAGE)
 }
 
 /// Score the findings that belong to one unit.
 pub fn score_unit<'a>(findings: impl Iterator<Item = &'a Finding>) -> UnitScore {
     // rule -> (weight, credits of scored findings, applicable count, evaluated count)
     let mut by_rule: BTreeMap<&str, (u32, Vec<f64>, u32, u32)> = BTreeMap::new();
+    // rule -> unknown findings kvmaudit cannot evaluate from what it reads (guest scope)
+    let mut beyond: BTreeMap<&str, u32> = BTreeMap::new();
     for f in findings {
+        if f.status == Status::Unknown && f.scope == "guest" {
+            *beyond.entry(&f.rule).or_default() += 1;
+        }
         let e = by_rule.entry(&f.rule).or_insert((0, Vec::new(), 0, 0));
         let w = f.severity.weight();
         let applicable = matches!(
@@ -42,22 +63,28 @@ pub fn score_unit<'a>(findings: impl Iterator<Item = &'a Finding>) -> UnitScore 
         }
     }
     let (mut num, mut den, mut cov_num, mut cov_den) = (0.0, 0.0, 0.0, 0.0);
-    for (w, credits, applicable, evaluated) in by_rule.values() {
+    let mut beyond_num = 0.0;
+    for (rule, (w, credits, applicable, evaluated)) in &by_rule {
         let w = f64::from(*w);
         if *applicable == 0 || w == 0.0 {
             continue;
         }
         cov_den += w;
         cov_num += w * f64::from(*evaluated) / f64::from(*applicable);
+        let out_of_reach = beyond.get(rule).copied().unwrap_or(0).min(*applicable);
+        beyond_num += w * f64::from(out_of_reach) / f64::from(*applicable);
         if !credits.is_empty() {
             let mean = credits.iter().sum::<f64>() / credits.len() as f64;
             num += w * mean;
             den += w;
         }
     }
+    let share = |x: f64| (cov_den > 0.0).then(|| round3(x / cov_den));
     UnitScore {
         value: (den > 0.0).then(|| round1(100.0 * num / den)),
-        coverage: (cov_den > 0.0).then(|| round3(cov_num / cov_den)),
+        coverage: share(cov_num),
+        not_readable: share((cov_den - cov_num - beyond_num).max(0.0)),
+        not_evaluated: share(beyond_num),
     }
 }
 

@@ -7,6 +7,7 @@
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::{Aio, CacheMode, Disk, DiskBus, DiskOrigin, Machine};
+use crate::report::target::Target;
 use crate::report::Status;
 use crate::rules::context::Ctx;
 use crate::rules::outcome::Outcome;
@@ -112,7 +113,7 @@ pub(super) fn vm_without(ctx: &Ctx, vm: &Vm, what: &str) -> Outcome {
 /// Targets of a VM's disks, parallel to `vm.model.disks`: the device id, else the drive id,
 /// else the id QEMU generates for `-drive if=...`/`-hda` (`ide0-hd0`, as `info block` shows),
 /// else the position (`disk3`). Public so that tests name disks exactly as the rules do.
-pub fn disk_targets(ctx: &Ctx, vm: &Vm) -> Vec<String> {
+pub fn disk_targets(ctx: &Ctx, vm: &Vm) -> Vec<Target> {
     // QEMU's generated ids need the command line parsed again; only do that when some disk
     // has neither its own id nor a drive name (every blk rule calls this for every VM).
     let needs_generated = vm
@@ -143,7 +144,7 @@ pub fn disk_targets(ctx: &Ctx, vm: &Vm) -> Vec<String> {
                     .or_else(|| d.drive.clone())
                     .or(generated)
                     .unwrap_or_else(|| format!("disk{i}"));
-            format!("{}/drive:{id}", ctx.vm_target(vm))
+            ctx.vm_target(vm).child(&format!("drive:{id}"))
         })
         .collect()
 }
@@ -324,7 +325,7 @@ fn is_virtio_blk(d: &Disk) -> bool {
 }
 
 /// Run `judge` on every disk of every VM; VMs without disks get one not-applicable outcome.
-fn per_disk(ctx: &Ctx, judge: impl Fn(&Ctx, &Vm, &Disk, String) -> Outcome) -> Vec<Outcome> {
+fn per_disk(ctx: &Ctx, judge: impl Fn(&Ctx, &Vm, &Disk, Target) -> Outcome) -> Vec<Outcome> {
     let mut out = Vec::new();
     for vm in &ctx.host.vms {
         if vm.model.disks.is_empty() {
@@ -554,7 +555,7 @@ fn aio(ctx: &Ctx) -> Vec<Outcome> {
 }
 
 /// io_uring: the ring shows up as an `anon_inode:[io_uring]` fd of the process.
-fn aio_io_uring(ctx: &Ctx, vm: &Vm, t: String, src: String) -> Outcome {
+fn aio_io_uring(ctx: &Ctx, vm: &Vm, t: Target, src: String) -> Outcome {
     let want = "aio=native or aio=io_uring";
     let base = |o: Outcome| o.ev(src.clone(), "aio=io_uring", want);
     if let Some(why) = io_uring_disabled(ctx) {
@@ -605,7 +606,7 @@ fn aio_io_uring(ctx: &Ctx, vm: &Vm, t: String, src: String) -> Outcome {
 /// passing on it would give an unprivileged scan a better verdict than root gets for a VM that
 /// fell back to threads: unknown. An argv-only VM is not known to run on the scanned host: not
 /// proven.
-fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: String, src: String) -> Outcome {
+fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: Target, src: String) -> Outcome {
     let want = "aio=native or aio=io_uring";
     let obs = format!("aio=native, cache.direct={}", opt_on_off(d.cache_direct));
     if d.cache_direct != Some(true) {

@@ -23,11 +23,20 @@ pub fn vcpus(ctx: &Ctx, vm: &Vm) -> Option<u32> {
 }
 
 pub fn compute(ctx: &Ctx) -> Flags {
-    let nodes_with_cpus = ctx
-        .host
-        .nodes
-        .as_ref()
-        .map(|n| n.iter().filter(|n| !n.cpus.is_empty()).count());
+    // A node without CPUs is either memory-only (PMem, CXL) or one whose CPU list could not
+    // be read: a single node with CPUs means "single node" only when every node's list was
+    // read, and none at all means the topology is not in this tree or not readable.
+    let nodes_with_cpus = ctx.host.nodes.as_ref().and_then(|nodes| {
+        let with = nodes.iter().filter(|n| !n.cpus.is_empty()).count();
+        let all_read = nodes.iter().all(|n| {
+            !n.cpus.is_empty()
+                || ctx
+                    .get(&format!("/sys/devices/system/node/node{}/cpulist", n.id))
+                    .val()
+                    .is_some()
+        });
+        (with >= 2 || (with == 1 && all_read)).then_some(with)
+    });
     let dedicated: Vec<Option<bool>> = ctx
         .host
         .vms
@@ -231,6 +240,37 @@ mod tests {
             ));
         }
         t
+    }
+
+    #[test]
+    fn unreadable_node_cpu_lists_do_not_make_a_single_node_host() {
+        let multi = |b: SnapBuilder| {
+            let s = b.build();
+            let h = HostModel::build(&s);
+            Ctx::new(&s, &h, Profile::Throughput).flags.multi_node
+        };
+        let node = "/sys/devices/system/node";
+        // The listing names the nodes, their CPU lists are gone or denied.
+        let bare = || SnapBuilder::new().dir(node, &["node0", "node1"]);
+        assert_eq!(multi(bare()), None);
+        assert_eq!(
+            multi(
+                bare()
+                    .denied(&format!("{node}/node1/cpulist"))
+                    .file(&format!("{node}/node0/cpulist"), "0-3")
+            ),
+            None
+        );
+        // Read, with one memory-only node: single node.
+        assert_eq!(
+            multi(
+                bare()
+                    .file(&format!("{node}/node0/cpulist"), "0-3")
+                    .file(&format!("{node}/node1/cpulist"), "")
+            ),
+            Some(false)
+        );
+        assert_eq!(multi(SnapBuilder::new().topology(2, 2, 1)), Some(true));
     }
 
     #[test]

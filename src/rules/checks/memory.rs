@@ -12,6 +12,7 @@ use crate::model::host::Vm;
 use crate::model::vm::{BackendKind, RamPiece, RamRole, RamSource};
 use crate::parse::qemu::size::parse_size;
 use crate::parse::sysfs::{bool_param, bracketed, hugepage_dir_kb};
+use crate::report::target::Target;
 use crate::report::{Profile, Status};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::outcome::Outcome;
@@ -81,6 +82,17 @@ pub(super) fn guest_without_vms(ctx: &Ctx) -> Option<Outcome> {
         return Some(Outcome::na(
             "host",
             "kvmaudit runs inside a VM (hypervisor bit set) that hosts no VMs: host memory tuning belongs to the hypervisor underneath",
+        ));
+    }
+    // Without CPUID or /proc/cpuinfo the hypervisor bit is unknown: on a system that hosts no
+    // VM this may be a guest, whose host memory tuning is not its own to judge.
+    if ctx.flags.nested.is_none()
+        && ctx.host.vms.is_empty()
+        && ctx.dir_has("/dev", "kvm") != Some(true)
+    {
+        return Some(Outcome::unknown(
+            "host",
+            "no VM runs here and neither CPUID nor /proc/cpuinfo says whether this is bare metal or a VM: host memory tuning cannot be judged",
         ));
     }
     None
@@ -1080,7 +1092,7 @@ fn describe_backing(b: &Backing) -> String {
 fn hugepages_verdict(
     ctx: &Ctx,
     vm: &Vm,
-    t: &str,
+    t: &Target,
     ram: &[Ram],
     thp_en: &Result<String, String>,
     thp_shmem: &Result<String, String>,

@@ -8,6 +8,7 @@ use super::blk::{argv_src, fd_view, machine_at_least, on_off, opt_on_off, vm_wit
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::{is_emulated_nic_model, Machine, Nic};
+use crate::report::target::Target;
 use crate::rules::context::{Ctx, Got};
 use crate::rules::outcome::Outcome;
 use crate::rules::persistent;
@@ -86,20 +87,20 @@ fn is_virtio(vm: &Vm, n: &Nic) -> bool {
 
 /// Targets of a VM's NICs, parallel to `vm.model.nics`: the device id, else the position
 /// (`nic1`). Public so that tests name NICs exactly as the rules do.
-pub fn nic_targets(ctx: &Ctx, vm: &Vm) -> Vec<String> {
+pub fn nic_targets(ctx: &Ctx, vm: &Vm) -> Vec<Target> {
     vm.model
         .nics
         .iter()
         .enumerate()
         .map(|(i, n)| {
             let id = n.id.clone().unwrap_or_else(|| format!("nic{i}"));
-            format!("{}/net:{id}", ctx.vm_target(vm))
+            ctx.vm_target(vm).child(&format!("net:{id}"))
         })
         .collect()
 }
 
 /// Run `judge` on every NIC of every VM; VMs without NICs get one not-applicable outcome.
-fn per_nic(ctx: &Ctx, judge: impl Fn(&Ctx, &Vm, &Nic, String) -> Outcome) -> Vec<Outcome> {
+fn per_nic(ctx: &Ctx, judge: impl Fn(&Ctx, &Vm, &Nic, Target) -> Outcome) -> Vec<Outcome> {
     let mut out = Vec::new();
     for vm in &ctx.host.vms {
         if vm.model.nics.is_empty() {
@@ -114,7 +115,7 @@ fn per_nic(ctx: &Ctx, judge: impl Fn(&Ctx, &Vm, &Nic, String) -> Outcome) -> Vec
 }
 
 /// Outcome for a NIC that is not virtio-net (rules other than virtio-model skip it).
-fn not_virtio(vm: &Vm, n: &Nic, t: String) -> Outcome {
+fn not_virtio(vm: &Vm, n: &Nic, t: Target) -> Outcome {
     let (m, _) = model_of(vm, n);
     Outcome::na(
         t,

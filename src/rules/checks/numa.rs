@@ -10,6 +10,7 @@ use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::{DiskBus, VmModel};
 use crate::parse::cpulist;
+use crate::report::target::Target;
 use crate::report::{Severity, Status};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::outcome::Outcome;
@@ -918,7 +919,7 @@ fn vma_backend_id(v: &Vma) -> Option<String> {
 /// mapping that belongs to no identifiable guest node counts as local on any of the VM's nodes.
 fn per_guest_node_locality(
     vm: &Vm,
-    t: String,
+    t: Target,
     src: &str,
     ram: &[Vma],
     bound: &BTreeMap<u32, u32>,
@@ -1521,11 +1522,12 @@ fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
     // Drive targets exactly as the blk rules name them (device id, drive id, QEMU's generated
     // id such as ide0-hd0, else the position).
     let targets = super::blk::disk_targets(ctx, vm);
-    let prefix = format!("{}/", ctx.vm_target(vm));
+    let vm_target = ctx.vm_target(vm);
+    let prefix = format!("{}/", vm_target.as_str());
     for (i, d) in vm.model.disks.iter().enumerate() {
         let suffix = targets
             .get(i)
-            .and_then(|t| t.strip_prefix(&prefix))
+            .and_then(|t| t.as_str().strip_prefix(&prefix))
             .map(str::to_string)
             .unwrap_or_else(|| format!("drive:disk{i}"));
         out.push(Dev {
@@ -1576,7 +1578,7 @@ fn device_locality(ctx: &Ctx) -> Vec<Outcome> {
             let guest_node = device_id
                 .as_deref()
                 .and_then(|id| vm.model.guest_numa_node_of(id));
-            let t = format!("{}/{suffix}", ctx.vm_target(vm));
+            let t = ctx.vm_target(vm).child(&suffix);
             let vm_obs = match &place {
                 CpuPlace::One(h) => format!("node {h}"),
                 CpuPlace::Spans(s) => format!("nodes {}", list(s)),

@@ -7,6 +7,7 @@ use super::blk::{argv_src, on_off};
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::{KvmUse, MemLock, Overcommit};
+use crate::report::target::Target;
 use crate::report::Profile;
 use crate::rules::context::{Ctx, OvercommitValue};
 use crate::rules::outcome::Outcome;
@@ -124,7 +125,7 @@ fn cpu_pm_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
     o.ev(argv_src(vm), argv_obs, want).ev(src, obs, "dedicated")
 }
 
-fn cpu_pm_verdict(ctx: &Ctx, vm: &Vm, t: &str, on: bool) -> Outcome {
+fn cpu_pm_verdict(ctx: &Ctx, vm: &Vm, t: &Target, on: bool) -> Outcome {
     let ded = ctx.dedicated(vm);
     let latency = ctx.profile == Profile::Latency;
     let why = dedication_unknown(ctx, vm);
@@ -175,7 +176,7 @@ fn cpu_pm_verdict(ctx: &Ctx, vm: &Vm, t: &str, on: bool) -> Outcome {
 /// reset is named.
 fn depends(
     vm: &Vm,
-    t: &str,
+    t: &Target,
     key: &str,
     merged: &str,
     before_9_1: &str,
@@ -263,7 +264,7 @@ fn mem_lock_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
     mem_lock_evidence(ctx, vm, o, legacy, argv_obs, mo)
 }
 
-fn mem_lock_verdict(ctx: &Ctx, t: &str, eff: MemLock) -> Outcome {
+fn mem_lock_verdict(ctx: &Ctx, t: &Target, eff: MemLock) -> Outcome {
     let on = matches!(eff, MemLock::On | MemLock::OnFault);
     let latency = ctx.profile == Profile::Latency;
     match (on, ctx.flags.mem_overcommitted) {

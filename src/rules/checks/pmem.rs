@@ -10,6 +10,7 @@ use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::BackendKind;
 use crate::parse::kconfig::Symbol;
+use crate::report::target::Target;
 use crate::report::Status;
 use crate::rules::context::Ctx;
 use crate::rules::outcome::Outcome;
@@ -26,7 +27,7 @@ const ND: &str = "/sys/bus/nd/devices";
 const DAX: &str = "/sys/bus/dax/devices";
 
 /// `Err(outcome)` when PMem is absent or undeterminable.
-fn need_pmem(ctx: &Ctx, target: &str) -> Result<(), Outcome> {
+fn need_pmem(ctx: &Ctx, target: impl Into<Target>) -> Result<(), Outcome> {
     match ctx.flags.pmem_present {
         Some(true) => Ok(()),
         Some(false) => Err(Outcome::na(
@@ -541,7 +542,7 @@ fn pmem_nvdimm(ctx: &Ctx) -> Vec<Outcome> {
 fn nvdimm_verdict(
     ctx: &Ctx,
     vm: &Vm,
-    t: String,
+    t: Target,
     nvdimms: &[&crate::model::vm::MemoryDevice],
 ) -> Outcome {
     let mut fails = Vec::new();

@@ -6,6 +6,7 @@ use super::flags::qat_devices;
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::VfioDevice;
+use crate::report::target::Target;
 use crate::rules::context::{Ctx, Got};
 use crate::rules::outcome::Outcome;
 use crate::snapshot::Fact;
@@ -457,7 +458,7 @@ enum VmSide {
     Unknown(String),
 }
 
-fn passthrough_one(ctx: &Ctx, vm: &Vm, target: &str, mine: &[&QatRef]) -> Outcome {
+fn passthrough_one(ctx: &Ctx, vm: &Vm, target: &Target, mine: &[&QatRef]) -> Outcome {
     let facts = ctx.facts(vm);
     let vm_node = facts.cpu_node;
     let single_node = ctx.flags.multi_node == Some(false);
