@@ -42,6 +42,10 @@ pub enum Cmd {
     Explain(ExplainArgs),
     /// Roll many JSON reports up into one fleet view
     Fleet(FleetArgs),
+    /// Print the shell completion script for bash, zsh or fish
+    Completions(CompletionsArgs),
+    /// Write the man pages (kvmaudit.1 and one kvmaudit-SUBCOMMAND.1 per subcommand)
+    Man(ManArgs),
 }
 
 /// Where the facts come from. Without any of these, the running host is scanned.
@@ -203,6 +207,24 @@ pub struct FleetArgs {
     pub stale_after: u64,
 }
 
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Install: kvmaudit completions bash > /etc/bash_completion.d/kvmaudit; \
+zsh: a file _kvmaudit in a directory of $fpath; fish: ~/.config/fish/completions/kvmaudit.fish"
+)]
+pub struct CompletionsArgs {
+    /// The shell the script is for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write every page into DIR (created when missing) instead of kvmaudit.1 to stdout
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
 /// Parse argv and run; returns the process exit status.
 pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     let cli = match Cli::try_parse_from(args) {
@@ -273,6 +295,15 @@ fn run(cli: Cli) -> Result<i32> {
             stale_after: a.stale_after,
             progress: true,
         }),
+        Cmd::Completions(a) => {
+            let script = crate::cli_docs::completions(a.shell);
+            crate::util::write_output(std::path::Path::new("-"), &script)?;
+            Ok(0)
+        }
+        Cmd::Man(a) => {
+            crate::cli_docs::write_man_pages(a.dir.as_deref())?;
+            Ok(0)
+        }
     }
 }
 

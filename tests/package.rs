@@ -88,7 +88,10 @@ fn package_is_small_and_holds_what_the_build_embeds() {
     // The rule catalogue (12 files) and the five HTML report assets at least.
     assert!(embedded.len() >= 17, "include_str! scan found {embedded:?}");
     let missing: Vec<_> = embedded.difference(&list).collect();
-    assert!(missing.is_empty(), "embedded by the build, not packaged: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "embedded by the build, not packaged: {missing:?}"
+    );
     for f in [
         "Cargo.toml",
         "Cargo.lock",
