@@ -129,6 +129,9 @@ pub struct ScanArgs {
     /// Lowest severity of a failure that makes the exit status 2 (default: any failure)
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
+    /// Write JUnit XML (one testsuite per guide section, one testcase per rule and target) to PATH
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -322,7 +325,7 @@ fn scan(a: ScanArgs) -> Result<i32> {
     let report = crate::rules::evaluate(&snap, profile, &waivers, &today[..10]);
     let duration = started.elapsed().as_secs_f64();
     // Something written to stdout ('-') replaces the table there.
-    let json_to_stdout = [&a.json, &a.html, &a.prom]
+    let json_to_stdout = [&a.json, &a.html, &a.prom, &a.junit]
         .iter()
         .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
     if let Some(p) = &a.json {
@@ -336,6 +339,12 @@ fn scan(a: ScanArgs) -> Result<i32> {
             p,
             crate::report::prom::render(&report, Some(duration)).as_bytes(),
         )?;
+    }
+    if let Some(p) = &a.junit {
+        let fail_on = a.fail_on.map(fail_on_severity);
+        crate::util::write_output_with(p, |w| {
+            crate::report::junit::write(w, &report, fail_on, Some(duration))
+        })?;
     }
     if !json_to_stdout {
         let stdout = std::path::Path::new("-");
@@ -458,6 +467,16 @@ fn write_report_json(path: &std::path::Path, r: &Report) -> Result<()> {
         serde_json::to_writer_pretty(&mut *w, r)?;
         w.write_all(b"\n")
     })
+}
+
+/// The severity `--fail-on` names.
+fn fail_on_severity(f: FailOn) -> crate::report::Severity {
+    use crate::report::Severity;
+    match f {
+        FailOn::Low => Severity::Low,
+        FailOn::Medium => Severity::Medium,
+        FailOn::High => Severity::High,
+    }
 }
 
 /// 2 when a (non-waived) failure is at or above the threshold, else 0.
