@@ -42,6 +42,10 @@ pub enum Cmd {
     Explain(ExplainArgs),
     /// Roll many JSON reports up into one fleet view
     Fleet(FleetArgs),
+    /// Print the shell completion script for bash, zsh or fish
+    Completions(CompletionsArgs),
+    /// Write the man pages (kvmaudit.1 and one kvmaudit-SUBCOMMAND.1 per subcommand)
+    Man(ManArgs),
 }
 
 /// Where the facts come from. Without any of these, the running host is scanned.
@@ -125,6 +129,9 @@ pub struct ScanArgs {
     /// Lowest severity of a failure that makes the exit status 2 (default: any failure)
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
+    /// Write JUnit XML (one testsuite per guide section, one testcase per rule and target) to PATH
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -201,6 +208,24 @@ pub struct FleetArgs {
     #[arg(long, value_name = "DURATION", default_value = crate::fleet::DEFAULT_STALE_AFTER,
           value_parser = crate::fleet::parse_duration)]
     pub stale_after: u64,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Install: kvmaudit completions bash > /etc/bash_completion.d/kvmaudit; \
+zsh: a file _kvmaudit in a directory of $fpath; fish: ~/.config/fish/completions/kvmaudit.fish"
+)]
+pub struct CompletionsArgs {
+    /// The shell the script is for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write every page into DIR (created when missing) instead of kvmaudit.1 to stdout
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Parse argv and run; returns the process exit status.
@@ -287,6 +312,15 @@ fn run(cli: Cli) -> Result<i32> {
             stale_after: a.stale_after,
             progress: true,
         }),
+        Cmd::Completions(a) => {
+            let script = crate::cli_docs::completions(a.shell);
+            crate::util::write_output(std::path::Path::new("-"), &script)?;
+            Ok(0)
+        }
+        Cmd::Man(a) => {
+            crate::cli_docs::write_man_pages(a.dir.as_deref())?;
+            Ok(0)
+        }
     }
 }
 
@@ -305,7 +339,7 @@ fn scan(a: ScanArgs) -> Result<i32> {
     let report = crate::rules::evaluate(&snap, profile, &waivers, &today[..10]);
     let duration = started.elapsed().as_secs_f64();
     // Something written to stdout ('-') replaces the table there.
-    let json_to_stdout = [&a.json, &a.html, &a.prom]
+    let json_to_stdout = [&a.json, &a.html, &a.prom, &a.junit]
         .iter()
         .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
     if let Some(p) = &a.json {
@@ -319,6 +353,12 @@ fn scan(a: ScanArgs) -> Result<i32> {
             p,
             crate::report::prom::render(&report, Some(duration)).as_bytes(),
         )?;
+    }
+    if let Some(p) = &a.junit {
+        let fail_on = a.fail_on.map(fail_on_severity);
+        crate::util::write_output_with(p, |w| {
+            crate::report::junit::write(w, &report, fail_on, Some(duration))
+        })?;
     }
     if !json_to_stdout {
         let stdout = std::path::Path::new("-");
@@ -448,6 +488,16 @@ fn write_report_json(path: &std::path::Path, r: &Report) -> Result<()> {
         serde_json::to_writer_pretty(&mut *w, r)?;
         w.write_all(b"\n")
     })
+}
+
+/// The severity `--fail-on` names.
+fn fail_on_severity(f: FailOn) -> crate::report::Severity {
+    use crate::report::Severity;
+    match f {
+        FailOn::Low => Severity::Low,
+        FailOn::Medium => Severity::Medium,
+        FailOn::High => Severity::High,
+    }
 }
 
 /// 2 when a (non-waived) failure is at or above the threshold, else 0.

@@ -5,6 +5,7 @@
 //! report --render--> table | JSON | HTML | Prometheus | script.
 
 pub mod cli;
+pub mod cli_docs;
 pub mod collect;
 pub mod error;
 pub mod fix;

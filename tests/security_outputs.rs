@@ -69,6 +69,7 @@ fn every_output(i: &Inputs, out: &Path) -> Vec<Vec<String>> {
         vec!["scan", "--snapshot", snap, "--json", out],
         vec!["scan", "--snapshot", snap, "--html", out],
         vec!["scan", "--snapshot", snap, "--prom", out],
+        vec!["scan", "--snapshot", snap, "--junit", out],
         vec!["collect", "--root", root, "-o", out],
         vec!["fix", "--generate-script", "--snapshot", snap, "-o", out],
         vec!["fix", "--generate-script", "--report", report, "-o", out],

@@ -4,6 +4,7 @@
 
 pub mod host_block;
 pub mod html;
+pub mod junit;
 pub mod platform_note;
 pub mod prom;
 pub mod rules_doc;
