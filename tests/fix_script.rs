@@ -772,6 +772,13 @@ fn applied_in_a_private_mount_namespace_then_again_then_rolled_back() {
     assert_tree_is(&original, &mirror, "generating changed the tree");
     check_syntax(&script);
     let steps = step_lines(&body);
+    // The scan's IRQ finding names the requested affinity to set (IRQ 42 runs on CPU 5).
+    assert!(
+        steps.iter().any(|w| w[0] == "set_value"
+            && w[4] == "/proc/irq/42/smp_affinity_list"
+            && w[5] == "0-3,8-11"),
+        "{body}"
+    );
     assert!(
         steps.len() > 40,
         "expected per-policy and per-CPU steps, got {}",
@@ -911,16 +918,75 @@ fn applied_in_a_private_mount_namespace_then_again_then_rolled_back() {
     assert_tree_is(&original, &mirror, "rollback left differences");
 }
 
+/// A run SIGKILLed half way (at the Nth `head`, which the script runs, in a command
+/// substitution, to read each current value) leaves a rollback.sh that restores every byte.
+#[test]
+fn a_run_killed_half_way_leaves_a_working_rollback() {
+    if !require_root_namespace() || !common::require_tool("shellcheck") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = hosts::tree("icx-untuned");
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    let report = report_with_expected(&mirror, &fixture, "throughput");
+    let (script, _) = script_for(tmp.path(), &report, &mirror, "fix.sh");
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let original = ns.baseline();
+    let count = tmp.path().join("head.count");
+    let stub = ns.stub.join("head");
+    for kill_at in [3, 9, 30, 75] {
+        // Kills the script: the topmost of the `bash fix.sh` processes above it (head runs in
+        // command substitutions, forks of the script with the same command line).
+        std::fs::write(
+            &stub,
+            format!(
+                "#!/bin/bash\nn=$(( $(cat {c} 2>/dev/null || echo 0) + 1 ))\necho $n >{c}\n\
+                 if (( n == {kill_at} )); then p=$PPID\n\
+                 while q=$(ps -o ppid= -p $p | tr -d ' ') && tr '\\0' ' ' </proc/$q/cmdline | grep -q '^bash [^ ]*fix.sh'; do \
+                 p=$q; done\n\
+                 kill -9 $p; fi\n\
+                 exec /usr/bin/head \"$@\"\n",
+                c = shell_words::quote(&count.to_string_lossy())
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let _ = std::fs::remove_file(&count);
+        let bk = tmp.path().join(format!("bk{kill_at}"));
+        let (rc, out, err) = ns.apply(&script, &bk);
+        assert_eq!(rc, 137, "killed at head {kill_at}:\n{out}\n{err}");
+        assert_ne!(
+            diff_manifests(&original, &manifest(&mirror)),
+            Vec::<String>::new(),
+            "nothing had changed by head {kill_at}:\n{out}"
+        );
+        let rollback = only_rollback(&bk);
+        check_syntax(&rollback);
+        let (rc, out, err) = ns.script(&rollback, &[]);
+        assert_eq!(
+            rc, 0,
+            "rollback after a kill at head {kill_at}:\n{out}\n{err}"
+        );
+        assert_tree_is(
+            &original,
+            &mirror,
+            &format!("rollback after a kill at head {kill_at}:\n{out}"),
+        );
+    }
+}
+
 #[test]
 fn module_reload_is_refused_while_vms_use_the_module() {
     if !require_root_namespace() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let fixture = hosts::tree("icx-untuned");
-    let mirror = mirror_of(tmp.path(), "icx-untuned");
-    // No modprobe.d setting yet, and a VM holds kvm_intel.
-    std::fs::remove_file(mirror.join("etc/modprobe.d/kvm.conf")).unwrap();
+    // A host whose VMs have dedicated CPUs (ple_gap=0 is never proposed on an overcommitted
+    // one): no modprobe.d setting yet, and a VM holds kvm_intel.
+    let fixture = hosts::tree("icx-tuned");
+    let mirror = mirror_of(tmp.path(), "icx-tuned");
+    assert!(!mirror.join("etc/modprobe.d/kvm.conf").exists());
     std::fs::write(mirror.join("sys/module/kvm_intel/refcnt"), "2\n").unwrap();
     let mut report = report_with_expected(&mirror, &fixture, "latency");
     report.results.retain(|f| f.rule != "host.kvm.ple");
@@ -974,6 +1040,46 @@ fn module_reload_is_refused_while_vms_use_the_module() {
     );
 }
 
+/// On a host the rules call CPU-overcommitted (icx-untuned: two VMs share pCPUs) a PAUSE-exit
+/// finding never becomes a host-wide ple_gap=0: the per-VM cpu-pm=on advice stands instead.
+#[test]
+fn ple_gap_0_is_never_proposed_on_an_overcommitted_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = hosts::tree("icx-untuned");
+    let mut report = report_with_expected(&tree, &tree, "latency");
+    report.results.retain(|f| f.rule != "host.kvm.ple");
+    report
+        .results
+        .push(synthetic("host.kvm.ple", "host", Status::Warn));
+    for (name, args) in [
+        ("with-facts.sh", vec![Path::new("--root"), &tree]),
+        ("report-only.sh", vec![]),
+    ] {
+        let (_, body) = {
+            let rpath = tmp.path().join("report.json");
+            write_report(&report, &rpath);
+            let script = tmp.path().join(name);
+            let mut extra: Vec<&Path> = vec![&rpath];
+            extra.extend(args.iter().copied());
+            let body = generate(&["--report"], &extra, &script);
+            (script, body)
+        };
+        let steps = step_lines(&body);
+        assert!(
+            !steps
+                .iter()
+                .any(|w| w.iter().any(|x| x.contains("ple_gap"))),
+            "{name}: {steps:?}"
+        );
+        assert!(!body.contains("\nneed_reload "), "{name}: {body}");
+        assert!(
+            body.contains("host.kvm.ple host: the host's vCPUs share pCPUs")
+                && body.contains("-overcommit cpu-pm=on"),
+            "{name}: {body}"
+        );
+    }
+}
+
 /// Apply, apply again, roll back; returns the outputs of the three runs. The second run must
 /// change no byte and say "already set" for every step; the rollback must restore the tree.
 fn apply_twice_and_roll_back(
@@ -1009,7 +1115,19 @@ fn apply_twice_and_roll_back(
     }
     let (rc, out3, err3) = ns.script(&rollback, &[]);
     assert_eq!(rc, 0, "rollback:\n{out3}\n{err3}");
-    assert_tree_is(&original, &ns.mirror, "rollback left differences");
+    assert_tree_is(
+        &original,
+        &ns.mirror,
+        &format!(
+            "rollback left differences:\n{out3}\n{}",
+            std::fs::read_to_string(&rollback)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| !l.starts_with(' ') && !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    );
     (out1, format!("{out2}{err2}"))
 }
 
@@ -1034,6 +1152,8 @@ fn guest_settings_through_etc_kernel_cmdline() {
         .unwrap();
     }
     std::fs::remove_file(mirror.join("etc/default/grub")).unwrap();
+    // The script creates /etc/udev/rules.d for its rule file; the rollback removes both.
+    std::fs::remove_dir_all(mirror.join("etc/udev/rules.d")).unwrap();
     std::fs::create_dir_all(mirror.join("etc/kernel")).unwrap();
     std::fs::write(
         mirror.join("etc/kernel/cmdline"),
@@ -1058,6 +1178,7 @@ fn guest_settings_through_etc_kernel_cmdline() {
     assert!(out1.contains("/etc/kernel/cmdline: remove idle"), "{out1}");
     assert!(out1.contains("run kernel-install"), "{out1}");
     assert!(out1.contains("rq_affinity: 1 → 2"), "{out1}");
+    assert!(!mirror.join("etc/udev/rules.d").exists());
 }
 
 #[test]
@@ -1073,7 +1194,9 @@ fn hugepage_pools_grow_only_within_free_memory() {
     let mut report = report_with_expected(&mirror, &hosts::tree("icx-untuned"), "throughput");
     drop_problems(&mut report);
     let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
-    for (src, want) in [(&small, "8"), (&huge, "≥ 100000")] {
+    // Node 1 has 126 GiB (MemTotal 132101700 kB), 107 GiB free: 120 GiB fits the node, not
+    // its free memory.
+    for (src, want) in [(&small, "8"), (&huge, "≥ 120")] {
         f.evidence.push(kvmaudit::report::Evidence {
             source: src.clone(),
             observed: "0".into(),
@@ -1089,8 +1212,111 @@ fn hugepage_pools_grow_only_within_free_memory() {
     ];
     let (out1, out2) = apply_twice_and_roll_back(&mut ns, &script, tmp.path(), 1);
     assert!(out1.contains("nr_hugepages: 0 → 8 pages"), "{out1}");
-    assert!(out2.contains("refused: needs 104857600000 kB"), "{out2}");
+    assert!(out2.contains("refused: needs 125829120 kB"), "{out2}");
     assert!(out2.contains("not made persistent"), "{out2}");
+}
+
+/// A crafted count (2^52 + 1 pages of 2 MiB: × 2048 kB wraps bash's 64-bit arithmetic to a
+/// negative need, which passed the free-memory guard) is refused by the generator, bounded by
+/// the node's MemTotal; and the script's own guard refuses it when written in by hand.
+#[test]
+fn crafted_hugepage_counts_never_reach_bash_arithmetic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = hosts::tree("icx-untuned");
+    let path = "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages";
+    let mut report = report_with_expected(&tree, &tree, "throughput");
+    drop_problems(&mut report);
+    let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
+    for (node, want) in [
+        ("node0", "≥ 4503599627370497"),
+        ("node1", "≥ 18446744073709551615"),
+        ("node1", "≥ 512"),
+    ] {
+        f.evidence.push(kvmaudit::report::Evidence {
+            source: path.replace("node0", node),
+            observed: "0".into(),
+            expected: Some(want.into()),
+        });
+    }
+    report.results.push(f);
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+    for (name, facts) in [("root.sh", true), ("report-only.sh", false)] {
+        let script = tmp.path().join(name);
+        let mut extra: Vec<&Path> = vec![&rpath];
+        if facts {
+            extra.extend([Path::new("--root"), &tree]);
+        }
+        let body = generate(&["--report"], &extra, &script);
+        let counts: Vec<String> = step_lines(&body)
+            .into_iter()
+            .filter(|w| w[0] == "hugepages_at_least")
+            .map(|w| w[4].clone())
+            .collect();
+        // Bounded by node 0's MemTotal with the tree's facts, by 4 PiB without them.
+        assert_eq!(counts, vec!["512"], "{name}: {body}");
+        assert!(
+            body.contains("asks for 4503599627370497 pages of 2048 kB, more than"),
+            "{name}: {body}"
+        );
+    }
+    // A hand-edited count: the script refuses it before any arithmetic.
+    let script = tmp.path().join("root.sh");
+    let body = std::fs::read_to_string(&script).unwrap();
+    let edited = body.replace(" 512 2048 ", " 4503599627370497 2048 ");
+    assert_ne!(edited, body);
+    std::fs::write(&script, edited).unwrap();
+    let o = run(Command::new("bash").arg(&script).current_dir(tmp.path()));
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(
+        out.contains("4503599627370497 pages of 2048 kB is out of range; not changed"),
+        "{out}"
+    );
+}
+
+/// The IRQ-affinity and hugepage-pool checks state what to write (smp_affinity_list ≥ a CPU
+/// list, nr_hugepages ≥ N), so a scan's findings become steps, and the steps apply.
+#[test]
+fn pool_steps_come_from_the_scan_and_apply() {
+    if !require_root_namespace() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = mirror_of(tmp.path(), "icx-tuned");
+    let node = "/sys/devices/system/node/node1";
+    let pool = format!("{node}/hugepages/hugepages-1048576kB/nr_hugepages");
+    let global = "sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages";
+    // db01 needs 8 × 1 GiB on node 1, which holds 6.
+    std::fs::write(mirror.join(pool.trim_start_matches('/')), "6\n").unwrap();
+    std::fs::write(mirror.join(global), "14\n").unwrap();
+    let script = tmp.path().join("pool.sh");
+    let body = generate(
+        &["--only", "host.hugepages.pool", "--root"],
+        &[&mirror],
+        &script,
+    );
+    let want =
+        format!("hugepages_at_least guarded host.hugepages.pool {pool} 8 1048576 {node}/meminfo");
+    assert!(body.contains(&want), "{body}");
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    ns.extra = vec![format!("{node}/meminfo")];
+    let bk = tmp.path().join("bk");
+    let (rc, out, err) = ns.apply(&script, &bk);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    assert_eq!(value_of(&mirror, &pool, false), "8", "{out}");
+    // The kernel's global count follows the node's; then the rescan passes.
+    std::fs::write(mirror.join(global), "16\n").unwrap();
+    let o = run(Command::new(bin())
+        .args(["scan", "--root"])
+        .arg(&mirror)
+        .args(["--json", "-"]));
+    let rescan: Report = serde_json::from_slice(&o.stdout).expect("rescan JSON");
+    let f = rescan
+        .results
+        .iter()
+        .find(|f| f.rule == "host.hugepages.pool")
+        .unwrap();
+    assert_eq!(f.status, Status::Pass, "{}", f.message);
 }
 
 // ---- the command line ------------------------------------------------------------------------

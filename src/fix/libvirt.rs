@@ -96,7 +96,7 @@ pub fn suggest(f: &Finding, vcpus: Option<u32>) -> Option<Suggestion> {
         "qemu.net.multiqueue" => Some(Suggestion {
             section: Devices,
             xml: format!("<interface type='...'>\n  <driver name='vhost' queues='{n}'/>\n</interface>"),
-            qemu: format!("-netdev tap,...,vhost=on,queues={n} -device virtio-net-pci,mq=on,vectors={},...", 2 * n + 2),
+            qemu: format!("-netdev tap,...,vhost=on,queues={n} -device virtio-net-pci,mq=on,vectors={},...", n.saturating_mul(2).saturating_add(2)),
             note: "one queue per vCPU; in the guest: ethtool -L IFACE combined N; restart the VM".into(),
         }),
         "qemu.net.packed" => s(Devices, "<interface type='...'>\n  <driver packed='on'/>\n</interface>", "-device virtio-net-pci,...,packed=on", "kernel vhost-net masks packed rings: keep vhost, which is the bigger win; restart the VM"),
@@ -245,6 +245,13 @@ mod tests {
         assert_eq!(depth, 0);
         assert!(x.contains("queues='4'"), "{x}");
         assert!(x.find("<memoryBacking>").unwrap() < x.find("<devices>").unwrap());
+    }
+
+    #[test]
+    fn queue_vectors_saturate_for_a_crafted_vcpu_count() {
+        let f = finding("qemu.net.multiqueue", "vm:a/net:n0", Status::Warn);
+        let q = suggest(&f, Some(u32::MAX)).unwrap().qemu;
+        assert!(q.contains(&format!("vectors={}", u32::MAX)), "{q}");
     }
 
     #[test]

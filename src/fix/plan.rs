@@ -136,8 +136,8 @@ pub fn build(report: &Report, facts: &Facts, only: &[String]) -> Plan {
         };
         let mode = mode_of(first);
         let result = match mode.as_str() {
-            "yes" => plan_rule(&rule, Gate::Yes, &findings, facts),
-            "guarded" => plan_rule(&rule, Gate::Guarded, &findings, facts),
+            "yes" => plan_rule(&rule, Gate::Yes, &findings, facts, report),
+            "guarded" => plan_rule(&rule, Gate::Guarded, &findings, facts, report),
             _ => Err("the catalogue marks this fix as not automatable (advice only)".to_string()),
         };
         let disposition = match result {
@@ -274,7 +274,13 @@ fn usable<'a>(
     out
 }
 
-fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result<RulePlan, String> {
+fn plan_rule(
+    rule: &str,
+    gate: Gate,
+    findings: &[&Finding],
+    f: &Facts,
+    report: &Report,
+) -> Result<RulePlan, String> {
     let mut rp = RulePlan::default();
     match rule {
         "host.cpufreq.governor" => {
@@ -461,7 +467,9 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
                     if !quote::safe_host_path(&e.source, SYS) {
                         continue;
                     }
-                    let Some(page_kb) = page_kb_of(&e.source) else {
+                    let Some(page_kb) =
+                        page_kb_of(&e.source).filter(|k| (1..=MAX_PAGE_KB).contains(k))
+                    else {
                         continue;
                     };
                     let meminfo = if is_node {
@@ -470,6 +478,18 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
                     } else {
                         "/proc/meminfo".to_string()
                     };
+                    // A report is hostile input: a count the memory cannot hold is refused
+                    // here, so that no huge number reaches the script's arithmetic.
+                    let total_kb = mem_total_kb(f, &meminfo);
+                    let cap = (total_kb.unwrap_or(MAX_MEM_KB) / page_kb).min(MAX_PAGES);
+                    if count > cap {
+                        rp.notes.push(format!(
+                            "{rule}: {} asks for {count} pages of {page_kb} kB, more than {} holds ({cap} pages); no step",
+                            quote::comment(&e.source),
+                            if total_kb.is_some() { quote::comment(&meminfo) } else { "any host".to_string() },
+                        ));
+                        continue;
+                    }
                     rp.push(Step::new(
                         rule,
                         gate,
@@ -601,6 +621,17 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
         }
         "host.kvm.ple" => {
             let cur = f.text("/sys/module/kvm_intel/parameters/ple_gap");
+            // ple_gap=0 is host-wide: on a host whose vCPUs share pCPUs a spinning vCPU could
+            // no longer yield to a preempted lock holder (the rule itself warns about that).
+            match cpu_overcommitted(f, report) {
+                Some(false) => {}
+                known => {
+                    return Err(format!(
+                        "the host's vCPUs {} pCPUs: ple_gap=0 would apply to every VM; give the dedicated-CPU VMs `-overcommit cpu-pm=on` instead (libvirt: <qemu:arg value='-overcommit'/><qemu:arg value='cpu-pm=on'/>), which disables PAUSE exits for them only",
+                        if known.is_some() { "share" } else { "may share (commitment unknown)" }
+                    ))
+                }
+            }
             if cur == Some("0") {
                 return Err("ple_gap is already 0; on an overcommitted host restore PLE by removing `ple_gap=0` from modprobe.d / the kernel command line and reloading kvm_intel".into());
             }
@@ -719,6 +750,28 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
     Ok(rp)
 }
 
+/// The rules' own verdict on CPU commitment (context flag `cpu_overcommitted`): computed from
+/// the snapshot, or read from the report's `base.capacity.commit` finding.
+fn cpu_overcommitted(f: &Facts, report: &Report) -> Option<bool> {
+    if !f.from_report {
+        let host = crate::model::host::HostModel::build(f.snap);
+        let ctx = crate::rules::context::Ctx::new(f.snap, &host, report.profile);
+        return ctx.flags.cpu_overcommitted;
+    }
+    let m = &report
+        .results
+        .iter()
+        .find(|x| x.rule == "base.capacity.commit")?
+        .message;
+    if m.contains("CPU overcommitted: no") || m.starts_with("no running VMs") {
+        Some(false)
+    } else if m.contains("CPU overcommitted: yes") {
+        Some(true)
+    } else {
+        None
+    }
+}
+
 /// sysctl.d files applied after kvmaudit's own (by file name, as systemd-sysctl and
 /// `sysctl --system` order them; /etc/sysctl.conf last) that set `key` to another value: the
 /// ones under /etc are commented out (backed up first), the others are noted.
@@ -776,6 +829,27 @@ fn at_least(s: &str) -> Option<u64> {
         .or_else(|| t.strip_prefix("at least"))
         .unwrap_or(t);
     t.trim().parse().ok()
+}
+
+/// The most memory any host can have (x86-64 5-level paging: 4 PiB), in kB: the bound of a
+/// pool size when the scan did not record MemTotal.
+const MAX_MEM_KB: u64 = 1 << 42;
+/// The script's arithmetic bounds (10-digit counts, 8-digit page sizes in kB): their product
+/// stays far inside bash's 64-bit integers.
+const MAX_PAGES: u64 = 9_999_999_999;
+const MAX_PAGE_KB: u64 = 99_999_999;
+
+/// `MemTotal` (kB) of `/proc/meminfo` or a node's meminfo (`Node 1 MemTotal: N kB`); for a
+/// node whose meminfo was not recorded, the host's.
+fn mem_total_kb(f: &Facts, meminfo: &str) -> Option<u64> {
+    let read = |path: &str| {
+        f.text(path)?.lines().find_map(|l| {
+            let mut w = l.split_whitespace().skip_while(|w| *w != "MemTotal:");
+            w.next()?;
+            w.next()?.parse::<u64>().ok()
+        })
+    };
+    read(meminfo).or_else(|| read("/proc/meminfo"))
 }
 
 /// `.../hugepages-1048576kB/...` → 1048576.

@@ -140,8 +140,9 @@ init_backup() {
   if [[ -r /proc/cmdline ]]; then
     cat /proc/cmdline >"$BACKUP_DIR/proc-cmdline"
   fi
-  trap write_rollback EXIT
-  # A signal ends the run through exit, so that the EXIT trap still writes rollback.sh.
+  # rollback.sh exists before the first change and is rewritten after every recorded one,
+  # so a SIGKILL or a power loss at any point leaves one that undoes what was done.
+  write_rollback
   trap 'exit 130' INT TERM HUP
   printf 'backups and rollback script go to %s\n' "$(disp "$BACKUP_DIR")"
 }
@@ -153,6 +154,7 @@ record() {
     q+=$(printf '%q ' "$w")
   done
   printf '%s\n' "${q% }" >>"$ROLLBACK_ENTRIES"
+  write_rollback
 }
 
 rollback_header() {
@@ -174,8 +176,14 @@ restore_value() {
     RC=1
   fi
 }
+# The temporary file of an interrupted rewrite of $1, if any.
+discard_new() {
+  rm -f -- "$(dirname -- "$1")/.$(basename -- "$1").kvmaudit-new"
+}
 restore_file() {
-  if cat -- "$HERE/files$1" >"$1"; then
+  discard_new "$1"
+  # Through a temporary file in the same directory and a rename: never half a file.
+  if cp -p -- "$HERE/files$1" "$1.kvmaudit-rollback" && mv -f -- "$1.kvmaudit-rollback" "$1"; then
     printf 'restored %q\n' "$1"
   else
     printf 'FAILED to restore %q\n' "$1" >&2
@@ -183,6 +191,7 @@ restore_file() {
   fi
 }
 remove_file() {
+  discard_new "$1"
   if rm -f -- "$1"; then
     printf 'removed %q\n' "$1"
   else
@@ -217,6 +226,7 @@ finish() {
 ROLLBACK
 }
 
+# write_rollback: rollback.sh from the entries so far, replaced atomically (rename), synced.
 write_rollback() {
   if [[ -z $BACKUP_DIR || ! -f $ROLLBACK_ENTRIES ]]; then
     return 0
@@ -225,8 +235,46 @@ write_rollback() {
     rollback_header
     tac -- "$ROLLBACK_ENTRIES"
     printf 'finish\n'
-  } >"$BACKUP_DIR/rollback.sh"
-  chmod 700 -- "$BACKUP_DIR/rollback.sh"
+  } >"$BACKUP_DIR/rollback.sh.new"
+  chmod 700 -- "$BACKUP_DIR/rollback.sh.new"
+  sync -- "$BACKUP_DIR/rollback.sh.new" 2>/dev/null || true
+  mv -f -- "$BACKUP_DIR/rollback.sh.new" "$BACKUP_DIR/rollback.sh"
+}
+
+# real_file PATH: the file a symbolic link PATH ends at (rewrites replace that file, never
+# the link), else PATH.
+real_file() {
+  if [[ -L $1 ]]; then
+    readlink -f -- "$1"
+  else
+    printf '%s' "$1"
+  fi
+}
+
+# atomic_write FILE CONTENT: FILE holds exactly CONTENT, or is left as it was: the content goes
+# to DIR/.NAME.kvmaudit-new, gets FILE's mode and owner, and is renamed over FILE. (A run killed
+# before the rename leaves that file; the rollback's entry for FILE removes it.)
+atomic_write() {
+  local f=$1 tmp
+  tmp=$(dirname -- "$f")/.$(basename -- "$f").kvmaudit-new
+  rm -f -- "$tmp"
+  if ! (umask 077 && printf '%s' "$2" >"$tmp"); then
+    rm -f -- "$tmp"
+    return 1
+  fi
+  if [[ -e $f ]]; then
+    if ! chmod --reference="$f" -- "$tmp" || ! chown --reference="$f" -- "$tmp"; then
+      rm -f -- "$tmp"
+      return 1
+    fi
+  else
+    chmod 644 -- "$tmp"
+  fi
+  sync -- "$tmp" 2>/dev/null || true
+  if ! mv -f -- "$tmp" "$f"; then
+    rm -f -- "$tmp"
+    return 1
+  fi
 }
 
 # backup_file PATH: keep the prior bytes (or the fact that PATH did not exist), once per run.
@@ -237,6 +285,7 @@ backup_file() {
   fi
   init_backup
   BACKED_UP[$p]=1
+  p=$(real_file "$p")
   if [[ -e $p ]]; then
     mkdir -p -- "$BACKUP_DIR/files$(dirname -- "$p")"
     cp -p -- "$p" "$BACKUP_DIR/files$p"
@@ -252,9 +301,11 @@ ensure_dir() {
   if [[ -d $d ]]; then
     return 0
   fi
+  init_backup
   ensure_dir "$(dirname -- "$d")"
-  mkdir -- "$d"
+  # Recorded first: a run killed right after the mkdir still leaves a rollback that removes it.
   record remove_dir "$d"
+  mkdir -- "$d"
 }
 
 # ---- runtime values --------------------------------------------------------------------------
@@ -334,7 +385,13 @@ mem_free_kb() {
 # hugepages_at_least GATE RULE PATH COUNT PAGE_KB MEMINFO: grow a pool, never shrink it.
 hugepages_at_least() {
   local gate=$1 rule=$2 path=$3 want=$4 page_kb=$5 meminfo=$6 cur now="" free_kb need_kb desc
-  if ! cur=$(read_value "$path" plain) || [[ ! $cur =~ ^[0-9]+$ ]]; then
+  # At most 10-digit counts of at most 8-digit page sizes (kB): no product or difference
+  # below can wrap bash's 64-bit arithmetic (the generator bounds counts by MemTotal too).
+  if [[ ! $want =~ ^[0-9]{1,10}$ || ! $page_kb =~ ^[1-9][0-9]{0,7}$ ]]; then
+    failed "$rule" "$(disp "$path"): $(disp "$want") pages of $(disp "$page_kb") kB is out of range; not changed"
+    return 0
+  fi
+  if ! cur=$(read_value "$path" plain) || [[ ! $cur =~ ^[0-9]{1,15}$ ]]; then
     failed "$rule" "$(disp "$path"): absent or not a number; not changed"
     return 0
   fi
@@ -345,7 +402,7 @@ hugepages_at_least() {
   desc="$(disp "$path"): $cur → $want pages"
   free_kb=$(mem_free_kb "$meminfo" || true)
   need_kb=$(((want - cur) * page_kb))
-  if [[ ! $free_kb =~ ^[0-9]+$ ]] || ((need_kb > free_kb)); then
+  if [[ ! $free_kb =~ ^[0-9]{1,18}$ ]] || ((want - cur > free_kb / page_kb)); then
     desc+=" (refused: needs $need_kb kB, $(disp "$meminfo") shows ${free_kb:-no} kB free)"
     if may_change "$gate" "$rule" "$desc"; then
       failed "$rule" "$desc"
@@ -366,7 +423,11 @@ hugepages_at_least() {
 # has reached COUNT (a size the host cannot give now must not be asked of it at every boot).
 hugepages_persist() {
   local gate=$1 rule=$2 path=$3 want=$4 cur
-  if [[ $MODE == apply ]] && { ! cur=$(read_value "$path" plain) || [[ ! $cur =~ ^[0-9]+$ ]] || ((cur < want)); }; then
+  if [[ ! $want =~ ^[0-9]{1,10}$ ]]; then
+    failed "$rule" "$(disp "$path"): $(disp "$want") pages is out of range; not made persistent"
+    return 0
+  fi
+  if [[ $MODE == apply ]] && { ! cur=$(read_value "$path" plain) || [[ ! $cur =~ ^[0-9]{1,15}$ ]] || ((cur < want)); }; then
     if [[ $gate == guarded && $WITH_GUARDED -eq 0 ]]; then
       skipped "$rule" "$(disp "$path"): not made persistent (guarded step: pass --with-guarded)"
     else
@@ -406,8 +467,11 @@ conf_line() {
     return 0
   fi
   may_change "$gate" "$rule" "$(disp "$file"): set $(disp "$line")" || return 0
-  backup_file "$file"
+  # The directory first: the rollback runs newest first, so it removes the file, then the
+  # directories the script created for it.
   ensure_dir "$(dirname -- "$file")"
+  backup_file "$file"
+  file=$(real_file "$file")
   if [[ ! -e $file ]]; then
     content="# Written by kvmaudit fix; the rollback.sh it saved with the backups removes it."$'\n'
   fi
@@ -417,7 +481,7 @@ conf_line() {
     fi
   done
   content+="$line"$'\n'
-  if printf '%s' "$content" >"$file"; then
+  if atomic_write "$file" "$content"; then
     changed "$rule" "$(disp "$file"): set $(disp "$line")"
   else
     failed "$rule" "$(disp "$file"): cannot write"
@@ -454,7 +518,7 @@ sysctl_comment_out() {
   fi
   may_change "$gate" "$rule" "$(disp "$file"): comment out its $key line(s), which override kvmaudit's" || return 0
   backup_file "$file"
-  if printf '%s' "$content" >"$file"; then
+  if atomic_write "$(real_file "$file")" "$content"; then
     changed "$rule" "$(disp "$file"): commented out $key"
   else
     failed "$rule" "$(disp "$file"): cannot write"
@@ -663,7 +727,7 @@ kargs_default_grub() {
     content+="GRUB_CMDLINE_LINUX=\"$new_lin\""$'\n'
   fi
   backup_file "$f"
-  if printf '%s' "$content" >"$f"; then
+  if atomic_write "$(real_file "$f")" "$content"; then
     GRUB_REGEN=1
     changed "$rule" "$f: $(kargs_desc)"
   else
@@ -687,7 +751,7 @@ kargs_kernel_cmdline() {
     return 0
   }
   backup_file "$f"
-  if printf '%s\n' "$new" >"$f"; then
+  if atomic_write "$(real_file "$f")" "$new"$'\n'; then
     changed "$rule" "$f: $(kargs_desc)"
     NOTES+=("run kernel-install (or kernelstub) so that the boot entries pick up $f")
   else
@@ -769,8 +833,7 @@ hugetlb_mount() {
   may_change "$gate" "$rule" "mount -t hugetlbfs -o pagesize=$size none $(disp "$dir")" || return 0
   init_backup
   if [[ ! -d $dir ]]; then
-    mkdir -p -- "$dir"
-    record remove_dir "$dir"
+    ensure_dir "$dir"
   fi
   if mount -t hugetlbfs -o "pagesize=$size" none "$dir"; then
     record unmount "$dir"
