@@ -158,6 +158,9 @@ pub struct FixArgs {
     /// Also write one suggested libvirt domain XML fragment per VM with findings into DIR
     #[arg(long = "libvirt-xml", value_name = "DIR")]
     pub libvirt_xml: Option<PathBuf>,
+    /// TOML file of accepted deviations, as for `scan`: waived findings get no step
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -335,6 +338,10 @@ fn fix(a: FixArgs) -> Result<i32> {
             )));
         }
     }
+    let waivers = match &a.waivers {
+        Some(p) => crate::rules::waivers::load(p)?,
+        None => Vec::new(),
+    };
     let src = &a.sources;
     let has_sources = src.root.is_some()
         || src.snapshot.is_some()
@@ -347,7 +354,8 @@ fn fix(a: FixArgs) -> Result<i32> {
         (_, Some(f)) => format!("scan of --snapshot {}", f.display()),
         _ => "scan of this host (/)".to_string(),
     };
-    let (report, snap, source) = match &a.report {
+    let today = crate::util::now_rfc3339();
+    let (mut report, snap, source) = match &a.report {
         Some(path) => {
             let report = read_report(path)?;
             let snap = if has_sources {
@@ -367,12 +375,16 @@ fn fix(a: FixArgs) -> Result<i32> {
                 ProfileArg::Throughput => Profile::Throughput,
                 ProfileArg::Latency => Profile::Latency,
             };
-            let today = crate::util::now_rfc3339();
             let report = crate::rules::evaluate(&snap, profile, &[], &today[..10]);
             (report, Some(snap), describe(src))
         }
     };
     let mut notes = Vec::new();
+    // The same waivers as `scan` (and the same code): a waived finding gets no step. Their
+    // notes (expired, matching nothing) go to the script's header.
+    let before = report.notes.len();
+    crate::rules::engine::apply_waivers(&mut report, &waivers, &today[..10]);
+    notes.extend(report.notes.drain(before..));
     if let (Some(s), Some(r)) = (
         snap.as_ref().and_then(|s| s.hostname.get()),
         &report.host.hostname,

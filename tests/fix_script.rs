@@ -1321,6 +1321,68 @@ fn pool_steps_come_from_the_scan_and_apply() {
 
 // ---- the command line ------------------------------------------------------------------------
 
+/// `fix --waivers FILE` reads scan's waiver format: a waived finding gets no step and the
+/// header lists it as waived, with the waiver's reason and expiry.
+#[test]
+fn waived_findings_get_no_step_and_are_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = hosts::tree("icx-untuned");
+    let waivers = tmp.path().join("waivers.toml");
+    std::fs::write(
+        &waivers,
+        "[[waiver]]\nrule = \"host.cpufreq.governor\"\nreason = \"power budget of rack 7\"\nexpires = \"2099-12-31\"\n\n\
+         [[waiver]]\nrule = \"bios.c*\"\ntarget = \"host\"\nreason = \"vendor BIOS profile\"\n",
+    )
+    .unwrap();
+    let report = tmp.path().join("r.json");
+    write_report(&report_with_expected(&tree, &tree, "throughput"), &report);
+    for (name, args) in [
+        ("scan.sh", vec![Path::new("--root"), &tree]),
+        (
+            "report.sh",
+            vec![Path::new("--report"), &report, Path::new("--root"), &tree],
+        ),
+    ] {
+        let script = tmp.path().join(name);
+        let mut extra: Vec<&Path> = vec![&waivers];
+        extra.extend(args.iter().copied());
+        let body = generate(&["--waivers"], &extra, &script);
+        let steps = step_lines(&body);
+        assert!(!steps.is_empty(), "{name}: other rules still have steps");
+        for rule in ["host.cpufreq.governor", "bios.c1e", "bios.c6"] {
+            assert!(
+                !steps.iter().any(|w| w[2] == rule),
+                "{name}: {rule} is waived: {steps:?}"
+            );
+        }
+        assert!(
+            body.contains(
+                "#   - host.cpufreq.governor host [waived, was fail] expires 2099-12-31: power budget of rack 7"
+            ),
+            "{name}: {body}"
+        );
+        assert!(
+            body.contains(
+                "#   - bios.c6 host [waived, was fail] expires never: vendor BIOS profile"
+            ),
+            "{name}: {body}"
+        );
+    }
+    // A waivers file scan refuses, fix refuses too, naming it.
+    std::fs::write(&waivers, "[[waiver]]\nrule = \"host.thp\"\nreason = \"\"\n").unwrap();
+    let o = run(Command::new(bin())
+        .args(["fix", "--generate-script", "--waivers"])
+        .arg(&waivers)
+        .arg("--root")
+        .arg(&tree));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("waivers.toml"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
 #[test]
 fn bad_requests_exit_1_with_a_reason() {
     let tmp = tempfile::tempdir().unwrap();

@@ -104,6 +104,33 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
     if plan.covered.is_empty() {
         cm(&mut out, "  (none: no failed or warn finding)");
     }
+    if !plan.waived.is_empty() {
+        ln(&mut out, "#");
+        cm(
+            &mut out,
+            &format!(
+                "Waived findings ({}): no step, by waiver:",
+                plan.waived.len()
+            ),
+        );
+        for f in &plan.waived {
+            let (was, why, until) = match &f.waiver {
+                Some(w) => (
+                    w.original_status.as_str(),
+                    w.reason.as_str(),
+                    w.expires.as_deref().unwrap_or("never"),
+                ),
+                None => ("?", "", "?"),
+            };
+            cm(
+                &mut out,
+                &format!(
+                    "  - {} {} [waived, was {was}] expires {until}: {why}",
+                    f.rule, f.target
+                ),
+            );
+        }
+    }
     let mut touched: Vec<String> = plan.steps.iter().flat_map(Step::touches).collect();
     touched.sort_by(|a, b| super::facts::natural_cmp(a, b));
     touched.dedup();

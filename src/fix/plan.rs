@@ -69,6 +69,8 @@ pub struct Plan {
     pub vm_findings: BTreeMap<String, Vec<Finding>>,
     /// Things the reviewer should know (skipped persistent forms, odd paths, ...).
     pub notes: Vec<String>,
+    /// Findings a waiver covers (the report's, or `fix --waivers`): no step, listed as waived.
+    pub waived: Vec<Finding>,
 }
 
 /// The mode a finding's remediation runs in: the report's, else the catalogue's.
@@ -109,6 +111,12 @@ pub fn build(report: &Report, facts: &Facts, only: &[String]) -> Plan {
         matches!(f.status, Status::Fail | Status::Warn)
             && (only.is_empty() || only.contains(&f.rule))
     };
+    plan.waived = report
+        .results
+        .iter()
+        .filter(|f| f.status == Status::Waived && (only.is_empty() || only.contains(&f.rule)))
+        .cloned()
+        .collect();
     let mut host_by_rule: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
     for f in report.results.iter().filter(wanted) {
         if f.target.starts_with("vm:") {
