@@ -842,7 +842,8 @@ fn applied_in_a_private_mount_namespace_then_again_then_rolled_back() {
             .any(|l| l.starts_with("kernel.numa_balancing")),
         "{sysctl}"
     );
-    let grub = std::fs::read_to_string(mirror.join("etc/default/grub")).unwrap();
+    let (lin, def) = grub_mkconfig_view(&mirror);
+    let grub = format!("{lin} {def}");
     assert!(
         grub.contains("transparent_hugepage=madvise")
             && !grub.contains("transparent_hugepage=never"),
@@ -1129,6 +1130,199 @@ fn apply_twice_and_roll_back(
         ),
     );
     (out1, format!("{out2}{err2}"))
+}
+
+/// GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT as grub-mkconfig computes them from the
+/// tree at `root`: /etc/default/grub, then /etc/default/grub.d/*.cfg in glob order, sourced by
+/// /bin/sh (as grub-mkconfig does) and by bash; both must agree.
+fn grub_mkconfig_view(root: &Path) -> (String, String) {
+    let code = r#"set -e
+if test -f "$1/etc/default/grub"; then . "$1/etc/default/grub"; fi
+for x in "$1"/etc/default/grub.d/*.cfg; do if [ -e "${x}" ]; then . "${x}"; fi; done
+printf '%s\n%s\n' "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT""#;
+    let mut views = Vec::new();
+    for shell in ["sh", "bash"] {
+        let o = run(Command::new(shell)
+            .args(["-c", code, "grub-mkconfig"])
+            .arg(root));
+        assert!(o.status.success(), "{shell}: {}", text(&o.stderr));
+        let t = text(&o.stdout);
+        let mut l = t.lines();
+        views.push((
+            l.next().unwrap_or("").to_string(),
+            l.next().unwrap_or("").to_string(),
+        ));
+    }
+    assert_eq!(views[0], views[1], "sh and bash disagree");
+    views.remove(0)
+}
+
+/// An Ubuntu cloud image's 50-cloudimg-settings.cfg sets GRUB_CMDLINE_LINUX_DEFAULT after
+/// /etc/default/grub: the arguments go into kvmaudit's drop-in, sourced after it, into
+/// GRUB_CMDLINE_LINUX (kept in recovery entries), and grub-mkconfig's view has them.
+#[test]
+fn kernel_arguments_land_where_grub_mkconfig_reads_them() {
+    if !require_root_namespace() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    std::fs::write(
+        mirror.join("etc/default/grub"),
+        "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash nosmt\"\nGRUB_CMDLINE_LINUX=\"\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(mirror.join("etc/default/grub.d")).unwrap();
+    std::fs::write(
+        mirror.join("etc/default/grub.d/50-cloudimg-settings.cfg"),
+        "# Cloud Image specific Grub settings for Generic Cloud Images\n\
+         # CLOUD_IMG: This file was created/modified by the Cloud Image build process\n\n\
+         GRUB_RECORDFAIL_TIMEOUT=0\nGRUB_TIMEOUT=0\n\
+         GRUB_CMDLINE_LINUX_DEFAULT=\"console=tty1 console=ttyS0 nosmt\"\nGRUB_TERMINAL=console\n",
+    )
+    .unwrap();
+    let mut report = report_with_expected(&mirror, &hosts::tree("icx-untuned"), "throughput");
+    drop_problems(&mut report);
+    report
+        .results
+        .push(synthetic("host.iommu.enabled", "host", Status::Fail));
+    report.results.push(synthetic(
+        "host.nohz-full.housekeeping",
+        "host",
+        Status::Fail,
+    ));
+    let (script, body) = script_for(tmp.path(), &report, &mirror, "grub.sh");
+    assert!(
+        body.contains("kernel_args guarded host.iommu.enabled"),
+        "{body}"
+    );
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let original = ns.baseline();
+    let bk = tmp.path().join("bk");
+    let (rc, out, err) = ns.apply(&script, &bk);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    let (lin, def) = grub_mkconfig_view(&mirror);
+    let words: Vec<&str> = lin.split_whitespace().collect();
+    assert!(
+        words.contains(&"intel_iommu=on") && words.contains(&"iommu=pt"),
+        "GRUB_CMDLINE_LINUX={lin:?}\n{out}"
+    );
+    assert!(words.iter().any(|w| w.starts_with("nohz_full=")), "{lin}");
+    assert_eq!(
+        def, "console=tty1 console=ttyS0 nosmt",
+        "the default line is left alone"
+    );
+    assert!(ns.stub_log().contains("update-grub"), "{}", ns.stub_log());
+    // A second run: grub-mkconfig's view has them, so "already set", no byte changes.
+    let after = manifest(&mirror);
+    let (rc, out2, _) = ns.apply(&script, &tmp.path().join("bk2"));
+    assert_eq!(rc, 0, "{out2}");
+    assert_eq!(already_set(&out2), 2, "{out2}");
+    assert_tree_is(&after, &mirror, "the second run changed bytes");
+    // Both rules merge into the one drop-in; a later step removing a key drops it from both.
+    let dropin =
+        std::fs::read_to_string(mirror.join("etc/default/grub.d/99-kvmaudit.cfg")).unwrap();
+    assert!(
+        dropin.contains("# kvmaudit-set: intel_iommu=on"),
+        "{dropin}"
+    );
+    assert!(dropin.contains("# kvmaudit-set: nohz_full="), "{dropin}");
+    // The rollback removes the drop-in; the cloud image's file stays.
+    let (rc, out3, err3) = ns.script(&only_rollback(&bk), &[]);
+    assert_eq!(rc, 0, "{out3}\n{err3}");
+    assert_tree_is(&original, &mirror, "rollback left differences");
+
+    // bios.ht removes nosmt wherever it is (here: the cloud image's default line).
+    std::fs::create_dir_all(mirror.join("sys/devices/system/cpu/smt")).unwrap();
+    std::fs::write(mirror.join("sys/devices/system/cpu/smt/control"), "off\n").unwrap();
+    let mut report = report_with_expected(&mirror, &hosts::tree("icx-untuned"), "throughput");
+    drop_problems(&mut report);
+    report
+        .results
+        .push(synthetic("bios.ht", "host", Status::Fail));
+    let (script, body) = script_for(tmp.path(), &report, &mirror, "ht.sh");
+    assert!(
+        body.contains("kernel_args guarded bios.ht del:nosmt"),
+        "{body}"
+    );
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let (rc, out, err) = ns.apply(&script, &tmp.path().join("bk3"));
+    assert!(rc == 0 || rc == 1, "{out}\n{err}");
+    let (lin, def) = grub_mkconfig_view(&mirror);
+    assert!(
+        !format!("{lin} {def}")
+            .split_whitespace()
+            .any(|w| w == "nosmt"),
+        "{lin} / {def}\n{out}"
+    );
+    assert_eq!(def, "console=tty1 console=ttyS0");
+}
+
+/// RHEL 8: BLS entries say `options $kernelopts`, so the arguments go into the grubenv's
+/// kernelopts (grub2-editenv, a stub here that keeps the grubenv in a file) and into the
+/// drop-in that grub2-mkconfig would rebuild kernelopts from.
+#[test]
+fn bls_kernelopts_change_through_grub2_editenv() {
+    if !require_root_namespace() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    let mut report = report_with_expected(&mirror, &hosts::tree("icx-untuned"), "throughput");
+    drop_problems(&mut report);
+    report
+        .results
+        .push(synthetic("host.iommu.enabled", "host", Status::Fail));
+    let (script, _) = script_for(tmp.path(), &report, &mirror, "bls.sh");
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let env = tmp.path().join("stub.log.grubenv");
+    std::fs::write(
+        &env,
+        "# GRUB Environment Block\nsaved_entry=abc-4.18.0-553.el8_10.x86_64\n\
+         kernelopts=root=/dev/mapper/rhel-root ro crashkernel=auto rhgb quiet\n",
+    )
+    .unwrap();
+    let editenv = ns.stub.join("grub2-editenv");
+    std::fs::write(
+        &editenv,
+        "#!/bin/bash\nenv=\"$STUB_LOG.grubenv\"\ncase $2 in\n\
+         list) grep -v '^#' \"$env\" ;;\n\
+         set) shift 2; for kv in \"$@\"; do grep -v \"^${kv%%=*}=\" \"$env\" >\"$env.n\" || true; \
+         printf '%s\\n' \"$kv\" >>\"$env.n\"; mv \"$env.n\" \"$env\"; done ;;\nesac\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editenv, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bk = tmp.path().join("bk");
+    let setup = format!(
+        "mkdir -p /boot/loader/entries && \
+         printf 'title RHEL\\nlinux /vmlinuz\\noptions $kernelopts $tuned_params\\n' \
+         >/boot/loader/entries/abc-4.18.0-553.el8_10.x86_64.conf && \
+         bash {} --apply --with-guarded --backup-dir {}",
+        shell_words::quote(&script.to_string_lossy()),
+        shell_words::quote(&bk.to_string_lossy())
+    );
+    let (rc, out, err) = ns.run(&["bash", "-c", &setup]);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    let grubenv = std::fs::read_to_string(&env).unwrap();
+    let opts = grubenv
+        .lines()
+        .find_map(|l| l.strip_prefix("kernelopts="))
+        .unwrap_or_default();
+    assert_eq!(
+        opts, "root=/dev/mapper/rhel-root ro crashkernel=auto rhgb quiet intel_iommu=on iommu=pt",
+        "{grubenv}\n{out}"
+    );
+    assert!(grubenv.contains("saved_entry=abc"), "{grubenv}");
+    // /etc/default/grub already had them (in the default line): left as it is.
+    let (lin, def) = grub_mkconfig_view(&mirror);
+    assert!(
+        format!("{lin} {def}").contains("intel_iommu=on iommu=pt"),
+        "{lin} / {def}"
+    );
+    let (rc, out2, _) = ns.run(&["bash", "-c", &setup.replace("/bk", "/bk2")]);
+    assert_eq!(rc, 0, "{out2}");
+    assert_eq!(already_set(&out2), 2, "{out2}");
 }
 
 #[test]

@@ -73,6 +73,8 @@ NOTES=()
 ADVICE_TODO=()
 KA_SET=()
 KA_DEL=()
+DROP_SET=()
+DROP_DEL=()
 
 # A host value as it is safe to print: as is when printable, else in $'...' form.
 disp() {
@@ -611,6 +613,8 @@ kernel_args() {
   done
   if command -v grubby >/dev/null 2>&1; then
     kargs_grubby "$gate" "$rule"
+  elif bls_kernelopts; then
+    kargs_grubenv "$gate" "$rule"
   elif [[ -f /etc/default/grub ]]; then
     kargs_default_grub "$gate" "$rule"
   elif [[ -f /etc/kernel/cmdline ]]; then
@@ -660,78 +664,182 @@ kargs_grubby() {
   note_reboot "$rule"
 }
 
-# grub_var NAME: the value of NAME in /etc/default/grub; fails on anything but a plain string.
-grub_var() {
-  local l v=""
-  while IFS= read -r l || [[ -n $l ]]; do
-    if [[ $l == "$1="* ]]; then
-      v=${l#"$1="}
-    fi
-  done </etc/default/grub
-  case $v in
-    \"*\" | \'*\') v=${v:1:${#v}-2} ;;
-  esac
-  if [[ $v == *[\"\'\$\`\\]* ]]; then
-    return 1
-  fi
-  printf '%s' "$v"
-}
-
-grub_has() {
-  local l
-  while IFS= read -r l || [[ -n $l ]]; do
-    if [[ $l == "$1="* ]]; then
+# bls_kernelopts: BLS boot entries (RHEL 8) take their options from the grubenv variable
+# kernelopts (`options $kernelopts`), which grub2-editenv changes.
+bls_kernelopts() {
+  local f
+  command -v grub2-editenv >/dev/null 2>&1 || return 1
+  for f in /boot/loader/entries/*.conf; do
+    if [[ -f $f ]] && grep -q '^options.*\$kernelopts' -- "$f"; then
       return 0
     fi
-  done </etc/default/grub
+  done
   return 1
 }
 
-kargs_default_grub() {
-  local gate=$1 rule=$2 f=/etc/default/grub lin def var l new_lin new_def content="" set_ok=0
-  if ! lin=$(grub_var GRUB_CMDLINE_LINUX) || ! def=$(grub_var GRUB_CMDLINE_LINUX_DEFAULT); then
-    failed "$rule" "$f: GRUB_CMDLINE_LINUX(_DEFAULT) uses quotes or expansions kvmaudit does not edit; $(kargs_desc) by hand"
+# grubenv_kernelopts: the kernelopts value of the grubenv.
+grubenv_kernelopts() {
+  local l
+  while IFS= read -r l; do
+    if [[ $l == kernelopts=* ]]; then
+      printf '%s' "${l#kernelopts=}"
+      return 0
+    fi
+  done < <(grub2-editenv - list 2>/dev/null || true)
+  return 1
+}
+
+# kargs_grubenv GATE RULE: kernelopts in the grubenv; /etc/default/grub (kvmaudit's drop-in)
+# too, because grub2-mkconfig rewrites kernelopts from GRUB_CMDLINE_LINUX.
+kargs_grubenv() {
+  local gate=$1 rule=$2 cur new env=/boot/grub2/grubenv
+  if ! cur=$(grubenv_kernelopts); then
+    failed "$rule" "BLS entries use \$kernelopts but the grubenv has none: $(kargs_desc) by hand"
     return 0
   fi
+  if kargs_ok "$cur"; then
+    already "$rule" "grubenv kernelopts: $(kargs_desc)"
+  else
+    new=$(kargs_strip "$cur")
+    new="$new${new:+${KA_SET[*]:+ }}${KA_SET[*]}"
+    if may_change "$gate" "$rule" "grubenv kernelopts: $(disp "$cur") → $(disp "$new")"; then
+      if [[ -e $env ]]; then
+        backup_file "$env"
+      fi
+      if grub2-editenv - set "kernelopts=$new" && cur=$(grubenv_kernelopts) && kargs_ok "$cur"; then
+        changed "$rule" "grubenv kernelopts: $(kargs_desc)"
+      else
+        failed "$rule" "grub2-editenv could not set kernelopts"
+      fi
+    fi
+  fi
+  if [[ -f /etc/default/grub ]]; then
+    kargs_default_grub "$gate" "$rule"
+  else
+    note_reboot "$rule"
+  fi
+}
+
+GRUB_DROPIN=/etc/default/grub.d/99-kvmaudit.cfg
+
+# grub_effective: GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT (two lines) as
+# grub-mkconfig ends up with them: /etc/default/grub, then /etc/default/grub.d/*.cfg in order,
+# sourced in a subshell (grub-mkconfig sources them the same way, as root).
+grub_effective() {
+  (
+    set +eu
+    GRUB_CMDLINE_LINUX=""
+    GRUB_CMDLINE_LINUX_DEFAULT=""
+    # shellcheck source=/dev/null
+    . /etc/default/grub >/dev/null 2>&1
+    for f in /etc/default/grub.d/*.cfg; do
+      if [[ -e $f ]]; then
+        # shellcheck source=/dev/null
+        . "$f" >/dev/null 2>&1
+      fi
+    done
+    printf '%s\n%s\n' "${GRUB_CMDLINE_LINUX//$'\n'/ }" "${GRUB_CMDLINE_LINUX_DEFAULT//$'\n'/ }"
+  )
+}
+
+# grub_dropin_text: the kvmaudit drop-in for the arguments in DROP_SET (tokens) and DROP_DEL
+# (keys): POSIX sh (grub-mkconfig is a /bin/sh script) that removes those keys from both
+# variables and appends the tokens to GRUB_CMDLINE_LINUX, which recovery entries keep too.
+grub_dropin_text() {
+  local t pat=""
+  for t in "${DROP_SET[@]}" "${DROP_DEL[@]}"; do
+    pat+="${pat:+|}${t%%=*}|${t%%=*}=*"
+  done
+  printf '%s\n' \
+    "# Written by kvmaudit fix: kernel arguments for grub-mkconfig, which sources this file after" \
+    "# /etc/default/grub and the other grub.d files. The rollback.sh of the run removes it."
+  for t in "${DROP_SET[@]}"; do printf '# kvmaudit-set: %s\n' "$t"; done
+  for t in "${DROP_DEL[@]}"; do printf '# kvmaudit-del: %s\n' "$t"; done
+  cat <<EOF
+kvmaudit_strip() {
+  kvmaudit_out=
+  case \$- in *f*) kvmaudit_f=1 ;; *) kvmaudit_f=0; set -f ;; esac
+  for kvmaudit_w in \$1; do
+    case \$kvmaudit_w in
+      ${pat:-kvmaudit-nothing}) ;;
+      *) kvmaudit_out="\$kvmaudit_out\${kvmaudit_out:+ }\$kvmaudit_w" ;;
+    esac
+  done
+  [ "\$kvmaudit_f" = 1 ] || set +f
+}
+kvmaudit_strip "\$GRUB_CMDLINE_LINUX_DEFAULT"
+GRUB_CMDLINE_LINUX_DEFAULT=\$kvmaudit_out
+kvmaudit_strip "\$GRUB_CMDLINE_LINUX"
+GRUB_CMDLINE_LINUX="\$kvmaudit_out${DROP_SET[*]:+\${kvmaudit_out:+ \}}${DROP_SET[*]}"
+unset kvmaudit_out kvmaudit_w kvmaudit_f
+unset -f kvmaudit_strip
+EOF
+}
+
+# kargs_default_grub: the arguments go into kvmaudit's own grub.d drop-in, sourced last, which
+# merges with what an earlier run put there; the result is checked the way grub-mkconfig sees
+# it (a later drop-in could still override it).
+kargs_default_grub() {
+  local gate=$1 rule=$2 eff lin def l t k keep
+  local -a cur_set=() cur_del=() eff_lines=()
+  DROP_SET=()
+  DROP_DEL=()
+  for t in "${KA_SET[@]}" "${KA_DEL[@]}"; do
+    if [[ ! $t =~ ^[A-Za-z0-9_.,:+/@-]+(=[A-Za-z0-9_.,:+/@=-]*)?$ ]]; then
+      failed "$rule" "kernel argument $(disp "$t") has characters a GRUB drop-in cannot carry; set it by hand"
+      return 0
+    fi
+  done
+  eff=$(grub_effective)
+  mapfile -t eff_lines <<<"$eff"
+  lin=${eff_lines[0]:-} def=${eff_lines[1]:-}
   if kargs_ok "$lin $def"; then
-    already "$rule" "$f: $(kargs_desc)"
+    already "$rule" "GRUB (/etc/default/grub and grub.d): $(kargs_desc)"
     note_reboot "$rule"
     return 0
   fi
-  var=GRUB_CMDLINE_LINUX
-  if grub_has GRUB_CMDLINE_LINUX_DEFAULT; then
-    var=GRUB_CMDLINE_LINUX_DEFAULT
+  if [[ -f $GRUB_DROPIN ]]; then
+    while IFS= read -r l || [[ -n $l ]]; do
+      case $l in
+        "# kvmaudit-set: "*) cur_set+=("${l#"# kvmaudit-set: "}") ;;
+        "# kvmaudit-del: "*) cur_del+=("${l#"# kvmaudit-del: "}") ;;
+      esac
+    done <"$GRUB_DROPIN"
   fi
-  new_lin=$(kargs_strip "$lin")
-  new_def=$(kargs_strip "$def")
-  if [[ $var == GRUB_CMDLINE_LINUX_DEFAULT ]]; then
-    new_def="$new_def${new_def:+${KA_SET[*]:+ }}${KA_SET[*]}"
-  else
-    new_lin="$new_lin${new_lin:+${KA_SET[*]:+ }}${KA_SET[*]}"
-  fi
-  may_change "$gate" "$rule" "$f: GRUB_CMDLINE_LINUX=\"$(disp "$lin")\" GRUB_CMDLINE_LINUX_DEFAULT=\"$(disp "$def")\" → \"$(disp "$new_lin")\" \"$(disp "$new_def")\"" || {
+  # Earlier entries whose key this step sets or removes give way to this step's.
+  for t in "${cur_set[@]}"; do
+    keep=1
+    for k in "${KA_SET[@]}" "${KA_DEL[@]}"; do
+      if [[ ${t%%=*} == "${k%%=*}" ]]; then keep=0; fi
+    done
+    if ((keep)); then DROP_SET+=("$t"); fi
+  done
+  DROP_SET+=("${KA_SET[@]}")
+  for t in "${cur_del[@]}"; do
+    keep=1
+    for k in "${KA_SET[@]}" "${KA_DEL[@]}"; do
+      if [[ $t == "${k%%=*}" ]]; then keep=0; fi
+    done
+    if ((keep)); then DROP_DEL+=("$t"); fi
+  done
+  for t in "${KA_DEL[@]}"; do DROP_DEL+=("${t%%=*}"); done
+  may_change "$gate" "$rule" "$GRUB_DROPIN: $(kargs_desc) (GRUB_CMDLINE_LINUX now \"$(disp "$lin")\", GRUB_CMDLINE_LINUX_DEFAULT \"$(disp "$def")\")" || {
     note_reboot "$rule"
     return 0
   }
-  while IFS= read -r l || [[ -n $l ]]; do
-    if [[ $l == GRUB_CMDLINE_LINUX=* ]]; then
-      l="GRUB_CMDLINE_LINUX=\"$new_lin\""
-      if [[ $var == GRUB_CMDLINE_LINUX ]]; then set_ok=1; fi
-    elif [[ $l == GRUB_CMDLINE_LINUX_DEFAULT=* ]]; then
-      l="GRUB_CMDLINE_LINUX_DEFAULT=\"$new_def\""
-      set_ok=1
-    fi
-    content+="$l"$'\n'
-  done <"$f"
-  if ((set_ok == 0)); then
-    content+="GRUB_CMDLINE_LINUX=\"$new_lin\""$'\n'
+  ensure_dir "$(dirname -- "$GRUB_DROPIN")"
+  backup_file "$GRUB_DROPIN"
+  if ! atomic_write "$(real_file "$GRUB_DROPIN")" "$(grub_dropin_text)"$'\n'; then
+    failed "$rule" "$GRUB_DROPIN: cannot write"
+    return 0
   fi
-  backup_file "$f"
-  if atomic_write "$(real_file "$f")" "$content"; then
-    GRUB_REGEN=1
-    changed "$rule" "$f: $(kargs_desc)"
+  GRUB_REGEN=1
+  eff=$(grub_effective)
+  mapfile -t eff_lines <<<"$eff"
+  if kargs_ok "${eff_lines[0]:-} ${eff_lines[1]:-}"; then
+    changed "$rule" "$GRUB_DROPIN: $(kargs_desc)"
   else
-    failed "$rule" "$f: cannot write"
+    failed "$rule" "$GRUB_DROPIN written, but a grub.d file sourced after it overrides the kernel command line: $(kargs_desc) there"
   fi
   note_reboot "$rule"
 }

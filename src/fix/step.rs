@@ -96,8 +96,10 @@ pub enum Kind {
         line: String,
     },
     /// Persistent kernel command line: `set` tokens (`key=value` or a bare flag) replace any
-    /// token with the same key; `remove` keys disappear. grubby, else /etc/default/grub plus
-    /// the distribution's regeneration, else /etc/kernel/cmdline.
+    /// token with the same key; `remove` keys disappear. grubby, else (BLS entries with
+    /// `$kernelopts`) grub2-editenv, else kvmaudit's /etc/default/grub.d drop-in (sourced
+    /// after every other GRUB file) plus the distribution's regeneration, else
+    /// /etc/kernel/cmdline.
     KernelArgs {
         set: Vec<String>,
         remove: Vec<String>,
@@ -175,6 +177,8 @@ impl Step {
             Kind::HugepagesPersist { .. } => vec![ConfFile::Tmpfiles.path().to_string()],
             Kind::KernelArgs { .. } => vec![
                 "/etc/default/grub".into(),
+                "/etc/default/grub.d/99-kvmaudit.cfg".into(),
+                "/boot/grub2/grubenv".into(),
                 "/etc/kernel/cmdline".into(),
                 "/boot/loader/entries/*.conf".into(),
             ],

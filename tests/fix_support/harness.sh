@@ -42,7 +42,8 @@ bind_one() {
 }
 while IFS= read -r l; do
   p=${l#"#   touch: "}
-  if [[ $p != *'*'* ]]; then bind_one "$p"; fi
+  # /boot is an empty tmpfs (below); the command sets up what it needs there.
+  if [[ $p != *'*'* && $p != /boot/* ]]; then bind_one "$p"; fi
 done < <(grep '^#   touch: ' "$S")
 for p in "${EXTRA[@]}"; do bind_one "$p"; done
 if [[ -d /boot ]]; then mount -t tmpfs none /boot; fi
