@@ -292,6 +292,7 @@ fn step_lines(script: &str) -> Vec<Vec<String>> {
         "kernel_args ",
         "hugetlb_mount ",
         "sysctl_comment_out ",
+        "tuned_option ",
     ];
     script
         .lines()
@@ -1323,6 +1324,146 @@ fn bls_kernelopts_change_through_grub2_editenv() {
     let (rc, out2, _) = ns.run(&["bash", "-c", &setup.replace("/bk", "/bk2")]);
     assert_eq!(rc, 0, "{out2}");
     assert_eq!(already_set(&out2), 2, "{out2}");
+}
+
+/// The merged options of tuned profile `name` as tuned's own profile loader sees them, with
+/// `etc_tuned` searched before /usr/lib/tuned: `unit.option=value` lines.
+fn tuned_loader_view(etc_tuned: &Path, name: &str) -> String {
+    let code = r#"import sys
+import tuned.profiles as p
+import tuned.profiles.variables as v
+from tuned.utils.global_config import GlobalConfig
+loader = p.Loader(p.Locator([sys.argv[1], "/usr/lib/tuned"]), p.Factory(), p.Merger(), GlobalConfig(), v.Variables())
+prof = loader.load([sys.argv[2]])
+for unit in sorted(prof.units):
+    for k, val in sorted(prof.units[unit].options.items()):
+        print("%s.%s=%s" % (unit, k, val))
+"#;
+    // Debian's tuned lives in the system Python's dist-packages.
+    let o = run(Command::new("/usr/bin/python3")
+        .args(["-c", code])
+        .arg(etc_tuned)
+        .arg(name));
+    assert!(
+        o.status.success(),
+        "tuned's profile loader: {}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    text(&o.stdout)
+}
+
+/// On a host that runs tuned (active_profile "balanced"), what tuned owns goes into a child
+/// profile /etc/tuned/kvmaudit/tuned.conf including "balanced", activated with tuned-adm (a
+/// stub here that records the active profile as tuned-adm does); tuned's own profile loader
+/// (Debian's tuned) reads the merged profile with the targets; the rollback activates
+/// "balanced" again and removes the profile.
+#[test]
+fn tuned_hosts_persist_through_a_child_profile() {
+    if !require_root_namespace() {
+        return;
+    }
+    if !Path::new("/usr/lib/python3/dist-packages/tuned/profiles/loader.py").exists() {
+        assert!(!common::in_ci(), "CI installs Debian's tuned package");
+        eprintln!("\n*** SKIPPING: Debian's tuned is not installed ***\n");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = hosts::tree("icx-untuned");
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    std::fs::create_dir_all(mirror.join("etc/tuned")).unwrap();
+    std::fs::write(mirror.join("etc/tuned/active_profile"), "balanced\n").unwrap();
+    std::fs::write(mirror.join("etc/tuned/profile_mode"), "manual\n").unwrap();
+    let report = report_with_expected(&mirror, &fixture, "throughput");
+    let (script, body) = script_for(tmp.path(), &report, &mirror, "tuned.sh");
+    check_syntax(&script);
+    for want in [
+        "tuned_option yes host.cpufreq.governor cpu governor performance",
+        "tuned_option yes host.numa.balancing sysctl kernel.numa_balancing 1",
+        "tuned_option yes host.thp vm transparent_hugepages madvise",
+    ] {
+        assert!(body.contains(want), "missing `{want}`:\n{body}");
+    }
+    let steps = step_lines(&body);
+    assert!(
+        !steps.iter().any(|w| w[0] == "conf_line"
+            && (w[3].starts_with("/etc/tmpfiles.d/") || w[3].starts_with("/etc/sysctl.d/"))),
+        "tmpfiles.d/sysctl.d on a tuned host: {steps:?}"
+    );
+    // Select-one attributes (THP) read back as the kernel shows them.
+    let bracketed: Vec<(String, Vec<String>)> = steps
+        .iter()
+        .filter(|w| w[0] == "set_value" && w[3] == "bracketed")
+        .map(|w| {
+            let opts = value_of(&mirror, &w[4], false)
+                .split_whitespace()
+                .map(|o| o.trim_matches(|c| c == '[' || c == ']').to_string())
+                .collect();
+            (w[4].clone(), opts)
+        })
+        .collect();
+    let emulate = |m: &Path| {
+        for (p, opts) in &bracketed {
+            emulate_select(m, p, opts);
+        }
+    };
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let adm = ns.stub.join("tuned-adm");
+    std::fs::write(
+        &adm,
+        "#!/bin/bash\nprintf 'tuned-adm %s\\n' \"$*\" >>\"$STUB_LOG\"\n\
+         if [[ $1 == profile ]]; then printf '%s\\n' \"$2\" >/etc/tuned/active_profile; fi\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&adm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let original = ns.baseline();
+    let bk = tmp.path().join("bk");
+    let (rc, out, err) = ns.apply(&script, &bk);
+    emulate(&mirror);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    assert_eq!(
+        value_of(&mirror, "/etc/tuned/active_profile", false),
+        "kvmaudit"
+    );
+    let conf = std::fs::read_to_string(mirror.join("etc/tuned/kvmaudit/tuned.conf")).unwrap();
+    assert!(
+        conf.contains("[main]\nsummary=kvmaudit fixes on top of balanced\ninclude=balanced\n"),
+        "{conf}"
+    );
+    let merged = tuned_loader_view(&mirror.join("etc/tuned"), "kvmaudit");
+    for want in [
+        // From balanced itself: the include took effect.
+        "scsi_host.alpm=medium_power",
+        "cpu.governor=performance",
+        "cpu.energy_perf_bias=performance",
+        "sysctl.kernel.numa_balancing=1",
+        "vm.transparent_hugepages=madvise",
+    ] {
+        assert!(
+            merged.lines().any(|l| l == want),
+            "`{want}` not in tuned's merged profile:\n{merged}\n{conf}"
+        );
+    }
+    // The parent's own choice is overridden, not merged into a conflict.
+    assert!(!merged.contains("cpu.governor=conservative"), "{merged}");
+    // Again: all set, no byte changes, no activation.
+    let after = manifest(&mirror);
+    let (rc, out2, _) = ns.apply(&script, &tmp.path().join("bk2"));
+    emulate(&mirror);
+    assert_eq!(rc, 0, "{out2}");
+    assert_eq!(already_set(&out2), steps.len(), "{out2}");
+    assert_tree_is(&after, &mirror, "the second run changed bytes");
+    // The rollback activates "balanced" again and removes kvmaudit's profile.
+    let (rc, out3, err3) = ns.script(&only_rollback(&bk), &[]);
+    emulate(&mirror);
+    assert_eq!(rc, 0, "{out3}\n{err3}");
+    assert!(
+        ns.stub_log().contains("tuned-adm profile balanced"),
+        "{}",
+        ns.stub_log()
+    );
+    assert_tree_is(&original, &mirror, "rollback left differences");
 }
 
 #[test]

@@ -298,6 +298,21 @@ fn render_step(out: &mut String, s: &Step) {
                 count.to_string(),
             ],
         ),
+        Kind::TunedOption {
+            section,
+            key,
+            value,
+        } => cmd(
+            out,
+            &[
+                "tuned_option".into(),
+                gate,
+                rule,
+                q(section),
+                q(key),
+                q(value),
+            ],
+        ),
         Kind::SysctlCommentOut { file, key } => cmd(
             out,
             &["sysctl_comment_out".into(), gate, rule, q(file), q(key)],

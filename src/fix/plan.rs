@@ -226,10 +226,16 @@ fn advice_for(f: &Finding, why: &str) -> Advice {
 pub struct RulePlan {
     pub steps: Vec<Step>,
     pub notes: Vec<String>,
+    /// The host runs tuned: what tuned owns is persisted in kvmaudit's tuned profile.
+    pub tuned: bool,
 }
 
 impl RulePlan {
     fn push(&mut self, s: Step) {
+        // One profile option stands for every policy's write (governor, EPP, ...).
+        if matches!(s.kind, Kind::TunedOption { .. }) && self.steps.contains(&s) {
+            return;
+        }
         self.steps.push(s);
     }
     /// A runtime write plus its tmpfiles.d line (or a note when the path is too unusual for it).
@@ -250,7 +256,12 @@ impl RulePlan {
         self.push(Step::new(rule, gate, Kind::KernelArgs { set, remove }).after(After::Reboot));
     }
     fn persist(&mut self, rule: &str, gate: Gate, path: &str, value: &str) {
-        match Step::tmpfiles_for(rule, gate, path, value) {
+        let step = if self.tuned {
+            Step::tuned_for(rule, gate, path, value)
+        } else {
+            Step::tmpfiles_for(rule, gate, path, value)
+        };
+        match step {
             Some(s) => self.push(s),
             None => self.notes.push(format!(
                 "{rule}: {} has characters a tmpfiles.d line cannot carry safely; its value is set now but not made persistent",
@@ -289,7 +300,10 @@ fn plan_rule(
     f: &Facts,
     report: &Report,
 ) -> Result<RulePlan, String> {
-    let mut rp = RulePlan::default();
+    let mut rp = RulePlan {
+        tuned: tuned_active(f),
+        ..RulePlan::default()
+    };
     match rule {
         "host.cpufreq.governor" => {
             let govs = f.files_like("/sys/devices/system/cpu/cpufreq/policy*/scaling_governor");
@@ -415,10 +429,18 @@ fn plan_rule(
             rp.push(Step::new(
                 rule,
                 gate,
-                Kind::ConfLine {
-                    file: ConfFile::Sysctl,
-                    key: "kernel.numa_balancing".into(),
-                    line: "kernel.numa_balancing = 1".into(),
+                if rp.tuned {
+                    Kind::TunedOption {
+                        section: "sysctl".into(),
+                        key: "kernel.numa_balancing".into(),
+                        value: "1".into(),
+                    }
+                } else {
+                    Kind::ConfLine {
+                        file: ConfFile::Sysctl,
+                        key: "kernel.numa_balancing".into(),
+                        line: "kernel.numa_balancing = 1".into(),
+                    }
                 },
             ));
             sysctl_overrides(&mut rp, rule, gate, f, "kernel.numa_balancing", "1");
@@ -756,6 +778,12 @@ fn plan_rule(
         _ => return Err("kvmaudit does not automate this fix yet".into()),
     }
     Ok(rp)
+}
+
+/// The scanned host runs tuned: /etc/tuned/active_profile names a profile.
+fn tuned_active(f: &Facts) -> bool {
+    f.text("/etc/tuned/active_profile")
+        .is_some_and(|p| !p.trim().is_empty())
 }
 
 /// The rules' own verdict on CPU commitment (context flag `cpu_overcommitted`): computed from

@@ -217,6 +217,14 @@ unmount() {
 note() {
   printf 'note: %s\n' "$1"
 }
+tuned_profile() {
+  if tuned-adm profile "$1"; then
+    printf 'tuned profile %q active again\n' "$1"
+  else
+    printf 'FAILED to activate tuned profile %q\n' "$1" >&2
+    RC=1
+  fi
+}
 finish() {
   if [[ $RC -eq 0 ]]; then
     echo "rollback complete"
@@ -951,6 +959,149 @@ hugetlb_mount() {
   fi
 }
 
+# ---- tuned -----------------------------------------------------------------------------------
+
+TUNED_CONF=/etc/tuned/kvmaudit/tuned.conf
+TUNED_ACTIVE=/etc/tuned/active_profile
+TUNED_STEPS=0
+
+# tuned_get SECTION KEY: the value of KEY in [SECTION] of kvmaudit's profile.
+tuned_get() {
+  local l sec="" k re='^\[(.*)\]$'
+  if [[ ! -f $TUNED_CONF ]]; then
+    return 1
+  fi
+  while IFS= read -r l || [[ -n $l ]]; do
+    if [[ $l =~ $re ]]; then
+      sec=${BASH_REMATCH[1]}
+    elif [[ $sec == "$1" && $l == *=* ]]; then
+      k=${l%%=*}
+      k=${k%"${k##*[![:space:]]}"}
+      if [[ $k == "$2" ]]; then
+        l=${l#*=}
+        printf '%s' "${l#"${l%%[![:space:]]*}"}"
+        return 0
+      fi
+    fi
+  done <"$TUNED_CONF"
+  return 1
+}
+
+# tuned_parent: the profile(s) kvmaudit's includes: the active one, or, when kvmaudit's is
+# active already, the one it includes.
+tuned_parent() {
+  local a="" l
+  if [[ -r $TUNED_ACTIVE ]]; then
+    a=$(head -n 1 -- "$TUNED_ACTIVE")
+  fi
+  if [[ $a == kvmaudit && -f $TUNED_CONF ]]; then
+    while IFS= read -r l || [[ -n $l ]]; do
+      if [[ $l == include=* ]]; then
+        printf '%s' "${l#include=}"
+        return 0
+      fi
+    done <"$TUNED_CONF"
+    return 1
+  fi
+  if [[ -z $a || $a == kvmaudit ]]; then
+    return 1
+  fi
+  printf '%s' "${a// /,}"
+}
+
+# tuned_text SECTION KEY VALUE PARENT: kvmaudit's profile with KEY=VALUE in [SECTION].
+tuned_text() {
+  local sec="" l done=0 text="" re='^\[(.*)\]$' k
+  if [[ ! -f $TUNED_CONF ]]; then
+    text="# Written by kvmaudit fix: its settings on top of the profile that was active. The"$'\n'
+    text+="# rollback.sh of the run activates that profile again and removes this one."$'\n'
+    text+="[main]"$'\n'"summary=kvmaudit fixes on top of $4"$'\n'"include=$4"$'\n'
+  else
+    while IFS= read -r l || [[ -n $l ]]; do
+      if [[ $l =~ $re ]]; then
+        if [[ $sec == "$1" && $done -eq 0 ]]; then
+          text+="$2=$3"$'\n'
+          done=1
+        fi
+        sec=${BASH_REMATCH[1]}
+      elif [[ $sec == "$1" && $l == *=* ]]; then
+        k=${l%%=*}
+        k=${k%"${k##*[![:space:]]}"}
+        if [[ $k == "$2" ]]; then
+          if ((done == 0)); then
+            text+="$2=$3"$'\n'
+            done=1
+          fi
+          continue
+        fi
+      fi
+      text+="$l"$'\n'
+    done <"$TUNED_CONF"
+    if [[ $sec == "$1" && $done -eq 0 ]]; then
+      text+="$2=$3"$'\n'
+      done=1
+    fi
+  fi
+  if ((done == 0)); then
+    text+=$'\n'"[$1]"$'\n'"$2=$3"$'\n'
+  fi
+  printf '%s' "$text"
+}
+
+# tuned_option GATE RULE SECTION KEY VALUE: KEY=VALUE in [SECTION] of kvmaudit's tuned profile,
+# which finish activates (tuned-adm profile kvmaudit).
+tuned_option() {
+  local gate=$1 rule=$2 sec=$3 key=$4 value=$5 cur parent desc
+  TUNED_STEPS=1
+  if cur=$(tuned_get "$sec" "$key") && [[ $cur == "$value" ]]; then
+    already "$rule" "$TUNED_CONF: [$sec] $(disp "$key")=$(disp "$value")"
+    return 0
+  fi
+  if ! parent=$(tuned_parent); then
+    failed "$rule" "tuned has no active profile (the scan saw one): make [$sec] $(disp "$key")=$(disp "$value") persistent by hand"
+    return 0
+  fi
+  desc="$TUNED_CONF: [$sec] $(disp "$key")=$(disp "$value") (include=$(disp "$parent"))"
+  may_change "$gate" "$rule" "$desc" || return 0
+  ensure_dir "$(dirname -- "$TUNED_CONF")"
+  backup_file "$TUNED_CONF"
+  if atomic_write "$TUNED_CONF" "$(tuned_text "$sec" "$key" "$value" "$parent")"$'\n'; then
+    changed "$rule" "$desc"
+  else
+    failed "$rule" "$TUNED_CONF: cannot write"
+  fi
+}
+
+# tuned_activate: kvmaudit's profile becomes tuned's active one; the rollback activates the
+# previous one again.
+tuned_activate() {
+  local active=""
+  if ((TUNED_STEPS == 0)); then
+    return 0
+  fi
+  if [[ -r $TUNED_ACTIVE ]]; then
+    active=$(head -n 1 -- "$TUNED_ACTIVE")
+  fi
+  if [[ $active == kvmaudit || -z $active ]]; then
+    return 0
+  fi
+  if [[ $MODE != apply ]]; then
+    planned tuned "tuned-adm profile kvmaudit (active now: $(disp "$active"))"
+    return 0
+  fi
+  # Nothing was written (guarded steps skipped): nothing to activate.
+  if [[ ! -f $TUNED_CONF ]]; then
+    return 0
+  fi
+  init_backup
+  record tuned_profile "$active"
+  if tuned-adm profile kvmaudit; then
+    changed tuned "tuned-adm profile kvmaudit (was $(disp "${active:-none}"))"
+  else
+    failed tuned "tuned-adm profile kvmaudit failed: activate it by hand"
+  fi
+}
+
 # ---- module reloads --------------------------------------------------------------------------
 
 # need_reload GATE RULE MODULE PARAM VALUE: the module must be reloaded for PARAM to become VALUE.
@@ -1018,6 +1169,7 @@ finish() {
   if [[ $MODE == apply ]]; then
     regen_grub
   fi
+  tuned_activate
   do_reloads
   echo
   printf '== kvmaudit fix: %s ==\n' "$MODE"
