@@ -177,6 +177,50 @@ fn overcommit_occurrences_merge() {
     assert_eq!(m.overcommit.mem_lock, None);
 }
 
+/// QEMU < 9.1 applied each `-overcommit` on its own, unnamed keys off (issue 12 item 6).
+#[test]
+fn overcommit_before_9_1_resets_unnamed_keys() {
+    // libvirt's pair: mem-lock=on, then the passthrough cpu-pm=on.
+    let m = vm(&["-overcommit", "mem-lock=on", "-overcommit", "cpu-pm=on"]);
+    assert_eq!(m.overcommit.merged(), (MemLock::On, true));
+    assert_eq!(m.overcommit.before_9_1(), (MemLock::Off, true));
+    let m = vm(&["-overcommit", "cpu-pm=on,mem-lock=on"]);
+    assert_eq!(m.overcommit.before_9_1(), (MemLock::On, true));
+    let m = vm(&["-overcommit", "cpu-pm=on", "-realtime", "mlock=on"]);
+    assert_eq!(m.overcommit.before_9_1(), (MemLock::On, true));
+    let m = vm(&[]);
+    assert_eq!(m.overcommit.before_9_1(), (MemLock::Off, false));
+}
+
+/// A device behind a pxb/pxb-pcie expander with `numa_node` is on that guest NUMA node, through
+/// root ports, switches and controller buses (`scsi0.0`).
+#[test]
+fn guest_numa_node_behind_an_expander_bus() {
+    let m = vm(&[
+        "-device",
+        r#"{"driver":"pxb-pcie","bus_nr":254,"id":"pci.1","numa_node":1,"bus":"pcie.0","addr":"0x4"}"#,
+        "-device",
+        r#"{"driver":"pcie-root-port","port":0,"chassis":2,"id":"pci.2","bus":"pci.1","addr":"0x0"}"#,
+        "-device",
+        r#"{"driver":"virtio-net-pci","id":"net0","bus":"pci.2","addr":"0x0"}"#,
+        "-device",
+        r#"{"driver":"virtio-scsi-pci","id":"scsi0","bus":"pci.2","addr":"0x1"}"#,
+        "-device",
+        r#"{"driver":"scsi-hd","id":"scsi0-0-0-0","bus":"scsi0.0","drive":"d"}"#,
+        "-device",
+        r#"{"driver":"pxb","bus_nr":252,"id":"pci.3","bus":"pcie.0","addr":"0x5"}"#,
+        "-device",
+        r#"{"driver":"e1000","id":"net1","bus":"pci.3","addr":"0x1"}"#,
+        "-device",
+        r#"{"driver":"e1000","id":"net2","bus":"pcie.0","addr":"0x6"}"#,
+    ]);
+    assert_eq!(m.guest_numa_node_of("net0"), Some(1));
+    assert_eq!(m.guest_numa_node_of("scsi0-0-0-0"), Some(1));
+    assert_eq!(m.guest_numa_node_of("net1"), None, "pxb without numa_node");
+    assert_eq!(m.guest_numa_node_of("net2"), None);
+    assert_eq!(m.guest_numa_node_of("nope"), None);
+}
+
 #[test]
 fn global_defaults_apply_to_devices() {
     let m = vm(&[

@@ -403,7 +403,11 @@ fn render_vm_advice(out: &mut String, plan: &Plan, report: &Report) {
                     f.message
                 ),
             );
-            match libvirt::suggest(f, entry.and_then(|v| v.vcpus)) {
+            match libvirt::suggest(
+                f,
+                entry.and_then(|v| v.vcpus),
+                entry.and_then(|v| v.guest_numa_nodes),
+            ) {
                 Some(sg) => {
                     for (i, l) in sg.section.wrap(&sg.xml).lines().enumerate() {
                         let label = if i == 0 { "libvirt:" } else { "        " };

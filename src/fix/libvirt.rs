@@ -66,8 +66,18 @@ fn s(section: Section, xml: &str, qemu: &str, note: &str) -> Option<Suggestion> 
 }
 
 /// The suggestion for a VM finding, `None` when there is no XML/QEMU form (e.g. guest rules).
-pub fn suggest(f: &Finding, vcpus: Option<u32>) -> Option<Suggestion> {
+/// `guest_numa_nodes`: the VM's guest NUMA node count when it has two or more.
+pub fn suggest(
+    f: &Finding,
+    vcpus: Option<u32>,
+    guest_numa_nodes: Option<u32>,
+) -> Option<Suggestion> {
     use Section::*;
+    if let Some(n) = guest_numa_nodes.filter(|n| *n > 1) {
+        if let Some(sg) = spanning_numa(f, n) {
+            return Some(sg);
+        }
+    }
     let n = vcpus.filter(|n| *n > 1).unwrap_or(4);
     let restart =
         "takes effect when the VM is restarted (virsh shutdown + start; not a reboot from inside)";
@@ -119,6 +129,30 @@ pub fn suggest(f: &Finding, vcpus: Option<u32>) -> Option<Suggestion> {
     }
 }
 
+/// NUMA advice for a VM with `n` guest NUMA nodes: bind each guest node to one host node,
+/// never squeeze the guest onto a single host node (its guest topology would then lie about
+/// locality, and one node may not hold it).
+fn spanning_numa(f: &Finding, n: u32) -> Option<Suggestion> {
+    if !matches!(
+        f.rule.as_str(),
+        "qemu.numa.vm-placement" | "qemu.numa.memory-locality" | "qemu.numa.device-locality"
+    ) {
+        return None;
+    }
+    let xml = (0..n.min(8))
+        .map(|c| format!("<memnode cellid='{c}' mode='strict' nodeset='HOST_NODE_{c}'/>"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Some(Suggestion {
+        section: Section::Numatune,
+        xml,
+        qemu: "host-nodes=HOST_NODE,policy=bind on each -numa node's memdev backend, and each guest node's vCPU threads pinned to that host node's CPUs".into(),
+        note: format!(
+            "the guest has {n} NUMA nodes: keep them and bind each to its own host node (HOST_NODE_c = the host node of the devices guest node c uses), with <vcpupin> of each cell's vCPUs to that node's CPUs; do not confine the whole VM to one host node; memory already allocated moves only after a restart"
+        ),
+    })
+}
+
 /// One domain's suggested XML fragment. Host strings (the domain name, device ids, messages)
 /// appear only in escaped comments.
 pub fn fragment(
@@ -127,14 +161,12 @@ pub fn fragment(
     report: &Report,
     generated_at: &str,
 ) -> Option<String> {
-    let vcpus = report
-        .vms
-        .iter()
-        .find(|v| v.name == vm)
-        .and_then(|v| v.vcpus);
+    let entry = report.vms.iter().find(|v| v.name == vm);
+    let vcpus = entry.and_then(|v| v.vcpus);
+    let guest_nodes = entry.and_then(|v| v.guest_numa_nodes);
     let mut parts: Vec<(Section, String)> = Vec::new();
     for f in findings {
-        let Some(sg) = suggest(f, vcpus) else {
+        let Some(sg) = suggest(f, vcpus, guest_nodes) else {
             continue;
         };
         let mut body = format!(
@@ -247,6 +279,39 @@ mod tests {
         assert!(x.find("<memoryBacking>").unwrap() < x.find("<devices>").unwrap());
     }
 
+    /// A VM with several guest NUMA nodes is never told to squeeze onto one host node
+    /// (issue 12 item 1): each guest node is bound to its own host node instead.
+    #[test]
+    fn numa_advice_keeps_a_multi_node_guest_spanning() {
+        for rule in [
+            "qemu.numa.vm-placement",
+            "qemu.numa.memory-locality",
+            "qemu.numa.device-locality",
+        ] {
+            let f = finding(rule, "vm:a", Status::Warn);
+            let single = suggest(&f, Some(8), None).unwrap();
+            assert!(
+                single.qemu.contains("numactl --cpunodebind"),
+                "{}",
+                single.qemu
+            );
+            let sg = suggest(&f, Some(8), Some(2)).unwrap();
+            assert!(!sg.qemu.contains("numactl"), "{}", sg.qemu);
+            assert!(!sg.xml.contains("<memory "), "{}", sg.xml);
+            assert_eq!(
+                sg.xml,
+                "<memnode cellid='0' mode='strict' nodeset='HOST_NODE_0'/>\n<memnode cellid='1' mode='strict' nodeset='HOST_NODE_1'/>"
+            );
+            assert!(sg.note.contains("do not confine"), "{}", sg.note);
+        }
+        // Other rules keep their advice.
+        let f = finding("qemu.mem.merge", "vm:a", Status::Warn);
+        assert_eq!(
+            suggest(&f, Some(8), Some(2)).unwrap().qemu,
+            "-machine mem-merge=off"
+        );
+    }
+
     #[test]
     fn queue_vectors_saturate_for_a_crafted_vcpu_count() {
         let f = finding("qemu.net.multiqueue", "vm:a/net:n0", Status::Warn);
@@ -259,18 +324,24 @@ mod tests {
         let mut f = finding("qemu.overcommit.mem-lock", "vm:a", Status::Fail);
         f.message = "latency profile: guest memory is not locked (mem-lock off)".into();
         assert_eq!(
-            suggest(&f, Some(2)).unwrap().qemu,
+            suggest(&f, Some(2), None).unwrap().qemu,
             "-overcommit mem-lock=on"
         );
         f.message = "mem-lock is on while the host's memory is overcommitted".into();
         assert_eq!(
-            suggest(&f, Some(2)).unwrap().qemu,
+            suggest(&f, Some(2), None).unwrap().qemu,
             "-overcommit mem-lock=off"
         );
         let mut f = finding("qemu.overcommit.cpu-pm", "vm:a", Status::Fail);
         f.message = "latency profile: every VM is meant to have dedicated vCPUs".into();
-        assert_eq!(suggest(&f, Some(2)).unwrap().qemu, "-overcommit cpu-pm=on");
+        assert_eq!(
+            suggest(&f, Some(2), None).unwrap().qemu,
+            "-overcommit cpu-pm=on"
+        );
         f.message = "cpu-pm=on although the VM's pCPUs are shared".into();
-        assert_eq!(suggest(&f, Some(2)).unwrap().qemu, "-overcommit cpu-pm=off");
+        assert_eq!(
+            suggest(&f, Some(2), None).unwrap().qemu,
+            "-overcommit cpu-pm=off"
+        );
     }
 }

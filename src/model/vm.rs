@@ -269,6 +269,34 @@ pub struct Overcommit {
     pub cpu_pm: Option<bool>,
 }
 
+impl Overcommit {
+    /// Effective (mem-lock, cpu-pm) as QEMU ≥ 9.1 applies them: each key keeps the last value
+    /// any occurrence gave it, off when none did.
+    pub fn merged(&self) -> (MemLock, bool) {
+        (
+            self.mem_lock.unwrap_or(MemLock::Off),
+            self.cpu_pm.unwrap_or(false),
+        )
+    }
+
+    /// Effective (mem-lock, cpu-pm) as QEMU < 9.1 applied them: each `-overcommit` set both
+    /// keys from its own options, off when it did not name them (`enable_mlock =
+    /// qemu_opt_get_bool(opts, "mem-lock", false)`, the same for cpu-pm, until "vl: Allow
+    /// multiple -overcommit commands" in 9.1); `-realtime mlock=` set mem-lock only.
+    pub fn before_9_1(&self) -> (MemLock, bool) {
+        let (mut mem_lock, mut cpu_pm) = (MemLock::Off, false);
+        for o in &self.occurrences {
+            if o.option == "realtime" {
+                mem_lock = o.mem_lock.unwrap_or(mem_lock);
+            } else {
+                mem_lock = o.mem_lock.unwrap_or(MemLock::Off);
+                cpu_pm = o.cpu_pm.unwrap_or(false);
+            }
+        }
+        (mem_lock, cpu_pm)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OvercommitOption {
@@ -573,6 +601,34 @@ pub struct Device {
     pub bus: Option<String>,
     /// virtio `packed` (device property or a matching `-global`).
     pub packed: Option<bool>,
+    /// `numa_node` of a PCI expander bridge (`pxb`, `pxb-pcie`): the guest NUMA node the
+    /// devices behind it belong to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numa_node: Option<u32>,
+}
+
+impl VmModel {
+    /// The guest NUMA node a `-device` (by id) sits on, when it is behind a PCI expander
+    /// bridge with a `numa_node` (libvirt `<controller model='pcie-expander-bus'><target>
+    /// <node>N</node>`); `None` when the guest is not told.
+    pub fn guest_numa_node_of(&self, device_id: &str) -> Option<u32> {
+        let by_id = |id: &str| self.devices.iter().find(|d| d.id.as_deref() == Some(id));
+        let mut dev = by_id(device_id)?;
+        // Bus chains are short (root port → switch → expander); the bound stops a loop.
+        for _ in 0..16 {
+            if dev.numa_node.is_some() && dev.driver.starts_with("pxb") {
+                return dev.numa_node;
+            }
+            // A bus is named after the device providing it (`pci.2`), or that device's id
+            // plus a bus number (`scsi0.0`, `virtio-serial0.0`).
+            let bus = dev.bus.as_deref()?;
+            dev = by_id(bus).or_else(|| {
+                let (id, n) = bus.rsplit_once('.')?;
+                n.parse::<u32>().ok().and_then(|_| by_id(id))
+            })?;
+        }
+        None
+    }
 }
 
 /// One `-global`.

@@ -284,6 +284,10 @@ pub struct VmEntry {
     pub memory_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
+    /// Guest NUMA nodes (`-numa node`), when there are two or more: such a VM may span host
+    /// nodes by design, so advice never confines it to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_numa_nodes: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -326,6 +330,9 @@ impl Report {
                 vcpus: vm.model.vcpus(),
                 memory_bytes: vm.model.memory.size_bytes,
                 machine: vm.model.machine.machine_type.clone(),
+                guest_numa_nodes: u32::try_from(vm.model.numa_nodes.len())
+                    .ok()
+                    .filter(|n| *n > 1),
             })
             .collect();
         let mut notes = snap.notes.clone();

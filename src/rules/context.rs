@@ -4,6 +4,7 @@
 use super::checks::memory::{Mount, VmRam};
 use super::checks::numa::GuestRamMaps;
 use crate::model::host::{HostModel, Vm};
+use crate::model::vm::MemLock;
 use crate::parse::cpulist;
 use crate::report::Profile;
 use crate::snapshot::{Fact, QemuProcess, ReadError, Snapshot};
@@ -71,6 +72,57 @@ impl VmThreads {
     }
 }
 
+/// One guest NUMA node (`-numa node`) and where the host runs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuestNode {
+    /// `nodeid`, else the position.
+    pub guest: u32,
+    /// `memdev=`: the backend holding this node's RAM.
+    pub memdev: Option<String>,
+    /// The single host node its vCPUs' threads are confined to (`None`: several, none named,
+    /// or unreadable).
+    pub host: Option<u32>,
+    /// Its backend is bound (`policy bind`) to exactly that host node.
+    pub mem_bound: bool,
+}
+
+/// An `-overcommit` key's effective value. QEMU < 9.1 let each `-overcommit` reset the keys it
+/// did not name; 9.1 merges them. A versioned machine type ≥ 9.1 proves the newer binary;
+/// otherwise (an older or unversioned machine type: the binary may be older or newer) the two
+/// readings can differ, and then the value is not known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OvercommitValue<T> {
+    Known(T),
+    /// QEMU ≥ 9.1 gives `merged`, an older QEMU `before_9_1`.
+    Depends {
+        merged: T,
+        before_9_1: T,
+    },
+}
+
+impl<T: Copy + PartialEq> OvercommitValue<T> {
+    fn of(vm: &Vm, merged: T, before_9_1: T) -> OvercommitValue<T> {
+        let at_least_9_1 = vm.model.machine.machine_type.as_deref().is_some_and(|m| {
+            matches!(
+                super::checks::baseline::machine_version(m),
+                super::checks::baseline::MachineVersion::AtLeast(v, _) if v >= (9, 1)
+            )
+        });
+        if at_least_9_1 || merged == before_9_1 {
+            OvercommitValue::Known(merged)
+        } else {
+            OvercommitValue::Depends { merged, before_9_1 }
+        }
+    }
+
+    pub fn known(self) -> Option<T> {
+        match self {
+            OvercommitValue::Known(v) => Some(v),
+            OvercommitValue::Depends { .. } => None,
+        }
+    }
+}
+
 /// Per-VM derived facts.
 #[derive(Debug, Clone, Default)]
 pub struct VmFacts {
@@ -78,6 +130,30 @@ pub struct VmFacts {
     pub threads: Option<VmThreads>,
     /// The single host node all vCPUs are confined to, if any.
     pub cpu_node: Option<u32>,
+    /// The guest NUMA nodes of a VM with two or more, with their host nodes (empty otherwise,
+    /// or when thread affinity is unreadable).
+    pub guest_nodes: Vec<GuestNode>,
+}
+
+impl VmFacts {
+    /// Guest node → host node, when the VM has several guest NUMA nodes and each one runs on,
+    /// and has its memory bound to, one host node (catalogue: such a VM is placed even though
+    /// it spans host nodes). Locality is then judged per guest node, against the host node it
+    /// is bound to, and never by squeezing the VM onto one node.
+    pub fn bound_guest_nodes(&self) -> Option<BTreeMap<u32, u32>> {
+        if self.guest_nodes.len() < 2 || !self.guest_nodes.iter().all(|g| g.mem_bound) {
+            return None;
+        }
+        self.guest_nodes
+            .iter()
+            .map(|g| g.host.map(|h| (g.guest, h)))
+            .collect()
+    }
+
+    /// The host nodes a VM with [`VmFacts::bound_guest_nodes`] is bound to.
+    pub fn bound_host_nodes(&self) -> Option<BTreeSet<u32>> {
+        self.bound_guest_nodes().map(|m| m.into_values().collect())
+    }
 }
 
 /// Context flags of catalogue §2. `None` = could not be determined.
@@ -209,6 +285,7 @@ impl<'a> Ctx<'a> {
         static EMPTY: VmFacts = VmFacts {
             threads: None,
             cpu_node: None,
+            guest_nodes: Vec::new(),
         };
         self.vm_facts.get(vm.index).unwrap_or(&EMPTY)
     }
@@ -223,14 +300,46 @@ impl<'a> Ctx<'a> {
         self.get(&format!("/sys/module/{module}/parameters/{param}"))
     }
 
-    /// Names of the VMs run with `-overcommit cpu-pm=on`, in VM order.
+    /// Names of the VMs known to run with cpu-pm on ([`Ctx::cpu_pm`]), in VM order.
     pub fn cpu_pm_vm_names(&self) -> Vec<String> {
         self.host
             .vms
             .iter()
-            .filter(|v| v.model.overcommit.cpu_pm == Some(true))
+            .filter(|v| self.cpu_pm_on(v))
             .map(|v| v.name())
             .collect()
+    }
+
+    /// The VM's effective `-overcommit cpu-pm`, by what its QEMU may be ([`OvercommitValue`]).
+    pub fn cpu_pm(&self, vm: &Vm) -> OvercommitValue<bool> {
+        let oc = &vm.model.overcommit;
+        OvercommitValue::of(vm, oc.merged().1, oc.before_9_1().1)
+    }
+
+    /// The VM's effective `-overcommit mem-lock` ([`OvercommitValue`]).
+    pub fn mem_lock(&self, vm: &Vm) -> OvercommitValue<MemLock> {
+        let oc = &vm.model.overcommit;
+        OvercommitValue::of(vm, oc.merged().0, oc.before_9_1().0)
+    }
+
+    /// cpu-pm is on whatever the QEMU version: an on that an older QEMU would have reset
+    /// does not count (no rule may pass on it).
+    pub fn cpu_pm_on(&self, vm: &Vm) -> bool {
+        self.cpu_pm(vm) == OvercommitValue::Known(true)
+    }
+
+    /// The VM's cpu-pm in words for evidence, naming a pre-9.1 reset.
+    pub fn cpu_pm_words(&self, vm: &Vm) -> &'static str {
+        match self.cpu_pm(vm) {
+            OvercommitValue::Known(true) => "cpu-pm=on",
+            OvercommitValue::Known(false) => "cpu-pm off",
+            OvercommitValue::Depends { merged: true, .. } => {
+                "cpu-pm=on only on QEMU >= 9.1: a later -overcommit resets it on older QEMU, which the machine type allows"
+            }
+            OvercommitValue::Depends { .. } => {
+                "cpu-pm=on only on QEMU < 9.1, which the machine type allows"
+            }
+        }
     }
 
     /// The VM target label: `vm:NAME`.
@@ -301,10 +410,57 @@ fn vm_facts(snap: &Snapshot, host: &HostModel, vm: &Vm) -> VmFacts {
             .find(|n| !all.is_empty() && all.is_subset(&n.cpus))
             .map(|n| n.id)
     });
+    let guest_nodes = guest_nodes(host, vm, &t);
     VmFacts {
         threads: Some(t),
         cpu_node,
+        guest_nodes,
     }
+}
+
+/// Each guest NUMA node's host node (from its vCPU threads) and whether its memory backend is
+/// bound there. Empty for fewer than two guest nodes.
+fn guest_nodes(host: &HostModel, vm: &Vm, t: &VmThreads) -> Vec<GuestNode> {
+    let gnodes = &vm.model.numa_nodes;
+    if gnodes.len() < 2 {
+        return Vec::new();
+    }
+    let host_nodes: Vec<_> = host
+        .nodes
+        .iter()
+        .flatten()
+        .filter(|n| !n.cpus.is_empty())
+        .collect();
+    gnodes
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let cpus: BTreeSet<u32> = g
+                .cpus
+                .iter()
+                .filter_map(|v| t.vcpus.get(v))
+                .flatten()
+                .copied()
+                .collect();
+            let on = (!cpus.is_empty())
+                .then(|| host_nodes.iter().find(|n| cpus.is_subset(&n.cpus)))
+                .flatten()
+                .map(|n| n.id);
+            let backend = g.memdev.as_deref().and_then(|id| vm.model.backend(id));
+            let mem_bound = match (on, backend) {
+                (Some(h), Some(b)) => {
+                    b.host_nodes == [h] && matches!(b.policy.as_deref(), Some("bind"))
+                }
+                _ => false,
+            };
+            GuestNode {
+                guest: g.nodeid.unwrap_or(i as u32),
+                memdev: g.memdev.clone(),
+                host: on,
+                mem_bound,
+            }
+        })
+        .collect()
 }
 
 impl Ctx<'_> {

@@ -18,6 +18,8 @@ pub const TREES: &[&str] = &[
     "amd-epyc",
     "kvm-guest",
     "icx-restricted",
+    "icx-span",
+    "icx-qemu82",
 ];
 
 /// The uid/gid an unprivileged scan runs as ("nobody").

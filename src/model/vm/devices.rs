@@ -125,11 +125,17 @@ pub(super) fn build(ctx: &mut Ctx<'_>, vm: &mut VmModel) {
         }
         let p = ctx.globals.apply(&driver, &o.props);
         let packed = ctx.take(p.bool("packed"), &format!("-device {driver}"));
+        let numa_node = if driver.starts_with("pxb") {
+            ctx.take(p.u32("numa_node"), &format!("-device {driver}"))
+        } else {
+            None
+        };
         vm.devices.push(Device {
             driver: driver.clone(),
             id: p.str("id"),
             bus: p.str("bus"),
             packed,
+            numa_node,
         });
         // vfio-pci-igd-lpc-bridge is an emulated bridge, not an assigned device.
         if driver == "vfio-pci" || driver == "vfio-pci-nohotplug" {

@@ -414,7 +414,16 @@ fn cache(ctx: &Ctx) -> Vec<Outcome> {
                 .map(|m| format!(" → cache={}", cache_name(m)))
                 .unwrap_or_default()
         );
+        // QEMU's userspace NVMe driver owns the controller through VFIO: I/O never goes
+        // through the host page cache, whatever cache.direct says; only ignored flushes
+        // (cache.no-flush) still matter.
+        let userspace_nvme =
+            d.protocol.as_deref() == Some("nvme") && d.cache_mode != Some(CacheMode::Unsafe);
         let o = match d.cache_mode {
+            _ if userspace_nvme => Outcome::pass(
+                t,
+                "QEMU's userspace NVMe driver (\"driver\":\"nvme\") drives the controller through VFIO: no host page cache is involved, guest flushes are honoured",
+            ),
             Some(CacheMode::None) => Outcome::pass(
                 t,
                 "cache=none: O_DIRECT on the host, guest flushes honoured",
@@ -592,8 +601,10 @@ fn aio_io_uring(ctx: &Ctx, vm: &Vm, t: String, src: String) -> Outcome {
 
 /// native: the proof is the process's Linux AIO rings (`/[aio] (deleted)` mappings in
 /// /proc/PID/maps, root only). Without it, `/proc/sys/fs/aio-nr` (host-wide AIO contexts, any
-/// user) decides: zero disproves native, non-zero with the O_DIRECT precondition is accepted as
-/// derived evidence. An argv-only VM is not known to run on the scanned host: not proven.
+/// user) can only disprove native (zero); non-zero may be any other process's contexts, and
+/// passing on it would give an unprivileged scan a better verdict than root gets for a VM that
+/// fell back to threads: unknown. An argv-only VM is not known to run on the scanned host: not
+/// proven.
 fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: String, src: String) -> Outcome {
     let want = "aio=native or aio=io_uring";
     let obs = format!("aio=native, cache.direct={}", opt_on_off(d.cache_direct));
@@ -645,9 +656,9 @@ fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: String, src: String) -> Outcome {
             t,
             "aio=native is requested but no Linux AIO context exists on the host (fs.aio-nr = 0): QEMU fell back to threads",
         ),
-        Some(_) => Outcome::pass(
+        Some(n) => Outcome::unknown(
             t,
-            format!("aio=native with O_DIRECT, and Linux AIO contexts are in use on the host (derived from fs.aio-nr; the process's own rings are not readable: {rings_why})"),
+            format!("aio=native is requested with O_DIRECT, but whether QEMU fell back to threads shows only in the process's own AIO rings, which are not readable ({rings_why}); the host-wide fs.aio-nr = {n} may be other processes' contexts"),
         ),
         None => Outcome::unknown(
             t,
@@ -870,7 +881,13 @@ fn judge_iothread(ctx: &Ctx, vm: &Vm, id: &str) -> (Status, String, String) {
             obs,
         );
     };
-    let Some(vm_node) = facts.cpu_node else {
+    // A VM whose guest NUMA nodes are each bound to a host node is local on every one of them
+    // (which guest node a disk's requests come from is not knowable from the host).
+    let spanning = facts
+        .bound_host_nodes()
+        .filter(|nodes| nodes.contains(&node))
+        .map(|_| node);
+    let Some(vm_node) = facts.cpu_node.or(spanning) else {
         return (
             Status::Warn,
             format!("IOThread {id} is pinned to node {node}, but the VM's vCPUs are not confined to one node, so it cannot be local (see qemu.numa.vm-placement)"),
@@ -909,7 +926,11 @@ fn judge_iothread(ctx: &Ctx, vm: &Vm, id: &str) -> (Status, String, String) {
     }
     (
         Status::Pass,
-        format!("served by IOThread {id}, pinned to CPUs {obs} on the VM's node {vm_node}"),
+        if facts.cpu_node.is_some() {
+            format!("served by IOThread {id}, pinned to CPUs {obs} on the VM's node {vm_node}")
+        } else {
+            format!("served by IOThread {id}, pinned to CPUs {obs} on node {vm_node}, a host node one of the VM's guest NUMA nodes is bound to")
+        },
         obs,
     )
 }
@@ -941,6 +962,29 @@ mod tests {
         let w = words(s);
         let r: Vec<&str> = w.iter().map(String::as_str).collect();
         snap_args(&r)
+    }
+
+    /// The userspace NVMe driver bypasses the host page cache (issue 12 item 11).
+    #[test]
+    fn userspace_nvme_is_not_a_page_cache_disk() {
+        let d = |extra: &str| {
+            snap(&format!(
+                r#"{Q} -blockdev {{"driver":"nvme","device":"0000:44:00.0","namespace":1,"node-name":"n"{extra}}} -device virtio-blk-pci,drive=n,id=vd0"#
+            ))
+        };
+        let f = findings(&d(""), Throughput, "qemu.blk.cache");
+        assert_eq!(f[0].status.as_str(), "pass", "{}", f[0].message);
+        assert!(f[0].message.contains("userspace NVMe"), "{}", f[0].message);
+        // Ignored flushes are still unsafe.
+        assert_eq!(
+            status(
+                &d(r#","cache":{"no-flush":true}"#),
+                Throughput,
+                "qemu.blk.cache",
+                "vm:g/drive:vd0"
+            ),
+            "fail"
+        );
     }
 
     #[test]
@@ -1158,7 +1202,7 @@ mod tests {
                 .vm_argv(&args, &[])
                 .build()
         };
-        assert_eq!(status(&nr("4096"), Throughput, r, t), "pass");
+        assert_eq!(status(&nr("4096"), Throughput, r, t), "unknown");
         assert_eq!(status(&nr("0"), Throughput, r, t), "warn");
         // the process's own AIO rings beat the host-wide count
         let rings = |n: Option<u32>| {
@@ -1183,9 +1227,16 @@ mod tests {
         assert_eq!(f[0].status.as_str(), "pass");
         assert_eq!(f[0].evidence[1].observed, "2 /[aio] mapping(s)");
         assert_eq!(status(&rings(Some(0)), Throughput, r, t), "warn");
+        // Unreadable rings: a non-zero host-wide fs.aio-nr may be anyone's, so not a pass
+        // (as root the same disk may be a fallback warn: issue 12 item 4).
         let f = findings(&rings(None), Throughput, r);
-        assert_eq!(f[0].status.as_str(), "pass", "derived from fs.aio-nr");
-        assert!(f[0].message.contains("derived"));
+        assert_eq!(f[0].status.as_str(), "unknown");
+        assert!(
+            f[0].message.contains("/proc/1000/maps: permission denied")
+                && f[0].message.contains("fs.aio-nr = 4096"),
+            "{}",
+            f[0].message
+        );
         // live process, nothing readable: unknown
         let none = SnapBuilder::new().vm_argv(&args, &[]).build();
         assert_eq!(status(&none, Throughput, r, t), "unknown");

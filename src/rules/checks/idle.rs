@@ -140,13 +140,7 @@ fn idle_poll(ctx: &Ctx) -> Vec<Outcome> {
     } else {
         // Softer alternatives of the catalogue card.
         let mut alts = Vec::new();
-        if !ctx.host.vms.is_empty()
-            && ctx
-                .host
-                .vms
-                .iter()
-                .all(|v| v.model.overcommit.cpu_pm == Some(true))
-        {
+        if !ctx.host.vms.is_empty() && ctx.host.vms.iter().all(|v| ctx.cpu_pm_on(v)) {
             alts.push(
                 "every VM runs with -overcommit cpu-pm=on (vCPU halts stay in the guest)"
                     .to_string(),
@@ -323,7 +317,7 @@ fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
     };
     let exiting: Vec<String> = vms
         .iter()
-        .filter(|v| gap > 0 && v.model.overcommit.cpu_pm != Some(true))
+        .filter(|v| gap > 0 && !ctx.cpu_pm_on(v))
         .map(|v| v.name())
         .collect();
     if exiting.is_empty() {
@@ -349,11 +343,22 @@ fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
         ))];
     }
     let pending = configured.as_ref().is_some_and(|(_, v)| v.trim() == "0");
-    let msg = format!(
+    let mut msg = format!(
         "{} {} dedicated pCPUs but still take PAUSE exits (ple_gap {gap}): set ple_gap=0 or add -overcommit cpu-pm=on",
         exiting.join(", "),
         if exiting.len() == 1 { "has" } else { "have" }
     );
+    let reset: Vec<String> = vms
+        .iter()
+        .filter(|v| !ctx.cpu_pm_on(v) && ctx.cpu_pm(v).known().is_none())
+        .map(|v| v.name())
+        .collect();
+    if !reset.is_empty() {
+        msg.push_str(&format!(
+            "; the cpu-pm=on of {} counts only on QEMU >= 9.1 (QEMU < 9.1 resets it at a later -overcommit, and the machine type allows such a QEMU)",
+            reset.join(", ")
+        ));
+    }
     let mut o = if ctx.profile == Profile::Latency {
         Outcome::warn("host", msg)
     } else {
@@ -404,7 +409,7 @@ fn halt_poll(ctx: &Ctx) -> Vec<Outcome> {
         .iter()
         .filter(|v| {
             v.model.cpu.as_ref().and_then(|c| c.kvm_hint_dedicated()) == Some(true)
-                && v.model.overcommit.cpu_pm != Some(true)
+                && !ctx.cpu_pm_on(v)
         })
         .map(|v| v.name())
         .collect();
@@ -762,7 +767,7 @@ fn exitless_timer(ctx: &Ctx) -> Vec<Outcome> {
             out.push(Outcome::na(t, "the VM has no dedicated CPUs"));
             continue;
         }
-        let cpu_pm = vm.model.overcommit.cpu_pm == Some(true);
+        let cpu_pm = ctx.cpu_pm_on(vm);
         let vcpus: Option<Vec<BTreeSet<u32>>> = ctx
             .facts(vm)
             .threads
@@ -836,7 +841,7 @@ fn exitless_timer(ctx: &Ctx) -> Vec<Outcome> {
             )
             .ev(
                 format!("{} -overcommit", vm.source),
-                if cpu_pm { "cpu-pm=on" } else { "cpu-pm off" },
+                ctx.cpu_pm_words(vm),
                 if needs_cpu_pm == Some(false) {
                     ""
                 } else {
@@ -944,6 +949,39 @@ mod tests {
             status(&blind, Throughput, "host.idle.poll", "host"),
             "unknown"
         );
+    }
+
+    /// Before QEMU 9.1 a later `-overcommit` that does not name cpu-pm resets it to off; with
+    /// a machine type that allows such a QEMU, PLE and the posted timer must not count on it
+    /// (issue 12 item 6).
+    #[test]
+    fn cpu_pm_reset_by_an_older_qemu_is_not_counted() {
+        let reset = "-machine pc-q35-8.2 -overcommit cpu-pm=on -overcommit mem-lock=on";
+        let s = dedicated(host("ro"), reset).build();
+        let f = &findings(&s, Throughput, "host.kvm.ple")[0];
+        assert_eq!(f.status.as_str(), "info");
+        assert!(
+            f.message
+                .contains("the cpu-pm=on of db01 counts only on QEMU >= 9.1"),
+            "{}",
+            f.message
+        );
+        assert_eq!(
+            status(&s, Throughput, "host.kvm.exitless-timer", "vm:db01"),
+            "warn"
+        );
+        // The same order on a 9.1+ machine type: QEMU merges the options.
+        let merged = "-machine pc-q35-9.1 -overcommit cpu-pm=on -overcommit mem-lock=on";
+        let s = dedicated(host("ro"), merged).build();
+        assert_eq!(status(&s, Throughput, "host.kvm.ple", "host"), "pass");
+        assert_eq!(
+            status(&s, Throughput, "host.kvm.exitless-timer", "vm:db01"),
+            "pass"
+        );
+        // libvirt's pair (mem-lock first, the passthrough cpu-pm=on last): on either way.
+        let libvirt = "-machine pc-q35-8.2 -overcommit mem-lock=on -overcommit cpu-pm=on";
+        let s = dedicated(host("ro"), libvirt).build();
+        assert_eq!(status(&s, Throughput, "host.kvm.ple", "host"), "pass");
     }
 
     #[test]

@@ -358,7 +358,7 @@ fn resolve_pieces(ctx: &Ctx, vm: &Vm, pieces: Vec<RamPiece>, view: Option<&Mount
                     how: "memory-backend-memfd hugetlb=on".into(),
                 },
                 RamSource::Memfd { .. } => Backing::Shmem("memory-backend-memfd".into()),
-                RamSource::File { path } => file_backing(path, view, default),
+                RamSource::File { path } => file_backing(path, view, default, vm.pid.is_none()),
                 RamSource::Unresolved => Backing::Unknown(format!(
                     "backend {:?} is not defined or has no RAM semantics",
                     piece.backend_id.as_deref().unwrap_or("?")
@@ -373,15 +373,32 @@ fn resolve_pieces(ctx: &Ctx, vm: &Vm, pieces: Vec<RamPiece>, view: Option<&Mount
         .collect()
 }
 
-fn file_backing(path: &str, view: Option<&MountView>, default: Option<u64>) -> Backing {
+/// `argv_only`: the VM is a command line without a process (an argv file, a sosreport's ps
+/// output), so the scanned host's mount table need not be the one QEMU ran with.
+fn file_backing(
+    path: &str,
+    view: Option<&MountView>,
+    default: Option<u64>,
+    argv_only: bool,
+) -> Backing {
+    let layout = || libvirt_hugetlbfs_layout(path, default);
     let Some(view) = view else {
-        return Backing::Unknown(format!(
-            "{path}: no mount table readable to tell its filesystem"
-        ));
+        return layout().unwrap_or_else(|| {
+            Backing::Unknown(format!(
+                "{path}: no mount table readable to tell its filesystem"
+            ))
+        });
     };
     let Some(m) = mount_of(&view.mounts, path) else {
-        return Backing::Unknown(format!("{path}: no mount found in {}", view.source));
+        return layout().unwrap_or_else(|| {
+            Backing::Unknown(format!("{path}: no mount found in {}", view.source))
+        });
     };
+    if argv_only && m.fstype != "hugetlbfs" {
+        if let Some(b) = layout() {
+            return b;
+        }
+    }
     if m.fstype == "hugetlbfs" {
         return Backing::Huge {
             page: hugetlbfs_pagesize(m, default),
@@ -414,6 +431,44 @@ fn file_backing(path: &str, view: Option<&MountView>, default: Option<u64>) -> B
     } else {
         Backing::File(format!("{path} on {} {}", m.fstype, m.target))
     }
+}
+
+/// Hugetlb backing inferred from libvirt's layout when no mount table tells the filesystem:
+/// libvirt puts a domain's hugepage files in `<hugetlbfs mount>/libvirt/qemu/<id>-<name>`
+/// (qemuGetDomainHupageMemPath; `<id>` is -1 for a domain that never ran, as in its tests),
+/// and file-backed RAM elsewhere in `<memory_backing_dir>/<id>-<name>`
+/// (`/var/lib/libvirt/qemu/ram`). The page size comes from a mount named after it
+/// (`/dev/hugepages2M`, `/mnt/huge-1G`), else the host's default.
+fn libvirt_hugetlbfs_layout(path: &str, default: Option<u64>) -> Option<Backing> {
+    let (mount, rest) = path.rsplit_once("/libvirt/qemu/")?;
+    let domain = rest.split('/').next()?;
+    let id_and_name = domain.strip_prefix('-').unwrap_or(domain);
+    let digits = id_and_name.bytes().take_while(u8::is_ascii_digit).count();
+    let name = id_and_name.get(digits..)?.strip_prefix('-')?;
+    if mount.is_empty() || digits == 0 || name.is_empty() || mount == "/var/lib" {
+        return None;
+    }
+    let last = mount.rsplit('/').next().unwrap_or(mount);
+    let unit = last
+        .bytes()
+        .rev()
+        .take_while(u8::is_ascii_alphabetic)
+        .count();
+    let number = last[..last.len() - unit]
+        .bytes()
+        .rev()
+        .take_while(u8::is_ascii_digit)
+        .count();
+    let named = (number > 0 && unit > 0)
+        .then(|| &last[last.len() - unit - number..])
+        .and_then(|s| parse_size(s.trim_end_matches(['B', 'b', 'i']), 1))
+        .filter(|b| *b >= 2 * MIB);
+    Some(Backing::Huge {
+        page: named.or(default),
+        how: format!(
+            "{path}: inferred from libvirt's hugetlbfs layout <mount>/libvirt/qemu/<id>-<name> with {mount} as the hugetlbfs mount (no mount table shows its filesystem)"
+        ),
+    })
 }
 
 /// Host nodes a VM's RAM piece must come from: backend `host-nodes`, else the VM's vCPU node,
@@ -1140,18 +1195,52 @@ fn hugepages_verdict(
         }
     };
     if !runtime_small {
+        let inferred = ram.iter().any(|r| {
+            matches!(&r.backing, Backing::Huge { how, .. } if how.contains("inferred from libvirt's hugetlbfs layout"))
+        });
         if huge > 0 && huge == ram.len() {
             return with_note(Outcome::pass(
                 t,
-                "guest RAM is backed by hugetlb pages (argv backends on hugetlbfs / memfd hugetlb=on)",
+                format!(
+                    "guest RAM is backed by hugetlb pages (argv backends on hugetlbfs / memfd hugetlb=on){}",
+                    if inferred {
+                        "; hugetlbfs inferred from libvirt's <mount>/libvirt/qemu/<id>-<name> path layout, no mount table shows it"
+                    } else {
+                        ""
+                    }
+                ),
             ));
         }
-        if huge > 0 {
+        // Partly on huge pages: warn when another piece is known to be on 4 KiB pages; when
+        // the rest is only unknown it may be huge too.
+        if huge > 0 && huge + unknown.len() < ram.len() {
+            let small: Vec<String> = ram
+                .iter()
+                .filter(|r| !r.backing.is_huge() && !matches!(r.backing, Backing::Unknown(_)))
+                .map(|r| {
+                    format!(
+                        "{} ({})",
+                        r.piece.backend_id.as_deref().unwrap_or("boot RAM"),
+                        describe_backing(&r.backing)
+                    )
+                })
+                .collect();
             return with_note(Outcome::warn(
                 t,
                 format!(
-                    "only {huge} of {} guest RAM pieces are hugetlb-backed",
-                    ram.len()
+                    "only {huge} of {} guest RAM pieces are hugetlb-backed; not: {}",
+                    ram.len(),
+                    small.join(", ")
+                ),
+            ));
+        }
+        if huge > 0 {
+            return with_note(Outcome::unknown(
+                t,
+                format!(
+                    "{huge} of {} guest RAM pieces are hugetlb-backed; for the rest: {}",
+                    ram.len(),
+                    unknown.join("; ")
                 ),
             ));
         }
@@ -1458,7 +1547,8 @@ fn ksm_tuning(ctx: &Ctx) -> Vec<Outcome> {
     if let Err(o) = ksm_present(ctx) {
         return vec![o];
     }
-    let run = ksm_run(ctx).ok();
+    let run_got = ksm_run(ctx);
+    let run = run_got.as_ref().ok().copied();
     let k = |f: &str| ctx.text(&format!("{KSM_DIR}/{f}")).map(str::to_string);
     let fields = [
         ("pages_to_scan", "100"),
@@ -1484,6 +1574,25 @@ fn ksm_tuning(ctx: &Ctx) -> Vec<Outcome> {
         _ => None,
     };
     let merge_across = k("merge_across_nodes");
+    // The warning needs all three facts; when one is unreadable and the others do not rule it
+    // out, the verdict is unknown, never the milder info (less evidence must not look better).
+    let missing: Vec<String> = [
+        (ctx.flags.multi_node.is_none())
+            .then(|| "the host's NUMA node count is unknown".to_string()),
+        run_got.as_ref().err().cloned(),
+        merge_across.is_none().then(|| {
+            format!(
+                "{KSM_DIR}/merge_across_nodes: {}",
+                ctx.get(&format!("{KSM_DIR}/merge_across_nodes")).why()
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let ruled_out = ctx.flags.multi_node == Some(false)
+        || run.is_some_and(|r| r != 1)
+        || merge_across.as_deref().is_some_and(|m| m != "1");
     let o = if ctx.flags.multi_node == Some(true)
         && run == Some(1)
         && merge_across.as_deref() == Some("1")
@@ -1494,6 +1603,14 @@ fn ksm_tuning(ctx: &Ctx) -> Vec<Outcome> {
         )
     } else if shown.is_empty() {
         Outcome::unknown("host", "KSM controls unreadable")
+    } else if !ruled_out && !missing.is_empty() {
+        Outcome::unknown(
+            "host",
+            format!(
+                "whether KSM merges pages across NUMA nodes cannot be told: {}",
+                missing.join("; ")
+            ),
+        )
     } else {
         Outcome::info(
             "host",
@@ -1925,6 +2042,65 @@ mod tests {
         );
     }
 
+    /// Argv only (no process, no mount table): libvirt's hugetlbfs layout is the evidence,
+    /// named as an inference; RAM partly on 4 KiB pages is a warn (issue 12 item 11).
+    #[test]
+    fn hugepages_from_libvirt_layout_without_mounts() {
+        let argv_only = |args: &str| {
+            let w: Vec<&str> = args.split_whitespace().collect();
+            SnapBuilder::new()
+                .vm_argv(&w, &[])
+                .with_last_vm(|p| p.pid = None)
+                .build()
+        };
+        let node = |id: u32, path: &str| {
+            format!("-object memory-backend-file,id=ram-node{id},mem-path={path},size=4G,prealloc=on -numa node,nodeid={id},cpus={id},memdev=ram-node{id}")
+        };
+        let base =
+            "qemu-system-x86_64 -name guest=Guest -machine pc-q35-9.2 -accel kvm -smp 2 -m 8G";
+        let huge = "/dev/hugepages2M/libvirt/qemu/-1-Guest";
+        let s = argv_only(&format!("{base} {} {}", node(0, huge), node(1, huge)));
+        let f = &findings(&s, Throughput, "qemu.mem.hugepages")[0];
+        assert_eq!(f.status.as_str(), "pass", "{}", f.message);
+        assert!(
+            f.message.contains("inferred from libvirt's"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.evidence[0].observed.starts_with("hugetlb 2 MiB ("),
+            "{:?}",
+            f.evidence[0]
+        );
+        // One guest node on anonymous 4 KiB memory.
+        let part = format!(
+            "{base} {} -object memory-backend-ram,id=ram-node1,size=4G -numa node,nodeid=1,cpus=1,memdev=ram-node1",
+            node(0, huge)
+        );
+        let f = &findings(&argv_only(&part), Throughput, "qemu.mem.hugepages")[0];
+        assert_eq!(f.status.as_str(), "warn", "{}", f.message);
+        assert!(f.message.contains("not: ram-node1"), "{}", f.message);
+        // One DIMM on 4 KiB pages.
+        let dimm = format!(
+            "{base} -m 8G,slots=2,maxmem=16G {} {} -object memory-backend-ram,id=memdimm0,size=2G -device pc-dimm,node=0,memdev=memdimm0,id=dimm0",
+            node(0, huge),
+            node(1, huge)
+        );
+        let f = &findings(&argv_only(&dimm), Throughput, "qemu.mem.hugepages")[0];
+        assert_eq!(f.status.as_str(), "warn", "{}", f.message);
+        // libvirt's non-hugepage memory_backing_dir is not hugetlbfs.
+        let ram_dir = format!("{base} {}", node(0, "/var/lib/libvirt/qemu/ram/-1-Guest"));
+        assert_ne!(
+            status(
+                &argv_only(&ram_dir),
+                Throughput,
+                "qemu.mem.hugepages",
+                "vm:Guest"
+            ),
+            "pass"
+        );
+    }
+
     #[test]
     fn thp() {
         let ok = host().vm(VM_ANON, &pinned1()).build();
@@ -2018,6 +2194,29 @@ mod tests {
         assert_eq!(
             status(&hidden, Throughput, "host.ksm.state", "host"),
             "unknown"
+        );
+        // The warn above with one of its facts unreadable is unknown, with the reason, never
+        // the milder info (issue 12 item 4).
+        for path in ["run", "merge_across_nodes"] {
+            let hidden = ksm("1", "262144", "1")
+                .denied(&format!("/sys/kernel/mm/ksm/{path}"))
+                .build();
+            let f = &findings(&hidden, Throughput, "host.ksm.tuning")[0];
+            assert_eq!(f.status.as_str(), "unknown", "{path}: {}", f.message);
+            assert!(
+                f.message
+                    .contains(&format!("/sys/kernel/mm/ksm/{path}: permission denied")),
+                "{}",
+                f.message
+            );
+        }
+        // A readable fact that rules the warning out keeps the info.
+        let stopped = ksm("0", "0", "1")
+            .denied("/sys/kernel/mm/ksm/merge_across_nodes")
+            .build();
+        assert_eq!(
+            status(&stopped, Throughput, "host.ksm.tuning", "host"),
+            "info"
         );
     }
 

@@ -474,42 +474,27 @@ pub(super) fn mem_bind(ctx: &Ctx, vm: &Vm) -> MemBind {
 /// A guest with several virtual nodes, each mapped onto one host node (vCPUs and memory).
 /// `Some(true)` all map 1:1 with bind, `Some(false)` some do not, `None` no guest NUMA.
 fn guest_numa_1to1(ctx: &Ctx, vm: &Vm) -> Option<(bool, String)> {
-    let gnodes = &vm.model.numa_nodes;
-    if gnodes.len() < 2 {
+    let f = ctx.facts(vm);
+    if f.guest_nodes.is_empty() {
         return None;
     }
-    let t = ctx.facts(vm).threads.as_ref()?;
-    let mut ok = true;
-    let mut parts = Vec::new();
-    for (i, g) in gnodes.iter().enumerate() {
-        let gid = g.nodeid.unwrap_or(i as u32);
-        let cpus: BTreeSet<u32> = g
-            .cpus
-            .iter()
-            .filter_map(|v| t.vcpus.get(v))
-            .flatten()
-            .copied()
-            .collect();
-        let host = ctx.node_of_cpus(&cpus);
-        let backend = g.memdev.as_deref().and_then(|id| vm.model.backend(id));
-        let mem_ok = match (host, backend) {
-            (Some(h), Some(b)) => {
-                b.host_nodes == [h] && matches!(b.policy.as_deref(), Some("bind"))
-            }
-            _ => false,
-        };
-        ok &= host.is_some() && mem_ok;
-        parts.push(format!(
-            "guest node {gid} → host node {}{}",
-            host.map_or("?".into(), |h| h.to_string()),
-            if mem_ok {
-                " (memory bound)"
-            } else {
-                " (memory not bound there)"
-            }
-        ));
-    }
-    Some((ok, parts.join("; ")))
+    let parts: Vec<String> = f
+        .guest_nodes
+        .iter()
+        .map(|g| {
+            format!(
+                "guest node {} → host node {}{}",
+                g.guest,
+                g.host.map_or("?".into(), |h| h.to_string()),
+                if g.mem_bound {
+                    " (memory bound)"
+                } else {
+                    " (memory not bound there)"
+                }
+            )
+        })
+        .collect();
+    Some((f.bound_guest_nodes().is_some(), parts.join("; ")))
 }
 
 /// The placement verdict of one VM (shared by the balancing rule).
@@ -842,6 +827,11 @@ fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
                 )
                 .ev(nm.path.clone(), format!("{} mappings", maps.mappings), "");
             }
+            let huge = ram.iter().all(|v| v.huge);
+            let pass_at = if huge { 95.0 } else { 90.0 };
+            if let Some(bound) = ctx.facts(vm).bound_guest_nodes() {
+                return per_guest_node_locality(vm, t, &nm.path, ram, &bound, pass_at);
+            }
             let (home, how) = match (cpu_place(ctx, vm), mem_bind(ctx, vm)) {
                 (CpuPlace::One(n), _) => (n, "the vCPUs' node".to_string()),
                 (_, MemBind::Bound(s, _)) if s.len() == 1 => (
@@ -859,8 +849,6 @@ fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
             };
             let local = per_node.get(&home).copied().unwrap_or(0);
             let pct = local as f64 * 100.0 / total as f64;
-            let huge = ram.iter().all(|v| v.huge);
-            let pass_at = if huge { 95.0 } else { 90.0 };
             let dist = per_node
                 .iter()
                 .map(|(n, b)| {
@@ -872,13 +860,7 @@ fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            let status = if pct >= pass_at {
-                Status::Pass
-            } else if pct >= 70.0 {
-                Status::Warn
-            } else {
-                Status::Fail
-            };
+            let status = locality_status(pct, pass_at);
             Outcome::new(
                 t,
                 status,
@@ -901,6 +883,135 @@ fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
             )
         })
         .collect()
+}
+
+/// The locality status for a local share (catalogue thresholds).
+fn locality_status(pct: f64, pass_at: f64) -> Status {
+    if pct >= pass_at {
+        Status::Pass
+    } else if pct >= 70.0 {
+        Status::Warn
+    } else {
+        Status::Fail
+    }
+}
+
+/// The memory backend a guest-RAM mapping belongs to, from the name QEMU gives a file backend's
+/// file: `qemu_back_mem.<region>.XXXXXX`, the region being the backend id or its QOM path
+/// `/objects/<id>` with '/' made '_' (`qemu_back_mem._objects_ram-node0.Qm4sLe`).
+fn vma_backend_id(v: &Vma) -> Option<String> {
+    let file = v.file.as_deref()?;
+    let file = file.strip_suffix(" (deleted)").unwrap_or(file);
+    let base = file.rsplit('/').next()?;
+    let (region, _) = base.strip_prefix("qemu_back_mem.")?.rsplit_once('.')?;
+    Some(
+        region
+            .strip_prefix("_objects_")
+            .unwrap_or(region)
+            .to_string(),
+    )
+}
+
+/// Locality of a VM whose guest NUMA nodes are each bound to one host node: every guest-RAM
+/// mapping is judged against the host node of the guest node it belongs to (by its backend's
+/// file name, else by a single-node `bind`/`prefer` policy on one of the VM's nodes); a
+/// mapping that belongs to no identifiable guest node counts as local on any of the VM's nodes.
+fn per_guest_node_locality(
+    vm: &Vm,
+    t: String,
+    src: &str,
+    ram: &[Vma],
+    bound: &BTreeMap<u32, u32>,
+    pass_at: f64,
+) -> Outcome {
+    let vm_nodes: BTreeSet<u32> = bound.values().copied().collect();
+    let backend_node: BTreeMap<&str, u32> = vm
+        .model
+        .numa_nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| {
+            let h = bound.get(&g.nodeid.unwrap_or(i as u32))?;
+            Some((g.memdev.as_deref()?, *h))
+        })
+        .collect();
+    // Host node → (local bytes, total bytes) of the mappings bound to it; None = unattributed.
+    let mut per: BTreeMap<Option<u32>, (u64, u64)> = BTreeMap::new();
+    let mut dist: BTreeMap<u32, u64> = BTreeMap::new();
+    for v in ram {
+        let by_file = vma_backend_id(v).and_then(|id| backend_node.get(id.as_str()).copied());
+        let by_policy = || {
+            ["bind", "prefer"].iter().find_map(|k| {
+                v.policy_nodes(k)
+                    .filter(|s| s.len() == 1)
+                    .and_then(|s| s.into_iter().next())
+                    .filter(|n| vm_nodes.contains(n))
+            })
+        };
+        let want = by_file.or_else(by_policy);
+        let e = per.entry(want).or_default();
+        for n in v.nodes.keys() {
+            let b = v.node_bytes(*n);
+            let d = dist.entry(*n).or_default();
+            *d = d.saturating_add(b);
+            e.1 = e.1.saturating_add(b);
+            let local = match want {
+                Some(w) => *n == w,
+                None => vm_nodes.contains(n),
+            };
+            if local {
+                e.0 = e.0.saturating_add(b);
+            }
+        }
+    }
+    let (local, total) = per.values().fold((0u64, 0u64), |(l, t), (a, b)| {
+        (l.saturating_add(*a), t.saturating_add(*b))
+    });
+    let total_f = total.max(1) as f64;
+    let pct = local as f64 * 100.0 / total_f;
+    let status = locality_status(pct, pass_at);
+    let parts: Vec<String> = per
+        .iter()
+        .filter(|(_, (_, b))| *b > 0)
+        .map(|(w, (l, b))| {
+            let share = *l as f64 * 100.0 / *b as f64;
+            match w {
+                Some(h) => format!(
+                    "guest node {} → host node {h}: {share:.0} % of {}",
+                    guest_nodes_on(bound, *h),
+                    human(*b)
+                ),
+                None => format!(
+                    "RAM of no identifiable guest node: {share:.0} % of {} on the VM's nodes {}",
+                    human(*b),
+                    list(&vm_nodes)
+                ),
+            }
+        })
+        .collect();
+    let dist = dist
+        .iter()
+        .map(|(n, b)| format!("N{n}={} ({:.0} %)", human(*b), *b as f64 * 100.0 / total_f))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Outcome::new(
+        t,
+        status,
+        format!(
+            "{pct:.0} % of resident guest RAM ({}) is on the host node its guest NUMA node is bound to ({}){}",
+            human(total),
+            parts.join("; "),
+            match status {
+                Status::Pass => String::new(),
+                _ => format!("; the rest is remote (want ≥ {pass_at:.0} %)"),
+            }
+        ),
+    )
+    .ev(
+        src.to_string(),
+        dist,
+        format!("≥ {pass_at:.0} % of each guest node's RAM on its bound host node"),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1353,6 +1464,8 @@ struct Dev {
     node: DevNode,
     /// PCI functions whose interrupts serve this device (VFIO function, NIC uplinks).
     bdfs: Vec<String>,
+    /// The guest-side `-device` id, to find the guest NUMA node it sits on.
+    device_id: Option<String>,
 }
 
 /// Every host device a VM uses, with its node.
@@ -1372,6 +1485,7 @@ fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
             what: format!("vfio-pci {}", d.host_bdf.as_deref().unwrap_or("?")),
             node,
             bdfs: d.host_bdf.iter().cloned().collect(),
+            device_id: d.id.clone(),
         });
     }
     for (i, n) in vm.model.nics.iter().enumerate() {
@@ -1401,6 +1515,7 @@ fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
             what,
             node,
             bdfs,
+            device_id: n.id.clone(),
         });
     }
     // Drive targets exactly as the blk rules name them (device id, drive id, QEMU's generated
@@ -1419,6 +1534,7 @@ fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
             node: disk_node(ctx, vm, d),
             // Disk queue interrupts are kernel-managed: judged by the queue map, not here.
             bdfs: Vec::new(),
+            device_id: d.id.clone(),
         });
     }
     out
@@ -1445,10 +1561,21 @@ fn device_locality(ctx: &Ctx) -> Vec<Outcome> {
             ));
             continue;
         }
+        // A VM whose guest nodes are bound 1:1 to host nodes has a node per guest node: a
+        // device on any of them is local to the guest node bound there.
+        let bound = ctx.facts(vm).bound_guest_nodes();
         for Dev {
-            suffix, what, node, ..
+            suffix,
+            what,
+            node,
+            device_id,
+            ..
         } in devs
         {
+            // The guest node the guest sees the device on, where it is told (expander bus).
+            let guest_node = device_id
+                .as_deref()
+                .and_then(|id| vm.model.guest_numa_node_of(id));
             let t = format!("{}/{suffix}", ctx.vm_target(vm));
             let vm_obs = match &place {
                 CpuPlace::One(h) => format!("node {h}"),
@@ -1471,10 +1598,33 @@ fn device_locality(ctx: &Ctx) -> Vec<Outcome> {
                             t,
                             format!("{what} is on node {d} but the VM runs on node {h}: every I/O crosses the interconnect"),
                         ),
-                        CpuPlace::Spans(s) => Outcome::warn(
-                            t,
-                            format!("{what} is on node {d} but the VM is not confined to it (nodes {})", list(s)),
-                        ),
+                        CpuPlace::Spans(s) => match bound.as_ref().map(|b| guest_nodes_on(b, *d)) {
+                            // The guest sees it on a guest node bound to another host node.
+                            Some(_) if guest_node.is_some_and(|g| bound.as_ref().and_then(|b| b.get(&g)) != Some(d)) => Outcome::warn(
+                                t,
+                                format!(
+                                    "{what} is on host node {d}, but the guest sees it on guest NUMA node {}, which is bound to host node {}: its I/O crosses the interconnect",
+                                    guest_node.unwrap_or_default(),
+                                    guest_node.and_then(|g| bound.as_ref().and_then(|b| b.get(&g))).map_or("?".into(), |h| h.to_string())
+                                ),
+                            ),
+                            Some(g) if !g.is_empty() => Outcome::pass(
+                                t,
+                                format!(
+                                    "{what} is on node {d}, the host node guest NUMA node {} is bound to{}",
+                                    guest_node.map_or(g, |n| n.to_string()),
+                                    if guest_node.is_some() { ", where the guest sees it (expander bus numa_node)" } else { "" }
+                                ),
+                            ),
+                            Some(_) => Outcome::warn(
+                                t,
+                                format!("{what} is on node {d}, none of the host nodes the VM's guest NUMA nodes are bound to (nodes {})", list(s)),
+                            ),
+                            None => Outcome::warn(
+                                t,
+                                format!("{what} is on node {d} but the VM is not confined to it (nodes {})", list(s)),
+                            ),
+                        },
                         CpuPlace::Unknown(w) => Outcome::unknown(
                             t,
                             format!("{what} is on node {d}; the VM's node is unknown ({w})"),
@@ -1487,6 +1637,16 @@ fn device_locality(ctx: &Ctx) -> Vec<Outcome> {
         }
     }
     out
+}
+
+/// The guest nodes bound to host node `host`, as a list ("0" or "0,2"; empty when none).
+fn guest_nodes_on(bound: &BTreeMap<u32, u32>, host: u32) -> String {
+    bound
+        .iter()
+        .filter(|(_, h)| **h == host)
+        .map(|(g, _)| g.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 // ---------------------------------------------------------------------------------------------

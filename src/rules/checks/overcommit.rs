@@ -8,7 +8,7 @@ use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::{KvmUse, MemLock, Overcommit};
 use crate::report::Profile;
-use crate::rules::context::Ctx;
+use crate::rules::context::{Ctx, OvercommitValue};
 use crate::rules::outcome::Outcome;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
@@ -104,11 +104,31 @@ fn cpu_pm_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
         )
         .ev(argv_src(vm), argv_obs, "");
     }
-    let on = oc.cpu_pm == Some(true);
+    let o = match ctx.cpu_pm(vm) {
+        OvercommitValue::Known(on) => cpu_pm_verdict(ctx, vm, &t, on),
+        OvercommitValue::Depends { merged, before_9_1 } => {
+            let new = cpu_pm_verdict(ctx, vm, &t, merged);
+            let old = cpu_pm_verdict(ctx, vm, &t, before_9_1);
+            depends(
+                vm,
+                &t,
+                "cpu-pm",
+                on_off(merged),
+                on_off(before_9_1),
+                new,
+                old,
+            )
+        }
+    };
+    let (src, obs) = dedication(ctx, vm);
+    o.ev(argv_src(vm), argv_obs, want).ev(src, obs, "dedicated")
+}
+
+fn cpu_pm_verdict(ctx: &Ctx, vm: &Vm, t: &str, on: bool) -> Outcome {
     let ded = ctx.dedicated(vm);
     let latency = ctx.profile == Profile::Latency;
     let why = dedication_unknown(ctx, vm);
-    let o = match (on, ded) {
+    match (on, ded) {
         (true, Some(true)) => Outcome::pass(
             t,
             "cpu-pm=on on dedicated vCPUs: the guest idles in its own C-states without HLT/MWAIT/PAUSE exits",
@@ -147,30 +167,62 @@ fn cpu_pm_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
             t,
             format!("cpu-pm=on is not set; whether the vCPUs are dedicated (and it would help) cannot be told ({why})"),
         ),
-    };
-    let o = if on && last_overcommit_omits(oc, |occ| occ.cpu_pm.is_some()) {
-        let msg = format!(
-            "{} (cpu-pm=on comes from an earlier -overcommit: QEMU < 9.1 resets it to off when a later -overcommit omits it)",
-            o.message
-        );
-        Outcome { message: msg, ..o }
-    } else {
-        o
-    };
-    let (src, obs) = dedication(ctx, vm);
-    o.ev(argv_src(vm), argv_obs, want).ev(src, obs, "dedicated")
+    }
 }
 
-/// Whether the last `-overcommit` lacks the key (QEMU < 9.1 then reset it to off).
-fn last_overcommit_omits(
-    oc: &Overcommit,
-    has_key: impl Fn(&crate::model::vm::OvercommitOption) -> bool,
-) -> bool {
-    oc.occurrences
+/// The verdict when a key's value depends on whether QEMU is older than 9.1 (see
+/// [`OvercommitValue`]): the verdict both readings agree on, else unknown; either way the
+/// reset is named.
+fn depends(
+    vm: &Vm,
+    t: &str,
+    key: &str,
+    merged: &str,
+    before_9_1: &str,
+    new: Outcome,
+    old: Outcome,
+) -> Outcome {
+    let machine = vm
+        .model
+        .machine
+        .machine_type
+        .as_deref()
+        .map_or("no machine type".to_string(), |m| {
+            format!("machine type {m}")
+        });
+    let last = vm
+        .model
+        .overcommit
+        .occurrences
         .iter()
         .rev()
         .find(|o| o.option == "overcommit")
-        .is_some_and(|o| !has_key(o))
+        .map(|o| {
+            occurrences(&Overcommit {
+                occurrences: vec![o.clone()],
+                ..Overcommit::default()
+            })
+        })
+        .unwrap_or_default();
+    let reset = format!(
+        "{key}={merged} on QEMU >= 9.1, but QEMU < 9.1 resets it to {before_9_1} at the last option ({last}), which does not name it, and {machine} does not prove QEMU >= 9.1"
+    );
+    if new.status == old.status {
+        let msg = format!("{} ({reset})", new.message);
+        Outcome {
+            message: msg,
+            ..new
+        }
+    } else {
+        Outcome::unknown(
+            t,
+            format!(
+                "{reset}: {} if it is 9.1 or later, {} if older (check with QMP query-version)",
+                new.status.as_str(),
+                old.status.as_str()
+            ),
+        )
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,7 +236,6 @@ fn mem_lock_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
     let t = ctx.vm_target(vm);
     let oc = &vm.model.overcommit;
     let eff = oc.mem_lock.unwrap_or(MemLock::Off);
-    let on = matches!(eff, MemLock::On | MemLock::OnFault);
     let default = if oc.mem_lock.is_none() {
         " (QEMU default)"
     } else {
@@ -196,9 +247,26 @@ fn mem_lock_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
         occurrences(oc)
     );
     let legacy = oc.occurrences.iter().any(|o| o.option == "realtime");
-    let latency = ctx.profile == Profile::Latency;
     let mo = ctx.flags.mem_overcommitted;
-    let o = match (on, mo) {
+    let o = match ctx.mem_lock(vm) {
+        OvercommitValue::Known(m) => mem_lock_verdict(ctx, &t, m),
+        OvercommitValue::Depends { merged, before_9_1 } => depends(
+            vm,
+            &t,
+            "mem-lock",
+            mem_lock_str(merged),
+            mem_lock_str(before_9_1),
+            mem_lock_verdict(ctx, &t, merged),
+            mem_lock_verdict(ctx, &t, before_9_1),
+        ),
+    };
+    mem_lock_evidence(ctx, vm, o, legacy, argv_obs, mo)
+}
+
+fn mem_lock_verdict(ctx: &Ctx, t: &str, eff: MemLock) -> Outcome {
+    let on = matches!(eff, MemLock::On | MemLock::OnFault);
+    let latency = ctx.profile == Profile::Latency;
+    match (on, ctx.flags.mem_overcommitted) {
         (true, Some(false)) => Outcome::pass(
             t,
             format!(
@@ -230,7 +298,17 @@ fn mem_lock_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
             t,
             "mem-lock is off; whether the host's memory is overcommitted (and locking would be safe) cannot be told",
         ),
-    };
+    }
+}
+
+fn mem_lock_evidence(
+    ctx: &Ctx,
+    vm: &Vm,
+    o: Outcome,
+    legacy: bool,
+    argv_obs: String,
+    mo: Option<bool>,
+) -> Outcome {
     let o = if legacy {
         let msg = format!(
             "{} (-realtime mlock= was removed in QEMU 6.0: use -overcommit mem-lock=)",
@@ -325,11 +403,26 @@ mod tests {
         assert!(f[0].evidence[0]
             .observed
             .contains("-overcommit mem-lock=off; -overcommit cpu-pm=on"));
-        // Earlier occurrence only: still on, with a note about older QEMU.
+        // Earlier occurrence only: on for QEMU >= 9.1, reset to off by older QEMU, and
+        // pc-q35-6.0 does not tell which: not a pass, and the reset is named.
         let s = host("-overcommit cpu-pm=on -overcommit mem-lock=off", "0");
         let f = findings(&s, Throughput, r);
+        assert_eq!(f[0].status.as_str(), "unknown");
+        assert!(
+            f[0].message.contains(
+                "QEMU < 9.1 resets it to off at the last option (-overcommit mem-lock=off)"
+            ),
+            "{}",
+            f[0].message
+        );
+        // A 9.1+ machine type proves the merging QEMU.
+        let s = host(
+            "-overcommit cpu-pm=on -overcommit mem-lock=off -machine pc-q35-9.2",
+            "0",
+        );
+        let f = findings(&s, Throughput, r);
         assert_eq!(f[0].status.as_str(), "pass");
-        assert!(f[0].message.contains("QEMU < 9.1"));
+        assert!(!f[0].message.contains("9.1"), "{}", f[0].message);
         // argv only: dedication unknown.
         let s = SnapBuilder::new()
             .vm_argv(&["qemu-system-x86_64", "-accel", "kvm", "-name", "a"], &[])
@@ -366,6 +459,32 @@ mod tests {
         assert_eq!(
             status(
                 &host("-overcommit mem-lock=off -overcommit mem-lock=on", "0"),
+                Throughput,
+                r,
+                "vm:a"
+            ),
+            "pass"
+        );
+        // libvirt's mem-lock=on followed by the passthrough cpu-pm=on: QEMU < 9.1 resets
+        // mem-lock to off, and pc-q35-6.0 allows such a QEMU (issue 12 item 6).
+        let f = findings(
+            &host("-overcommit mem-lock=on -overcommit cpu-pm=on", "0"),
+            Throughput,
+            r,
+        );
+        assert_eq!(f[0].status.as_str(), "unknown");
+        assert!(
+            f[0].message.starts_with("mem-lock=on on QEMU >= 9.1, but QEMU < 9.1 resets it to off at the last option (-overcommit cpu-pm=on)"),
+            "{}",
+            f[0].message
+        );
+        // With a 9.1+ machine type the merge is right.
+        assert_eq!(
+            status(
+                &host(
+                    "-overcommit mem-lock=on -overcommit cpu-pm=on -machine pc-q35-9.1",
+                    "0"
+                ),
                 Throughput,
                 r,
                 "vm:a"

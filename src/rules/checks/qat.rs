@@ -451,6 +451,8 @@ fn qat_passthrough(ctx: &Ctx) -> Vec<Outcome> {
 /// Where the VM's vCPUs run, for locality.
 enum VmSide {
     Node(u32),
+    /// Guest NUMA nodes each bound to one of these host nodes.
+    BoundNodes(std::collections::BTreeSet<u32>),
     Spans,
     Unknown(String),
 }
@@ -466,7 +468,10 @@ fn passthrough_one(ctx: &Ctx, vm: &Vm, target: &str, mine: &[&QatRef]) -> Outcom
         (_, Some(t), _) if t.vcpus.is_empty() => VmSide::Unknown(
             "no vCPU thread is identifiable ('CPU n/KVM' names need debug-threads=on)".into(),
         ),
-        _ => VmSide::Spans,
+        _ => match facts.bound_host_nodes() {
+            Some(nodes) => VmSide::BoundNodes(nodes),
+            None => VmSide::Spans,
+        },
     };
     let fds = ctx
         .process(vm)
@@ -508,6 +513,15 @@ fn passthrough_one(ctx: &Ctx, vm: &Vm, target: &str, mine: &[&QatRef]) -> Outcom
             (Some(d), VmSide::Node(v)) => {
                 worst = worst.max(1);
                 notes.push(format!("{} is on node {d}, the VM on node {v}", r.bdf));
+            }
+            (Some(d), VmSide::BoundNodes(nodes)) if nodes.contains(&d) => {}
+            (Some(d), VmSide::BoundNodes(nodes)) => {
+                worst = worst.max(1);
+                notes.push(format!(
+                    "{} is on node {d}, none of the host nodes ({}) the VM's guest NUMA nodes are bound to",
+                    r.bdf,
+                    crate::parse::cpulist::format(nodes)
+                ));
             }
             (Some(d), VmSide::Spans) => {
                 worst = worst.max(1);
@@ -556,10 +570,16 @@ fn passthrough_one(ctx: &Ctx, vm: &Vm, target: &str, mine: &[&QatRef]) -> Outcom
         0 if single_node => Outcome::pass(target, format!("{what}; single NUMA node host")),
         0 => Outcome::pass(
             target,
-            format!(
-                "{what}, on the VM's node {}",
-                vm_node.map_or_else(|| "?".into(), |n| n.to_string())
-            ),
+            match &vm_side {
+                VmSide::BoundNodes(nodes) => format!(
+                    "{what}, on host nodes its guest NUMA nodes are bound to ({})",
+                    crate::parse::cpulist::format(nodes)
+                ),
+                _ => format!(
+                    "{what}, on the VM's node {}",
+                    vm_node.map_or_else(|| "?".into(), |n| n.to_string())
+                ),
+            },
         ),
         1 => Outcome::warn(
             target,
