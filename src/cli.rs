@@ -161,6 +161,9 @@ pub struct FixArgs {
     /// TOML file of accepted deviations, as for `scan`: waived findings get no step
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// Generate although --report and SOURCES describe different hosts
+    #[arg(long)]
+    pub any_host: bool,
 }
 
 #[derive(Args, Debug)]
@@ -385,13 +388,29 @@ fn fix(a: FixArgs) -> Result<i32> {
     let before = report.notes.len();
     crate::rules::engine::apply_waivers(&mut report, &waivers, &today[..10]);
     notes.extend(report.notes.drain(before..));
-    if let (Some(s), Some(r)) = (
-        snap.as_ref().and_then(|s| s.hostname.get()),
-        &report.host.hostname,
-    ) {
-        if a.report.is_some() && s.trim() != r.trim() {
+    // A report of one host with the facts of another makes a script for neither.
+    if let (Some(path), Some(s)) = (&a.report, &snap) {
+        let facts = crate::fix::identity::HostIdentity::from_snapshot(s);
+        let of_report = crate::fix::identity::HostIdentity {
+            hostname: report
+                .host
+                .hostname
+                .as_deref()
+                .and_then(crate::fix::identity::hostname),
+            ..Default::default()
+        };
+        let diff = of_report.differences(&facts);
+        if !diff.is_empty() {
+            if !a.any_host {
+                return Err(Error::Usage(format!(
+                    "--report {} is of another host than the SOURCES ({}); fix --any-host generates anyway",
+                    path.display(),
+                    diff.join("; ")
+                )));
+            }
             notes.push(format!(
-                "the report is of host {r}, the facts of host {s}: the steps use the facts"
+                "--any-host: the report and the facts are of different hosts ({}); the steps use the facts, and the script is bound to the facts' host",
+                diff.join("; ")
             ));
         }
     }
@@ -401,6 +420,7 @@ fn fix(a: FixArgs) -> Result<i32> {
         source,
         generated_at: crate::util::now_rfc3339(),
         notes,
+        identity: None,
     };
     let gen = crate::fix::generate(&report, snap.as_ref(), &opts);
     if let Some(dir) = &a.libvirt_xml {

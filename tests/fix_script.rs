@@ -526,6 +526,7 @@ fn hostile_host_values_never_run_a_command() {
     // Dry run (as whoever runs the tests): reads only, runs nothing.
     let o = run(Command::new("bash")
         .arg(&script)
+        .arg("--any-host")
         .current_dir(tmp.path())
         .env("PATH", "/usr/bin:/bin"));
     let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
@@ -538,7 +539,7 @@ fn hostile_host_values_never_run_a_command() {
         let sh = format!(
             "mount -t tmpfs none {scratch} && mkdir {scratch}/u {scratch}/w && \
              mount -t overlay overlay -o lowerdir=/etc,upperdir={scratch}/u,workdir={scratch}/w /etc && \
-             bash {script} --apply --with-guarded --backup-dir {bk}; echo rc=$?",
+             bash {script} --apply --with-guarded --any-host --backup-dir {bk}; echo rc=$?",
             scratch = shell_words::quote(&tmp.path().join("scratch").to_string_lossy()),
             script = shell_words::quote(&script.to_string_lossy()),
             bk = shell_words::quote(&bk.to_string_lossy()),
@@ -618,10 +619,12 @@ impl Ns {
         }
     }
 
-    /// Run `bash SCRIPT ARGS...` in a fresh private mount namespace.
+    /// Run `bash SCRIPT ARGS... --any-host` in a fresh private mount namespace (the scripts
+    /// are made from fixture hosts and run here; a rollback.sh ignores the flag).
     fn script(&mut self, script: &Path, args: &[&str]) -> (i32, String, String) {
         let mut argv = vec!["bash".to_string(), script.to_string_lossy().into_owned()];
         argv.extend(args.iter().map(|a| a.to_string()));
+        argv.push("--any-host".into());
         let refs: Vec<&str> = argv.iter().map(|s| s.as_str()).collect();
         self.run(&refs)
     }
@@ -936,7 +939,7 @@ fn a_run_killed_half_way_leaves_a_working_rollback() {
     let original = ns.baseline();
     let count = tmp.path().join("head.count");
     let stub = ns.stub.join("head");
-    for kill_at in [3, 9, 30, 75] {
+    for kill_at in [6, 12, 35, 77] {
         // Kills the script: the topmost of the `bash fix.sh` processes above it (head runs in
         // command substitutions, forks of the script with the same command line).
         std::fs::write(
@@ -1299,7 +1302,7 @@ fn bls_kernelopts_change_through_grub2_editenv() {
         "mkdir -p /boot/loader/entries && \
          printf 'title RHEL\\nlinux /vmlinuz\\noptions $kernelopts $tuned_params\\n' \
          >/boot/loader/entries/abc-4.18.0-553.el8_10.x86_64.conf && \
-         bash {} --apply --with-guarded --backup-dir {}",
+         bash {} --apply --with-guarded --any-host --backup-dir {}",
         shell_words::quote(&script.to_string_lossy()),
         shell_words::quote(&bk.to_string_lossy())
     );
@@ -1601,7 +1604,9 @@ fn crafted_hugepage_counts_never_reach_bash_arithmetic() {
     let edited = body.replace(" 512 2048 ", " 4503599627370497 2048 ");
     assert_ne!(edited, body);
     std::fs::write(&script, edited).unwrap();
-    let o = run(Command::new("bash").arg(&script).current_dir(tmp.path()));
+    let o = run(Command::new("bash")
+        .args([script.as_os_str(), "--any-host".as_ref()])
+        .current_dir(tmp.path()));
     let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
     assert!(
         out.contains("4503599627370497 pages of 2048 kB is out of range; not changed"),
@@ -1655,6 +1660,119 @@ fn pool_steps_come_from_the_scan_and_apply() {
 }
 
 // ---- the command line ------------------------------------------------------------------------
+
+/// The script is bound to the scanned host: made from a fixture and run here (dry run
+/// included) it refuses before any step, naming what differs; `--any-host` runs it. Made
+/// from a tree that has this host's identity, it runs. `fix --report A` with the facts of
+/// another host is refused at generation, unless `fix --any-host`.
+#[test]
+fn scripts_refuse_another_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = hosts::tree("icx-untuned");
+    let script = tmp.path().join("fix.sh");
+    let body = generate(&["--root"], &[&tree], &script);
+    assert!(
+        body.contains("# bound to:   hostname hv-icx02, machine-id unknown, SMBIOS system UUID 5d6c7b8a-3f4e-1042-9876-543210fedcba"),
+        "{body}"
+    );
+    let here = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let here = here.trim();
+    assert_ne!(here, "hv-icx02");
+    let dry = |args: &[&str]| {
+        let o = run(Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .current_dir(tmp.path()));
+        (o.status.code(), text(&o.stdout), text(&o.stderr))
+    };
+    let (rc, out, err) = dry(&[]);
+    assert_eq!(rc, Some(2), "{out}\n{err}");
+    assert!(
+        err.contains("refusing to run: this is not the host the script was made for"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("hostname: made for hv-icx02, this host is {here}")),
+        "{err}"
+    );
+    assert!(
+        err.contains("SMBIOS system UUID: made for 5d6c7b8a-3f4e-1042-9876-543210fedcba"),
+        "{err}"
+    );
+    assert!(!out.contains("would change"), "no step ran: {out}");
+    let (_, out, err) = dry(&["--any-host"]);
+    assert!(
+        out.contains("would change") && out.contains("== kvmaudit fix: dry-run =="),
+        "{out}\n{err}"
+    );
+    assert!(
+        err.contains("warning (--any-host): hostname: made for hv-icx02"),
+        "{err}"
+    );
+
+    // A tree with this host's identity: the script runs; another machine-id: refused.
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    std::fs::write(mirror.join("proc/sys/kernel/hostname"), format!("{here}\n")).unwrap();
+    let uuid = mirror.join("sys/class/dmi/id/product_uuid");
+    match std::fs::read_to_string("/sys/class/dmi/id/product_uuid") {
+        Ok(u) => std::fs::write(&uuid, u).unwrap(),
+        Err(_) => std::fs::remove_file(&uuid).unwrap(),
+    }
+    let mid = std::fs::read_to_string("/etc/machine-id").ok();
+    if let Some(m) = &mid {
+        std::fs::write(mirror.join("etc/machine-id"), m).unwrap();
+    }
+    let body = generate(&["--root"], &[&mirror], &script);
+    assert!(
+        body.contains(&format!("# bound to:   hostname {here}, ")),
+        "{body}"
+    );
+    let (rc, out, err) = dry(&[]);
+    assert!(!err.contains("refusing"), "{err}");
+    assert!(rc == Some(0) || rc == Some(1), "{out}\n{err}");
+    assert!(out.contains("== kvmaudit fix: dry-run =="), "{out}");
+    if mid.is_some() {
+        std::fs::write(
+            mirror.join("etc/machine-id"),
+            "0123456789abcdef0123456789abcdef\n",
+        )
+        .unwrap();
+        generate(&["--root"], &[&mirror], &script);
+        let (rc, _, err) = dry(&[]);
+        assert_eq!(rc, Some(2), "{err}");
+        assert!(
+            err.contains("machine-id: made for 0123456789abcdef0123456789abcdef, this host has"),
+            "{err}"
+        );
+    }
+
+    // Generation: the report of hv-icx02 with the facts of hv-icx01.
+    let r = tmp.path().join("r.json");
+    write_report(&report_with_expected(&tree, &tree, "throughput"), &r);
+    let other = hosts::tree("icx-tuned");
+    let o = run(Command::new(bin())
+        .args(["fix", "--generate-script", "--report"])
+        .arg(&r)
+        .arg("--root")
+        .arg(&other));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr)
+            .contains("is of another host than the SOURCES (hostname hv-icx02 ≠ hv-icx01)"),
+        "{}",
+        text(&o.stderr)
+    );
+    let body = generate(
+        &["--any-host", "--report"],
+        &[&r, Path::new("--root"), &other],
+        &script,
+    );
+    assert!(body.contains("# bound to:   hostname hv-icx01,"), "{body}");
+    assert!(
+        body.contains("--any-host: the report and the facts are of different hosts"),
+        "{body}"
+    );
+}
 
 /// `fix --waivers FILE` reads scan's waiver format: a waived finding gets no step and the
 /// header lists it as waived, with the waiver's reason and expiry.
@@ -1789,6 +1907,14 @@ fn live_generation_needs_no_write_access() {
     std::fs::write(&file, &script).unwrap();
     let o = run(Command::new("bash").arg("-n").arg(&file));
     assert!(o.status.success(), "{}", text(&o.stderr));
+    // Made for this host, it runs here (dry run) without --any-host.
+    let o = run(Command::new("bash").arg(&file).current_dir(dir.path()));
+    assert!(!text(&o.stderr).contains("refusing"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("== kvmaudit fix: dry-run =="),
+        "{}",
+        text(&o.stdout)
+    );
 }
 
 // ---- every step kind -------------------------------------------------------------------------
@@ -1949,7 +2075,9 @@ fn every_step_kind_renders_clean() {
         "{body}"
     );
     // The dry run of all of it reads only (the paths do not exist here: failures, no writes).
-    let o = run(Command::new("bash").arg(&script).current_dir(tmp.path()));
+    let o = run(Command::new("bash")
+        .args([script.as_os_str(), "--any-host".as_ref()])
+        .current_dir(tmp.path()));
     assert!(
         text(&o.stdout).contains("== kvmaudit fix: dry-run =="),
         "{}",

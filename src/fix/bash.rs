@@ -16,6 +16,8 @@ pub struct Header<'a> {
     pub generated_at: &'a str,
     /// `scan of /`, `scan of --root DIR`, `report FILE`, ...
     pub source: String,
+    /// The host the script refuses to run anywhere but on.
+    pub identity: &'a super::identity::HostIdentity,
 }
 
 /// Append one line.
@@ -66,6 +68,16 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
         ),
     );
     cm(&mut out, &format!("findings:   {}", h.source));
+    let id = h.identity;
+    cm(
+        &mut out,
+        &format!(
+            "bound to:   hostname {}, machine-id {}, SMBIOS system UUID {} (another host is refused unless --any-host)",
+            id.hostname.as_deref().unwrap_or("unknown"),
+            id.machine_id.as_deref().unwrap_or("unknown"),
+            id.smbios_uuid.as_deref().unwrap_or("unknown")
+        ),
+    );
     ln(&mut out, "#");
     for l in [
         "bash THIS-SCRIPT                 dry run (default): every planned change as current → target",
@@ -166,6 +178,19 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
     }
     ln(&mut out, "");
     out.push_str(PRELUDE);
+    ln(&mut out, "");
+    // Before any change, dry run included: the running host must be the scanned one.
+    for (var, v) in [
+        ("BOUND_HOSTNAME", &id.hostname),
+        ("BOUND_MACHINE_ID", &id.machine_id),
+        ("BOUND_SMBIOS_UUID", &id.smbios_uuid),
+    ] {
+        ln(
+            &mut out,
+            &format!("{var}={}", q(v.as_deref().unwrap_or(""))),
+        );
+    }
+    ln(&mut out, "check_host");
     ln(&mut out, "");
 
     // What stays for the admin, printed in the closing list.

@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn queue_vectors_saturate_for_a_crafted_vcpu_count() {
         let f = finding("qemu.net.multiqueue", "vm:a/net:n0", Status::Warn);
-        let q = suggest(&f, Some(u32::MAX)).unwrap().qemu;
+        let q = suggest(&f, Some(u32::MAX), None).unwrap().qemu;
         assert!(q.contains(&format!("vectors={}", u32::MAX)), "{q}");
     }
 

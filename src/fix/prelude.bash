@@ -10,15 +10,20 @@ fi
 MODE=dry-run
 WITH_GUARDED=0
 FORCE=0
+ANY_HOST=0
+BOUND_HOSTNAME=""
+BOUND_MACHINE_ID=""
+BOUND_SMBIOS_UUID=""
 BACKUP_ROOT=${KVMAUDIT_BACKUP_DIR:-/var/backups/kvmaudit}
 
 usage() {
   cat <<'USAGE'
-Usage: bash SCRIPT [--dry-run | --apply] [--with-guarded] [--force] [--backup-dir DIR]
+Usage: bash SCRIPT [--dry-run | --apply] [--with-guarded] [--force] [--any-host] [--backup-dir DIR]
   --dry-run       print every planned change as current → target; change nothing (default)
   --apply         make the changes (root only); prior state and rollback.sh go to the backup dir
   --with-guarded  also run the steps the catalogue marks "guarded" (they need your judgement)
   --force         reload kernel modules even while VMs use them
+  --any-host      run although this is not the host the script was made for
   --backup-dir D  where backups and rollback.sh go
                   (default: $KVMAUDIT_BACKUP_DIR, else /var/backups/kvmaudit)
 USAGE
@@ -30,6 +35,7 @@ while [[ $# -gt 0 ]]; do
     --apply) MODE=apply ;;
     --with-guarded) WITH_GUARDED=1 ;;
     --force) FORCE=1 ;;
+    --any-host) ANY_HOST=1 ;;
     --backup-dir)
       if [[ $# -lt 2 ]]; then
         usage >&2
@@ -121,6 +127,45 @@ may_change() {
     return 1
   fi
   return 0
+}
+
+# check_host: the running host is the one the script was made for (hostname, machine-id, SMBIOS
+# system UUID, as far as the scan knew them), or the script stops here, before any change.
+check_host() {
+  local cur
+  local -a diff=()
+  if [[ -n $BOUND_HOSTNAME ]]; then
+    cur=$(head -n 1 /proc/sys/kernel/hostname 2>/dev/null || true)
+    if [[ $cur != "$BOUND_HOSTNAME" ]]; then
+      diff+=("hostname: made for $BOUND_HOSTNAME, this host is $(disp "${cur:-unknown}")")
+    fi
+  fi
+  if [[ -n $BOUND_MACHINE_ID ]]; then
+    cur=$(head -n 1 /etc/machine-id 2>/dev/null || true)
+    if [[ ${cur,,} != "$BOUND_MACHINE_ID" ]]; then
+      diff+=("machine-id: made for $BOUND_MACHINE_ID, this host has $(disp "${cur:-none readable}")")
+    fi
+  fi
+  if [[ -n $BOUND_SMBIOS_UUID ]]; then
+    cur=$(head -n 1 /sys/class/dmi/id/product_uuid 2>/dev/null || true)
+    if [[ ${cur,,} != "$BOUND_SMBIOS_UUID" ]]; then
+      diff+=("SMBIOS system UUID: made for $BOUND_SMBIOS_UUID, this host has $(disp "${cur:-none readable (root reads it)}")")
+    fi
+  fi
+  if [[ -z $BOUND_HOSTNAME$BOUND_MACHINE_ID$BOUND_SMBIOS_UUID ]]; then
+    diff+=("the script does not know which host it was made for")
+  fi
+  if ((${#diff[@]} == 0)); then
+    return 0
+  fi
+  if ((ANY_HOST)); then
+    printf 'warning (--any-host): %s\n' "${diff[@]}" >&2
+    return 0
+  fi
+  echo "refusing to run: this is not the host the script was made for" >&2
+  printf '  - %s\n' "${diff[@]}" >&2
+  echo "(--any-host runs it anyway)" >&2
+  exit 2
 }
 
 # ---- backups and the rollback script ---------------------------------------------------------
