@@ -221,14 +221,28 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
                 // design.md reserves for failed rules.
                 _ => 1,
             };
-            let _ = e.print();
+            if code == 0 {
+                let _ = e.print();
+            } else {
+                // clap quotes the offending argument: it may carry escapes or be megabytes long.
+                let text = e.render().to_string();
+                let lines: Vec<String> = text
+                    .lines()
+                    .map(|l| crate::safe_text::one_line(l, crate::safe_text::STDERR_LINE_CHARS))
+                    .collect();
+                eprintln!("{}", lines.join("\n").trim_end());
+            }
             return code;
         }
     };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kvmaudit: error: {e}");
+            // Paths, parser complaints and quoted input come from outside: one bounded line.
+            eprintln!(
+                "kvmaudit: error: {}",
+                crate::safe_text::one_line(&e.to_string(), crate::safe_text::STDERR_LINE_CHARS)
+            );
             1
         }
     }
@@ -437,8 +451,15 @@ fn fix(a: FixArgs) -> Result<i32> {
 /// A JSON report written by `scan --json`, bounded in size and schema version.
 fn read_report(path: &std::path::Path) -> Result<Report> {
     let bytes = crate::input::read_input_file(path, collect::MAX_INPUT, "a kvmaudit report")?;
-    let report: Report = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::parse(path, format!("not a kvmaudit JSON report: {e}")))?;
+    let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::parse(
+            path,
+            format!(
+                "not a kvmaudit JSON report: {}",
+                crate::safe_text::json_complaint(&e)
+            ),
+        )
+    })?;
     if report.schema_version > crate::report::REPORT_SCHEMA_VERSION {
         return Err(Error::parse(
             path,

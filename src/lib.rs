@@ -15,5 +15,6 @@ pub mod output;
 pub mod parse;
 pub mod report;
 pub mod rules;
+pub mod safe_text;
 pub mod snapshot;
 pub mod util;

@@ -31,6 +31,9 @@ pub enum ReadErrorKind {
     NotAvailable,
     /// Any other I/O error (EIO from a sysfs attribute, a loop of symlinks, ...).
     Io,
+    /// Not read: the scan of a `--root` tree reached its global budget, or the path named a
+    /// directory already listed under another name (see `collect::budget`).
+    Budget,
 }
 
 impl ReadErrorKind {
@@ -43,6 +46,7 @@ impl ReadErrorKind {
             ReadErrorKind::OutsideRoot => "symlink leaves --root",
             ReadErrorKind::NotAvailable => "not available from this source",
             ReadErrorKind::Io => "I/O error",
+            ReadErrorKind::Budget => "scan budget",
         }
     }
 }

@@ -127,3 +127,41 @@ fn hostile_label_values_survive_a_real_parser() {
         .iter()
         .any(|s| s["labels"]["target"] == format!("vm:{weird}")));
 }
+
+/// A VM named with a carriage return: Python reads the file as text (universal newlines), so a
+/// raw CR ended the line inside the label and the parser rejected the whole file.
+#[test]
+fn carriage_return_in_a_vm_name_keeps_the_file_parseable() {
+    if !parser_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let argv = tmp.path().join("cr.cmdline");
+    std::fs::write(
+        &argv,
+        b"/usr/bin/qemu-system-x86_64\0-name\0guest=web\rprod\0-machine\0pc-q35-8.2,accel=kvm\0-m\x002048\0",
+    )
+    .unwrap();
+    let prom = tmp.path().join("kvmaudit.prom");
+    let args = [
+        std::ffi::OsString::from("--qemu-argv"),
+        argv.into_os_string(),
+    ];
+    scan_writing(&args, "--prom", &prom, &tmp.path().join("report.json"));
+    let fams = parse(&prom);
+    let rs = family(&fams, "kvmaudit_rule_status")["samples"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let targets: Vec<&str> = rs
+        .iter()
+        .filter_map(|s| s["labels"]["target"].as_str())
+        .filter(|t| t.starts_with("vm:"))
+        .collect();
+    assert!(!targets.is_empty());
+    // The CR is shown as the two characters `\r`; no sample lost its line.
+    assert!(
+        targets.iter().all(|t| t.starts_with("vm:web\\rprod")),
+        "{targets:?}"
+    );
+}

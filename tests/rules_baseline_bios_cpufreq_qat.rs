@@ -93,6 +93,32 @@ fn tuned_host_details() {
     );
 }
 
+/// Issue 12: what the tuned-profile and stock trees were built to show, by message.
+#[test]
+fn tuned_profile_and_stock_host_details() {
+    // realtime-virtual-host holds C1E/C6 off through /dev/cpu_dma_latency (1 µs).
+    let r = scan("icx-rt-virtual-host", "throughput");
+    for rule in ["bios.c1e", "bios.c6"] {
+        let f = finding(&r, rule, "host");
+        let m = f["message"].as_str().unwrap();
+        assert!(m.contains("limit of 1 µs"), "{rule}: {m}");
+        assert!(m.contains("realtime-virtual-host"), "{rule}: {m}");
+    }
+    // virtual-host's 170 µs request holds neither off.
+    let r = scan("icx-virtual-host", "throughput");
+    assert_eq!(finding(&r, "bios.c6", "host")["status"], "fail");
+    // Stock distribution hosts without passthrough: the IOMMU is informational.
+    for name in ["rhel9-stock", "ubuntu2204-cloud"] {
+        let r = scan(name, "throughput");
+        let f = finding(&r, "host.iommu.enabled", "host");
+        assert_eq!(f["status"], "info", "{name}: {f}");
+        assert!(
+            f["message"].as_str().unwrap().contains("no VM uses VFIO"),
+            "{name}: {f}"
+        );
+    }
+}
+
 /// An unprivileged scan of icx-restricted matches its EXPECTED and has no `fail` in these rules
 /// that the root scan of the same copy lacks.
 #[test]

@@ -586,3 +586,49 @@ fn all_corpus_vms_on_one_host() {
     // the host's memory (which 390 small VMs do not exhaust).
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// Redacting secrets (inline `-object secret` data in 15 files, passwordids) changes no verdict:
+/// every file's VM gets the same findings from its redacted argv as from the raw one.
+#[test]
+fn redacted_argv_gives_the_same_verdicts() {
+    use kvmaudit::snapshot::RawBytes;
+    let m = manifest();
+    let mut raw_vms = Vec::new();
+    let mut redacted_vms = Vec::new();
+    let mut changed = 0;
+    for (rel, _) in &m {
+        let a = argv(rel);
+        let mut bytes: Vec<RawBytes> = a.iter().map(|s| RawBytes::from(s.as_str())).collect();
+        changed += kvmaudit::parse::qemu::redact::redact_argv(&mut bytes);
+        let r: Vec<String> = bytes.iter().map(|b| b.to_string_lossy()).collect();
+        raw_vms.push((rel.clone(), a));
+        redacted_vms.push((rel.clone(), r));
+    }
+    // The corpus does carry secrets: the comparison below is not vacuous.
+    assert!(changed >= 15, "{changed} arguments redacted");
+    let verdicts = |vms: &[(String, Vec<String>)]| -> Vec<String> {
+        let snap = host_with_argv(vms);
+        let report = kvmaudit::rules::evaluate(&snap, Profile::Throughput, &[], "2026-01-01");
+        report
+            .results
+            .iter()
+            .map(|f| {
+                let ev: Vec<String> = f
+                    .evidence
+                    .iter()
+                    .map(|e| format!("{} → {:?}", e.observed, e.expected))
+                    .collect();
+                format!("{} {} {:?} {}", f.rule, f.target, f.status, ev.join("; "))
+            })
+            .collect()
+    };
+    let (raw, red) = (verdicts(&raw_vms), verdicts(&redacted_vms));
+    assert_eq!(raw.len(), red.len());
+    let diff: Vec<String> = raw
+        .iter()
+        .zip(&red)
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("{a}\n  became {b}"))
+        .collect();
+    assert!(diff.is_empty(), "{}", diff.join("\n"));
+}

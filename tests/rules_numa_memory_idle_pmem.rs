@@ -59,6 +59,13 @@ const DEVIATIONS: &[(&str, &str, &str, &str, &str)] = &[
         "cpu-pm=on on every VM",
     ),
     (
+        "icx-virtual-host",
+        "latency",
+        "host.idle.poll",
+        "info",
+        "cpu-pm=on on every VM",
+    ),
+    (
         "icx-span",
         "latency",
         "host.idle.poll",
@@ -94,6 +101,35 @@ const DEVIATIONS: &[(&str, &str, &str, &str, &str)] = &[
         "host.kvm.exitless-timer@vm:epyc-vm1",
         "fail",
         "AVIC off",
+    ),
+    // The same brief rule on the stock hosts, which run no VM yet.
+    (
+        "rhel9-stock",
+        "latency",
+        "host.nohz-full.housekeeping",
+        "warn",
+        "latency expects nohz_full",
+    ),
+    (
+        "rhel9-stock",
+        "latency",
+        "host.kvm.exitless-timer",
+        "warn",
+        "latency expects the posted timer (pi_inject_timer 0 without nohz_full)",
+    ),
+    (
+        "ubuntu2204-cloud",
+        "latency",
+        "host.nohz-full.housekeeping",
+        "warn",
+        "latency expects nohz_full",
+    ),
+    (
+        "ubuntu2204-cloud",
+        "latency",
+        "host.kvm.exitless-timer",
+        "warn",
+        "latency expects the posted timer (pi_inject_timer 0 without nohz_full)",
     ),
     // host.irq.affinity is judged per device (host/dev:BDF): without root the VF is still
     // identified from argv and passes; only the NICs behind fd-passed taps stay unknown.

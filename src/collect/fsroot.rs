@@ -12,14 +12,19 @@
 //! Only regular files are read, checked before opening: a FIFO would block the scan forever and
 //! opening a device node can have effects (a watchdog starts counting, a tape rewinds). Files are
 //! opened with `O_NONBLOCK` as well, in case the type changed between the check and the open.
+//!
+//! A tree is read within a [`Budget`] (bytes, entries, files and directories seen twice): see
+//! [`super::budget`].
 
+use super::budget::{Budget, FileId, Limits};
 use crate::snapshot::{Fact, ReadError, ReadErrorKind};
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 /// Symlinks followed while resolving one path before giving up (Linux uses 40 too).
 const MAX_LINKS: usize = 40;
@@ -33,6 +38,8 @@ pub struct FsRoot {
     root: Option<PathBuf>,
     /// `root` with every symlink resolved: what `/proc/self/fd` shows for files under it.
     canonical: Option<PathBuf>,
+    /// What a scan of the tree may still read; `None` for the live host.
+    budget: Option<Arc<Budget>>,
 }
 
 impl FsRoot {
@@ -41,15 +48,40 @@ impl FsRoot {
         FsRoot {
             root: None,
             canonical: None,
+            budget: None,
         }
     }
 
-    /// A host filesystem tree under `dir`.
+    /// A host filesystem tree under `dir`, read within the default budget.
     pub fn under(dir: impl Into<PathBuf>) -> Self {
+        Self::under_with(dir, Limits::DEFAULT)
+    }
+
+    /// A host filesystem tree under `dir`, read within `limits`.
+    pub fn under_with(dir: impl Into<PathBuf>, limits: Limits) -> Self {
         let dir = dir.into();
         FsRoot {
             canonical: dir.canonicalize().ok(),
             root: Some(dir),
+            budget: Some(Arc::new(Budget::new(limits))),
+        }
+    }
+
+    /// The note a scan carries when the tree's budget limited it.
+    pub fn budget_note(&self) -> Option<String> {
+        self.budget.as_ref().and_then(|b| b.note())
+    }
+
+    /// Whether the tree's budget is spent (never for the live host).
+    pub fn budget_spent(&self) -> bool {
+        self.budget.as_ref().is_some_and(|b| b.is_spent())
+    }
+
+    /// Charge `n` entries to the budget, if there is one.
+    fn charge_entries(&self, n: u64) -> Result<(), ReadError> {
+        match &self.budget {
+            Some(b) => b.entries(n),
+            None => Ok(()),
         }
     }
 
@@ -72,13 +104,20 @@ impl FsRoot {
 
     /// Read at most `max` bytes; more is a `TooLarge` error rather than a silent truncation.
     pub fn read_bytes(&self, host: &str, max: u64) -> Fact<Vec<u8>> {
+        if let Err(e) = self.charge_entries(1) {
+            return Fact::Error(e);
+        }
         let path = match self.resolve(host, true) {
             Ok(p) => p,
             Err(e) => return Fact::Error(e),
         };
-        let read = self
-            .open_checked(&path, false)
-            .and_then(|f| read_bounded(f, max));
+        let read = self.open_checked(&path, false).and_then(|(f, id)| {
+            let bytes = read_bounded(f, max)?;
+            if let Some(b) = &self.budget {
+                b.file_read(id, bytes.len() as u64)?;
+            }
+            Ok(bytes)
+        });
         match read {
             Ok(b) => Fact::Value(b),
             Err(e) => Fact::Error(e),
@@ -86,8 +125,9 @@ impl FsRoot {
     }
 
     /// Open `path` for reading: a regular file (or, with `dir`, a directory), never through a
-    /// final symlink under a root, and verified to lie inside the root once open.
-    fn open_checked(&self, path: &Path, dir: bool) -> Result<File, ReadError> {
+    /// final symlink under a root, and verified to lie inside the root once open; with its
+    /// device and inode.
+    fn open_checked(&self, path: &Path, dir: bool) -> Result<(File, FileId), ReadError> {
         let meta = std::fs::metadata(path).map_err(|e| ReadError::from_io(&e))?;
         check_type(meta.file_type(), dir)?;
         let mut opts = std::fs::OpenOptions::new();
@@ -110,7 +150,7 @@ impl FsRoot {
         let meta = f.metadata().map_err(|e| ReadError::from_io(&e))?;
         check_type(meta.file_type(), dir)?;
         self.check_inside(&f)?;
-        Ok(f)
+        Ok((f, (meta.dev(), meta.ino())))
     }
 
     /// Under a root, the kernel's own name for an open file must start with the root; when
@@ -145,12 +185,18 @@ impl FsRoot {
 
     /// Sorted names in a directory.
     pub fn list_dir(&self, host: &str) -> Fact<Vec<String>> {
+        if let Err(e) = self.charge_entries(1) {
+            return Fact::Error(e);
+        }
         let path = match self.resolve(host, true) {
             Ok(p) => p,
             Err(e) => return Fact::Error(e),
         };
         let dir = match self.open_checked(&path, true) {
-            Ok(d) => d,
+            Ok((d, id)) => match self.budget.as_ref().map_or(Ok(()), |b| b.dir_listed(id)) {
+                Ok(()) => d,
+                Err(e) => return Fact::Error(e),
+            },
             Err(e) => return Fact::Error(e),
         };
         // Under a root, list the directory that was checked, not whatever the path names by now.
@@ -161,13 +207,19 @@ impl FsRoot {
         };
         match listing {
             Ok(rd) => {
-                let mut names: Vec<String> = rd
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                let mut names: Vec<String> = Vec::new();
+                for e in rd.filter_map(|e| e.ok()) {
+                    // Charged as they come, so a directory of millions stops at the budget.
+                    if let Err(e) = self.charge_entries(1) {
+                        return Fact::Error(e);
+                    }
+                    let n = e.file_name().to_string_lossy().into_owned();
                     // git keeps empty directories of fixture trees only with a marker file;
                     // no real /proc, /sys, /dev or /etc directory holds one.
-                    .filter(|n| self.root.is_none() || n != GIT_KEEP)
-                    .collect();
+                    if self.root.is_none() || n != GIT_KEEP {
+                        names.push(n);
+                    }
+                }
                 names.sort();
                 Fact::Value(names)
             }
@@ -177,6 +229,9 @@ impl FsRoot {
 
     /// The target of a symlink, as text, not resolved.
     pub fn read_link(&self, host: &str) -> Fact<String> {
+        if let Err(e) = self.charge_entries(1) {
+            return Fact::Error(e);
+        }
         let path = match self.resolve(host, false) {
             Ok(p) => p,
             Err(e) => return Fact::Error(e),

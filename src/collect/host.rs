@@ -3,7 +3,7 @@
 
 use super::fsroot::FsRoot;
 use super::paths::{is_pattern, matches, Kind, HOST_PATHS};
-use crate::snapshot::{Fact, ReadErrorKind};
+use crate::snapshot::{Fact, ReadError, ReadErrorKind};
 use std::collections::BTreeMap;
 
 /// The generic part of a snapshot: path-keyed raw facts.
@@ -20,6 +20,13 @@ impl HostFacts {
         for (spec, kind) in HOST_PATHS {
             let literal = !spec.split('/').any(is_pattern);
             for path in facts.expand(fs, spec) {
+                if !literal && fs.budget_spent() {
+                    // Past the budget, a pattern's matches would each be recorded as "not
+                    // read" (a million of them in a hostile tree): the listing they came from
+                    // is marked unread instead, so they are unknown all the same.
+                    facts.unlist(listed_dir(spec, &path));
+                    continue;
+                }
                 facts.record(fs, &path, *kind, literal);
             }
         }
@@ -67,6 +74,15 @@ impl HostFacts {
         }
     }
 
+    /// Replace the listing of `dir` (when it is still a listing) with a budget error.
+    fn unlist(&mut self, dir: &str) {
+        if let Some(f) = self.dirs.get_mut(dir) {
+            if f.value().is_some() {
+                *f = Fact::Error(budget_spent());
+            }
+        }
+    }
+
     /// Expand a pattern into existing host paths, recording every directory it lists so that
     /// "no entries" and "could not list" stay distinguishable later.
     fn expand(&mut self, fs: &FsRoot, spec: &str) -> Vec<String> {
@@ -86,6 +102,10 @@ impl HostFacts {
                     .dirs
                     .entry(dir.to_string())
                     .or_insert_with(|| fs.list_dir(dir));
+                if fs.budget_spent() && listing.value().is_some() {
+                    // Its entries would not be read: the listing is unknown from here on.
+                    *listing = Fact::Error(budget_spent());
+                }
                 if let Some(names) = listing.value() {
                     for n in names.iter().filter(|n| matches(comp, n)) {
                         next.push(format!("{}/{}", dir.trim_end_matches('/'), n));
@@ -95,5 +115,54 @@ impl HostFacts {
             prefixes = next;
         }
         prefixes
+    }
+}
+
+fn budget_spent() -> ReadError {
+    ReadError::new(
+        ReadErrorKind::Budget,
+        "entries not read: the scan budget of the --root tree is spent",
+    )
+}
+
+/// The directory whose listing produced `path`: its components up to the last pattern
+/// component of `spec`.
+fn listed_dir<'a>(spec: &str, path: &'a str) -> &'a str {
+    let comps: Vec<&str> = spec.split('/').filter(|c| !c.is_empty()).collect();
+    let Some(last) = comps.iter().rposition(|c| is_pattern(c)) else {
+        return path;
+    };
+    // `path` has one component per spec component; keep the first `last` of them.
+    let mut end = 0;
+    for _ in 0..last {
+        match path[end + 1..].find('/') {
+            Some(i) => end += 1 + i,
+            None => return path,
+        }
+    }
+    if end == 0 {
+        "/"
+    } else {
+        &path[..end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn listed_dir_is_the_parent_of_the_last_pattern() {
+        let f = super::listed_dir;
+        assert_eq!(
+            f(
+                "/sys/devices/system/cpu/cpu%d/cpuidle/state%d/name",
+                "/sys/devices/system/cpu/cpu3/cpuidle/state7/name"
+            ),
+            "/sys/devices/system/cpu/cpu3/cpuidle"
+        );
+        assert_eq!(
+            f("/sys/class/net/*", "/sys/class/net/eth0"),
+            "/sys/class/net"
+        );
+        assert_eq!(f("/*", "/x"), "/");
     }
 }

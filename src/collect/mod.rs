@@ -4,10 +4,12 @@
 //! files (`--cpuid`, `--dmi`, `--kconfig`, `--qemu-argv`) that replace one part of it.
 //! Collection never writes anything.
 
+pub mod budget;
 pub mod cpuid_live;
 pub mod fsroot;
 pub mod host;
 pub mod paths;
+pub mod pm_qos;
 pub mod processes;
 
 use crate::error::{Error, Result};
@@ -64,7 +66,11 @@ struct HostSide {
 
 impl HostSide {
     fn collect(fs: &FsRoot) -> HostSide {
-        let facts = host::HostFacts::collect(fs);
+        let mut facts = host::HostFacts::collect(fs);
+        facts.files.insert(
+            paths::CPU_DMA_LATENCY.to_string(),
+            pm_qos::read_cpu_dma_latency(fs),
+        );
         let kconfig = find_kconfig(fs, &facts.files);
         let hostname = hostname(&facts.files);
         let cpuid = if fs.is_live() {
@@ -120,6 +126,7 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
             notes.push(format!("{}: {}", smbios.path, e.describe()));
         }
     }
+    notes.extend(fs.budget_note());
     Snapshot {
         schema_version: SNAPSHOT_VERSION,
         tool: "kvmaudit".into(),
@@ -259,8 +266,15 @@ pub fn load_snapshot(path: &Path) -> Result<Snapshot> {
         schema_version: Option<u32>,
         tool: Option<String>,
     }
-    let v: Version = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::parse(path, format!("not a kvmaudit snapshot (invalid JSON: {e})")))?;
+    let v: Version = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::parse(
+            path,
+            format!(
+                "not a kvmaudit snapshot (invalid JSON: {})",
+                crate::safe_text::json_complaint(&e)
+            ),
+        )
+    })?;
     if v.tool.as_deref() != Some("kvmaudit") {
         return Err(Error::parse(
             path,
@@ -277,7 +291,25 @@ pub fn load_snapshot(path: &Path) -> Result<Snapshot> {
         None => return Err(Error::parse(path, "snapshot has no schema_version")),
         _ => {}
     }
-    serde_json::from_slice(&bytes).map_err(|e| Error::parse(path, format!("invalid snapshot: {e}")))
+    let mut snap: Snapshot = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::parse(
+            path,
+            format!("invalid snapshot: {}", crate::safe_text::json_complaint(&e)),
+        )
+    })?;
+    // A snapshot written by an older kvmaudit, or by hand, may still hold secrets.
+    if let Fact::Value(procs) = &mut snap.qemu.fact {
+        for p in procs {
+            redact_process_secrets(&mut p.argv, &mut p.env);
+        }
+    }
+    Ok(snap)
+}
+
+/// Secrets in a command line and its environment, redacted where they enter the snapshot.
+fn redact_process_secrets(argv: &mut [crate::snapshot::RawBytes], env: &mut [String]) {
+    crate::parse::qemu::redact::redact_argv(argv);
+    crate::parse::qemu::redact::redact_env(env);
 }
 
 fn note_override(snap: &mut Snapshot, what: &str, path: &Path) {
@@ -310,8 +342,9 @@ fn apply_overrides(snap: &mut Snapshot, src: &Sources) -> Result<()> {
     if !src.qemu_argv.is_empty() {
         let mut vms = Vec::new();
         for p in &src.qemu_argv {
-            let f = crate::parse::qemu::parse_argv_file(&read_input(p, "a QEMU command line")?)
+            let mut f = crate::parse::qemu::parse_argv_file(&read_input(p, "a QEMU command line")?)
                 .map_err(|e| Error::parse(p, format!("not a QEMU command line: {}", e.0)))?;
+            redact_process_secrets(&mut f.argv, &mut f.env);
             vms.push(QemuProcess {
                 source: p.display().to_string(),
                 argv: f.argv,

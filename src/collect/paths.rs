@@ -93,6 +93,19 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
         File(SMALL),
     ),
     (
+        "/sys/devices/system/cpu/cpu%d/cpuidle/state%d/desc",
+        File(SMALL),
+    ),
+    // Per-CPU PM QoS resume latency: with /dev/cpu_dma_latency (read apart, see
+    // CPU_DMA_LATENCY) it is the limit the idle governor holds each CPU's states to.
+    (
+        "/sys/devices/system/cpu/cpu%d/power/pm_qos_resume_latency_us",
+        File(SMALL),
+    ),
+    // Listed on its own so that "no cpuidle directory" is recorded as absent: next to a
+    // present /sys/devices/system/cpu that proves a kernel without cpuidle.
+    ("/sys/devices/system/cpu/cpuidle", Dir),
+    (
         "/sys/devices/system/cpu/cpuidle/current_driver",
         File(SMALL),
     ),
@@ -187,6 +200,9 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
         File(SMALL),
     ),
     // --- THP and KSM
+    // Listed so that a missing transparent_hugepage directory next to a present /sys/kernel/mm
+    // proves a kernel without THP.
+    ("/sys/kernel/mm", Dir),
     ("/sys/kernel/mm/transparent_hugepage/enabled", File(SMALL)),
     ("/sys/kernel/mm/transparent_hugepage/defrag", File(SMALL)),
     (
@@ -314,6 +330,10 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/etc/libvirt/qemu.conf", File(SMALL)),
     ("/etc/os-release", File(SMALL)),
 ];
+
+/// The CPU latency PM QoS device: a binary s32, and on a live host a character device that
+/// only root may open, so it is read by `collect::pm_qos` rather than as a text file above.
+pub const CPU_DMA_LATENCY: &str = "/dev/cpu_dma_latency";
 
 /// Does `name` match `pat` (`*` = any characters, `%d` = one or more digits)?
 pub fn matches(pat: &str, name: &str) -> bool {

@@ -5,7 +5,8 @@
 
 use super::fsroot::FsRoot;
 use crate::snapshot::{
-    Fact, FdInfo, ProcessStatus, QemuProcess, RawBytes, ReadErrorKind, Sourced, ThreadFact,
+    Fact, FdInfo, ProcessStatus, QemuProcess, RawBytes, ReadError, ReadErrorKind, Sourced,
+    ThreadFact,
 };
 
 /// Upper bound for one `/proc/PID/cmdline` (Linux caps argv at a few MB); the same bound as an
@@ -54,13 +55,16 @@ pub fn discover(fs: &FsRoot) -> (Sourced<Vec<QemuProcess>>, Vec<String>) {
     // fixed chunks would leave all of them to one thread); results are put back in pid order,
     // so the outcome is the same as one sequential pass.
     let next = std::sync::atomic::AtomicUsize::new(0);
+    // Set when a process could not be told apart (QEMU or not) because the --root budget was
+    // spent: the list is then incomplete, and a short list must not pass host-wide rules.
+    let cut_short = std::sync::atomic::AtomicBool::new(false);
     let work = || {
         let mut done = Vec::new();
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(&pid) = pids.get(i) else { break };
             let mut notes = Vec::new();
-            let found = inspect(fs, pid, &mut notes);
+            let found = inspect(fs, pid, &mut notes, &cut_short);
             if found.is_some() || !notes.is_empty() {
                 done.push((i, found, notes));
             }
@@ -79,6 +83,18 @@ pub fn discover(fs: &FsRoot) -> (Sourced<Vec<QemuProcess>>, Vec<String>) {
             )),
         }
     }
+    if cut_short.load(std::sync::atomic::Ordering::Relaxed) {
+        return (
+            Sourced::error(
+                "/proc",
+                ReadError::new(
+                    ReadErrorKind::Budget,
+                    "the scan budget of the --root tree was spent before every process was read; the list of QEMU processes is incomplete",
+                ),
+            ),
+            Vec::new(),
+        );
+    }
     results.sort_by_key(|(i, _, _)| *i);
     let mut out = Vec::new();
     let mut notes = Vec::new();
@@ -90,9 +106,20 @@ pub fn discover(fs: &FsRoot) -> (Sourced<Vec<QemuProcess>>, Vec<String>) {
 }
 
 /// Look at one process; `None` when it is not QEMU, has exited, or is a zombie.
-fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess> {
+fn inspect(
+    fs: &FsRoot,
+    pid: u32,
+    notes: &mut Vec<String>,
+    cut_short: &std::sync::atomic::AtomicBool,
+) -> Option<QemuProcess> {
     let base = format!("/proc/{pid}");
     let exe = fs.read_link(&format!("{base}/exe"));
+    let refused =
+        |f: Option<&crate::snapshot::ReadError>| f.is_some_and(|e| e.kind == ReadErrorKind::Budget);
+    if refused(exe.error()) {
+        cut_short.store(true, std::sync::atomic::Ordering::Relaxed);
+        return None;
+    }
     // A readable exe that is not QEMU settles it: the command line is only needed for QEMU
     // and for processes whose exe cannot be read. Most processes on a host are not QEMU, and
     // reading their cmdline was a third of discovery's system calls.
@@ -103,7 +130,11 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         return None;
     }
     let cmdline = fs.read_bytes(&format!("{base}/cmdline"), MAX_CMDLINE);
-    let argv = match &cmdline {
+    if refused(cmdline.error()) {
+        cut_short.store(true, std::sync::atomic::Ordering::Relaxed);
+        return None;
+    }
+    let mut argv = match &cmdline {
         Fact::Value(b) => split_nul(b),
         // Gone between listing and reading: it exited during the scan.
         Fact::Error(e) if e.kind == ReadErrorKind::Absent => return None,
@@ -142,6 +173,8 @@ fn inspect(fs: &FsRoot, pid: u32, notes: &mut Vec<String>) -> Option<QemuProcess
         ));
         return None;
     }
+    // Passwords and keys on the command line never reach the snapshot.
+    crate::parse::qemu::redact::redact_argv(&mut argv);
     let numa_maps = text_fact(fs, &format!("{base}/numa_maps"), MAX_NUMA_MAPS);
     let (fds, fdinfo) = read_fds_and_fdinfo(fs, pid);
     Some(QemuProcess {

@@ -14,9 +14,10 @@ use std::borrow::Cow;
 
 /// One shell word, quoted when needed (`'a b'`, `'it'\''s'`, by `shell_words::quote`). A value
 /// with control characters (a newline) becomes a bash ANSI-C string (`$'a\nb'`) instead, so that
-/// every step of the script stays on one line a reviewer can read.
+/// every step of the script stays on one line a reviewer can read; bidi overrides and line
+/// separators are written as `\uXXXX` there, so the line reads as what it does.
 pub fn sh(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(crate::safe_text::is_hazard) {
         return shell_words::quote(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -34,6 +35,7 @@ pub fn sh(s: &str) -> Cow<'_, str> {
                     out.push_str(&format!("\\x{b:02x}"));
                 }
             }
+            c if crate::safe_text::is_hazard(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -42,8 +44,9 @@ pub fn sh(s: &str) -> Cow<'_, str> {
 }
 
 /// Text for a `#` comment or an echo'd message: control characters (newline, carriage return,
-/// escape, DEL, C1 controls, and the Unicode line/paragraph separators) become `\n`, `\xNN` or
-/// `\u{...}` escapes, so the text stays on one line.
+/// escape, DEL, C1 controls), the Unicode line/paragraph separators and the bidi overrides (the
+/// list of [`crate::safe_text::is_hazard`]) become `\n`, `\xNN` or `\u{...}` escapes, so the
+/// text stays on one line and reads as what it is.
 pub fn comment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -54,9 +57,7 @@ pub fn comment(s: &str) -> String {
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
             }
-            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
-            }
+            c if crate::safe_text::is_hazard(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }
@@ -164,6 +165,9 @@ mod tests {
         assert!(!c.contains('\n'));
         assert!(c.contains("\\n"));
         assert_eq!(comment("a\u{2028}b\x1b"), "a\\u{2028}b\\x1b");
+        // Bidi overrides would make a reviewer read the comment in another order.
+        assert_eq!(comment("vm\u{202e}\u{2066}cba"), "vm\\u{202e}\\u{2066}cba");
+        assert_eq!(sh("a\u{202e}b"), "$'a\\u202eb'");
     }
 
     #[test]
@@ -174,6 +178,7 @@ mod tests {
             "a b",
             "it's",
             "tab\there\\ \x01\x7f\u{85}é",
+            "bidi\u{202e}\u{2069}\u{2028}x",
             "",
         ] {
             let q = sh(v);

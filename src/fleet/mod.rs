@@ -212,7 +212,12 @@ pub fn run(o: &Options) -> Result<i32> {
     let (fleet, usable) = roll_up(&o.paths, o.stale_after, crate::util::now_epoch(), progress);
     if !usable {
         for s in &fleet.skipped {
-            eprintln!("kvmaudit: skipped {}: {}", s.path, s.reason);
+            // Paths and reasons come from the uploaded files: one bounded, escaped line each.
+            let line = format!("skipped {}: {}", s.path, s.reason);
+            eprintln!(
+                "kvmaudit: {}",
+                crate::safe_text::one_line(&line, crate::safe_text::STDERR_LINE_CHARS)
+            );
         }
         return Err(Error::Usage(format!(
             "fleet: no usable kvmaudit report among {} file(s)",
@@ -235,7 +240,10 @@ pub fn run(o: &Options) -> Result<i32> {
             _ => Ok(render::prom(&fleet).into_bytes()),
         };
         if let Err(e) = bytes.and_then(|b| crate::util::write_output(path, &b)) {
-            eprintln!("kvmaudit: error: {e}");
+            eprintln!(
+                "kvmaudit: error: {}",
+                crate::safe_text::one_line(&e.to_string(), crate::safe_text::STDERR_LINE_CHARS)
+            );
             failed = true;
         }
     }

@@ -5,7 +5,7 @@ use super::model::Fleet;
 use crate::error::Result;
 use crate::report::prom::Writer;
 use crate::report::summary::{fmt_ratio, fmt_score, grade, STATUSES};
-use crate::report::table::{sanitize, Style};
+use crate::report::table::{fit, Style};
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, Table, Width};
 use serde::Serialize;
 
@@ -93,7 +93,7 @@ pub fn table(f: &Fleet, style: Style) -> String {
     );
     for h in f.hosts.iter().take(limit) {
         t.add_row(vec![
-            Cell::new(sanitize(&h.host, false)),
+            Cell::new(fit(&h.host)),
             Cell::new(fmt_score(h.summary.score)),
             Cell::new(fmt_score(h.summary.host_score)),
             Cell::new(fmt_ratio(h.summary.coverage)),
@@ -105,7 +105,7 @@ pub fn table(f: &Fleet, style: Style) -> String {
             Cell::new(
                 h.worst_vm
                     .as_ref()
-                    .map(|v| format!("{} ({:.1})", sanitize(&v.name, false), v.score))
+                    .map(|v| format!("{} ({:.1})", fit(&v.name), v.score))
                     .unwrap_or_default(),
             ),
             Cell::new(format!(
@@ -144,12 +144,12 @@ pub fn table(f: &Fleet, style: Style) -> String {
         );
         for r in failing {
             t.add_row(vec![
-                Cell::new(sanitize(&r.rule, false)),
+                Cell::new(fit(&r.rule)),
                 Cell::new(r.severity.as_str()),
                 Cell::new(r.hosts_failing),
                 Cell::new(r.hosts_warning),
                 Cell::new(r.targets_failing),
-                Cell::new(sanitize(&r.title, false)),
+                Cell::new(fit(&r.title)),
             ]);
         }
         right(&mut t, &[2, 3, 4]);
@@ -163,8 +163,8 @@ pub fn table(f: &Fleet, style: Style) -> String {
         let mut t = new_table(style, &["host", "VM", "score", "coverage", "vCPUs"]);
         for v in f.worst_vms.iter().take(10) {
             t.add_row(vec![
-                Cell::new(sanitize(&v.host, false)),
-                Cell::new(sanitize(&v.vm, false)),
+                Cell::new(fit(&v.host)),
+                Cell::new(fit(&v.vm)),
                 Cell::new(format!("{:.1}", v.score)),
                 Cell::new(fmt_ratio(v.coverage)),
                 Cell::new(v.vcpus.map(|n| n.to_string()).unwrap_or_default()),
@@ -186,10 +186,10 @@ pub fn table(f: &Fleet, style: Style) -> String {
         let mut t = new_table(style, &["host", "generated", "age", "path"]);
         for h in &f.stale {
             t.add_row(vec![
-                sanitize(&h.host, false),
-                sanitize(&h.generated_at, false),
+                fit(&h.host),
+                fit(&h.generated_at),
                 fmt_age(h.age_seconds),
-                sanitize(&h.path, false),
+                fit(&h.path),
             ]);
         }
         out.push_str(&t.to_string());
@@ -201,9 +201,9 @@ pub fn table(f: &Fleet, style: Style) -> String {
         let mut t = new_table(style, &["path", "kind", "reason"]);
         for s in &f.skipped {
             t.add_row(vec![
-                sanitize(&s.path, false),
+                fit(&s.path),
                 s.kind.as_str().to_string(),
-                sanitize(&s.reason, false),
+                fit(&s.reason),
             ]);
         }
         out.push_str(&t.to_string());

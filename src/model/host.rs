@@ -6,6 +6,7 @@ use super::topology::{numa_nodes, NumaNode, Topology};
 use super::vm::VmModel;
 use crate::parse::cmdline::Cmdline;
 use crate::parse::kconfig::KernelConfig;
+use crate::parse::meminfo::Meminfo;
 use crate::snapshot::{Fact, Snapshot};
 
 /// One QEMU process with its parsed model; `index` points into `snapshot.qemu`.
@@ -46,8 +47,8 @@ pub struct HostModel {
     pub kconfig: Option<KernelConfig>,
     pub topology: Topology,
     pub nodes: Option<Vec<NumaNode>>,
-    /// `/proc/meminfo`, parsed with procfs (values in bytes).
-    pub meminfo: Option<procfs::Meminfo>,
+    /// `/proc/meminfo`, every field that parses (values in bytes).
+    pub meminfo: Option<Meminfo>,
     pub vms: Vec<Vm>,
 }
 
@@ -68,7 +69,7 @@ impl HostModel {
             kconfig: s.kconfig.get().map(|t| KernelConfig::parse(t)),
             topology: Topology::from_snapshot(s),
             nodes: numa_nodes(s),
-            meminfo: s.text("/proc/meminfo").and_then(parse_meminfo),
+            meminfo: s.text("/proc/meminfo").and_then(Meminfo::parse),
             vms: vms(s),
         }
     }
@@ -130,12 +131,4 @@ fn vms(s: &Snapshot) -> Vec<Vm> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// procfs's parser, guarded: it must never take the scan down on an odd file.
-fn parse_meminfo(text: &str) -> Option<procfs::Meminfo> {
-    use procfs::FromRead;
-    std::panic::catch_unwind(|| procfs::Meminfo::from_read(text.as_bytes()).ok())
-        .ok()
-        .flatten()
 }

@@ -17,14 +17,27 @@ pub enum Symbol<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct KernelConfig {
     values: HashMap<String, Option<String>>,
+    /// Written by kconfig itself (see [`KernelConfig::is_complete`]).
+    generated: bool,
 }
+
+/// The first line kconfig writes into every `.config` (`make olddefconfig`, `/boot/config-*`,
+/// `/proc/config.gz`). Packaging inputs (RHEL's `kernel-x86_64-rhel.config`, Fedora's) lack it.
+const GENERATED_HEADER: &str = "# Automatically generated file; DO NOT EDIT.";
+
+/// Fewer symbols than this cannot be a whole x86 `.config` (a 4.x one already lists ~7000).
+const MIN_COMPLETE_SYMBOLS: usize = 1000;
 
 impl KernelConfig {
     /// Parse `.config` text. Unknown lines are ignored: comments and blank lines are normal.
     pub fn parse(text: &str) -> KernelConfig {
         let mut values = HashMap::new();
-        for line in text.lines() {
+        let mut generated = false;
+        for (n, line) in text.lines().enumerate() {
             let line = line.trim();
+            if n < 8 && line == GENERATED_HEADER {
+                generated = true;
+            }
             if let Some(rest) = line.strip_prefix("# CONFIG_") {
                 if let Some(name) = rest.strip_suffix(" is not set") {
                     values.insert(name.trim().to_string(), None);
@@ -40,7 +53,20 @@ impl KernelConfig {
                 }
             }
         }
-        KernelConfig { values }
+        KernelConfig { values, generated }
+    }
+
+    /// Whether this is a whole `.config` as kconfig writes it, where every symbol whose
+    /// dependencies are met appears (set or `is not set`), so an absent symbol is off. That
+    /// takes kconfig's header and the compiler line it records (`CONFIG_CC_VERSION_TEXT`, since
+    /// 5.8; `CONFIG_CC_IS_GCC`/`CLANG` before), with a plausible number of symbols. Packaging
+    /// inputs and fragments omit selected and defaulted symbols: there absence says nothing.
+    pub fn is_complete(&self) -> bool {
+        self.generated
+            && ["CC_VERSION_TEXT", "CC_IS_GCC", "CC_IS_CLANG"]
+                .iter()
+                .any(|s| self.values.contains_key(*s))
+            && self.values.len() >= MIN_COMPLETE_SYMBOLS
     }
 
     /// State of `name`, given with or without the `CONFIG_` prefix.
@@ -98,5 +124,27 @@ mod tests {
         assert_eq!(k.enabled("NO_SUCH"), None);
         assert_eq!(k.hz(), Some(1000));
         assert_eq!(k.get("LOCALVERSION"), Symbol::Set(""));
+        assert!(!k.is_complete());
+    }
+
+    /// The distribution configs of fixtures/kconfig: Debian's installed /boot/config-* is
+    /// kconfig's output; RHEL's and Fedora's packaging inputs are not (RHEL 9.3's has
+    /// CONFIG_DEV_DAX=m but no CONFIG_DAX line, which DEV_DAX depends on).
+    #[test]
+    fn completeness_of_real_configs() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/kconfig/");
+        let read =
+            |f: &str| KernelConfig::parse(&std::fs::read_to_string(format!("{dir}{f}")).unwrap());
+        assert!(read("debian12-config-6.1.0-50-amd64").is_complete());
+        let rhel = read("el9_3-kernel-5.14.0-362.24.1-x86_64-rhel.config");
+        assert!(!rhel.is_complete());
+        assert_eq!(rhel.get("DEV_DAX"), Symbol::Set("m"));
+        assert_eq!(rhel.get("DAX"), Symbol::Absent);
+        assert!(!read("fedora40-kernel-6.8.2-300.fc40-x86_64-fedora.config").is_complete());
+        // The header alone does not make a fragment complete.
+        let frag = KernelConfig::parse(&format!(
+            "#\n{GENERATED_HEADER}\n#\nCONFIG_CC_VERSION_TEXT=\"gcc\"\nCONFIG_KVM=m\n"
+        ));
+        assert!(!frag.is_complete());
     }
 }

@@ -36,6 +36,16 @@ pub fn node_meminfo_kb(text: &str, key: &str) -> Option<u64> {
     })
 }
 
+/// A device's `power/pm_qos_resume_latency_us` in µs: `0` means no constraint (`None`),
+/// `n/a` a limit of 0 (no idle state but polling may be used).
+pub fn resume_latency_us(s: &str) -> Option<Option<u64>> {
+    match s.trim() {
+        "n/a" => Some(Some(0)),
+        "0" => Some(None),
+        v => v.parse().ok().map(Some),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +56,10 @@ mod tests {
         assert_eq!(bracketed("madvise"), None);
         assert_eq!(bool_param("Y\n"), Some(true));
         assert_eq!(hugepage_dir_kb("hugepages-2048kB"), Some(2048));
+        assert_eq!(resume_latency_us("0\n"), Some(None));
+        assert_eq!(resume_latency_us("n/a"), Some(Some(0)));
+        assert_eq!(resume_latency_us("20"), Some(Some(20)));
+        assert_eq!(resume_latency_us("x"), None);
         assert_eq!(
             node_meminfo_kb(
                 "Node 0 MemTotal:       65842100 kB\nNode 0 MemFree: 1 kB",

@@ -11,7 +11,8 @@ use super::{Report, Severity, Status};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// A label value in exposition format: backslash, double quote and newline escaped.
+/// A label value in exposition format: backslash, double quote and newline escaped, CR shown as
+/// the text `\r`.
 pub fn escape_label(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
@@ -19,6 +20,11 @@ pub fn escape_label(v: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
+            // The format has no escape for CR, and a reader that translates line endings (Python
+            // opening the file as text) ends the line there: every later sample is then lost.
+            // Written as the visible text `\r` (an escaped backslash and `r`), which every
+            // parser accepts.
+            '\r' => out.push_str("\\\\r"),
             c => out.push(c),
         }
     }
@@ -241,6 +247,7 @@ mod tests {
     #[test]
     fn escapes_labels() {
         assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(escape_label("vm\r01"), "vm\\\\r01");
         assert_eq!(escape_help("x\\y\nz"), "x\\\\y\\nz");
         assert_eq!(value(f64::NAN), "NaN");
         assert_eq!(value(87.5), "87.5");

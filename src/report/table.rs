@@ -26,6 +26,13 @@ pub const TOP_FIXES: usize = 5;
 pub const MESSAGE_CHARS: usize = 140;
 /// Longest observed or expected value shown in a finding row.
 pub const VALUE_CHARS: usize = 60;
+/// Longest host-derived text (a VM name, a target, a hostname, a note) shown in a cell or a
+/// line. A tenant names its VM: a 120 KB name made the layout take seconds (comfy-table's
+/// width arithmetic is not linear, and overflows) while the JSON took milliseconds. The JSON
+/// and the HTML keep the whole text.
+pub const CELL_CHARS: usize = 300;
+/// Longest note printed under the tables (notes are sentences that can quote a path or two).
+pub const NOTE_CHARS: usize = 2000;
 
 /// At most `max` characters, cut at a word boundary when there is one, with `…`.
 pub fn clip(s: &str, max: usize) -> String {
@@ -84,19 +91,16 @@ pub fn render(r: &Report) -> String {
     render_with(r, Style::for_stdout())
 }
 
-/// Host-derived text made safe for a terminal: control characters (ESC and friends, which
-/// could rewrite the screen) are shown escaped; newlines become spaces unless `keep_lines`.
+/// Host-derived text made safe for a terminal: see [`crate::safe_text`]; newlines become
+/// spaces unless `keep_lines`.
 pub fn sanitize(s: &str, keep_lines: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\n' if keep_lines => out.push('\n'),
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::safe_text::sanitize(s, keep_lines)
+}
+
+/// Host-derived text for a cell: clipped to [`CELL_CHARS`] first (so the cost does not grow
+/// with the input), then sanitised.
+pub fn fit(s: &str) -> String {
+    sanitize(&crate::safe_text::clip_chars(s, CELL_CHARS), false)
 }
 
 /// An empty table in kvmaudit's style (also the fleet roll-up's).
@@ -156,7 +160,7 @@ fn heading(text: &str, style: Style) -> String {
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     v.as_ref()
-        .map(|x| sanitize(&x.to_string(), false))
+        .map(|x| fit(&x.to_string()))
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -167,22 +171,22 @@ fn host_table(r: &Report, style: Style) -> Table {
     // The literal parts hold no control characters, so escaping the whole line is escaping
     // each host string in it.
     let rows = [
-        ("source", sanitize(&h.source, false)),
+        ("source", fit(&h.source)),
         (
             "cpu",
-            sanitize(&format!("{} ({})", h.cpu_part(), h.cpu_signature()), false),
+            fit(&format!("{} ({})", h.cpu_part(), h.cpu_signature())),
         ),
-        ("topology", sanitize(&h.topology_line(), false)),
-        ("platform", sanitize(&h.platform_line(), false)),
+        ("topology", fit(&h.topology_line())),
+        ("platform", fit(&h.platform_line())),
         ("kernel", opt(&h.kernel.release)),
         (
             "scan",
             format!(
                 "{} profile, {} {} at {}",
                 r.profile.as_str(),
-                sanitize(&r.tool.name, false),
-                sanitize(&r.tool.version, false),
-                sanitize(&r.generated_at, false)
+                fit(&r.tool.name),
+                fit(&r.tool.version),
+                fit(&r.generated_at)
             ),
         ),
     ];
@@ -201,21 +205,14 @@ fn finding_row(f: &Finding, style: Style) -> Vec<Cell> {
     if f.pending_reboot {
         status.push_str("\npending\nreboot");
     }
-    let mut message = clip(&sanitize(&f.message, false), MESSAGE_CHARS);
+    let mut message = clip(&fit(&f.message), MESSAGE_CHARS);
     if let Some(w) = &f.waiver {
-        message.push_str(&format!(
-            " [waived: {}]",
-            clip(&sanitize(&w.reason, false), 60)
-        ));
+        message.push_str(&format!(" [waived: {}]", clip(&fit(&w.reason), 60)));
     }
     let obs_exp = match (observed.is_empty(), expected.is_empty()) {
         (true, _) => String::new(),
-        (false, true) => sanitize(&observed, false),
-        (false, false) => format!(
-            "{}\n→ {}",
-            sanitize(&observed, false),
-            sanitize(&expected, false)
-        ),
+        (false, true) => fit(&observed),
+        (false, false) => format!("{}\n→ {}", fit(&observed), fit(&expected)),
     };
     vec![
         colored(
@@ -224,11 +221,7 @@ fn finding_row(f: &Finding, style: Style) -> Vec<Cell> {
             style,
             f.status == Status::Fail,
         ),
-        Cell::new(format!(
-            "{}\n{}",
-            sanitize(&f.rule, false),
-            sanitize(&f.target, false)
-        )),
+        Cell::new(format!("{}\n{}", fit(&f.rule), fit(&f.target))),
         Cell::new(obs_exp),
         Cell::new(message),
     ]
@@ -251,9 +244,9 @@ fn rule_list(findings: &[&Finding], status: Status) -> Option<String> {
         seen.iter()
             .map(|(r, n)| {
                 if *n > 1 {
-                    format!("{} ×{n}", sanitize(r, false))
+                    format!("{} ×{n}", fit(r))
                 } else {
-                    sanitize(r, false)
+                    fit(r)
                 }
             })
             .collect::<Vec<_>>()
@@ -315,7 +308,7 @@ fn summary_tables(r: &Report, style: Style, out: &mut String) {
     } else {
         s.blockers
             .iter()
-            .map(|b| sanitize(b, false))
+            .map(|b| fit(b))
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -354,7 +347,7 @@ fn summary_tables(r: &Report, style: Style, out: &mut String) {
                     .count()
             };
             v.add_row(vec![
-                Cell::new(sanitize(&vm.name, false)),
+                Cell::new(fit(&vm.name)),
                 Cell::new(opt(&vm.pid)),
                 Cell::new(opt(&vm.vcpus)),
                 Cell::new(
@@ -396,13 +389,13 @@ fn summary_tables(r: &Report, style: Style, out: &mut String) {
             } else {
                 format!("{}", f.failing)
             };
-            let mut fix = sanitize(&f.summary, false);
+            let mut fix = fit(&f.summary);
             if f.reboot {
                 fix.push_str(" (reboot)");
             }
             t.add_row(vec![
                 Cell::new(i + 1),
-                Cell::new(sanitize(&f.rule, false)),
+                Cell::new(fit(&f.rule)),
                 Cell::new(f.severity.as_str()),
                 Cell::new(failing),
                 Cell::new(format!("{:.1}", f.impact)),
@@ -481,11 +474,7 @@ pub fn render_with(r: &Report, style: Style) -> String {
     for g in &groups {
         out.push('\n');
         out.push_str(&heading(
-            &format!(
-                "{}  ({})",
-                sanitize(&g.heading, false),
-                section_counts(&g.findings)
-            ),
+            &format!("{}  ({})", fit(&g.heading), section_counts(&g.findings)),
             style,
         ));
         let shown: Vec<&&Finding> = g
@@ -533,7 +522,10 @@ pub fn render_with(r: &Report, style: Style) -> String {
         out.push('\n');
         for n in &r.notes {
             out.push_str(&wrap(
-                &format!("note: {}", sanitize(n, false)),
+                &format!(
+                    "note: {}",
+                    sanitize(&crate::safe_text::clip_chars(n, NOTE_CHARS), false)
+                ),
                 style.width as usize,
                 6,
             ));

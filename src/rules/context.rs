@@ -249,6 +249,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether a directory exists: `Some(false)` only when the collector recorded it absent,
+    /// `None` when it could not be read or was never looked at (a `--root` tree that lacks a
+    /// parent says nothing about the host).
+    pub fn dir_exists(&self, path: &str) -> Option<bool> {
+        match self.snap.dirs.get(path) {
+            Some(Fact::Value(_)) => Some(true),
+            Some(Fact::Error(e)) if e.kind == crate::snapshot::ReadErrorKind::Absent => Some(false),
+            _ => None,
+        }
+    }
+
     /// Whether a directory listing contains `name` (`None` when the listing is unreadable).
     pub fn dir_has(&self, path: &str, name: &str) -> Option<bool> {
         match self.dir(path) {

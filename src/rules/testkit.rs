@@ -74,6 +74,15 @@ impl SnapBuilder {
         self
     }
 
+    /// A directory the collector recorded as absent.
+    pub fn absent_dir(mut self, path: &str) -> Self {
+        self.snap.dirs.insert(
+            path.into(),
+            Fact::Error(ReadError::new(ReadErrorKind::Absent, "")),
+        );
+        self
+    }
+
     pub fn dir(mut self, path: &str, names: &[&str]) -> Self {
         let mut v: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         v.sort();

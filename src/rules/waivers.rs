@@ -38,7 +38,12 @@ struct WaiverFile {
 
 /// Parse waiver TOML; the error says what is wrong.
 pub fn parse(text: &str) -> std::result::Result<Vec<Waiver>, String> {
-    let f: WaiverFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    // toml's Display quotes the offending line whole (a 400 KB line printed 400 KB); say where
+    // and what, with a short excerpt.
+    let f: WaiverFile = toml::from_str(text).map_err(|e| {
+        let at = e.span().map(|s| line_column(text, s.start));
+        crate::safe_text::complaint(e.message(), at)
+    })?;
     for (i, w) in f.waiver.iter().enumerate() {
         if w.reason.trim().is_empty() {
             return Err(format!("waiver {} ({}): reason is empty", i + 1, w.rule));
@@ -63,6 +68,14 @@ pub fn load(path: &Path) -> Result<Vec<Waiver>> {
     let bytes = crate::input::read_input_file(path, MAX_WAIVERS_BYTES, "a waivers file")?;
     let text = String::from_utf8(bytes).map_err(|_| Error::parse(path, "not UTF-8 text"))?;
     parse(&text).map_err(|m| Error::parse(path, m))
+}
+
+/// 1-based line and column (in characters) of byte offset `at` in `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = text.get(..at).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, col)
 }
 
 fn is_date(s: &str) -> bool {
@@ -138,6 +151,19 @@ mod tests {
         assert!(parse("[[waiver]]\nrule=\"x\"\nreason=\"\"\n").is_err());
         assert!(parse("[[waiver]]\nrule=\"x\"\nreason=\"r\"\nexpires=\"31.01.2027\"\n").is_err());
         assert!(parse("[[waiver]]\nrule=\"x\"\nreason=\"r\"\nbogus=1\n").is_err());
+    }
+
+    #[test]
+    fn errors_quote_a_short_excerpt_on_one_line() {
+        // toml quoted the whole offending line: a 400 KB line gave a 400 KB message.
+        let text = format!(
+            "[[waiver]]\nrule = \"x\"\nreason = \"r\"\nbogus = {}\n",
+            "x".repeat(400_000)
+        );
+        let e = parse(&text).unwrap_err();
+        assert!(e.len() < 400, "{} bytes", e.len());
+        assert!(!e.contains('\n'), "{e}");
+        assert!(e.ends_with("at line 4 column 9"), "{e}");
     }
 
     #[test]

@@ -20,6 +20,11 @@ pub const TREES: &[&str] = &[
     "icx-restricted",
     "icx-span",
     "icx-qemu82",
+    "icx-virtual-host",
+    "icx-rt-virtual-host",
+    "icx-cpu-partitioning",
+    "rhel9-stock",
+    "ubuntu2204-cloud",
 ];
 
 /// The uid/gid an unprivileged scan runs as ("nobody").

@@ -4,6 +4,7 @@
 //! * [`options`]: argv → options, flags and positional images.
 //! * [`keyval`], [`json`], [`props`], [`size`]: the argument syntaxes, normalized to dotted keys.
 //! * [`cmdline`]: all of the above plus `-set`/`-global`, the input of [`crate::model::vm`].
+//! * [`redact`]: secrets (passwords, keys, URL credentials) replaced before argv is stored.
 //!
 //! Nothing here touches the filesystem and nothing panics on any input.
 
@@ -14,6 +15,7 @@ pub mod keyval;
 pub mod options;
 pub mod pci;
 pub mod props;
+pub mod redact;
 mod shell;
 pub mod size;
 

@@ -155,7 +155,7 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
             None => ram_known = false,
         }
     }
-    let mem_total = ctx.host.meminfo.as_ref().map(|m| m.mem_total);
+    let mem_total = ctx.host.meminfo.as_ref().and_then(|m| m.mem_total());
     let pools = hugepage_pool_bytes(ctx);
     let nvms = ctx.host.vms.len();
 
@@ -620,6 +620,27 @@ mod tests {
     use super::*;
     use crate::report::Profile::Throughput;
     use crate::rules::testkit::{findings, status, SnapBuilder};
+
+    /// A /proc/meminfo copy with only some fields (a trimmed sosreport, an unusual kernel)
+    /// still gives MemTotal: the file is read field by field.
+    #[test]
+    fn partial_meminfo_keeps_mem_total() {
+        let s = SnapBuilder::new()
+            .icx("vmx")
+            .topology(1, 2, 1)
+            .file(
+                "/proc/meminfo",
+                "MemTotal:       65842100 kB\nHugepagesize:       2048 kB\nDirectMap1G: x\n",
+            )
+            .build();
+        let f = &findings(&s, Throughput, "base.capacity.commit")[0];
+        let mem = f
+            .evidence
+            .iter()
+            .find(|e| e.source == "/proc/meminfo MemTotal")
+            .unwrap();
+        assert_eq!(mem.observed, gib(65842100 * 1024), "{}", f.message);
+    }
 
     #[test]
     fn platform_identity() {

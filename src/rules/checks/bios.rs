@@ -47,8 +47,14 @@ fn bios_vtx(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = not_intel(ctx) {
         return o;
     }
-    let kvm_dev = ctx.dir_has("/dev", "kvm");
-    let kvm_intel = ctx.module_present("kvm_intel");
+    // A listing that is not there at all (a --root tree without /dev or /sys/module) says
+    // nothing about the entries: only a present listing can lack them.
+    let listed = |dir: &str, name: &str| match ctx.dir_exists(dir) {
+        Some(true) => ctx.dir_has(dir, name),
+        _ => None,
+    };
+    let kvm_dev = listed("/dev", "kvm");
+    let kvm_intel = listed("/sys/module", "kvm_intel");
     let kernel_vmx = ctx.cpuinfo_flag("vmx");
     let cpuid_vmx = ctx.host.cpu.vmx;
     let o = if kvm_dev == Some(true) && kvm_intel == Some(true) {
@@ -66,10 +72,15 @@ fn bios_vtx(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             "no vmx flag: VT-x is disabled in firmware or not supported",
         )
-    } else if kernel_vmx == Some(true) {
+    } else if kernel_vmx == Some(true) && (kvm_dev == Some(false) || kvm_intel == Some(false)) {
         Outcome::warn(
             "host",
             "VT-x is available but KVM is not ready: load kvm_intel (modprobe kvm_intel)",
+        )
+    } else if kernel_vmx == Some(true) {
+        Outcome::unknown(
+            "host",
+            "the vmx flag is present, but /dev and /sys/module could not be listed here, so whether KVM is usable (/dev/kvm, kvm_intel) cannot be told",
         )
     } else {
         Outcome::unknown("host", "neither /proc/cpuinfo nor /dev/kvm could be read")
@@ -315,6 +326,40 @@ fn posted_interrupts(ctx: &Ctx, units: &[&String]) -> String {
 }
 
 /// Kernel DMA remapping is active: remapping units registered and IOMMU groups populated.
+/// What shows that device passthrough is prepared on this host although no VM uses VFIO:
+/// a QAT device, or SR-IOV virtual functions (`physfn` links). `Ok(None)` = nothing;
+/// `Err` = the PCI device list could not be read.
+fn passthrough_planned(ctx: &Ctx) -> Result<Option<String>, String> {
+    const PCI: &str = "/sys/bus/pci/devices";
+    if ctx.flags.qat_present == Some(true) {
+        return Ok(Some("a QAT device is present".into()));
+    }
+    let devices = match ctx.dir(PCI) {
+        Ok(d) => d,
+        Err(e) => {
+            return Err(format!(
+                "{PCI}: {}",
+                e.map_or_else(|| "absent".into(), |e| e.describe())
+            ))
+        }
+    };
+    let vfs: Vec<&str> = devices
+        .iter()
+        .filter(|d| ctx.link(&format!("{PCI}/{d}/physfn")).is_some())
+        .map(String::as_str)
+        .collect();
+    if let Some(first) = vfs.first() {
+        return Ok(Some(format!(
+            "{} SR-IOV virtual function(s), e.g. {first}",
+            vfs.len()
+        )));
+    }
+    match ctx.flags.qat_present {
+        Some(_) => Ok(None),
+        None => Err("the QAT device scan could not be completed".into()),
+    }
+}
+
 fn iommu_enabled(ctx: &Ctx) -> Vec<Outcome> {
     let esc = vfio_escalation(ctx);
     let tables = ctx.dir(ACPI_TABLES);
@@ -513,12 +558,32 @@ fn iommu_enabled(ctx: &Ctx) -> Vec<Outcome> {
                 .then(|| persistent_cmdline_has(ctx, "intel_iommu", Some("on")))
                 .flatten()
         };
+        // Catalogue: FAIL only when VFIO is used or planned; without passthrough the host
+        // runs its VMs as well without DMA remapping (stock RHEL 9 / Ubuntu kernels default
+        // intel_iommu off), so the finding is informational.
+        let planned = passthrough_planned(ctx);
+        let needed = vfio_used || pending.is_some() || planned.as_ref().is_ok_and(|p| p.is_some());
+        if !needed {
+            let o = match &planned {
+                Err(e) => Outcome::unknown(
+                    "host",
+                    format!("DMA remapping is not active ({why}); whether passthrough is planned (QAT or SR-IOV devices) could not be read: {e}"),
+                ),
+                Ok(_) => Outcome::info(
+                    "host",
+                    format!("DMA remapping is not active ({why}); no VM uses VFIO and no QAT or SR-IOV virtual function is present, so nothing needs it now: add {param}=on before assigning devices to VMs"),
+                ),
+            };
+            return vec![base_ev(o)];
+        }
         let mut msg = format!(
             "DMA remapping is not active: {why}, and no {unit_glob} unit with IOMMU groups exists{}",
             if vfio_used {
-                "; VFIO passthrough (VMs or QAT VFs) cannot work without it"
+                "; VFIO passthrough (VMs or QAT VFs) cannot work without it".to_string()
+            } else if let Ok(Some(what)) = &planned {
+                format!("; passthrough is prepared ({what}) and cannot work without it")
             } else {
-                ""
+                String::new()
             }
         );
         if let Some(p) = &pending {
@@ -914,10 +979,23 @@ fn power_policy(ctx: &Ctx) -> Vec<Outcome> {
         .collect();
     let tuned = ctx.get("/etc/tuned/active_profile");
     let (fw, fw_msg) = if vals.is_empty() {
+        // Only a kernel older than 5.2 lacks the files; otherwise they are missing from this
+        // copy (a --root tree or sosreport), which says nothing about the host.
+        let old = ctx
+            .host
+            .kernel_release
+            .as_deref()
+            .and_then(super::idle::kernel_version)
+            .map(|v| v < (5, 2));
         (
             Part::Unknown,
-            "EPB is not exposed in sysfs (Linux < 5.2): the firmware value needs MSR 0x1B0"
-                .to_string(),
+            match old {
+                Some(true) => "EPB is not exposed in sysfs before Linux 5.2: the firmware value needs MSR 0x1B0".to_string(),
+                _ => format!(
+                    "no {CPU}/cpu*/power/energy_perf_bias was recorded (kernel {}), so the firmware value is not visible here; MSR 0x1B0 would show it",
+                    ctx.host.kernel_release.as_deref().unwrap_or("release unknown")
+                ),
+            },
         )
     } else if vals.values().any(Option::is_none) {
         (
@@ -1152,6 +1230,14 @@ fn tmpfiles_writes(ctx: &Ctx, sysfs_tail: &str, value: &str) -> Option<String> {
 
 /// Turbo: `ida` (CPUID.6:EAX[1], 0 when firmware disables turbo), the OS switch
 /// (intel_pstate no_turbo / cpufreq boost) and frequency caps.
+/// Neither OS turbo switch exists on this host: both are recorded absent next to a present
+/// CPU directory (a `--root` tree without `/sys/devices/system/cpu` proves nothing).
+fn no_os_switch(ctx: &Ctx) -> bool {
+    matches!(ctx.get(NO_TURBO), Got::Absent)
+        && matches!(ctx.get(BOOST), Got::Absent)
+        && ctx.dir_exists(CPU) == Some(true)
+}
+
 fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = not_intel(ctx) {
         return o;
@@ -1224,10 +1310,24 @@ fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
                 .join("; ")
             ),
         )
-    } else if ida == Some(true) || no_turbo == Some("0") || boost == Some("1") {
+    } else if no_turbo == Some("0") || boost == Some("1") {
         Outcome::pass(
             "host",
             "Turbo Boost is enabled in firmware and allowed by the OS, with no frequency cap",
+        )
+    } else if ida == Some(true) && no_os_switch(ctx) {
+        Outcome::pass(
+            "host",
+            "Turbo Boost is enabled in firmware (ida) and the kernel has no turbo switch (neither intel_pstate/no_turbo nor cpufreq/boost exists), with no frequency cap",
+        )
+    } else if ida == Some(true) {
+        Outcome::unknown(
+            "host",
+            format!(
+                "the CPU offers turbo (ida), but whether the OS allows it could not be read ({NO_TURBO}: {}, {BOOST}: {})",
+                ctx.get(NO_TURBO).why(),
+                ctx.get(BOOST).why()
+            ),
         )
     } else {
         Outcome::unknown(
@@ -1437,6 +1537,7 @@ fn hwp_native(ctx: &Ctx) -> Vec<Outcome> {
 // bios.c1e, bios.c6
 
 const CPUIDLE_DRIVER: &str = "/sys/devices/system/cpu/cpuidle/current_driver";
+const CPUIDLE_DIR: &str = "/sys/devices/system/cpu/cpuidle";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum CState {
@@ -1444,11 +1545,19 @@ enum CState {
     C6,
 }
 
-/// cpuidle state names per CPU: cpu → (state index → name).
-fn cpuidle_states<'a>(ctx: &Ctx<'a>) -> BTreeMap<u32, BTreeMap<u32, &'a str>> {
+/// One cpuidle state of one CPU, as sysfs names and describes it.
+struct IdleState<'a> {
+    idx: u32,
+    /// `None` when the state's files are there but its name could not be read.
+    name: Option<&'a str>,
+    desc: Option<&'a str>,
+}
+
+/// cpuidle states per CPU: cpu → states in index order.
+fn cpuidle_states<'a>(ctx: &Ctx<'a>) -> BTreeMap<u32, Vec<IdleState<'a>>> {
     let prefix = format!("{CPU}/cpu");
-    let mut out: BTreeMap<u32, BTreeMap<u32, &str>> = BTreeMap::new();
-    for (k, f) in ctx
+    let mut out: BTreeMap<u32, Vec<IdleState>> = BTreeMap::new();
+    for (k, _) in ctx
         .snap
         .files
         .range(prefix.clone()..)
@@ -1456,7 +1565,8 @@ fn cpuidle_states<'a>(ctx: &Ctx<'a>) -> BTreeMap<u32, BTreeMap<u32, &'a str>> {
     {
         let rest = &k[prefix.len()..];
         let mut parts = rest.split('/');
-        let (Some(cpu), Some("cpuidle"), Some(state), Some("name"), None) = (
+        // Any file of a state makes it a state: one whose name went missing must not vanish.
+        let (Some(cpu), Some("cpuidle"), Some(state), Some(_), None) = (
             parts.next(),
             parts.next(),
             parts.next(),
@@ -1471,28 +1581,150 @@ fn cpuidle_states<'a>(ctx: &Ctx<'a>) -> BTreeMap<u32, BTreeMap<u32, &'a str>> {
         ) else {
             continue;
         };
-        if let Some(name) = f.value() {
-            out.entry(cpu).or_default().insert(idx, name.trim());
+        let states = out.entry(cpu).or_default();
+        if states.iter().any(|s| s.idx == idx) {
+            continue;
         }
+        let base = format!("{CPU}/cpu{cpu}/cpuidle/state{idx}");
+        states.push(IdleState {
+            idx,
+            name: ctx.text(&format!("{base}/name")),
+            desc: ctx.text(&format!("{base}/desc")),
+        });
     }
+    for states in out.values_mut() {
+        states.sort_by_key(|s| s.idx);
+    }
+    // Only CPUs with at least one named state count as having cpuidle states.
+    out.retain(|_, v| v.iter().any(|s| s.name.is_some()));
     out
 }
 
-fn matches_state(which: CState, driver: Option<&str>, name: &str) -> bool {
-    match which {
-        CState::C1e => name == "C1E",
-        CState::C6 => {
-            name.starts_with("C6") || (driver == Some("acpi_idle") && matches!(name, "C2" | "C3"))
+/// A state name without intel_idle's per-model suffix: 4.x kernels named the Skylake-SP table
+/// `C1-SKX`, `C1E-SKX`, `C6-SKX` (and later tables `-ICX`, `-SPR` ...).
+fn base_state_name(name: &str) -> &str {
+    match name.split_once('-') {
+        Some((base, sfx))
+            if !sfx.is_empty()
+                && sfx
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) =>
+        {
+            base
         }
+        _ => name,
     }
+}
+
+/// The MWAIT hint a state's `desc` names: intel_idle writes `MWAIT 0x01`, acpi_idle
+/// `ACPI FFH MWAIT 0x1` (FFH = the _CST entry is an MWAIT hint).
+fn mwait_hint(desc: &str) -> Option<u32> {
+    let at = desc.find("MWAIT 0x")? + "MWAIT 0x".len();
+    let hex: String = desc[at..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    u32::from_str_radix(&hex, 16).ok()
+}
+
+/// Whether a cpuidle state is the C1E or the C6 of the guide, by meaning: its name family
+/// (any model suffix), or the MWAIT hint in its description (0x01 = C1E, 0x2x = core C6),
+/// or under acpi_idle the ACPI C2/C3 that firmware maps onto C6.
+/// `None` when it cannot be told: the name is unreadable, or it is not one of the usual names
+/// (`POLL`, `C<n>[letters]` with any model suffix) and there is no description to go by.
+fn matches_state(which: CState, driver: Option<&str>, st: &IdleState) -> Option<bool> {
+    let hint = st.desc.and_then(mwait_hint);
+    let by_hint = match which {
+        CState::C1e => hint == Some(0x01),
+        CState::C6 => hint.is_some_and(|h| h >> 4 == 2),
+    };
+    if by_hint {
+        return Some(true);
+    }
+    let name = st.name?;
+    let base = base_state_name(name);
+    let by_name = match which {
+        CState::C1e => base == "C1E",
+        CState::C6 => {
+            base.starts_with("C6") || (driver == Some("acpi_idle") && matches!(name, "C2" | "C3"))
+        }
+    };
+    let usual = base == "POLL"
+        || base.strip_prefix('C').is_some_and(|r| {
+            r.starts_with(|c: char| c.is_ascii_digit())
+                && r.chars()
+                    .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        });
+    match (by_name, usual || st.desc.is_some()) {
+        (true, _) => Some(true),
+        (false, true) => Some(false),
+        (false, false) => None,
+    }
+}
+
+/// The global CPU latency QoS request, as read from the device (decimal µs after
+/// collection). At or above this it is the kernel's "no constraint" default.
+const CPU_DMA_LATENCY: &str = "/dev/cpu_dma_latency";
+const QOS_NO_CONSTRAINT_US: i64 = 2_000_000_000;
+
+/// The CPU latency limit the idle governor applies on one CPU (µs): the smaller of the
+/// global request and the CPU's `power/pm_qos_resume_latency_us`. `Ok(None)` = no limit.
+/// `per_cpu_recorded`: some CPU's file was recorded ([`any_resume_latency`]).
+fn qos_limit(ctx: &Ctx, cpu: u32, per_cpu_recorded: bool) -> Result<Option<u64>, String> {
+    let global = match ctx.get(CPU_DMA_LATENCY) {
+        Got::Val(v) => match v.trim().parse::<i64>() {
+            Ok(n) if n >= QOS_NO_CONSTRAINT_US => None,
+            Ok(n) => Some(u64::try_from(n.max(0)).unwrap_or(0)),
+            Err(_) => return Err(format!("{CPU_DMA_LATENCY}: unexpected {v:?}")),
+        },
+        other => return Err(format!("{CPU_DMA_LATENCY}: {}", other.why())),
+    };
+    let path = format!("{CPU}/cpu{cpu}/power/pm_qos_resume_latency_us");
+    let per_cpu = match ctx.get(&path) {
+        // Missing for this CPU while other CPUs have it: a copy that lost it.
+        Got::Absent | Got::NotCollected if per_cpu_recorded => {
+            return Err(format!("{path}: absent while other CPUs have it"))
+        }
+        // No CPU has one (a kernel before 4.16, or a copy without them): no per-CPU limit.
+        Got::Absent | Got::NotCollected => None,
+        Got::Val(v) => match crate::parse::sysfs::resume_latency_us(v) {
+            Some(l) => l,
+            None => return Err(format!("{path}: unexpected {v:?}")),
+        },
+        Got::Unreadable(e) => return Err(format!("{path}: {}", e.describe())),
+    };
+    Ok(match (global, per_cpu) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
+/// Whether any CPU's `power/pm_qos_resume_latency_us` was recorded.
+fn any_resume_latency(ctx: &Ctx) -> bool {
+    let prefix = format!("{CPU}/cpu");
+    ctx.snap
+        .files
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .any(|(k, f)| k.ends_with("/power/pm_qos_resume_latency_us") && f.value().is_some())
 }
 
 /// One state on one CPU.
 enum Seen {
     Absent,
-    Disabled { by_default: bool },
+    Disabled {
+        by_default: bool,
+    },
     Entered,
     NotEntered,
+    /// Enabled, but its exit latency exceeds the CPU's latency QoS limit: the governor never
+    /// selects it while the request stands (`usage` may still count entries from before).
+    HeldOff {
+        limit: u64,
+        latency: u64,
+    },
+    /// Entered since boot; whether a QoS request holds it off now could not be read.
+    LimitUnknown(String),
     Unreadable(String),
 }
 
@@ -1503,10 +1735,42 @@ impl Seen {
             Seen::Absent => 0,
             Seen::Disabled { by_default: true } => 1,
             Seen::Disabled { by_default: false } => 2,
-            Seen::NotEntered => 3,
-            Seen::Unreadable(_) => 4,
-            Seen::Entered => 5,
+            Seen::HeldOff { .. } => 3,
+            Seen::NotEntered => 4,
+            Seen::LimitUnknown(_) | Seen::Unreadable(_) => 5,
+            Seen::Entered => 6,
         }
+    }
+}
+
+/// What one enabled state does on `cpu`, given its usage and exit latency.
+fn enabled_state(ctx: &Ctx, cpu: u32, base: &str, per_cpu_recorded: bool) -> Seen {
+    let usage = ctx
+        .text(&format!("{base}/usage"))
+        .and_then(|u| u.parse::<u64>().ok());
+    let latency = ctx
+        .text(&format!("{base}/latency"))
+        .and_then(|u| u.parse::<u64>().ok());
+    let by_usage = |usage: Option<u64>| match usage {
+        Some(0) => Seen::NotEntered,
+        Some(_) => Seen::Entered,
+        None => Seen::Unreadable("usage".into()),
+    };
+    match (qos_limit(ctx, cpu, per_cpu_recorded), latency) {
+        (Ok(Some(limit)), Some(latency)) if latency > limit => Seen::HeldOff { limit, latency },
+        (Ok(Some(_)), None) => match usage {
+            Some(0) => Seen::NotEntered,
+            _ => Seen::Unreadable(format!(
+                "latency: {}",
+                ctx.get(&format!("{base}/latency")).why()
+            )),
+        },
+        (Ok(_), _) => by_usage(usage),
+        (Err(e), _) => match usage {
+            Some(0) => Seen::NotEntered,
+            Some(_) => Seen::LimitUnknown(e),
+            None => Seen::Unreadable("usage".into()),
+        },
     }
 }
 
@@ -1532,21 +1796,27 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
         )
     };
     if states.is_empty() {
+        // "No cpuidle" is a fact only where the CPU directory was seen without a cpuidle
+        // directory: a --root tree or sosreport that lacks them says nothing about the host.
+        let no_cpuidle = matches!(driver_got, Got::Absent)
+            && ctx.dir_exists(CPU) == Some(true)
+            && ctx.dir_exists(CPUIDLE_DIR) == Some(false);
         let o = match (driver, &driver_got) {
             _ if idle_poll => Outcome::pass(
                 "host",
                 format!("idle=poll: the CPUs poll instead of entering C-states, so {label} is never entered"),
             ),
-            (Some("none"), _) | (None, Got::Absent) => match which {
-                CState::C6 => Outcome::pass(
-                    "host",
-                    "no cpuidle driver: the kernel idles with HLT, which never reaches core C6",
+            (Some("none"), _) => none_driver(which, "the cpuidle driver is none"),
+            (None, Got::Absent) if no_cpuidle => {
+                none_driver(which, "no cpuidle driver (no cpuidle directory)")
+            }
+            (None, Got::Absent) => Outcome::unknown(
+                "host",
+                format!(
+                    "no cpuidle state or driver was recorded, and {} could not be seen, so this may be a copy without them rather than a kernel without cpuidle",
+                    if ctx.dir_exists(CPU) == Some(true) { CPUIDLE_DIR } else { CPU }
                 ),
-                CState::C1e => Outcome::unknown(
-                    "host",
-                    "no cpuidle driver: HLT may be promoted to C1E by hardware, which only MSR 0x1FC bit 1 shows (root + msr module; not read)",
-                ),
-            },
+            ),
             (Some(d), _) => Outcome::unknown(
                 "host",
                 format!("cpuidle driver {d} is registered but no idle state was recorded"),
@@ -1558,28 +1828,34 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
         };
         return vec![drv_ev(o)];
     }
+    let per_cpu_recorded = any_resume_latency(ctx);
     let mut seen: BTreeMap<u32, Seen> = BTreeMap::new();
+    let mut matched_names: BTreeSet<&str> = BTreeSet::new();
     for (cpu, st) in &states {
         // Every matching state counts (a part may have C6 and C6P); the worst one decides.
         let s = st
             .iter()
-            .filter(|(_, name)| matches_state(which, driver, name))
-            .map(|(idx, _)| {
-                let base = format!("{CPU}/cpu{cpu}/cpuidle/state{idx}");
+            .filter_map(|state| match matches_state(which, driver, state) {
+                Some(true) => Some(Some(state)),
+                Some(false) => None,
+                None => Some(None),
+            })
+            .map(|state| {
+                let Some(state) = state else {
+                    return Seen::Unreadable(
+                        "a state's name or description could not be read, so which state it is is unknown"
+                            .into(),
+                    );
+                };
+                matched_names.insert(state.name.unwrap_or("?"));
+                let base = format!("{CPU}/cpu{cpu}/cpuidle/state{}", state.idx);
                 let disable = ctx.text(&format!("{base}/disable"));
                 let default = ctx.text(&format!("{base}/default_status"));
-                let usage = ctx
-                    .text(&format!("{base}/usage"))
-                    .and_then(|u| u.parse::<u64>().ok());
                 match (disable, default) {
                     (Some("1"), d) => Seen::Disabled {
                         by_default: d == Some("disabled"),
                     },
-                    (Some("0"), _) => match usage {
-                        Some(0) => Seen::NotEntered,
-                        Some(_) => Seen::Entered,
-                        None => Seen::Unreadable("usage".into()),
-                    },
+                    (Some("0"), _) => enabled_state(ctx, *cpu, &base, per_cpu_recorded),
                     (None, Some("disabled")) => Seen::Disabled { by_default: true },
                     _ => Seen::Unreadable(format!(
                         "disable: {}",
@@ -1596,15 +1872,35 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
     };
     let entered = set(&|s| matches!(s, Seen::Entered));
     let not_entered = set(&|s| matches!(s, Seen::NotEntered));
+    let held_off = set(&|s| matches!(s, Seen::HeldOff { .. }));
+    let limit_unknown = set(&|s| matches!(s, Seen::LimitUnknown(_)));
     let unreadable = set(&|s| matches!(s, Seen::Unreadable(_)));
     let os_disabled = set(&|s| matches!(s, Seen::Disabled { by_default: false }));
     let fw_disabled = set(&|s| matches!(s, Seen::Disabled { by_default: true }));
     let absent = set(&|s| matches!(s, Seen::Absent));
+    // The tightest limit and the exit latency it holds off, for the message.
+    let held = seen
+        .values()
+        .filter_map(|s| match s {
+            Seen::HeldOff { limit, latency } => Some((*limit, *latency)),
+            _ => None,
+        })
+        .max();
     let summary = {
         let mut parts = Vec::new();
+        let held_what = held
+            .map(|(l, x)| {
+                format!("enabled, held off by a PM QoS limit of {l} µs < exit latency {x} µs")
+            })
+            .unwrap_or_default();
         for (what, cpus) in [
             ("enabled, usage > 0", &entered),
             ("enabled, usage 0", &not_entered),
+            (held_what.as_str(), &held_off),
+            (
+                "enabled, usage > 0, PM QoS limit unreadable",
+                &limit_unknown,
+            ),
             ("disabled (disable=1)", &os_disabled),
             ("disabled by default (firmware _CST / driver)", &fw_disabled),
             ("not offered", &absent),
@@ -1613,6 +1909,12 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
             if !cpus.is_empty() {
                 parts.push(format!("{what} on cpu {}", cpulist::format(cpus)));
             }
+        }
+        if !matched_names.is_empty() {
+            parts.push(format!(
+                "matched states {}",
+                matched_names.iter().copied().collect::<Vec<_>>().join(", ")
+            ));
         }
         parts.join("; ")
     };
@@ -1630,9 +1932,13 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
             .find_map(|v| persistent_cmdline_has(ctx, "intel_idle.max_cstate", Some(v)))
             .or_else(|| persistent_cmdline_has(ctx, "idle", Some("poll")))
     };
-    let one_sample = "one snapshot cannot show usage growing, so usage > 0 with the state enabled is taken as entry";
+    let one_sample = "one snapshot cannot show usage growing, so usage > 0 with the state enabled and allowed by the PM QoS limit is taken as entry";
     let n = states.len();
     let acpi_c1e_unknown = which == CState::C1e && driver == Some("acpi_idle") && absent.len() == n;
+    let tuned = ctx
+        .text("/etc/tuned/active_profile")
+        .map(|p| format!(" (tuned profile {p})"))
+        .unwrap_or_default();
     let mut o = if !entered.is_empty() {
         Outcome::fail(
             "host",
@@ -1646,26 +1952,56 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
             ),
         )
         .pending(pending_src.is_some())
-    } else if !unreadable.is_empty() {
-        let why = seen
-            .values()
-            .find_map(|s| match s {
-                Seen::Unreadable(w) => Some(w.as_str()),
-                _ => None,
-            })
-            .unwrap_or("?");
-        Outcome::unknown(
-            "host",
-            format!(
-                "the {label} state could not be read on cpu {} ({why})",
-                cpulist::format(&unreadable)
+    } else if !unreadable.is_empty() || !limit_unknown.is_empty() {
+        match seen.values().find_map(|s| match s {
+            Seen::Unreadable(w) => Some(w.as_str()),
+            _ => None,
+        }) {
+            Some(why) => Outcome::unknown(
+                "host",
+                format!(
+                    "the {label} state could not be read on cpu {} ({why})",
+                    cpulist::format(&unreadable)
+                ),
             ),
-        )
+            None => {
+                let why = seen
+                    .values()
+                    .find_map(|s| match s {
+                        Seen::LimitUnknown(w) => Some(w.as_str()),
+                        _ => None,
+                    })
+                    .unwrap_or("?");
+                Outcome::unknown(
+                    "host",
+                    format!(
+                        "{label} is enabled and was entered since boot on cpu {}, but the CPU latency PM QoS limit that may hold it off now could not be read ({why})",
+                        cpulist::format(&limit_unknown)
+                    ),
+                )
+            }
+        }
     } else if acpi_c1e_unknown {
         Outcome::unknown(
             "host",
             "acpi_idle exposes no C1E state: C1E is then hardware auto-promotion of C1, which only MSR 0x1FC bit 1 shows (root + msr module; not read)",
         )
+    } else if let (false, Some((limit, latency))) = (held_off.is_empty(), held) {
+        let what = format!(
+            "{label} is enabled, but the CPU latency PM QoS limit of {limit} µs{tuned} is below its exit latency of {latency} µs on {} of {n} CPUs, so the idle governor does not select it while that request stands",
+            held_off.len()
+        );
+        match which {
+            // Catalogue bios.c6 lists a PM QoS latency request among the OS fixes.
+            CState::C6 => Outcome::pass(
+                "host",
+                format!("{what} (a PM QoS request is one of the catalogue's OS fixes for C6; it lasts as long as its owner keeps /dev/cpu_dma_latency open)"),
+            ),
+            CState::C1e => Outcome::warn(
+                "host",
+                format!("{what}; the state itself stays enabled, so C1E returns when the request goes away: disable the state (or C1E in firmware)"),
+            ),
+        }
     } else if !not_entered.is_empty() {
         Outcome::warn(
             "host",
@@ -1704,15 +2040,44 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
             "0",
         );
     }
-    let mut o = drv_ev(o).ev(
-        format!("{CPU}/cpu*/cpuidle/state*/{{name,disable,default_status,usage}}"),
-        format!("{label}: {summary}"),
-        "absent or disabled on every CPU",
-    );
+    let qos = match ctx.get(CPU_DMA_LATENCY) {
+        Got::Val(v) => match v.trim().parse::<i64>() {
+            Ok(n) if n >= QOS_NO_CONSTRAINT_US => format!("{n} (no request)"),
+            _ => format!("{} µs", v.trim()),
+        },
+        other => other.why(),
+    };
+    let mut o = drv_ev(o)
+        .ev(
+            format!("{CPU}/cpu*/cpuidle/state*/{{name,desc,disable,default_status,usage,latency}}"),
+            format!("{label}: {summary}"),
+            "absent or disabled on every CPU",
+        )
+        .ev(
+            format!(
+                "{CPU_DMA_LATENCY} (CPU latency QoS), {CPU}/cpu*/power/pm_qos_resume_latency_us"
+            ),
+            qos,
+            "",
+        );
     if let Some(p) = pending_src {
         o = o.ev(p, "intel_idle.max_cstate / idle=poll set persistently", "");
     }
     vec![o]
+}
+
+/// With no cpuidle driver the kernel idles with HLT (or polls).
+fn none_driver(which: CState, why: &str) -> Outcome {
+    match which {
+        CState::C6 => Outcome::pass(
+            "host",
+            format!("{why}: the kernel idles with HLT, which never reaches core C6"),
+        ),
+        CState::C1e => Outcome::unknown(
+            "host",
+            format!("{why}: HLT may be promoted to C1E by hardware, which only MSR 0x1FC bit 1 shows (root + msr module; not read)"),
+        ),
+    }
 }
 
 fn bios_c1e(ctx: &Ctx) -> Vec<Outcome> {
@@ -2012,6 +2377,45 @@ mod tests {
         assert!(f[0].message.contains("intel_iommu=off"), "{}", f[0].message);
     }
 
+    /// Stock RHEL 9 / Ubuntu 22.04 kernels leave intel_iommu off; a host that passes nothing
+    /// through is not failing (catalogue: FAIL only when VFIO is used or planned).
+    #[test]
+    fn iommu_off_without_passthrough_is_informational() {
+        let nic_only = || {
+            iommu_host(0, 0)
+                .file("/proc/cmdline", "ro quiet")
+                .kconfig("# CONFIG_INTEL_IOMMU_DEFAULT_ON is not set\nCONFIG_INTEL_IOMMU=y\n")
+                .dir("/sys/bus/pci/devices", &["0000:31:00.0"])
+                .file("/sys/bus/pci/devices/0000:31:00.0/vendor", "0x8086")
+                .file("/sys/bus/pci/devices/0000:31:00.0/device", "0x159b")
+        };
+        let s = nic_only()
+            .vm("qemu-system-x86_64 -name guest=a -accel kvm -m 4G", &[])
+            .build();
+        let f = &findings(&s, Throughput, "host.iommu.enabled")[0];
+        assert_eq!(f.status.as_str(), "info", "{}", f.message);
+        assert!(f.message.contains("defaults to off"), "{}", f.message);
+        // A VFIO VM needs it.
+        let s = nic_only()
+            .vm(
+                "qemu-system-x86_64 -name guest=a -device vfio-pci,host=31:00.0",
+                &[],
+            )
+            .build();
+        assert_eq!(st(&s, "host.iommu.enabled"), "fail");
+        // So does a QAT device waiting for its VFs.
+        let s = nic_only()
+            .dir("/sys/bus/pci/devices", &["0000:31:00.0", "0000:65:00.0"])
+            .file("/sys/bus/pci/devices/0000:65:00.0/vendor", "0x8086")
+            .file("/sys/bus/pci/devices/0000:65:00.0/device", "0x37c8")
+            .build();
+        assert_eq!(st(&s, "host.iommu.enabled"), "fail");
+        assert!(msg(&s, "host.iommu.enabled").contains("QAT"));
+        // Without the device list, whether passthrough is planned is unknown.
+        let s = nic_only().dir_denied("/sys/bus/pci/devices").build();
+        assert_eq!(st(&s, "host.iommu.enabled"), "unknown");
+    }
+
     #[test]
     fn iommu_applicability() {
         let none = SnapBuilder::new()
@@ -2022,7 +2426,8 @@ mod tests {
         assert_eq!(st(&none, "host.iommu.enabled"), "not_applicable");
         let unreadable = SnapBuilder::new().icx("vmx").dir_denied(TABLES).build();
         assert_eq!(st(&unreadable, "host.iommu.enabled"), "unknown");
-        // Both listings unreadable: unknown; both simply absent (no IOMMU support): fail.
+        // Both listings unreadable: unknown; both simply absent (no IOMMU support): not
+        // needed without passthrough (info), and unknown when the PCI devices are not known.
         let both_denied = SnapBuilder::new()
             .icx("vmx")
             .dir(TABLES, &["DMAR"])
@@ -2031,7 +2436,13 @@ mod tests {
             .build();
         assert_eq!(st(&both_denied, "host.iommu.enabled"), "unknown");
         let both_absent = SnapBuilder::new().icx("vmx").dir(TABLES, &["DMAR"]).build();
-        assert_eq!(st(&both_absent, "host.iommu.enabled"), "fail");
+        assert_eq!(st(&both_absent, "host.iommu.enabled"), "unknown");
+        let both_absent = SnapBuilder::new()
+            .icx("vmx")
+            .dir(TABLES, &["DMAR"])
+            .dir("/sys/bus/pci/devices", &[])
+            .build();
+        assert_eq!(st(&both_absent, "host.iommu.enabled"), "info");
         let groups_denied = iommu_host(1, 0)
             .dir_denied("/sys/kernel/iommu_groups")
             .build();
@@ -2049,8 +2460,14 @@ mod tests {
             .dir("/sys/class/iommu", &[])
             .dir("/sys/kernel/iommu_groups", &[])
             .file("/proc/cmdline", "amd_iommu=off")
+            .dir("/sys/bus/pci/devices", &["0000:41:00.0", "0000:41:00.1"])
+            .link(
+                "/sys/bus/pci/devices/0000:41:00.1/physfn",
+                "../0000:41:00.0",
+            )
             .build();
         assert_eq!(st(&amd_off, "host.iommu.enabled"), "fail");
+        assert!(msg(&amd_off, "host.iommu.enabled").contains("SR-IOV"));
         assert!(msg(&amd_off, "host.iommu.enabled").contains("amd_iommu=off"));
     }
 
@@ -2287,6 +2704,68 @@ mod tests {
         assert_eq!(st(&SnapBuilder::new().build(), "bios.turbo"), "unknown");
     }
 
+    /// Issue 12 item 5: a --root tree or sosreport that lacks a directory says nothing about
+    /// the host; only a present parent without the entry does.
+    #[test]
+    fn absent_from_the_tree_is_not_absent_on_the_host() {
+        // /dev and /sys/module not in the tree: not "load kvm_intel".
+        let tree = SnapBuilder::new()
+            .icx("vmx")
+            .absent_dir("/dev")
+            .absent_dir("/sys/module")
+            .build();
+        assert_eq!(st(&tree, "bios.vtx"), "unknown");
+        let live = SnapBuilder::new()
+            .icx("vmx")
+            .dir("/dev", &["null"])
+            .dir("/sys/module", &["kvm"])
+            .build();
+        assert_eq!(st(&live, "bios.vtx"), "warn");
+        // Turbo: ida alone with no switch recorded is not a pass ...
+        let tree = SnapBuilder::new()
+            .icx("vmx")
+            .absent("/sys/devices/system/cpu/intel_pstate/no_turbo")
+            .absent("/sys/devices/system/cpu/cpufreq/boost")
+            .build();
+        assert_eq!(st(&tree, "bios.turbo"), "unknown");
+        // ... unless the CPU directory is there and holds neither switch.
+        let no_switch = SnapBuilder::new()
+            .icx("vmx")
+            .dir("/sys/devices/system/cpu", &["cpu0", "online"])
+            .absent("/sys/devices/system/cpu/intel_pstate/no_turbo")
+            .absent("/sys/devices/system/cpu/cpufreq/boost")
+            .build();
+        assert_eq!(st(&no_switch, "bios.turbo"), "pass");
+        // EPB files missing on a 6.1 kernel: not "Linux < 5.2".
+        let s = pstates("intel_pstate", "performance", Some("performance"), None, 1)
+            .file("/proc/sys/kernel/osrelease", "6.1.0-50-amd64")
+            .build();
+        let f = &findings(&s, Throughput, "bios.power-policy")[0];
+        assert!(!f.message.contains("5.2"), "{}", f.message);
+        assert!(f.message.contains("6.1.0-50-amd64"), "{}", f.message);
+        // No ACPI table list and no PCI device list: PMem and QAT are unknown, not absent.
+        let tree = SnapBuilder::new()
+            .icx("vmx")
+            .absent_dir(TABLES)
+            .absent_dir("/sys/bus/pci/devices")
+            .build();
+        for rule in [
+            "host.pmem.kconfig",
+            "host.pmem.appdirect",
+            "host.pmem.devdax",
+        ] {
+            assert_eq!(st(&tree, rule), "unknown", "{rule}");
+        }
+        assert_eq!(st(&tree, "hw.qat.pcie-link"), "unknown");
+        let listed = SnapBuilder::new()
+            .icx("vmx")
+            .dir(TABLES, &["APIC", "DMAR"])
+            .dir("/sys/bus/pci/devices", &[])
+            .build();
+        assert_eq!(st(&listed, "host.pmem.kconfig"), "not_applicable");
+        assert_eq!(st(&listed, "hw.qat.pcie-link"), "not_applicable");
+    }
+
     #[test]
     fn eet_is_msr_only() {
         let s = SnapBuilder::new().icx("vmx").build();
@@ -2342,18 +2821,36 @@ mod tests {
     }
 
     /// ICX cpuidle states on `n` CPUs: POLL, C1, C1E, C6 with (disable, default_status, usage)
-    /// for C1E and C6.
+    /// for C1E and C6; no PM QoS request (/dev/cpu_dma_latency at the kernel's default).
     fn idle(n: u32, c1e: (&str, &str, &str), c6: (&str, &str, &str)) -> SnapBuilder {
-        let mut b = SnapBuilder::new().icx("vmx").file(
-            "/sys/devices/system/cpu/cpuidle/current_driver",
-            "intel_idle",
-        );
+        idle_named(n, ["POLL", "C1", "C1E", "C6"], c1e, c6)
+    }
+
+    /// [`idle`] with other state names (older intel_idle tables: `C1E-SKX`, ...).
+    fn idle_named(
+        n: u32,
+        names: [&str; 4],
+        c1e: (&str, &str, &str),
+        c6: (&str, &str, &str),
+    ) -> SnapBuilder {
+        let mut b = SnapBuilder::new()
+            .icx("vmx")
+            .file(
+                "/sys/devices/system/cpu/cpuidle/current_driver",
+                "intel_idle",
+            )
+            .file("/dev/cpu_dma_latency", "2000000000");
         for cpu in 0..n {
-            for (i, (name, (dis, def, usage))) in [
-                ("POLL", ("0", "enabled", "10")),
-                ("C1", ("0", "enabled", "100")),
-                ("C1E", c1e),
-                ("C6", c6),
+            for (i, (name, desc, latency, (dis, def, usage))) in [
+                (
+                    names[0],
+                    "CPUIDLE CORE POLL IDLE",
+                    "0",
+                    ("0", "enabled", "10"),
+                ),
+                (names[1], "MWAIT 0x00", "1", ("0", "enabled", "100")),
+                (names[2], "MWAIT 0x01", "4", c1e),
+                (names[3], "MWAIT 0x20", "170", c6),
             ]
             .into_iter()
             .enumerate()
@@ -2361,12 +2858,152 @@ mod tests {
                 let base = format!("/sys/devices/system/cpu/cpu{cpu}/cpuidle/state{i}");
                 b = b
                     .file(&format!("{base}/name"), name)
+                    .file(&format!("{base}/desc"), desc)
+                    .file(&format!("{base}/latency"), latency)
                     .file(&format!("{base}/disable"), dis)
                     .file(&format!("{base}/default_status"), def)
                     .file(&format!("{base}/usage"), usage);
             }
+            b = b.file(
+                &format!("/sys/devices/system/cpu/cpu{cpu}/power/pm_qos_resume_latency_us"),
+                "0",
+            );
         }
         b
+    }
+
+    /// tuned's latency profiles (latency-performance, network-latency, realtime-virtual-host,
+    /// cpu-partitioning: `force_latency=cstate.id_no_zero:1|3`) hold /dev/cpu_dma_latency at
+    /// C1's exit latency from boot on; C1E and C6 were entered before tuned started.
+    #[test]
+    fn c_states_held_off_by_pm_qos() {
+        let s = idle(4, ("0", "enabled", "1843"), ("0", "enabled", "977"))
+            .file("/dev/cpu_dma_latency", "1")
+            .file("/etc/tuned/active_profile", "realtime-virtual-host")
+            .build();
+        let f = &findings(&s, Throughput, "bios.c1e")[0];
+        assert_eq!(f.status.as_str(), "warn", "{}", f.message);
+        assert!(f.message.contains("limit of 1 µs"), "{}", f.message);
+        assert!(f.message.contains("realtime-virtual-host"), "{}", f.message);
+        let f = &findings(&s, Throughput, "bios.c6")[0];
+        assert_eq!(f.status.as_str(), "pass", "{}", f.message);
+        assert!(
+            f.message.contains("exit latency of 170 µs"),
+            "{}",
+            f.message
+        );
+        // tuned virtual-host: force_latency=cstate.id_no_zero:3 = C6's own 170 µs, which
+        // holds off nothing: C1E and C6 stay selectable and were entered.
+        let s = idle(4, ("0", "enabled", "1843"), ("0", "enabled", "977"))
+            .file("/dev/cpu_dma_latency", "170")
+            .build();
+        assert_eq!(st(&s, "bios.c1e"), "fail");
+        assert_eq!(st(&s, "bios.c6"), "fail");
+        // A per-CPU resume latency of "n/a" (0 µs) on one CPU holds that CPU only.
+        let s = idle(2, ("1", "enabled", "0"), ("0", "enabled", "977"))
+            .file(
+                "/sys/devices/system/cpu/cpu1/power/pm_qos_resume_latency_us",
+                "n/a",
+            )
+            .build();
+        let f = &findings(&s, Throughput, "bios.c6")[0];
+        assert_eq!(f.status.as_str(), "fail", "{}", f.message);
+        assert!(f.message.contains("1 of 2"), "{}", f.message);
+        // The same CPU's file lost from the copy: its limit is unknown, the verdict too.
+        let s = idle(2, ("1", "enabled", "0"), ("0", "enabled", "977"))
+            .file("/dev/cpu_dma_latency", "1")
+            .absent("/sys/devices/system/cpu/cpu1/power/pm_qos_resume_latency_us")
+            .build();
+        assert_eq!(st(&s, "bios.c6"), "unknown");
+        // The limit unreadable (an unprivileged scan: the device is root-only): a state
+        // entered since boot may be held off now, so unknown, never fail.
+        let s = idle(2, ("0", "enabled", "1843"), ("1", "enabled", "0"))
+            .denied("/dev/cpu_dma_latency")
+            .build();
+        let f = &findings(&s, Throughput, "bios.c1e")[0];
+        assert_eq!(f.status.as_str(), "unknown", "{}", f.message);
+        assert!(f.message.contains("permission denied"), "{}", f.message);
+        // A copy without the device (an older sosreport) cannot tell either.
+        let s = idle(2, ("0", "enabled", "1843"), ("1", "enabled", "0"))
+            .absent("/dev/cpu_dma_latency")
+            .build();
+        assert_eq!(st(&s, "bios.c1e"), "unknown");
+    }
+
+    /// 4.x kernels name the Skylake/Cascade Lake table C1-SKX, C1E-SKX, C6-SKX; ACPI and
+    /// other tables are recognised by the MWAIT hint in `desc`.
+    #[test]
+    fn c_states_matched_by_meaning() {
+        let s = idle_named(
+            2,
+            ["POLL", "C1-SKX", "C1E-SKX", "C6-SKX"],
+            ("0", "enabled", "1843"),
+            ("0", "enabled", "977"),
+        )
+        .build();
+        let f = &findings(&s, Throughput, "bios.c1e")[0];
+        assert_eq!(f.status.as_str(), "fail", "{}", f.message);
+        assert!(f
+            .evidence
+            .iter()
+            .any(|e| e.observed.contains("matched states C1E-SKX")));
+        assert_eq!(st(&s, "bios.c6"), "fail");
+        // An unfamiliar name with the C1E MWAIT hint is still C1E; C1 (hint 0x00) is not.
+        let s = idle_named(
+            1,
+            ["POLL", "C1-XYZ", "C1_ACPI", "C6-SPR"],
+            ("0", "enabled", "5"),
+            ("1", "enabled", "0"),
+        )
+        .build();
+        assert_eq!(st(&s, "bios.c1e"), "fail");
+        assert_eq!(st(&s, "bios.c6"), "pass");
+        // Which state is C1E cannot be told: a state's name is missing, or an unusual name
+        // comes without its description. Never "not offered".
+        let s = idle(2, ("1", "enabled", "0"), ("1", "enabled", "0"))
+            .absent("/sys/devices/system/cpu/cpu1/cpuidle/state2/name")
+            .build();
+        assert_eq!(
+            st(&s, "bios.c1e"),
+            "pass",
+            "the description still says MWAIT 0x01"
+        );
+        let s = idle(2, ("1", "enabled", "0"), ("1", "enabled", "0"))
+            .absent("/sys/devices/system/cpu/cpu1/cpuidle/state2/name")
+            .absent("/sys/devices/system/cpu/cpu1/cpuidle/state2/desc")
+            .build();
+        assert_eq!(st(&s, "bios.c1e"), "unknown");
+        let s = idle_named(
+            1,
+            ["POLL", "C1", "C1_ACPI", "C6"],
+            ("0", "enabled", "5"),
+            ("1", "enabled", "0"),
+        )
+        .absent("/sys/devices/system/cpu/cpu0/cpuidle/state2/desc")
+        .build();
+        assert_eq!(st(&s, "bios.c1e"), "unknown");
+        assert_eq!(super::base_state_name("C1E-ICX"), "C1E");
+        assert_eq!(super::base_state_name("C6"), "C6");
+        assert_eq!(super::mwait_hint("ACPI FFH MWAIT 0x1"), Some(1));
+        assert_eq!(super::mwait_hint("ACPI IOPORT 0x814"), None);
+    }
+
+    /// A tree without /sys/devices/system/cpu (a trimmed sosreport) is not a kernel without
+    /// cpuidle; a live host whose cpu directory has no cpuidle directory is.
+    #[test]
+    fn c_states_without_cpuidle_need_the_parent() {
+        let tree = SnapBuilder::new()
+            .icx("vmx")
+            .absent("/sys/devices/system/cpu/cpuidle/current_driver")
+            .build();
+        assert_eq!(st(&tree, "bios.c6"), "unknown");
+        let no_cpuidle = SnapBuilder::new()
+            .icx("vmx")
+            .absent("/sys/devices/system/cpu/cpuidle/current_driver")
+            .dir("/sys/devices/system/cpu", &["cpu0", "online"])
+            .absent_dir("/sys/devices/system/cpu/cpuidle")
+            .build();
+        assert_eq!(st(&no_cpuidle, "bios.c6"), "pass");
     }
 
     #[test]
@@ -2378,7 +3015,7 @@ mod tests {
         assert!(f[0]
             .evidence
             .iter()
-            .any(|e| e.observed == "C6: disabled (disable=1) on cpu 0-3"));
+            .any(|e| e.observed == "C6: disabled (disable=1) on cpu 0-3; matched states C6"));
         // Firmware left C6 out of _CST: disabled by default.
         let s = idle(2, ("1", "enabled", "0"), ("1", "disabled", "0")).build();
         assert_eq!(st(&s, "bios.c6"), "pass");
@@ -2398,7 +3035,7 @@ mod tests {
         let s = idle(4, ("0", "enabled", "443110"), ("0", "enabled", "660190")).build();
         assert_eq!(st(&s, "bios.c1e"), "fail");
         assert_eq!(st(&s, "bios.c6"), "fail");
-        assert!(msg(&s, "bios.c6").contains("usage > 0 with the state enabled is taken as entry"));
+        assert!(msg(&s, "bios.c6").contains("usage > 0 with the state enabled"));
         // One CPU is enough.
         let s = idle(4, ("1", "enabled", "0"), ("1", "enabled", "0"))
             .file("/sys/devices/system/cpu/cpu3/cpuidle/state3/disable", "0")
@@ -2425,10 +3062,13 @@ mod tests {
             .build();
         assert_eq!(st(&s, "bios.c6"), "fail");
         // acpi_idle: ACPI C2 is the C6-class state; C1E is not visible.
-        let mut b = SnapBuilder::new().icx("vmx").file(
-            "/sys/devices/system/cpu/cpuidle/current_driver",
-            "acpi_idle",
-        );
+        let mut b = SnapBuilder::new()
+            .icx("vmx")
+            .file(
+                "/sys/devices/system/cpu/cpuidle/current_driver",
+                "acpi_idle",
+            )
+            .file("/dev/cpu_dma_latency", "2000000000");
         for (i, (name, usage)) in [("POLL", "1"), ("C1", "5"), ("C2", "9")]
             .into_iter()
             .enumerate()

@@ -145,7 +145,7 @@ pub fn hugepage_pool_bytes(ctx: &Ctx) -> Option<u64> {
 
 /// Σ RAM of VMs not on huge pages + huge page pools + 10 % host reserve > MemTotal.
 fn mem_overcommitted(ctx: &Ctx) -> Option<bool> {
-    let total = ctx.host.meminfo.as_ref()?.mem_total;
+    let total = ctx.host.meminfo.as_ref()?.mem_total()?;
     let pools = hugepage_pool_bytes(ctx).unwrap_or(0);
     let mut guest = 0u64;
     for vm in &ctx.host.vms {
@@ -159,7 +159,12 @@ fn mem_overcommitted(ctx: &Ctx) -> Option<bool> {
 
 /// ACPI NFIT, an nd bus, or an Optane DIMM in SMBIOS.
 fn pmem_present(ctx: &Ctx) -> Option<bool> {
-    let nfit = ctx.dir_has("/sys/firmware/acpi/tables", "NFIT");
+    // Only a table list that is there can lack NFIT: a --root tree or sosreport without
+    // /sys/firmware/acpi/tables says nothing about the host's PMem.
+    let nfit = match ctx.dir_exists("/sys/firmware/acpi/tables") {
+        Some(true) => ctx.dir_has("/sys/firmware/acpi/tables", "NFIT"),
+        _ => None,
+    };
     let ndbus = ctx.dir("/sys/bus/nd/devices").ok().map(|d| {
         d.iter()
             .any(|n| n.starts_with("ndbus") || n.starts_with("region"))
@@ -167,7 +172,9 @@ fn pmem_present(ctx: &Ctx) -> Option<bool> {
     let optane = ctx.host.platform.as_ref().map(|p| p.optane_present);
     if [nfit, ndbus, optane].contains(&Some(true)) {
         Some(true)
-    } else if nfit.is_none() && ndbus.is_none() && optane.is_none() {
+    } else if nfit.is_none() {
+        // Firmware describes every PMem device in NFIT; without the table list the absence
+        // of Optane DIMMs in SMBIOS or of an nd bus does not rule other NVDIMMs out.
         None
     } else {
         Some(false)
@@ -196,10 +203,11 @@ pub fn qat_devices(ctx: &Ctx) -> Vec<String> {
 }
 
 fn qat_present(ctx: &Ctx) -> Option<bool> {
+    // A missing device list is a copy without it (every PCI host has the directory), not a
+    // host without QAT.
     match ctx.dir("/sys/bus/pci/devices") {
         Ok(_) => Some(!qat_devices(ctx).is_empty()),
-        Err(None) => Some(false),
-        Err(Some(_)) => None,
+        Err(_) => None,
     }
 }
 

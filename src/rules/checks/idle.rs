@@ -690,10 +690,14 @@ fn exitless_timer(ctx: &Ctx) -> Vec<Outcome> {
     };
     let posted = vmx_flag(ctx, "posted_intr");
     let release = ctx.host.kernel_release.clone();
+    // The 2022 change to kvm_can_post_timer_interrupt() is in mainline 5.17 and was carried
+    // into stable and enterprise kernels (RHEL 9's 5.14, Ubuntu's 5.15) without changing
+    // their version, and no module parameter or kconfig symbol shows it. An older version
+    // string therefore proves nothing: `None` (unknown) unless the kernel is 5.17 or newer.
     let needs_cpu_pm = release
         .as_deref()
         .and_then(kernel_version)
-        .map(|v| v >= (5, 17));
+        .and_then(|v| (v >= (5, 17)).then_some(true));
 
     let host_ev = |o: Outcome| {
         let mut o = o.ev(
@@ -810,13 +814,21 @@ fn exitless_timer(ctx: &Ctx) -> Vec<Outcome> {
                 problems.push(e.clone());
             }
         }
-        if !cpu_pm && needs_cpu_pm != Some(false) {
+        if !cpu_pm && needs_cpu_pm == Some(true) {
             if matches!(status, Status::Pass | Status::Unknown) {
                 status = Status::Warn;
             }
             problems.push(format!(
                 "it runs without -overcommit cpu-pm=on, and since Linux 5.17 (and stable backports; host kernel {}) KVM posts the timer only for VMs with HLT/MWAIT exits disabled",
                 release.as_deref().unwrap_or("unknown")
+            ));
+        } else if !cpu_pm {
+            if status == Status::Pass {
+                status = Status::Unknown;
+            }
+            problems.push(format!(
+                "it runs without -overcommit cpu-pm=on, and whether host kernel {} carries the 5.17 change that posts the timer only for VMs with HLT/MWAIT exits disabled (stable and enterprise kernels backport it under an older version) is not visible: add cpu-pm=on to be sure",
+                release.as_deref().unwrap_or("(release unknown)")
             ));
         }
         let msg = if problems.is_empty() {
@@ -1150,14 +1162,25 @@ mod tests {
         let vm = f.iter().find(|f| f.target == "vm:db01").unwrap();
         assert_eq!(vm.status.as_str(), "warn");
         assert!(vm.message.contains("5.17"), "{}", vm.message);
-        // A 5.15 kernel does not need it.
-        let old = dedicated(host(nohz), "")
-            .file("/proc/sys/kernel/osrelease", "5.15.0-91-generic")
-            .build();
-        assert_eq!(
-            status(&old, Throughput, "host.kvm.exitless-timer", "vm:db01"),
-            "pass"
-        );
+        // Ubuntu's 5.15 and RHEL 9's 5.14 carry the 5.17 change under their old version: the
+        // version string alone cannot clear a VM without cpu-pm=on.
+        for release in ["5.15.0-91-generic", "5.14.0-362.24.1.el9_3.x86_64"] {
+            let old = dedicated(host(nohz), "")
+                .file("/proc/sys/kernel/osrelease", release)
+                .build();
+            let f = findings(&old, Throughput, "host.kvm.exitless-timer");
+            let vm = f.iter().find(|f| f.target == "vm:db01").unwrap();
+            assert_eq!(vm.status.as_str(), "unknown", "{release}: {}", vm.message);
+            assert!(vm.message.contains("backport"), "{}", vm.message);
+            // With cpu-pm=on the question does not arise.
+            let pm = dedicated(host(nohz), "-overcommit cpu-pm=on")
+                .file("/proc/sys/kernel/osrelease", release)
+                .build();
+            assert_eq!(
+                status(&pm, Throughput, "host.kvm.exitless-timer", "vm:db01"),
+                "pass"
+            );
+        }
 
         let apicv_off = dedicated(host(nohz), "-overcommit cpu-pm=on")
             .file(&format!("{KVMI}/enable_apicv"), "N")

@@ -253,7 +253,7 @@ pub(super) fn vm_mounts(ctx: &Ctx, vm: &Vm) -> Option<MountView> {
 
 /// The host's default huge page size in bytes (`Hugepagesize:` of /proc/meminfo).
 pub(super) fn default_hugepage(ctx: &Ctx) -> Option<u64> {
-    ctx.host.meminfo.as_ref().and_then(|m| m.hugepagesize)
+    ctx.host.meminfo.as_ref().and_then(|m| m.hugepagesize())
 }
 
 /// Page size of a hugetlbfs mount (`pagesize=`; the default size when absent).
@@ -1347,12 +1347,30 @@ fn thp(ctx: &Ctx) -> Vec<Outcome> {
     let (en, shmem) = thp_modes(ctx);
     let en = match en {
         Ok(v) => v,
-        Err(why) if why.contains("absent") => {
+        // Missing files are a kernel without THP only where /sys/kernel/mm was seen without
+        // the directory (or the kernel config says so); a --root tree may just lack them.
+        Err(why)
+            if why.contains("absent")
+                && (ctx.dir_has("/sys/kernel/mm", "transparent_hugepage") == Some(false)
+                    && ctx.dir_exists("/sys/kernel/mm") == Some(true)
+                    || ctx
+                        .host
+                        .kconfig
+                        .as_ref()
+                        .and_then(|k| k.enabled("TRANSPARENT_HUGEPAGE"))
+                        == Some(false)) =>
+        {
             return vec![Outcome::fail(
                 "host",
                 "the kernel has no transparent huge page support (/sys/kernel/mm/transparent_hugepage missing)",
             )
             .ev(format!("{THP_DIR}/enabled"), "absent", "always or madvise")]
+        }
+        Err(why) if why.contains("absent") => {
+            return vec![Outcome::unknown(
+                "host",
+                format!("THP state not recorded ({THP_DIR} is not in this copy, and neither /sys/kernel/mm nor the kernel config shows a kernel without THP)"),
+            )]
         }
         Err(why) => return vec![Outcome::unknown("host", format!("THP state unreadable ({why})"))],
     };
@@ -1439,7 +1457,7 @@ fn thp(ctx: &Ctx) -> Vec<Outcome> {
         );
     }
     if let Some(m) = &ctx.host.meminfo {
-        if let Some(a) = m.anon_hugepages {
+        if let Some(a) = m.anon_hugepages() {
             o = o.ev("/proc/meminfo AnonHugePages", human(a), "");
         }
     }
@@ -2136,6 +2154,22 @@ mod tests {
 
         let hidden = host().denied(&format!("{THP}/enabled")).build();
         assert_eq!(status(&hidden, Throughput, "host.thp", "host"), "unknown");
+
+        // Missing from a --root tree: unknown; missing next to a listed /sys/kernel/mm (or
+        // with CONFIG_TRANSPARENT_HUGEPAGE off): a kernel without THP.
+        let tree = host()
+            .absent(&format!("{THP}/enabled"))
+            .absent(&format!("{THP}/shmem_enabled"))
+            .vm(VM_ANON, &pinned1())
+            .build();
+        assert_eq!(status(&tree, Throughput, "host.thp", "host"), "unknown");
+        let no_thp = host()
+            .absent(&format!("{THP}/enabled"))
+            .absent(&format!("{THP}/shmem_enabled"))
+            .dir("/sys/kernel/mm", &["hugepages", "ksm"])
+            .vm(VM_ANON, &pinned1())
+            .build();
+        assert_eq!(status(&no_thp, Throughput, "host.thp", "host"), "fail");
 
         let guest = SnapBuilder::new()
             .icx("vmx hypervisor")

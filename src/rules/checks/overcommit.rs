@@ -333,7 +333,8 @@ fn mem_lock_evidence(
                     ctx.host
                         .meminfo
                         .as_ref()
-                        .map(|m| format!(" (MemTotal {} MiB)", m.mem_total / (1024 * 1024)))
+                        .and_then(|m| m.mem_total())
+                        .map(|t| format!(" (MemTotal {} MiB)", t / (1024 * 1024)))
                         .unwrap_or_default()
                 ),
                 None => "unknown (/proc/meminfo or a VM's memory size not readable)".into(),

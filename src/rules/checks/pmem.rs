@@ -83,6 +83,29 @@ const VERSIONED: &[(&str, Kind, (u32, u32))] = &[
     ("DAX_DRIVER", Kind::Bool, (5, 17)),
 ];
 
+/// Symbols a config may leave out because another one proves them on: (symbol, symbols that
+/// depend on it or `select` it). Packaging configs (RHEL's) omit selected symbols, e.g.
+/// `CONFIG_DEV_DAX=m` without a `CONFIG_DAX` line although DEV_DAX sits inside `if DAX`.
+const IMPLIED_BY: &[(&str, &[&str])] = &[
+    // drivers/dax/Kconfig: DEV_DAX and DEV_DAX_PMEM are inside `if DAX`; BLK_DEV_PMEM and
+    // FS_DAX `select DAX`.
+    (
+        "DAX",
+        &["DEV_DAX", "DEV_DAX_PMEM", "BLK_DEV_PMEM", "FS_DAX"],
+    ),
+    // drivers/nvdimm/Kconfig before 5.17: BLK_DEV_PMEM `select DAX_DRIVER`.
+    ("DAX_DRIVER", &["BLK_DEV_PMEM"]),
+];
+
+/// The enabled symbol that proves `sym` on although the config does not list it.
+fn implied_by(k: &crate::parse::kconfig::KernelConfig, sym: &str) -> Option<String> {
+    let (_, deps) = IMPLIED_BY.iter().find(|(s, _)| *s == sym)?;
+    deps.iter().find_map(|d| match k.get(d) {
+        Symbol::Set(v) if v == "y" || v == "m" => Some(format!("{d}={v}")),
+        _ => None,
+    })
+}
+
 /// Reported, never demanded: derived automatically, or optional.
 const REPORTED: &[&str] = &["ND_CLAIM", "FS_DAX_PMD", "DEV_DAX_KMEM", "X86_PMEM_LEGACY"];
 
@@ -122,8 +145,9 @@ fn pmem_kconfig(ctx: &Ctx) -> Vec<Outcome> {
     };
     let release = config_release(ctx);
     let version = release.as_deref().and_then(kernel_version);
-    // A full .config lists every visible symbol; a short fragment says nothing about absent ones.
-    let complete = k.len() >= 1000;
+    // A full .config lists every visible symbol; a packaging input or a fragment says nothing
+    // about absent ones.
+    let complete = k.is_complete();
     let mut needed: Vec<(&str, Kind)> = REQUIRED.to_vec();
     let mut notes = Vec::new();
     for (sym, kind, gone) in VERSIONED {
@@ -162,10 +186,13 @@ fn pmem_kconfig(ctx: &Ctx) -> Vec<Outcome> {
                 seen.push(format!("{sym} absent"));
                 missing.push(format!("{sym} is absent (its dependencies are off)"));
             }
-            Symbol::Absent => {
-                seen.push(format!("{sym} absent"));
-                unknown.push(sym.to_string());
-            }
+            Symbol::Absent => match implied_by(k, sym) {
+                Some(by) => seen.push(format!("{sym} implied by {by}")),
+                None => {
+                    seen.push(format!("{sym} absent"));
+                    unknown.push(sym.to_string());
+                }
+            },
         }
     }
     let reported: Vec<String> = REPORTED
@@ -185,7 +212,7 @@ fn pmem_kconfig(ctx: &Ctx) -> Vec<Outcome> {
         Outcome::unknown(
             "host",
             format!(
-                "the configuration is partial and does not mention {}",
+                "the configuration is not a complete .config (no kconfig header, or a packaging input) and does not mention {}: absent there is not off",
                 unknown.join(", ")
             ),
         )
@@ -865,6 +892,7 @@ mod tests {
         }
         t.push_str(release_extra);
         if full {
+            t.push_str("CONFIG_CC_VERSION_TEXT=\"gcc-12 (Debian 12.2.0-14) 12.2.0\"\n");
             for i in 0..1000 {
                 t.push_str(&format!("CONFIG_FILLER_{i}=y\n"));
             }
@@ -921,6 +949,13 @@ mod tests {
             "unknown"
         );
 
+        // A whole .config without DAX: off (its dependencies are off).
+        let no_dax = pmem_host().kconfig(&kconfig(true, &["DAX"], "")).build();
+        assert_eq!(
+            status(&no_dax, Throughput, "host.pmem.kconfig", "host"),
+            "fail"
+        );
+
         let no_pmem = SnapBuilder::new()
             .icx("vmx")
             .dir("/sys/firmware/acpi/tables", &["DMAR"])
@@ -935,6 +970,39 @@ mod tests {
             status(&no_config, Throughput, "host.pmem.kconfig", "host"),
             "unknown"
         );
+    }
+
+    /// RHEL's packaging config (what `kernel-x86_64-rhel.config` holds) omits what kconfig
+    /// selects or defaults: no CONFIG_DAX line next to CONFIG_DEV_DAX=m, no DAX_DRIVER. That is
+    /// not a kernel without DAX.
+    #[test]
+    fn kconfig_packaging_input_is_not_a_full_config() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/kconfig/el9_3-kernel-5.14.0-362.24.1-x86_64-rhel.config"
+        ))
+        .unwrap();
+        let s = pmem_host()
+            .file("/proc/sys/kernel/osrelease", "5.14.0-362.24.1.el9_3.x86_64")
+            .kconfig(&text)
+            .build();
+        let f = &findings(&s, Throughput, "host.pmem.kconfig")[0];
+        assert_eq!(f.status.as_str(), "pass", "{}", f.message);
+        let seen = &f.evidence[0].observed;
+        assert!(seen.contains("DAX implied by DEV_DAX=m"), "{seen}");
+        // Without the symbols that prove it, an absent one stays unknown, never off.
+        let cut: String = text
+            .lines()
+            .filter(|l| !l.contains("CONFIG_ZONE_DEVICE"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let s = pmem_host()
+            .file("/proc/sys/kernel/osrelease", "5.14.0-362.24.1.el9_3.x86_64")
+            .kconfig(&cut)
+            .build();
+        let f = &findings(&s, Throughput, "host.pmem.kconfig")[0];
+        assert_eq!(f.status.as_str(), "unknown", "{}", f.message);
+        assert!(f.message.contains("ZONE_DEVICE"), "{}", f.message);
     }
 
     #[test]
