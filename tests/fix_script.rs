@@ -1393,6 +1393,11 @@ fn tuned_hosts_persist_through_a_child_profile() {
             && (w[3].starts_with("/etc/tmpfiles.d/") || w[3].starts_with("/etc/sysctl.d/"))),
         "tmpfiles.d/sysctl.d on a tuned host: {steps:?}"
     );
+    // What tuned does not manage is said (transparent_hugepage=never on the command line).
+    assert!(
+        body.contains("host.thp: tuned is active on the scanned host; the kernel command line goes to the boot loader directly"),
+        "{body}"
+    );
     // Select-one attributes (THP) read back as the kernel shows them.
     let bracketed: Vec<(String, Vec<String>)> = steps
         .iter()

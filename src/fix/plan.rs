@@ -149,7 +149,10 @@ pub fn build(report: &Report, facts: &Facts, only: &[String]) -> Plan {
             _ => Err("the catalogue marks this fix as not automatable (advice only)".to_string()),
         };
         let disposition = match result {
-            Ok(rp) if !rp.steps.is_empty() => {
+            Ok(mut rp) if !rp.steps.is_empty() => {
+                if rp.tuned {
+                    tuned_gaps(&mut rp, &rule);
+                }
                 let n = rp.steps.len();
                 plan.steps.extend(rp.steps);
                 plan.notes.extend(rp.notes);
@@ -778,6 +781,34 @@ fn plan_rule(
         _ => return Err("kvmaudit does not automate this fix yet".into()),
     }
     Ok(rp)
+}
+
+/// On a tuned host, the persistent changes kvmaudit's tuned profile does not carry: the
+/// reviewer learns that tuned does not manage them (and that a profile of its own could).
+fn tuned_gaps(rp: &mut RulePlan, rule: &str) {
+    let mut gaps = BTreeSet::new();
+    for s in &rp.steps {
+        match &s.kind {
+            Kind::KernelArgs { .. } => {
+                gaps.insert("the kernel command line goes to the boot loader directly, not through tuned's [bootloader] cmdline: check that the active profile sets no conflicting argument");
+            }
+            Kind::HugepagesPersist { .. } => {
+                gaps.insert(
+                    "the pool size is made persistent in tmpfiles.d, which tuned does not manage",
+                );
+            }
+            Kind::ConfLine { file, .. }
+                if *file != ConfFile::Tmpfiles && *file != ConfFile::Sysctl => {}
+            Kind::ConfLine { .. } => {
+                gaps.insert("a tmpfiles.d/sysctl.d line remains although tuned is active: tuned may set the value again when it starts");
+            }
+            _ => {}
+        }
+    }
+    for g in gaps {
+        rp.notes
+            .push(format!("{rule}: tuned is active on the scanned host; {g}"));
+    }
 }
 
 /// The scanned host runs tuned: /etc/tuned/active_profile names a profile.
