@@ -165,6 +165,12 @@ pub struct FixArgs {
     /// Also write one suggested libvirt domain XML fragment per VM with findings into DIR
     #[arg(long = "libvirt-xml", value_name = "DIR")]
     pub libvirt_xml: Option<PathBuf>,
+    /// TOML file of accepted deviations, as for `scan`: waived findings get no step
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Generate although --report and SOURCES describe different hosts
+    #[arg(long)]
+    pub any_host: bool,
 }
 
 #[derive(Args, Debug)]
@@ -389,6 +395,10 @@ fn fix(a: FixArgs) -> Result<i32> {
             )));
         }
     }
+    let waivers = match &a.waivers {
+        Some(p) => crate::rules::waivers::load(p)?,
+        None => Vec::new(),
+    };
     let src = &a.sources;
     let has_sources = src.root.is_some()
         || src.snapshot.is_some()
@@ -401,7 +411,8 @@ fn fix(a: FixArgs) -> Result<i32> {
         (_, Some(f)) => format!("scan of --snapshot {}", f.display()),
         _ => "scan of this host (/)".to_string(),
     };
-    let (report, snap, source) = match &a.report {
+    let today = crate::util::now_rfc3339();
+    let (mut report, snap, source) = match &a.report {
         Some(path) => {
             let report = read_report(path)?;
             let snap = if has_sources {
@@ -421,19 +432,48 @@ fn fix(a: FixArgs) -> Result<i32> {
                 ProfileArg::Throughput => Profile::Throughput,
                 ProfileArg::Latency => Profile::Latency,
             };
-            let today = crate::util::now_rfc3339();
             let report = crate::rules::evaluate(&snap, profile, &[], &today[..10]);
             (report, Some(snap), describe(src))
         }
     };
     let mut notes = Vec::new();
-    if let (Some(s), Some(r)) = (
-        snap.as_ref().and_then(|s| s.hostname.get()),
-        &report.host.hostname,
-    ) {
-        if a.report.is_some() && s.trim() != r.trim() {
+    // The same waivers as `scan` (and the same code): a waived finding gets no step. Their
+    // notes (expired, matching nothing) go to the script's header.
+    let before = report.notes.len();
+    crate::rules::engine::apply_waivers(&mut report, &waivers, &today[..10]);
+    notes.extend(report.notes.drain(before..));
+    // A report of one host with the facts of another makes a script for neither.
+    if let (Some(path), Some(s)) = (&a.report, &snap) {
+        let facts = crate::fix::identity::of_snapshot(s);
+        let of_report = crate::fix::identity::HostIdentity {
+            hostname: report
+                .host
+                .hostname
+                .as_deref()
+                .and_then(crate::fix::identity::hostname),
+            machine_id: report
+                .host
+                .machine_id
+                .as_deref()
+                .and_then(crate::model::identity::machine_id),
+            smbios_uuid: report
+                .host
+                .smbios_uuid
+                .as_deref()
+                .and_then(crate::model::identity::smbios_uuid),
+        };
+        let diff = of_report.differences(&facts);
+        if !diff.is_empty() {
+            if !a.any_host {
+                return Err(Error::Usage(format!(
+                    "--report {} is of another host than the SOURCES ({}); fix --any-host generates anyway",
+                    path.display(),
+                    diff.join("; ")
+                )));
+            }
             notes.push(format!(
-                "the report is of host {r}, the facts of host {s}: the steps use the facts"
+                "--any-host: the report and the facts are of different hosts ({}); the steps use the facts, and the script is bound to the facts' host",
+                diff.join("; ")
             ));
         }
     }
@@ -443,6 +483,7 @@ fn fix(a: FixArgs) -> Result<i32> {
         source,
         generated_at: crate::util::now_rfc3339(),
         notes,
+        identity: None,
     };
     let gen = crate::fix::generate(&report, snap.as_ref(), &opts);
     if let Some(dir) = &a.libvirt_xml {

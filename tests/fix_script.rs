@@ -294,6 +294,7 @@ fn step_lines(script: &str) -> Vec<Vec<String>> {
         "kernel_args ",
         "hugetlb_mount ",
         "sysctl_comment_out ",
+        "tuned_option ",
     ];
     script
         .lines()
@@ -386,8 +387,10 @@ fn snapshot_and_argv_sources_give_clean_scripts() {
     argv.sort();
     argv.truncate(40);
     assert!(!argv.is_empty(), "no argv corpus under {}", dir.display());
+    // An empty host tree: a `proc/` with nothing in it (a directory without proc/ or sys/ is
+    // refused as not a host tree).
     let empty = tmp.path().join("empty-root");
-    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::create_dir_all(empty.join("proc")).unwrap();
     let xml = tmp.path().join("argv-xml");
     let mut args: Vec<PathBuf> = vec![xml, "--root".into(), empty.clone()];
     for a in &argv {
@@ -527,6 +530,7 @@ fn hostile_host_values_never_run_a_command() {
     // Dry run (as whoever runs the tests): reads only, runs nothing.
     let o = run(Command::new("bash")
         .arg(&script)
+        .arg("--any-host")
         .current_dir(tmp.path())
         .env("PATH", "/usr/bin:/bin"));
     let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
@@ -539,7 +543,7 @@ fn hostile_host_values_never_run_a_command() {
         let sh = format!(
             "mount -t tmpfs none {scratch} && mkdir {scratch}/u {scratch}/w && \
              mount -t overlay overlay -o lowerdir=/etc,upperdir={scratch}/u,workdir={scratch}/w /etc && \
-             bash {script} --apply --with-guarded --backup-dir {bk}; echo rc=$?",
+             bash {script} --apply --with-guarded --any-host --backup-dir {bk}; echo rc=$?",
             scratch = shell_words::quote(&tmp.path().join("scratch").to_string_lossy()),
             script = shell_words::quote(&script.to_string_lossy()),
             bk = shell_words::quote(&bk.to_string_lossy()),
@@ -619,10 +623,12 @@ impl Ns {
         }
     }
 
-    /// Run `bash SCRIPT ARGS...` in a fresh private mount namespace.
+    /// Run `bash SCRIPT ARGS... --any-host` in a fresh private mount namespace (the scripts
+    /// are made from fixture hosts and run here; a rollback.sh ignores the flag).
     fn script(&mut self, script: &Path, args: &[&str]) -> (i32, String, String) {
         let mut argv = vec!["bash".to_string(), script.to_string_lossy().into_owned()];
         argv.extend(args.iter().map(|a| a.to_string()));
+        argv.push("--any-host".into());
         let refs: Vec<&str> = argv.iter().map(|s| s.as_str()).collect();
         self.run(&refs)
     }
@@ -774,6 +780,13 @@ fn applied_in_a_private_mount_namespace_then_again_then_rolled_back() {
     assert_tree_is(&original, &mirror, "generating changed the tree");
     check_syntax(&script);
     let steps = step_lines(&body);
+    // The scan's IRQ finding names the requested affinity to set (IRQ 42 runs on CPU 5).
+    assert!(
+        steps.iter().any(|w| w[0] == "set_value"
+            && w[4] == "/proc/irq/42/smp_affinity_list"
+            && w[5] == "0-3,8-11"),
+        "{body}"
+    );
     assert!(
         steps.len() > 40,
         "expected per-policy and per-CPU steps, got {}",
@@ -837,7 +850,8 @@ fn applied_in_a_private_mount_namespace_then_again_then_rolled_back() {
             .any(|l| l.starts_with("kernel.numa_balancing")),
         "{sysctl}"
     );
-    let grub = std::fs::read_to_string(mirror.join("etc/default/grub")).unwrap();
+    let (lin, def) = grub_mkconfig_view(&mirror);
+    let grub = format!("{lin} {def}");
     assert!(
         grub.contains("transparent_hugepage=madvise")
             && !grub.contains("transparent_hugepage=never"),
@@ -913,16 +927,75 @@ fn applied_in_a_private_mount_namespace_then_again_then_rolled_back() {
     assert_tree_is(&original, &mirror, "rollback left differences");
 }
 
+/// A run SIGKILLed half way (at the Nth `head`, which the script runs, in a command
+/// substitution, to read each current value) leaves a rollback.sh that restores every byte.
+#[test]
+fn a_run_killed_half_way_leaves_a_working_rollback() {
+    if !require_root_namespace() || !common::require_tool("shellcheck") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = hosts::tree("icx-untuned");
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    let report = report_with_expected(&mirror, &fixture, "throughput");
+    let (script, _) = script_for(tmp.path(), &report, &mirror, "fix.sh");
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let original = ns.baseline();
+    let count = tmp.path().join("head.count");
+    let stub = ns.stub.join("head");
+    for kill_at in [6, 12, 35, 77] {
+        // Kills the script: the topmost of the `bash fix.sh` processes above it (head runs in
+        // command substitutions, forks of the script with the same command line).
+        std::fs::write(
+            &stub,
+            format!(
+                "#!/bin/bash\nn=$(( $(cat {c} 2>/dev/null || echo 0) + 1 ))\necho $n >{c}\n\
+                 if (( n == {kill_at} )); then p=$PPID\n\
+                 while q=$(ps -o ppid= -p $p | tr -d ' ') && tr '\\0' ' ' </proc/$q/cmdline | grep -q '^bash [^ ]*fix.sh'; do \
+                 p=$q; done\n\
+                 kill -9 $p; fi\n\
+                 exec /usr/bin/head \"$@\"\n",
+                c = shell_words::quote(&count.to_string_lossy())
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let _ = std::fs::remove_file(&count);
+        let bk = tmp.path().join(format!("bk{kill_at}"));
+        let (rc, out, err) = ns.apply(&script, &bk);
+        assert_eq!(rc, 137, "killed at head {kill_at}:\n{out}\n{err}");
+        assert_ne!(
+            diff_manifests(&original, &manifest(&mirror)),
+            Vec::<String>::new(),
+            "nothing had changed by head {kill_at}:\n{out}"
+        );
+        let rollback = only_rollback(&bk);
+        check_syntax(&rollback);
+        let (rc, out, err) = ns.script(&rollback, &[]);
+        assert_eq!(
+            rc, 0,
+            "rollback after a kill at head {kill_at}:\n{out}\n{err}"
+        );
+        assert_tree_is(
+            &original,
+            &mirror,
+            &format!("rollback after a kill at head {kill_at}:\n{out}"),
+        );
+    }
+}
+
 #[test]
 fn module_reload_is_refused_while_vms_use_the_module() {
     if !require_root_namespace() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let fixture = hosts::tree("icx-untuned");
-    let mirror = mirror_of(tmp.path(), "icx-untuned");
-    // No modprobe.d setting yet, and a VM holds kvm_intel.
-    std::fs::remove_file(mirror.join("etc/modprobe.d/kvm.conf")).unwrap();
+    // A host whose VMs have dedicated CPUs (ple_gap=0 is never proposed on an overcommitted
+    // one): no modprobe.d setting yet, and a VM holds kvm_intel.
+    let fixture = hosts::tree("icx-tuned");
+    let mirror = mirror_of(tmp.path(), "icx-tuned");
+    assert!(!mirror.join("etc/modprobe.d/kvm.conf").exists());
     std::fs::write(mirror.join("sys/module/kvm_intel/refcnt"), "2\n").unwrap();
     let mut report = report_with_expected(&mirror, &fixture, "latency");
     report.results.retain(|f| f.rule != "host.kvm.ple");
@@ -976,6 +1049,46 @@ fn module_reload_is_refused_while_vms_use_the_module() {
     );
 }
 
+/// On a host the rules call CPU-overcommitted (icx-untuned: two VMs share pCPUs) a PAUSE-exit
+/// finding never becomes a host-wide ple_gap=0: the per-VM cpu-pm=on advice stands instead.
+#[test]
+fn ple_gap_0_is_never_proposed_on_an_overcommitted_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = hosts::tree("icx-untuned");
+    let mut report = report_with_expected(&tree, &tree, "latency");
+    report.results.retain(|f| f.rule != "host.kvm.ple");
+    report
+        .results
+        .push(synthetic("host.kvm.ple", "host", Status::Warn));
+    for (name, args) in [
+        ("with-facts.sh", vec![Path::new("--root"), &tree]),
+        ("report-only.sh", vec![]),
+    ] {
+        let (_, body) = {
+            let rpath = tmp.path().join("report.json");
+            write_report(&report, &rpath);
+            let script = tmp.path().join(name);
+            let mut extra: Vec<&Path> = vec![&rpath];
+            extra.extend(args.iter().copied());
+            let body = generate(&["--report"], &extra, &script);
+            (script, body)
+        };
+        let steps = step_lines(&body);
+        assert!(
+            !steps
+                .iter()
+                .any(|w| w.iter().any(|x| x.contains("ple_gap"))),
+            "{name}: {steps:?}"
+        );
+        assert!(!body.contains("\nneed_reload "), "{name}: {body}");
+        assert!(
+            body.contains("host.kvm.ple host: the host's vCPUs share pCPUs")
+                && body.contains("-overcommit cpu-pm=on"),
+            "{name}: {body}"
+        );
+    }
+}
+
 /// Apply, apply again, roll back; returns the outputs of the three runs. The second run must
 /// change no byte and say "already set" for every step; the rollback must restore the tree.
 fn apply_twice_and_roll_back(
@@ -1011,8 +1124,358 @@ fn apply_twice_and_roll_back(
     }
     let (rc, out3, err3) = ns.script(&rollback, &[]);
     assert_eq!(rc, 0, "rollback:\n{out3}\n{err3}");
-    assert_tree_is(&original, &ns.mirror, "rollback left differences");
+    assert_tree_is(
+        &original,
+        &ns.mirror,
+        &format!(
+            "rollback left differences:\n{out3}\n{}",
+            std::fs::read_to_string(&rollback)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| !l.starts_with(' ') && !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    );
     (out1, format!("{out2}{err2}"))
+}
+
+/// GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT as grub-mkconfig computes them from the
+/// tree at `root`: /etc/default/grub, then /etc/default/grub.d/*.cfg in glob order, sourced by
+/// /bin/sh (as grub-mkconfig does) and by bash; both must agree.
+fn grub_mkconfig_view(root: &Path) -> (String, String) {
+    let code = r#"set -e
+if test -f "$1/etc/default/grub"; then . "$1/etc/default/grub"; fi
+for x in "$1"/etc/default/grub.d/*.cfg; do if [ -e "${x}" ]; then . "${x}"; fi; done
+printf '%s\n%s\n' "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT""#;
+    let mut views = Vec::new();
+    for shell in ["sh", "bash"] {
+        let o = run(Command::new(shell)
+            .args(["-c", code, "grub-mkconfig"])
+            .arg(root));
+        assert!(o.status.success(), "{shell}: {}", text(&o.stderr));
+        let t = text(&o.stdout);
+        let mut l = t.lines();
+        views.push((
+            l.next().unwrap_or("").to_string(),
+            l.next().unwrap_or("").to_string(),
+        ));
+    }
+    assert_eq!(views[0], views[1], "sh and bash disagree");
+    views.remove(0)
+}
+
+/// An Ubuntu cloud image's 50-cloudimg-settings.cfg sets GRUB_CMDLINE_LINUX_DEFAULT after
+/// /etc/default/grub: the arguments go into kvmaudit's drop-in, sourced after it, into
+/// GRUB_CMDLINE_LINUX (kept in recovery entries), and grub-mkconfig's view has them.
+#[test]
+fn kernel_arguments_land_where_grub_mkconfig_reads_them() {
+    if !require_root_namespace() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    std::fs::write(
+        mirror.join("etc/default/grub"),
+        "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash nosmt\"\nGRUB_CMDLINE_LINUX=\"\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(mirror.join("etc/default/grub.d")).unwrap();
+    std::fs::write(
+        mirror.join("etc/default/grub.d/50-cloudimg-settings.cfg"),
+        "# Cloud Image specific Grub settings for Generic Cloud Images\n\
+         # CLOUD_IMG: This file was created/modified by the Cloud Image build process\n\n\
+         GRUB_RECORDFAIL_TIMEOUT=0\nGRUB_TIMEOUT=0\n\
+         GRUB_CMDLINE_LINUX_DEFAULT=\"console=tty1 console=ttyS0 nosmt\"\nGRUB_TERMINAL=console\n",
+    )
+    .unwrap();
+    let mut report = report_with_expected(&mirror, &hosts::tree("icx-untuned"), "throughput");
+    drop_problems(&mut report);
+    report
+        .results
+        .push(synthetic("host.iommu.enabled", "host", Status::Fail));
+    report.results.push(synthetic(
+        "host.nohz-full.housekeeping",
+        "host",
+        Status::Fail,
+    ));
+    let (script, body) = script_for(tmp.path(), &report, &mirror, "grub.sh");
+    assert!(
+        body.contains("kernel_args guarded host.iommu.enabled"),
+        "{body}"
+    );
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let original = ns.baseline();
+    let bk = tmp.path().join("bk");
+    let (rc, out, err) = ns.apply(&script, &bk);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    let (lin, def) = grub_mkconfig_view(&mirror);
+    let words: Vec<&str> = lin.split_whitespace().collect();
+    assert!(
+        words.contains(&"intel_iommu=on") && words.contains(&"iommu=pt"),
+        "GRUB_CMDLINE_LINUX={lin:?}\n{out}"
+    );
+    assert!(words.iter().any(|w| w.starts_with("nohz_full=")), "{lin}");
+    assert_eq!(
+        def, "console=tty1 console=ttyS0 nosmt",
+        "the default line is left alone"
+    );
+    assert!(ns.stub_log().contains("update-grub"), "{}", ns.stub_log());
+    // A second run: grub-mkconfig's view has them, so "already set", no byte changes.
+    let after = manifest(&mirror);
+    let (rc, out2, _) = ns.apply(&script, &tmp.path().join("bk2"));
+    assert_eq!(rc, 0, "{out2}");
+    assert_eq!(already_set(&out2), 2, "{out2}");
+    assert_tree_is(&after, &mirror, "the second run changed bytes");
+    // Both rules merge into the one drop-in; a later step removing a key drops it from both.
+    let dropin =
+        std::fs::read_to_string(mirror.join("etc/default/grub.d/99-kvmaudit.cfg")).unwrap();
+    assert!(
+        dropin.contains("# kvmaudit-set: intel_iommu=on"),
+        "{dropin}"
+    );
+    assert!(dropin.contains("# kvmaudit-set: nohz_full="), "{dropin}");
+    // The rollback removes the drop-in; the cloud image's file stays.
+    let (rc, out3, err3) = ns.script(&only_rollback(&bk), &[]);
+    assert_eq!(rc, 0, "{out3}\n{err3}");
+    assert_tree_is(&original, &mirror, "rollback left differences");
+
+    // bios.ht removes nosmt wherever it is (here: the cloud image's default line).
+    std::fs::create_dir_all(mirror.join("sys/devices/system/cpu/smt")).unwrap();
+    std::fs::write(mirror.join("sys/devices/system/cpu/smt/control"), "off\n").unwrap();
+    let mut report = report_with_expected(&mirror, &hosts::tree("icx-untuned"), "throughput");
+    drop_problems(&mut report);
+    report
+        .results
+        .push(synthetic("bios.ht", "host", Status::Fail));
+    let (script, body) = script_for(tmp.path(), &report, &mirror, "ht.sh");
+    assert!(
+        body.contains("kernel_args guarded bios.ht del:nosmt"),
+        "{body}"
+    );
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let (rc, out, err) = ns.apply(&script, &tmp.path().join("bk3"));
+    assert!(rc == 0 || rc == 1, "{out}\n{err}");
+    let (lin, def) = grub_mkconfig_view(&mirror);
+    assert!(
+        !format!("{lin} {def}")
+            .split_whitespace()
+            .any(|w| w == "nosmt"),
+        "{lin} / {def}\n{out}"
+    );
+    assert_eq!(def, "console=tty1 console=ttyS0");
+}
+
+/// RHEL 8: BLS entries say `options $kernelopts`, so the arguments go into the grubenv's
+/// kernelopts (grub2-editenv, a stub here that keeps the grubenv in a file) and into the
+/// drop-in that grub2-mkconfig would rebuild kernelopts from.
+#[test]
+fn bls_kernelopts_change_through_grub2_editenv() {
+    if !require_root_namespace() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    let mut report = report_with_expected(&mirror, &hosts::tree("icx-untuned"), "throughput");
+    drop_problems(&mut report);
+    report
+        .results
+        .push(synthetic("host.iommu.enabled", "host", Status::Fail));
+    let (script, _) = script_for(tmp.path(), &report, &mirror, "bls.sh");
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let env = tmp.path().join("stub.log.grubenv");
+    std::fs::write(
+        &env,
+        "# GRUB Environment Block\nsaved_entry=abc-4.18.0-553.el8_10.x86_64\n\
+         kernelopts=root=/dev/mapper/rhel-root ro crashkernel=auto rhgb quiet\n",
+    )
+    .unwrap();
+    let editenv = ns.stub.join("grub2-editenv");
+    std::fs::write(
+        &editenv,
+        "#!/bin/bash\nenv=\"$STUB_LOG.grubenv\"\ncase $2 in\n\
+         list) grep -v '^#' \"$env\" ;;\n\
+         set) shift 2; for kv in \"$@\"; do grep -v \"^${kv%%=*}=\" \"$env\" >\"$env.n\" || true; \
+         printf '%s\\n' \"$kv\" >>\"$env.n\"; mv \"$env.n\" \"$env\"; done ;;\nesac\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editenv, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bk = tmp.path().join("bk");
+    let setup = format!(
+        "mkdir -p /boot/loader/entries && \
+         printf 'title RHEL\\nlinux /vmlinuz\\noptions $kernelopts $tuned_params\\n' \
+         >/boot/loader/entries/abc-4.18.0-553.el8_10.x86_64.conf && \
+         bash {} --apply --with-guarded --any-host --backup-dir {}",
+        shell_words::quote(&script.to_string_lossy()),
+        shell_words::quote(&bk.to_string_lossy())
+    );
+    let (rc, out, err) = ns.run(&["bash", "-c", &setup]);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    let grubenv = std::fs::read_to_string(&env).unwrap();
+    let opts = grubenv
+        .lines()
+        .find_map(|l| l.strip_prefix("kernelopts="))
+        .unwrap_or_default();
+    assert_eq!(
+        opts, "root=/dev/mapper/rhel-root ro crashkernel=auto rhgb quiet intel_iommu=on iommu=pt",
+        "{grubenv}\n{out}"
+    );
+    assert!(grubenv.contains("saved_entry=abc"), "{grubenv}");
+    // /etc/default/grub already had them (in the default line): left as it is.
+    let (lin, def) = grub_mkconfig_view(&mirror);
+    assert!(
+        format!("{lin} {def}").contains("intel_iommu=on iommu=pt"),
+        "{lin} / {def}"
+    );
+    let (rc, out2, _) = ns.run(&["bash", "-c", &setup.replace("/bk", "/bk2")]);
+    assert_eq!(rc, 0, "{out2}");
+    assert_eq!(already_set(&out2), 2, "{out2}");
+}
+
+/// The merged options of tuned profile `name` as tuned's own profile loader sees them, with
+/// `etc_tuned` searched before /usr/lib/tuned: `unit.option=value` lines.
+fn tuned_loader_view(etc_tuned: &Path, name: &str) -> String {
+    let code = r#"import sys
+import tuned.profiles as p
+import tuned.profiles.variables as v
+from tuned.utils.global_config import GlobalConfig
+loader = p.Loader(p.Locator([sys.argv[1], "/usr/lib/tuned"]), p.Factory(), p.Merger(), GlobalConfig(), v.Variables())
+prof = loader.load([sys.argv[2]])
+for unit in sorted(prof.units):
+    for k, val in sorted(prof.units[unit].options.items()):
+        print("%s.%s=%s" % (unit, k, val))
+"#;
+    // Debian's tuned lives in the system Python's dist-packages.
+    let o = run(Command::new("/usr/bin/python3")
+        .args(["-c", code])
+        .arg(etc_tuned)
+        .arg(name));
+    assert!(
+        o.status.success(),
+        "tuned's profile loader: {}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    text(&o.stdout)
+}
+
+/// On a host that runs tuned (active_profile "balanced"), what tuned owns goes into a child
+/// profile /etc/tuned/kvmaudit/tuned.conf including "balanced", activated with tuned-adm (a
+/// stub here that records the active profile as tuned-adm does); tuned's own profile loader
+/// (Debian's tuned) reads the merged profile with the targets; the rollback activates
+/// "balanced" again and removes the profile.
+#[test]
+fn tuned_hosts_persist_through_a_child_profile() {
+    if !require_root_namespace() {
+        return;
+    }
+    if !Path::new("/usr/lib/python3/dist-packages/tuned/profiles/loader.py").exists() {
+        assert!(!common::in_ci(), "CI installs Debian's tuned package");
+        eprintln!("\n*** SKIPPING: Debian's tuned is not installed ***\n");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = hosts::tree("icx-untuned");
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    std::fs::create_dir_all(mirror.join("etc/tuned")).unwrap();
+    std::fs::write(mirror.join("etc/tuned/active_profile"), "balanced\n").unwrap();
+    std::fs::write(mirror.join("etc/tuned/profile_mode"), "manual\n").unwrap();
+    let report = report_with_expected(&mirror, &fixture, "throughput");
+    let (script, body) = script_for(tmp.path(), &report, &mirror, "tuned.sh");
+    check_syntax(&script);
+    for want in [
+        "tuned_option yes host.cpufreq.governor cpu governor performance",
+        "tuned_option yes host.numa.balancing sysctl kernel.numa_balancing 1",
+        "tuned_option yes host.thp vm transparent_hugepages madvise",
+    ] {
+        assert!(body.contains(want), "missing `{want}`:\n{body}");
+    }
+    let steps = step_lines(&body);
+    assert!(
+        !steps.iter().any(|w| w[0] == "conf_line"
+            && (w[3].starts_with("/etc/tmpfiles.d/") || w[3].starts_with("/etc/sysctl.d/"))),
+        "tmpfiles.d/sysctl.d on a tuned host: {steps:?}"
+    );
+    // What tuned does not manage is said (transparent_hugepage=never on the command line).
+    assert!(
+        body.contains("host.thp: tuned is active on the scanned host; the kernel command line goes to the boot loader directly"),
+        "{body}"
+    );
+    // Select-one attributes (THP) read back as the kernel shows them.
+    let bracketed: Vec<(String, Vec<String>)> = steps
+        .iter()
+        .filter(|w| w[0] == "set_value" && w[3] == "bracketed")
+        .map(|w| {
+            let opts = value_of(&mirror, &w[4], false)
+                .split_whitespace()
+                .map(|o| o.trim_matches(|c| c == '[' || c == ']').to_string())
+                .collect();
+            (w[4].clone(), opts)
+        })
+        .collect();
+    let emulate = |m: &Path| {
+        for (p, opts) in &bracketed {
+            emulate_select(m, p, opts);
+        }
+    };
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let adm = ns.stub.join("tuned-adm");
+    std::fs::write(
+        &adm,
+        "#!/bin/bash\nprintf 'tuned-adm %s\\n' \"$*\" >>\"$STUB_LOG\"\n\
+         if [[ $1 == profile ]]; then printf '%s\\n' \"$2\" >/etc/tuned/active_profile; fi\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&adm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let original = ns.baseline();
+    let bk = tmp.path().join("bk");
+    let (rc, out, err) = ns.apply(&script, &bk);
+    emulate(&mirror);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    assert_eq!(
+        value_of(&mirror, "/etc/tuned/active_profile", false),
+        "kvmaudit"
+    );
+    let conf = std::fs::read_to_string(mirror.join("etc/tuned/kvmaudit/tuned.conf")).unwrap();
+    assert!(
+        conf.contains("[main]\nsummary=kvmaudit fixes on top of balanced\ninclude=balanced\n"),
+        "{conf}"
+    );
+    let merged = tuned_loader_view(&mirror.join("etc/tuned"), "kvmaudit");
+    for want in [
+        // From balanced itself: the include took effect.
+        "scsi_host.alpm=medium_power",
+        "cpu.governor=performance",
+        "cpu.energy_perf_bias=performance",
+        "sysctl.kernel.numa_balancing=1",
+        "vm.transparent_hugepages=madvise",
+    ] {
+        assert!(
+            merged.lines().any(|l| l == want),
+            "`{want}` not in tuned's merged profile:\n{merged}\n{conf}"
+        );
+    }
+    // The parent's own choice is overridden, not merged into a conflict.
+    assert!(!merged.contains("cpu.governor=conservative"), "{merged}");
+    // Again: all set, no byte changes, no activation.
+    let after = manifest(&mirror);
+    let (rc, out2, _) = ns.apply(&script, &tmp.path().join("bk2"));
+    emulate(&mirror);
+    assert_eq!(rc, 0, "{out2}");
+    assert_eq!(already_set(&out2), steps.len(), "{out2}");
+    assert_tree_is(&after, &mirror, "the second run changed bytes");
+    // The rollback activates "balanced" again and removes kvmaudit's profile.
+    let (rc, out3, err3) = ns.script(&only_rollback(&bk), &[]);
+    emulate(&mirror);
+    assert_eq!(rc, 0, "{out3}\n{err3}");
+    assert!(
+        ns.stub_log().contains("tuned-adm profile balanced"),
+        "{}",
+        ns.stub_log()
+    );
+    assert_tree_is(&original, &mirror, "rollback left differences");
 }
 
 #[test]
@@ -1036,6 +1499,8 @@ fn guest_settings_through_etc_kernel_cmdline() {
         .unwrap();
     }
     std::fs::remove_file(mirror.join("etc/default/grub")).unwrap();
+    // The script creates /etc/udev/rules.d for its rule file; the rollback removes both.
+    std::fs::remove_dir_all(mirror.join("etc/udev/rules.d")).unwrap();
     std::fs::create_dir_all(mirror.join("etc/kernel")).unwrap();
     std::fs::write(
         mirror.join("etc/kernel/cmdline"),
@@ -1060,6 +1525,7 @@ fn guest_settings_through_etc_kernel_cmdline() {
     assert!(out1.contains("/etc/kernel/cmdline: remove idle"), "{out1}");
     assert!(out1.contains("run kernel-install"), "{out1}");
     assert!(out1.contains("rq_affinity: 1 → 2"), "{out1}");
+    assert!(!mirror.join("etc/udev/rules.d").exists());
 }
 
 #[test]
@@ -1075,7 +1541,9 @@ fn hugepage_pools_grow_only_within_free_memory() {
     let mut report = report_with_expected(&mirror, &hosts::tree("icx-untuned"), "throughput");
     drop_problems(&mut report);
     let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
-    for (src, want) in [(&small, "8"), (&huge, "≥ 100000")] {
+    // Node 1 has 126 GiB (MemTotal 132101700 kB), 107 GiB free: 120 GiB fits the node, not
+    // its free memory.
+    for (src, want) in [(&small, "8"), (&huge, "≥ 120")] {
         f.evidence.push(kvmaudit::report::Evidence {
             source: src.clone(),
             observed: "0".into(),
@@ -1091,11 +1559,298 @@ fn hugepage_pools_grow_only_within_free_memory() {
     ];
     let (out1, out2) = apply_twice_and_roll_back(&mut ns, &script, tmp.path(), 1);
     assert!(out1.contains("nr_hugepages: 0 → 8 pages"), "{out1}");
-    assert!(out2.contains("refused: needs 104857600000 kB"), "{out2}");
+    assert!(out2.contains("refused: needs 125829120 kB"), "{out2}");
     assert!(out2.contains("not made persistent"), "{out2}");
 }
 
+/// A crafted count (2^52 + 1 pages of 2 MiB: × 2048 kB wraps bash's 64-bit arithmetic to a
+/// negative need, which passed the free-memory guard) is refused by the generator, bounded by
+/// the node's MemTotal; and the script's own guard refuses it when written in by hand.
+#[test]
+fn crafted_hugepage_counts_never_reach_bash_arithmetic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = hosts::tree("icx-untuned");
+    let path = "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages";
+    let mut report = report_with_expected(&tree, &tree, "throughput");
+    drop_problems(&mut report);
+    let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
+    for (node, want) in [
+        ("node0", "≥ 4503599627370497"),
+        ("node1", "≥ 18446744073709551615"),
+        ("node1", "≥ 512"),
+    ] {
+        f.evidence.push(kvmaudit::report::Evidence {
+            source: path.replace("node0", node),
+            observed: "0".into(),
+            expected: Some(want.into()),
+        });
+    }
+    report.results.push(f);
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+    for (name, facts) in [("root.sh", true), ("report-only.sh", false)] {
+        let script = tmp.path().join(name);
+        let mut extra: Vec<&Path> = vec![&rpath];
+        if facts {
+            extra.extend([Path::new("--root"), &tree]);
+        }
+        let body = generate(&["--report"], &extra, &script);
+        let counts: Vec<String> = step_lines(&body)
+            .into_iter()
+            .filter(|w| w[0] == "hugepages_at_least")
+            .map(|w| w[4].clone())
+            .collect();
+        // Bounded by node 0's MemTotal with the tree's facts, by 4 PiB without them.
+        assert_eq!(counts, vec!["512"], "{name}: {body}");
+        assert!(
+            body.contains("asks for 4503599627370497 pages of 2048 kB, more than"),
+            "{name}: {body}"
+        );
+    }
+    // A hand-edited count: the script refuses it before any arithmetic.
+    let script = tmp.path().join("root.sh");
+    let body = std::fs::read_to_string(&script).unwrap();
+    let edited = body.replace(" 512 2048 ", " 4503599627370497 2048 ");
+    assert_ne!(edited, body);
+    std::fs::write(&script, edited).unwrap();
+    let o = run(Command::new("bash")
+        .args([script.as_os_str(), "--any-host".as_ref()])
+        .current_dir(tmp.path()));
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(
+        out.contains("4503599627370497 pages of 2048 kB is out of range; not changed"),
+        "{out}"
+    );
+}
+
+/// The IRQ-affinity and hugepage-pool checks state what to write (smp_affinity_list ≥ a CPU
+/// list, nr_hugepages ≥ N), so a scan's findings become steps, and the steps apply.
+#[test]
+fn pool_steps_come_from_the_scan_and_apply() {
+    if !require_root_namespace() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = mirror_of(tmp.path(), "icx-tuned");
+    let node = "/sys/devices/system/node/node1";
+    let pool = format!("{node}/hugepages/hugepages-1048576kB/nr_hugepages");
+    let global = "sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages";
+    // db01 needs 8 × 1 GiB on node 1, which holds 6.
+    std::fs::write(mirror.join(pool.trim_start_matches('/')), "6\n").unwrap();
+    std::fs::write(mirror.join(global), "14\n").unwrap();
+    let script = tmp.path().join("pool.sh");
+    let body = generate(
+        &["--only", "host.hugepages.pool", "--root"],
+        &[&mirror],
+        &script,
+    );
+    let want =
+        format!("hugepages_at_least guarded host.hugepages.pool {pool} 8 1048576 {node}/meminfo");
+    assert!(body.contains(&want), "{body}");
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    ns.extra = vec![format!("{node}/meminfo")];
+    let bk = tmp.path().join("bk");
+    let (rc, out, err) = ns.apply(&script, &bk);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    assert_eq!(value_of(&mirror, &pool, false), "8", "{out}");
+    // The kernel's global count follows the node's; then the rescan passes.
+    std::fs::write(mirror.join(global), "16\n").unwrap();
+    let o = run(Command::new(bin())
+        .args(["scan", "--root"])
+        .arg(&mirror)
+        .args(["--json", "-"]));
+    let rescan: Report = serde_json::from_slice(&o.stdout).expect("rescan JSON");
+    let f = rescan
+        .results
+        .iter()
+        .find(|f| f.rule == "host.hugepages.pool")
+        .unwrap();
+    assert_eq!(f.status, Status::Pass, "{}", f.message);
+}
+
 // ---- the command line ------------------------------------------------------------------------
+
+/// The script is bound to the scanned host: made from a fixture and run here (dry run
+/// included) it refuses before any step, naming what differs; `--any-host` runs it. Made
+/// from a tree that has this host's identity, it runs. `fix --report A` with the facts of
+/// another host is refused at generation, unless `fix --any-host`.
+#[test]
+fn scripts_refuse_another_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = hosts::tree("icx-untuned");
+    let script = tmp.path().join("fix.sh");
+    let body = generate(&["--root"], &[&tree], &script);
+    assert!(
+        body.contains("# bound to:   hostname hv-icx02, machine-id unknown, SMBIOS system UUID 5d6c7b8a-3f4e-1042-9876-543210fedcba"),
+        "{body}"
+    );
+    let here = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let here = here.trim();
+    assert_ne!(here, "hv-icx02");
+    let dry = |args: &[&str]| {
+        let o = run(Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .current_dir(tmp.path()));
+        (o.status.code(), text(&o.stdout), text(&o.stderr))
+    };
+    let (rc, out, err) = dry(&[]);
+    assert_eq!(rc, Some(2), "{out}\n{err}");
+    assert!(
+        err.contains("refusing to run: this is not the host the script was made for"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("hostname: made for hv-icx02, this host is {here}")),
+        "{err}"
+    );
+    assert!(
+        err.contains("SMBIOS system UUID: made for 5d6c7b8a-3f4e-1042-9876-543210fedcba"),
+        "{err}"
+    );
+    assert!(!out.contains("would change"), "no step ran: {out}");
+    let (_, out, err) = dry(&["--any-host"]);
+    assert!(
+        out.contains("would change") && out.contains("== kvmaudit fix: dry-run =="),
+        "{out}\n{err}"
+    );
+    assert!(
+        err.contains("warning (--any-host): hostname: made for hv-icx02"),
+        "{err}"
+    );
+
+    // A tree with this host's identity: the script runs; another machine-id: refused.
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    std::fs::write(mirror.join("proc/sys/kernel/hostname"), format!("{here}\n")).unwrap();
+    let uuid = mirror.join("sys/class/dmi/id/product_uuid");
+    match std::fs::read_to_string("/sys/class/dmi/id/product_uuid") {
+        Ok(u) => std::fs::write(&uuid, u).unwrap(),
+        // Like this host: no system UUID anywhere, the SMBIOS table included.
+        Err(_) => {
+            std::fs::remove_file(&uuid).unwrap();
+            let tables = mirror.join("sys/firmware/dmi/tables");
+            if tables.exists() {
+                std::fs::remove_dir_all(tables).unwrap();
+            }
+        }
+    }
+    let mid = std::fs::read_to_string("/etc/machine-id").ok();
+    if let Some(m) = &mid {
+        std::fs::write(mirror.join("etc/machine-id"), m).unwrap();
+    }
+    let body = generate(&["--root"], &[&mirror], &script);
+    assert!(
+        body.contains(&format!("# bound to:   hostname {here}, ")),
+        "{body}"
+    );
+    let (rc, out, err) = dry(&[]);
+    assert!(!err.contains("refusing"), "{err}");
+    assert!(rc == Some(0) || rc == Some(1), "{out}\n{err}");
+    assert!(out.contains("== kvmaudit fix: dry-run =="), "{out}");
+    if mid.is_some() {
+        std::fs::write(
+            mirror.join("etc/machine-id"),
+            "0123456789abcdef0123456789abcdef\n",
+        )
+        .unwrap();
+        generate(&["--root"], &[&mirror], &script);
+        let (rc, _, err) = dry(&[]);
+        assert_eq!(rc, Some(2), "{err}");
+        assert!(
+            err.contains("machine-id: made for 0123456789abcdef0123456789abcdef, this host has"),
+            "{err}"
+        );
+    }
+
+    // Generation: the report of hv-icx02 with the facts of hv-icx01.
+    let r = tmp.path().join("r.json");
+    write_report(&report_with_expected(&tree, &tree, "throughput"), &r);
+    let other = hosts::tree("icx-tuned");
+    let o = run(Command::new(bin())
+        .args(["fix", "--generate-script", "--report"])
+        .arg(&r)
+        .arg("--root")
+        .arg(&other));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr)
+            .contains("is of another host than the SOURCES (hostname hv-icx02 ≠ hv-icx01; SMBIOS system UUID "),
+        "{}",
+        text(&o.stderr)
+    );
+    let body = generate(
+        &["--any-host", "--report"],
+        &[&r, Path::new("--root"), &other],
+        &script,
+    );
+    assert!(body.contains("# bound to:   hostname hv-icx01,"), "{body}");
+    assert!(
+        body.contains("--any-host: the report and the facts are of different hosts"),
+        "{body}"
+    );
+}
+
+/// `fix --waivers FILE` reads scan's waiver format: a waived finding gets no step and the
+/// header lists it as waived, with the waiver's reason and expiry.
+#[test]
+fn waived_findings_get_no_step_and_are_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = hosts::tree("icx-untuned");
+    let waivers = tmp.path().join("waivers.toml");
+    std::fs::write(
+        &waivers,
+        "[[waiver]]\nrule = \"host.cpufreq.governor\"\nreason = \"power budget of rack 7\"\nexpires = \"2099-12-31\"\n\n\
+         [[waiver]]\nrule = \"bios.c*\"\ntarget = \"host\"\nreason = \"vendor BIOS profile\"\n",
+    )
+    .unwrap();
+    let report = tmp.path().join("r.json");
+    write_report(&report_with_expected(&tree, &tree, "throughput"), &report);
+    for (name, args) in [
+        ("scan.sh", vec![Path::new("--root"), &tree]),
+        (
+            "report.sh",
+            vec![Path::new("--report"), &report, Path::new("--root"), &tree],
+        ),
+    ] {
+        let script = tmp.path().join(name);
+        let mut extra: Vec<&Path> = vec![&waivers];
+        extra.extend(args.iter().copied());
+        let body = generate(&["--waivers"], &extra, &script);
+        let steps = step_lines(&body);
+        assert!(!steps.is_empty(), "{name}: other rules still have steps");
+        for rule in ["host.cpufreq.governor", "bios.c1e", "bios.c6"] {
+            assert!(
+                !steps.iter().any(|w| w[2] == rule),
+                "{name}: {rule} is waived: {steps:?}"
+            );
+        }
+        assert!(
+            body.contains(
+                "#   - host.cpufreq.governor host [waived, was fail] expires 2099-12-31: power budget of rack 7"
+            ),
+            "{name}: {body}"
+        );
+        assert!(
+            body.contains(
+                "#   - bios.c6 host [waived, was fail] expires never: vendor BIOS profile"
+            ),
+            "{name}: {body}"
+        );
+    }
+    // A waivers file scan refuses, fix refuses too, naming it.
+    std::fs::write(&waivers, "[[waiver]]\nrule = \"host.thp\"\nreason = \"\"\n").unwrap();
+    let o = run(Command::new(bin())
+        .args(["fix", "--generate-script", "--waivers"])
+        .arg(&waivers)
+        .arg("--root")
+        .arg(&tree));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("waivers.toml"),
+        "{}",
+        text(&o.stderr)
+    );
+}
 
 #[test]
 fn bad_requests_exit_1_with_a_reason() {
@@ -1168,6 +1923,14 @@ fn live_generation_needs_no_write_access() {
     std::fs::write(&file, &script).unwrap();
     let o = run(Command::new("bash").arg("-n").arg(&file));
     assert!(o.status.success(), "{}", text(&o.stderr));
+    // Made for this host, it runs here (dry run) without --any-host.
+    let o = run(Command::new("bash").arg(&file).current_dir(dir.path()));
+    assert!(!text(&o.stderr).contains("refusing"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("== kvmaudit fix: dry-run =="),
+        "{}",
+        text(&o.stdout)
+    );
 }
 
 // ---- every step kind -------------------------------------------------------------------------
@@ -1328,7 +2091,9 @@ fn every_step_kind_renders_clean() {
         "{body}"
     );
     // The dry run of all of it reads only (the paths do not exist here: failures, no writes).
-    let o = run(Command::new("bash").arg(&script).current_dir(tmp.path()));
+    let o = run(Command::new("bash")
+        .args([script.as_os_str(), "--any-host".as_ref()])
+        .current_dir(tmp.path()));
     assert!(
         text(&o.stdout).contains("== kvmaudit fix: dry-run =="),
         "{}",

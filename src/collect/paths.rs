@@ -26,7 +26,8 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/proc/sys/kernel/osrelease", File(SMALL)),
     ("/proc/sys/kernel/hostname", File(SMALL)),
     ("/etc/hostname", File(SMALL)),
-    // The host's identity beyond its name (the fleet keys hosts by it); world-readable.
+    // The host's identity beyond its name: the fleet keys hosts by it, and a remediation
+    // script is bound to it (fix --generate-script); world-readable.
     ("/etc/machine-id", File(SMALL)),
     ("/proc/cmdline", File(SMALL)),
     // Only the first processor block is kept (see collect::host): it carries the flags.
@@ -244,6 +245,7 @@ pub const HOST_PATHS: &[(&str, Kind)] = &[
     ("/sys/class/dmi/id/bios_date", File(SMALL)),
     ("/sys/class/dmi/id/sys_vendor", File(SMALL)),
     ("/sys/class/dmi/id/product_name", File(SMALL)),
+    ("/sys/class/dmi/id/product_uuid", File(SMALL)),
     ("/sys/class/dmi/id/board_vendor", File(SMALL)),
     ("/sys/class/dmi/id/board_name", File(SMALL)),
     // --- PCI devices: locality, driver binding, SR-IOV, link training

@@ -16,6 +16,8 @@ pub struct Header<'a> {
     pub generated_at: &'a str,
     /// `scan of /`, `scan of --root DIR`, `report FILE`, ...
     pub source: String,
+    /// The host the script refuses to run anywhere but on.
+    pub identity: &'a super::identity::HostIdentity,
 }
 
 /// Append one line.
@@ -66,6 +68,16 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
         ),
     );
     cm(&mut out, &format!("findings:   {}", h.source));
+    let id = h.identity;
+    cm(
+        &mut out,
+        &format!(
+            "bound to:   hostname {}, machine-id {}, SMBIOS system UUID {} (another host is refused unless --any-host)",
+            id.hostname.as_deref().unwrap_or("unknown"),
+            id.machine_id.as_deref().unwrap_or("unknown"),
+            id.smbios_uuid.as_deref().unwrap_or("unknown")
+        ),
+    );
     ln(&mut out, "#");
     for l in [
         "bash THIS-SCRIPT                 dry run (default): every planned change as current → target",
@@ -104,6 +116,33 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
     if plan.covered.is_empty() {
         cm(&mut out, "  (none: no failed or warn finding)");
     }
+    if !plan.waived.is_empty() {
+        ln(&mut out, "#");
+        cm(
+            &mut out,
+            &format!(
+                "Waived findings ({}): no step, by waiver:",
+                plan.waived.len()
+            ),
+        );
+        for f in &plan.waived {
+            let (was, why, until) = match &f.waiver {
+                Some(w) => (
+                    w.original_status.as_str(),
+                    w.reason.as_str(),
+                    w.expires.as_deref().unwrap_or("never"),
+                ),
+                None => ("?", "", "?"),
+            };
+            cm(
+                &mut out,
+                &format!(
+                    "  - {} {} [waived, was {was}] expires {until}: {why}",
+                    f.rule, f.target
+                ),
+            );
+        }
+    }
     let mut touched: Vec<String> = plan.steps.iter().flat_map(Step::touches).collect();
     touched.sort_by(|a, b| super::facts::natural_cmp(a, b));
     touched.dedup();
@@ -139,6 +178,19 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
     }
     ln(&mut out, "");
     out.push_str(PRELUDE);
+    ln(&mut out, "");
+    // Before any change, dry run included: the running host must be the scanned one.
+    for (var, v) in [
+        ("BOUND_HOSTNAME", &id.hostname),
+        ("BOUND_MACHINE_ID", &id.machine_id),
+        ("BOUND_SMBIOS_UUID", &id.smbios_uuid),
+    ] {
+        ln(
+            &mut out,
+            &format!("{var}={}", q(v.as_deref().unwrap_or(""))),
+        );
+    }
+    ln(&mut out, "check_host");
     ln(&mut out, "");
 
     // What stays for the admin, printed in the closing list.
@@ -270,6 +322,21 @@ fn render_step(out: &mut String, s: &Step) {
                 rule,
                 q(path),
                 count.to_string(),
+            ],
+        ),
+        Kind::TunedOption {
+            section,
+            key,
+            value,
+        } => cmd(
+            out,
+            &[
+                "tuned_option".into(),
+                gate,
+                rule,
+                q(section),
+                q(key),
+                q(value),
             ],
         ),
         Kind::SysctlCommentOut { file, key } => cmd(

@@ -106,7 +106,7 @@ pub fn suggest(
         "qemu.net.multiqueue" => Some(Suggestion {
             section: Devices,
             xml: format!("<interface type='...'>\n  <driver name='vhost' queues='{n}'/>\n</interface>"),
-            qemu: format!("-netdev tap,...,vhost=on,queues={n} -device virtio-net-pci,mq=on,vectors={},...", 2 * n + 2),
+            qemu: format!("-netdev tap,...,vhost=on,queues={n} -device virtio-net-pci,mq=on,vectors={},...", n.saturating_mul(2).saturating_add(2)),
             note: "one queue per vCPU; in the guest: ethtool -L IFACE combined N; restart the VM".into(),
         }),
         "qemu.net.packed" => s(Devices, "<interface type='...'>\n  <driver packed='on'/>\n</interface>", "-device virtio-net-pci,...,packed=on", "kernel vhost-net masks packed rings: keep vhost, which is the bigger win; restart the VM"),
@@ -316,6 +316,13 @@ mod tests {
             suggest(&f, Some(8), Some(2)).unwrap().qemu,
             "-machine mem-merge=off"
         );
+    }
+
+    #[test]
+    fn queue_vectors_saturate_for_a_crafted_vcpu_count() {
+        let f = finding("qemu.net.multiqueue", "vm:a/net:n0", Status::Warn);
+        let q = suggest(&f, Some(u32::MAX), None).unwrap().qemu;
+        assert!(q.contains(&format!("vectors={}", u32::MAX)), "{q}");
     }
 
     #[test]

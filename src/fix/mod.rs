@@ -12,6 +12,7 @@
 
 pub mod bash;
 pub mod facts;
+pub mod identity;
 pub mod libvirt;
 pub mod plan;
 pub mod quote;
@@ -33,6 +34,8 @@ pub struct Options {
     pub generated_at: String,
     /// Extra notes for the reviewer (printed in the header).
     pub notes: Vec<String>,
+    /// The host the script is bound to; by default the snapshot's (else the report's name).
+    pub identity: Option<identity::HostIdentity>,
 }
 
 /// The generator's output.
@@ -57,12 +60,20 @@ pub fn generate(report: &Report, snapshot: Option<&Snapshot>, opts: &Options) ->
     };
     let mut plan = plan::build(report, &facts, &opts.only);
     plan.notes.splice(0..0, opts.notes.iter().cloned());
+    let bound = opts.identity.clone().unwrap_or_else(|| match snapshot {
+        Some(s) => identity::of_snapshot(s),
+        None => identity::HostIdentity {
+            hostname: report.host.hostname.as_deref().and_then(identity::hostname),
+            ..Default::default()
+        },
+    });
     let script = bash::render(
         &plan,
         report,
         &bash::Header {
             generated_at: &opts.generated_at,
             source: opts.source.clone(),
+            identity: &bound,
         },
     );
     let mut fragments = Vec::new();

@@ -69,6 +69,8 @@ pub struct Plan {
     pub vm_findings: BTreeMap<VmKey, Vec<Finding>>,
     /// Things the reviewer should know (skipped persistent forms, odd paths, ...).
     pub notes: Vec<String>,
+    /// Findings a waiver covers (the report's, or `fix --waivers`): no step, listed as waived.
+    pub waived: Vec<Finding>,
 }
 
 /// The mode a finding's remediation runs in: the report's, else the catalogue's.
@@ -149,6 +151,12 @@ pub fn build(report: &Report, facts: &Facts, only: &[String]) -> Plan {
         matches!(f.status, Status::Fail | Status::Warn)
             && (only.is_empty() || only.contains(&f.rule))
     };
+    plan.waived = report
+        .results
+        .iter()
+        .filter(|f| f.status == Status::Waived && (only.is_empty() || only.contains(&f.rule)))
+        .cloned()
+        .collect();
     let mut host_by_rule: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
     for f in report.results.iter().filter(wanted) {
         if let Some(vm) = vm_key(f, report, &vm_names) {
@@ -175,12 +183,15 @@ pub fn build(report: &Report, facts: &Facts, only: &[String]) -> Plan {
         };
         let mode = mode_of(first);
         let result = match mode.as_str() {
-            "yes" => plan_rule(&rule, Gate::Yes, &findings, facts),
-            "guarded" => plan_rule(&rule, Gate::Guarded, &findings, facts),
+            "yes" => plan_rule(&rule, Gate::Yes, &findings, facts, report),
+            "guarded" => plan_rule(&rule, Gate::Guarded, &findings, facts, report),
             _ => Err("the catalogue marks this fix as not automatable (advice only)".to_string()),
         };
         let disposition = match result {
-            Ok(rp) if !rp.steps.is_empty() => {
+            Ok(mut rp) if !rp.steps.is_empty() => {
+                if rp.tuned {
+                    tuned_gaps(&mut rp, &rule);
+                }
                 let n = rp.steps.len();
                 plan.steps.extend(rp.steps);
                 plan.notes.extend(rp.notes);
@@ -258,10 +269,16 @@ fn advice_for(f: &Finding, why: &str) -> Advice {
 pub struct RulePlan {
     pub steps: Vec<Step>,
     pub notes: Vec<String>,
+    /// The host runs tuned: what tuned owns is persisted in kvmaudit's tuned profile.
+    pub tuned: bool,
 }
 
 impl RulePlan {
     fn push(&mut self, s: Step) {
+        // One profile option stands for every policy's write (governor, EPP, ...).
+        if matches!(s.kind, Kind::TunedOption { .. }) && self.steps.contains(&s) {
+            return;
+        }
         self.steps.push(s);
     }
     /// A runtime write plus its tmpfiles.d line (or a note when the path is too unusual for it).
@@ -282,7 +299,12 @@ impl RulePlan {
         self.push(Step::new(rule, gate, Kind::KernelArgs { set, remove }).after(After::Reboot));
     }
     fn persist(&mut self, rule: &str, gate: Gate, path: &str, value: &str) {
-        match Step::tmpfiles_for(rule, gate, path, value) {
+        let step = if self.tuned {
+            Step::tuned_for(rule, gate, path, value)
+        } else {
+            Step::tmpfiles_for(rule, gate, path, value)
+        };
+        match step {
             Some(s) => self.push(s),
             None => self.notes.push(format!(
                 "{rule}: {} has characters a tmpfiles.d line cannot carry safely; its value is set now but not made persistent",
@@ -314,8 +336,17 @@ fn usable<'a>(
     out
 }
 
-fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result<RulePlan, String> {
-    let mut rp = RulePlan::default();
+fn plan_rule(
+    rule: &str,
+    gate: Gate,
+    findings: &[&Finding],
+    f: &Facts,
+    report: &Report,
+) -> Result<RulePlan, String> {
+    let mut rp = RulePlan {
+        tuned: tuned_active(f),
+        ..RulePlan::default()
+    };
     match rule {
         "host.cpufreq.governor" => {
             let govs = f.files_like("/sys/devices/system/cpu/cpufreq/policy*/scaling_governor");
@@ -441,10 +472,18 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
             rp.push(Step::new(
                 rule,
                 gate,
-                Kind::ConfLine {
-                    file: ConfFile::Sysctl,
-                    key: "kernel.numa_balancing".into(),
-                    line: "kernel.numa_balancing = 1".into(),
+                if rp.tuned {
+                    Kind::TunedOption {
+                        section: "sysctl".into(),
+                        key: "kernel.numa_balancing".into(),
+                        value: "1".into(),
+                    }
+                } else {
+                    Kind::ConfLine {
+                        file: ConfFile::Sysctl,
+                        key: "kernel.numa_balancing".into(),
+                        line: "kernel.numa_balancing = 1".into(),
+                    }
                 },
             ));
             sysctl_overrides(&mut rp, rule, gate, f, "kernel.numa_balancing", "1");
@@ -501,7 +540,9 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
                     if !quote::safe_host_path(&e.source, SYS) {
                         continue;
                     }
-                    let Some(page_kb) = page_kb_of(&e.source) else {
+                    let Some(page_kb) =
+                        page_kb_of(&e.source).filter(|k| (1..=MAX_PAGE_KB).contains(k))
+                    else {
                         continue;
                     };
                     let meminfo = if is_node {
@@ -510,6 +551,18 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
                     } else {
                         "/proc/meminfo".to_string()
                     };
+                    // A report is hostile input: a count the memory cannot hold is refused
+                    // here, so that no huge number reaches the script's arithmetic.
+                    let total_kb = mem_total_kb(f, &meminfo);
+                    let cap = (total_kb.unwrap_or(MAX_MEM_KB) / page_kb).min(MAX_PAGES);
+                    if count > cap {
+                        rp.notes.push(format!(
+                            "{rule}: {} asks for {count} pages of {page_kb} kB, more than {} holds ({cap} pages); no step",
+                            quote::comment(&e.source),
+                            if total_kb.is_some() { quote::comment(&meminfo) } else { "any host".to_string() },
+                        ));
+                        continue;
+                    }
                     rp.push(Step::new(
                         rule,
                         gate,
@@ -641,6 +694,17 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
         }
         "host.kvm.ple" => {
             let cur = f.text("/sys/module/kvm_intel/parameters/ple_gap");
+            // ple_gap=0 is host-wide: on a host whose vCPUs share pCPUs a spinning vCPU could
+            // no longer yield to a preempted lock holder (the rule itself warns about that).
+            match cpu_overcommitted(f, report) {
+                Some(false) => {}
+                known => {
+                    return Err(format!(
+                        "the host's vCPUs {} pCPUs: ple_gap=0 would apply to every VM; give the dedicated-CPU VMs `-overcommit cpu-pm=on` instead (libvirt: <qemu:arg value='-overcommit'/><qemu:arg value='cpu-pm=on'/>), which disables PAUSE exits for them only",
+                        if known.is_some() { "share" } else { "may share (commitment unknown)" }
+                    ))
+                }
+            }
             if cur == Some("0") {
                 return Err("ple_gap is already 0; on an overcommitted host restore PLE by removing `ple_gap=0` from modprobe.d / the kernel command line and reloading kvm_intel".into());
             }
@@ -759,6 +823,62 @@ fn plan_rule(rule: &str, gate: Gate, findings: &[&Finding], f: &Facts) -> Result
     Ok(rp)
 }
 
+/// On a tuned host, the persistent changes kvmaudit's tuned profile does not carry: the
+/// reviewer learns that tuned does not manage them (and that a profile of its own could).
+fn tuned_gaps(rp: &mut RulePlan, rule: &str) {
+    let mut gaps = BTreeSet::new();
+    for s in &rp.steps {
+        match &s.kind {
+            Kind::KernelArgs { .. } => {
+                gaps.insert("the kernel command line goes to the boot loader directly, not through tuned's [bootloader] cmdline: check that the active profile sets no conflicting argument");
+            }
+            Kind::HugepagesPersist { .. } => {
+                gaps.insert(
+                    "the pool size is made persistent in tmpfiles.d, which tuned does not manage",
+                );
+            }
+            Kind::ConfLine { file, .. }
+                if *file != ConfFile::Tmpfiles && *file != ConfFile::Sysctl => {}
+            Kind::ConfLine { .. } => {
+                gaps.insert("a tmpfiles.d/sysctl.d line remains although tuned is active: tuned may set the value again when it starts");
+            }
+            _ => {}
+        }
+    }
+    for g in gaps {
+        rp.notes
+            .push(format!("{rule}: tuned is active on the scanned host; {g}"));
+    }
+}
+
+/// The scanned host runs tuned: /etc/tuned/active_profile names a profile.
+fn tuned_active(f: &Facts) -> bool {
+    f.text("/etc/tuned/active_profile")
+        .is_some_and(|p| !p.trim().is_empty())
+}
+
+/// The rules' own verdict on CPU commitment (context flag `cpu_overcommitted`): computed from
+/// the snapshot, or read from the report's `base.capacity.commit` finding.
+fn cpu_overcommitted(f: &Facts, report: &Report) -> Option<bool> {
+    if !f.from_report {
+        let host = crate::model::host::HostModel::build(f.snap);
+        let ctx = crate::rules::context::Ctx::new(f.snap, &host, report.profile);
+        return ctx.flags.cpu_overcommitted;
+    }
+    let m = &report
+        .results
+        .iter()
+        .find(|x| x.rule == "base.capacity.commit")?
+        .message;
+    if m.contains("CPU overcommitted: no") || m.starts_with("no running VMs") {
+        Some(false)
+    } else if m.contains("CPU overcommitted: yes") {
+        Some(true)
+    } else {
+        None
+    }
+}
+
 /// sysctl.d files applied after kvmaudit's own (by file name, as systemd-sysctl and
 /// `sysctl --system` order them; /etc/sysctl.conf last) that set `key` to another value: the
 /// ones under /etc are commented out (backed up first), the others are noted.
@@ -816,6 +936,27 @@ fn at_least(s: &str) -> Option<u64> {
         .or_else(|| t.strip_prefix("at least"))
         .unwrap_or(t);
     t.trim().parse().ok()
+}
+
+/// The most memory any host can have (x86-64 5-level paging: 4 PiB), in kB: the bound of a
+/// pool size when the scan did not record MemTotal.
+const MAX_MEM_KB: u64 = 1 << 42;
+/// The script's arithmetic bounds (10-digit counts, 8-digit page sizes in kB): their product
+/// stays far inside bash's 64-bit integers.
+const MAX_PAGES: u64 = 9_999_999_999;
+const MAX_PAGE_KB: u64 = 99_999_999;
+
+/// `MemTotal` (kB) of `/proc/meminfo` or a node's meminfo (`Node 1 MemTotal: N kB`); for a
+/// node whose meminfo was not recorded, the host's.
+fn mem_total_kb(f: &Facts, meminfo: &str) -> Option<u64> {
+    let read = |path: &str| {
+        f.text(path)?.lines().find_map(|l| {
+            let mut w = l.split_whitespace().skip_while(|w| *w != "MemTotal:");
+            w.next()?;
+            w.next()?.parse::<u64>().ok()
+        })
+    };
+    read(meminfo).or_else(|| read("/proc/meminfo"))
 }
 
 /// `.../hugepages-1048576kB/...` → 1048576.

@@ -10,15 +10,20 @@ fi
 MODE=dry-run
 WITH_GUARDED=0
 FORCE=0
+ANY_HOST=0
+BOUND_HOSTNAME=""
+BOUND_MACHINE_ID=""
+BOUND_SMBIOS_UUID=""
 BACKUP_ROOT=${KVMAUDIT_BACKUP_DIR:-/var/backups/kvmaudit}
 
 usage() {
   cat <<'USAGE'
-Usage: bash SCRIPT [--dry-run | --apply] [--with-guarded] [--force] [--backup-dir DIR]
+Usage: bash SCRIPT [--dry-run | --apply] [--with-guarded] [--force] [--any-host] [--backup-dir DIR]
   --dry-run       print every planned change as current → target; change nothing (default)
   --apply         make the changes (root only); prior state and rollback.sh go to the backup dir
   --with-guarded  also run the steps the catalogue marks "guarded" (they need your judgement)
   --force         reload kernel modules even while VMs use them
+  --any-host      run although this is not the host the script was made for
   --backup-dir D  where backups and rollback.sh go
                   (default: $KVMAUDIT_BACKUP_DIR, else /var/backups/kvmaudit)
 USAGE
@@ -30,6 +35,7 @@ while [[ $# -gt 0 ]]; do
     --apply) MODE=apply ;;
     --with-guarded) WITH_GUARDED=1 ;;
     --force) FORCE=1 ;;
+    --any-host) ANY_HOST=1 ;;
     --backup-dir)
       if [[ $# -lt 2 ]]; then
         usage >&2
@@ -73,6 +79,8 @@ NOTES=()
 ADVICE_TODO=()
 KA_SET=()
 KA_DEL=()
+DROP_SET=()
+DROP_DEL=()
 
 # A host value as it is safe to print: as is when printable, else in $'...' form.
 disp() {
@@ -121,6 +129,45 @@ may_change() {
   return 0
 }
 
+# check_host: the running host is the one the script was made for (hostname, machine-id, SMBIOS
+# system UUID, as far as the scan knew them), or the script stops here, before any change.
+check_host() {
+  local cur
+  local -a diff=()
+  if [[ -n $BOUND_HOSTNAME ]]; then
+    cur=$(head -n 1 /proc/sys/kernel/hostname 2>/dev/null || true)
+    if [[ $cur != "$BOUND_HOSTNAME" ]]; then
+      diff+=("hostname: made for $BOUND_HOSTNAME, this host is $(disp "${cur:-unknown}")")
+    fi
+  fi
+  if [[ -n $BOUND_MACHINE_ID ]]; then
+    cur=$(head -n 1 /etc/machine-id 2>/dev/null || true)
+    if [[ ${cur,,} != "$BOUND_MACHINE_ID" ]]; then
+      diff+=("machine-id: made for $BOUND_MACHINE_ID, this host has $(disp "${cur:-none readable}")")
+    fi
+  fi
+  if [[ -n $BOUND_SMBIOS_UUID ]]; then
+    cur=$(head -n 1 /sys/class/dmi/id/product_uuid 2>/dev/null || true)
+    if [[ ${cur,,} != "$BOUND_SMBIOS_UUID" ]]; then
+      diff+=("SMBIOS system UUID: made for $BOUND_SMBIOS_UUID, this host has $(disp "${cur:-none readable (root reads it)}")")
+    fi
+  fi
+  if [[ -z $BOUND_HOSTNAME$BOUND_MACHINE_ID$BOUND_SMBIOS_UUID ]]; then
+    diff+=("the script does not know which host it was made for")
+  fi
+  if ((${#diff[@]} == 0)); then
+    return 0
+  fi
+  if ((ANY_HOST)); then
+    printf 'warning (--any-host): %s\n' "${diff[@]}" >&2
+    return 0
+  fi
+  echo "refusing to run: this is not the host the script was made for" >&2
+  printf '  - %s\n' "${diff[@]}" >&2
+  echo "(--any-host runs it anyway)" >&2
+  exit 2
+}
+
 # ---- backups and the rollback script ---------------------------------------------------------
 
 init_backup() {
@@ -140,8 +187,9 @@ init_backup() {
   if [[ -r /proc/cmdline ]]; then
     cat /proc/cmdline >"$BACKUP_DIR/proc-cmdline"
   fi
-  trap write_rollback EXIT
-  # A signal ends the run through exit, so that the EXIT trap still writes rollback.sh.
+  # rollback.sh exists before the first change and is rewritten after every recorded one,
+  # so a SIGKILL or a power loss at any point leaves one that undoes what was done.
+  write_rollback
   trap 'exit 130' INT TERM HUP
   printf 'backups and rollback script go to %s\n' "$(disp "$BACKUP_DIR")"
 }
@@ -153,6 +201,7 @@ record() {
     q+=$(printf '%q ' "$w")
   done
   printf '%s\n' "${q% }" >>"$ROLLBACK_ENTRIES"
+  write_rollback
 }
 
 rollback_header() {
@@ -174,8 +223,14 @@ restore_value() {
     RC=1
   fi
 }
+# The temporary file of an interrupted rewrite of $1, if any.
+discard_new() {
+  rm -f -- "$(dirname -- "$1")/.$(basename -- "$1").kvmaudit-new"
+}
 restore_file() {
-  if cat -- "$HERE/files$1" >"$1"; then
+  discard_new "$1"
+  # Through a temporary file in the same directory and a rename: never half a file.
+  if cp -p -- "$HERE/files$1" "$1.kvmaudit-rollback" && mv -f -- "$1.kvmaudit-rollback" "$1"; then
     printf 'restored %q\n' "$1"
   else
     printf 'FAILED to restore %q\n' "$1" >&2
@@ -183,6 +238,7 @@ restore_file() {
   fi
 }
 remove_file() {
+  discard_new "$1"
   if rm -f -- "$1"; then
     printf 'removed %q\n' "$1"
   else
@@ -206,6 +262,14 @@ unmount() {
 note() {
   printf 'note: %s\n' "$1"
 }
+tuned_profile() {
+  if tuned-adm profile "$1"; then
+    printf 'tuned profile %q active again\n' "$1"
+  else
+    printf 'FAILED to activate tuned profile %q\n' "$1" >&2
+    RC=1
+  fi
+}
 finish() {
   if [[ $RC -eq 0 ]]; then
     echo "rollback complete"
@@ -217,6 +281,7 @@ finish() {
 ROLLBACK
 }
 
+# write_rollback: rollback.sh from the entries so far, replaced atomically (rename), synced.
 write_rollback() {
   if [[ -z $BACKUP_DIR || ! -f $ROLLBACK_ENTRIES ]]; then
     return 0
@@ -225,8 +290,46 @@ write_rollback() {
     rollback_header
     tac -- "$ROLLBACK_ENTRIES"
     printf 'finish\n'
-  } >"$BACKUP_DIR/rollback.sh"
-  chmod 700 -- "$BACKUP_DIR/rollback.sh"
+  } >"$BACKUP_DIR/rollback.sh.new"
+  chmod 700 -- "$BACKUP_DIR/rollback.sh.new"
+  sync -- "$BACKUP_DIR/rollback.sh.new" 2>/dev/null || true
+  mv -f -- "$BACKUP_DIR/rollback.sh.new" "$BACKUP_DIR/rollback.sh"
+}
+
+# real_file PATH: the file a symbolic link PATH ends at (rewrites replace that file, never
+# the link), else PATH.
+real_file() {
+  if [[ -L $1 ]]; then
+    readlink -f -- "$1"
+  else
+    printf '%s' "$1"
+  fi
+}
+
+# atomic_write FILE CONTENT: FILE holds exactly CONTENT, or is left as it was: the content goes
+# to DIR/.NAME.kvmaudit-new, gets FILE's mode and owner, and is renamed over FILE. (A run killed
+# before the rename leaves that file; the rollback's entry for FILE removes it.)
+atomic_write() {
+  local f=$1 tmp
+  tmp=$(dirname -- "$f")/.$(basename -- "$f").kvmaudit-new
+  rm -f -- "$tmp"
+  if ! (umask 077 && printf '%s' "$2" >"$tmp"); then
+    rm -f -- "$tmp"
+    return 1
+  fi
+  if [[ -e $f ]]; then
+    if ! chmod --reference="$f" -- "$tmp" || ! chown --reference="$f" -- "$tmp"; then
+      rm -f -- "$tmp"
+      return 1
+    fi
+  else
+    chmod 644 -- "$tmp"
+  fi
+  sync -- "$tmp" 2>/dev/null || true
+  if ! mv -f -- "$tmp" "$f"; then
+    rm -f -- "$tmp"
+    return 1
+  fi
 }
 
 # backup_file PATH: keep the prior bytes (or the fact that PATH did not exist), once per run.
@@ -237,6 +340,7 @@ backup_file() {
   fi
   init_backup
   BACKED_UP[$p]=1
+  p=$(real_file "$p")
   if [[ -e $p ]]; then
     mkdir -p -- "$BACKUP_DIR/files$(dirname -- "$p")"
     cp -p -- "$p" "$BACKUP_DIR/files$p"
@@ -252,9 +356,11 @@ ensure_dir() {
   if [[ -d $d ]]; then
     return 0
   fi
+  init_backup
   ensure_dir "$(dirname -- "$d")"
-  mkdir -- "$d"
+  # Recorded first: a run killed right after the mkdir still leaves a rollback that removes it.
   record remove_dir "$d"
+  mkdir -- "$d"
 }
 
 # ---- runtime values --------------------------------------------------------------------------
@@ -334,7 +440,13 @@ mem_free_kb() {
 # hugepages_at_least GATE RULE PATH COUNT PAGE_KB MEMINFO: grow a pool, never shrink it.
 hugepages_at_least() {
   local gate=$1 rule=$2 path=$3 want=$4 page_kb=$5 meminfo=$6 cur now="" free_kb need_kb desc
-  if ! cur=$(read_value "$path" plain) || [[ ! $cur =~ ^[0-9]+$ ]]; then
+  # At most 10-digit counts of at most 8-digit page sizes (kB): no product or difference
+  # below can wrap bash's 64-bit arithmetic (the generator bounds counts by MemTotal too).
+  if [[ ! $want =~ ^[0-9]{1,10}$ || ! $page_kb =~ ^[1-9][0-9]{0,7}$ ]]; then
+    failed "$rule" "$(disp "$path"): $(disp "$want") pages of $(disp "$page_kb") kB is out of range; not changed"
+    return 0
+  fi
+  if ! cur=$(read_value "$path" plain) || [[ ! $cur =~ ^[0-9]{1,15}$ ]]; then
     failed "$rule" "$(disp "$path"): absent or not a number; not changed"
     return 0
   fi
@@ -345,7 +457,7 @@ hugepages_at_least() {
   desc="$(disp "$path"): $cur → $want pages"
   free_kb=$(mem_free_kb "$meminfo" || true)
   need_kb=$(((want - cur) * page_kb))
-  if [[ ! $free_kb =~ ^[0-9]+$ ]] || ((need_kb > free_kb)); then
+  if [[ ! $free_kb =~ ^[0-9]{1,18}$ ]] || ((want - cur > free_kb / page_kb)); then
     desc+=" (refused: needs $need_kb kB, $(disp "$meminfo") shows ${free_kb:-no} kB free)"
     if may_change "$gate" "$rule" "$desc"; then
       failed "$rule" "$desc"
@@ -366,7 +478,11 @@ hugepages_at_least() {
 # has reached COUNT (a size the host cannot give now must not be asked of it at every boot).
 hugepages_persist() {
   local gate=$1 rule=$2 path=$3 want=$4 cur
-  if [[ $MODE == apply ]] && { ! cur=$(read_value "$path" plain) || [[ ! $cur =~ ^[0-9]+$ ]] || ((cur < want)); }; then
+  if [[ ! $want =~ ^[0-9]{1,10}$ ]]; then
+    failed "$rule" "$(disp "$path"): $(disp "$want") pages is out of range; not made persistent"
+    return 0
+  fi
+  if [[ $MODE == apply ]] && { ! cur=$(read_value "$path" plain) || [[ ! $cur =~ ^[0-9]{1,15}$ ]] || ((cur < want)); }; then
     if [[ $gate == guarded && $WITH_GUARDED -eq 0 ]]; then
       skipped "$rule" "$(disp "$path"): not made persistent (guarded step: pass --with-guarded)"
     else
@@ -406,8 +522,11 @@ conf_line() {
     return 0
   fi
   may_change "$gate" "$rule" "$(disp "$file"): set $(disp "$line")" || return 0
-  backup_file "$file"
+  # The directory first: the rollback runs newest first, so it removes the file, then the
+  # directories the script created for it.
   ensure_dir "$(dirname -- "$file")"
+  backup_file "$file"
+  file=$(real_file "$file")
   if [[ ! -e $file ]]; then
     content="# Written by kvmaudit fix; the rollback.sh it saved with the backups removes it."$'\n'
   fi
@@ -417,7 +536,7 @@ conf_line() {
     fi
   done
   content+="$line"$'\n'
-  if printf '%s' "$content" >"$file"; then
+  if atomic_write "$file" "$content"; then
     changed "$rule" "$(disp "$file"): set $(disp "$line")"
   else
     failed "$rule" "$(disp "$file"): cannot write"
@@ -454,7 +573,7 @@ sysctl_comment_out() {
   fi
   may_change "$gate" "$rule" "$(disp "$file"): comment out its $key line(s), which override kvmaudit's" || return 0
   backup_file "$file"
-  if printf '%s' "$content" >"$file"; then
+  if atomic_write "$(real_file "$file")" "$content"; then
     changed "$rule" "$(disp "$file"): commented out $key"
   else
     failed "$rule" "$(disp "$file"): cannot write"
@@ -547,6 +666,8 @@ kernel_args() {
   done
   if command -v grubby >/dev/null 2>&1; then
     kargs_grubby "$gate" "$rule"
+  elif bls_kernelopts; then
+    kargs_grubenv "$gate" "$rule"
   elif [[ -f /etc/default/grub ]]; then
     kargs_default_grub "$gate" "$rule"
   elif [[ -f /etc/kernel/cmdline ]]; then
@@ -596,78 +717,182 @@ kargs_grubby() {
   note_reboot "$rule"
 }
 
-# grub_var NAME: the value of NAME in /etc/default/grub; fails on anything but a plain string.
-grub_var() {
-  local l v=""
-  while IFS= read -r l || [[ -n $l ]]; do
-    if [[ $l == "$1="* ]]; then
-      v=${l#"$1="}
-    fi
-  done </etc/default/grub
-  case $v in
-    \"*\" | \'*\') v=${v:1:${#v}-2} ;;
-  esac
-  if [[ $v == *[\"\'\$\`\\]* ]]; then
-    return 1
-  fi
-  printf '%s' "$v"
-}
-
-grub_has() {
-  local l
-  while IFS= read -r l || [[ -n $l ]]; do
-    if [[ $l == "$1="* ]]; then
+# bls_kernelopts: BLS boot entries (RHEL 8) take their options from the grubenv variable
+# kernelopts (`options $kernelopts`), which grub2-editenv changes.
+bls_kernelopts() {
+  local f
+  command -v grub2-editenv >/dev/null 2>&1 || return 1
+  for f in /boot/loader/entries/*.conf; do
+    if [[ -f $f ]] && grep -q '^options.*\$kernelopts' -- "$f"; then
       return 0
     fi
-  done </etc/default/grub
+  done
   return 1
 }
 
-kargs_default_grub() {
-  local gate=$1 rule=$2 f=/etc/default/grub lin def var l new_lin new_def content="" set_ok=0
-  if ! lin=$(grub_var GRUB_CMDLINE_LINUX) || ! def=$(grub_var GRUB_CMDLINE_LINUX_DEFAULT); then
-    failed "$rule" "$f: GRUB_CMDLINE_LINUX(_DEFAULT) uses quotes or expansions kvmaudit does not edit; $(kargs_desc) by hand"
+# grubenv_kernelopts: the kernelopts value of the grubenv.
+grubenv_kernelopts() {
+  local l
+  while IFS= read -r l; do
+    if [[ $l == kernelopts=* ]]; then
+      printf '%s' "${l#kernelopts=}"
+      return 0
+    fi
+  done < <(grub2-editenv - list 2>/dev/null || true)
+  return 1
+}
+
+# kargs_grubenv GATE RULE: kernelopts in the grubenv; /etc/default/grub (kvmaudit's drop-in)
+# too, because grub2-mkconfig rewrites kernelopts from GRUB_CMDLINE_LINUX.
+kargs_grubenv() {
+  local gate=$1 rule=$2 cur new env=/boot/grub2/grubenv
+  if ! cur=$(grubenv_kernelopts); then
+    failed "$rule" "BLS entries use \$kernelopts but the grubenv has none: $(kargs_desc) by hand"
     return 0
   fi
+  if kargs_ok "$cur"; then
+    already "$rule" "grubenv kernelopts: $(kargs_desc)"
+  else
+    new=$(kargs_strip "$cur")
+    new="$new${new:+${KA_SET[*]:+ }}${KA_SET[*]}"
+    if may_change "$gate" "$rule" "grubenv kernelopts: $(disp "$cur") → $(disp "$new")"; then
+      if [[ -e $env ]]; then
+        backup_file "$env"
+      fi
+      if grub2-editenv - set "kernelopts=$new" && cur=$(grubenv_kernelopts) && kargs_ok "$cur"; then
+        changed "$rule" "grubenv kernelopts: $(kargs_desc)"
+      else
+        failed "$rule" "grub2-editenv could not set kernelopts"
+      fi
+    fi
+  fi
+  if [[ -f /etc/default/grub ]]; then
+    kargs_default_grub "$gate" "$rule"
+  else
+    note_reboot "$rule"
+  fi
+}
+
+GRUB_DROPIN=/etc/default/grub.d/99-kvmaudit.cfg
+
+# grub_effective: GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT (two lines) as
+# grub-mkconfig ends up with them: /etc/default/grub, then /etc/default/grub.d/*.cfg in order,
+# sourced in a subshell (grub-mkconfig sources them the same way, as root).
+grub_effective() {
+  (
+    set +eu
+    GRUB_CMDLINE_LINUX=""
+    GRUB_CMDLINE_LINUX_DEFAULT=""
+    # shellcheck source=/dev/null
+    . /etc/default/grub >/dev/null 2>&1
+    for f in /etc/default/grub.d/*.cfg; do
+      if [[ -e $f ]]; then
+        # shellcheck source=/dev/null
+        . "$f" >/dev/null 2>&1
+      fi
+    done
+    printf '%s\n%s\n' "${GRUB_CMDLINE_LINUX//$'\n'/ }" "${GRUB_CMDLINE_LINUX_DEFAULT//$'\n'/ }"
+  )
+}
+
+# grub_dropin_text: the kvmaudit drop-in for the arguments in DROP_SET (tokens) and DROP_DEL
+# (keys): POSIX sh (grub-mkconfig is a /bin/sh script) that removes those keys from both
+# variables and appends the tokens to GRUB_CMDLINE_LINUX, which recovery entries keep too.
+grub_dropin_text() {
+  local t pat=""
+  for t in "${DROP_SET[@]}" "${DROP_DEL[@]}"; do
+    pat+="${pat:+|}${t%%=*}|${t%%=*}=*"
+  done
+  printf '%s\n' \
+    "# Written by kvmaudit fix: kernel arguments for grub-mkconfig, which sources this file after" \
+    "# /etc/default/grub and the other grub.d files. The rollback.sh of the run removes it."
+  for t in "${DROP_SET[@]}"; do printf '# kvmaudit-set: %s\n' "$t"; done
+  for t in "${DROP_DEL[@]}"; do printf '# kvmaudit-del: %s\n' "$t"; done
+  cat <<EOF
+kvmaudit_strip() {
+  kvmaudit_out=
+  case \$- in *f*) kvmaudit_f=1 ;; *) kvmaudit_f=0; set -f ;; esac
+  for kvmaudit_w in \$1; do
+    case \$kvmaudit_w in
+      ${pat:-kvmaudit-nothing}) ;;
+      *) kvmaudit_out="\$kvmaudit_out\${kvmaudit_out:+ }\$kvmaudit_w" ;;
+    esac
+  done
+  [ "\$kvmaudit_f" = 1 ] || set +f
+}
+kvmaudit_strip "\$GRUB_CMDLINE_LINUX_DEFAULT"
+GRUB_CMDLINE_LINUX_DEFAULT=\$kvmaudit_out
+kvmaudit_strip "\$GRUB_CMDLINE_LINUX"
+GRUB_CMDLINE_LINUX="\$kvmaudit_out${DROP_SET[*]:+\${kvmaudit_out:+ \}}${DROP_SET[*]}"
+unset kvmaudit_out kvmaudit_w kvmaudit_f
+unset -f kvmaudit_strip
+EOF
+}
+
+# kargs_default_grub: the arguments go into kvmaudit's own grub.d drop-in, sourced last, which
+# merges with what an earlier run put there; the result is checked the way grub-mkconfig sees
+# it (a later drop-in could still override it).
+kargs_default_grub() {
+  local gate=$1 rule=$2 eff lin def l t k keep
+  local -a cur_set=() cur_del=() eff_lines=()
+  DROP_SET=()
+  DROP_DEL=()
+  for t in "${KA_SET[@]}" "${KA_DEL[@]}"; do
+    if [[ ! $t =~ ^[A-Za-z0-9_.,:+/@-]+(=[A-Za-z0-9_.,:+/@=-]*)?$ ]]; then
+      failed "$rule" "kernel argument $(disp "$t") has characters a GRUB drop-in cannot carry; set it by hand"
+      return 0
+    fi
+  done
+  eff=$(grub_effective)
+  mapfile -t eff_lines <<<"$eff"
+  lin=${eff_lines[0]:-} def=${eff_lines[1]:-}
   if kargs_ok "$lin $def"; then
-    already "$rule" "$f: $(kargs_desc)"
+    already "$rule" "GRUB (/etc/default/grub and grub.d): $(kargs_desc)"
     note_reboot "$rule"
     return 0
   fi
-  var=GRUB_CMDLINE_LINUX
-  if grub_has GRUB_CMDLINE_LINUX_DEFAULT; then
-    var=GRUB_CMDLINE_LINUX_DEFAULT
+  if [[ -f $GRUB_DROPIN ]]; then
+    while IFS= read -r l || [[ -n $l ]]; do
+      case $l in
+        "# kvmaudit-set: "*) cur_set+=("${l#"# kvmaudit-set: "}") ;;
+        "# kvmaudit-del: "*) cur_del+=("${l#"# kvmaudit-del: "}") ;;
+      esac
+    done <"$GRUB_DROPIN"
   fi
-  new_lin=$(kargs_strip "$lin")
-  new_def=$(kargs_strip "$def")
-  if [[ $var == GRUB_CMDLINE_LINUX_DEFAULT ]]; then
-    new_def="$new_def${new_def:+${KA_SET[*]:+ }}${KA_SET[*]}"
-  else
-    new_lin="$new_lin${new_lin:+${KA_SET[*]:+ }}${KA_SET[*]}"
-  fi
-  may_change "$gate" "$rule" "$f: GRUB_CMDLINE_LINUX=\"$(disp "$lin")\" GRUB_CMDLINE_LINUX_DEFAULT=\"$(disp "$def")\" → \"$(disp "$new_lin")\" \"$(disp "$new_def")\"" || {
+  # Earlier entries whose key this step sets or removes give way to this step's.
+  for t in "${cur_set[@]}"; do
+    keep=1
+    for k in "${KA_SET[@]}" "${KA_DEL[@]}"; do
+      if [[ ${t%%=*} == "${k%%=*}" ]]; then keep=0; fi
+    done
+    if ((keep)); then DROP_SET+=("$t"); fi
+  done
+  DROP_SET+=("${KA_SET[@]}")
+  for t in "${cur_del[@]}"; do
+    keep=1
+    for k in "${KA_SET[@]}" "${KA_DEL[@]}"; do
+      if [[ $t == "${k%%=*}" ]]; then keep=0; fi
+    done
+    if ((keep)); then DROP_DEL+=("$t"); fi
+  done
+  for t in "${KA_DEL[@]}"; do DROP_DEL+=("${t%%=*}"); done
+  may_change "$gate" "$rule" "$GRUB_DROPIN: $(kargs_desc) (GRUB_CMDLINE_LINUX now \"$(disp "$lin")\", GRUB_CMDLINE_LINUX_DEFAULT \"$(disp "$def")\")" || {
     note_reboot "$rule"
     return 0
   }
-  while IFS= read -r l || [[ -n $l ]]; do
-    if [[ $l == GRUB_CMDLINE_LINUX=* ]]; then
-      l="GRUB_CMDLINE_LINUX=\"$new_lin\""
-      if [[ $var == GRUB_CMDLINE_LINUX ]]; then set_ok=1; fi
-    elif [[ $l == GRUB_CMDLINE_LINUX_DEFAULT=* ]]; then
-      l="GRUB_CMDLINE_LINUX_DEFAULT=\"$new_def\""
-      set_ok=1
-    fi
-    content+="$l"$'\n'
-  done <"$f"
-  if ((set_ok == 0)); then
-    content+="GRUB_CMDLINE_LINUX=\"$new_lin\""$'\n'
+  ensure_dir "$(dirname -- "$GRUB_DROPIN")"
+  backup_file "$GRUB_DROPIN"
+  if ! atomic_write "$(real_file "$GRUB_DROPIN")" "$(grub_dropin_text)"$'\n'; then
+    failed "$rule" "$GRUB_DROPIN: cannot write"
+    return 0
   fi
-  backup_file "$f"
-  if printf '%s' "$content" >"$f"; then
-    GRUB_REGEN=1
-    changed "$rule" "$f: $(kargs_desc)"
+  GRUB_REGEN=1
+  eff=$(grub_effective)
+  mapfile -t eff_lines <<<"$eff"
+  if kargs_ok "${eff_lines[0]:-} ${eff_lines[1]:-}"; then
+    changed "$rule" "$GRUB_DROPIN: $(kargs_desc)"
   else
-    failed "$rule" "$f: cannot write"
+    failed "$rule" "$GRUB_DROPIN written, but a grub.d file sourced after it overrides the kernel command line: $(kargs_desc) there"
   fi
   note_reboot "$rule"
 }
@@ -687,7 +912,7 @@ kargs_kernel_cmdline() {
     return 0
   }
   backup_file "$f"
-  if printf '%s\n' "$new" >"$f"; then
+  if atomic_write "$(real_file "$f")" "$new"$'\n'; then
     changed "$rule" "$f: $(kargs_desc)"
     NOTES+=("run kernel-install (or kernelstub) so that the boot entries pick up $f")
   else
@@ -769,14 +994,156 @@ hugetlb_mount() {
   may_change "$gate" "$rule" "mount -t hugetlbfs -o pagesize=$size none $(disp "$dir")" || return 0
   init_backup
   if [[ ! -d $dir ]]; then
-    mkdir -p -- "$dir"
-    record remove_dir "$dir"
+    ensure_dir "$dir"
   fi
   if mount -t hugetlbfs -o "pagesize=$size" none "$dir"; then
     record unmount "$dir"
     changed "$rule" "mounted hugetlbfs pagesize=$size on $(disp "$dir")"
   else
     failed "$rule" "cannot mount hugetlbfs pagesize=$size on $(disp "$dir")"
+  fi
+}
+
+# ---- tuned -----------------------------------------------------------------------------------
+
+TUNED_CONF=/etc/tuned/kvmaudit/tuned.conf
+TUNED_ACTIVE=/etc/tuned/active_profile
+TUNED_STEPS=0
+
+# tuned_get SECTION KEY: the value of KEY in [SECTION] of kvmaudit's profile.
+tuned_get() {
+  local l sec="" k re='^\[(.*)\]$'
+  if [[ ! -f $TUNED_CONF ]]; then
+    return 1
+  fi
+  while IFS= read -r l || [[ -n $l ]]; do
+    if [[ $l =~ $re ]]; then
+      sec=${BASH_REMATCH[1]}
+    elif [[ $sec == "$1" && $l == *=* ]]; then
+      k=${l%%=*}
+      k=${k%"${k##*[![:space:]]}"}
+      if [[ $k == "$2" ]]; then
+        l=${l#*=}
+        printf '%s' "${l#"${l%%[![:space:]]*}"}"
+        return 0
+      fi
+    fi
+  done <"$TUNED_CONF"
+  return 1
+}
+
+# tuned_parent: the profile(s) kvmaudit's includes: the active one, or, when kvmaudit's is
+# active already, the one it includes.
+tuned_parent() {
+  local a="" l
+  if [[ -r $TUNED_ACTIVE ]]; then
+    a=$(head -n 1 -- "$TUNED_ACTIVE")
+  fi
+  if [[ $a == kvmaudit && -f $TUNED_CONF ]]; then
+    while IFS= read -r l || [[ -n $l ]]; do
+      if [[ $l == include=* ]]; then
+        printf '%s' "${l#include=}"
+        return 0
+      fi
+    done <"$TUNED_CONF"
+    return 1
+  fi
+  if [[ -z $a || $a == kvmaudit ]]; then
+    return 1
+  fi
+  printf '%s' "${a// /,}"
+}
+
+# tuned_text SECTION KEY VALUE PARENT: kvmaudit's profile with KEY=VALUE in [SECTION].
+tuned_text() {
+  local sec="" l done=0 text="" re='^\[(.*)\]$' k
+  if [[ ! -f $TUNED_CONF ]]; then
+    text="# Written by kvmaudit fix: its settings on top of the profile that was active. The"$'\n'
+    text+="# rollback.sh of the run activates that profile again and removes this one."$'\n'
+    text+="[main]"$'\n'"summary=kvmaudit fixes on top of $4"$'\n'"include=$4"$'\n'
+  else
+    while IFS= read -r l || [[ -n $l ]]; do
+      if [[ $l =~ $re ]]; then
+        if [[ $sec == "$1" && $done -eq 0 ]]; then
+          text+="$2=$3"$'\n'
+          done=1
+        fi
+        sec=${BASH_REMATCH[1]}
+      elif [[ $sec == "$1" && $l == *=* ]]; then
+        k=${l%%=*}
+        k=${k%"${k##*[![:space:]]}"}
+        if [[ $k == "$2" ]]; then
+          if ((done == 0)); then
+            text+="$2=$3"$'\n'
+            done=1
+          fi
+          continue
+        fi
+      fi
+      text+="$l"$'\n'
+    done <"$TUNED_CONF"
+    if [[ $sec == "$1" && $done -eq 0 ]]; then
+      text+="$2=$3"$'\n'
+      done=1
+    fi
+  fi
+  if ((done == 0)); then
+    text+=$'\n'"[$1]"$'\n'"$2=$3"$'\n'
+  fi
+  printf '%s' "$text"
+}
+
+# tuned_option GATE RULE SECTION KEY VALUE: KEY=VALUE in [SECTION] of kvmaudit's tuned profile,
+# which finish activates (tuned-adm profile kvmaudit).
+tuned_option() {
+  local gate=$1 rule=$2 sec=$3 key=$4 value=$5 cur parent desc
+  TUNED_STEPS=1
+  if cur=$(tuned_get "$sec" "$key") && [[ $cur == "$value" ]]; then
+    already "$rule" "$TUNED_CONF: [$sec] $(disp "$key")=$(disp "$value")"
+    return 0
+  fi
+  if ! parent=$(tuned_parent); then
+    failed "$rule" "tuned has no active profile (the scan saw one): make [$sec] $(disp "$key")=$(disp "$value") persistent by hand"
+    return 0
+  fi
+  desc="$TUNED_CONF: [$sec] $(disp "$key")=$(disp "$value") (include=$(disp "$parent"))"
+  may_change "$gate" "$rule" "$desc" || return 0
+  ensure_dir "$(dirname -- "$TUNED_CONF")"
+  backup_file "$TUNED_CONF"
+  if atomic_write "$TUNED_CONF" "$(tuned_text "$sec" "$key" "$value" "$parent")"$'\n'; then
+    changed "$rule" "$desc"
+  else
+    failed "$rule" "$TUNED_CONF: cannot write"
+  fi
+}
+
+# tuned_activate: kvmaudit's profile becomes tuned's active one; the rollback activates the
+# previous one again.
+tuned_activate() {
+  local active=""
+  if ((TUNED_STEPS == 0)); then
+    return 0
+  fi
+  if [[ -r $TUNED_ACTIVE ]]; then
+    active=$(head -n 1 -- "$TUNED_ACTIVE")
+  fi
+  if [[ $active == kvmaudit || -z $active ]]; then
+    return 0
+  fi
+  if [[ $MODE != apply ]]; then
+    planned tuned "tuned-adm profile kvmaudit (active now: $(disp "$active"))"
+    return 0
+  fi
+  # Nothing was written (guarded steps skipped): nothing to activate.
+  if [[ ! -f $TUNED_CONF ]]; then
+    return 0
+  fi
+  init_backup
+  record tuned_profile "$active"
+  if tuned-adm profile kvmaudit; then
+    changed tuned "tuned-adm profile kvmaudit (was $(disp "${active:-none}"))"
+  else
+    failed tuned "tuned-adm profile kvmaudit failed: activate it by hand"
   fi
 }
 
@@ -847,6 +1214,7 @@ finish() {
   if [[ $MODE == apply ]]; then
     regen_grub
   fi
+  tuned_activate
   do_reloads
   echo
   printf '== kvmaudit fix: %s ==\n' "$MODE"

@@ -91,9 +91,10 @@ pub fn plain_token(s: &str) -> bool {
 
 /// A host path the script may write to at run time: absolute, under one of `prefixes`, no
 /// empty, `.` or `..` component (so a crafted name cannot climb out of sysfs), no NUL. Other
-/// characters are allowed: the script quotes them.
+/// characters are allowed: the script quotes them. A glob character (`*`, `?`, `[`) refuses
+/// the path: a report's `/proc/irq/*` names many files, and no step is made from it.
 pub fn safe_host_path(p: &str, prefixes: &[&str]) -> bool {
-    if p.contains('\0') || !prefixes.iter().any(|pre| p.starts_with(pre)) {
+    if p.contains(['\0', '*', '?', '[']) || !prefixes.iter().any(|pre| p.starts_with(pre)) {
         return false;
     }
     match p.strip_prefix('/') {
@@ -215,6 +216,18 @@ mod tests {
         assert!(!safe_host_path("/sys/x/../../etc/shadow", &["/sys/"]));
         assert!(!safe_host_path("/etc/shadow", &["/sys/"]));
         assert!(!safe_host_path("/sys//x", &["/sys/"]));
+        assert!(!safe_host_path(
+            "/proc/irq/*/smp_affinity_list",
+            &["/proc/irq/"]
+        ));
+        assert!(!safe_host_path(
+            "/sys/block/sd?/queue/rq_affinity",
+            &["/sys/"]
+        ));
+        assert!(!safe_host_path(
+            "/sys/block/sd[a-z]/queue/rq_affinity",
+            &["/sys/"]
+        ));
     }
 
     #[test]

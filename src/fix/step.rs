@@ -2,6 +2,9 @@
 //! script before it changes anything, so running the script twice changes nothing the second
 //! time; each one knows how to undo itself (the script records the prior state first).
 
+/// kvmaudit's child profile on hosts that run tuned.
+pub const TUNED_CONF: &str = "/etc/tuned/kvmaudit/tuned.conf";
+
 /// Whether a step runs by default or only with the script's `--with-guarded` flag
 /// (catalogue "Auto" column; `no` never becomes a step, only advice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,8 +99,10 @@ pub enum Kind {
         line: String,
     },
     /// Persistent kernel command line: `set` tokens (`key=value` or a bare flag) replace any
-    /// token with the same key; `remove` keys disappear. grubby, else /etc/default/grub plus
-    /// the distribution's regeneration, else /etc/kernel/cmdline.
+    /// token with the same key; `remove` keys disappear. grubby, else (BLS entries with
+    /// `$kernelopts`) grub2-editenv, else kvmaudit's /etc/default/grub.d drop-in (sourced
+    /// after every other GRUB file) plus the distribution's regeneration, else
+    /// /etc/kernel/cmdline.
     KernelArgs {
         set: Vec<String>,
         remove: Vec<String>,
@@ -107,6 +112,14 @@ pub enum Kind {
     /// Comment out the lines of a sysctl.d file that set `key` to something else and would be
     /// applied after kvmaudit's own file (which they would override at boot).
     SysctlCommentOut { file: String, key: String },
+    /// `key=value` in `[section]` of kvmaudit's tuned profile (/etc/tuned/kvmaudit/tuned.conf,
+    /// `include=` the profile active before), which the script activates at the end: on a host
+    /// that runs tuned, tuned owns these settings and would undo a tmpfiles.d or sysctl.d line.
+    TunedOption {
+        section: String,
+        key: String,
+        value: String,
+    },
     /// The module must be reloaded for `param` to become `value` (modprobe.d already says so).
     /// The script refuses the reload while VMs use the module, unless `--force`.
     ModuleReload {
@@ -148,6 +161,44 @@ impl Step {
         self.after = a;
         self
     }
+    /// The tuned profile option that re-applies a sysfs write whenever tuned starts: the
+    /// cpu and vm plugins' own options where tuned has one (so that they override the parent
+    /// profile's), else a `[sysfs]` line.
+    pub fn tuned_for(rule: &str, gate: Gate, path: &str, value: &str) -> Option<Step> {
+        if !super::quote::plain_path(path) || !super::quote::plain_token(value) {
+            return None;
+        }
+        let cpufreq = |attr: &str| {
+            super::facts::path_matches(
+                &format!("/sys/devices/system/cpu/cpufreq/policy*/{attr}"),
+                path,
+            )
+        };
+        let (section, key, value) = if cpufreq("scaling_governor") {
+            ("cpu", "governor".to_string(), value.to_string())
+        } else if cpufreq("energy_performance_preference") {
+            ("cpu", "energy_performance_preference".into(), value.into())
+        } else if super::facts::path_matches(
+            "/sys/devices/system/cpu/cpu*/power/energy_perf_bias",
+            path,
+        ) && value == "0"
+        {
+            ("cpu", "energy_perf_bias".into(), "performance".into())
+        } else if path == "/sys/kernel/mm/transparent_hugepage/enabled" {
+            ("vm", "transparent_hugepages".into(), value.into())
+        } else {
+            ("sysfs", path.to_string(), value.to_string())
+        };
+        Some(Step::new(
+            rule,
+            gate,
+            Kind::TunedOption {
+                section: section.into(),
+                key,
+                value,
+            },
+        ))
+    }
     /// A tmpfiles.d line that re-applies a sysfs write at boot, when the path is plain enough
     /// to appear in that file.
     pub fn tmpfiles_for(rule: &str, gate: Gate, path: &str, value: &str) -> Option<Step> {
@@ -175,12 +226,19 @@ impl Step {
             Kind::HugepagesPersist { .. } => vec![ConfFile::Tmpfiles.path().to_string()],
             Kind::KernelArgs { .. } => vec![
                 "/etc/default/grub".into(),
+                "/etc/default/grub.d/99-kvmaudit.cfg".into(),
+                "/boot/grub2/grubenv".into(),
                 "/etc/kernel/cmdline".into(),
                 "/boot/loader/entries/*.conf".into(),
             ],
             Kind::HugetlbMount { dir, .. } => vec![dir.clone()],
             Kind::SysctlCommentOut { file, .. } => vec![file.clone()],
             Kind::ModuleReload { .. } => vec![],
+            Kind::TunedOption { .. } => vec![
+                TUNED_CONF.into(),
+                "/etc/tuned/active_profile".into(),
+                "/etc/tuned/profile_mode".into(),
+            ],
         }
     }
 }

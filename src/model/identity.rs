@@ -28,6 +28,28 @@ impl HostIdentity {
             smbios_uuid: platform.and_then(|p| p.system_uuid.clone()),
         }
     }
+
+    /// Nothing known: nothing to compare.
+    pub fn is_empty(&self) -> bool {
+        self.hostname.is_none() && self.machine_id.is_none() && self.smbios_uuid.is_none()
+    }
+
+    /// What differs between two identities, for what both know ("hostname a ≠ b").
+    pub fn differences(&self, other: &HostIdentity) -> Vec<String> {
+        let mut out = Vec::new();
+        for (what, a, b) in [
+            ("hostname", &self.hostname, &other.hostname),
+            ("machine-id", &self.machine_id, &other.machine_id),
+            ("SMBIOS system UUID", &self.smbios_uuid, &other.smbios_uuid),
+        ] {
+            if let (Some(a), Some(b)) = (a, b) {
+                if a != b {
+                    out.push(format!("{what} {a} ≠ {b}"));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// A machine-id as systemd writes it (machine-id(5)): 32 lowercase hex digits and a newline.

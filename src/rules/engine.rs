@@ -177,7 +177,9 @@ fn finding(m: &'static RuleMeta, o: Outcome) -> Finding {
     }
 }
 
-fn apply_waivers(report: &mut Report, waivers: &[Waiver], today: &str) {
+/// Mark the findings `waivers` match as waived (status `waived`, original status kept); notes
+/// for expired waivers and waivers that match nothing. `scan` and `fix` share it.
+pub fn apply_waivers(report: &mut Report, waivers: &[Waiver], today: &str) {
     for w in waivers {
         if w.expired(today) {
             let hits = report

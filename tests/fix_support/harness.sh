@@ -18,8 +18,10 @@ bind_one() {
     bind_one "$c"
   fi
   if [[ $p == /etc/* ]]; then
-    # The whole directory, so that files can be created and removed in it.
+    # The whole top directory below /etc (/etc/udev for /etc/udev/rules.d/x), so that files
+    # and directories can be created and removed in it (a mount point cannot be removed).
     x=$(dirname "$p")
+    while [[ $(dirname "$x") != /etc && $x != /etc ]]; do x=$(dirname "$x"); done
     mkdir -p "$M$x" "$x"
     mount --bind "$M$x" "$x"
     return 0
@@ -32,7 +34,7 @@ bind_one() {
   if [[ ! -e $M$p ]]; then x=$(dirname "$p"); fi
   while [[ ! -e $x ]]; do x=$(dirname "$x"); done
   case $x in
-    /sys/?* | /proc/sys/?*) ;;
+    /sys/?* | /proc/sys/?* | /proc/irq | /proc/irq/?*) ;;
     *) echo "harness: refusing to replace $x" >&2; exit 97 ;;
   esac
   mkdir -p "$M$x"
@@ -40,7 +42,8 @@ bind_one() {
 }
 while IFS= read -r l; do
   p=${l#"#   touch: "}
-  if [[ $p != *'*'* ]]; then bind_one "$p"; fi
+  # /boot is an empty tmpfs (below); the command sets up what it needs there.
+  if [[ $p != *'*'* && $p != /boot/* ]]; then bind_one "$p"; fi
 done < <(grep '^#   touch: ' "$S")
 for p in "${EXTRA[@]}"; do bind_one "$p"; done
 if [[ -d /boot ]]; then mount -t tmpfs none /boot; fi

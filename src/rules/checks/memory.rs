@@ -711,6 +711,10 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
     let mut fails: Vec<String> = Vec::new();
     let mut warns: Vec<String> = Vec::new();
     let mut unknowns: Vec<String> = unknown_demand;
+    // The pool sizes that would cover the VMs, as evidence `nr_hugepages` ≥ N: what
+    // `fix --generate-script` grows a pool to. Node-bound demands name the node's pool only
+    // (growing the global count would spread the pages over every node).
+    let mut targets: Vec<(String, u64, u64)> = Vec::new();
     let sizes: BTreeSet<u64> = demands.iter().map(|d| d.page).collect();
     for page in &sizes {
         let of_size: Vec<&Demand> = demands.iter().filter(|d| d.page == *page).collect();
@@ -727,6 +731,13 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
             unknowns.push(format!("{} pool size unreadable", human(*page)));
             continue;
         };
+        if total > nr && of_size.iter().all(|d| d.nodes.is_empty()) {
+            targets.push((
+                format!("{HP_DIR}/hugepages-{}kB/nr_hugepages", page / 1024),
+                nr,
+                total,
+            ));
+        }
         if total > nr {
             let hint = if *page == 2 * MIB && nr == 2000 {
                 " (the guide's example reserves 2000 × 2 MiB = 3.9 GiB, which cannot back a 4 GiB guest: it needs 2048)"
@@ -774,11 +785,21 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
         if !pool.nodes.is_empty() {
             for (n, (need, vms)) in &per_node {
                 match pool.nodes.get(n).and_then(|c| c.nr) {
-                    Some(have) if *need > have => fails.push(format!(
-                        "node {n} needs {need} × {} pages ({}) but its pool has {have}",
-                        human(*page),
-                        vms.join(", ")
-                    )),
+                    Some(have) if *need > have => {
+                        fails.push(format!(
+                            "node {n} needs {need} × {} pages ({}) but its pool has {have}",
+                            human(*page),
+                            vms.join(", ")
+                        ));
+                        targets.push((
+                            format!(
+                                "/sys/devices/system/node/node{n}/hugepages/hugepages-{}kB/nr_hugepages",
+                                page / 1024
+                            ),
+                            have,
+                            *need,
+                        ));
+                    }
                     Some(_) => {}
                     None => unknowns.push(format!("node {n} {} pool unreadable", human(*page))),
                 }
@@ -831,7 +852,13 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
             "every hugetlb-backed VM's pages fit the pool of its page size on its node",
         )
     };
-    vec![with_ev(o)]
+    let mut o = with_ev(o);
+    if !fails.is_empty() {
+        for (path, have, want) in targets {
+            o = o.ev(path, have.to_string(), format!("≥ {want}"));
+        }
+    }
+    vec![o]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1864,6 +1891,22 @@ mod tests {
         let f = &findings(&wrong_node, Throughput, "host.hugepages.pool")[0];
         assert_eq!(f.status.as_str(), "fail");
         assert!(f.message.contains("node 1"), "{}", f.message);
+        // The pool size that covers the VM, for `fix` to grow the node's pool to.
+        let want = |f: &crate::report::Finding, src: &str| {
+            f.evidence
+                .iter()
+                .find(|e| e.source == src)
+                .map(|e| (e.observed.clone(), e.expected.clone().unwrap_or_default()))
+        };
+        assert_eq!(
+            want(
+                f,
+                "/sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages"
+            ),
+            Some(("0".to_string(), "≥ 8".to_string())),
+            "{:?}",
+            f.evidence
+        );
 
         // The guide's 2000 × 2 MiB for -m 4G.
         let guide = pools(host(), &[(2048, &[(0, 1000), (1, 1000)])])
@@ -1872,6 +1915,12 @@ mod tests {
         let f = &findings(&guide, Throughput, "host.hugepages.pool")[0];
         assert_eq!(f.status.as_str(), "fail");
         assert!(f.message.contains("2048"), "{}", f.message);
+        assert_eq!(
+            want(f, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"),
+            Some(("2000".to_string(), "≥ 2048".to_string())),
+            "{:?}",
+            f.evidence
+        );
 
         // A 16 GiB pool while no running VM uses hugetlb pages: stranded.
         let stranded = pools(host(), &[(1048576, &[(0, 8), (1, 8)])])

@@ -1657,6 +1657,10 @@ fn guest_nodes_on(bound: &BTreeMap<u32, u32>, host: u32) -> String {
 /// The VMs using a PCI function (with their home nodes) and the function's own node.
 type DevUse = (Vec<(String, Option<u32>)>, Option<u32>);
 
+/// Stray interrupts per device whose requested affinity the evidence names (an MSI-X device
+/// has up to a few hundred; the evidence stays bounded).
+const MAX_IRQ_TARGETS: usize = 64;
+
 fn irq_affinity(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = single_node(ctx, "host") {
         return vec![o];
@@ -1754,7 +1758,7 @@ fn irq_affinity(ctx: &Ctx) -> Vec<Outcome> {
             };
             match parse_list(&val) {
                 Some(set) if !set.is_empty() && set.is_subset(&allowed) => good += 1,
-                Some(_) => bad.push((src, val)),
+                Some(_) => bad.push((src, val, *irq)),
                 None => unreadable.push(format!("{irq} (unparsable {val:?})")),
             }
         }
@@ -1801,7 +1805,7 @@ fn irq_affinity(ctx: &Ctx) -> Vec<Outcome> {
             ),
             "",
         );
-        for (src, val) in bad.iter().take(8) {
+        for (src, val, _) in bad.iter().take(8) {
             o = o.ev(src.clone(), val.clone(), list(&allowed));
         }
         if bad.len() > 8 {
@@ -1810,6 +1814,16 @@ fn irq_affinity(ctx: &Ctx) -> Vec<Outcome> {
                 format!("{} more outside", bad.len() - 8),
                 list(&allowed),
             );
+        }
+        // What to write where: the requested affinity of each stray interrupt (the effective
+        // list the verdict reads is the kernel's choice within it), for `fix` to set.
+        for (src, _, irq) in bad.iter().take(MAX_IRQ_TARGETS) {
+            let smp = format!("/proc/irq/{irq}/smp_affinity_list");
+            if *src == smp {
+                continue;
+            }
+            let cur = ctx.get(&smp).val().map_or("?", str::trim).to_string();
+            o = o.ev(smp, cur, list(&allowed));
         }
         out.push(o);
     }
@@ -2264,6 +2278,19 @@ mod tests {
             .evidence
             .iter()
             .any(|e| e.source == "/proc/irq/41/effective_affinity_list"));
+        // The requested affinity to set, with the CPUs of the VM's node as the target.
+        let smp = nic
+            .evidence
+            .iter()
+            .find(|e| e.source == "/proc/irq/41/smp_affinity_list")
+            .expect("smp_affinity_list evidence");
+        assert_eq!(smp.observed, "?");
+        assert!(
+            smp.expected
+                .as_deref()
+                .is_some_and(|x| crate::parse::cpulist::parse(x).is_ok_and(|s| s.contains(&13))),
+            "{smp:?}"
+        );
 
         let one_node = SnapBuilder::new().topology(1, 4, 1).build();
         assert_eq!(st(&one_node, "host"), "not_applicable");
