@@ -101,6 +101,7 @@ pub enum FailOn {
 }
 
 #[derive(Args, Debug)]
+#[command(after_help = SCAN_AFTER_HELP)]
 pub struct ScanArgs {
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -125,7 +126,84 @@ pub struct ScanArgs {
     /// Lowest severity of a failure that makes the exit status 2 (default: any failure)
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
+    #[command(flatten)]
+    pub view: ViewArgs,
 }
+
+/// How the terminal table looks and which findings it lists.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ViewArgs {
+    /// Table: scores, coverage, blockers and top fixes only
+    #[arg(long, conflicts_with = "verbose", help_heading = "Table")]
+    pub summary: bool,
+    /// Table: whole messages and every evidence line (no "(+N more)")
+    #[arg(long, visible_alias = "wide", help_heading = "Table")]
+    pub verbose: bool,
+    /// Table: only findings with these statuses (fail,warn,unknown,info,pass,waived,not_applicable)
+    #[arg(long, value_name = "STATUS,...", value_delimiter = ',',
+          value_parser = parse_status, help_heading = "Table")]
+    pub status: Vec<crate::report::Status>,
+    /// Table: only findings on VMs whose name matches GLOB (`*` wildcard)
+    #[arg(long, value_name = "GLOB", help_heading = "Table")]
+    pub vm: Option<String>,
+    /// Table: only rules whose id matches GLOB, e.g. 'qemu.blk.*' (case-insensitive)
+    #[arg(long, value_name = "GLOB", help_heading = "Table")]
+    pub rule: Option<String>,
+    /// Colour: auto (a terminal, unless NO_COLOR is set or TERM=dumb; CLICOLOR_FORCE forces it),
+    /// always or never
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto,
+          help_heading = "Table")]
+    pub color: ColorArg,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorArg {
+    fn choice(self) -> crate::report::terminal::ColorChoice {
+        use crate::report::terminal::ColorChoice;
+        match self {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
+/// A finding status as `--status` takes it (the JSON names; `n/a` too).
+fn parse_status(s: &str) -> std::result::Result<crate::report::Status, String> {
+    use crate::report::Status;
+    let all = [
+        Status::Fail,
+        Status::Warn,
+        Status::Unknown,
+        Status::Info,
+        Status::Pass,
+        Status::Waived,
+        Status::NotApplicable,
+    ];
+    let want = s.trim().to_ascii_lowercase();
+    all.into_iter()
+        .find(|st| st.as_str() == want || (want == "n/a" && *st == Status::NotApplicable))
+        .ok_or_else(|| {
+            format!("`{s}`: not a status (fail, warn, unknown, info, pass, waived, not_applicable)")
+        })
+}
+
+const SCAN_AFTER_HELP: &str = "The table goes to stdout unless --format json or an output is '-'. Its width is the terminal's, else COLUMNS, else 100; it is drawn in ASCII when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8. On a terminal, a report longer than the screen prints its summary first, right after the host; piped output keeps the summary last. --status, --vm and --rule narrow the findings tables only: the summary, the exit status and the --json, --html and --prom outputs always cover every finding.
+
+Waivers (--waivers FILE) are TOML:
+  [[waiver]]
+  rule = \"host.thp\"          # rule id, `*` wildcards (\"qemu.blk.*\"); must name a rule
+  target = \"vm:db-*\"         # optional target glob (default \"*\")
+  vm = \"web*\"                # optional: only findings on VMs whose name matches
+  reason = \"vendor requires THP off for this database\"
+  expires = 2027-03-31       # optional, TOML date or \"YYYY-MM-DD\" string (UTC)";
 
 #[derive(Args, Debug)]
 pub struct CollectArgs {
@@ -242,7 +320,10 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Fix(a) => fix(a),
         Cmd::Rules(a) => {
             let out = match a.format {
-                Format::Table => crate::report::rules_doc::table().into_bytes(),
+                Format::Table => {
+                    crate::report::rules_doc::table_with(crate::report::table::Style::for_stdout())
+                        .into_bytes()
+                }
                 Format::Json => {
                     let mut v = serde_json::to_vec_pretty(crate::rules::meta::catalogue())
                         .map_err(|e| Error::Usage(format!("cannot serialize rules: {e}")))?;
@@ -311,11 +392,41 @@ fn scan(a: ScanArgs) -> Result<i32> {
         match a.format {
             Format::Json => write_report_json(stdout, &report)?,
             Format::Table => {
-                crate::util::write_output(stdout, crate::report::table::render(&report).as_bytes())?
+                crate::util::write_output(stdout, render_table(&report, &a.view).as_bytes())?
             }
         }
     }
     Ok(exit_status(&report, a.fail_on))
+}
+
+/// The terminal table as `--summary`/`--verbose`/filters/`--color` ask. On a terminal a
+/// report taller than the screen is rendered again with its summary first: the score is what
+/// the reader looks for, and it would otherwise have scrolled away.
+fn render_table(r: &Report, v: &ViewArgs) -> String {
+    use crate::report::table::{render_view, Style, View};
+    let style = Style::for_stdout_with(v.color.choice());
+    let mut view = View {
+        summary_only: v.summary,
+        verbose: v.verbose,
+        summary_first: false,
+        statuses: v.status.clone(),
+        vm: v.vm.clone(),
+        rule: v.rule.clone(),
+    };
+    let text = render_view(r, style, &view);
+    if view.summary_only || !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return text;
+    }
+    let rows = crate::report::terminal::stdout_size()
+        .map(|(_, r)| r)
+        .filter(|&r| r > 0)
+        .unwrap_or(24);
+    if text.lines().count() > usize::from(rows) {
+        view.summary_first = true;
+        render_view(r, style, &view)
+    } else {
+        text
+    }
 }
 
 /// `fix --generate-script`: findings (a fresh scan, or --report FILE) → one bash script.

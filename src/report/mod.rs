@@ -10,6 +10,7 @@ pub mod sample;
 pub mod schema;
 pub mod summary;
 pub mod table;
+pub mod terminal;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,368 @@
+//! The terminal controls of issue 17 through the CLI: width from COLUMNS, colour decisions
+//! (NO_COLOR, CLICOLOR_FORCE, TERM=dumb, --color), ASCII under a non-UTF-8 locale,
+//! --summary, --verbose, the --status/--vm/--rule filters, the host lines, `rules` at 80
+//! columns, and the summary first on a long terminal report.
+
+mod common;
+
+use std::process::Command;
+use unicode_width::UnicodeWidthStr;
+
+fn untuned() -> std::path::PathBuf {
+    let p = common::fixture("hosts/icx-untuned");
+    assert!(p.join("proc").is_dir(), "fixture missing: {}", p.display());
+    p
+}
+
+/// kvmaudit with a neutral environment (UTF-8 locale, no colour or width variables), then
+/// `env` on top; (stdout, stderr, exit code).
+fn run(args: &[&str], env: &[(&str, &str)]) -> (String, String, i32) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kvmaudit"));
+    c.args(args);
+    for k in [
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
+        "COLUMNS",
+        "LC_ALL",
+        "LC_CTYPE",
+    ] {
+        c.env_remove(k);
+    }
+    c.env("LANG", "C.UTF-8").env("TERM", "xterm");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+fn scan(extra: &[&str], env: &[(&str, &str)]) -> String {
+    let root = untuned();
+    let mut args = vec!["scan", "--root", root.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let (out, err, code) = run(&args, env);
+    assert_eq!(code, 2, "untuned host fails rules: {err}");
+    out
+}
+
+/// The table without its "scan … at TIME" line, which differs between two runs.
+fn without_time(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.contains(" profile, kvmaudit "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn widest(text: &str) -> usize {
+    text.lines().map(UnicodeWidthStr::width).max().unwrap_or(0)
+}
+
+#[test]
+fn columns_sets_the_width_of_the_scan_and_rules_tables() {
+    let mut lines = Vec::new();
+    for w in [80usize, 120, 200] {
+        let cols = w.to_string();
+        for (what, text) in [
+            ("scan", scan(&[], &[("COLUMNS", &cols)])),
+            (
+                "scan --verbose",
+                scan(&["--verbose"], &[("COLUMNS", &cols)]),
+            ),
+            ("rules", run(&["rules"], &[("COLUMNS", &cols)]).0),
+        ] {
+            for line in text.lines() {
+                assert!(line.width() <= w, "{what} at {w}: too wide: {line}");
+            }
+            // The layout uses the room it is given, not a fixed 100 columns (the rule
+            // list needs only 138 at most).
+            assert!(
+                what == "rules" && w > 138 || widest(&text) > w - 10,
+                "{what} at {w}: widest {}",
+                widest(&text)
+            );
+            if what == "scan" {
+                lines.push(text.lines().count());
+            }
+        }
+    }
+    assert!(lines[0] > lines[1] && lines[1] > lines[2], "{lines:?}");
+    // Without COLUMNS a pipe still gets 100 columns.
+    let plain = scan(&[], &[]);
+    assert_eq!(widest(&plain), 100);
+}
+
+#[test]
+fn colour_follows_no_color_clicolor_force_and_the_flag() {
+    let esc = |t: &str| t.contains("\x1b[");
+    assert!(!esc(&scan(&[], &[])), "a pipe is plain");
+    assert!(esc(&scan(&[], &[("CLICOLOR_FORCE", "1")])));
+    assert!(!esc(&scan(&[], &[("CLICOLOR_FORCE", "0")])));
+    assert!(!esc(&scan(
+        &[],
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]
+    )));
+    assert!(esc(&scan(&["--color", "always"], &[("NO_COLOR", "1")])));
+    assert!(!esc(&scan(
+        &["--color", "never"],
+        &[("CLICOLOR_FORCE", "1")]
+    )));
+    // Colour does not change the layout: stripped of escapes it is the plain table.
+    let forced = scan(&["--color", "always"], &[]);
+    let stripped = strip_escapes(&forced);
+    let plain = scan(&[], &[]);
+    assert_eq!(without_time(&stripped), without_time(&plain));
+}
+
+fn strip_escapes(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\x1b' && it.peek() == Some(&'[') {
+            for d in it.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `kvmaudit ARGS` under a pseudo-terminal (util-linux `script`) with `env`.
+fn under_tty(args: &[&str], env: &[(&str, &str)]) -> Option<String> {
+    if !common::require_tool("script") {
+        return None;
+    }
+    let cmd = std::iter::once(env!("CARGO_BIN_EXE_kvmaudit"))
+        .chain(args.iter().copied())
+        .map(|a| shell_words::quote(a).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut c = Command::new("script");
+    c.args(["-q", "-e", "-c", &cmd, "/dev/null"]);
+    for k in [
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
+        "COLUMNS",
+        "LC_ALL",
+        "LC_CTYPE",
+    ] {
+        c.env_remove(k);
+    }
+    c.env("LANG", "C.UTF-8").env("TERM", "xterm");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    assert!(matches!(out.status.code(), Some(0) | Some(2)), "{out:?}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn term_dumb_gets_no_colour_and_a_long_terminal_report_starts_with_its_summary() {
+    let root = untuned();
+    let args = ["scan", "--root", root.to_str().unwrap()];
+    let Some(tty) = under_tty(&args, &[]) else {
+        return;
+    };
+    assert!(tty.contains("\x1b["), "no colour on a terminal");
+    let dumb = under_tty(&args, &[("TERM", "dumb")]).unwrap();
+    assert!(!dumb.contains('\x1b'), "TERM=dumb still coloured");
+    // On a terminal the 400-line report opens on its score, right after the host.
+    let summary = dumb.find("Summary").unwrap();
+    let first_section = dumb.find("§1 ").unwrap();
+    assert!(summary < first_section, "summary not first:\n{dumb}");
+    assert!(dumb.contains("Findings by guide section follow"));
+    // Piped, the order is as it always was: the summary last.
+    let piped = scan(&[], &[]);
+    assert!(piped.find("§1 ").unwrap() < piped.find("Summary").unwrap());
+}
+
+#[test]
+fn a_locale_without_utf8_gets_ascii_only() {
+    for env in [
+        &[("LANG", "C")][..],
+        &[("LANG", "en_US.UTF-8"), ("LC_ALL", "POSIX")][..],
+        &[("LANG", "de_DE.ISO-8859-1")][..],
+    ] {
+        for extra in [&[][..], &["--verbose"][..], &["--summary"][..]] {
+            let text = scan(extra, env);
+            assert!(text.is_ascii(), "{env:?} {extra:?}: non-ASCII in\n{text}");
+            assert!(text.contains("+----------+"), "{text}");
+            assert!(text.contains("Summary"));
+        }
+        let rules = run(&["rules"], env).0;
+        assert!(rules.is_ascii(), "{env:?}: rules not ASCII");
+    }
+    // A UTF-8 locale keeps the box drawing.
+    assert!(scan(&[], &[("LANG", "en_US.UTF-8")]).contains('┌'));
+}
+
+#[test]
+fn summary_is_short_and_holds_scores_blockers_and_top_fixes() {
+    let full = scan(&[], &[]);
+    let text = scan(&["--summary"], &[]);
+    let n = text.lines().count();
+    assert!(n < 60, "--summary printed {n} lines:\n{text}");
+    assert!(full.lines().count() > 4 * n);
+    for want in [
+        "Summary",
+        "score",
+        "coverage",
+        "blockers",
+        "Top fixes",
+        "VM scores",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    assert!(text.starts_with("hv-icx02: throughput profile\n"), "{text}");
+    assert!(!text.contains('§'), "findings in --summary:\n{text}");
+    let (_, err, code) = run(&["scan", "--summary", "--verbose"], &[]);
+    assert_eq!(code, 1, "{err}");
+}
+
+#[test]
+fn verbose_shows_whole_messages_and_every_evidence_line() {
+    let plain = scan(&[], &[("COLUMNS", "200")]);
+    assert!(plain.contains(" more)"), "the default collapses evidence");
+    let wide = scan(&["--wide"], &[("COLUMNS", "200")]);
+    assert!(!wide.contains(" more)"), "--wide still collapses:\n{wide}");
+    assert!(!wide.contains('…'), "--wide still clips:\n{wide}");
+    // --wide is another name for --verbose.
+    let verbose = scan(&["--verbose"], &[("COLUMNS", "200")]);
+    assert_eq!(without_time(&verbose), without_time(&wide));
+    assert!(wide.lines().count() > plain.lines().count());
+}
+
+/// Rows of the findings tables: (status, rule, target).
+fn rows(text: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(l) = lines.next() {
+        let cells: Vec<&str> = l.split(['│', '┆']).map(str::trim).collect();
+        if cells.len() != 6 || cells[1].is_empty() || cells[1] == "status" {
+            continue;
+        }
+        if !["FAIL", "WARN", "UNKNOWN", "INFO", "WAIVED"].contains(&cells[1]) {
+            continue;
+        }
+        let next = lines.peek().copied().unwrap_or_default();
+        let ncells: Vec<&str> = next.split(['│', '┆']).map(str::trim).collect();
+        out.push((
+            cells[1].to_string(),
+            cells[2].to_string(),
+            ncells.get(2).copied().unwrap_or_default().to_string(),
+        ));
+    }
+    out
+}
+
+#[test]
+fn filters_narrow_the_tables_and_compose() {
+    let w = [("COLUMNS", "200")];
+    let all = rows(&scan(&[], &w));
+    assert!(all.iter().any(|r| r.0 == "WARN") && all.iter().any(|r| r.0 == "FAIL"));
+
+    let fails = rows(&scan(&["--status", "fail"], &w));
+    assert!(!fails.is_empty());
+    assert!(fails.iter().all(|r| r.0 == "FAIL"), "{fails:?}");
+    assert_eq!(fails.len(), all.iter().filter(|r| r.0 == "FAIL").count());
+
+    let fw = rows(&scan(&["--status", "fail,warn"], &w));
+    assert_eq!(
+        fw.len(),
+        all.iter()
+            .filter(|r| r.0 == "FAIL" || r.0 == "WARN")
+            .count()
+    );
+
+    let vm = rows(&scan(&["--vm", "app*"], &w));
+    assert!(!vm.is_empty());
+    assert!(
+        vm.iter()
+            .all(|r| r.2 == "vm:app01" || r.2.starts_with("vm:app01/")),
+        "{vm:?}"
+    );
+
+    let rule = rows(&scan(&["--rule", "QEMU.BLK.*"], &w));
+    assert!(!rule.is_empty());
+    assert!(
+        rule.iter().all(|r| r.1.starts_with("qemu.blk.")),
+        "{rule:?}"
+    );
+
+    let both = scan(
+        &["--status", "fail", "--vm", "scratch01", "--rule", "qemu.*"],
+        &w,
+    );
+    let b = rows(&both);
+    assert!(!b.is_empty());
+    assert!(
+        b.iter()
+            .all(|r| r.0 == "FAIL" && r.1.starts_with("qemu.") && r.2.starts_with("vm:scratch01")),
+        "{b:?}"
+    );
+    assert!(
+        both.contains(&format!("Filtered: {} of 122 findings shown", b.len())),
+        "{both}"
+    );
+    // The summary still counts everything.
+    assert!(both.contains("18 fail, 24 warn"), "{both}");
+
+    let none = scan(&["--vm", "no-such-vm"], &w);
+    assert!(none.contains("No findings match the filters."));
+
+    // The JSON written alongside is the whole report.
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("r.json");
+    scan(&["--status", "fail", "--json", json.to_str().unwrap()], &[]);
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(r["results"].as_array().unwrap().len(), 122);
+
+    let (_, err, code) = run(&["scan", "--status", "broken"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("`broken`: not a status"), "{err}");
+}
+
+#[test]
+fn host_lines_say_one_socket_and_leave_out_what_was_not_seen() {
+    let guest = common::fixture("hosts/kvm-guest");
+    let (text, _, _) = run(&["scan", "--root", guest.to_str().unwrap()], &[]);
+    assert!(
+        text.contains("1 socket, 4 cores, 4 threads, 1 NUMA node "),
+        "{text}"
+    );
+    let bare = common::fixture("hosts/kconfig");
+    let (text, _, _) = run(&["scan", "--root", bare.to_str().unwrap()], &[]);
+    assert!(!text.contains("unknown unknown"), "{text}");
+    assert!(!text.contains("BIOS unknown"), "{text}");
+    let platform = text.lines().find(|l| l.contains("platform")).unwrap();
+    assert!(platform.contains("┆ unknown "), "{platform}");
+}
+
+#[test]
+fn help_says_the_filters_leave_other_outputs_whole() {
+    let (help, _, code) = run(&["scan", "--help"], &[]);
+    assert_eq!(code, 0);
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for want in [
+        "--summary",
+        "--verbose",
+        "--wide",
+        "--status",
+        "--vm",
+        "--rule",
+        "--color",
+        "the --json, --html and --prom outputs always cover every finding",
+        "else COLUMNS, else 100",
+        "summary first",
+    ] {
+        assert!(flat.contains(want), "{want} missing from scan --help");
+    }
+}
