@@ -246,8 +246,12 @@ pub struct RulesArgs {
 
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
-    /// Rule id, e.g. qemu.blk.cache
+    /// Rule id, e.g. qemu.blk.cache (any case); a prefix such as qemu.blk lists the rules it
+    /// starts
     pub id: String,
+    /// Also show every finding of the rule in this JSON report (from `scan --json`), in full
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// Exit status of `fleet`: 0 the roll-up was rendered (even when some files were skipped);
@@ -334,17 +338,7 @@ fn run(cli: Cli) -> Result<i32> {
             crate::util::write_output(std::path::Path::new("-"), &out)?;
             Ok(0)
         }
-        Cmd::Explain(a) => match crate::rules::meta::find(&a.id) {
-            Some(m) => {
-                let text = crate::report::rules_doc::explain(m);
-                crate::util::write_output(std::path::Path::new("-"), text.as_bytes())?;
-                Ok(0)
-            }
-            None => Err(Error::Usage(format!(
-                "no rule with id `{}`; `kvmaudit rules` lists them",
-                a.id
-            ))),
-        },
+        Cmd::Explain(a) => explain(a),
         Cmd::Fleet(a) => crate::fleet::run(&crate::fleet::Options {
             paths: a.paths,
             html: a.html,
@@ -397,6 +391,49 @@ fn scan(a: ScanArgs) -> Result<i32> {
         }
     }
     Ok(exit_status(&report, a.fail_on))
+}
+
+/// `explain ID [--report FILE]`: the rule (any case), or the rules a prefix names, or
+/// suggestions; with a report, that rule's findings in it.
+fn explain(a: ExplainArgs) -> Result<i32> {
+    use crate::report::rules_doc::{self, Lookup};
+    let shown = crate::report::table::sanitize(&a.id, false);
+    let m = match rules_doc::lookup(&a.id) {
+        Lookup::Rule(m) => m,
+        Lookup::Prefix(rules) => {
+            let text = format!(
+                "{} rules start with `{shown}`; `kvmaudit explain ID` shows one:\n{}",
+                rules.len(),
+                rules_doc::id_list(&rules)
+            );
+            crate::util::write_output(std::path::Path::new("-"), text.as_bytes())?;
+            return Ok(0);
+        }
+        Lookup::Missing(near) if !near.is_empty() => {
+            return Err(Error::Usage(format!(
+                "no rule with id `{shown}`; did you mean:\n{}",
+                rules_doc::id_list(&near).trim_end()
+            )))
+        }
+        Lookup::Missing(_) => {
+            return Err(Error::Usage(format!(
+                "no rule with id `{shown}`; `kvmaudit rules` lists them"
+            )))
+        }
+    };
+    let mut text = rules_doc::explain(m);
+    if let Some(path) = &a.report {
+        let report = read_report(path)?;
+        let width = crate::report::table::Style::for_stdout().width as usize;
+        text.push_str(&rules_doc::findings_text(
+            &report,
+            &m.id,
+            &path.display().to_string(),
+            width,
+        ));
+    }
+    crate::util::write_output(std::path::Path::new("-"), text.as_bytes())?;
+    Ok(0)
 }
 
 /// The terminal table as `--summary`/`--verbose`/filters/`--color` ask. On a terminal a

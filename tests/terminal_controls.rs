@@ -366,3 +366,87 @@ fn help_says_the_filters_leave_other_outputs_whole() {
         assert!(flat.contains(want), "{want} missing from scan --help");
     }
 }
+
+#[test]
+fn explain_takes_any_case_and_lists_the_rules_of_a_prefix() {
+    let (upper, err, code) = run(&["explain", "QEMU.Blk.Cache"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(upper.starts_with("qemu.blk.cache — "), "{upper}");
+
+    let (list, err, code) = run(&["explain", "qemu.blk"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(list.starts_with("6 rules start with `qemu.blk`"), "{list}");
+    let ids: Vec<&str> = list
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            "qemu.blk.aio",
+            "qemu.blk.cache",
+            "qemu.blk.iothread",
+            "qemu.blk.num-queues",
+            "qemu.blk.packed",
+            "qemu.blk.virtio-bus"
+        ]
+    );
+
+    let (_, err, code) = run(&["explain", "hugepage"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("did you mean"), "{err}");
+    assert!(err.contains("qemu.mem.hugepages"), "{err}");
+    let (_, err, code) = run(&["explain", "zzz\x1b[2J"], &[]);
+    assert_eq!(code, 1);
+    assert!(!err.contains('\x1b'), "{err}");
+    assert!(err.contains("`kvmaudit rules` lists them"), "{err}");
+}
+
+#[test]
+fn explain_with_a_report_shows_the_rules_findings_in_full() {
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("untuned.json");
+    scan(&["--json", json.to_str().unwrap()], &[]);
+    let (text, err, code) = run(
+        &[
+            "explain",
+            "qemu.mem.hugepages",
+            "--report",
+            json.to_str().unwrap(),
+        ],
+        &[("COLUMNS", "100")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("): 3\n"), "{text}");
+    for vm in ["app01", "build01", "scratch01"] {
+        assert!(text.contains(&format!("FAIL medium vm:{vm}\n")), "{text}");
+    }
+    // Every piece of evidence, not the first and "(+2 more)".
+    assert_eq!(text.matches("evidence [").count(), 9, "{text}");
+    assert!(!text.contains("more)"));
+
+    let (text, _, code) = run(
+        &["explain", "bios.vtx", "--report", json.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("PASS ") || text.contains("UNKNOWN "),
+        "{text}"
+    );
+
+    let (_, err, code) = run(
+        &[
+            "explain",
+            "qemu.blk.cache",
+            "--report",
+            "/nonexistent/r.json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent/r.json"), "{err}");
+}
