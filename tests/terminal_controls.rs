@@ -450,3 +450,96 @@ fn explain_with_a_report_shows_the_rules_findings_in_full() {
     assert_eq!(code, 1);
     assert!(err.contains("/nonexistent/r.json"), "{err}");
 }
+
+/// `scan --waivers FILE` (FILE holding `toml`) of the untuned host as JSON: (report, stderr,
+/// exit code).
+fn scan_with_waivers(toml: &str) -> (serde_json::Value, String, i32) {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = tmp.path().join("waivers.toml");
+    std::fs::write(&w, toml).unwrap();
+    let root = untuned();
+    let (out, err, code) = run(
+        &[
+            "scan",
+            "--root",
+            root.to_str().unwrap(),
+            "--waivers",
+            w.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let r = serde_json::from_str(&out).unwrap_or(serde_json::Value::Null);
+    (r, err, code)
+}
+
+#[test]
+fn waivers_take_toml_dates_and_vm_globs_and_reject_what_cannot_apply() {
+    let (r, err, code) = scan_with_waivers(
+        "[[waiver]]\nrule = \"qemu.mem.hugepages\"\nvm = \"app*\"\nreason = \"r\"\nexpires = 2999-01-31\n",
+    );
+    assert_eq!(code, 2, "{err}");
+    let hp: Vec<(String, String)> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "qemu.mem.hugepages")
+        .map(|f| {
+            (
+                f["target"].as_str().unwrap().to_string(),
+                f["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hp,
+        [
+            ("vm:app01".to_string(), "waived".to_string()),
+            ("vm:build01".to_string(), "fail".to_string()),
+            ("vm:scratch01".to_string(), "fail".to_string())
+        ]
+    );
+    let waived = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["status"] == "waived")
+        .unwrap();
+    assert_eq!(waived["waiver"]["expires"], "2999-01-31");
+
+    for (toml, want) in [
+        (
+            "[[waiver]]\nrule = \"qemu.mem.hugepages\"\nreason = \"r\"\n\n[[waiver]]\nrule = \"qemu.blk.cache\"\nreason = \"r\"\nexpires = \"2027-02-30\"\n",
+            "waiver 2 (qemu.blk.cache): expires = \"2027-02-30\" is not a day of the calendar",
+        ),
+        ("[[waiver]]\nrule = \"qemu.blk.cache\"\nreason = \"r\"\nexpires = 2027-02-30\n", "line 4"),
+        (
+            "[[waiver]]\nrule = \"qemu.mem.hugepage\"\nreason = \"r\"\n",
+            "waiver 1 (rule = \"qemu.mem.hugepage\"): no rule matches it",
+        ),
+    ] {
+        let (_, err, code) = scan_with_waivers(toml);
+        assert_eq!(code, 1, "{toml}: {err}");
+        assert!(err.contains("waivers.toml: "), "{err}");
+        assert!(err.contains(want), "{toml}: {err}");
+    }
+}
+
+#[test]
+fn help_and_readme_document_the_waiver_format() {
+    let (help, _, _) = run(&["scan", "--help"], &[]);
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    for text in [&help, &readme] {
+        for want in [
+            "[[waiver]]",
+            "rule = ",
+            "target = ",
+            "vm = ",
+            "reason = ",
+            "expires = 2027-03-31",
+        ] {
+            assert!(text.contains(want), "{want} missing");
+        }
+    }
+}
