@@ -553,8 +553,15 @@ fn fix(a: FixArgs) -> Result<i32> {
 /// A JSON report written by `scan --json`, bounded in size and schema version.
 fn read_report(path: &std::path::Path) -> Result<Report> {
     let bytes = crate::input::read_input_file(path, collect::MAX_INPUT, "a kvmaudit report")?;
-    let report: Report = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::parse(path, format!("not a kvmaudit JSON report: {e}")))?;
+    let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
+        // Another kvmaudit file (a fleet roll-up, a snapshot) is named as such.
+        let kind = crate::file_kind::detect(&bytes)
+            .and_then(|k| crate::file_kind::misuse(k, crate::file_kind::FileKind::Report));
+        Error::parse(
+            path,
+            kind.unwrap_or_else(|| format!("not a kvmaudit JSON report: {e}")),
+        )
+    })?;
     if report.schema_version > crate::report::REPORT_SCHEMA_VERSION {
         return Err(Error::parse(
             path,

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod collect;
 pub mod error;
+pub mod file_kind;
 pub mod fix;
 pub mod fleet;
 pub mod input;

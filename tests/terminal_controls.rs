@@ -543,3 +543,114 @@ fn help_and_readme_document_the_waiver_format() {
         }
     }
 }
+
+#[test]
+fn another_kvmaudit_file_is_named_with_what_to_use_instead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let (report, fleet, snap) = (t("report.json"), t("fleet.json"), t("snap.json"));
+    scan(&["--json", &report], &[]);
+    let (_, err, code) = run(&["fleet", &report, "--json", &fleet], &[]);
+    assert_eq!(code, 0, "{err}");
+    let tuned = common::fixture("hosts/icx-tuned");
+    let (_, err, code) = run(
+        &["collect", "--root", tuned.to_str().unwrap(), "-o", &snap],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+
+    let fix = |f: &str| run(&["fix", "--generate-script", "--report", f], &[]);
+    for (args, file, want) in [
+        (
+            vec!["scan", "--snapshot", report.as_str()],
+            &report,
+            "not a snapshot: this file is a kvmaudit report (from `scan --json`); use it with \
+             `fix --generate-script --report FILE` or `explain ID --report FILE`",
+        ),
+        (
+            vec!["scan", "--snapshot", fleet.as_str()],
+            &fleet,
+            "not a snapshot: this file is a fleet roll-up",
+        ),
+        (
+            vec!["fix", "--generate-script", "--report", fleet.as_str()],
+            &fleet,
+            "not a report: this file is a fleet roll-up (from `fleet --json`)",
+        ),
+        (
+            vec!["explain", "bios.vtx", "--report", fleet.as_str()],
+            &fleet,
+            "not a report: this file is a fleet roll-up",
+        ),
+        (
+            vec!["fix", "--generate-script", "--report", snap.as_str()],
+            &snap,
+            "not a report: this file is a kvmaudit snapshot (from `collect`); it holds facts, \
+             not findings: audit it with `scan --snapshot FILE`",
+        ),
+    ] {
+        let (_, err, code) = run(&args, &[]);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with(&format!("kvmaudit: error: {file}: {want}")),
+            "{args:?}: {err}"
+        );
+    }
+    // The right files still work.
+    assert_eq!(fix(&report).2, 0);
+    let (_, err, code) = run(&["scan", "--snapshot", &snap], &[]);
+    assert!(code == 0 || code == 2, "{err}");
+}
+
+#[test]
+fn stale_after_takes_weeks_days_and_hours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = tmp.path().join("r.json");
+    scan(&["--json", report.to_str().unwrap()], &[]);
+    for (d, secs) in [
+        ("3w", 1_814_400),
+        ("36h", 129_600),
+        ("2d", 172_800),
+        ("1d12h", 129_600),
+    ] {
+        let (out, err, code) = run(
+            &[
+                "fleet",
+                report.to_str().unwrap(),
+                "--stale-after",
+                d,
+                "--json",
+                "-",
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{d}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["stale_after_seconds"], secs, "{d}");
+    }
+    let (_, err, code) = run(
+        &["fleet", report.to_str().unwrap(), "--stale-after", "3x"],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown unit `x`"), "{err}");
+}
+
+#[test]
+fn a_failed_write_names_the_output_not_its_temporary_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("missing-dir/r.json");
+    let (_, err, code) = run(
+        &[
+            "scan",
+            "--root",
+            untuned().to_str().unwrap(),
+            "--json",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("r.json"), "{err}");
+    assert!(!err.contains(".kvmaudit-"), "temporary name in: {err}");
+}
