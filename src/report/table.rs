@@ -221,30 +221,27 @@ fn finding_row(f: &Finding, style: Style, verbose: bool) -> Vec<Cell> {
     if f.pending_reboot {
         status.push_str("\npending\nreboot");
     }
-    let mut message = if verbose {
-        sanitize(&f.message, false)
-    } else {
-        clip(&sanitize(&f.message, false), MESSAGE_CHARS)
-    };
+    let mut message = clip(&sanitize(&f.message, false), MESSAGE_CHARS);
     if let Some(w) = &f.waiver {
-        let reason = sanitize(&w.reason, false);
         message.push_str(&format!(
             " [waived: {}]",
-            if verbose { reason } else { clip(&reason, 60) }
+            clip(&sanitize(&w.reason, false), 60)
         ));
     }
-    let obs_exp = if verbose {
-        every_evidence(f)
+    let obs_exp = match (observed.is_empty(), expected.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => sanitize(&observed, false),
+        (false, false) => format!(
+            "{}\n→ {}",
+            sanitize(&observed, false),
+            sanitize(&expected, false)
+        ),
+    };
+    // --verbose: the same cells unclipped (kept apart so the default rows stay as they were).
+    let (obs_exp, message) = if verbose {
+        (every_evidence(f), whole_message(f))
     } else {
-        match (observed.is_empty(), expected.is_empty()) {
-            (true, _) => String::new(),
-            (false, true) => sanitize(&observed, false),
-            (false, false) => format!(
-                "{}\n→ {}",
-                sanitize(&observed, false),
-                sanitize(&expected, false)
-            ),
-        }
+        (obs_exp, message)
     };
     vec![
         colored(
@@ -261,6 +258,15 @@ fn finding_row(f: &Finding, style: Style, verbose: bool) -> Vec<Cell> {
         Cell::new(obs_exp),
         Cell::new(message),
     ]
+}
+
+/// The message and any waiver reason, unclipped.
+fn whole_message(f: &Finding) -> String {
+    let mut message = sanitize(&f.message, false);
+    if let Some(w) = &f.waiver {
+        message.push_str(&format!(" [waived: {}]", sanitize(&w.reason, false)));
+    }
+    message
 }
 
 /// Every piece of evidence in full, one `observed` / `→ expected` pair after another (what
