@@ -108,7 +108,7 @@ pub struct ScanArgs {
     /// Tuning profile the host is judged against
     #[arg(long, value_enum, default_value_t = ProfileArg::Throughput)]
     pub profile: ProfileArg,
-    /// TOML file of accepted deviations (rule, target glob, reason, expires)
+    /// TOML file of accepted deviations (rule, target glob, vm glob, reason, expires; format below)
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
     /// Write the JSON report to PATH ('-' for stdout)
@@ -133,20 +133,20 @@ pub struct ScanArgs {
 /// How the terminal table looks and which findings it lists.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ViewArgs {
-    /// Table: scores, coverage, blockers and top fixes only
+    /// Scores, coverage, blockers and top fixes only
     #[arg(long, conflicts_with = "verbose", help_heading = "Table")]
     pub summary: bool,
-    /// Table: whole messages and every evidence line (no "(+N more)")
+    /// Whole messages and every evidence line (no "(+N more)")
     #[arg(long, visible_alias = "wide", help_heading = "Table")]
     pub verbose: bool,
-    /// Table: only findings with these statuses (fail,warn,unknown,info,pass,waived,not_applicable)
+    /// Only findings with these statuses (fail,warn,unknown,info,pass,waived,not_applicable)
     #[arg(long, value_name = "STATUS,...", value_delimiter = ',',
           value_parser = parse_status, help_heading = "Table")]
     pub status: Vec<crate::report::Status>,
-    /// Table: only findings on VMs whose name matches GLOB (`*` wildcard)
+    /// Only findings on VMs whose name matches GLOB (`*` wildcard)
     #[arg(long, value_name = "GLOB", help_heading = "Table")]
     pub vm: Option<String>,
-    /// Table: only rules whose id matches GLOB, e.g. 'qemu.blk.*' (case-insensitive)
+    /// Only rules whose id matches GLOB, e.g. 'qemu.blk.*' (case-insensitive)
     #[arg(long, value_name = "GLOB", help_heading = "Table")]
     pub rule: Option<String>,
     /// Colour: auto (a terminal, unless NO_COLOR is set or TERM=dumb; CLICOLOR_FORCE forces it),
