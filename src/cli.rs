@@ -105,13 +105,14 @@ pub enum FailOn {
 }
 
 #[derive(Args, Debug)]
+#[command(after_help = SCAN_AFTER_HELP)]
 pub struct ScanArgs {
     #[command(flatten)]
     pub sources: SourceArgs,
     /// Tuning profile the host is judged against
     #[arg(long, value_enum, default_value_t = ProfileArg::Throughput)]
     pub profile: ProfileArg,
-    /// TOML file of accepted deviations (rule, target glob, reason, expires)
+    /// TOML file of accepted deviations (rule, target glob, vm glob, reason, expires; format below)
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
     /// Write the JSON report to PATH ('-' for stdout)
@@ -132,7 +133,84 @@ pub struct ScanArgs {
     /// Write JUnit XML (one testsuite per guide section, one testcase per rule and target) to PATH
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    #[command(flatten)]
+    pub view: ViewArgs,
 }
+
+/// How the terminal table looks and which findings it lists.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ViewArgs {
+    /// Scores, coverage, blockers and top fixes only
+    #[arg(long, conflicts_with = "verbose", help_heading = "Table")]
+    pub summary: bool,
+    /// Whole messages and every evidence line (no "(+N more)")
+    #[arg(long, visible_alias = "wide", help_heading = "Table")]
+    pub verbose: bool,
+    /// Only findings with these statuses (fail,warn,unknown,info,pass,waived,not_applicable)
+    #[arg(long, value_name = "STATUS,...", value_delimiter = ',',
+          value_parser = parse_status, help_heading = "Table")]
+    pub status: Vec<crate::report::Status>,
+    /// Only findings on VMs whose name matches GLOB (`*` wildcard)
+    #[arg(long, value_name = "GLOB", help_heading = "Table")]
+    pub vm: Option<String>,
+    /// Only rules whose id matches GLOB, e.g. 'qemu.blk.*' (case-insensitive)
+    #[arg(long, value_name = "GLOB", help_heading = "Table")]
+    pub rule: Option<String>,
+    /// Colour: auto (a terminal, unless NO_COLOR is set or TERM=dumb; CLICOLOR_FORCE forces it),
+    /// always or never
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto,
+          help_heading = "Table")]
+    pub color: ColorArg,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorArg {
+    fn choice(self) -> crate::report::terminal::ColorChoice {
+        use crate::report::terminal::ColorChoice;
+        match self {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
+/// A finding status as `--status` takes it (the JSON names; `n/a` too).
+fn parse_status(s: &str) -> std::result::Result<crate::report::Status, String> {
+    use crate::report::Status;
+    let all = [
+        Status::Fail,
+        Status::Warn,
+        Status::Unknown,
+        Status::Info,
+        Status::Pass,
+        Status::Waived,
+        Status::NotApplicable,
+    ];
+    let want = s.trim().to_ascii_lowercase();
+    all.into_iter()
+        .find(|st| st.as_str() == want || (want == "n/a" && *st == Status::NotApplicable))
+        .ok_or_else(|| {
+            format!("`{s}`: not a status (fail, warn, unknown, info, pass, waived, not_applicable)")
+        })
+}
+
+const SCAN_AFTER_HELP: &str = "The table goes to stdout unless --format json or an output is '-'. Its width is the terminal's, else COLUMNS, else 100; it is drawn in ASCII when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8. On a terminal, a report longer than the screen prints its summary first, right after the host; piped output keeps the summary last. --status, --vm and --rule narrow the findings tables only: the summary, the exit status and the --json, --html and --prom outputs always cover every finding.
+
+Waivers (--waivers FILE) are TOML:
+  [[waiver]]
+  rule = \"host.thp\"          # rule id, `*` wildcards (\"qemu.blk.*\"); must name a rule
+  target = \"vm:db-*\"         # optional target glob (default \"*\")
+  vm = \"web*\"                # optional: only findings on VMs whose name matches
+  reason = \"vendor requires THP off for this database\"
+  expires = 2027-03-31       # optional, TOML date or \"YYYY-MM-DD\" string (UTC)";
 
 #[derive(Args, Debug)]
 pub struct CollectArgs {
@@ -181,8 +259,12 @@ pub struct RulesArgs {
 
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
-    /// Rule id, e.g. qemu.blk.cache
+    /// Rule id, e.g. qemu.blk.cache (any case); a prefix such as qemu.blk lists the rules it
+    /// starts
     pub id: String,
+    /// Also show every finding of the rule in this JSON report (from `scan --json`), in full
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// Exit status of `fleet`: 0 the roll-up was rendered (even when some files were skipped);
@@ -287,7 +369,10 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Fix(a) => fix(a),
         Cmd::Rules(a) => {
             let out = match a.format {
-                Format::Table => crate::report::rules_doc::table().into_bytes(),
+                Format::Table => {
+                    crate::report::rules_doc::table_with(crate::report::table::Style::for_stdout())
+                        .into_bytes()
+                }
                 Format::Json => {
                     let mut v = serde_json::to_vec_pretty(crate::rules::meta::catalogue())
                         .map_err(|e| Error::Usage(format!("cannot serialize rules: {e}")))?;
@@ -298,17 +383,7 @@ fn run(cli: Cli) -> Result<i32> {
             crate::util::write_output(std::path::Path::new("-"), &out)?;
             Ok(0)
         }
-        Cmd::Explain(a) => match crate::rules::meta::find(&a.id) {
-            Some(m) => {
-                let text = crate::report::rules_doc::explain(m);
-                crate::util::write_output(std::path::Path::new("-"), text.as_bytes())?;
-                Ok(0)
-            }
-            None => Err(Error::Usage(format!(
-                "no rule with id `{}`; `kvmaudit rules` lists them",
-                a.id
-            ))),
-        },
+        Cmd::Explain(a) => explain(a),
         Cmd::Fleet(a) => crate::fleet::run(&crate::fleet::Options {
             paths: a.paths,
             html: a.html,
@@ -371,11 +446,84 @@ fn scan(a: ScanArgs) -> Result<i32> {
         match a.format {
             Format::Json => write_report_json(stdout, &report)?,
             Format::Table => {
-                crate::util::write_output(stdout, crate::report::table::render(&report).as_bytes())?
+                crate::util::write_output(stdout, render_table(&report, &a.view).as_bytes())?
             }
         }
     }
     Ok(exit_status(&report, a.fail_on))
+}
+
+/// `explain ID [--report FILE]`: the rule (any case), or the rules a prefix names, or
+/// suggestions; with a report, that rule's findings in it.
+fn explain(a: ExplainArgs) -> Result<i32> {
+    use crate::report::rules_doc::{self, Lookup};
+    let shown = crate::report::table::sanitize(&a.id, false);
+    let m = match rules_doc::lookup(&a.id) {
+        Lookup::Rule(m) => m,
+        Lookup::Prefix(rules) => {
+            let text = format!(
+                "{} rules start with `{shown}`; `kvmaudit explain ID` shows one:\n{}",
+                rules.len(),
+                rules_doc::id_list(&rules)
+            );
+            crate::util::write_output(std::path::Path::new("-"), text.as_bytes())?;
+            return Ok(0);
+        }
+        Lookup::Missing(near) if !near.is_empty() => {
+            return Err(Error::Usage(format!(
+                "no rule with id `{shown}`; did you mean:\n{}",
+                rules_doc::id_list(&near).trim_end()
+            )))
+        }
+        Lookup::Missing(_) => {
+            return Err(Error::Usage(format!(
+                "no rule with id `{shown}`; `kvmaudit rules` lists them"
+            )))
+        }
+    };
+    let mut text = rules_doc::explain(m);
+    if let Some(path) = &a.report {
+        let report = read_report(path)?;
+        let width = crate::report::table::Style::for_stdout().width as usize;
+        text.push_str(&rules_doc::findings_text(
+            &report,
+            &m.id,
+            &path.display().to_string(),
+            width,
+        ));
+    }
+    crate::util::write_output(std::path::Path::new("-"), text.as_bytes())?;
+    Ok(0)
+}
+
+/// The terminal table as `--summary`/`--verbose`/filters/`--color` ask. On a terminal a
+/// report taller than the screen is rendered again with its summary first: the score is what
+/// the reader looks for, and it would otherwise have scrolled away.
+fn render_table(r: &Report, v: &ViewArgs) -> String {
+    use crate::report::table::{render_view, Style, View};
+    let style = Style::for_stdout_with(v.color.choice());
+    let mut view = View {
+        summary_only: v.summary,
+        verbose: v.verbose,
+        summary_first: false,
+        statuses: v.status.clone(),
+        vm: v.vm.clone(),
+        rule: v.rule.clone(),
+    };
+    let text = render_view(r, style, &view);
+    if view.summary_only || !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return text;
+    }
+    let rows = crate::report::terminal::stdout_size()
+        .map(|(_, r)| r)
+        .filter(|&r| r > 0)
+        .unwrap_or(24);
+    if text.lines().count() > usize::from(rows) {
+        view.summary_first = true;
+        render_view(r, style, &view)
+    } else {
+        text
+    }
 }
 
 /// `fix --generate-script`: findings (a fresh scan, or --report FILE) → one bash script.
@@ -501,12 +649,17 @@ fn fix(a: FixArgs) -> Result<i32> {
 fn read_report(path: &std::path::Path) -> Result<Report> {
     let bytes = crate::input::read_input_file(path, collect::MAX_INPUT, "a kvmaudit report")?;
     let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
+        // Another kvmaudit file (a fleet roll-up, a snapshot) is named as such.
+        let kind = crate::file_kind::detect(&bytes)
+            .and_then(|k| crate::file_kind::misuse(k, crate::file_kind::FileKind::Report));
         Error::parse(
             path,
-            format!(
-                "not a kvmaudit JSON report: {}",
-                crate::safe_text::json_complaint(&e)
-            ),
+            kind.unwrap_or_else(|| {
+                format!(
+                    "not a kvmaudit JSON report: {}",
+                    crate::safe_text::json_complaint(&e)
+                )
+            }),
         )
     })?;
     if report.schema_version > crate::report::REPORT_SCHEMA_VERSION {

@@ -282,16 +282,29 @@ pub fn load_snapshot(path: &Path) -> Result<Snapshot> {
         schema_version: Option<u32>,
         tool: Option<String>,
     }
-    let v: Version = serde_json::from_slice(&bytes).map_err(|e| {
-        Error::parse(
-            path,
-            format!(
-                "not a kvmaudit snapshot (invalid JSON: {})",
-                crate::safe_text::json_complaint(&e)
-            ),
-        )
-    })?;
+    let wrong_kind = || {
+        crate::file_kind::detect(&bytes)
+            .and_then(|k| crate::file_kind::misuse(k, crate::file_kind::FileKind::Snapshot))
+            .map(|m| Error::parse(path, m))
+    };
+    let v: Version = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(wrong_kind().unwrap_or_else(|| {
+                Error::parse(
+                    path,
+                    format!(
+                        "not a kvmaudit snapshot (invalid JSON: {})",
+                        crate::safe_text::json_complaint(&e)
+                    ),
+                )
+            }))
+        }
+    };
     if v.tool.as_deref() != Some("kvmaudit") {
+        if let Some(e) = wrong_kind() {
+            return Err(e);
+        }
         return Err(Error::parse(
             path,
             "not a kvmaudit snapshot (no \"tool\": \"kvmaudit\")",

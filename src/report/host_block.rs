@@ -169,3 +169,84 @@ fn source_label(s: &Snapshot) -> String {
     }
     label
 }
+
+/// The terminal's host lines: the same facts as the lines above, with what was not seen left
+/// out instead of spelled "unknown" word by word, and counts of one in the singular.
+impl HostBlock {
+    /// "GenuineIntel Ice Lake-SP (family 6 model 0x6a stepping 6)"; "unknown" when nothing
+    /// about the CPU was seen.
+    pub fn cpu_text(&self) -> String {
+        let c = &self.cpu;
+        let head = match (&c.vendor, &c.codename) {
+            (None, None) => String::new(),
+            (Some(v), None) => format!("{v} unknown part"),
+            (None, Some(n)) => n.clone(),
+            (Some(v), Some(n)) => format!("{v} {n}"),
+        };
+        let sig = [
+            c.family.map(|f| format!("family {f}")),
+            c.model.map(|m| format!("model {m:#x}")),
+            c.stepping.map(|s| format!("stepping {s}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        joined(head, sig)
+    }
+
+    /// "2 sockets, 56 cores, 112 threads, 2 NUMA nodes", "1 socket, …"; parts not seen left
+    /// out.
+    pub fn topology_text(&self) -> String {
+        let part = |n: Option<u32>, one: &str, many: &str| {
+            n.map(|n| format!("{n} {}", if n == 1 { one } else { many }))
+        };
+        let parts: Vec<String> = [
+            part(self.cpu.sockets, "socket", "sockets"),
+            part(self.cpu.cores, "core", "cores"),
+            part(self.cpu.threads, "thread", "threads"),
+            part(self.numa_nodes, "NUMA node", "NUMA nodes"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if parts.is_empty() {
+            "unknown".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// "Dell Inc. PowerEdge R750 (BIOS Dell Inc. 1.6.5)"; parts not seen left out.
+    pub fn platform_text(&self) -> String {
+        let p = &self.platform;
+        let words = |a: &Option<String>, b: &Option<String>| {
+            [a, b]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let board = words(&p.vendor, &p.product);
+        let bios = words(&p.bios_vendor, &p.bios_version);
+        joined(
+            board,
+            if bios.is_empty() {
+                bios
+            } else {
+                format!("BIOS {bios}")
+            },
+        )
+    }
+}
+
+/// "head (detail)", either alone when the other is empty, "unknown" when both are.
+fn joined(head: String, detail: String) -> String {
+    match (head.is_empty(), detail.is_empty()) {
+        (true, true) => "unknown".into(),
+        (false, true) => head,
+        (true, false) => detail,
+        (false, false) => format!("{head} ({detail})"),
+    }
+}

@@ -13,6 +13,7 @@ pub mod schema;
 pub mod summary;
 pub mod table;
 pub mod target;
+pub mod terminal;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,18 +1,20 @@
 //! Terminal rendering of a report (comfy-table): the host, findings grouped by guide section,
 //! and a summary with scores, coverage, counts, blockers and the top fixes.
 //!
-//! Colour is decided here, not by comfy-table (which ignores NO_COLOR): only when stdout is a
-//! terminal and NO_COLOR is unset or empty. Piped output is plain and laid out at a fixed
-//! 100 columns, so it is the same wherever it is produced.
+//! Colour, width and ASCII are decided in [`super::terminal`], not by comfy-table (which
+//! ignores NO_COLOR): piped output without COLUMNS is plain and laid out at 100 columns, so it
+//! is the same wherever it is produced. [`View`] holds what the reader asked to see
+//! (`--summary`, `--verbose`, `--status`/`--vm`/`--rule` filters).
 
 use super::summary::{
     self, by_section, counts_in_order, fmt_bytes, fmt_ratio, fmt_score, grade, observed_expected,
     status_label, top_fixes,
 };
+use super::terminal;
 use super::{Finding, Report, Status};
 use comfy_table::{
-    presets::UTF8_FULL_CONDENSED, Attribute, Cell, CellAlignment, Color, ColumnConstraint,
-    ContentArrangement, Table, Width,
+    presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED},
+    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
 };
 use std::io::IsTerminal;
 
@@ -52,6 +54,8 @@ pub fn clip(s: &str, max: usize) -> String {
 pub struct Style {
     pub color: bool,
     pub width: u16,
+    /// ASCII only (a locale without UTF-8): see [`super::terminal::asciify`].
+    pub ascii: bool,
 }
 
 impl Style {
@@ -60,23 +64,30 @@ impl Style {
         Style {
             color: false,
             width: PIPED_WIDTH,
+            ascii: false,
         }
     }
 
-    /// For standard output as it is now: colour and the terminal's width on a terminal, plain
-    /// 100 columns otherwise.
-    pub fn for_stdout() -> Style {
+    /// For standard output with `--color`: the terminal's width (else COLUMNS, else 100),
+    /// colour as [`terminal::color_wanted`] decides, ASCII when the locale is not UTF-8.
+    pub fn for_stdout_with(choice: terminal::ColorChoice) -> Style {
         let tty = std::io::stdout().is_terminal();
-        let width = if tty {
-            // comfy-table asks the terminal for its size when it sees one.
-            Table::new().width().unwrap_or(PIPED_WIDTH).max(60)
+        let cols = if tty {
+            terminal::stdout_size().map(|(c, _)| c)
         } else {
-            PIPED_WIDTH
+            None
         };
+        let env = terminal::process_env;
         Style {
-            color: color_wanted(tty, std::env::var_os("NO_COLOR").as_deref()),
-            width,
+            color: terminal::color_wanted(choice, tty, &env),
+            width: terminal::width(cols, std::env::var_os("COLUMNS").as_deref()),
+            ascii: !terminal::unicode_wanted(&env),
         }
+    }
+
+    /// For standard output as it is now, with `--color auto`.
+    pub fn for_stdout() -> Style {
+        Style::for_stdout_with(terminal::ColorChoice::Auto)
     }
 }
 
@@ -106,7 +117,11 @@ pub fn fit(s: &str) -> String {
 /// An empty table in kvmaudit's style (also the fleet roll-up's).
 pub(crate) fn new_table(style: Style) -> Table {
     let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED);
+    t.load_style(if style.ascii {
+        ASCII_FULL_CONDENSED
+    } else {
+        UTF8_FULL_CONDENSED
+    });
     // Every decision is ours: no terminal probing inside comfy-table, explicit width.
     t.force_no_tty();
     if style.color {
@@ -151,6 +166,14 @@ fn colored(text: String, color: Color, style: Style, bold: bool) -> Cell {
 }
 
 fn heading(text: &str, style: Style) -> String {
+    // A heading wider than the layout is wrapped; one that fits keeps its exact spacing.
+    let wrapped;
+    let text = if unicode_width::UnicodeWidthStr::width(text) > style.width as usize {
+        wrapped = wrap(text, style.width as usize, 2);
+        wrapped.trim_end_matches('\n')
+    } else {
+        text
+    };
     if style.color {
         format!("\x1b[1m{text}\x1b[0m\n")
     } else {
@@ -178,12 +201,9 @@ fn host_table(r: &Report, style: Style) -> Table {
     // each host string in it.
     let rows = [
         ("source", fit(&h.source)),
-        (
-            "cpu",
-            fit(&format!("{} ({})", h.cpu_part(), h.cpu_signature())),
-        ),
-        ("topology", fit(&h.topology_line())),
-        ("platform", fit(&h.platform_line())),
+        ("cpu", fit(&h.cpu_text())),
+        ("topology", fit(&h.topology_text())),
+        ("platform", fit(&h.platform_text())),
         ("kernel", opt(&h.kernel.release)),
         (
             "scan",
@@ -202,7 +222,7 @@ fn host_table(r: &Report, style: Style) -> Table {
     t
 }
 
-fn finding_row(f: &Finding, style: Style) -> Vec<Cell> {
+fn finding_row(f: &Finding, style: Style, verbose: bool) -> Vec<Cell> {
     let (observed, expected) = observed_expected(f, VALUE_CHARS);
     let mut status = format!("{}\n{}", status_label(f.status), f.severity.as_str());
     if f.blocker {
@@ -220,6 +240,12 @@ fn finding_row(f: &Finding, style: Style) -> Vec<Cell> {
         (false, true) => fit(&observed),
         (false, false) => format!("{}\n→ {}", fit(&observed), fit(&expected)),
     };
+    // --verbose: the same cells unclipped (kept apart so the default rows stay as they were).
+    let (obs_exp, message) = if verbose {
+        (every_evidence(f), whole_message(f))
+    } else {
+        (obs_exp, message)
+    };
     vec![
         colored(
             status,
@@ -231,6 +257,28 @@ fn finding_row(f: &Finding, style: Style) -> Vec<Cell> {
         Cell::new(obs_exp),
         Cell::new(message),
     ]
+}
+
+/// The message and any waiver reason, unclipped.
+fn whole_message(f: &Finding) -> String {
+    let mut message = sanitize(&f.message, false);
+    if let Some(w) = &f.waiver {
+        message.push_str(&format!(" [waived: {}]", sanitize(&w.reason, false)));
+    }
+    message
+}
+
+/// Every piece of evidence in full, one `observed` / `→ expected` pair after another (what
+/// `--verbose` shows instead of the first one and "(+N more)").
+fn every_evidence(f: &Finding) -> String {
+    let mut lines = Vec::new();
+    for e in &f.evidence {
+        lines.push(sanitize(&e.observed, false));
+        if let Some(x) = e.expected.as_deref().filter(|x| !x.is_empty()) {
+            lines.push(format!("→ {}", sanitize(x, false)));
+        }
+    }
+    lines.join("\n")
 }
 
 /// `bios.eist, qemu.accel.kvm ×3`: rule ids with how many targets, for the collapsed statuses.
@@ -495,14 +543,131 @@ fn wrap(text: &str, width: usize, indent: usize) -> String {
 
 /// The whole report as text.
 pub fn render_with(r: &Report, style: Style) -> String {
+    render_view(r, style, &View::default())
+}
+
+/// What the reader asked to see. Filters narrow the findings tables only: the summary, the
+/// scores and the JSON/HTML/Prometheus outputs always cover the whole report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    /// Scores, coverage, blockers and top fixes only (`--summary`).
+    pub summary_only: bool,
+    /// Whole messages and every piece of evidence (`--verbose`/`--wide`).
+    pub verbose: bool,
+    /// The summary before the findings (a long report on a terminal).
+    pub summary_first: bool,
+    /// Only these statuses (`--status fail,warn`); empty: all.
+    pub statuses: Vec<Status>,
+    /// Only findings on VMs whose name matches this glob (`--vm`).
+    pub vm: Option<String>,
+    /// Only rules whose id matches this glob (`--rule`), case-insensitive.
+    pub rule: Option<String>,
+}
+
+impl View {
+    fn filtered(&self) -> bool {
+        !self.statuses.is_empty() || self.vm.is_some() || self.rule.is_some()
+    }
+
+    /// Whether finding `f` of report `r` passes the filters.
+    pub fn shows(&self, r: &Report, f: &Finding) -> bool {
+        use crate::rules::waivers::glob;
+        if !self.statuses.is_empty() && !self.statuses.contains(&f.status) {
+            return false;
+        }
+        if let Some(p) = &self.rule {
+            if !glob(&p.to_ascii_lowercase(), &f.rule.to_ascii_lowercase()) {
+                return false;
+            }
+        }
+        if let Some(p) = &self.vm {
+            // The VM names come from the report, so a name holding '/' is still one VM.
+            let on = |name: &str| {
+                f.target
+                    .strip_prefix("vm:")
+                    .and_then(|t| t.strip_prefix(name))
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            };
+            if !r.vms.iter().any(|vm| glob(p, &vm.name) && on(&vm.name)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The report as `view` asks, then made ASCII when `style` says so.
+pub fn render_view(r: &Report, style: Style, view: &View) -> String {
+    let text = render_view_unicode(r, style, view);
+    if style.ascii {
+        terminal::asciify(&text)
+    } else {
+        text
+    }
+}
+
+/// The summary block (summary tables and notes).
+fn summary_block(r: &Report, style: Style, out: &mut String) {
+    summary_tables(r, style, out);
+    if !r.notes.is_empty() {
+        out.push('\n');
+        for n in &r.notes {
+            out.push_str(&wrap(
+                &format!(
+                    "note: {}",
+                    sanitize(&crate::safe_text::clip_chars(n, NOTE_CHARS), false)
+                ),
+                style.width as usize,
+                6,
+            ));
+        }
+    }
+}
+
+fn render_view_unicode(r: &Report, style: Style, view: &View) -> String {
+    if view.summary_only {
+        let mut out = heading(
+            &format!("{}: {} profile", opt(&r.host.hostname), r.profile.as_str()),
+            style,
+        );
+        out.push('\n');
+        summary_block(r, style, &mut out);
+        return out;
+    }
     let mut out = host_table(r, style).to_string();
     out.push('\n');
+    if view.summary_first {
+        out.push('\n');
+        summary_block(r, style, &mut out);
+        out.push_str("\nFindings by guide section follow (--summary shows only the above).\n");
+    }
+    let all = r;
+    let kept;
+    let r = if view.filtered() {
+        let mut c = all.clone();
+        c.results.retain(|f| view.shows(all, f));
+        kept = c;
+        &kept
+    } else {
+        all
+    };
+    if view.filtered() {
+        out.push_str(&format!(
+            "Filtered: {} of {} findings shown; the summary covers all.\n",
+            r.results.len(),
+            all.results.len()
+        ));
+    }
     if r.vms.is_empty() {
         out.push_str("No running QEMU VMs found.\n");
     }
     let groups = by_section(r);
     if groups.is_empty() {
-        out.push_str("\nNo findings.\n");
+        out.push_str(if view.filtered() {
+            "\nNo findings match the filters.\n"
+        } else {
+            "\nNo findings.\n"
+        });
     }
     for g in &groups {
         out.push('\n');
@@ -524,7 +689,7 @@ pub fn render_with(r: &Report, style: Style) -> String {
                 "message",
             ]);
             for f in shown {
-                t.add_row(finding_row(f, style));
+                t.add_row(finding_row(f, style, view.verbose));
             }
             if let Some(c) = t.column_mut(0) {
                 c.set_constraint(ColumnConstraint::ContentWidth);
@@ -549,20 +714,9 @@ pub fn render_with(r: &Report, style: Style) -> String {
             }
         }
     }
-    out.push('\n');
-    summary_tables(r, style, &mut out);
-    if !r.notes.is_empty() {
+    if !view.summary_first {
         out.push('\n');
-        for n in &r.notes {
-            out.push_str(&wrap(
-                &format!(
-                    "note: {}",
-                    sanitize(&crate::safe_text::clip_chars(n, NOTE_CHARS), false)
-                ),
-                style.width as usize,
-                6,
-            ));
-        }
+        summary_block(all, style, &mut out);
     }
     out
 }
@@ -624,6 +778,7 @@ mod tests {
             Style {
                 color: true,
                 width: 100,
+                ascii: false,
             },
         );
         assert!(coloured.contains("\x1b["));

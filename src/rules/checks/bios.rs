@@ -1176,6 +1176,11 @@ fn bios_eist(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             format!("EIST is enabled (est flag) and cpufreq driver {drv_obs} is registered"),
         ),
+        // A tree without /sys/devices/system/cpu says nothing about cpufreq.
+        (Some(true), Policies::NoDriver) if ctx.dir_exists(CPU) != Some(true) => Outcome::unknown(
+            "host",
+            format!("EIST is advertised; {CPU} is not in this tree, so whether a cpufreq driver is registered is not known"),
+        ),
         (Some(true), Policies::NoDriver) => Outcome::warn(
             "host",
             "EIST is advertised but no cpufreq driver is registered: P-states may be under firmware out-of-band control (see bios.hwp-native)",
@@ -1464,6 +1469,11 @@ fn hwp_native(ctx: &Ctx) -> Vec<Outcome> {
             (Some(other), _) => Outcome::unknown(
                 "host",
                 format!("unexpected intel_pstate status '{other}'"),
+            ),
+            // A tree without /sys/devices/system/cpu says nothing about intel_pstate.
+            (None, Got::Absent) if ctx.dir_exists(CPU) != Some(true) => Outcome::unknown(
+                "host",
+                format!("{CPU} is not in this tree: whether intel_pstate runs is not known"),
             ),
             (None, Got::Absent) => {
                 if ctx.host.kconfig.as_ref().and_then(|k| k.enabled("X86_INTEL_PSTATE")) == Some(false) {

@@ -666,7 +666,16 @@ fn numa_balancing(ctx: &Ctx) -> Vec<Outcome> {
                 )]
             }
         },
-        Got::Absent => (false, "absent (kernel without NUMA balancing)".to_string()),
+        // Only where the kernel's other sysctls were read is the file's absence the kernel's.
+        Got::Absent if matches!(ctx.get("/proc/sys/kernel/osrelease"), Got::Val(_)) => {
+            (false, "absent (kernel without NUMA balancing)".to_string())
+        }
+        Got::Absent => {
+            return vec![Outcome::unknown(
+                "host",
+                format!("{path} is not in this tree (nor are the kernel's other sysctls)"),
+            )]
+        }
         other => return vec![Outcome::unknown("host", format!("{path}: {}", other.why()))],
     };
     let mut unplaced_strict = Vec::new();
