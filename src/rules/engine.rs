@@ -131,6 +131,16 @@ fn run_one(ctx: &Ctx, m: &RuleMeta, check: Option<checks::CheckFn>) -> Vec<Outco
         other => other,
     };
     match outcomes {
+        // "No running VMs" only when the process list was read: a /proc that could not be
+        // listed (or a --root budget spent) says nothing about the VMs.
+        Ok(v)
+            if v.is_empty() && !matches!(m.scope, Scope::Host) && ctx.snap.qemu.get().is_none() =>
+        {
+            vec![Outcome::unknown(
+                "host",
+                "the QEMU processes could not be listed: VM rules cannot be judged",
+            )]
+        }
         Ok(v) if v.is_empty() => vec![Outcome::na(
             "host",
             match m.scope {
@@ -264,5 +274,24 @@ fn score_report(report: &mut Report, ctx: &Ctx) {
         report
             .notes
             .push("no running VMs: the overall score is the host score".into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::report::{Profile, Status};
+    use crate::rules::testkit::{findings, SnapBuilder};
+    use crate::snapshot::{Fact, ReadError, ReadErrorKind};
+
+    #[test]
+    fn vm_rules_are_unknown_when_the_processes_could_not_be_listed() {
+        let listed = SnapBuilder::new().icx("vmx").build();
+        let f = findings(&listed, Profile::Throughput, "qemu.blk.cache");
+        assert_eq!(f[0].status, Status::NotApplicable, "no VM runs: {f:?}");
+        let mut unlisted = SnapBuilder::new().icx("vmx").build();
+        unlisted.qemu.fact = Fact::Error(ReadError::new(ReadErrorKind::PermissionDenied, "/proc"));
+        let f = findings(&unlisted, Profile::Throughput, "qemu.blk.cache");
+        assert_eq!(f[0].status, Status::Unknown, "{f:?}");
+        assert!(f[0].message.contains("could not be listed"), "{f:?}");
     }
 }

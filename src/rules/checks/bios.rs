@@ -2675,8 +2675,15 @@ mod tests {
             .dir(CF, &[])
             .build();
         assert_eq!(st(&off, "bios.eist"), "fail");
-        let nodrv = SnapBuilder::new().icx("vmx").dir(CF, &[]).build();
+        let nodrv = SnapBuilder::new()
+            .icx("vmx")
+            .dir(super::CPU, &["cpu0", "cpufreq"])
+            .dir(CF, &[])
+            .build();
         assert_eq!(st(&nodrv, "bios.eist"), "warn");
+        // A tree without the CPU directory: no driver seen is not no driver registered.
+        let tree = SnapBuilder::new().icx("vmx").dir(CF, &[]).build();
+        assert_eq!(st(&tree, "bios.eist"), "unknown");
         assert_eq!(st(&SnapBuilder::new().build(), "bios.eist"), "unknown");
     }
 
@@ -2809,10 +2816,16 @@ mod tests {
         assert_eq!(st(&hidden, "bios.hwp-native"), "fail");
         // hwp present but intel_pstate absent: out-of-band mode.
         let oob = pstates("acpi-cpufreq", "performance", None, None, 1)
+            .dir(super::CPU, &["cpu0", "cpufreq"])
             .absent("/sys/devices/system/cpu/intel_pstate/status")
             .build();
         assert_eq!(st(&oob, "bios.hwp-native"), "fail");
         assert!(msg(&oob, "bios.hwp-native").contains("out-of-band"));
+        // The same absence in a tree that lacks the CPU directory proves nothing.
+        let tree = pstates("acpi-cpufreq", "performance", None, None, 1)
+            .absent("/sys/devices/system/cpu/intel_pstate/status")
+            .build();
+        assert_eq!(st(&tree, "bios.hwp-native"), "unknown");
         let no_hwp = pstates("intel_pstate", "performance", None, None, 1)
             .file("/sys/devices/system/cpu/intel_pstate/status", "active")
             .file("/proc/cmdline", "ro intel_pstate=no_hwp")
