@@ -157,7 +157,7 @@ impl HostReport {
 
 /// Finding counts summed over hosts: 64-bit, so that no set of reports can wrap them (with
 /// 32 bits, one report claiming 4,294,967,295 passes turned the fleet's fail count to 0).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct FleetCounts {
     pub pass: u64,
     pub fail: u64,
@@ -169,18 +169,35 @@ pub struct FleetCounts {
 }
 
 impl FleetCounts {
-    fn add(&mut self, c: &Counts) {
-        for (sum, n) in [
-            (&mut self.pass, c.pass),
-            (&mut self.fail, c.fail),
-            (&mut self.warn, c.warn),
-            (&mut self.info, c.info),
-            (&mut self.not_applicable, c.not_applicable),
-            (&mut self.unknown, c.unknown),
-            (&mut self.waived, c.waived),
+    /// Add one report's counts.
+    pub(crate) fn add(&mut self, c: &Counts) {
+        use crate::report::Status;
+        for (s, n) in [
+            (Status::Pass, c.pass),
+            (Status::Fail, c.fail),
+            (Status::Warn, c.warn),
+            (Status::Info, c.info),
+            (Status::NotApplicable, c.not_applicable),
+            (Status::Unknown, c.unknown),
+            (Status::Waived, c.waived),
         ] {
-            *sum = sum.saturating_add(u64::from(n));
+            self.add_status(s, u64::from(n));
         }
+    }
+
+    /// Add `n` findings of status `s`, saturating.
+    pub(crate) fn add_status(&mut self, s: crate::report::Status, n: u64) {
+        use crate::report::Status;
+        let c = match s {
+            Status::Pass => &mut self.pass,
+            Status::Fail => &mut self.fail,
+            Status::Warn => &mut self.warn,
+            Status::Info => &mut self.info,
+            Status::NotApplicable => &mut self.not_applicable,
+            Status::Unknown => &mut self.unknown,
+            Status::Waived => &mut self.waived,
+        };
+        *c = c.saturating_add(n);
     }
 
     pub fn of(&self, s: crate::report::Status) -> u64 {

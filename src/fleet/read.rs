@@ -351,17 +351,7 @@ fn implausible(r: &Document) -> Option<String> {
     }
     let c = &s.counts;
     let mut counts = Tally::default();
-    for (st, n) in [
-        (Status::Pass, c.pass),
-        (Status::Fail, c.fail),
-        (Status::Warn, c.warn),
-        (Status::Info, c.info),
-        (Status::NotApplicable, c.not_applicable),
-        (Status::Unknown, c.unknown),
-        (Status::Waived, c.waived),
-    ] {
-        counts.add(st, u64::from(n));
-    }
+    counts.add(c);
     if counts != r.tally {
         return Some(format!(
             "score.counts {} disagree with the findings {}",
@@ -372,13 +362,13 @@ fn implausible(r: &Document) -> Option<String> {
     if let Some(totals) = &r.rule_totals {
         let mut sum = Tally::default();
         for t in totals {
-            sum.add(Status::Pass, u64::from(t.pass));
-            sum.add(Status::Fail, u64::from(t.fail));
-            sum.add(Status::Warn, u64::from(t.warn));
-            sum.add(Status::Info, u64::from(t.info));
-            sum.add(Status::NotApplicable, u64::from(t.not_applicable));
-            sum.add(Status::Unknown, u64::from(t.unknown));
-            sum.add(Status::Waived, u64::from(t.waived));
+            sum.add_status(Status::Pass, u64::from(t.pass));
+            sum.add_status(Status::Fail, u64::from(t.fail));
+            sum.add_status(Status::Warn, u64::from(t.warn));
+            sum.add_status(Status::Info, u64::from(t.info));
+            sum.add_status(Status::NotApplicable, u64::from(t.not_applicable));
+            sum.add_status(Status::Unknown, u64::from(t.unknown));
+            sum.add_status(Status::Waived, u64::from(t.waived));
         }
         if sum != counts {
             return Some(format!(

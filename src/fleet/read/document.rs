@@ -13,32 +13,9 @@ use crate::report::Status;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-/// Findings counted by status.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Tally {
-    pub pass: u64,
-    pub fail: u64,
-    pub warn: u64,
-    pub info: u64,
-    pub not_applicable: u64,
-    pub unknown: u64,
-    pub waived: u64,
-}
-
-impl Tally {
-    pub fn add(&mut self, s: Status, n: u64) {
-        let c = match s {
-            Status::Pass => &mut self.pass,
-            Status::Fail => &mut self.fail,
-            Status::Warn => &mut self.warn,
-            Status::Info => &mut self.info,
-            Status::NotApplicable => &mut self.not_applicable,
-            Status::Unknown => &mut self.unknown,
-            Status::Waived => &mut self.waived,
-        };
-        *c = c.saturating_add(n);
-    }
-}
+/// Findings counted by status: the fleet's own counters, so that one report's tally and the
+/// fleet's sums are one type.
+pub(super) use crate::fleet::model::FleetCounts as Tally;
 
 /// The parts of a report the roll-up reads.
 pub(super) struct Document {
@@ -243,13 +220,13 @@ impl<'de> Visitor<'de> for Findings {
         if self.keep {
             let mut kept = Vec::new();
             while let Some(f) = seq.next_element::<LiteFinding>()? {
-                tally.add(f.status, 1);
+                tally.add_status(f.status, 1);
                 kept.push(f);
             }
             return Ok((tally, Some(kept)));
         }
         while let Some(StatusOnly(status)) = seq.next_element()? {
-            tally.add(status, 1);
+            tally.add_status(status, 1);
         }
         Ok((tally, None))
     }
