@@ -20,3 +20,4 @@ pub mod rules;
 pub mod safe_text;
 pub mod snapshot;
 pub mod util;
+pub mod vocab;

@@ -148,6 +148,40 @@ pub fn on_threads<T: Send>(
     })
 }
 
+/// `*` matches any run of characters.
+///
+/// Iterative, with one backtrack point (the last `*`): O(pattern × subject) at worst. The
+/// recursive form took exponential time on `a*a*a*...b` against a long VM name, and VM names
+/// come from the audited host's command lines.
+pub fn glob(pat: &str, s: &str) -> bool {
+    let (p, s) = (pat.as_bytes(), s.as_bytes());
+    let (mut pi, mut si) = (0usize, 0usize);
+    // Where the last `*` was, and the subject position it is currently made to cover up to.
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, si));
+                pi += 1;
+            }
+            Some(&c) if c == s[si] => {
+                pi += 1;
+                si += 1;
+            }
+            _ => match star {
+                // Let the last `*` swallow one more byte and retry from there.
+                Some((sp, ss)) => {
+                    pi = sp + 1;
+                    si = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi.min(p.len())..].iter().all(|&c| c == b'*')
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -202,5 +236,32 @@ mod tests {
         let r = super::on_threads(2, || -> u8 { panic!("worker") });
         assert_eq!(r.len(), 2);
         assert!(r.iter().all(|x| x.is_err()));
+    }
+
+    #[test]
+    fn globs() {
+        for (p, s, want) in [
+            ("*", "", true),
+            ("", "", true),
+            ("", "a", false),
+            ("a*", "abc", true),
+            ("*c", "abc", true),
+            ("a*c", "ac", true),
+            ("a*c", "ab", false),
+            ("*a*b", "xaxxb", true),
+            ("a**b", "ab", true),
+            ("qemu.blk.*", "qemu.blk.cache", true),
+            ("vm:db-*", "vm:web-1", false),
+            ("*x*", "abc", false),
+            ("ab*", "a", false),
+        ] {
+            assert_eq!(super::glob(p, s), want, "{p} vs {s}");
+        }
+        let t = std::time::Instant::now();
+        assert!(!super::glob(
+            &format!("{}b", "a*".repeat(30)),
+            &"a".repeat(5000)
+        ));
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
     }
 }

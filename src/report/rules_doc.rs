@@ -1,6 +1,6 @@
 //! `kvmaudit rules` and `kvmaudit explain ID`, from the embedded metadata.
 
-use crate::rules::meta::{catalogue, Automatable, RuleMeta};
+use crate::vocab::catalogue::{catalogue, Automatable, RuleMeta};
 use comfy_table::{ColumnConstraint, Width};
 
 /// The rule list at the piped width (100 columns).

@@ -8,7 +8,7 @@ use super::{
     Evidence, Finding, Profile, Remediation, Report, Score, Severity, Status, ToolInfo, VmEntry,
     VmScore, REPORT_SCHEMA_VERSION,
 };
-use crate::rules::score;
+use crate::vocab::scoring as score;
 
 /// (id, guide section, scope, per-device kind or "-", severity, title): catalogue §4.
 pub const RULES: &[(&str, &str, &str, &str, Severity, &str)] = &[

@@ -571,7 +571,7 @@ impl View {
 
     /// Whether finding `f` of report `r` passes the filters.
     pub fn shows(&self, r: &Report, f: &Finding) -> bool {
-        use crate::rules::waivers::glob;
+        use crate::util::glob;
         if !self.statuses.is_empty() && !self.statuses.contains(&f.status) {
             return false;
         }
