@@ -19,5 +19,7 @@ pub mod report;
 pub mod rules;
 pub mod safe_text;
 pub mod snapshot;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testkit;
 pub mod util;
 pub mod vocab;

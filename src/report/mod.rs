@@ -9,7 +9,9 @@ pub mod junit;
 pub mod platform_note;
 pub mod prom;
 pub mod rules_doc;
-pub mod sample;
+/// Old path of [`crate::testkit::sample_report`], for tests written against it.
+#[cfg(any(test, feature = "test-support"))]
+pub use crate::testkit::sample_report as sample;
 pub mod schema;
 pub mod summary;
 pub mod table;

@@ -9,7 +9,9 @@ pub mod meta;
 pub mod outcome;
 pub mod persistent;
 pub mod score;
-pub mod testkit;
+/// Old path of [`crate::testkit::snap_builder`], for tests written against it.
+#[cfg(any(test, feature = "test-support"))]
+pub use crate::testkit::snap_builder as testkit;
 pub mod waivers;
 
 pub use engine::evaluate;
