@@ -102,7 +102,7 @@ fn kernel_flags(s: &Snapshot) -> Option<Vec<&str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testkit::SnapBuilder;
+    use crate::testkit::snap_builder::SnapBuilder;
 
     fn note(b: SnapBuilder) -> Option<String> {
         let s = b.build();
