@@ -676,7 +676,7 @@ fn read_report(path: &std::path::Path) -> Result<Report> {
 }
 
 /// The JSON report (pretty, with a final newline), written as it is serialized: held whole, the
-/// text of a host with 10,000 VMs (200 MB) was half the scan's peak memory.
+/// text of a host with many VMs would be a second copy of the report in memory.
 fn write_report_json(path: &std::path::Path, r: &Report) -> Result<()> {
     crate::util::write_output_with(path, |w| {
         serde_json::to_writer_pretty(&mut *w, r)?;

@@ -1,8 +1,10 @@
 //! How much of a `--root` tree one scan may read.
 //!
-//! Each file read has its own size cap, but a tree can name one file many times: 400 links to a
-//! 16 MB `numa_maps` cost more than 3 GiB, and 1,000 `cpuN/cpuidle` links to one directory of
-//! 1,000 states cost 6 million reads (240 s). So a scan of a tree also has global limits:
+//! Each file read has its own size cap, but a tree can name one file many times: hundreds of
+//! links to one large `numa_maps` multiply the bytes read by the number of links, and a
+//! thousand `cpuN/cpuidle` links to one directory of a thousand states multiply the reads
+//! (BENCHMARKS.md, bounded resources, has the figures). So a scan of a tree also has global
+//! limits:
 //!
 //! - bytes read in total, and entries (files, links, directory entries) looked at in total;
 //! - a directory already listed (same device and inode) is not listed again under another name;

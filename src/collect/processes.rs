@@ -33,8 +33,8 @@ fn basename(p: &str) -> &str {
 /// Processes per thread before another thread is worth starting.
 const PIDS_PER_THREAD: usize = 64;
 /// Threads inspecting processes: reading `/proc/PID/numa_maps` makes the kernel walk the page
-/// tables of every mapping (0.6 ms for an idle QEMU, more for a big guest on 4 KiB pages), so
-/// 50 VMs cost 30 ms of system time on one core.
+/// tables of every mapping, so discovery is mostly system time that grows with the number and
+/// size of the guests; spreading it over a few cores shortens the scan (BENCHMARKS.md).
 const MAX_THREADS_DISCOVERY: usize = 4;
 
 /// Every QEMU process visible under `/proc`, in pid order.

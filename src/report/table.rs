@@ -29,9 +29,9 @@ pub const MESSAGE_CHARS: usize = 140;
 /// Longest observed or expected value shown in a finding row.
 pub const VALUE_CHARS: usize = 60;
 /// Longest host-derived text (a VM name, a target, a hostname, a note) shown in a cell or a
-/// line. A tenant names its VM: a 120 KB name made the layout take seconds (comfy-table's
-/// width arithmetic is not linear, and overflows) while the JSON took milliseconds. The JSON
-/// and the HTML keep the whole text.
+/// line. A tenant names its VM, and the table layout's cost grows faster than a cell's width
+/// (comfy-table's width arithmetic is not linear, and overflows); the JSON and the HTML keep
+/// the whole text. The measurement is in BENCHMARKS.md (bounded resources).
 pub const CELL_CHARS: usize = 300;
 /// Longest note printed under the tables (notes are sentences that can quote a path or two).
 pub const NOTE_CHARS: usize = 2000;

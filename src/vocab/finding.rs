@@ -68,7 +68,7 @@ pub struct Finding {
     /// A data-integrity failure (`cache=unsafe`), reported apart from the score.
     #[serde(default, skip_serializing_if = "is_false")]
     pub blocker: bool,
-    // Boxed: almost no finding has one, and inline it was 48 of a finding's 312 bytes.
+    // Boxed: almost no finding has one, and inline it would make every finding 48 bytes bigger.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<Box<WaiverNote>>,
 }

@@ -7,7 +7,7 @@ use crate::snapshot::RawBytes;
 /// Largest command line (argv bytes, NULs included) kvmaudit models: 8 MiB. Linux refuses an
 /// `execve` whose argv and environment exceed a quarter of the stack limit (2 MiB by default), so
 /// no running QEMU has one this long; a bigger "command line" is a wrong file or a hostile one,
-/// and modelling it would cost memory in proportion (2.4 GB for 100 MB of `-device` options).
+/// and modelling it would cost memory many times its size (`-device` options especially).
 /// `/proc/PID/cmdline` reads use the same bound.
 pub const MAX_COMMAND_LINE: usize = 8 * 1024 * 1024;
 
