@@ -318,9 +318,18 @@ pub struct VmEntry {
     /// nodes by design, so advice never confines it to one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_numa_nodes: Option<u32>,
+    /// `defined, not running` for a libvirt definition audited without a process (its
+    /// score is its own and stays out of the host's); absent for running VMs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 impl VmEntry {
+    /// A definition audited before it runs (kept out of the running score).
+    pub fn is_defined_only(&self) -> bool {
+        self.state.is_some()
+    }
+
     /// The name to show: unique in the report.
     pub fn display(&self) -> &str {
         self.label.as_deref().unwrap_or(&self.name)
@@ -354,8 +363,7 @@ impl Report {
         profile: Profile,
     ) -> Report {
         let vms = host
-            .vms
-            .iter()
+            .all_vms()
             .map(|vm| VmEntry {
                 name: vm.name(),
                 label: (vm.label != vm.name()).then(|| vm.label.clone()),
@@ -373,9 +381,12 @@ impl Report {
                 guest_numa_nodes: u32::try_from(vm.model.numa_nodes.len())
                     .ok()
                     .filter(|n| *n > 1),
+                state: (vm.state != crate::model::host::VmState::Running)
+                    .then(|| vm.state.as_str().to_string()),
             })
             .collect();
         let mut notes = snap.notes.clone();
+        notes.extend(host.domain_notes.iter().cloned());
         notes.extend(host.cpu_notes.iter().cloned());
         if let Some(p) = &host.platform {
             notes.extend(

@@ -23,7 +23,10 @@ const MAX_CPU: u32 = 8191;
 impl CpuTune {
     pub fn from_domain(dom: &Element) -> CpuTune {
         let mut t = CpuTune {
-            vcpu_default: dom.child("vcpu").and_then(|v| v.attr("cpuset")).and_then(cpuset),
+            vcpu_default: dom
+                .child("vcpu")
+                .and_then(|v| v.attr("cpuset"))
+                .and_then(cpuset),
             ..CpuTune::default()
         };
         let Some(ct) = dom.child("cputune") else {

@@ -114,7 +114,11 @@ fn controller(c: &Element, root_bus: &str, a: &mut Argv) {
             let mut m = obj(&[
                 (
                     "driver",
-                    json!(if model == "pci-expander-bus" { "pxb" } else { "pxb-pcie" }),
+                    json!(if model == "pci-expander-bus" {
+                        "pxb"
+                    } else {
+                        "pxb-pcie"
+                    }),
                 ),
                 ("id", json!(format!("pci.{index}"))),
             ]);
@@ -127,9 +131,7 @@ fn controller(c: &Element, root_bus: &str, a: &mut Argv) {
             m.insert("bus".into(), json!(pci_bus(c, root_bus)));
             a.json("device", m);
         }
-        (Some("pci"), Some(model))
-            if !matches!(model, "pci-root" | "pcie-root") =>
-        {
+        (Some("pci"), Some(model)) if !matches!(model, "pci-root" | "pcie-root") => {
             let driver = match model {
                 "pcie-root-port" => "pcie-root-port",
                 "pcie-switch-upstream-port" => "x3130-upstream",
@@ -194,11 +196,17 @@ fn disk(
     let dev = target.and_then(|t| t.attr("dev")).unwrap_or("");
     let bus = target
         .and_then(|t| t.attr("bus"))
-        .unwrap_or(if dev.starts_with("vd") { "virtio" } else { "ide" });
+        .unwrap_or(if dev.starts_with("vd") {
+            "virtio"
+        } else {
+            "ide"
+        });
     let idx = target_index(dev).unwrap_or(pos);
     let drv = d.child("driver");
     let src = d.child("source");
-    let addr = d.child("address").filter(|ad| ad.attr("type") == Some("drive"));
+    let addr = d
+        .child("address")
+        .filter(|ad| ad.attr("type") == Some("drive"));
     let addr_n = |k: &str| addr.and_then(|ad| ad.attr(k)).and_then(parse_int);
     let label = format!("<disk dev='{dev}'>");
 
@@ -237,7 +245,8 @@ fn disk(
                 "rbd" | "nbd" | "iscsi" | "gluster" | "http" | "https" | "ftp" | "ftps" | "ssh"
                 | "sheepdog" | "vxhs" | "nfs" => p,
                 _ => {
-                    a.notes.push(format!("{label}: network protocol '{p}' is not modelled"));
+                    a.notes
+                        .push(format!("{label}: network protocol '{p}' is not modelled"));
                     "network"
                 }
             };
@@ -256,9 +265,13 @@ fn disk(
     let cache = drv.and_then(|d| d.attr("cache"));
     let flags = cache.and_then(cache_flags);
     if cache.is_some() && flags.is_none() {
-        a.notes.push(format!("{label}: cache='{}' is not a libvirt cache mode", cache.unwrap_or("")));
+        a.notes.push(format!(
+            "{label}: cache='{}' is not a libvirt cache mode",
+            cache.unwrap_or("")
+        ));
     }
-    let cache_obj = flags.map(|(direct, no_flush, _)| json!({"direct": direct, "no-flush": no_flush}));
+    let cache_obj =
+        flags.map(|(direct, no_flush, _)| json!({"direct": direct, "no-flush": no_flush}));
     let mut s = obj(&[("driver", json!(proto))]);
     if let Some(f) = &filename {
         s.insert("filename".into(), json!(f));
@@ -289,7 +302,11 @@ fn disk(
     // The device.
     let mut m = Map::new();
     let (driver, id, busname) = match bus {
-        "virtio" => ("virtio-blk-pci", format!("virtio-disk{idx}"), pci_bus(d, root_bus)),
+        "virtio" => (
+            "virtio-blk-pci",
+            format!("virtio-disk{idx}"),
+            pci_bus(d, root_bus),
+        ),
         "scsi" => {
             let c = addr_n("controller").unwrap_or((idx / 7) as u64);
             let unit = addr_n("unit").unwrap_or((idx % 7) as u64);
@@ -341,7 +358,8 @@ fn disk(
         "fdc" => ("floppy", format!("fdc0-0-{idx}"), String::new()),
         "sd" => ("sd-card", format!("sd-disk{idx}"), String::new()),
         other => {
-            a.notes.push(format!("{label}: bus '{other}' is not modelled"));
+            a.notes
+                .push(format!("{label}: bus '{other}' is not modelled"));
             return;
         }
     };
@@ -463,7 +481,12 @@ fn interface(n: &Element, i: usize, root_bus: &str, a: &mut Argv) {
 /// `<address domain bus slot function>` as `0000:3d:01.1`.
 fn pci_address(ad: &Element) -> Option<String> {
     let f = |k: &str, d: u64| ad.attr(k).map_or(Some(d), parse_int);
-    let (dom, bus, slot, func) = (f("domain", 0)?, f("bus", 0)?, f("slot", 0)?, f("function", 0)?);
+    let (dom, bus, slot, func) = (
+        f("domain", 0)?,
+        f("bus", 0)?,
+        f("slot", 0)?,
+        f("function", 0)?,
+    );
     if dom > 0xffff || bus > 0xff || slot > 0x1f || func > 7 {
         return None;
     }
@@ -482,7 +505,8 @@ fn hostdev(h: &Element, n: &mut usize, root_bus: &str, a: &mut Argv) {
     match h.attr("type") {
         Some("pci") => {
             let Some(bdf) = h.at(&["source", "address"]).and_then(pci_address) else {
-                a.notes.push("<hostdev type='pci'> without a readable source address".into());
+                a.notes
+                    .push("<hostdev type='pci'> without a readable source address".into());
                 return;
             };
             m.insert("host".into(), json!(bdf));
@@ -511,7 +535,8 @@ fn memory_device(m: &Element, mem: &MemPlan, counters: &mut [usize; 4], a: &mut 
         Some("virtio-mem") => (2, "virtio-mem-pci", "virtiomem"),
         Some("virtio-pmem") => (3, "virtio-pmem-pci", "virtiopmem"),
         Some(other) => {
-            a.notes.push(format!("<memory model='{other}'> is not modelled"));
+            a.notes
+                .push(format!("<memory model='{other}'> is not modelled"));
             return;
         }
         None => return,

@@ -54,9 +54,9 @@ pub(super) fn lower(dom: &Element) -> Argv {
     match dom.attr("type") {
         Some("kvm") => a.opt("accel", "kvm"),
         Some("qemu") => a.opt("accel", "tcg"),
-        Some(other) => a
-            .notes
-            .push(format!("<domain type='{other}'>: not a QEMU accelerator kvmaudit models")),
+        Some(other) => a.notes.push(format!(
+            "<domain type='{other}'>: not a QEMU accelerator kvmaudit models"
+        )),
         None => a.notes.push("<domain> has no type (kvm or qemu)".into()),
     }
     cpu(dom, &mut a);
@@ -65,7 +65,11 @@ pub(super) fn lower(dom: &Element) -> Argv {
     // libvirt always writes mem-lock (off when <locked/> is absent) and never cpu-pm.
     a.opt(
         "overcommit",
-        if locked { "mem-lock=on" } else { "mem-lock=off" },
+        if locked {
+            "mem-lock=on"
+        } else {
+            "mem-lock=off"
+        },
     );
     smp(dom, &mut a);
     ram_backends(dom, &mem, &mut a);
@@ -110,7 +114,12 @@ fn memory_plan(dom: &Element, notes: &mut Vec<String>) -> MemPlan {
     if let Some(hp) = hp {
         for p in hp.all("page") {
             let size = kib_of(p.attr("size"), p.attr("unit").or(Some("KiB")));
-            let nodes = p.attr("nodeset").map(|s| crate::parse::cpulist::parse(s).unwrap_or_default().into_iter().collect());
+            let nodes = p.attr("nodeset").map(|s| {
+                crate::parse::cpulist::parse(s)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect()
+            });
             hugepages.push((nodes, size));
         }
         if hugepages.is_empty() {
@@ -123,7 +132,10 @@ fn memory_plan(dom: &Element, notes: &mut Vec<String>) -> MemPlan {
             n.all("cell")
                 .enumerate()
                 .map(|(i, c)| Cell {
-                    id: c.attr("id").and_then(|v| v.parse().ok()).unwrap_or(i as u32),
+                    id: c
+                        .attr("id")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(i as u32),
                     cpus: c.attr("cpus").map(str::to_string),
                     bytes: bytes_of(c.attr("memory"), c.attr("unit").or(Some("KiB"))),
                     shared: c.attr("memAccess").map(|m| m == "shared"),
@@ -252,7 +264,8 @@ impl MemPlan {
 
 fn machine(dom: &Element, mem: &MemPlan, a: &mut Argv) {
     let Some(t) = dom.at(&["os", "type"]) else {
-        a.notes.push("<os><type> is missing: machine type unknown".into());
+        a.notes
+            .push("<os><type> is missing: machine type unknown".into());
         return;
     };
     let mut m = match t.attr("machine") {
@@ -339,7 +352,11 @@ fn cpu(dom: &Element, a: &mut Argv) {
         if let Some(on) = fs.child("pvspinlock").and_then(state) {
             feat("kvm-pv-unhalt", on);
         }
-        if let Some(on) = fs.child("apic").and_then(|e| e.attr("eoi")).map(|s| s == "on") {
+        if let Some(on) = fs
+            .child("apic")
+            .and_then(|e| e.attr("eoi"))
+            .map(|s| s == "on")
+        {
             feat("kvm-pv-eoi", on);
         }
         if let Some(k) = fs.child("kvm") {
@@ -399,7 +416,9 @@ fn smp(dom: &Element, a: &mut Argv) {
         a.notes.push("<vcpu> is missing or not a number".into());
         return;
     };
-    let current: Option<u32> = v.and_then(|v| v.attr("current")).and_then(|c| c.parse().ok());
+    let current: Option<u32> = v
+        .and_then(|v| v.attr("current"))
+        .and_then(|c| c.parse().ok());
     let mut s = current.filter(|c| *c < max).unwrap_or(max).to_string();
     if current.is_some_and(|c| c < max) {
         s.push_str(&format!(",maxcpus={max}"));
@@ -448,7 +467,10 @@ fn ram_backends(dom: &Element, mem: &MemPlan, a: &mut Argv) {
         let Some(nodes) = nodeset.and_then(|n| crate::parse::cpulist::parse(n).ok()) else {
             return;
         };
-        m.insert("host-nodes".into(), json!(nodes.into_iter().collect::<Vec<u32>>()));
+        m.insert(
+            "host-nodes".into(),
+            json!(nodes.into_iter().collect::<Vec<u32>>()),
+        );
         m.insert("policy".into(), json!(policy));
     };
     if mem.numa_cells.is_empty() {

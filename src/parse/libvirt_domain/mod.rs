@@ -58,13 +58,19 @@ pub fn parse(bytes: &[u8]) -> Result<Domain, ParseError> {
         )));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        ParseError::new(format!("not UTF-8 (byte {}): not a domain XML", e.valid_up_to()))
+        ParseError::new(format!(
+            "not UTF-8 (byte {}): not a domain XML",
+            e.valid_up_to()
+        ))
     })?;
     let root = tree::parse(text).map_err(ParseError::new)?;
     let (dom, status_pid) = match root.name.as_str() {
         "domain" => (&root, None),
         "domstatus" => {
-            let pid = root.attr("pid").and_then(|p| p.parse::<u32>().ok()).filter(|p| *p > 0);
+            let pid = root
+                .attr("pid")
+                .and_then(|p| p.parse::<u32>().ok())
+                .filter(|p| *p > 0);
             let dom = root.child("domain").ok_or_else(|| {
                 ParseError::new("<domstatus> holds no <domain>: not a libvirt status XML")
             })?;
@@ -82,7 +88,11 @@ pub fn parse(bytes: &[u8]) -> Result<Domain, ParseError> {
         uuid: dom.text_at(&["uuid"]).map(str::to_string),
         domain_type: dom.attr("type").map(str::to_string),
         status_pid,
-        argv: lowered.args.iter().map(|s| RawBytes::from(s.as_str())).collect(),
+        argv: lowered
+            .args
+            .iter()
+            .map(|s| RawBytes::from(s.as_str()))
+            .collect(),
         cputune: CpuTune::from_domain(dom),
         notes: lowered.notes,
     })

@@ -41,7 +41,10 @@ fn a_tuned_domain_becomes_the_vm_model() {
     assert_eq!(d.name.as_deref(), Some("db1"));
     let m = d.model();
     assert_eq!(m.name.as_deref(), Some("db1"));
-    assert_eq!(m.uuid.as_deref(), Some("6c5b9c3e-0d3b-4c41-9b61-7d2a1c0e5f01"));
+    assert_eq!(
+        m.uuid.as_deref(),
+        Some("6c5b9c3e-0d3b-4c41-9b61-7d2a1c0e5f01")
+    );
     assert_eq!(m.machine.machine_type.as_deref(), Some("pc-q35-8.2"));
     assert_eq!(m.machine.mem_merge, Some(false));
     assert_eq!(m.machine.nvdimm, Some(true));
@@ -55,8 +58,14 @@ fn a_tuned_domain_becomes_the_vm_model() {
     assert_eq!(m.memory.size_bytes, Some(4 << 30));
     assert_eq!(m.overcommit.merged().0, MemLock::On);
     let ram = m.main_ram_backend().unwrap();
-    assert_eq!(ram.mem_path.as_deref(), Some("/dev/hugepages1G/libvirt/qemu/db1"));
-    assert_eq!((ram.host_nodes.as_slice(), ram.policy.as_deref()), (&[1][..], Some("bind")));
+    assert_eq!(
+        ram.mem_path.as_deref(),
+        Some("/dev/hugepages1G/libvirt/qemu/db1")
+    );
+    assert_eq!(
+        (ram.host_nodes.as_slice(), ram.policy.as_deref()),
+        (&[1][..], Some("bind"))
+    );
     assert_eq!(ram.prealloc, Some(true));
     assert_eq!(m.uses_hugepages(), crate::model::vm::HugepageUse::All);
     assert_eq!(m.iothreads.len(), 2);
@@ -78,7 +87,10 @@ fn a_tuned_domain_becomes_the_vm_model() {
 
     let n = &m.nics[0];
     assert_eq!(n.model.as_deref(), Some("virtio-net-pci"));
-    assert_eq!((n.vhost(), n.queues(), n.packed), (Some(true), Some(4), Some(true)));
+    assert_eq!(
+        (n.vhost(), n.queues(), n.packed),
+        (Some(true), Some(4), Some(true))
+    );
     assert_eq!(m.nics[1].model.as_deref(), Some("e1000e"));
     assert_eq!(m.nics[1].vhost(), Some(false));
     assert_eq!(m.vfio_devices[0].host_bdf.as_deref(), Some("0000:3d:01.1"));
@@ -107,7 +119,10 @@ fn status_xml_gives_the_pid_and_numa_cells_their_backends() {
     let m = d.model();
     assert_eq!(m.numa_nodes.len(), 2);
     assert_eq!(m.memory.ram_backend_ids, ["ram-node0", "ram-node1"]);
-    assert_eq!(m.backend("ram-node0").unwrap().qom_type, "memory-backend-ram");
+    assert_eq!(
+        m.backend("ram-node0").unwrap().qom_type,
+        "memory-backend-ram"
+    );
     let n1 = m.backend("ram-node1").unwrap();
     assert_eq!(n1.qom_type, "memory-backend-file");
     assert_eq!(n1.policy.as_deref(), Some("bind"));
@@ -118,7 +133,10 @@ fn status_xml_gives_the_pid_and_numa_cells_their_backends() {
 #[test]
 fn not_a_domain_is_an_error_with_the_reason() {
     for (bad, why) in [
-        (&b"<network><name>x</name></network>"[..], "not a libvirt domain"),
+        (
+            &b"<network><name>x</name></network>"[..],
+            "not a libvirt domain",
+        ),
         (b"\xff\xfe<domain/>", "not UTF-8"),
         (b"<domstatus pid='1'/>", "holds no <domain>"),
         (b"<!DOCTYPE domain SYSTEM 'x'><domain/>", "DOCTYPE"),

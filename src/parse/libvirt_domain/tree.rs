@@ -138,7 +138,10 @@ pub fn parse(text: &str) -> Result<Element, String> {
         }
     }
     if !stack.is_empty() {
-        return Err(format!("unexpected end of document inside <{}>", stack.last().map(|e| e.name.as_str()).unwrap_or("")));
+        return Err(format!(
+            "unexpected end of document inside <{}>",
+            stack.last().map(|e| e.name.as_str()).unwrap_or("")
+        ));
     }
     root.ok_or_else(|| "no root element".to_string())
 }
@@ -197,8 +200,10 @@ mod tests {
 
     #[test]
     fn reads_elements_attributes_text_and_entities() {
-        let t = parse("<?xml version='1.0'?>\n<!-- c --><a x='1&amp;2'><b>hi &lt;there&gt; &#65;</b><c/></a>")
-            .unwrap();
+        let t = parse(
+            "<?xml version='1.0'?>\n<!-- c --><a x='1&amp;2'><b>hi &lt;there&gt; &#65;</b><c/></a>",
+        )
+        .unwrap();
         assert_eq!(t.name, "a");
         assert_eq!(t.attr("x"), Some("1&2"));
         assert_eq!(t.text_at(&["b"]), Some("hi <there> A"));
