@@ -16,13 +16,28 @@ const FORM_LIMITS: &[(&str, &str)] = &[
     // domxml-to-native writes every <interface> as `-netdev tap,fd=N` (SOURCE.md caveat 4): the
     // backend type (user, vhost-user), the vhost-net fd and the queue count are only decided
     // when libvirt starts the domain, so its argv shows none of them while the XML does.
-    ("qemu.net.vhost", "NIC backend rewritten to tap,fd= by domxml-to-native"),
-    ("qemu.net.multiqueue", "NIC backend rewritten to tap,fd= by domxml-to-native"),
-    ("qemu.net.poll-us", "NIC backend rewritten to tap,fd= by domxml-to-native"),
-    ("qemu.net.virtio-model", "a user-mode NIC becomes a tap NIC in domxml-to-native"),
+    (
+        "qemu.net.vhost",
+        "NIC backend rewritten to tap,fd= by domxml-to-native",
+    ),
+    (
+        "qemu.net.multiqueue",
+        "NIC backend rewritten to tap,fd= by domxml-to-native",
+    ),
+    (
+        "qemu.net.poll-us",
+        "NIC backend rewritten to tap,fd= by domxml-to-native",
+    ),
+    (
+        "qemu.net.virtio-model",
+        "a user-mode NIC becomes a tap NIC in domxml-to-native",
+    ),
     // `machine='pc'`/`'q35'` is an alias the XML keeps; the versioned type (pc-i440fx-7.2) is
     // chosen by libvirt from the installed QEMU at start, so the XML form cannot date QEMU.
-    ("base.qemu.version", "machine alias expanded only when the domain starts"),
+    (
+        "base.qemu.version",
+        "machine alias expanded only when the domain starts",
+    ),
 ];
 
 /// The rules compared: VM-scope rules whose metadata names argv as evidence.
@@ -87,7 +102,9 @@ fn domain_xml_verdicts_agree_with_the_argv_libvirt_generates() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         assert!(!common::in_ci(), "CI runs as root");
-        eprintln!("\n*** SKIPPING: hugepage domains need a hugetlbfs mount, which needs root ***\n");
+        eprintln!(
+            "\n*** SKIPPING: hugepage domains need a hugetlbfs mount, which needs root ***\n"
+        );
         return;
     }
     let work = tempfile::tempdir().unwrap();
@@ -158,8 +175,14 @@ fn domain_xml_verdicts_agree_with_the_argv_libvirt_generates() {
     let mut disagreements = Vec::new();
     let mut compared = 0usize;
     for (xml, args) in &converted {
-        let a = verdicts(&scan(&host, &["--qemu-argv", args.to_str().unwrap()]), &rules);
-        let x = verdicts(&scan(&host, &["--domain-xml", xml.to_str().unwrap()]), &rules);
+        let a = verdicts(
+            &scan(&host, &["--qemu-argv", args.to_str().unwrap()]),
+            &rules,
+        );
+        let x = verdicts(
+            &scan(&host, &["--domain-xml", xml.to_str().unwrap()]),
+            &rules,
+        );
         assert!(!a.is_empty(), "{}: no VM verdicts", args.display());
         compared += a.len();
         for d in a.symmetric_difference(&x) {
