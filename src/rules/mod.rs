@@ -9,6 +9,7 @@ pub mod meta;
 pub mod outcome;
 pub mod persistent;
 pub mod score;
+pub mod status_pinning;
 pub mod testkit;
 pub mod waivers;
 
