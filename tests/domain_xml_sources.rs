@@ -205,6 +205,23 @@ fn collect_keeps_domains_and_bad_domain_xml_is_refused_by_name() {
     let replay = scan(&["--snapshot", snap.to_str().unwrap()]);
     assert_eq!(direct["vms"], replay["vms"]);
 
+    // --qemu-argv replaces the host's VMs: its libvirt definitions go with its processes.
+    let argv = dir.path().join("one.args");
+    std::fs::copy(root.join("proc/4242/cmdline"), &argv).unwrap();
+    let r = scan(&[
+        "--root",
+        root.to_str().unwrap(),
+        "--qemu-argv",
+        argv.to_str().unwrap(),
+    ]);
+    let names: Vec<&str> = r["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["running1"]);
+
     // --domain-xml adds a definition to any scan; a file that is not one ends the run.
     let file = dir.path().join("tmpl.xml");
     std::fs::write(

@@ -388,6 +388,10 @@ fn apply_overrides(snap: &mut Snapshot, src: &Sources) -> Result<()> {
             note_override(snap, "qemu_argv", p);
         }
         snap.qemu = Sourced::value("--qemu-argv", vms);
+        // The command lines named are the VMs of this scan: the host's own libvirt domains
+        // (definitions, status XML) belong to the processes they replaced.
+        snap.domain_xml
+            .retain(|d| d.kind == crate::snapshot::DomainXmlKind::File);
     }
     for p in &src.domain_xml {
         let files = domains::read_named(p)?;
