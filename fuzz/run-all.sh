@@ -18,7 +18,7 @@ cd "$(dirname "$0")" || exit 1
 secs=${1:-60}
 shift || true
 all=(cpuid cpuid_model smbios dmidecode_text kconfig argv_file argv_nul sysfs_values
-     snapshot_json host_files waivers_toml)
+     snapshot_json host_files waivers_toml libvirt_domain)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 

@@ -102,6 +102,10 @@ for p in files("hosts", lambda p: p.endswith("/cmdline") and "/proc/" in p and p
         put("argv_file", b)
         put("argv_nul", b.split(b"\0", 1)[1])
 
+# --- libvirt domain XML: libvirt's own test-suite domains and the live test's domain
+for p in list(files("libvirt-xml", lambda p: p.endswith(".xml"))) + list(files("libvirt-domains")):
+    put("libvirt_domain", read(p))
+
 # --- sysfs values: every small fixture file under sys/ and a few proc files, by parser.
 sel = {"cpulist": 0, "bracketed": 1, "meminfo": 2, "cmdline": 3}
 for p in files("hosts"):

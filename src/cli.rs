@@ -70,6 +70,10 @@ pub struct SourceArgs {
     /// repeatable; replaces process discovery
     #[arg(long = "qemu-argv", value_name = "FILE")]
     pub qemu_argv: Vec<PathBuf>,
+    /// A libvirt domain XML (`virsh dumpxml` output, /etc/libvirt/qemu/NAME.xml, a template) or
+    /// a directory of them; repeatable; audited as VMs that are defined, not running
+    #[arg(long = "domain-xml", value_name = "FILE|DIR")]
+    pub domain_xml: Vec<PathBuf>,
 }
 
 impl SourceArgs {
@@ -81,6 +85,7 @@ impl SourceArgs {
             dmi: self.dmi.clone(),
             kconfig: self.kconfig.clone(),
             qemu_argv: self.qemu_argv.clone(),
+            domain_xml: self.domain_xml.clone(),
         }
     }
 }

@@ -430,9 +430,34 @@ pub struct Snapshot {
     pub links: BTreeMap<String, Fact<String>>,
     /// QEMU processes (or `--qemu-argv` files); an error when `/proc` could not be listed.
     pub qemu: Sourced<Vec<QemuProcess>>,
+    /// libvirt domain XML: definitions (`/etc/libvirt/qemu/*.xml`, `--domain-xml`) and status
+    /// XML of running domains (`/run/libvirt/qemu/*.xml`), as text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domain_xml: Vec<DomainXmlFile>,
     /// Notes the collector wants the report to carry (bounds hit, files skipped, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// Where a domain XML came from, which decides what it says about the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainXmlKind {
+    /// A persistent definition on the host (`/etc/libvirt/qemu/NAME.xml`).
+    Defined,
+    /// libvirt's status XML of a running domain (`/run/libvirt/qemu/NAME.xml`, with its pid).
+    Status,
+    /// A file named with `--domain-xml` (`virsh dumpxml` output, a template).
+    File,
+}
+
+/// One domain XML file, read but not parsed (the model stage parses it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainXmlFile {
+    pub kind: DomainXmlKind,
+    pub path: String,
+    #[serde(flatten)]
+    pub xml: Fact<String>,
 }
 
 impl Snapshot {

@@ -29,7 +29,14 @@ fn assert_one_line_error(args: &[&str], must_name: &str) {
 
 #[test]
 fn missing_inputs_exit_1_naming_the_file() {
-    for flag in ["--cpuid", "--dmi", "--kconfig", "--qemu-argv", "--snapshot"] {
+    for flag in [
+        "--cpuid",
+        "--dmi",
+        "--kconfig",
+        "--qemu-argv",
+        "--domain-xml",
+        "--snapshot",
+    ] {
         assert_one_line_error(&["scan", flag, "/nonexistent/input"], "/nonexistent/input");
     }
 }
@@ -40,7 +47,13 @@ fn malformed_inputs_exit_1_naming_the_file() {
     let junk = dir.path().join("junk.bin");
     std::fs::write(&junk, b"\x00\x01\x02 this is not any supported format \xff").unwrap();
     let junk = junk.to_str().unwrap();
-    for flag in ["--cpuid", "--dmi", "--kconfig", "--snapshot"] {
+    for flag in [
+        "--cpuid",
+        "--dmi",
+        "--kconfig",
+        "--domain-xml",
+        "--snapshot",
+    ] {
         assert_one_line_error(&["scan", flag, junk], junk);
     }
     let empty = dir.path().join("empty.args");

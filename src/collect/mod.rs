@@ -6,6 +6,7 @@
 
 pub mod budget;
 pub mod cpuid_live;
+pub mod domains;
 pub mod fsroot;
 pub mod host;
 pub mod paths;
@@ -32,6 +33,8 @@ pub struct Sources {
     pub dmi: Option<PathBuf>,
     pub kconfig: Option<PathBuf>,
     pub qemu_argv: Vec<PathBuf>,
+    /// `--domain-xml FILE|DIR`: libvirt domain definitions audited without a process.
+    pub domain_xml: Vec<PathBuf>,
 }
 
 /// Build the snapshot the sources describe.
@@ -142,6 +145,7 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
             notes.push(format!("{}: {}", smbios.path, e.describe()));
         }
     }
+    let domain_xml = domains::discover(fs, &mut notes);
     notes.extend(fs.budget_note());
     Snapshot {
         schema_version: SNAPSHOT_VERSION,
@@ -161,6 +165,7 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
         dirs: facts.dirs,
         links: facts.links,
         qemu,
+        domain_xml,
         notes,
     }
 }
@@ -383,6 +388,15 @@ fn apply_overrides(snap: &mut Snapshot, src: &Sources) -> Result<()> {
             note_override(snap, "qemu_argv", p);
         }
         snap.qemu = Sourced::value("--qemu-argv", vms);
+        // The command lines named are the VMs of this scan: the host's own libvirt domains
+        // (definitions, status XML) belong to the processes they replaced.
+        snap.domain_xml
+            .retain(|d| d.kind == crate::snapshot::DomainXmlKind::File);
+    }
+    for p in &src.domain_xml {
+        let files = domains::read_named(p)?;
+        snap.domain_xml.extend(files);
+        note_override(snap, "domain_xml", p);
     }
     Ok(())
 }

@@ -146,6 +146,7 @@ pub fn snapshot_from_report(r: &Report) -> Snapshot {
         files,
         dirs: Default::default(),
         links: Default::default(),
+        domain_xml: Vec::new(),
         qemu: Sourced::value("report", Vec::new()),
         notes: Vec::new(),
     }

@@ -80,6 +80,10 @@ struct LiteVm {
     score: LiteVmScore,
     #[serde(default)]
     vcpus: Option<u32>,
+    /// `defined, not running`: a definition audited before it starts, not one of the host's
+    /// running VMs.
+    #[serde(default)]
+    state: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -447,9 +451,10 @@ fn summarise(path: &Path, r: Document) -> Result<HostReport, Skipped> {
     }
     let identity = identity(path, &r.host)?;
     let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
-    let vm_count = r.vms.len();
-    let mut vms: Vec<VmRow> = r
-        .vms
+    // The fleet counts and ranks running VMs, as the host's own score does.
+    let running: Vec<LiteVm> = r.vms.into_iter().filter(|v| v.state.is_none()).collect();
+    let vm_count = running.len();
+    let mut vms: Vec<VmRow> = running
         .into_iter()
         .filter_map(|v| {
             finite(v.score.value).map(|score| VmRow {
@@ -514,6 +519,18 @@ mod tests {
         let fails: u32 = h.rules.iter().map(|x| x.fail).sum();
         assert_eq!(fails, r.score.counts.fail);
         assert_eq!(h.epoch, Some(1_795_694_400));
+    }
+
+    #[test]
+    fn defined_not_running_vms_are_not_counted_or_ranked() {
+        let mut r = sample::report(&sample::Spec::new(3, "hv03"));
+        r.vms[0].state = Some("defined, not running".into());
+        r.vms[0].score.value = Some(0.0);
+        let name = r.vms[0].name.clone();
+        let bytes = serde_json::to_vec(&r).unwrap();
+        let h = parse(Path::new("hv03.json"), &bytes).unwrap();
+        assert_eq!(h.vm_count, 2);
+        assert!(h.vms.iter().all(|v| v.name != name), "{name} ranked");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::topology::{numa_nodes, NumaNode, Topology};
 use super::vm::VmModel;
 use crate::parse::cmdline::Cmdline;
 use crate::parse::kconfig::KernelConfig;
+use crate::parse::libvirt_domain::CpuTune;
 use crate::parse::meminfo::Meminfo;
 use crate::snapshot::{Fact, Snapshot};
 
@@ -19,6 +20,29 @@ pub struct Vm {
     /// The display name, unique in this scan: [`Vm::name`], with the pid (else the uuid,
     /// else the position) added when another VM has the same name.
     pub label: String,
+    pub state: VmState,
+    /// `<cputune>` of the domain's libvirt XML: for a running VM its status XML (matched by
+    /// pid), for a defined one its definition. Pinning that argv never shows.
+    pub cputune: Option<CpuTune>,
+}
+
+/// Whether a VM is a running QEMU or a domain definition audited before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VmState {
+    /// A QEMU process (or a `--qemu-argv` command line).
+    #[default]
+    Running,
+    /// A libvirt definition with no running process: audited, kept out of the running score.
+    DefinedNotRunning,
+}
+
+impl VmState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VmState::Running => "running",
+            VmState::DefinedNotRunning => "defined, not running",
+        }
+    }
 }
 
 impl Vm {
@@ -55,7 +79,13 @@ pub struct HostModel {
     pub nodes: Option<Vec<NumaNode>>,
     /// `/proc/meminfo`, every field that parses (values in bytes).
     pub meminfo: Option<Meminfo>,
+    /// Running VMs: `vms[i].index == i`, the position of its process in `snapshot.qemu`.
     pub vms: Vec<Vm>,
+    /// Domains defined but not running (libvirt definitions, `--domain-xml`), numbered after
+    /// the running ones: `defined[k].index == vms.len() + k`.
+    pub defined: Vec<Vm>,
+    /// Domain XML that could not be read or parsed, one sentence each.
+    pub domain_notes: Vec<String>,
 }
 
 impl HostModel {
@@ -78,8 +108,28 @@ impl HostModel {
             topology: Topology::from_snapshot(s),
             nodes: numa_nodes(s),
             meminfo: s.text("/proc/meminfo").and_then(Meminfo::parse),
-            vms: vms(s),
+            vms: Vec::new(),
+            defined: Vec::new(),
+            domain_notes: Vec::new(),
         }
+        .with_vms(s)
+    }
+
+    fn with_vms(mut self, s: &Snapshot) -> HostModel {
+        let running = vms(s);
+        let (running, defined, notes) = super::domains::attach(s, running);
+        // Labels are unique across both lists: a defined VM may share a running one's name.
+        let n = running.len();
+        let mut all = label_vms(running.into_iter().chain(defined).collect());
+        self.defined = all.split_off(n);
+        self.vms = all;
+        self.domain_notes = notes;
+        self
+    }
+
+    /// Running VMs then defined ones, each at its `index`.
+    pub fn all_vms(&self) -> impl Iterator<Item = &Vm> {
+        self.vms.iter().chain(self.defined.iter())
     }
 }
 
@@ -136,16 +186,17 @@ fn vms(s: &Snapshot) -> Vec<Vm> {
                     source: p.source.clone(),
                     model: VmModel::from_argv(&p.argv),
                     label: String::new(),
+                    state: VmState::Running,
+                    cputune: None,
                 })
                 .collect()
         })
-        .map(label_vms)
         .unwrap_or_default()
 }
 
 /// Give every VM a display label no other VM has: two QEMU processes named `myvm` become
 /// `myvm (pid 4242)` and `myvm (pid 4243)`, so that a reader can tell their findings apart.
-fn label_vms(mut vms: Vec<Vm>) -> Vec<Vm> {
+pub(super) fn label_vms(mut vms: Vec<Vm>) -> Vec<Vm> {
     use std::collections::HashMap;
     let names: Vec<String> = vms.iter().map(Vm::name).collect();
     let mut per_name: HashMap<&str, usize> = HashMap::new();

@@ -1,6 +1,7 @@
 //! Typed models built from a snapshot: what the rules read.
 
 pub mod cpu;
+pub mod domains;
 pub mod host;
 pub mod identity;
 pub mod platform;

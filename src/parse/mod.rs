@@ -5,6 +5,7 @@ pub mod cmdline;
 pub mod cpuid;
 pub mod cpulist;
 pub mod kconfig;
+pub mod libvirt_domain;
 pub mod meminfo;
 pub mod qemu;
 pub mod smbios;

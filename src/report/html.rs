@@ -310,6 +310,9 @@ fn page(r: &Report) -> PageView<'_> {
             if let Some(p) = vm.pid {
                 details.push(format!("pid {p}"));
             }
+            if let Some(st) = &vm.state {
+                details.push(st.clone());
+            }
             VmView {
                 name: vm.display().to_string(),
                 target: format!("vm:{}", vm.display()),

@@ -31,8 +31,7 @@ impl Report {
         profile: Profile,
     ) -> Report {
         let vms = host
-            .vms
-            .iter()
+            .all_vms()
             .map(|vm| VmEntry {
                 name: vm.name(),
                 label: (vm.label != vm.name()).then(|| vm.label.clone()),
@@ -50,9 +49,12 @@ impl Report {
                 guest_numa_nodes: u32::try_from(vm.model.numa_nodes.len())
                     .ok()
                     .filter(|n| *n > 1),
+                state: (vm.state != crate::model::host::VmState::Running)
+                    .then(|| vm.state.as_str().to_string()),
             })
             .collect();
         let mut notes = snap.notes.clone();
+        notes.extend(host.domain_notes.iter().cloned());
         notes.extend(host.cpu_notes.iter().cloned());
         if let Some(p) = &host.platform {
             notes.extend(

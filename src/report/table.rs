@@ -420,7 +420,11 @@ fn summary_tables(r: &Report, style: Style, out: &mut String) {
             };
             v.add_row(vec![
                 Cell::new(fit(vm.display())),
-                Cell::new(opt(&vm.pid)),
+                // A definition has no process: its state stands where the pid would.
+                Cell::new(match &vm.state {
+                    Some(st) => st.clone(),
+                    None => opt(&vm.pid),
+                }),
                 Cell::new(opt(&vm.vcpus)),
                 Cell::new(
                     vm.memory_bytes

@@ -392,7 +392,11 @@ fn vm_facts(snap: &Snapshot, host: &HostModel, vm: &Vm) -> VmFacts {
         return VmFacts::default();
     };
     let Some(list) = proc_.threads.as_ref().and_then(|t| t.get()) else {
-        return VmFacts::default();
+        // No thread list: libvirt's status XML says where it pinned them, when there is one.
+        return match super::status_pinning::threads_from_status(host, vm) {
+            Some(t) => placed(host, vm, t),
+            None => VmFacts::default(),
+        };
     };
     let mut t = VmThreads::default();
     for th in list {
@@ -414,6 +418,11 @@ fn vm_facts(snap: &Snapshot, host: &HostModel, vm: &Vm) -> VmFacts {
         }
         t.emulator.push(cpus);
     }
+    placed(host, vm, t)
+}
+
+/// The facts that follow from where a VM's threads may run.
+fn placed(host: &HostModel, vm: &Vm, t: VmThreads) -> VmFacts {
     let all: BTreeSet<u32> = t.vcpus.values().flatten().copied().collect();
     let cpu_node = host.nodes.as_ref().and_then(|nodes| {
         nodes

@@ -29,9 +29,41 @@ pub fn evaluate(snap: &Snapshot, profile: Profile, waivers: &[Waiver], today: &s
             .results
             .extend(outcomes.into_iter().map(|o| finding(m, o)));
     }
+    report
+        .results
+        .extend(defined_findings(snap, &host, profile, cat));
     apply_waivers(&mut report, waivers, today);
     score_report(&mut report, &ctx);
     report
+}
+
+/// Findings of the domains defined but not running, from a second pass in which they sit next
+/// to the running VMs (as if started on this host). Only their own findings are kept: the
+/// host's verdicts and its aggregates (commitment, huge page sizing) stay those of the running
+/// VMs alone.
+fn defined_findings(
+    snap: &Snapshot,
+    host: &HostModel,
+    profile: Profile,
+    cat: &'static [RuleMeta],
+) -> Vec<Finding> {
+    if host.defined.is_empty() {
+        return Vec::new();
+    }
+    let first = host.vms.len();
+    let mut all = host.clone();
+    all.vms.append(&mut all.defined);
+    let ctx = Ctx::new(snap, &all, profile);
+    let mut out = Vec::new();
+    for (m, outcomes) in cat.iter().zip(run_all(&ctx, cat)) {
+        out.extend(
+            outcomes
+                .into_iter()
+                .filter(|o| o.target.vm_index().is_some_and(|i| i >= first))
+                .map(|o| finding(m, o)),
+        );
+    }
+    out
 }
 
 /// Threads evaluating rules at most; a scan has ~60 rules and one parse per VM to spread.
@@ -242,19 +274,28 @@ fn score_report(report: &mut Report, ctx: &Ctx) {
     }
     let host = score::score_unit(host_findings.into_iter());
     let mut vm_scores = Vec::new();
-    for ((entry, vm), mine) in report.vms.iter_mut().zip(ctx.host.vms.iter()).zip(&by_vm) {
+    for (entry, mine) in report.vms.iter_mut().zip(&by_vm) {
         let s = score::score_unit(mine.iter().copied());
         entry.score = VmScore {
             value: s.value,
             coverage: s.coverage,
             insufficient_evidence: score::insufficient_evidence(s.value, s.coverage),
         };
+    }
+    // Only running VMs count towards the host: a definition has a score of its own.
+    for (entry, vm) in report.vms.iter().zip(ctx.host.vms.iter()) {
         let vcpus = checks::flags::vcpus(ctx, vm).unwrap_or(1);
-        vm_scores.push((s.value, vcpus));
+        vm_scores.push((entry.score.value, vcpus));
     }
     let overall = score::overall(host.value, &vm_scores);
-    // Coverage of the whole report: every finding's rule weight, host and VMs alike.
-    let all = score::score_unit(report.results.iter());
+    // Coverage of the whole report: every finding's rule weight, host and running VMs alike.
+    let running = ctx.host.vms.len();
+    let all = score::score_unit(
+        report
+            .results
+            .iter()
+            .filter(|f| f.vm_index.map_or(true, |i| i < running)),
+    );
     report.score.value = overall;
     report.score.host = host.value;
     report.score.coverage = all.coverage.or(host.coverage);
@@ -270,10 +311,16 @@ fn score_report(report: &mut Report, ctx: &Ctx) {
         .filter(|f| f.blocker)
         .map(|f| format!("{} {}", f.rule, f.target))
         .collect();
-    if report.vms.is_empty() {
+    if ctx.host.vms.is_empty() {
         report
             .notes
             .push("no running VMs: the overall score is the host score".into());
+    }
+    if !ctx.host.defined.is_empty() {
+        report.notes.push(format!(
+            "{} VM(s) defined, not running: audited from their libvirt XML with scores of their own, outside the overall score",
+            ctx.host.defined.len()
+        ));
     }
 }
 

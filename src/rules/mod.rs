@@ -9,6 +9,7 @@ pub mod meta;
 pub mod outcome;
 pub mod persistent;
 pub mod score;
+pub mod status_pinning;
 /// Old path of [`crate::testkit::snap_builder`], for tests written against it.
 #[cfg(any(test, feature = "test-support"))]
 pub use crate::testkit::snap_builder as testkit;

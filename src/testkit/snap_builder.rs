@@ -41,6 +41,7 @@ impl SnapBuilder {
                 files: Default::default(),
                 dirs: Default::default(),
                 links: Default::default(),
+                domain_xml: Vec::new(),
                 qemu: Sourced::value("/proc", Vec::new()),
                 notes: Vec::new(),
             },

@@ -41,9 +41,18 @@ pub struct VmEntry {
     /// nodes by design, so advice never confines it to one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_numa_nodes: Option<u32>,
+    /// `defined, not running` for a libvirt definition audited without a process (its
+    /// score is its own and stays out of the host's); absent for running VMs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 impl VmEntry {
+    /// A definition audited before it runs (kept out of the running score).
+    pub fn is_defined_only(&self) -> bool {
+        self.state.is_some()
+    }
+
     /// The name to show: unique in the report.
     pub fn display(&self) -> &str {
         self.label.as_deref().unwrap_or(&self.name)
