@@ -357,6 +357,10 @@ pub struct QemuProcess {
     /// O_DIRECT = cache.direct) and `/dev/net/tun` (`iff:` = tap name). Root or owner only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fdinfo: Option<Sourced<Vec<FdInfo>>>,
+    /// The QEMU version (`7.2.22`), found without running anything: the version string in the
+    /// binary's read-only data, the package database, or libvirt's start line in its log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Sourced<String>>,
 }
 
 /// One open file of a QEMU process, from `/proc/PID/fd/N` and `/proc/PID/fdinfo/N`.
@@ -406,6 +410,29 @@ pub struct SourceInfo {
     /// Per-source files that replaced part of the collection: `{"cpuid": "cpu.txt", ...}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub overrides: BTreeMap<String, Vec<String>>,
+    /// Set when the source is a sosreport (`kind` is then `sos`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sos: Option<SosInfo>,
+}
+
+/// What a sosreport says about itself, and which of its parts the scan used.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
+pub struct SosInfo {
+    /// The sos version from version.txt (`4.0`, `3.9.1`); `None` when unreadable.
+    pub version: Option<String>,
+    /// `sos 4.x` or `sos 3.x`: which file names were expected.
+    pub layout: String,
+    /// The host the sosreport was taken on (host plugin, or `uname -a`'s node name).
+    pub hostname: Option<String>,
+    /// Read from a `.tar.xz`/`.tar.gz` archive in place (not an extracted directory).
+    pub archive: bool,
+    /// The sosreport files the scan mapped into its facts (`sos_commands/processor/cpuid_-r`, ...).
+    pub found: Vec<String>,
+    /// What kvmaudit looks for but this sosreport lacks (the plugin did not run or failed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 /// Everything a scan knows about one host.

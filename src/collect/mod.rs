@@ -1,9 +1,11 @@
 //! Collection: read every raw fact once into a [`Snapshot`].
 //!
-//! Sources, in order: a `--snapshot FILE` or the host (`/` or `--root DIR`), then per-source
+//! Sources, in order: a `--snapshot FILE`, a `--sos PATH`, or the host (`/` or `--root DIR`; a
+//! `--root` that is an extracted sosreport is read as `--sos`), then per-source
 //! files (`--cpuid`, `--dmi`, `--kconfig`, `--qemu-argv`) that replace one part of it.
 //! Collection never writes anything.
 
+pub mod archive;
 pub mod budget;
 pub mod cpuid_live;
 pub mod fsroot;
@@ -11,6 +13,7 @@ pub mod host;
 pub mod paths;
 pub mod pm_qos;
 pub mod processes;
+pub mod sos;
 
 use crate::error::{Error, Result};
 use crate::snapshot::{
@@ -28,6 +31,8 @@ pub const MAX_INPUT: u64 = 256 * 1024 * 1024;
 pub struct Sources {
     pub root: Option<PathBuf>,
     pub snapshot: Option<PathBuf>,
+    /// A sosreport: extracted directory or `.tar.xz`/`.tar.gz`.
+    pub sos: Option<PathBuf>,
     pub cpuid: Option<PathBuf>,
     pub dmi: Option<PathBuf>,
     pub kconfig: Option<PathBuf>,
@@ -36,14 +41,16 @@ pub struct Sources {
 
 /// Build the snapshot the sources describe.
 pub fn gather(src: &Sources) -> Result<Snapshot> {
-    let mut snap = match (&src.snapshot, &src.root) {
-        (Some(_), Some(_)) => {
-            return Err(Error::Usage(
-                "--snapshot and --root are alternatives: give one of them".into(),
-            ))
-        }
-        (Some(file), None) => load_snapshot(file)?,
-        (None, Some(dir)) => {
+    let given = [src.snapshot.is_some(), src.root.is_some(), src.sos.is_some()];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(Error::Usage(
+            "--snapshot, --root and --sos are alternatives: give one of them".into(),
+        ));
+    }
+    let mut snap = match (&src.snapshot, &src.root, &src.sos) {
+        (_, _, Some(path)) => sos::collect(&sos::open(path)?),
+        (Some(file), _, None) => load_snapshot(file)?,
+        (None, Some(dir), None) => {
             if !dir.is_dir() {
                 return Err(Error::parse(dir, "--root must be a directory"));
             }
@@ -55,9 +62,14 @@ pub fn gather(src: &Sources) -> Result<Snapshot> {
                     "not a host tree: --root needs a directory holding the host's proc/ or sys/ (a copied root, a sosreport)",
                 ));
             }
-            collect_host(&FsRoot::under(dir))
+            if sos::is_sos_dir(dir) {
+                // An extracted sosreport: its command outputs fill what the copied tree lacks.
+                sos::collect(&FsRoot::under(dir))
+            } else {
+                collect_host(&FsRoot::under(dir))
+            }
         }
-        (None, None) => collect_host(&FsRoot::live()),
+        (None, None, None) => collect_host(&FsRoot::live()),
     };
     apply_overrides(&mut snap, src)?;
     Ok(snap)
@@ -152,6 +164,7 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
             kind: if fs.is_live() { "live" } else { "root" }.into(),
             root: fs.root_dir().map(|p| p.display().to_string()),
             overrides: Default::default(),
+            sos: None,
         },
         hostname,
         cpuid,

@@ -199,6 +199,7 @@ fn inspect(
         )),
         numa_maps: Some(numa_maps),
         mountinfo: Some(text_fact(fs, &format!("{base}/mountinfo"), MAX_MOUNTINFO)),
+        version: None,
     })
 }
 
