@@ -248,9 +248,46 @@ pub fn collect(fs: &FsRoot) -> Snapshot {
             "sosreport: a QEMU process's NUMA maps, thread affinity and open files are {NOT_COLLECTED}; rules that need them are unknown"
         ));
     }
+    mark_not_collected(&mut snap, fs);
     snap.source.kind = "sos".into();
     snap.source.sos = Some(info);
     snap
+}
+
+/// A sosreport copies chosen files, not the host's tree: a directory missing from it says
+/// nothing about the host (sos never copies `/sys/block`, `/dev` or PCI devices' sysfs), so
+/// its absence is "not collected", never "the host has none". A file missing from a directory
+/// the sosreport holds stays absent: sos copies those directories whole (`/sys/module/*/
+/// parameters`, `/sys/kernel/mm/transparent_hugepage`, `/etc/modprobe.d`).
+fn mark_not_collected(snap: &mut Snapshot, fs: &FsRoot) {
+    let not_collected = || {
+        ReadError::new(
+            ReadErrorKind::NotAvailable,
+            format!("not in the sosreport: {NOT_COLLECTED}"),
+        )
+    };
+    fn absent<T>(f: &Fact<T>) -> bool {
+        f.error().is_some_and(|e| e.kind == ReadErrorKind::Absent)
+    }
+    for f in snap.dirs.values_mut() {
+        if absent(f) {
+            *f = Fact::Error(not_collected());
+        }
+    }
+    let parent_missing = |path: &str| {
+        let parent = path.rsplit_once('/').map_or("/", |(p, _)| p);
+        !parent.is_empty() && !fs.exists(parent)
+    };
+    for (path, f) in snap.files.iter_mut() {
+        if absent(f) && parent_missing(path) {
+            *f = Fact::Error(not_collected());
+        }
+    }
+    for (path, f) in snap.links.iter_mut() {
+        if absent(f) && parent_missing(path) {
+            *f = Fact::Error(not_collected());
+        }
+    }
 }
 
 /// Record `text` for `path` when the tree lacked it.

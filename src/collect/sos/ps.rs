@@ -65,23 +65,31 @@ pub fn qemu_processes(text: &str) -> Result<Vec<PsProcess>, String> {
         return Err("the last column is not COMMAND: not a `ps aux` listing".into());
     }
     let fixed = cols.len() - 1;
-    let mut out = Vec::new();
+    let mut out: Vec<PsProcess> = Vec::new();
+    // The QEMU process the thread lines that follow belong to (`ps auxwwwm`).
+    let mut last_qemu = false;
     for line in lines {
         let Some((fields, command)) = split_fields(line, fixed) else {
             continue;
         };
         let Ok(pid) = fields[pid_col].parse::<u32>() else {
+            // `ps auxwwwm` prints `-` as a process's STAT and each thread's state on the
+            // thread lines after it: the first thread is the main one.
+            if let (true, Some(p), Some(c)) = (last_qemu, out.last_mut(), stat_col) {
+                if p.state.is_empty() {
+                    p.state = state_of(fields[c]);
+                }
+            }
             continue;
         };
+        last_qemu = false;
         let binary = command.split(' ').next().unwrap_or("");
         let base = binary.rsplit('/').next().unwrap_or(binary);
         if !is_qemu_name(base) {
             continue;
         }
-        let state = stat_col
-            .and_then(|c| fields[c].chars().next())
-            .map(|c| c.to_string())
-            .unwrap_or_default();
+        let state = stat_col.map(|c| state_of(fields[c])).unwrap_or_default();
+        last_qemu = true;
         out.push(PsProcess {
             pid,
             state,
@@ -89,6 +97,15 @@ pub fn qemu_processes(text: &str) -> Result<Vec<PsProcess>, String> {
         });
     }
     Ok(out)
+}
+
+/// STAT's first letter; `-` (a process line of `ps auxwwwm`) is no state.
+fn state_of(stat: &str) -> String {
+    stat.chars()
+        .next()
+        .filter(|c| c.is_ascii_alphabetic())
+        .map(|c| c.to_string())
+        .unwrap_or_default()
 }
 
 /// The first `n` whitespace-separated fields and the rest of the line after them.
@@ -126,6 +143,8 @@ root        4400  9.0  1.0  99999  8888 pts/0    Sl+  10:01   0:01 qemu-system-x
         assert_eq!(p[0].pid, 4242);
         assert_eq!(p[0].vm_name().as_deref(), Some("web"));
         assert_eq!(p[0].argv().len(), 6);
+        // From the thread line after it.
+        assert_eq!(p[0].state, "S");
         assert_eq!(p[1].pid, 4400);
         assert_eq!(p[1].state, "S");
         assert_eq!(p[1].vm_name(), None);
