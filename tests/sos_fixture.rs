@@ -79,6 +79,15 @@ fn fixture_directory_maps_what_sos_collected() {
         finding(&r, "qemu.blk.cache", "vm:plain-sos/drive:virtio0")["status"],
         "pass"
     );
+    // The QEMU version of libvirt's start line (sos copies no binary): 7.2.22 >= 6.0, while
+    // the plain VM's unversioned `-machine q35` and no package database leave it unknown.
+    let v = finding(&r, "base.qemu.version", "vm:sostest-lv");
+    assert_eq!(v["status"], "pass", "{v}");
+    assert!(v["message"].as_str().unwrap().contains("QEMU 7.2.22"), "{v}");
+    assert_eq!(
+        finding(&r, "base.qemu.version", "vm:plain-sos")["status"],
+        "unknown"
+    );
     // What sos never collects is unknown, and says so.
     let aio = finding(&r, "qemu.blk.aio", "vm:plain-sos/drive:virtio0");
     assert_eq!(aio["status"], "unknown");
@@ -106,6 +115,38 @@ fn archive_and_root_read_the_same_as_the_directory() {
     let root = common::scan_report(&[Path::new("--root"), fixture().as_path()]);
     assert_eq!(root["host"]["sos"], dir["host"]["sos"]);
     assert_eq!(root["results"], dir["results"]);
+}
+
+/// A `--root` tree's dpkg database names the installed QEMU for processes whose binary the
+/// tree does not hold.
+#[test]
+fn root_tree_version_from_dpkg_status() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    std::fs::create_dir_all(root.join("proc/4242")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::write(
+        root.join("proc/4242/cmdline"),
+        b"qemu-system-x86_64\0-name\0guest=db\0-machine\0q35\0",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("var/lib/dpkg/status"),
+        "Package: qemu-system-x86\nStatus: install ok installed\nVersion: 1:5.2+dfsg-11+deb11u3\n",
+    )
+    .unwrap();
+    let r = common::scan_report(&[Path::new("--root"), root]);
+    let v = finding(&r, "base.qemu.version", "vm:db");
+    assert_eq!(v["status"], "warn", "{v}");
+    assert!(v["message"].as_str().unwrap().contains("QEMU 5.2"), "{v}");
+    assert!(
+        v["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["source"] == "/var/lib/dpkg/status (qemu-system-x86)"),
+        "{v}"
+    );
 }
 
 #[test]

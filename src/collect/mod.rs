@@ -13,6 +13,7 @@ pub mod host;
 pub mod paths;
 pub mod pm_qos;
 pub mod processes;
+pub mod qemu_version;
 pub mod sos;
 
 use crate::error::{Error, Result};
@@ -154,6 +155,8 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
             notes.push(format!("{}: {}", smbios.path, e.describe()));
         }
     }
+    let mut qemu = qemu;
+    fill_qemu_versions(&mut qemu, fs);
     notes.extend(fs.budget_note());
     Snapshot {
         schema_version: SNAPSHOT_VERSION,
@@ -175,6 +178,19 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
         links: facts.links,
         qemu,
         notes,
+    }
+}
+
+/// Processes whose binary gave no version get the installed package's (read once).
+fn fill_qemu_versions(qemu: &mut Sourced<Vec<QemuProcess>>, fs: &FsRoot) {
+    let Fact::Value(procs) = &mut qemu.fact else {
+        return;
+    };
+    let mut installed = None;
+    // A replaced binary (exe "deleted") is not what the package database now describes.
+    for p in procs.iter_mut().filter(|p| p.version.is_none() && !p.exe_deleted) {
+        let v = installed.get_or_insert_with(|| qemu_version::from_packages(fs));
+        p.version.clone_from(v);
     }
 }
 

@@ -227,9 +227,10 @@ pub fn collect(fs: &FsRoot) -> Snapshot {
                         snap.notes.push(format!("{path}: {}", e.describe()));
                     }
                 }
+                let installed = super::qemu_version::from_packages(fs);
                 let vms = list
                     .iter()
-                    .map(|pr| sos_process(fs, pr, &p, &logs, &mut snap.notes))
+                    .map(|pr| sos_process(fs, pr, &p, &logs, installed.as_ref(), &mut snap.notes))
                     .collect();
                 Sourced::value(p, vms)
             }
@@ -315,6 +316,7 @@ fn sos_process(
     pr: &ps::PsProcess,
     ps_path: &str,
     logs: &[libvirt_log::StartBlock],
+    installed: Option<&Sourced<String>>,
     notes: &mut Vec<String>,
 ) -> QemuProcess {
     let pid = pr.pid;
@@ -362,11 +364,15 @@ fn sos_process(
         ),
         Fact::Error(_) => Sourced::error(status_path, unknown("process status")),
     };
-    let version = log.and_then(|l| {
-        l.qemu_version
-            .clone()
-            .map(|v| Sourced::value(l.path.clone(), v))
-    });
+    // libvirt's start line names the version of this very start; the package database what
+    // is installed now.
+    let version = log
+        .and_then(|l| {
+            l.qemu_version
+                .clone()
+                .map(|v| Sourced::value(l.path.clone(), v))
+        })
+        .or_else(|| installed.cloned());
     QemuProcess {
         pid: Some(pid),
         source,
