@@ -562,7 +562,10 @@ fn fix(a: FixArgs) -> Result<i32> {
     let describe = |s: &SourceArgs| match (&s.root, &s.snapshot) {
         _ if s.sos.is_some() => format!(
             "scan of --sos {}",
-            s.sos.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+            s.sos
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         ),
         (Some(r), _) => format!("scan of --root {}", r.display()),
         (_, Some(f)) => format!("scan of --snapshot {}", f.display()),

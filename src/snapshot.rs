@@ -416,9 +416,7 @@ pub struct SourceInfo {
 }
 
 /// What a sosreport says about itself, and which of its parts the scan used.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 pub struct SosInfo {
     /// The sos version from version.txt (`4.0`, `3.9.1`); `None` when unreadable.
     pub version: Option<String>,

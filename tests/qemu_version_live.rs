@@ -24,7 +24,10 @@ fn running_qemu_version_is_the_binary_s() {
         }
     }
     // What the binary says when run, and what dpkg installed (1:7.2+dfsg-7+deb12u18+b3).
-    let out = Command::new("qemu-system-x86_64").arg("--version").output().unwrap();
+    let out = Command::new("qemu-system-x86_64")
+        .arg("--version")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let want = text
         .strip_prefix("QEMU emulator version ")
@@ -75,7 +78,11 @@ fn running_qemu_version_is_the_binary_s() {
         .arg(&snap)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&snap).unwrap()).unwrap();
     let p = s["qemu"]["value"]
         .as_array()

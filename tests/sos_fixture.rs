@@ -34,7 +34,8 @@ fn archive_of(dir: &Path, out: &Path) {
     let xz = xz2::write::XzEncoder::new(f, 6);
     let mut b = tar::Builder::new(xz);
     b.follow_symlinks(false);
-    b.append_dir_all("sosreport-vm-2026-12-07-abcdefg", dir).unwrap();
+    b.append_dir_all("sosreport-vm-2026-12-07-abcdefg", dir)
+        .unwrap();
     b.into_inner().unwrap().finish().unwrap();
 }
 
@@ -47,10 +48,7 @@ fn fixture_directory_maps_what_sos_collected() {
     assert_eq!(sos["hostname"], "vm");
     assert_eq!(sos["archive"], false);
     assert_eq!(r["host"]["hostname"], "vm");
-    assert!(r["host"]["source"]
-        .as_str()
-        .unwrap()
-        .starts_with("sos:"));
+    assert!(r["host"]["source"].as_str().unwrap().starts_with("sos:"));
     // Kernel release from uname -a (sos copies no /proc/sys/kernel/osrelease); CPU from
     // cpuid -r (a tree carries no CPUID).
     assert_eq!(r["host"]["kernel"]["release"], "6.18.44-fc-v1300");
@@ -72,7 +70,10 @@ fn fixture_directory_maps_what_sos_collected() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["rule"] == "qemu.blk.cache" && f["target"].as_str().unwrap().starts_with("vm:sostest-lv/"))
+        .find(|f| {
+            f["rule"] == "qemu.blk.cache"
+                && f["target"].as_str().unwrap().starts_with("vm:sostest-lv/")
+        })
         .expect("qemu.blk.cache for sostest-lv's disk");
     assert_eq!(lv_cache["status"], "warn", "{lv_cache}");
     assert_eq!(
@@ -83,7 +84,10 @@ fn fixture_directory_maps_what_sos_collected() {
     // the plain VM's unversioned `-machine q35` and no package database leave it unknown.
     let v = finding(&r, "base.qemu.version", "vm:sostest-lv");
     assert_eq!(v["status"], "pass", "{v}");
-    assert!(v["message"].as_str().unwrap().contains("QEMU 7.2.22"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("QEMU 7.2.22"),
+        "{v}"
+    );
     assert_eq!(
         finding(&r, "base.qemu.version", "vm:plain-sos")["status"],
         "unknown"
@@ -92,7 +96,10 @@ fn fixture_directory_maps_what_sos_collected() {
     let aio = finding(&r, "qemu.blk.aio", "vm:plain-sos/drive:virtio0");
     assert_eq!(aio["status"], "unknown");
     assert!(
-        aio["message"].as_str().unwrap().contains("not collected by sos"),
+        aio["message"]
+            .as_str()
+            .unwrap()
+            .contains("not collected by sos"),
         "{aio}"
     );
 }

@@ -194,7 +194,10 @@ fn assert_agrees(sos: &Value, live: &Value, what: &str, foreign_vms: bool) {
                 "{what}: {k:?} is {ss} ({sm}) from the sosreport, {ls} ({lm}) live"
             );
         }
-        assert!(argv_decided >= 10, "{what}: only {argv_decided} verdicts agree for {name}");
+        assert!(
+            argv_decided >= 10,
+            "{what}: only {argv_decided} verdicts agree for {name}"
+        );
     }
     for (k, (ss, sm)) in findings(sos, "host") {
         let l = findings(live, "host");
@@ -208,7 +211,14 @@ fn assert_agrees(sos: &Value, live: &Value, what: &str, foreign_vms: bool) {
 
 #[test]
 fn real_sosreport_finds_the_vms_of_a_live_scan() {
-    for tool in ["sos", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "tar"] {
+    for tool in [
+        "sos",
+        "virsh",
+        "libvirtd",
+        "virtlogd",
+        "qemu-system-x86_64",
+        "tar",
+    ] {
         if !common::require_tool(tool) {
             return;
         }
@@ -226,7 +236,10 @@ fn real_sosreport_finds_the_vms_of_a_live_scan() {
     // The libvirt domain: TCG, started paused (-S), a disk with cache='writeback' (a failing
     // verdict to agree on).
     let disk = work.path().join("lv.img");
-    std::fs::File::create(&disk).unwrap().set_len(16 << 20).unwrap();
+    std::fs::File::create(&disk)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
     let xml = format!(
         "<domain type='qemu'><name>{LV_NAME}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>\
          <os><type arch='x86_64' machine='q35'>hvm</type></os><devices>\
@@ -243,14 +256,25 @@ fn real_sosreport_finds_the_vms_of_a_live_scan() {
     let t = Instant::now();
     let out = virsh(&["define", xml_path.to_str().unwrap()]);
     eprintln!("virsh define: {:.1} s", t.elapsed().as_secs_f64());
-    assert!(out.status.success(), "virsh define: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "virsh define: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _domain = Domain;
     let out = virsh(&["start", "--paused", LV_NAME]);
-    assert!(out.status.success(), "virsh start: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "virsh start: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The plain QEMU: cache=none,aio=native on its own image.
     let img = work.path().join("plain.img");
-    std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
     let plain = Command::new("qemu-system-x86_64")
         .args(["-name", PLAIN_NAME, "-machine", "q35,accel=tcg", "-m", "64"])
         .args(["-nodefaults", "-display", "none", "-S", "-drive"])
@@ -287,7 +311,11 @@ fn real_sosreport_finds_the_vms_of_a_live_scan() {
     };
     let live = common::scan_report(&[] as &[&str]);
     let (out, took) = sos_run.join().unwrap();
-    assert!(out.status.success(), "sos report: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sos report: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     eprintln!("sos report -o {PLUGINS}: {:.1} s", took.as_secs_f64());
     let archive: PathBuf = std::fs::read_dir(&tmp)
         .unwrap()
@@ -360,13 +388,22 @@ fn real_sosreport_finds_the_vms_of_a_live_scan() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.is_dir() && p.file_name().unwrap().to_string_lossy().starts_with("sosreport-"))
+        .find(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("sosreport-")
+        })
         .expect("extracted sosreport directory");
     for flag in ["--sos", "--root"] {
         let r = common::scan_report(&[Path::new(flag), dir.as_path()]);
         assert_eq!(r["host"]["sos"]["archive"], false);
         assert_eq!(r["host"]["sos"]["found"], sos["found"], "{flag}");
-        assert_eq!(r["results"], from_archive["results"], "{flag} DIR vs archive");
+        assert_eq!(
+            r["results"], from_archive["results"],
+            "{flag} DIR vs archive"
+        );
         assert_agrees(&r, &live, flag, foreign);
     }
 }

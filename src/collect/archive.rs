@@ -131,7 +131,8 @@ impl MemTree {
                 Ok(e) => e,
                 Err(e) => {
                     // A truncated or corrupt archive: keep what was read, say where it stopped.
-                    tree.incomplete = Some(format!("the archive is damaged ({e}); read up to there"));
+                    tree.incomplete =
+                        Some(format!("the archive is damaged ({e}); read up to there"));
                     break;
                 }
             };
@@ -182,7 +183,9 @@ impl MemTree {
                     .flatten()
                     .and_then(|t| clean_components(&t.to_string_lossy()))
                     .map(|mut c| {
-                        if top.as_deref().is_some_and(|t| !t.is_empty()) && c.first() == top.as_ref() {
+                        if top.as_deref().is_some_and(|t| !t.is_empty())
+                            && c.first() == top.as_ref()
+                        {
                             c.remove(0);
                         }
                         c.join("/")
@@ -194,7 +197,9 @@ impl MemTree {
             } else if kind.is_file() {
                 let size = entry.header().size().unwrap_or(u64::MAX);
                 if !kept(&path) {
-                    Node::Unkept("not kept: kvmaudit keeps only the parts of a sosreport archive it audits")
+                    Node::Unkept(
+                        "not kept: kvmaudit keeps only the parts of a sosreport archive it audits",
+                    )
                 } else if size > MAX_KEPT_FILE {
                     Node::Unkept("larger than kvmaudit reads from an archive (64 MiB)")
                 } else if tree.bytes_kept + size > limits.bytes {
@@ -338,7 +343,10 @@ fn read_full(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 mod tests {
     use super::*;
 
-    fn tar_of(entries: &[(&str, Option<&[u8]>, Option<&str>)]) -> Vec<u8> {
+    /// (path, file bytes, link target): neither is a directory.
+    type Entry<'a> = (&'a str, Option<&'a [u8]>, Option<&'a str>);
+
+    fn tar_of(entries: &[Entry]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
         for (path, data, link) in entries {
             let mut h = tar::Header::new_gnu();
@@ -369,16 +377,33 @@ mod tests {
     fn top_directory_dropped_links_resolve_inside() {
         let t = tar_of(&[
             ("sosreport-h-1/", None, None),
-            ("sosreport-h-1/version.txt", Some(b"sos report: 4.4\n"), None),
-            ("sosreport-h-1/sos_commands/kernel/uname_-a", Some(b"Linux h 6.1.0 x\n"), None),
-            ("sosreport-h-1/uname", None, Some("sos_commands/kernel/uname_-a")),
+            (
+                "sosreport-h-1/version.txt",
+                Some(b"sos report: 4.4\n"),
+                None,
+            ),
+            (
+                "sosreport-h-1/sos_commands/kernel/uname_-a",
+                Some(b"Linux h 6.1.0 x\n"),
+                None,
+            ),
+            (
+                "sosreport-h-1/uname",
+                None,
+                Some("sos_commands/kernel/uname_-a"),
+            ),
             ("sosreport-h-1/etc/evil", None, Some("/../../etc/shadow")),
             ("sosreport-h-1/var/log/messages", Some(b"big log"), None),
         ]);
         let m = MemTree::from_tar(&t[..], Limits::DEFAULT).unwrap();
         assert!(m.incomplete.is_none());
-        assert_eq!(m.resolve("/uname", true).unwrap(), "sos_commands/kernel/uname_-a");
-        assert!(matches!(m.lstat("version.txt"), Some(Node::File(b)) if &b[..] == b"sos report: 4.4\n"));
+        assert_eq!(
+            m.resolve("/uname", true).unwrap(),
+            "sos_commands/kernel/uname_-a"
+        );
+        assert!(
+            matches!(m.lstat("version.txt"), Some(Node::File(b)) if &b[..] == b"sos report: 4.4\n")
+        );
         // An absolute link that climbs out stays in the tree: etc/shadow is not there.
         assert_eq!(
             m.resolve("/etc/evil", true).unwrap_err().kind,

@@ -309,11 +309,12 @@ impl FsRoot {
         if let Some(m) = &self.mem {
             return match m.resolve(host, false).map(|p| m.lstat(&p)) {
                 Ok(Some(Node::Link(t))) => Fact::Value(t.clone()),
-                Ok(Some(_)) => Fact::Error(ReadError::new(
-                    ReadErrorKind::Io,
-                    "not a symbolic link",
-                )),
-                Ok(None) => Fact::Error(ReadError::new(ReadErrorKind::Absent, "not in the archive")),
+                Ok(Some(_)) => {
+                    Fact::Error(ReadError::new(ReadErrorKind::Io, "not a symbolic link"))
+                }
+                Ok(None) => {
+                    Fact::Error(ReadError::new(ReadErrorKind::Absent, "not in the archive"))
+                }
                 Err(e) => Fact::Error(e),
             };
         }

@@ -42,7 +42,11 @@ pub struct Sources {
 
 /// Build the snapshot the sources describe.
 pub fn gather(src: &Sources) -> Result<Snapshot> {
-    let given = [src.snapshot.is_some(), src.root.is_some(), src.sos.is_some()];
+    let given = [
+        src.snapshot.is_some(),
+        src.root.is_some(),
+        src.sos.is_some(),
+    ];
     if given.iter().filter(|g| **g).count() > 1 {
         return Err(Error::Usage(
             "--snapshot, --root and --sos are alternatives: give one of them".into(),
@@ -188,7 +192,10 @@ fn fill_qemu_versions(qemu: &mut Sourced<Vec<QemuProcess>>, fs: &FsRoot) {
     };
     let mut installed = None;
     // A replaced binary (exe "deleted") is not what the package database now describes.
-    for p in procs.iter_mut().filter(|p| p.version.is_none() && !p.exe_deleted) {
+    for p in procs
+        .iter_mut()
+        .filter(|p| p.version.is_none() && !p.exe_deleted)
+    {
         let v = installed.get_or_insert_with(|| qemu_version::from_packages(fs));
         p.version.clone_from(v);
     }

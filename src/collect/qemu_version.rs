@@ -19,9 +19,12 @@ const NEEDLE: &[u8] = b"QEMU emulator version ";
 const MAX_EXE: u64 = 512 * 1024 * 1024;
 const CHUNK: usize = 1024 * 1024;
 
+/// Version found (or not) per executable's (device, inode).
+type VersionCache = Mutex<HashMap<(u64, u64), Option<String>>>;
+
 /// Versions found per (device, inode): many VMs run one binary.
-fn cache() -> &'static Mutex<HashMap<(u64, u64), Option<String>>> {
-    static CACHE: OnceLock<Mutex<HashMap<(u64, u64), Option<String>>>> = OnceLock::new();
+fn cache() -> &'static VersionCache {
+    static CACHE: OnceLock<VersionCache> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
@@ -96,7 +99,12 @@ fn version_prefix(b: &[u8]) -> Option<String> {
 fn is_qemu_package(name: &str) -> bool {
     matches!(
         name,
-        "qemu-system-x86" | "qemu-system-x86-64" | "qemu-kvm" | "qemu-kvm-core" | "qemu-system-x86-core" | "qemu-x86"
+        "qemu-system-x86"
+            | "qemu-system-x86-64"
+            | "qemu-kvm"
+            | "qemu-kvm-core"
+            | "qemu-system-x86-core"
+            | "qemu-x86"
     )
 }
 
@@ -184,7 +192,11 @@ mod tests {
             let mut b = vec![b'Q'; pad];
             b.extend_from_slice(b"\0QEMU emulator version 9.1.2 (qemu-9.1.2-1.fc41)\nCopyright");
             b.extend(vec![0u8; 100]);
-            assert_eq!(search(&b[..], MAX_EXE).as_deref(), Some("9.1.2"), "pad {pad}");
+            assert_eq!(
+                search(&b[..], MAX_EXE).as_deref(),
+                Some("9.1.2"),
+                "pad {pad}"
+            );
         }
         assert_eq!(search(&b"QEMU emulator version %s\n"[..], MAX_EXE), None);
         // The bound stops the search.
@@ -202,7 +214,8 @@ mod tests {
             from_dpkg_status(status),
             Some(("qemu-system-x86".into(), "7.2".into()))
         );
-        let removed = "Package: qemu-system-x86\nStatus: deinstall ok config-files\nVersion: 1:7.2+dfsg-7\n";
+        let removed =
+            "Package: qemu-system-x86\nStatus: deinstall ok config-files\nVersion: 1:7.2+dfsg-7\n";
         assert_eq!(from_dpkg_status(removed), None);
         let rpms = "qemu-img-8.2.0-11.el9_4.x86_64    Wed 10 Jul 2024\nqemu-kvm-core-8.2.0-11.el9_4.x86_64    Wed 10 Jul 2024\n";
         assert_eq!(

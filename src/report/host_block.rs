@@ -169,7 +169,8 @@ fn source_label(s: &Snapshot) -> String {
             format!(
                 "sos:{r} ({} {}, host {})",
                 sos.map_or("sos", |i| i.layout.as_str()),
-                sos.and_then(|i| i.version.as_deref()).unwrap_or("version unknown"),
+                sos.and_then(|i| i.version.as_deref())
+                    .unwrap_or("version unknown"),
                 sos.and_then(|i| i.hostname.as_deref()).unwrap_or("unknown")
             )
         }

@@ -20,9 +20,7 @@ use super::archive::MemTree;
 use super::budget::Limits;
 use super::fsroot::FsRoot;
 use crate::error::{Error, Result};
-use crate::snapshot::{
-    Fact, QemuProcess, ReadError, ReadErrorKind, Snapshot, SosInfo, Sourced,
-};
+use crate::snapshot::{Fact, QemuProcess, ReadError, ReadErrorKind, Snapshot, SosInfo, Sourced};
 use std::path::Path;
 
 /// Bound for one command output read from a sosreport.
@@ -102,8 +100,7 @@ pub fn collect(fs: &FsRoot) -> Snapshot {
         archive: fs.mem_tree().is_some(),
         ..Default::default()
     };
-    let use_found = |info: &mut SosInfo, what: &str, paths: &[&str]| match first_of(fs, paths)
-    {
+    let use_found = |info: &mut SosInfo, what: &str, paths: &[&str]| match first_of(fs, paths) {
         Some((p, t)) => {
             info.found.push(p.clone());
             Some((p, t))
@@ -113,7 +110,9 @@ pub fn collect(fs: &FsRoot) -> Snapshot {
             None
         }
     };
-    match use_found(&mut info, "sos version", &[layout::VERSION_TXT]).and_then(|(_, t)| layout::parse_version(&t)) {
+    match use_found(&mut info, "sos version", &[layout::VERSION_TXT])
+        .and_then(|(_, t)| layout::parse_version(&t))
+    {
         Some((v, l)) => {
             info.version = Some(v);
             info.layout = l.to_string();
@@ -161,7 +160,11 @@ pub fn collect(fs: &FsRoot) -> Snapshot {
         let mut w = t.split_whitespace().skip(1);
         nodename = w.next().map(str::to_string);
         if let Some(release) = w.next() {
-            fill_absent(&mut snap, "/proc/sys/kernel/osrelease", format!("{release}\n"));
+            fill_absent(
+                &mut snap,
+                "/proc/sys/kernel/osrelease",
+                format!("{release}\n"),
+            );
             if snap.kconfig.fact.error().is_some() {
                 snap.kconfig = super::find_kconfig(fs, &snap.files);
             }
@@ -199,13 +202,8 @@ pub fn collect(fs: &FsRoot) -> Snapshot {
         }
     }
     info.hostname = snap.hostname.get().cloned();
-    for (what, paths) in [("lscpu", layout::LSCPU)] {
-        let _ = use_found(&mut info, what, paths);
-    }
-    if let Some(names) = fs
-        .list_dir(&format!("/{}", layout::PROCESSOR_DIR))
-        .value()
-    {
+    let _ = use_found(&mut info, "lscpu", layout::LSCPU);
+    if let Some(names) = fs.list_dir(&format!("/{}", layout::PROCESSOR_DIR)).value() {
         for n in names.iter().filter(|n| {
             n.starts_with(layout::CPUPOWER_PREFIX) || n.starts_with(layout::TURBOSTAT_PREFIX)
         }) {
@@ -354,14 +352,14 @@ fn sos_process(
     super::redact_process_secrets(&mut argv, &mut env);
     let base = format!("/proc/{pid}");
     let unknown = |what: &str| {
-        ReadError::new(ReadErrorKind::NotAvailable, format!("{what} {NOT_COLLECTED}"))
+        ReadError::new(
+            ReadErrorKind::NotAvailable,
+            format!("{what} {NOT_COLLECTED}"),
+        )
     };
     let status_path = format!("{base}/status");
     let status = match fs.read_text(&status_path, 64 * 1024) {
-        Fact::Value(t) => Sourced::value(
-            status_path,
-            super::processes::status_from_text(&t),
-        ),
+        Fact::Value(t) => Sourced::value(status_path, super::processes::status_from_text(&t)),
         Fact::Error(_) => Sourced::error(status_path, unknown("process status")),
     };
     // libvirt's start line names the version of this very start; the package database what
@@ -378,16 +376,34 @@ fn sos_process(
         source,
         argv,
         env,
-        exe: Some(Sourced::error(format!("{base}/exe"), unknown("the executable"))),
+        exe: Some(Sourced::error(
+            format!("{base}/exe"),
+            unknown("the executable"),
+        )),
         exe_deleted: false,
         state: pr.state.clone(),
         status: Some(status),
-        threads: Some(Sourced::error(format!("{base}/task"), unknown("thread affinity"))),
+        threads: Some(Sourced::error(
+            format!("{base}/task"),
+            unknown("thread affinity"),
+        )),
         fds: Some(Sourced::error(format!("{base}/fd"), unknown("open files"))),
-        numa_maps: Some(Sourced::error(format!("{base}/numa_maps"), unknown("NUMA maps"))),
-        mountinfo: Some(Sourced::error(format!("{base}/mountinfo"), unknown("mounts"))),
-        aio_rings: Some(Sourced::error(format!("{base}/maps"), unknown("memory maps"))),
-        fdinfo: Some(Sourced::error(format!("{base}/fdinfo"), unknown("fd flags"))),
+        numa_maps: Some(Sourced::error(
+            format!("{base}/numa_maps"),
+            unknown("NUMA maps"),
+        )),
+        mountinfo: Some(Sourced::error(
+            format!("{base}/mountinfo"),
+            unknown("mounts"),
+        )),
+        aio_rings: Some(Sourced::error(
+            format!("{base}/maps"),
+            unknown("memory maps"),
+        )),
+        fdinfo: Some(Sourced::error(
+            format!("{base}/fdinfo"),
+            unknown("fd flags"),
+        )),
         version,
     }
 }

@@ -148,10 +148,7 @@ root        4400  9.0  1.0  99999  8888 pts/0    Sl+  10:01   0:01 qemu-system-x
         assert_eq!(p[1].pid, 4400);
         assert_eq!(p[1].state, "S");
         assert_eq!(p[1].vm_name(), None);
-        assert_eq!(
-            p[1].argv()[0],
-            RawBytes(b"qemu-system-x86_64".to_vec())
-        );
+        assert_eq!(p[1].argv()[0], RawBytes(b"qemu-system-x86_64".to_vec()));
     }
 
     #[test]
