@@ -15,6 +15,11 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Most bytes decompressed from one archive: a small `.tar.xz` can expand to terabytes of
+/// zeros in a file that is not even kept; reading stops here (real sosreports expand to a few
+/// hundred MB, rarely a few GB).
+const MAX_EXPANDED: u64 = 8 * 1024 * 1024 * 1024;
+
 /// Largest single file kept (`numa_maps` and DMI tables are read with 16 MiB caps).
 const MAX_KEPT_FILE: u64 = 64 * 1024 * 1024;
 
@@ -94,10 +99,8 @@ pub fn looks_like_archive(head: &[u8]) -> bool {
 impl MemTree {
     /// Read the archive at `path` within `limits`.
     pub fn load(path: &Path, limits: Limits) -> Result<MemTree, String> {
-        let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-        if !f.metadata().map_err(|e| e.to_string())?.is_file() {
-            return Err("not a regular file".into());
-        }
+        // Regular files only, checked on the open descriptor (a FIFO would block the scan).
+        let mut f = crate::input::open_regular(path).map_err(|e| e.to_string())?;
         let mut head = [0u8; 512];
         let n = read_full(&mut f, &mut head).map_err(|e| e.to_string())?;
         let head = &head[..n];
@@ -116,7 +119,14 @@ impl MemTree {
     /// Stream a tar archive into the tree. The first path component (sos's
     /// `sosreport-HOST-DATE/`) is dropped when every entry shares it.
     pub fn from_tar<R: Read>(r: R, limits: Limits) -> Result<MemTree, String> {
-        let mut ar = tar::Archive::new(r);
+        Self::from_tar_within(r, limits, MAX_EXPANDED)
+    }
+
+    fn from_tar_within<R: Read>(r: R, limits: Limits, expanded: u64) -> Result<MemTree, String> {
+        let mut ar = tar::Archive::new(Capped {
+            inner: r,
+            left: expanded,
+        });
         let mut tree = MemTree {
             nodes: HashMap::new(),
             incomplete: None,
@@ -326,6 +336,30 @@ fn clean_components(p: &str) -> Option<Vec<String>> {
     Some(c)
 }
 
+/// A reader that fails once `left` bytes were read, so that the tar reader stops with an
+/// error naming why.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::other(format!(
+                "it expands to more than {} GiB",
+                MAX_EXPANDED >> 30
+            )));
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 fn read_full(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -428,6 +462,23 @@ mod tests {
         assert!(m.lstat("proc/a").is_some());
         assert!(m.lstat("proc/b").is_none());
         assert_eq!(m.bytes_kept, 60);
+    }
+
+    #[test]
+    fn expansion_is_bounded() {
+        let t = tar_of(&[
+            ("s/proc/a", Some(&[b'x'; 600][..]), None),
+            ("s/var/log/huge", Some(&[0u8; 50_000][..]), None),
+            ("s/proc/b", Some(&[b'y'; 6][..]), None),
+        ]);
+        let m = MemTree::from_tar_within(&t[..], Limits::DEFAULT, 20_000).unwrap();
+        assert!(m
+            .incomplete
+            .as_deref()
+            .unwrap()
+            .contains("expands to more than"));
+        assert!(m.lstat("proc/a").is_some());
+        assert!(m.lstat("proc/b").is_none());
     }
 
     #[test]

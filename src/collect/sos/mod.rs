@@ -407,3 +407,76 @@ fn sos_process(
         version,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        for (p, text) in files {
+            let path = t.path().join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        t
+    }
+
+    #[test]
+    fn turbostat_output_for_the_msr_evidence() {
+        let t = tree(&[
+            ("version.txt", "sos report: 4.7.2\n"),
+            ("sos_commands/processor/lscpu", "x"),
+            (
+                "sos_commands/processor/turbostat_--debug_sleep_10",
+                "cpu0: MSR_IA32_POWER_CTL: 0x0024005d (C1E auto-promotion: ENabled)\n",
+            ),
+        ]);
+        let fs = FsRoot::under(t.path());
+        let out = turbostat_output(&fs).unwrap();
+        assert_eq!(
+            out.path,
+            "sos_commands/processor/turbostat_--debug_sleep_10"
+        );
+        assert!(out.get().unwrap().contains("MSR_IA32_POWER_CTL"));
+        let none = tree(&[("version.txt", "sos report: 4.7.2\n")]);
+        assert!(turbostat_output(&FsRoot::under(none.path())).is_none());
+    }
+
+    #[test]
+    fn sysctl_fills_proc_sys_and_missing_directories_are_not_collected() {
+        let t = tree(&[
+            ("version.txt", "sosreport: 3.9\n"),
+            (
+                "sos_commands/kernel/sysctl_-a",
+                "vm.nr_hugepages = 512\nkernel.numa_balancing = 0\n",
+            ),
+            (
+                "sos_commands/kernel/uname_-a",
+                "Linux hv01 5.14.0-362.el9.x86_64 #1 SMP x86_64 GNU/Linux\n",
+            ),
+            ("proc/cmdline", "BOOT_IMAGE=/vmlinuz quiet\n"),
+            ("sys/module/kvm/parameters/halt_poll_ns", "0\n"),
+        ]);
+        let snap = collect(&FsRoot::under(t.path()));
+        let info = snap.source.sos.as_ref().unwrap();
+        assert_eq!(info.layout, "sos 3.x");
+        assert_eq!(info.hostname.as_deref(), Some("hv01"));
+        assert_eq!(snap.source.kind, "sos");
+        assert_eq!(
+            snap.text("/proc/sys/kernel/osrelease"),
+            Some("5.14.0-362.el9.x86_64")
+        );
+        assert_eq!(snap.text("/proc/sys/vm/nr_hugepages"), Some("512"));
+        // /sys/block was never copied: not collected, not "no disks".
+        let e = snap.dirs["/sys/block"].error().unwrap();
+        assert_eq!(e.kind, ReadErrorKind::NotAvailable);
+        assert!(e.detail.contains(NOT_COLLECTED));
+        // No process plugin: the QEMU list is unknown, not empty.
+        assert_eq!(
+            snap.qemu.fact.error().unwrap().kind,
+            ReadErrorKind::NotAvailable
+        );
+        assert!(info.missing.iter().any(|m| m.starts_with("process list")));
+    }
+}
