@@ -176,7 +176,11 @@ pub fn from_packages(fs: &FsRoot) -> Option<Sourced<String>> {
         if let Fact::Value(t) = fs.read_text(path, 64 * 1024 * 1024) {
             if let Some((pkg, v)) = parse(&t) {
                 // A sosreport's own files are named as sos names them (no leading `/`).
-                let shown = if path.starts_with("/var/") { path } else { &path[1..] };
+                let shown = if path.starts_with("/var/") {
+                    path
+                } else {
+                    &path[1..]
+                };
                 return Some(Sourced::value(format!("{shown} ({pkg})"), v));
             }
         }
