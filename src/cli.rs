@@ -57,6 +57,9 @@ pub struct SourceArgs {
     /// Audit a snapshot written by `kvmaudit collect`
     #[arg(long, value_name = "FILE", conflicts_with = "root")]
     pub snapshot: Option<PathBuf>,
+    /// Audit a sosreport: its extracted directory or its .tar.xz/.tar.gz, read in place
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["root", "snapshot"])]
+    pub sos: Option<PathBuf>,
     /// Raw CPUID: `cpuid -r` output, libvirt cpu-data XML, or an AIDA64/InstLatx64 dump
     #[arg(long, value_name = "FILE")]
     pub cpuid: Option<PathBuf>,
@@ -81,6 +84,7 @@ impl SourceArgs {
         Sources {
             root: self.root.clone(),
             snapshot: self.snapshot.clone(),
+            sos: self.sos.clone(),
             cpuid: self.cpuid.clone(),
             dmi: self.dmi.clone(),
             kconfig: self.kconfig.clone(),
@@ -555,11 +559,19 @@ fn fix(a: FixArgs) -> Result<i32> {
     let src = &a.sources;
     let has_sources = src.root.is_some()
         || src.snapshot.is_some()
+        || src.sos.is_some()
         || src.cpuid.is_some()
         || src.dmi.is_some()
         || src.kconfig.is_some()
         || !src.qemu_argv.is_empty();
     let describe = |s: &SourceArgs| match (&s.root, &s.snapshot) {
+        _ if s.sos.is_some() => format!(
+            "scan of --sos {}",
+            s.sos
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ),
         (Some(r), _) => format!("scan of --root {}", r.display()),
         (_, Some(f)) => format!("scan of --snapshot {}", f.display()),
         _ => "scan of this host (/)".to_string(),

@@ -357,6 +357,10 @@ pub struct QemuProcess {
     /// O_DIRECT = cache.direct) and `/dev/net/tun` (`iff:` = tap name). Root or owner only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fdinfo: Option<Sourced<Vec<FdInfo>>>,
+    /// The QEMU version (`7.2.22`), found without running anything: the version string in the
+    /// binary's read-only data, the package database, or libvirt's start line in its log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Sourced<String>>,
 }
 
 /// One open file of a QEMU process, from `/proc/PID/fd/N` and `/proc/PID/fdinfo/N`.
@@ -406,7 +410,13 @@ pub struct SourceInfo {
     /// Per-source files that replaced part of the collection: `{"cpuid": "cpu.txt", ...}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub overrides: BTreeMap<String, Vec<String>>,
+    /// Set when the source is a sosreport (`kind` is then `sos`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sos: Option<SosInfo>,
 }
+
+/// What a sosreport says about itself (the report's host block carries it too).
+pub use crate::vocab::host::SosInfo;
 
 /// Everything a scan knows about one host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@
 //! A tree is read within a [`Budget`] (bytes, entries, files and directories seen twice): see
 //! [`super::budget`].
 
+use super::archive::{MemTree, Node};
 use super::budget::{Budget, FileId, Limits};
 use crate::snapshot::{Fact, ReadError, ReadErrorKind};
 use std::ffi::OsString;
@@ -40,6 +41,8 @@ pub struct FsRoot {
     canonical: Option<PathBuf>,
     /// What a scan of the tree may still read; `None` for the live host.
     budget: Option<Arc<Budget>>,
+    /// A sosreport archive read into memory: `root` then only names it.
+    mem: Option<Arc<MemTree>>,
 }
 
 impl FsRoot {
@@ -49,7 +52,24 @@ impl FsRoot {
             root: None,
             canonical: None,
             budget: None,
+            mem: None,
         }
+    }
+
+    /// The tree of an archive read into memory (`path` names it in the snapshot), read
+    /// within `limits` like a directory tree.
+    pub fn archive(path: impl Into<PathBuf>, tree: MemTree, limits: Limits) -> Self {
+        FsRoot {
+            root: Some(path.into()),
+            canonical: None,
+            budget: Some(Arc::new(Budget::new(limits))),
+            mem: Some(Arc::new(tree)),
+        }
+    }
+
+    /// The archive's tree, when this root is one.
+    pub fn mem_tree(&self) -> Option<&MemTree> {
+        self.mem.as_deref()
     }
 
     /// A host filesystem tree under `dir`, read within the default budget.
@@ -64,6 +84,7 @@ impl FsRoot {
             canonical: dir.canonicalize().ok(),
             root: Some(dir),
             budget: Some(Arc::new(Budget::new(limits))),
+            mem: None,
         }
     }
 
@@ -96,9 +117,10 @@ impl FsRoot {
     /// The real filesystem path of host path `host`, with symlinks resolved inside the root.
     /// `follow_last` = false resolves only the parent directories (for `readlink`).
     pub fn resolve(&self, host: &str, follow_last: bool) -> Result<PathBuf, ReadError> {
-        match &self.root {
-            None => Ok(PathBuf::from(host)),
-            Some(root) => resolve_in_root(root, Path::new(host), follow_last),
+        match (&self.root, &self.mem) {
+            (Some(root), Some(m)) => m.resolve(host, follow_last).map(|p| root.join(p)),
+            (None, _) => Ok(PathBuf::from(host)),
+            (Some(root), None) => resolve_in_root(root, Path::new(host), follow_last),
         }
     }
 
@@ -106,6 +128,9 @@ impl FsRoot {
     pub fn read_bytes(&self, host: &str, max: u64) -> Fact<Vec<u8>> {
         if let Err(e) = self.charge_entries(1) {
             return Fact::Error(e);
+        }
+        if let Some(m) = &self.mem {
+            return self.mem_read(m, host, max);
         }
         let path = match self.resolve(host, true) {
             Ok(p) => p,
@@ -183,10 +208,59 @@ impl FsRoot {
         }
     }
 
+    /// A file of the in-memory tree, charged to the budget as a file of a directory tree is
+    /// (its identity: the resolved path).
+    fn mem_read(&self, m: &MemTree, host: &str, max: u64) -> Fact<Vec<u8>> {
+        let read = m.resolve(host, true).and_then(|p| match m.lstat(&p) {
+            Some(Node::File(b)) => {
+                if b.len() as u64 > max {
+                    return Err(ReadError::new(
+                        ReadErrorKind::TooLarge,
+                        format!("larger than {max} bytes"),
+                    ));
+                }
+                if let Some(budget) = &self.budget {
+                    budget.file_read(mem_id(&p), b.len() as u64)?;
+                }
+                Ok(b.to_vec())
+            }
+            Some(Node::Unkept(why)) => Err(ReadError::new(ReadErrorKind::NotAvailable, *why)),
+            Some(Node::Dir(_)) => Err(ReadError::new(
+                ReadErrorKind::Io,
+                "is a directory, not a regular file; not read",
+            )),
+            _ => Err(ReadError::new(ReadErrorKind::Absent, "not in the archive")),
+        });
+        match read {
+            Ok(b) => Fact::Value(b),
+            Err(e) => Fact::Error(e),
+        }
+    }
+
     /// Sorted names in a directory.
     pub fn list_dir(&self, host: &str) -> Fact<Vec<String>> {
         if let Err(e) = self.charge_entries(1) {
             return Fact::Error(e);
+        }
+        if let Some(m) = &self.mem {
+            let listed = m.resolve(host, true).and_then(|p| match m.lstat(&p) {
+                Some(Node::Dir(names)) => {
+                    if let Some(b) = &self.budget {
+                        b.dir_listed(mem_id(&p))?;
+                    }
+                    self.charge_entries(names.len() as u64)?;
+                    Ok(names.iter().cloned().collect())
+                }
+                Some(_) => Err(ReadError::new(
+                    ReadErrorKind::Absent,
+                    "is not a directory; not listed",
+                )),
+                None => Err(ReadError::new(ReadErrorKind::Absent, "not in the archive")),
+            });
+            return match listed {
+                Ok(n) => Fact::Value(n),
+                Err(e) => Fact::Error(e),
+            };
         }
         let path = match self.resolve(host, true) {
             Ok(p) => p,
@@ -232,6 +306,18 @@ impl FsRoot {
         if let Err(e) = self.charge_entries(1) {
             return Fact::Error(e);
         }
+        if let Some(m) = &self.mem {
+            return match m.resolve(host, false).map(|p| m.lstat(&p)) {
+                Ok(Some(Node::Link(t))) => Fact::Value(t.clone()),
+                Ok(Some(_)) => {
+                    Fact::Error(ReadError::new(ReadErrorKind::Io, "not a symbolic link"))
+                }
+                Ok(None) => {
+                    Fact::Error(ReadError::new(ReadErrorKind::Absent, "not in the archive"))
+                }
+                Err(e) => Fact::Error(e),
+            };
+        }
         let path = match self.resolve(host, false) {
             Ok(p) => p,
             Err(e) => return Fact::Error(e),
@@ -258,10 +344,22 @@ impl FsRoot {
 
     /// Whether a host path exists (following links inside the root).
     pub fn exists(&self, host: &str) -> bool {
+        if let Some(m) = &self.mem {
+            return m.resolve(host, true).is_ok();
+        }
         self.resolve(host, true)
             .map(|p| p.symlink_metadata().is_ok())
             .unwrap_or(false)
     }
+}
+
+/// A stable identity for a path of the in-memory tree, for the budget's seen-twice sets (device
+/// 0 never names a real filesystem).
+fn mem_id(path: &str) -> FileId {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    path.hash(&mut h);
+    (0, h.finish())
 }
 
 /// The target of the symlink `f` was opened on (O_PATH | O_NOFOLLOW).

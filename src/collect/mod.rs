@@ -1,9 +1,11 @@
 //! Collection: read every raw fact once into a [`Snapshot`].
 //!
-//! Sources, in order: a `--snapshot FILE` or the host (`/` or `--root DIR`), then per-source
+//! Sources, in order: a `--snapshot FILE`, a `--sos PATH`, or the host (`/` or `--root DIR`; a
+//! `--root` that is an extracted sosreport is read as `--sos`), then per-source
 //! files (`--cpuid`, `--dmi`, `--kconfig`, `--qemu-argv`) that replace one part of it.
 //! Collection never writes anything.
 
+pub mod archive;
 pub mod budget;
 pub mod cpuid_live;
 pub mod domains;
@@ -12,6 +14,8 @@ pub mod host;
 pub mod paths;
 pub mod pm_qos;
 pub mod processes;
+pub mod qemu_version;
+pub mod sos;
 
 use crate::error::{Error, Result};
 use crate::snapshot::{
@@ -29,6 +33,8 @@ pub const MAX_INPUT: u64 = 256 * 1024 * 1024;
 pub struct Sources {
     pub root: Option<PathBuf>,
     pub snapshot: Option<PathBuf>,
+    /// A sosreport: extracted directory or `.tar.xz`/`.tar.gz`.
+    pub sos: Option<PathBuf>,
     pub cpuid: Option<PathBuf>,
     pub dmi: Option<PathBuf>,
     pub kconfig: Option<PathBuf>,
@@ -39,14 +45,20 @@ pub struct Sources {
 
 /// Build the snapshot the sources describe.
 pub fn gather(src: &Sources) -> Result<Snapshot> {
-    let mut snap = match (&src.snapshot, &src.root) {
-        (Some(_), Some(_)) => {
-            return Err(Error::Usage(
-                "--snapshot and --root are alternatives: give one of them".into(),
-            ))
-        }
-        (Some(file), None) => load_snapshot(file)?,
-        (None, Some(dir)) => {
+    let given = [
+        src.snapshot.is_some(),
+        src.root.is_some(),
+        src.sos.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(Error::Usage(
+            "--snapshot, --root and --sos are alternatives: give one of them".into(),
+        ));
+    }
+    let mut snap = match (&src.snapshot, &src.root, &src.sos) {
+        (_, _, Some(path)) => sos::collect(&sos::open(path)?),
+        (Some(file), _, None) => load_snapshot(file)?,
+        (None, Some(dir), None) => {
             if !dir.is_dir() {
                 return Err(Error::parse(dir, "--root must be a directory"));
             }
@@ -58,9 +70,14 @@ pub fn gather(src: &Sources) -> Result<Snapshot> {
                     "not a host tree: --root needs a directory holding the host's proc/ or sys/ (a copied root, a sosreport)",
                 ));
             }
-            collect_host(&FsRoot::under(dir))
+            if sos::is_sos_dir(dir) {
+                // An extracted sosreport: its command outputs fill what the copied tree lacks.
+                sos::collect(&FsRoot::under(dir))
+            } else {
+                collect_host(&FsRoot::under(dir))
+            }
         }
-        (None, None) => collect_host(&FsRoot::live()),
+        (None, None, None) => collect_host(&FsRoot::live()),
     };
     apply_overrides(&mut snap, src)?;
     Ok(snap)
@@ -146,6 +163,8 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
         }
     }
     let domain_xml = domains::discover(fs, &mut notes);
+    let mut qemu = qemu;
+    fill_qemu_versions(&mut qemu, fs);
     notes.extend(fs.budget_note());
     Snapshot {
         schema_version: SNAPSHOT_VERSION,
@@ -156,6 +175,7 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
             kind: if fs.is_live() { "live" } else { "root" }.into(),
             root: fs.root_dir().map(|p| p.display().to_string()),
             overrides: Default::default(),
+            sos: None,
         },
         hostname,
         cpuid,
@@ -167,6 +187,22 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
         qemu,
         domain_xml,
         notes,
+    }
+}
+
+/// Processes whose binary gave no version get the installed package's (read once).
+fn fill_qemu_versions(qemu: &mut Sourced<Vec<QemuProcess>>, fs: &FsRoot) {
+    let Fact::Value(procs) = &mut qemu.fact else {
+        return;
+    };
+    let mut installed = None;
+    // A replaced binary (exe "deleted") is not what the package database now describes.
+    for p in procs
+        .iter_mut()
+        .filter(|p| p.version.is_none() && !p.exe_deleted)
+    {
+        let v = installed.get_or_insert_with(|| qemu_version::from_packages(fs));
+        p.version.clone_from(v);
     }
 }
 

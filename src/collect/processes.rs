@@ -199,6 +199,13 @@ fn inspect(
         )),
         numa_maps: Some(numa_maps),
         mountinfo: Some(text_fact(fs, &format!("{base}/mountinfo"), MAX_MOUNTINFO)),
+        // Live only: under a --root the exe link names a binary of the audited host, which the
+        // tree may not hold; its package database answers instead (collect_host).
+        version: if fs.is_live() {
+            super::qemu_version::from_live_exe(pid)
+        } else {
+            None
+        },
     })
 }
 

@@ -135,6 +135,7 @@ pub fn snapshot_from_report(r: &Report) -> Snapshot {
             kind: "report".into(),
             root: None,
             overrides: Default::default(),
+            sos: None,
         },
         hostname: match &r.host.hostname {
             Some(h) => Sourced::value("report", h.clone()),

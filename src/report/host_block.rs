@@ -17,6 +17,7 @@ impl HostBlock {
             machine_id: h.identity.machine_id.clone(),
             smbios_uuid: h.identity.smbios_uuid.clone(),
             source: source_label(s),
+            sos: s.source.sos.clone(),
             cpu: CpuBlock {
                 vendor: h.cpu.vendor.clone(),
                 family: h.cpu.family,
@@ -109,6 +110,16 @@ pub fn or_unknown<T: std::fmt::Display>(v: &Option<T>) -> String {
 fn source_label(s: &Snapshot) -> String {
     let mut label = match (&s.source.kind[..], &s.source.root) {
         ("root", Some(r)) => format!("root:{r}"),
+        ("sos", Some(r)) => {
+            let sos = s.source.sos.as_ref();
+            format!(
+                "sos:{r} ({} {}, host {})",
+                sos.map_or("sos", |i| i.layout.as_str()),
+                sos.and_then(|i| i.version.as_deref())
+                    .unwrap_or("version unknown"),
+                sos.and_then(|i| i.hostname.as_deref()).unwrap_or("unknown")
+            )
+        }
         (k, _) => k.to_string(),
     };
     for (what, paths) in &s.source.overrides {

@@ -102,7 +102,12 @@ pub enum OvercommitValue<T> {
 }
 
 impl<T: Copy + PartialEq> OvercommitValue<T> {
-    fn of(vm: &Vm, merged: T, before_9_1: T) -> OvercommitValue<T> {
+    /// `version`: the running binary's major.minor, when known ([`Ctx::qemu_version`]); it
+    /// settles which reading applies.
+    fn of(vm: &Vm, version: Option<(u32, u32)>, merged: T, before_9_1: T) -> OvercommitValue<T> {
+        if let Some(v) = version {
+            return OvercommitValue::Known(if v >= (9, 1) { merged } else { before_9_1 });
+        }
         let at_least_9_1 = vm.model.machine.machine_type.as_deref().is_some_and(|m| {
             matches!(
                 super::checks::baseline::machine_version(m),
@@ -122,6 +127,16 @@ impl<T: Copy + PartialEq> OvercommitValue<T> {
             OvercommitValue::Depends { .. } => None,
         }
     }
+}
+
+/// A running QEMU's version ([`Ctx::qemu_version`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QemuVersion {
+    pub major_minor: (u32, u32),
+    /// As found: `7.2.22`.
+    pub text: String,
+    /// Where: `/proc/4242/exe`, `/var/lib/dpkg/status (qemu-system-x86)`, a libvirt log.
+    pub source: String,
 }
 
 /// Per-VM derived facts.
@@ -282,6 +297,22 @@ impl<'a> Ctx<'a> {
         self.snap.qemu.get().and_then(|l| l.get(vm.index))
     }
 
+    /// The running QEMU's version, when the collector found it (the binary's version string,
+    /// the package database, libvirt's log).
+    pub fn qemu_version(&self, vm: &Vm) -> Option<QemuVersion> {
+        let v = self.process(vm)?.version.as_ref()?;
+        let text = v.get()?;
+        let mut parts = text.split('.').map(|p| p.parse::<u32>().ok());
+        let (Some(Some(major)), Some(Some(minor))) = (parts.next(), parts.next()) else {
+            return None;
+        };
+        Some(QemuVersion {
+            major_minor: (major, minor),
+            text: text.clone(),
+            source: v.path.clone(),
+        })
+    }
+
     /// The derive cache of a VM (`None` only for a VM that is not in `host.vms`).
     pub(crate) fn derived(&self, vm: &Vm) -> Option<&VmDerived<'a>> {
         self.cache.vms.get(vm.index)
@@ -325,13 +356,23 @@ impl<'a> Ctx<'a> {
     /// The VM's effective `-overcommit cpu-pm`, by what its QEMU may be ([`OvercommitValue`]).
     pub fn cpu_pm(&self, vm: &Vm) -> OvercommitValue<bool> {
         let oc = &vm.model.overcommit;
-        OvercommitValue::of(vm, oc.merged().1, oc.before_9_1().1)
+        OvercommitValue::of(
+            vm,
+            self.qemu_version(vm).map(|v| v.major_minor),
+            oc.merged().1,
+            oc.before_9_1().1,
+        )
     }
 
     /// The VM's effective `-overcommit mem-lock` ([`OvercommitValue`]).
     pub fn mem_lock(&self, vm: &Vm) -> OvercommitValue<MemLock> {
         let oc = &vm.model.overcommit;
-        OvercommitValue::of(vm, oc.merged().0, oc.before_9_1().0)
+        OvercommitValue::of(
+            vm,
+            self.qemu_version(vm).map(|v| v.major_minor),
+            oc.merged().0,
+            oc.before_9_1().0,
+        )
     }
 
     /// cpu-pm is on whatever the QEMU version: an on that an older QEMU would have reset

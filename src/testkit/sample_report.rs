@@ -205,6 +205,7 @@ pub fn report(spec: &Spec) -> Report {
             machine_id: None,
             smbios_uuid: None,
             source: "live".into(),
+            sos: None,
             cpu: CpuBlock {
                 vendor: Some("GenuineIntel".into()),
                 family: Some(6),

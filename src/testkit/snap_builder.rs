@@ -33,6 +33,7 @@ impl SnapBuilder {
                     kind: "root".into(),
                     root: Some("/test".into()),
                     overrides: Default::default(),
+                    sos: None,
                 },
                 hostname: Sourced::value("/proc/sys/kernel/hostname", "testhost".to_string()),
                 cpuid: Sourced::error("cpuid instruction", na("cpuid")),

@@ -42,8 +42,11 @@ pub struct HostBlock {
     /// The SMBIOS system UUID (lowercase), when the firmware sets one and it is readable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smbios_uuid: Option<String>,
-    /// `live`, `root:DIR` or `snapshot` plus any per-source overrides.
+    /// `live`, `root:DIR`, `sos:PATH` or `snapshot` plus any per-source overrides.
     pub source: String,
+    /// The sosreport's version, host and the parts of it the scan used (`sos:` sources only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sos: Option<SosInfo>,
     pub cpu: CpuBlock,
     pub platform: PlatformBlock,
     pub kernel: KernelBlock,
@@ -52,4 +55,22 @@ pub struct HostBlock {
     /// cannot run KVM at all; every renderer shows it first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_note: Option<String>,
+}
+
+/// What a sosreport says about itself, and which of its parts the scan used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
+pub struct SosInfo {
+    /// The sos version from version.txt (`4.0`, `3.9.1`); `None` when unreadable.
+    pub version: Option<String>,
+    /// `sos 4.x` or `sos 3.x`: which file names were expected.
+    pub layout: String,
+    /// The host the sosreport was taken on (host plugin, or `uname -a`'s node name).
+    pub hostname: Option<String>,
+    /// Read from a `.tar.xz`/`.tar.gz` archive in place (not an extracted directory).
+    pub archive: bool,
+    /// The sosreport files the scan mapped into its facts (`sos_commands/processor/cpuid_-r`, ...).
+    pub found: Vec<String>,
+    /// What kvmaudit looks for but this sosreport lacks (the plugin did not run or failed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }

@@ -411,10 +411,36 @@ fn qemu_version_one(ctx: &Ctx, vm: &Vm) -> Outcome {
     } else {
         "run the binary with --version, or QMP query-version"
     };
+    let known = ctx.qemu_version(vm);
     let o = if realtime {
         Outcome::warn(
             &target,
             "argv uses -realtime, which QEMU removed in 6.0: the running binary is older than the 6.0 baseline (packed rings, io_uring and the 6.0 defaults may be missing)",
+        )
+    } else if let Some(k) = known.as_ref().filter(|k| k.major_minor < (6, 0)) {
+        Outcome::warn(
+            &target,
+            format!(
+                "QEMU {} (from {}) is older than the 6.0 baseline: packed rings, io_uring and the 6.0 defaults are missing",
+                k.text, k.source
+            ),
+        )
+    } else if let (Some(k), false) = (
+        known.as_ref(),
+        matches!(&mver, MachineVersion::AtLeast(v, _) if *v < (6, 0)),
+    ) {
+        Outcome::pass(
+            &target,
+            format!(
+                "QEMU {} (from {}) is >= 6.0{}",
+                k.text,
+                k.source,
+                if deleted {
+                    "; the binary was replaced on disk since the VM started, the version is the running one's"
+                } else {
+                    ""
+                }
+            ),
         )
     } else {
         match &mver {
@@ -447,6 +473,10 @@ fn qemu_version_one(ctx: &Ctx, vm: &Vm) -> Outcome {
                 ),
             ),
         }
+    };
+    let o = match &known {
+        Some(k) => o.ev(k.source.clone(), format!("QEMU {}", k.text), ">= 6.0"),
+        None => o,
     };
     o.ev(exe_src, exe_obs, "")
         .ev(
@@ -789,6 +819,38 @@ mod tests {
         assert_eq!(
             status(&none, Throughput, "base.qemu.version", "host"),
             "not_applicable"
+        );
+    }
+
+    #[test]
+    fn qemu_baseline_from_the_found_version() {
+        let with = |argv: &str, v: &str| {
+            SnapBuilder::new()
+                .vm(argv, &[])
+                .with_last_vm(|p| {
+                    p.version = Some(crate::snapshot::Sourced::value(
+                        "/proc/1/exe",
+                        v.to_string(),
+                    ))
+                })
+                .build()
+        };
+        // An unversioned machine type said nothing; the binary's version settles it.
+        let s = with("qemu-system-x86_64 -name guest=a -M q35", "7.2.22");
+        let f = findings(&s, Throughput, "base.qemu.version");
+        assert_eq!(f[0].status.as_str(), "pass", "{}", f[0].message);
+        assert!(f[0].message.contains("QEMU 7.2.22"), "{}", f[0].message);
+        assert!(f[0].evidence.iter().any(|e| e.source == "/proc/1/exe"));
+        let s = with("qemu-system-x86_64 -name guest=a -M q35", "5.2.0");
+        assert_eq!(status(&s, Throughput, "base.qemu.version", "vm:a"), "warn");
+        // An old machine type keeps its old defaults on a new binary.
+        let s = with("qemu-system-x86_64 -name guest=a -M pc-q35-5.1", "7.2.22");
+        assert_eq!(status(&s, Throughput, "base.qemu.version", "vm:a"), "warn");
+        // Unparseable: as if unknown.
+        let s = with("qemu-system-x86_64 -name guest=a -M q35", "x");
+        assert_eq!(
+            status(&s, Throughput, "base.qemu.version", "vm:a"),
+            "unknown"
         );
     }
 

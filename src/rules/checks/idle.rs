@@ -994,6 +994,28 @@ mod tests {
         let libvirt = "-machine pc-q35-8.2 -overcommit mem-lock=on -overcommit cpu-pm=on";
         let s = dedicated(host("ro"), libvirt).build();
         assert_eq!(status(&s, Throughput, "host.kvm.ple", "host"), "pass");
+        // The running binary's version (issue 15) settles the reset order: merged on 9.2 ...
+        let version = |v: &str| {
+            let v = v.to_string();
+            move |p: &mut crate::snapshot::QemuProcess| {
+                p.version = Some(crate::snapshot::Sourced::value("/proc/1/exe", v.clone()))
+            }
+        };
+        let s = dedicated(host("ro"), reset)
+            .with_last_vm(version("9.2.0"))
+            .build();
+        assert_eq!(status(&s, Throughput, "host.kvm.ple", "host"), "pass");
+        assert_eq!(
+            status(&s, Throughput, "host.kvm.exitless-timer", "vm:db01"),
+            "pass"
+        );
+        // ... and reset to off on 8.2: no counting on cpu-pm, and no "counts only on" hedge.
+        let s = dedicated(host("ro"), reset)
+            .with_last_vm(version("8.2.2"))
+            .build();
+        let f = &findings(&s, Throughput, "host.kvm.ple")[0];
+        assert_ne!(f.status.as_str(), "pass");
+        assert!(!f.message.contains("counts only on QEMU"), "{}", f.message);
     }
 
     #[test]
