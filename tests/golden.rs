@@ -139,11 +139,7 @@ fn check_all_outputs(dir: &str, snap: &Snapshot, diffs: &mut Vec<String>) {
             &kvmaudit::report::prom::render(&r, None),
             diffs,
         );
-        check(
-            &format!("{dir}/{pname}.html"),
-            &html(&r),
-            diffs,
-        );
+        check(&format!("{dir}/{pname}.html"), &html(&r), diffs);
     }
 }
 
@@ -167,7 +163,9 @@ fn this_machine_snapshot_renders_as_golden() {
         snapshot: Some(PathBuf::from(THIS_HOST)),
         ..Default::default()
     })
-    .unwrap_or_else(|e| panic!("{THIS_HOST}: {e} (make it with `kvmaudit collect -o {THIS_HOST}`)"));
+    .unwrap_or_else(|e| {
+        panic!("{THIS_HOST}: {e} (make it with `kvmaudit collect -o {THIS_HOST}`)")
+    });
     let mut diffs = Vec::new();
     check_all_outputs("this-host", &snap, &mut diffs);
     finish(diffs);

@@ -6,6 +6,8 @@ pub mod cpuid;
 pub mod cpulist;
 pub mod kconfig;
 pub mod meminfo;
+pub mod mounts;
+pub mod numa_maps;
 pub mod qemu;
 pub mod smbios;
 pub mod sysfs;

@@ -1,11 +1,13 @@
 //! Everything a check may read: the snapshot, its parsed models, the profile, and the context
 //! flags of catalogue §2 computed once per run.
 
-use super::checks::memory::{Mount, VmRam};
-use super::checks::numa::GuestRamMaps;
+use super::facts::guest_ram::GuestRamMaps;
+use super::facts::machine::{machine_version, MachineVersion};
+use super::facts::ram_backing::VmRam;
 use crate::model::host::{HostModel, Vm};
 use crate::model::vm::MemLock;
 use crate::parse::cpulist;
+use crate::parse::mounts::Mount;
 use crate::report::target::Target;
 use crate::report::Profile;
 use crate::snapshot::{Fact, QemuProcess, ReadError, Snapshot};
@@ -105,8 +107,8 @@ impl<T: Copy + PartialEq> OvercommitValue<T> {
     fn of(vm: &Vm, merged: T, before_9_1: T) -> OvercommitValue<T> {
         let at_least_9_1 = vm.model.machine.machine_type.as_deref().is_some_and(|m| {
             matches!(
-                super::checks::baseline::machine_version(m),
-                super::checks::baseline::MachineVersion::AtLeast(v, _) if v >= (9, 1)
+                machine_version(m),
+                MachineVersion::AtLeast(v, _) if v >= (9, 1)
             )
         });
         if at_least_9_1 || merged == before_9_1 {
@@ -221,7 +223,7 @@ impl<'a> Ctx<'a> {
                 ..DeriveCache::default()
             },
         };
-        ctx.flags = super::checks::flags::compute(&ctx);
+        ctx.flags = super::facts::flags::compute(&ctx);
         ctx
     }
 

@@ -2,6 +2,7 @@
 
 use super::checks;
 use super::context::Ctx;
+use super::facts;
 use super::meta::{self, Automatable, RuleMeta, Scope};
 use super::outcome::Outcome;
 use super::score;
@@ -69,7 +70,7 @@ fn run_all(ctx: &Ctx, cat: &[RuleMeta]) -> Vec<Vec<Outcome>> {
                 // A parse that panics leaves the cache empty; the rule that reads it next
                 // panics inside its own guard and reports `unknown`, as without the warm-up.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    checks::numa::warm(ctx, vm)
+                    facts::guest_ram::warm(ctx, vm)
                 }));
                 continue;
             }
@@ -249,7 +250,7 @@ fn score_report(report: &mut Report, ctx: &Ctx) {
             coverage: s.coverage,
             insufficient_evidence: score::insufficient_evidence(s.value, s.coverage),
         };
-        let vcpus = checks::flags::vcpus(ctx, vm).unwrap_or(1);
+        let vcpus = facts::flags::vcpus(ctx, vm).unwrap_or(1);
         vm_scores.push((s.value, vcpus));
     }
     let overall = score::overall(host.value, &vm_scores);

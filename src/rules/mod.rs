@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod context;
 pub mod engine;
+pub mod facts;
 pub mod meta;
 pub mod outcome;
 pub mod persistent;

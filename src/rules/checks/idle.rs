@@ -5,13 +5,14 @@
 //! and reported as `info` unless something is actively harmful; under `latency` (dedicated
 //! CPUs and memory) their absence is a `warn`.
 
-use super::numa::nohz_full_set;
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::parse::cpulist;
 use crate::parse::sysfs::bool_param;
 use crate::report::{Profile, Status};
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::kernel::kernel_version;
+use crate::rules::facts::placement::nohz_full_set;
 use crate::rules::outcome::Outcome;
 use crate::rules::persistent;
 use std::collections::BTreeSet;
@@ -32,14 +33,6 @@ fn list(set: &BTreeSet<u32>) -> String {
     } else {
         cpulist::format(set)
     }
-}
-
-/// `6.1.0-50-amd64` → (6, 1).
-pub(super) fn kernel_version(release: &str) -> Option<(u32, u32)> {
-    let mut it = release.split(|c: char| !c.is_ascii_digit());
-    let major = it.next()?.parse().ok()?;
-    let minor = it.next()?.parse().ok()?;
-    Some((major, minor))
 }
 
 /// The first persistent kernel command line that sets `name` (optionally to a given value).
@@ -474,7 +467,7 @@ fn halt_poll(ctx: &Ctx) -> Vec<Outcome> {
 // host.nohz-full.housekeeping
 
 fn nohz_housekeeping(ctx: &Ctx) -> Vec<Outcome> {
-    if let Some(o) = super::memory::guest_without_vms(ctx) {
+    if let Some(o) = crate::rules::facts::scope::guest_without_vms(ctx) {
         return vec![o];
     }
     match latency_scope(ctx) {

@@ -6,18 +6,23 @@
 //! host's `/proc/mounts`), and — when readable — what the kernel actually mapped
 //! (`/proc/PID/numa_maps`: `huge` and `kernelpagesize_kB=` on the guest-RAM mappings).
 
-use super::numa::{self, guest_ram_maps};
 use super::CheckFn;
 use crate::model::host::Vm;
-use crate::model::vm::{BackendKind, RamPiece, RamRole, RamSource};
-use crate::parse::qemu::size::parse_size;
+use crate::model::vm::{BackendKind, RamSource};
+use crate::parse::mounts::Mount;
 use crate::parse::sysfs::{bool_param, bracketed, hugepage_dir_kb};
 use crate::report::target::Target;
 use crate::report::{Profile, Status};
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::guest_ram::guest_ram_maps;
+use crate::rules::facts::mounts::{
+    default_hugepage, host_mounts, hugetlbfs_pagesize, path_looks_hugetlbfs,
+};
+use crate::rules::facts::ram_backing::{ram_nodes, vm_ram, Backing, Ram};
+use crate::rules::facts::scope::guest_without_vms;
+use crate::rules::facts::units::{human, GIB, MIB};
 use crate::rules::outcome::Outcome;
 use crate::rules::persistent;
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
@@ -30,8 +35,6 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ("qemu.mem.merge", mem_merge),
 ];
 
-const GIB: u64 = 1 << 30;
-const MIB: u64 = 1 << 20;
 const THP_DIR: &str = "/sys/kernel/mm/transparent_hugepage";
 const KSM_DIR: &str = "/sys/kernel/mm/ksm";
 const HP_DIR: &str = "/sys/kernel/mm/hugepages";
@@ -39,467 +42,6 @@ const NODE_DIR: &str = "/sys/devices/system/node";
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers (also used by numa.rs and idle.rs)
-
-/// Paths that look like hugetlbfs mounts (the same heuristic as `RamPiece::hugetlb_by_argv`):
-/// `/dev/hugepages*`, `/mnt/huge`, `/hugetlbfs`.
-pub(super) fn path_looks_hugetlbfs(path: &str) -> bool {
-    // Case-insensitive without a lowercased copy: this runs on every file mapping of every
-    // VM. All three words start with "huge": "hugepage", "hugetlb", or "/huge".
-    let b = path.as_bytes();
-    let at = |i: usize, word: &[u8]| {
-        b.get(i..i.saturating_add(word.len()))
-            .is_some_and(|w| w.eq_ignore_ascii_case(word))
-    };
-    (0..b.len()).any(|i| {
-        at(i, b"huge") && (at(i + 4, b"page") || at(i + 4, b"tlb") || (i > 0 && b[i - 1] == b'/'))
-    })
-}
-
-/// "2 MiB", "1 GiB", "4 KiB", "3.9 GiB".
-pub(super) fn human(bytes: u64) -> String {
-    if bytes >= GIB && bytes % GIB == 0 {
-        format!("{} GiB", bytes / GIB)
-    } else if bytes >= GIB {
-        format!("{:.1} GiB", bytes as f64 / GIB as f64)
-    } else if bytes >= MIB && bytes % MIB == 0 {
-        format!("{} MiB", bytes / MIB)
-    } else if bytes >= MIB {
-        format!("{:.1} MiB", bytes as f64 / MIB as f64)
-    } else if bytes >= 1024 {
-        format!("{} KiB", bytes / 1024)
-    } else {
-        format!("{bytes} B")
-    }
-}
-
-/// A kvmaudit run inside a VM that hosts no VMs of its own: host-side memory tuning is the
-/// business of the hypervisor underneath.
-pub(super) fn guest_without_vms(ctx: &Ctx) -> Option<Outcome> {
-    if ctx.flags.nested == Some(true)
-        && ctx.host.vms.is_empty()
-        && ctx.dir_has("/dev", "kvm") != Some(true)
-    {
-        return Some(Outcome::na(
-            "host",
-            "kvmaudit runs inside a VM (hypervisor bit set) that hosts no VMs: host memory tuning belongs to the hypervisor underneath",
-        ));
-    }
-    // Without CPUID or /proc/cpuinfo the hypervisor bit is unknown: on a system that hosts no
-    // VM this may be a guest, whose host memory tuning is not its own to judge.
-    if ctx.flags.nested.is_none()
-        && ctx.host.vms.is_empty()
-        && ctx.dir_has("/dev", "kvm") != Some(true)
-    {
-        return Some(Outcome::unknown(
-            "host",
-            "no VM runs here and neither CPUID nor /proc/cpuinfo says whether this is bare metal or a VM: host memory tuning cannot be judged",
-        ));
-    }
-    None
-}
-
-/// One mount: from `/proc/mounts` or a `mountinfo` line (options merged with super options).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Mount {
-    pub source: String,
-    pub target: String,
-    pub fstype: String,
-    pub opts: Vec<String>,
-}
-
-impl Mount {
-    pub fn opt(&self, key: &str) -> Option<&str> {
-        self.opts.iter().find_map(|o| {
-            o.strip_prefix(key)
-                .and_then(|r| r.strip_prefix('='))
-                .or_else(|| (o == key).then_some(""))
-        })
-    }
-    pub fn has_opt(&self, key: &str) -> bool {
-        self.opt(key).is_some()
-    }
-}
-
-/// The kernel escapes space, tab, newline and backslash in mount paths as `\ooo`.
-pub(super) fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let oct = b.get(i + 1..i + 4);
-        if b[i] == b'\\' {
-            if let Some(oct) = oct.filter(|o| o.iter().all(|c| (b'0'..=b'7').contains(c))) {
-                let v = oct
-                    .iter()
-                    .fold(0u32, |acc, c| acc * 8 + u32::from(c - b'0'));
-                if let Ok(byte) = u8::try_from(v) {
-                    out.push(byte);
-                    i += 4;
-                    continue;
-                }
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// `/proc/mounts` (`source target fstype opts 0 0`).
-pub(super) fn parse_mounts(text: &str) -> Vec<Mount> {
-    text.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let source = unescape(w.next()?);
-            let target = unescape(w.next()?);
-            let fstype = w.next()?.to_string();
-            let opts = w
-                .next()
-                .unwrap_or("")
-                .split(',')
-                .map(str::to_string)
-                .collect();
-            Some(Mount {
-                source,
-                target,
-                fstype,
-                opts,
-            })
-        })
-        .collect()
-}
-
-/// `/proc/PID/mountinfo`: `id parent maj:min root target opts [tags] - fstype source superopts`.
-pub(super) fn parse_mountinfo(text: &str) -> Vec<Mount> {
-    text.lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let lw: Vec<&str> = left.split_whitespace().collect();
-            let target = unescape(lw.get(4)?);
-            let mut opts: Vec<String> = lw
-                .get(5)
-                .map(|o| o.split(',').map(str::to_string).collect())
-                .unwrap_or_default();
-            let mut rw = right.split_whitespace();
-            let fstype = rw.next()?.to_string();
-            let source = unescape(rw.next().unwrap_or("none"));
-            if let Some(sup) = rw.next() {
-                opts.extend(sup.split(',').map(str::to_string));
-            }
-            Some(Mount {
-                source,
-                target,
-                fstype,
-                opts,
-            })
-        })
-        .collect()
-}
-
-/// The mount `path` lies on: the longest mount point that is a path prefix (the last one
-/// mounted wins among equals, as it hides the earlier ones).
-pub(super) fn mount_of<'a>(mounts: &'a [Mount], path: &str) -> Option<&'a Mount> {
-    let mut best: Option<&Mount> = None;
-    for m in mounts {
-        let t = m.target.trim_end_matches('/');
-        let inside = t.is_empty() || path == t || path.starts_with(&format!("{t}/"));
-        if inside && best.map_or(true, |b| t.len() >= b.target.trim_end_matches('/').len()) {
-            best = Some(m);
-        }
-    }
-    best
-}
-
-/// The host's mount table, or why it is missing; parsed once per run.
-pub(super) fn host_mounts<'c>(ctx: &'c Ctx) -> Result<&'c [Mount], &'c str> {
-    let parsed = ctx
-        .cache
-        .host_mounts
-        .get_or_init(|| match ctx.get("/proc/mounts") {
-            Got::Val(t) => Ok(parse_mounts(t)),
-            other => Err(format!("/proc/mounts: {}", other.why())),
-        });
-    match parsed {
-        Ok(m) => Ok(m),
-        Err(e) => Err(e),
-    }
-}
-
-/// The mount table a VM's QEMU sees: its own `mountinfo` when readable, else the host's.
-pub(super) struct MountView {
-    pub source: String,
-    pub mounts: Vec<Mount>,
-    /// True when this is the QEMU process's own namespace.
-    pub own: bool,
-    /// Why the QEMU namespace could not be used.
-    pub note: Option<String>,
-}
-
-pub(super) fn vm_mounts(ctx: &Ctx, vm: &Vm) -> Option<MountView> {
-    let mi = ctx.process(vm).and_then(|p| p.mountinfo.as_ref());
-    let note = match mi {
-        Some(s) => match s.get() {
-            Some(t) => {
-                return Some(MountView {
-                    source: s.path.clone(),
-                    mounts: parse_mountinfo(t),
-                    own: true,
-                    note: None,
-                })
-            }
-            None => Some(format!(
-                "{}: {}",
-                s.path,
-                s.fact.error().map(|e| e.describe()).unwrap_or_default()
-            )),
-        },
-        None => Some("no QEMU process to read mountinfo from".to_string()),
-    };
-    host_mounts(ctx).ok().map(|mounts| MountView {
-        source: "/proc/mounts".into(),
-        mounts: mounts.to_vec(),
-        own: false,
-        note,
-    })
-}
-
-/// The host's default huge page size in bytes (`Hugepagesize:` of /proc/meminfo).
-pub(super) fn default_hugepage(ctx: &Ctx) -> Option<u64> {
-    ctx.host.meminfo.as_ref().and_then(|m| m.hugepagesize())
-}
-
-/// Page size of a hugetlbfs mount (`pagesize=`; the default size when absent).
-pub(super) fn hugetlbfs_pagesize(m: &Mount, default: Option<u64>) -> Option<u64> {
-    match m.opt("pagesize") {
-        Some(v) if !v.is_empty() => parse_size(v, 1),
-        _ => default,
-    }
-}
-
-/// How one piece of guest RAM is backed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Backing {
-    /// hugetlb pages of this size (`None`: size unknown).
-    Huge { page: Option<u64>, how: String },
-    /// Private anonymous memory (THP-eligible with `enabled`).
-    Anon,
-    /// Shared memory: memfd, `share=on` RAM, tmpfs files (THP needs `shmem_enabled`).
-    Shmem(String),
-    /// A file on an ordinary filesystem (page cache; 4 KiB pages).
-    File(String),
-    /// Could not be determined.
-    Unknown(String),
-}
-
-impl Backing {
-    pub fn is_huge(&self) -> bool {
-        matches!(self, Backing::Huge { .. })
-    }
-}
-
-/// A piece of guest RAM with its backing resolved.
-#[derive(Clone)]
-pub(crate) struct Ram {
-    pub piece: RamPiece,
-    pub size: Option<u64>,
-    pub backing: Backing,
-}
-
-/// A VM's guest RAM, every piece with its backing resolved.
-#[derive(Clone)]
-pub(crate) struct VmRam {
-    pub pieces: Vec<Ram>,
-    /// The mount table used was QEMU's own (only looked at when a piece is file-backed).
-    pub own_mounts: bool,
-}
-
-/// A VM's guest RAM, resolved once per VM (five rules ask for it).
-pub(super) fn vm_ram<'c>(ctx: &'c Ctx, vm: &Vm) -> Cow<'c, VmRam> {
-    match ctx.derived(vm) {
-        Some(d) => Cow::Borrowed(d.ram.get_or_init(|| resolve_vm_ram(ctx, vm))),
-        None => Cow::Owned(resolve_vm_ram(ctx, vm)),
-    }
-}
-
-fn resolve_vm_ram(ctx: &Ctx, vm: &Vm) -> VmRam {
-    let pieces = vm.model.guest_ram();
-    // Only a file-backed piece needs the mount table (parsing QEMU's mountinfo is the
-    // expensive part of this).
-    let view = if pieces
-        .iter()
-        .any(|p| matches!(p.source, RamSource::File { .. }))
-    {
-        vm_mounts(ctx, vm)
-    } else {
-        None
-    };
-    VmRam {
-        pieces: resolve_pieces(ctx, vm, pieces, view.as_ref()),
-        own_mounts: view.as_ref().is_some_and(|v| v.own),
-    }
-}
-
-/// Resolve every piece of a VM's guest RAM.
-fn resolve_pieces(ctx: &Ctx, vm: &Vm, pieces: Vec<RamPiece>, view: Option<&MountView>) -> Vec<Ram> {
-    let default = default_hugepage(ctx);
-    pieces
-        .into_iter()
-        .map(|piece| {
-            let backend = piece
-                .backend_id
-                .as_deref()
-                .and_then(|id| vm.model.backend(id));
-            let share = backend.and_then(|b| b.share) == Some(true);
-            let size = piece.size_bytes.or(match piece.role {
-                RamRole::Boot if piece.backend_id.is_none() => vm.model.memory.size_bytes,
-                _ => None,
-            });
-            let backing = match &piece.source {
-                RamSource::Anonymous => {
-                    if share {
-                        Backing::Shmem("memory-backend-ram share=on".into())
-                    } else {
-                        Backing::Anon
-                    }
-                }
-                RamSource::Memfd {
-                    hugetlb: true,
-                    page_size_bytes,
-                } => Backing::Huge {
-                    page: page_size_bytes.or(default),
-                    how: "memory-backend-memfd hugetlb=on".into(),
-                },
-                RamSource::Memfd { .. } => Backing::Shmem("memory-backend-memfd".into()),
-                RamSource::File { path } => file_backing(path, view, default, vm.pid.is_none()),
-                RamSource::Unresolved => Backing::Unknown(format!(
-                    "backend {:?} is not defined or has no RAM semantics",
-                    piece.backend_id.as_deref().unwrap_or("?")
-                )),
-            };
-            Ram {
-                piece,
-                size,
-                backing,
-            }
-        })
-        .collect()
-}
-
-/// `argv_only`: the VM is a command line without a process (an argv file, a sosreport's ps
-/// output), so the scanned host's mount table need not be the one QEMU ran with.
-fn file_backing(
-    path: &str,
-    view: Option<&MountView>,
-    default: Option<u64>,
-    argv_only: bool,
-) -> Backing {
-    let layout = || libvirt_hugetlbfs_layout(path, default);
-    let Some(view) = view else {
-        return layout().unwrap_or_else(|| {
-            Backing::Unknown(format!(
-                "{path}: no mount table readable to tell its filesystem"
-            ))
-        });
-    };
-    let Some(m) = mount_of(&view.mounts, path) else {
-        return layout().unwrap_or_else(|| {
-            Backing::Unknown(format!("{path}: no mount found in {}", view.source))
-        });
-    };
-    if argv_only && m.fstype != "hugetlbfs" {
-        if let Some(b) = layout() {
-            return b;
-        }
-    }
-    if m.fstype == "hugetlbfs" {
-        return Backing::Huge {
-            page: hugetlbfs_pagesize(m, default),
-            how: format!(
-                "{path} on hugetlbfs {} ({}){}",
-                m.target,
-                m.opt("pagesize")
-                    .filter(|v| !v.is_empty())
-                    .map(|v| format!("pagesize={v}"))
-                    .unwrap_or_else(|| "default page size".into()),
-                if view.own {
-                    " in QEMU's mount namespace"
-                } else {
-                    ""
-                }
-            ),
-        };
-    }
-    // The host view cannot prove a libvirt private-namespace mount wrong.
-    if !view.own && path_looks_hugetlbfs(path) {
-        return Backing::Unknown(format!(
-            "{path} looks like a hugetlbfs path but the host shows it on {} {} and QEMU's own mount table is unreadable ({})",
-            m.fstype,
-            m.target,
-            view.note.as_deref().unwrap_or("?")
-        ));
-    }
-    if m.fstype == "tmpfs" || m.fstype == "shmfs" {
-        Backing::Shmem(format!("{path} on tmpfs {}", m.target))
-    } else {
-        Backing::File(format!("{path} on {} {}", m.fstype, m.target))
-    }
-}
-
-/// Hugetlb backing inferred from libvirt's layout when no mount table tells the filesystem:
-/// libvirt puts a domain's hugepage files in `<hugetlbfs mount>/libvirt/qemu/<id>-<name>`
-/// (qemuGetDomainHupageMemPath; `<id>` is -1 for a domain that never ran, as in its tests),
-/// and file-backed RAM elsewhere in `<memory_backing_dir>/<id>-<name>`
-/// (`/var/lib/libvirt/qemu/ram`). The page size comes from a mount named after it
-/// (`/dev/hugepages2M`, `/mnt/huge-1G`), else the host's default.
-fn libvirt_hugetlbfs_layout(path: &str, default: Option<u64>) -> Option<Backing> {
-    let (mount, rest) = path.rsplit_once("/libvirt/qemu/")?;
-    let domain = rest.split('/').next()?;
-    let id_and_name = domain.strip_prefix('-').unwrap_or(domain);
-    let digits = id_and_name.bytes().take_while(u8::is_ascii_digit).count();
-    let name = id_and_name.get(digits..)?.strip_prefix('-')?;
-    if mount.is_empty() || digits == 0 || name.is_empty() || mount == "/var/lib" {
-        return None;
-    }
-    let last = mount.rsplit('/').next().unwrap_or(mount);
-    let unit = last
-        .bytes()
-        .rev()
-        .take_while(u8::is_ascii_alphabetic)
-        .count();
-    let number = last[..last.len() - unit]
-        .bytes()
-        .rev()
-        .take_while(u8::is_ascii_digit)
-        .count();
-    let named = (number > 0 && unit > 0)
-        .then(|| &last[last.len() - unit - number..])
-        .and_then(|s| parse_size(s.trim_end_matches(['B', 'b', 'i']), 1))
-        .filter(|b| *b >= 2 * MIB);
-    Some(Backing::Huge {
-        page: named.or(default),
-        how: format!(
-            "{path}: inferred from libvirt's hugetlbfs layout <mount>/libvirt/qemu/<id>-<name> with {mount} as the hugetlbfs mount (no mount table shows its filesystem)"
-        ),
-    })
-}
-
-/// Host nodes a VM's RAM piece must come from: backend `host-nodes`, else the VM's vCPU node,
-/// else a single `Mems_allowed` node. Empty: anywhere.
-fn ram_nodes(ctx: &Ctx, vm: &Vm, piece: &RamPiece) -> (Vec<u32>, String) {
-    if let Some(b) = piece
-        .backend_id
-        .as_deref()
-        .and_then(|id| vm.model.backend(id))
-    {
-        if !b.host_nodes.is_empty() && b.policy.as_deref() != Some("interleave") {
-            return (b.host_nodes.clone(), format!("backend {} host-nodes", b.id));
-        }
-    }
-    if let Some(n) = numa::home_node(ctx, vm) {
-        return (vec![n.node], n.how);
-    }
-    (Vec::new(), "not placed".into())
-}
 
 // ---------------------------------------------------------------------------------------------
 // Huge page pools
@@ -2296,21 +1838,26 @@ mod tests {
 
     #[test]
     fn mounts_parse() {
-        let m = super::parse_mountinfo(
+        let m = crate::parse::mounts::parse_mountinfo(
             "36 35 98:0 / /mnt\\040x rw,noatime master:1 - hugetlbfs none rw,pagesize=1G",
         );
         assert_eq!(m[0].target, "/mnt x");
         assert_eq!(m[0].opt("pagesize"), Some("1G"));
-        assert_eq!(super::hugetlbfs_pagesize(&m[0], None), Some(1 << 30));
-        let t = super::parse_mounts("a / ext4 rw 0 0\nb /var xfs rw 0 0\nc /var ext4 rw 0 0");
         assert_eq!(
-            super::mount_of(&t, "/var/lib/x").map(|m| m.source.as_str()),
+            crate::rules::facts::mounts::hugetlbfs_pagesize(&m[0], None),
+            Some(1 << 30)
+        );
+        let t = crate::parse::mounts::parse_mounts(
+            "a / ext4 rw 0 0\nb /var xfs rw 0 0\nc /var ext4 rw 0 0",
+        );
+        assert_eq!(
+            crate::rules::facts::mounts::mount_of(&t, "/var/lib/x").map(|m| m.source.as_str()),
             Some("c")
         );
         assert_eq!(
-            super::mount_of(&t, "/variable").map(|m| m.source.as_str()),
+            crate::rules::facts::mounts::mount_of(&t, "/variable").map(|m| m.source.as_str()),
             Some("a")
         );
-        assert_eq!(super::unescape("a\\134b\\0"), "a\\b\\0");
+        assert_eq!(crate::parse::mounts::unescape("a\\134b\\0"), "a\\b\\0");
     }
 }

@@ -8,7 +8,6 @@ pub mod baseline;
 pub mod bios;
 pub mod blk;
 pub mod cpufreq;
-pub mod flags;
 pub mod guest;
 pub mod idle;
 pub mod memory;

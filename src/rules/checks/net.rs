@@ -4,12 +4,14 @@
 //! Passthrough NICs (`vfio-pci`) are not NICs in the VM model; vDPA and vhost-user backends are
 //! recorded and mostly not applicable, as the catalogue says.
 
-use super::blk::{argv_src, fd_view, machine_at_least, on_off, opt_on_off, vm_without, FdView};
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::{is_emulated_nic_model, Machine, Nic};
 use crate::report::target::Target;
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::vm_args::{
+    argv_src, fd_view, machine_at_least, on_off, opt_on_off, vm_without, FdView,
+};
 use crate::rules::outcome::Outcome;
 use crate::rules::persistent;
 
@@ -305,7 +307,7 @@ fn multiqueue(ctx: &Ctx) -> Vec<Outcome> {
             _ => {}
         }
         let src = argv_src(vm);
-        let Some(vcpus) = super::flags::vcpus(ctx, vm) else {
+        let Some(vcpus) = crate::rules::facts::flags::vcpus(ctx, vm) else {
             return Outcome::unknown(t, "the VM's vCPU count is unknown");
         };
         if vcpus <= 1 {
