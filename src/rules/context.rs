@@ -3,6 +3,7 @@
 
 use super::facts::guest_ram::GuestRamMaps;
 use super::facts::machine::{machine_version, MachineVersion};
+use super::facts::persistent::PersistentConfig;
 use super::facts::ram_backing::VmRam;
 use crate::model::host::{HostModel, Vm};
 use crate::model::vm::MemLock;
@@ -187,6 +188,7 @@ pub struct Flags {
 pub(crate) struct VmDerived<'a> {
     pub guest_ram_maps: OnceLock<GuestRamMaps<'a>>,
     pub ram: OnceLock<VmRam>,
+    pub disk_targets: OnceLock<Vec<Target>>,
 }
 
 /// Per-run derived data shared by rules (see [`VmDerived`]).
@@ -205,6 +207,8 @@ pub struct Ctx<'a> {
     pub flags: Flags,
     /// Parallel to `host.vms`.
     pub vm_facts: Vec<VmFacts>,
+    /// Persistent configuration (kernel command lines, modprobe.d, sysctl.d), read once.
+    pub persistent: PersistentConfig,
     pub(crate) cache: DeriveCache<'a>,
 }
 
@@ -218,6 +222,7 @@ impl<'a> Ctx<'a> {
             profile,
             flags: Flags::default(),
             vm_facts,
+            persistent: PersistentConfig::read(snap),
             cache: DeriveCache {
                 vms: (0..slots).map(|_| VmDerived::default()).collect(),
                 ..DeriveCache::default()

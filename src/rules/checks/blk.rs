@@ -90,7 +90,12 @@ fn per_disk(ctx: &Ctx, judge: impl Fn(&Ctx, &Vm, &Disk, Target) -> Outcome) -> V
             out.push(vm_without(ctx, vm, "disks"));
             continue;
         }
-        for (d, t) in vm.model.disks.iter().zip(disk_targets(ctx, vm)) {
+        for (d, t) in vm
+            .model
+            .disks
+            .iter()
+            .zip(disk_targets(ctx, vm).iter().cloned())
+        {
             out.push(judge(ctx, vm, d, t));
         }
     }

@@ -7,8 +7,8 @@ use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::cpufreq::{
     grouped, policies, pstate_status, Policies, CPUFREQ, PSTATE_STATUS,
 };
+use crate::rules::facts::persistent::TUNED_ACTIVE;
 use crate::rules::outcome::Outcome;
-use crate::rules::persistent;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[("host.cpufreq.governor", governor)];
 
@@ -23,9 +23,12 @@ enum Verdict {
 /// Persistent settings that will select `performance` at the next boot or service start.
 fn persistent_performance(ctx: &Ctx) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (path, c) in persistent::kernel_cmdlines(ctx.snap) {
+    for (path, c) in &ctx.persistent.cmdlines {
         if c.value("cpufreq.default_governor") == Some("performance") {
-            out.push((path, "cpufreq.default_governor=performance".to_string()));
+            out.push((
+                path.clone(),
+                "cpufreq.default_governor=performance".to_string(),
+            ));
         }
     }
     if let Some(t) = ctx.text("/etc/sysconfig/cpupower") {
@@ -188,8 +191,8 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
     for (path, line) in pending {
         o = o.ev(path, line, "");
     }
-    if let Some(t) = ctx.text("/etc/tuned/active_profile") {
-        o = o.ev("/etc/tuned/active_profile", t, "");
+    if let Some(t) = ctx.persistent.tuned_profile.as_deref() {
+        o = o.ev(TUNED_ACTIVE, t, "");
     }
     vec![o]
 }

@@ -16,7 +16,6 @@ use crate::report::{Profile, Status};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::vm_args::argv_src;
 use crate::rules::outcome::Outcome;
-use crate::rules::persistent;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
     ("guest.haltpoll.driver", haltpoll_driver),
@@ -306,7 +305,7 @@ fn haltpoll_driver_guest(ctx: &Ctx) -> Outcome {
 
 /// The running cmdline has `idle=` and every persistent kernel cmdline found lacks it.
 fn idle_removed_persistently(ctx: &Ctx) -> bool {
-    let all = persistent::kernel_cmdlines(ctx.snap);
+    let all = &ctx.persistent.cmdlines;
     !all.is_empty() && all.iter().all(|(_, c)| !c.has("idle"))
 }
 

@@ -14,7 +14,6 @@ use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::kernel::kernel_version;
 use crate::rules::facts::placement::nohz_full_set;
 use crate::rules::outcome::Outcome;
-use crate::rules::persistent;
 use std::collections::BTreeSet;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
@@ -37,18 +36,7 @@ fn list(set: &BTreeSet<u32>) -> String {
 
 /// The first persistent kernel command line that sets `name` (optionally to a given value).
 fn persistent_param(ctx: &Ctx, name: &str, want: Option<&str>) -> Option<(String, String)> {
-    persistent::kernel_cmdlines(ctx.snap)
-        .into_iter()
-        .find_map(|(p, c)| {
-            if !c.has(name) {
-                return None;
-            }
-            let v = c.value(name).unwrap_or("").to_string();
-            match want {
-                Some(w) if v != w => None,
-                _ => Some((p, v)),
-            }
-        })
+    ctx.persistent.cmdline_param(name, want)
 }
 
 fn vmx_flag(ctx: &Ctx, flag: &str) -> Option<bool> {
@@ -145,7 +133,9 @@ fn idle_poll(ctx: &Ctx) -> Vec<Outcome> {
             }
         }
         if let Some(t) = ctx
-            .text("/etc/tuned/active_profile")
+            .persistent
+            .tuned_profile
+            .as_deref()
             .filter(|t| t.split_whitespace().any(|p| LOW_LATENCY_TUNED.contains(&p)))
         {
             alts.push(format!("tuned profile {t} (PM-QoS latency limit)"));
@@ -255,7 +245,7 @@ fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
         .val()
         .map(|v| v.trim().to_string());
     let ple_hw = vmx_flag(ctx, "ple");
-    let configured = persistent::configured_module_param(ctx.snap, "kvm_intel", "ple_gap");
+    let configured = ctx.persistent.module_param("kvm_intel", "ple_gap");
     let ev = |o: Outcome| {
         let mut o = o.ev(
             gap_path,
@@ -417,7 +407,7 @@ fn halt_poll(ctx: &Ctx) -> Vec<Outcome> {
     } else if ctx.flags.cpu_overcommitted == Some(true) && ns > 0 {
         notes.push("vCPUs share pCPUs here: polling burns CPU other vCPUs could use; consider a smaller value".into());
     }
-    let configured = persistent::configured_module_param(ctx.snap, "kvm", "halt_poll_ns");
+    let configured = ctx.persistent.module_param("kvm", "halt_poll_ns");
     if let Some((f, v)) = &configured {
         if v.trim() != ns.to_string() {
             notes.push(format!(
@@ -741,7 +731,9 @@ fn exitless_timer(ctx: &Ctx) -> Vec<Outcome> {
                 } else {
                     Outcome::info("host", format!("pi_inject_timer is {s}"))
                 };
-                let cfg = persistent::configured_module_param(ctx.snap, "kvm", "pi_inject_timer")
+                let cfg = ctx
+                    .persistent
+                    .module_param("kvm", "pi_inject_timer")
                     .filter(|(_, v)| v.trim() == "1")
                     .or_else(|| persistent_param(ctx, "nohz_full", None));
                 if let Some((p, v)) = cfg {

@@ -22,7 +22,6 @@ use crate::rules::facts::ram_backing::{ram_nodes, vm_ram, Backing, Ram};
 use crate::rules::facts::scope::guest_without_vms;
 use crate::rules::facts::units::{human, GIB, MIB};
 use crate::rules::outcome::Outcome;
-use crate::rules::persistent;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
@@ -941,13 +940,11 @@ fn thp(ctx: &Ctx) -> Vec<Outcome> {
         }
     };
     let mut o = if !thp_ok(&en) {
-        let configured = persistent::kernel_cmdlines(ctx.snap)
-            .into_iter()
-            .find_map(|(p, c)| {
-                c.value("transparent_hugepage")
-                    .filter(|v| thp_ok(v))
-                    .map(|v| (p, v.to_string()))
-            });
+        let configured = ctx.persistent.cmdlines.iter().find_map(|(p, c)| {
+            c.value("transparent_hugepage")
+                .filter(|v| thp_ok(v))
+                .map(|v| (p.clone(), v.to_string()))
+        });
         let base = Outcome::fail(
             "host",
             format!(

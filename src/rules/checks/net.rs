@@ -13,7 +13,6 @@ use crate::rules::facts::vm_args::{
     argv_src, fd_view, machine_at_least, on_off, opt_on_off, vm_without, FdView,
 };
 use crate::rules::outcome::Outcome;
-use crate::rules::persistent;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
     ("qemu.net.virtio-model", virtio_model),
@@ -425,8 +424,9 @@ fn packed(ctx: &Ctx) -> Vec<Outcome> {
 fn zcopytx(ctx: &Ctx) -> Vec<Outcome> {
     let path = "/sys/module/vhost_net/parameters/experimental_zcopytx";
     let t = "host";
-    let configured =
-        persistent::configured_module_param(ctx.snap, "vhost_net", "experimental_zcopytx");
+    let configured = ctx
+        .persistent
+        .module_param("vhost_net", "experimental_zcopytx");
     let loaded = ctx.module_present("vhost_net");
     let got = ctx.module_param("vhost_net", "experimental_zcopytx");
     let o = match (got, loaded) {

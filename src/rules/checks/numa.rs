@@ -19,7 +19,6 @@ use crate::rules::facts::placement::{
 };
 use crate::rules::facts::units::human;
 use crate::rules::outcome::Outcome;
-use crate::rules::persistent;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
@@ -345,14 +344,15 @@ fn numa_balancing(ctx: &Ctx) -> Vec<Outcome> {
                     + if unplaced_strict.len() + unplaced.len() == 1 { " is" } else { " are" }
             ),
         );
-        let configured = persistent::configured_sysctl(ctx.snap, "kernel.numa_balancing")
+        let configured = ctx
+            .persistent
+            .sysctl("kernel.numa_balancing")
             .filter(|(_, v)| v.trim() == "1" || v.trim() == "3")
             .or_else(|| {
-                persistent::kernel_cmdlines(ctx.snap)
-                    .into_iter()
-                    .find_map(|(p, c)| {
-                        (c.value("numa_balancing") == Some("enable")).then(|| (p, "enable".into()))
-                    })
+                ctx.persistent.cmdlines.iter().find_map(|(p, c)| {
+                    (c.value("numa_balancing") == Some("enable"))
+                        .then(|| (p.clone(), "enable".into()))
+                })
             });
         if let Some((p, v)) = configured {
             o = o.pending(true).ev(p.clone(), v.clone(), "");

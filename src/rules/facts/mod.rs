@@ -13,6 +13,7 @@ pub mod guest_ram;
 pub mod kernel;
 pub mod machine;
 pub mod mounts;
+pub mod persistent;
 pub mod placement;
 pub mod qat;
 pub mod ram_backing;

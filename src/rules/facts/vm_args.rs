@@ -7,6 +7,7 @@ use crate::report::target::Target;
 use crate::rules::context::Ctx;
 use crate::rules::outcome::Outcome;
 use crate::snapshot::Fact;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// What the snapshot knows about a VM process's open files.
@@ -93,7 +94,15 @@ pub(crate) fn vm_without(ctx: &Ctx, vm: &Vm, what: &str) -> Outcome {
 /// Targets of a VM's disks, parallel to `vm.model.disks`: the device id, else the drive id,
 /// else the id QEMU generates for `-drive if=...`/`-hda` (`ide0-hd0`, as `info block` shows),
 /// else the position (`disk3`). Public so that tests name disks exactly as the rules do.
-pub fn disk_targets(ctx: &Ctx, vm: &Vm) -> Vec<Target> {
+/// Worked out once per VM (six blk rules and the device-locality rule ask for it).
+pub fn disk_targets<'c>(ctx: &'c Ctx, vm: &Vm) -> Cow<'c, [Target]> {
+    match ctx.derived(vm) {
+        Some(d) => Cow::Borrowed(d.disk_targets.get_or_init(|| resolve_disk_targets(ctx, vm))),
+        None => Cow::Owned(resolve_disk_targets(ctx, vm)),
+    }
+}
+
+fn resolve_disk_targets(ctx: &Ctx, vm: &Vm) -> Vec<Target> {
     // QEMU's generated ids need the command line parsed again; only do that when some disk
     // has neither its own id nor a drive name (every blk rule calls this for every VM).
     let needs_generated = vm
