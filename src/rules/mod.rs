@@ -9,6 +9,7 @@ pub mod facts;
 pub mod meta;
 pub mod outcome;
 pub mod persistent;
+pub mod registry;
 pub mod score;
 pub mod testkit;
 pub mod waivers;
