@@ -102,3 +102,59 @@ pub(crate) fn guest_ram_maps<'c, 'a>(
         None => Cow::Owned(read_guest_ram_maps(text, &vm.model)),
     })
 }
+
+/// The numa_maps parser and the guest-RAM filter agree with a plain parse.
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The ASCII fast path splits exactly as `split_whitespace` does, Unicode or not.
+        #[test]
+        fn same_as_split_whitespace(
+            words in proptest::collection::vec(
+                "(N[0-9]=[0-9]{1,3}|huge|heap|stack|file=/[a-z\\\\0-7\u{e9}\u{a0}]{0,6}|kernelpagesize_kB=2048|[a-z:0-9-]{1,5})",
+                0..8,
+            ),
+            seps in proptest::collection::vec("[ \t\u{b}\u{c}\r\u{a0}\u{2003}]{1,2}", 8),
+        ) {
+            let mut line = String::new();
+            for (w, sep) in words.iter().zip(&seps) {
+                line.push_str(w);
+                line.push_str(sep);
+            }
+            let fast = crate::parse::numa_maps::parse_numa_maps(&line);
+            let slow: Vec<_> = line.lines().filter_map(|l| crate::parse::numa_maps::parse_vma(l.split_whitespace())).collect();
+            prop_assert_eq!(fast, slow);
+        }
+
+        /// Skipping the small mappings keeps the same guest-RAM mappings and count as parsing
+        /// every line and filtering.
+        #[test]
+        fn guest_ram_maps_same_as_full_parse(
+            lines in proptest::collection::vec(
+                (
+                    "[0-9a-f]{4} (default|bind:0|prefer:1)",
+                    "( file=/(memfd:x|dev/shm/a|usr/lib/x|hugepages/y))?( huge)?( heap)?",
+                    proptest::collection::vec((0u32..3, 0u64..40_000), 0..3),
+                    "( kernelpagesize_kB=(4|2048|x))?",
+                ),
+                0..12,
+            ),
+        ) {
+            let text: String = lines
+                .iter()
+                .map(|(a, f, nodes, k)| {
+                    let n: String = nodes.iter().map(|(n, p)| format!(" N{n}={p}")).collect();
+                    format!("{a}{f}{n}{k}\n")
+                })
+                .collect();
+            let model = crate::model::vm::VmModel::default();
+            let all = crate::parse::numa_maps::parse_numa_maps(&text);
+            let want: Vec<_> = super::guest_ram_vmas(&all, &model).into_iter().cloned().collect();
+            let got = super::read_guest_ram_maps(&text, &model);
+            prop_assert_eq!(got.mappings, all.len());
+            prop_assert_eq!(got.ram, want);
+        }
+    }
+}

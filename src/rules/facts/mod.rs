@@ -10,6 +10,7 @@ pub mod cpufreq;
 pub mod device_nodes;
 pub mod flags;
 pub mod guest_ram;
+pub mod hugepage_pools;
 pub mod kernel;
 pub mod machine;
 pub mod mounts;
