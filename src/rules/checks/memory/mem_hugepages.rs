@@ -69,6 +69,43 @@ pub(super) fn hugepages_verdict(
     thp_shmem: &Result<String, String>,
 ) -> Outcome {
     // Runtime proof first: numa_maps of the guest-RAM mappings.
+    let (runtime_note, runtime_small) = match runtime_backing(ctx, vm, t) {
+        Runtime::Decided(o) => return o,
+        Runtime::Seen { note, small } => (note, small),
+    };
+    let with_note = |o: Outcome| {
+        if runtime_note.is_empty() {
+            o
+        } else {
+            o.ev("numa_maps", runtime_note.clone(), "")
+        }
+    };
+    if !runtime_small {
+        if let Some(o) = argv_backing(t, ram) {
+            return with_note(o);
+        }
+    }
+    let huge = ram.iter().filter(|r| r.backing.is_huge()).count();
+    let argv_huge = huge > 0 || ram.iter().any(|r| r.piece.hugetlb_by_argv());
+    if runtime_small && argv_huge {
+        return with_note(Outcome::fail(
+            t,
+            "argv asks for hugetlb pages but the kernel mapped guest RAM with ordinary pages (numa_maps)",
+        ));
+    }
+    with_note(thp_backing(t, ram, thp_en, thp_shmem))
+}
+
+/// What numa_maps shows of the guest-RAM mappings.
+enum Runtime {
+    /// All or part of guest RAM is on hugetlb pages: the verdict.
+    Decided(Outcome),
+    /// No verdict from numa_maps: a note for the evidence, and whether it showed guest RAM
+    /// on ordinary pages only.
+    Seen { note: String, small: bool },
+}
+
+fn runtime_backing(ctx: &Ctx, vm: &Vm, t: &Target) -> Runtime {
     let mut runtime_note = String::new();
     let mut runtime_small = false;
     if let Some(nm) = ctx.process(vm).and_then(|p| p.numa_maps.as_ref()) {
@@ -97,21 +134,23 @@ pub(super) fn hugepages_verdict(
                         .collect::<Vec<_>>()
                         .join("; ");
                     if huge.len() == ram_vmas.len() {
-                        return Outcome::pass(
-                            t,
-                            format!(
-                                "guest RAM is mapped with {} hugetlb pages (numa_maps)",
-                                sizes.join(" and ")
+                        return Runtime::Decided(
+                            Outcome::pass(
+                                t,
+                                format!(
+                                    "guest RAM is mapped with {} hugetlb pages (numa_maps)",
+                                    sizes.join(" and ")
+                                ),
+                            )
+                            .ev(
+                                nm.path.clone(),
+                                ev_obs,
+                                "huge, kernelpagesize_kB ≥ 2048",
                             ),
-                        )
-                        .ev(
-                            nm.path.clone(),
-                            ev_obs,
-                            "huge, kernelpagesize_kB ≥ 2048",
                         );
                     }
                     if !huge.is_empty() {
-                        return Outcome::warn(
+                        return Runtime::Decided(Outcome::warn(
                             t,
                             format!(
                                 "only part of guest RAM is on hugetlb pages ({} of {} guest-RAM mappings, numa_maps)",
@@ -119,7 +158,7 @@ pub(super) fn hugepages_verdict(
                                 ram_vmas.len()
                             ),
                         )
-                        .ev(nm.path.clone(), ev_obs, "huge on every guest-RAM mapping");
+                        .ev(nm.path.clone(), ev_obs, "huge on every guest-RAM mapping"));
                     }
                     runtime_small = true;
                     runtime_note =
@@ -135,6 +174,15 @@ pub(super) fn hugepages_verdict(
             }
         }
     }
+    Runtime::Seen {
+        note: runtime_note,
+        small: runtime_small,
+    }
+}
+
+/// The verdict argv and the mount table give when numa_maps does not contradict them
+/// (`None`: no hugetlb backing is visible and none is unknown).
+fn argv_backing(t: &Target, ram: &[Ram]) -> Option<Outcome> {
     let huge = ram.iter().filter(|r| r.backing.is_huge()).count();
     let unknown: Vec<&str> = ram
         .iter()
@@ -143,93 +191,87 @@ pub(super) fn hugepages_verdict(
             _ => None,
         })
         .collect();
-    let with_note = |o: Outcome| {
-        if runtime_note.is_empty() {
-            o
-        } else {
-            o.ev("numa_maps", runtime_note.clone(), "")
-        }
-    };
-    if !runtime_small {
-        let inferred = ram.iter().any(|r| {
-            matches!(&r.backing, Backing::Huge { how, .. } if how.contains("inferred from libvirt's hugetlbfs layout"))
-        });
-        if huge > 0 && huge == ram.len() {
-            return with_note(Outcome::pass(
-                t,
-                format!(
-                    "guest RAM is backed by hugetlb pages (argv backends on hugetlbfs / memfd hugetlb=on){}",
-                    if inferred {
-                        "; hugetlbfs inferred from libvirt's <mount>/libvirt/qemu/<id>-<name> path layout, no mount table shows it"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-        // Partly on huge pages: warn when another piece is known to be on 4 KiB pages; when
-        // the rest is only unknown it may be huge too.
-        if huge > 0 && huge + unknown.len() < ram.len() {
-            let small: Vec<String> = ram
-                .iter()
-                .filter(|r| !r.backing.is_huge() && !matches!(r.backing, Backing::Unknown(_)))
-                .map(|r| {
-                    format!(
-                        "{} ({})",
-                        r.piece.backend_id.as_deref().unwrap_or("boot RAM"),
-                        describe_backing(&r.backing)
-                    )
-                })
-                .collect();
-            return with_note(Outcome::warn(
-                t,
-                format!(
-                    "only {huge} of {} guest RAM pieces are hugetlb-backed; not: {}",
-                    ram.len(),
-                    small.join(", ")
-                ),
-            ));
-        }
-        if huge > 0 {
-            return with_note(Outcome::unknown(
-                t,
-                format!(
-                    "{huge} of {} guest RAM pieces are hugetlb-backed; for the rest: {}",
-                    ram.len(),
-                    unknown.join("; ")
-                ),
-            ));
-        }
-        if !unknown.is_empty() {
-            return with_note(Outcome::unknown(
-                t,
-                format!(
-                    "cannot tell how guest RAM is backed: {}",
-                    unknown.join("; ")
-                ),
-            ));
-        }
-    }
-    let argv_huge = huge > 0 || ram.iter().any(|r| r.piece.hugetlb_by_argv());
-    if runtime_small && argv_huge {
-        return with_note(Outcome::fail(
+    let inferred = ram.iter().any(|r| {
+        matches!(&r.backing, Backing::Huge { how, .. } if how.contains("inferred from libvirt's hugetlbfs layout"))
+    });
+    if huge > 0 && huge == ram.len() {
+        return Some(Outcome::pass(
             t,
-            "argv asks for hugetlb pages but the kernel mapped guest RAM with ordinary pages (numa_maps)",
+            format!(
+                "guest RAM is backed by hugetlb pages (argv backends on hugetlbfs / memfd hugetlb=on){}",
+                if inferred {
+                    "; hugetlbfs inferred from libvirt's <mount>/libvirt/qemu/<id>-<name> path layout, no mount table shows it"
+                } else {
+                    ""
+                }
+            ),
         ));
     }
+    // Partly on huge pages: warn when another piece is known to be on 4 KiB pages; when
+    // the rest is only unknown it may be huge too.
+    if huge > 0 && huge + unknown.len() < ram.len() {
+        let small: Vec<String> = ram
+            .iter()
+            .filter(|r| !r.backing.is_huge() && !matches!(r.backing, Backing::Unknown(_)))
+            .map(|r| {
+                format!(
+                    "{} ({})",
+                    r.piece.backend_id.as_deref().unwrap_or("boot RAM"),
+                    describe_backing(&r.backing)
+                )
+            })
+            .collect();
+        return Some(Outcome::warn(
+            t,
+            format!(
+                "only {huge} of {} guest RAM pieces are hugetlb-backed; not: {}",
+                ram.len(),
+                small.join(", ")
+            ),
+        ));
+    }
+    if huge > 0 {
+        return Some(Outcome::unknown(
+            t,
+            format!(
+                "{huge} of {} guest RAM pieces are hugetlb-backed; for the rest: {}",
+                ram.len(),
+                unknown.join("; ")
+            ),
+        ));
+    }
+    if !unknown.is_empty() {
+        return Some(Outcome::unknown(
+            t,
+            format!(
+                "cannot tell how guest RAM is backed: {}",
+                unknown.join("; ")
+            ),
+        ));
+    }
+    None
+}
+
+/// Guest RAM not on hugetlb pages: THP is the acceptable alternative.
+fn thp_backing(
+    t: &Target,
+    ram: &[Ram],
+    thp_en: &Result<String, String>,
+    thp_shmem: &Result<String, String>,
+) -> Outcome {
     // No hugetlb: THP is the acceptable alternative.
     let shmem = ram.iter().any(|r| matches!(r.backing, Backing::Shmem(_)));
     let anon = ram.iter().any(|r| matches!(r.backing, Backing::Anon));
     let en = match thp_en {
         Ok(v) => v.clone(),
         Err(why) => {
-            return with_note(Outcome::unknown(
+            return Outcome::unknown(
                 t,
                 format!("guest RAM is not on hugetlb pages and THP state is unreadable ({why})"),
-            ))
+            )
         }
     };
-    let mut o = if !thp_ok(&en) {
+    let o = if !thp_ok(&en) {
         Outcome::fail(
             t,
             format!("guest RAM uses 4 KiB pages only: no hugetlb backing and THP is [{en}]"),
@@ -260,10 +302,9 @@ pub(super) fn hugepages_verdict(
             "guest RAM is a file on an ordinary filesystem: 4 KiB page-cache pages",
         )
     };
-    o = o.ev(
+    o.ev(
         format!("{THP_DIR}/enabled"),
         en,
         "hugetlb preferred; THP always|madvise acceptable",
-    );
-    with_note(o)
+    )
 }
