@@ -1,6 +1,16 @@
 //! host.hugepages.mount: a hugetlbfs mount for each page size the VMs use.
+use crate::model::vm::RamSource;
+use crate::parse::mounts::Mount;
+use crate::rules::context::Ctx;
+use crate::rules::facts::mounts::{
+    default_hugepage, host_mounts, hugetlbfs_pagesize, path_looks_hugetlbfs,
+};
+use crate::rules::facts::ram_backing::{vm_ram, Backing};
+use crate::rules::facts::scope::guest_without_vms;
+use crate::rules::facts::units::human;
+use crate::rules::outcome::Outcome;
+use std::collections::BTreeSet;
 
-use super::*;
 use crate::rules::facts::hugepage_pools::pools;
 
 pub(super) fn hugepages_mount(ctx: &Ctx) -> Vec<Outcome> {

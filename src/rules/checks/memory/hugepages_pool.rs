@@ -1,7 +1,14 @@
 //! host.hugepages.pool: the huge page pools (per size, per node) hold what the VMs that use
 //! them need.
+use super::HP_DIR;
+use crate::rules::context::Ctx;
+use crate::rules::facts::mounts::default_hugepage;
+use crate::rules::facts::ram_backing::{ram_nodes, vm_ram, Backing};
+use crate::rules::facts::scope::guest_without_vms;
+use crate::rules::facts::units::{human, GIB, MIB};
+use crate::rules::outcome::Outcome;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::*;
 use crate::rules::facts::hugepage_pools::{pools, Pool};
 
 /// Huge pages one VM needs: (page size, nodes) → pages.

@@ -1,6 +1,9 @@
 //! host.ksm.state and host.ksm.tuning: kernel same-page merging.
-
-use super::*;
+use super::{ksm_run, num, KSM_DIR};
+use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::scope::guest_without_vms;
+use crate::rules::facts::units::human;
+use crate::rules::outcome::Outcome;
 
 pub(super) fn ksm_present(ctx: &Ctx) -> Result<(), Outcome> {
     match ctx.dir(KSM_DIR) {

@@ -1,7 +1,15 @@
 //! qemu.mem.hugepages: each VM's guest RAM is backed by huge pages, by argv and by what the
 //! kernel mapped.
-
-use super::*;
+use super::{nx_note, shmem_ok, thp_modes, thp_ok, THP_DIR};
+use crate::model::host::Vm;
+use crate::report::target::Target;
+use crate::report::Status;
+use crate::rules::context::Ctx;
+use crate::rules::facts::guest_ram::guest_ram_maps;
+use crate::rules::facts::ram_backing::{vm_ram, Backing, Ram};
+use crate::rules::facts::units::human;
+use crate::rules::outcome::Outcome;
+use std::collections::BTreeSet;
 
 pub(super) fn mem_hugepages(ctx: &Ctx) -> Vec<Outcome> {
     let (thp_en, thp_shmem) = thp_modes(ctx);

@@ -1,6 +1,10 @@
 //! qemu.mem.merge: VMs opt out of KSM where merging costs more than it saves.
-
-use super::*;
+use super::ksm_run;
+use crate::model::vm::BackendKind;
+use crate::report::Profile;
+use crate::rules::context::Ctx;
+use crate::rules::facts::ram_backing::{vm_ram, Backing};
+use crate::rules::outcome::Outcome;
 
 pub(super) fn mem_merge(ctx: &Ctx) -> Vec<Outcome> {
     let ksm_on = ksm_run(ctx) == Ok(1);

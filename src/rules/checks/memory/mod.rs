@@ -7,22 +7,8 @@
 //! (`/proc/PID/numa_maps`: `huge` and `kernelpagesize_kB=` on the guest-RAM mappings).
 
 use super::CheckFn;
-use crate::model::host::Vm;
-use crate::model::vm::{BackendKind, RamSource};
-use crate::parse::mounts::Mount;
 use crate::parse::sysfs::{bool_param, bracketed};
-use crate::report::target::Target;
-use crate::report::{Profile, Status};
 use crate::rules::context::{Ctx, Got};
-use crate::rules::facts::guest_ram::guest_ram_maps;
-use crate::rules::facts::mounts::{
-    default_hugepage, host_mounts, hugetlbfs_pagesize, path_looks_hugetlbfs,
-};
-use crate::rules::facts::ram_backing::{ram_nodes, vm_ram, Backing, Ram};
-use crate::rules::facts::scope::guest_without_vms;
-use crate::rules::facts::units::{human, GIB, MIB};
-use crate::rules::outcome::Outcome;
-use std::collections::{BTreeMap, BTreeSet};
 
 mod hugepages_mount;
 mod hugepages_pool;
@@ -67,9 +53,6 @@ fn thp_ok(mode: &str) -> bool {
 fn shmem_ok(mode: &str) -> bool {
     matches!(mode, "always" | "within_size" | "advise" | "force")
 }
-
-#[cfg(test)]
-mod hugetlbfs_path_tests;
 
 #[cfg(test)]
 mod tests;

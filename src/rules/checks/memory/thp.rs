@@ -1,6 +1,12 @@
 //! host.thp: transparent huge pages (`enabled`, `shmem_enabled`, `defrag`).
-
-use super::*;
+use super::{shmem_ok, thp_modes, thp_ok, THP_DIR};
+use crate::parse::sysfs::bracketed;
+use crate::report::Status;
+use crate::rules::context::Ctx;
+use crate::rules::facts::ram_backing::{vm_ram, Backing};
+use crate::rules::facts::scope::guest_without_vms;
+use crate::rules::facts::units::human;
+use crate::rules::outcome::Outcome;
 
 pub(super) fn thp(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = guest_without_vms(ctx) {

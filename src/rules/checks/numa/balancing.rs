@@ -1,7 +1,10 @@
 //! host.numa.balancing: automatic NUMA balancing, judged by whether every VM is placed.
+use super::single_node;
+use crate::report::Status;
+use crate::rules::context::{Ctx, Got};
+use crate::rules::outcome::Outcome;
 
 use super::vm_placement::{escalation, placement};
-use super::*;
 
 pub(super) fn numa_balancing(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = single_node(ctx, "host") {

@@ -1,7 +1,10 @@
 //! qemu.numa.device-locality: the host devices a VM uses (VFIO functions, NIC uplinks,
 //! disks) sit on the VM's home node.
-
-use super::*;
+use super::{guest_nodes_on, list, single_node_vms};
+use crate::rules::context::Ctx;
+use crate::rules::facts::device_nodes::{vm_devices, Dev, DevNode};
+use crate::rules::facts::placement::{cpu_place, home_node, CpuPlace};
+use crate::rules::outcome::Outcome;
 
 pub(super) fn device_locality(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(v) = single_node_vms(ctx) {

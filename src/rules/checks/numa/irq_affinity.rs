@@ -1,6 +1,10 @@
 //! host.irq.affinity: the interrupts of devices VMs use are served on those VMs' nodes.
-
-use super::*;
+use super::{list, parse_list, single_node, PCI};
+use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::device_nodes::{vm_devices, DevNode};
+use crate::rules::facts::placement::{home_node, nohz_full_set};
+use crate::rules::outcome::Outcome;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The VMs using a PCI function (with their home nodes) and the function's own node.
 pub(super) type DevUse = (Vec<(String, Option<u32>)>, Option<u32>);

@@ -1,7 +1,16 @@
 //! qemu.numa.memory-locality: the share of guest RAM the kernel really placed on the VM's
 //! home node (or on each guest node's bound host node), from numa_maps.
-
-use super::*;
+use super::{guest_nodes_on, list, single_node_vms};
+use crate::model::host::Vm;
+use crate::parse::numa_maps::Vma;
+use crate::report::target::Target;
+use crate::report::Status;
+use crate::rules::context::Ctx;
+use crate::rules::facts::guest_ram::guest_ram_maps;
+use crate::rules::facts::placement::{cpu_place, mem_bind, CpuPlace, MemBind};
+use crate::rules::facts::units::human;
+use crate::rules::outcome::Outcome;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(v) = single_node_vms(ctx) {

@@ -6,18 +6,8 @@
 //! and the per-mapping policy in `numa_maps`.
 
 use super::CheckFn;
-use crate::model::host::Vm;
 use crate::parse::cpulist;
-use crate::parse::numa_maps::Vma;
-use crate::report::target::Target;
-use crate::report::{Severity, Status};
-use crate::rules::context::{Ctx, Got};
-use crate::rules::facts::device_nodes::{vm_devices, Dev, DevNode};
-use crate::rules::facts::guest_ram::guest_ram_maps;
-use crate::rules::facts::placement::{
-    cpu_place, home_node, mem_bind, nohz_full_set, vcpu_sets, CpuPlace, MemBind,
-};
-use crate::rules::facts::units::human;
+use crate::rules::context::Ctx;
 use crate::rules::outcome::Outcome;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,7 +1,12 @@
 //! qemu.numa.vm-placement: each VM confined to one host node (vCPUs and memory), or each of
 //! its guest nodes bound to one. The placement verdict is shared with host.numa.balancing.
-
-use super::*;
+use super::{list, single_node_vms};
+use crate::model::host::Vm;
+use crate::report::{Severity, Status};
+use crate::rules::context::Ctx;
+use crate::rules::facts::placement::{cpu_place, mem_bind, vcpu_sets, CpuPlace, MemBind};
+use crate::rules::outcome::Outcome;
+use std::collections::BTreeSet;
 
 /// A guest with several virtual nodes, each mapped onto one host node (vCPUs and memory).
 /// `Some(true)` all map 1:1 with bind, `Some(false)` some do not, `None` no guest NUMA.
