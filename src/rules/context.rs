@@ -1,7 +1,9 @@
 //! Everything a check may read: the snapshot, its parsed models, the profile, and the context
 //! flags of catalogue §2 computed once per run.
 
+use super::facts::cpufreq::Policies;
 use super::facts::guest_ram::GuestRamMaps;
+use super::facts::hugepage_pools::Pool;
 use super::facts::machine::{machine_version, MachineVersion};
 use super::facts::persistent::PersistentConfig;
 use super::facts::ram_backing::VmRam;
@@ -198,6 +200,8 @@ pub(crate) struct DeriveCache<'a> {
     pub vms: Vec<VmDerived<'a>>,
     /// `/proc/mounts`, or why it is missing.
     pub host_mounts: OnceLock<Result<Vec<Mount>, String>>,
+    pub cpufreq: OnceLock<Policies<'a>>,
+    pub hugepage_pools: OnceLock<Result<Vec<Pool>, String>>,
 }
 
 pub struct Ctx<'a> {

@@ -11,6 +11,7 @@ pub(crate) const CPUFREQ: &str = "/sys/devices/system/cpu/cpufreq";
 pub(crate) const PSTATE_STATUS: &str = "/sys/devices/system/cpu/intel_pstate/status";
 
 /// One cpufreq policy as sysfs shows it.
+#[derive(Clone)]
 pub(crate) struct Policy<'a> {
     pub id: u32,
     pub driver: Got<'a>,
@@ -20,6 +21,7 @@ pub(crate) struct Policy<'a> {
     pub cpuinfo_max: Option<u64>,
 }
 
+#[derive(Clone)]
 pub(crate) enum Policies<'a> {
     List(Vec<Policy<'a>>),
     /// The cpufreq directory is absent or holds no policy: no driver is registered.
@@ -40,8 +42,13 @@ pub(crate) fn policy_ids_from_files(ctx: &Ctx) -> BTreeSet<u32> {
         .collect()
 }
 
-/// Every cpufreq policy, with driver, governor, EPP and frequency caps.
+/// Every cpufreq policy, with driver, governor, EPP and frequency caps; read once per scan
+/// (the governor rule and three BIOS power rules ask).
 pub(crate) fn policies<'a>(ctx: &Ctx<'a>) -> Policies<'a> {
+    ctx.cache.cpufreq.get_or_init(|| read_policies(ctx)).clone()
+}
+
+fn read_policies<'a>(ctx: &Ctx<'a>) -> Policies<'a> {
     let ids: BTreeSet<u32> = match ctx.snap.dirs.get(CPUFREQ) {
         Some(Fact::Value(names)) => names
             .iter()

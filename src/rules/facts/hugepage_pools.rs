@@ -26,8 +26,16 @@ pub(crate) struct Pool {
     pub nodes: BTreeMap<u32, PoolCounts>,
 }
 
-/// Every huge page size with its global and per-node counters.
+/// Every huge page size with its global and per-node counters; read once per scan (the pool
+/// and the mount rule ask).
 pub(crate) fn pools(ctx: &Ctx) -> Result<Vec<Pool>, String> {
+    ctx.cache
+        .hugepage_pools
+        .get_or_init(|| read_pools(ctx))
+        .clone()
+}
+
+fn read_pools(ctx: &Ctx) -> Result<Vec<Pool>, String> {
     let names = match ctx.dir(HP_DIR) {
         Ok(n) => n,
         Err(None) => return Ok(Vec::new()),
