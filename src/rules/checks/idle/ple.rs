@@ -1,51 +1,18 @@
 //! host.kvm.ple: pause-loop exiting (`ple_gap`) off for dedicated, non-overcommitted vCPUs.
 use super::{latency_scope, no_dedicated, vmx_flag};
+use crate::model::host::Vm;
 use crate::report::Profile;
 use crate::rules::context::{Ctx, Got};
 use crate::rules::outcome::Outcome;
 
 pub(super) fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
-    if ctx.is_amd() {
-        let pf = ctx
-            .module_param("kvm_amd", "pause_filter_count")
-            .val()
-            .map(|v| format!(" (kvm_amd pause_filter_count={})", v.trim()))
-            .unwrap_or_default();
-        return vec![Outcome::na(
-            "host",
-            format!("AMD CPU: kvm_amd has no ple_gap; its equivalent is pause_filter_count / pause_filter_thresh{pf}, and -overcommit cpu-pm=on disables PAUSE exits per VM"),
-        )];
-    }
-    if !ctx.is_intel() {
-        return vec![Outcome::unknown("host", "CPU vendor unknown")];
-    }
-    match ctx.module_present("kvm_intel") {
-        Some(true) => {}
-        Some(false) => {
-            return vec![Outcome::na(
-                "host",
-                "kvm_intel is not loaded: no KVM guests",
-            )]
-        }
-        None => return vec![Outcome::unknown("host", "/sys/module unreadable")],
+    if let Err(o) = ple_applies(ctx) {
+        return vec![o];
     }
     let gap_path = "/sys/module/kvm_intel/parameters/ple_gap";
-    let gap: u64 = match ctx.get(gap_path) {
-        Got::Val(v) => match v.trim().parse() {
-            Ok(g) => g,
-            Err(_) => {
-                return vec![Outcome::unknown(
-                    "host",
-                    format!("{gap_path}: unexpected {v:?}"),
-                )]
-            }
-        },
-        other => {
-            return vec![Outcome::unknown(
-                "host",
-                format!("{gap_path}: {}", other.why()),
-            )]
-        }
+    let gap = match read_gap(ctx, gap_path) {
+        Ok(g) => g,
+        Err(o) => return vec![o],
     };
     let window = ctx
         .module_param("kvm_intel", "ple_window")
@@ -105,6 +72,68 @@ pub(super) fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
         }
         Err(Some(why)) => return vec![ev(Outcome::unknown("host", why))],
     };
+    vec![ev(dedicated_verdict(ctx, &vms, gap, configured.as_ref()))]
+}
+
+/// Intel with kvm_intel loaded, or the outcome that says why PLE is not judged.
+fn ple_applies(ctx: &Ctx) -> Result<(), Outcome> {
+    if ctx.is_amd() {
+        let pf = ctx
+            .module_param("kvm_amd", "pause_filter_count")
+            .val()
+            .map(|v| format!(" (kvm_amd pause_filter_count={})", v.trim()))
+            .unwrap_or_default();
+        return Err(Outcome::na(
+            "host",
+            format!("AMD CPU: kvm_amd has no ple_gap; its equivalent is pause_filter_count / pause_filter_thresh{pf}, and -overcommit cpu-pm=on disables PAUSE exits per VM"),
+        ));
+    }
+    if !ctx.is_intel() {
+        return Err(Outcome::unknown("host", "CPU vendor unknown"));
+    }
+    match ctx.module_present("kvm_intel") {
+        Some(true) => {}
+        Some(false) => {
+            return Err(Outcome::na(
+                "host",
+                "kvm_intel is not loaded: no KVM guests",
+            ))
+        }
+        None => return Err(Outcome::unknown("host", "/sys/module unreadable")),
+    }
+    Ok(())
+}
+
+/// `ple_gap` as a number, or the unknown outcome.
+fn read_gap(ctx: &Ctx, gap_path: &str) -> Result<u64, Outcome> {
+    let gap: u64 = match ctx.get(gap_path) {
+        Got::Val(v) => match v.trim().parse() {
+            Ok(g) => g,
+            Err(_) => {
+                return Err(Outcome::unknown(
+                    "host",
+                    format!("{gap_path}: unexpected {v:?}"),
+                ))
+            }
+        },
+        other => {
+            return Err(Outcome::unknown(
+                "host",
+                format!("{gap_path}: {}", other.why()),
+            ))
+        }
+    };
+    Ok(gap)
+}
+
+/// The latency-scope VMs (dedicated CPUs) and PAUSE exiting: off by ple_gap=0 or per VM by
+/// cpu-pm=on.
+fn dedicated_verdict(
+    ctx: &Ctx,
+    vms: &[&Vm],
+    gap: u64,
+    configured: Option<&(String, String)>,
+) -> Outcome {
     let exiting: Vec<String> = vms
         .iter()
         .filter(|v| gap > 0 && !ctx.cpu_pm_on(v))
@@ -122,17 +151,17 @@ pub(super) fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
             )
         };
         if vms.is_empty() && gap > 0 {
-            return vec![ev(Outcome::warn(
+            return Outcome::warn(
                 "host",
                 "the latency profile expects PAUSE exits off (ple_gap=0, or cpu-pm=on per VM)",
-            ))];
+            );
         }
-        return vec![ev(Outcome::pass(
+        return Outcome::pass(
             "host",
             format!("dedicated-CPU VMs take no PAUSE exits: {how}"),
-        ))];
+        );
     }
-    let pending = configured.as_ref().is_some_and(|(_, v)| v.trim() == "0");
+    let pending = configured.is_some_and(|(_, v)| v.trim() == "0");
     let mut msg = format!(
         "{} {} dedicated pCPUs but still take PAUSE exits (ple_gap {gap}): set ple_gap=0 or add -overcommit cpu-pm=on",
         exiting.join(", "),
@@ -158,12 +187,12 @@ pub(super) fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
         )
     };
     if pending {
-        if let Some((p, _)) = &configured {
+        if let Some((p, _)) = configured {
             o.message.push_str(&format!(
                 "; {p} already sets ple_gap=0: it applies once every VM is stopped and kvm_intel is reloaded"
             ));
         }
         o = o.pending(true);
     }
-    vec![ev(o)]
+    o
 }

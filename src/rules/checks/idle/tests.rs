@@ -346,7 +346,10 @@ fn exitless_timer() {
 
 #[test]
 fn versions() {
-    assert_eq!(crate::rules::facts::kernel::kernel_version("6.1.0-50-amd64"), Some((6, 1)));
+    assert_eq!(
+        crate::rules::facts::kernel::kernel_version("6.1.0-50-amd64"),
+        Some((6, 1))
+    );
     assert_eq!(
         crate::rules::facts::kernel::kernel_version("5.14.0-362.el9.x86_64"),
         Some((5, 14))
