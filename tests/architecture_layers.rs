@@ -392,7 +392,7 @@ fn gated_spans(src: &str) -> Vec<(usize, usize)> {
 fn test_support_ungated(files: &[(String, String)]) -> Vec<String> {
     let mut bad = Vec::new();
     for (rel, src) in files {
-        if rel.starts_with("src/testkit/") {
+        if rel.starts_with("src/testkit/") || declared_under_test_gate(rel, files) {
             continue;
         }
         let code = code_only(src);
@@ -413,6 +413,30 @@ fn test_support_ungated(files: &[(String, String)]) -> Vec<String> {
         }
     }
     bad
+}
+
+/// Whether the file `rel` is a module its parent declares only under a test gate
+/// (`#[cfg(test)] mod tests;` in `dir/mod.rs` or `dir.rs` for `dir/tests.rs`): then all of
+/// it is test code, however it is written.
+fn declared_under_test_gate(rel: &str, files: &[(String, String)]) -> bool {
+    let Some((dir, file)) = rel.rsplit_once('/') else {
+        return false;
+    };
+    let Some(name) = file.strip_suffix(".rs").filter(|n| *n != "mod") else {
+        return false;
+    };
+    let parents = [format!("{dir}/mod.rs"), format!("{dir}.rs")];
+    files
+        .iter()
+        .filter(|(p, _)| parents.contains(p))
+        .any(|(_, parent)| {
+            let code = code_only(parent);
+            let spans = gated_spans(parent);
+            word_at(&code, name).into_iter().any(|at| {
+                code[..at].trim_end().ends_with("mod")
+                    && spans.iter().any(|&(a, e)| a <= at && at < e)
+            })
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -659,6 +683,16 @@ fn planted_ungated_test_support_is_caught() {
     ] {
         let bad = test_support_ungated(&planted("src/x.rs", text));
         assert!(bad.is_empty(), "{text:?} → {bad:?}");
+    }
+    // A file its parent declares under `#[cfg(test)] mod tests;` is test code as a whole; the
+    // same file declared without the gate is caught.
+    let child = "use crate::rules::testkit::SnapBuilder;\n";
+    for (parent, caught) in [("#[cfg(test)]\nmod tests;\n", false), ("mod tests;\n", true)] {
+        let files = vec![
+            ("src/a/mod.rs".to_string(), parent.to_string()),
+            ("src/a/tests.rs".to_string(), child.to_string()),
+        ];
+        assert_eq!(!test_support_ungated(&files).is_empty(), caught, "{parent:?}");
     }
     // Inside src/testkit itself, anything goes.
     assert!(

@@ -4,7 +4,7 @@
 mod common;
 
 use common::catalogue::catalogue_ids;
-use kvmaudit::rules::{checks, meta};
+use kvmaudit::rules::{meta, registry};
 use std::collections::BTreeSet;
 
 #[test]
@@ -17,7 +17,7 @@ fn every_embedded_file_parses() {
 #[test]
 fn metadata_and_checks_match() {
     let metas: Vec<&str> = meta::catalogue().iter().map(|m| m.id.as_str()).collect();
-    let checks: Vec<&str> = checks::ids();
+    let checks: Vec<&str> = registry::check_ids();
     let m: BTreeSet<&str> = metas.iter().copied().collect();
     let c: BTreeSet<&str> = checks.iter().copied().collect();
     assert_eq!(m.len(), metas.len(), "duplicate metadata ids");
@@ -29,6 +29,17 @@ fn metadata_and_checks_match() {
         "metadata without a check: {no_check:?}"
     );
     assert!(no_meta.is_empty(), "checks without metadata: {no_meta:?}");
+    // The registry the engine iterates says the same, and pairs every rule with its check.
+    assert_eq!(registry::mismatches(), Vec::<String>::new());
+    let rules = registry::rules();
+    assert_eq!(rules.len(), metas.len());
+    for r in rules {
+        assert!(r.check.is_some(), "{}: no check in the registry", r.id());
+        assert!(std::ptr::eq(
+            registry::find(r.id()).expect("find by id").meta,
+            r.meta
+        ));
+    }
 }
 
 /// FNV-1a (64 bit) of the sorted ids, one per line: a fingerprint of the public rule ids.

@@ -7,6 +7,8 @@ pub mod cpulist;
 pub mod kconfig;
 pub mod libvirt_domain;
 pub mod meminfo;
+pub mod mounts;
+pub mod numa_maps;
 pub mod qemu;
 pub mod smbios;
 pub mod sysfs;

@@ -1,11 +1,16 @@
 //! Everything a check may read: the snapshot, its parsed models, the profile, and the context
 //! flags of catalogue §2 computed once per run.
 
-use super::checks::memory::{Mount, VmRam};
-use super::checks::numa::GuestRamMaps;
+use super::facts::cpufreq::Policies;
+use super::facts::guest_ram::GuestRamMaps;
+use super::facts::hugepage_pools::Pool;
+use super::facts::machine::{machine_version, MachineVersion};
+use super::facts::persistent::PersistentConfig;
+use super::facts::ram_backing::VmRam;
 use crate::model::host::{HostModel, Vm};
 use crate::model::vm::MemLock;
 use crate::parse::cpulist;
+use crate::parse::mounts::Mount;
 use crate::report::target::Target;
 use crate::report::Profile;
 use crate::snapshot::{Fact, QemuProcess, ReadError, Snapshot};
@@ -110,8 +115,8 @@ impl<T: Copy + PartialEq> OvercommitValue<T> {
         }
         let at_least_9_1 = vm.model.machine.machine_type.as_deref().is_some_and(|m| {
             matches!(
-                super::checks::baseline::machine_version(m),
-                super::checks::baseline::MachineVersion::AtLeast(v, _) if v >= (9, 1)
+                machine_version(m),
+                MachineVersion::AtLeast(v, _) if v >= (9, 1)
             )
         });
         if at_least_9_1 || merged == before_9_1 {
@@ -200,6 +205,7 @@ pub struct Flags {
 pub(crate) struct VmDerived<'a> {
     pub guest_ram_maps: OnceLock<GuestRamMaps<'a>>,
     pub ram: OnceLock<VmRam>,
+    pub disk_targets: OnceLock<Vec<Target>>,
 }
 
 /// Per-run derived data shared by rules (see [`VmDerived`]).
@@ -209,6 +215,8 @@ pub(crate) struct DeriveCache<'a> {
     pub vms: Vec<VmDerived<'a>>,
     /// `/proc/mounts`, or why it is missing.
     pub host_mounts: OnceLock<Result<Vec<Mount>, String>>,
+    pub cpufreq: OnceLock<Policies<'a>>,
+    pub hugepage_pools: OnceLock<Result<Vec<Pool>, String>>,
 }
 
 pub struct Ctx<'a> {
@@ -218,6 +226,8 @@ pub struct Ctx<'a> {
     pub flags: Flags,
     /// Parallel to `host.vms`.
     pub vm_facts: Vec<VmFacts>,
+    /// Persistent configuration (kernel command lines, modprobe.d, sysctl.d), read once.
+    pub persistent: PersistentConfig,
     pub(crate) cache: DeriveCache<'a>,
 }
 
@@ -231,12 +241,13 @@ impl<'a> Ctx<'a> {
             profile,
             flags: Flags::default(),
             vm_facts,
+            persistent: PersistentConfig::read(snap),
             cache: DeriveCache {
                 vms: (0..slots).map(|_| VmDerived::default()).collect(),
                 ..DeriveCache::default()
             },
         };
-        ctx.flags = super::checks::flags::compute(&ctx);
+        ctx.flags = super::facts::flags::compute(&ctx);
         ctx
     }
 

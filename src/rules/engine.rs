@@ -1,9 +1,11 @@
 //! Run every rule on a snapshot, attach metadata, apply waivers and score.
 
-use super::checks;
+use super::checks::CheckFn;
 use super::context::Ctx;
-use super::meta::{self, Automatable, RuleMeta, Scope};
+use super::facts;
+use super::meta::{Automatable, RuleMeta, Scope};
 use super::outcome::Outcome;
+use super::registry::{self, Rule};
 use super::score;
 use super::waivers::Waiver;
 use crate::model::host::HostModel;
@@ -16,22 +18,22 @@ pub fn evaluate(snap: &Snapshot, profile: Profile, waivers: &[Waiver], today: &s
     let host = HostModel::build(snap);
     let ctx = Ctx::new(snap, &host, profile);
     let mut report = Report::new(snap, &host, profile);
-    let cat = meta::catalogue();
-    let per_rule = run_all(&ctx, cat);
+    let rules = registry::rules();
+    let per_rule = run_all(&ctx, rules);
     // Room for all at once: growing by doubling overshoots by up to half (100 MB with 10,000
     // VMs). Outcomes become findings only here, as they are moved: a finding is four times the
     // size of an outcome, and holding both for every result doubled the peak.
     report
         .results
         .reserve(per_rule.iter().map(Vec::len).sum::<usize>());
-    for (m, outcomes) in cat.iter().zip(per_rule) {
+    for (rule, outcomes) in rules.iter().zip(per_rule) {
         report
             .results
-            .extend(outcomes.into_iter().map(|o| finding(m, o)));
+            .extend(outcomes.into_iter().map(|o| finding(rule.meta, o)));
     }
     report
         .results
-        .extend(defined_findings(snap, &host, profile, cat));
+        .extend(defined_findings(snap, &host, profile, rules));
     apply_waivers(&mut report, waivers, today);
     score_report(&mut report, &ctx);
     report
@@ -45,7 +47,7 @@ fn defined_findings(
     snap: &Snapshot,
     host: &HostModel,
     profile: Profile,
-    cat: &'static [RuleMeta],
+    rules: &[Rule],
 ) -> Vec<Finding> {
     if host.defined.is_empty() {
         return Vec::new();
@@ -55,12 +57,12 @@ fn defined_findings(
     all.vms.append(&mut all.defined);
     let ctx = Ctx::new(snap, &all, profile);
     let mut out = Vec::new();
-    for (m, outcomes) in cat.iter().zip(run_all(&ctx, cat)) {
+    for (rule, outcomes) in rules.iter().zip(run_all(&ctx, rules)) {
         out.extend(
             outcomes
                 .into_iter()
                 .filter(|o| o.target.vm_index().is_some_and(|i| i >= first))
-                .map(|o| finding(m, o)),
+                .map(|o| finding(rule.meta, o)),
         );
     }
     out
@@ -71,17 +73,16 @@ const MAX_RULE_THREADS: usize = 4;
 /// Jobs (rules plus VMs) per thread before another thread is worth starting.
 const JOBS_PER_THREAD: usize = 32;
 
-/// Every rule's outcomes, in catalogue order, evaluated on up to [`MAX_RULE_THREADS`] threads.
+/// Every rule's outcomes, in registry (catalogue) order, evaluated on up to [`MAX_RULE_THREADS`] threads.
 ///
 /// Rules are pure functions of the context, so the order they run in changes nothing; the
 /// findings are put back in catalogue order, the same as one sequential pass. The jobs are
 /// first each VM's numa_maps parse (the biggest shared input, ~0.1 ms per VM, needed by every
 /// VM's hugepages verdict), so that it is spread over the threads instead of falling to
 /// whichever rule reads it first; then the rules, taken from a shared counter.
-fn run_all(ctx: &Ctx, cat: &[RuleMeta]) -> Vec<Vec<Outcome>> {
-    let registry = checks::registry();
+fn run_all(ctx: &Ctx, rules: &[Rule]) -> Vec<Vec<Outcome>> {
     let vms = &ctx.host.vms;
-    let jobs = vms.len() + cat.len();
+    let jobs = vms.len() + rules.len();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -89,8 +90,8 @@ fn run_all(ctx: &Ctx, cat: &[RuleMeta]) -> Vec<Vec<Outcome>> {
         .min(jobs.div_ceil(JOBS_PER_THREAD))
         .max(1);
     let rule = |i: usize| {
-        let m = &cat[i];
-        run_one(ctx, m, registry.get(m.id.as_str()).copied())
+        let rule = &rules[i];
+        run_one(ctx, rule.meta, rule.check)
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let work = || {
@@ -101,18 +102,18 @@ fn run_all(ctx: &Ctx, cat: &[RuleMeta]) -> Vec<Vec<Outcome>> {
                 // A parse that panics leaves the cache empty; the rule that reads it next
                 // panics inside its own guard and reports `unknown`, as without the warm-up.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    checks::numa::warm(ctx, vm)
+                    facts::guest_ram::warm(ctx, vm)
                 }));
                 continue;
             }
-            let Some(r) = i.checked_sub(vms.len()).filter(|r| *r < cat.len()) else {
+            let Some(r) = i.checked_sub(vms.len()).filter(|r| *r < rules.len()) else {
                 break;
             };
             done.push((r, rule(r)));
         }
         done
     };
-    let mut results: Vec<Option<Vec<Outcome>>> = (0..cat.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Vec<Outcome>>> = (0..rules.len()).map(|_| None).collect();
     // A thread that panicked (never expected: each rule runs under catch_unwind) loses its
     // results; those rules are run again below, on this thread.
     let parts: Vec<_> = crate::util::on_threads(threads, work)
@@ -133,7 +134,7 @@ fn run_all(ctx: &Ctx, cat: &[RuleMeta]) -> Vec<Vec<Outcome>> {
 
 /// One rule's outcomes, with the engine's own rules: bare-metal rules are not applicable inside
 /// a VM, a rule that yields nothing is not applicable, and a rule that panics is `unknown`.
-fn run_one(ctx: &Ctx, m: &RuleMeta, check: Option<checks::CheckFn>) -> Vec<Outcome> {
+fn run_one(ctx: &Ctx, m: &RuleMeta, check: Option<CheckFn>) -> Vec<Outcome> {
     let Some(check) = check else {
         return vec![Outcome::unknown(
             "host",
@@ -284,7 +285,7 @@ fn score_report(report: &mut Report, ctx: &Ctx) {
     }
     // Only running VMs count towards the host: a definition has a score of its own.
     for (entry, vm) in report.vms.iter().zip(ctx.host.vms.iter()) {
-        let vcpus = checks::flags::vcpus(ctx, vm).unwrap_or(1);
+        let vcpus = facts::flags::vcpus(ctx, vm).unwrap_or(1);
         vm_scores.push((entry.score.value, vcpus));
     }
     let overall = score::overall(host.value, &vm_scores);

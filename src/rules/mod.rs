@@ -5,9 +5,11 @@
 pub mod checks;
 pub mod context;
 pub mod engine;
+pub mod facts;
 pub mod meta;
 pub mod outcome;
 pub mod persistent;
+pub mod registry;
 pub mod score;
 pub mod status_pinning;
 /// Old path of [`crate::testkit::snap_builder`], for tests written against it.

@@ -129,16 +129,26 @@ pub fn configured_module_param(
     module: &str,
     param: &str,
 ) -> Option<(String, String)> {
+    module_param_in(&kernel_cmdlines(s), &modprobe_options(s), module, param)
+}
+
+/// [`configured_module_param`] over command lines and modprobe options already read.
+pub fn module_param_in(
+    cmdlines: &[(String, Cmdline)],
+    modprobe: &[ModOption],
+    module: &str,
+    param: &str,
+) -> Option<(String, String)> {
     let module = norm_module(module);
-    let from_modprobe = modprobe_options(s)
-        .into_iter()
+    let from_modprobe = modprobe
+        .iter()
         .rev()
         .find(|o| o.module == module && o.param == param)
-        .map(|o| (o.path, o.value));
+        .map(|o| (o.path.clone(), o.value.clone()));
     let key = format!("{module}.{param}");
-    let from_cmdline = kernel_cmdlines(s)
-        .into_iter()
-        .find_map(|(p, c)| c.value(&key).map(|v| (p, v.to_string())));
+    let from_cmdline = cmdlines
+        .iter()
+        .find_map(|(p, c)| c.value(&key).map(|v| (p.clone(), v.to_string())));
     from_cmdline.or(from_modprobe)
 }
 
@@ -189,11 +199,16 @@ pub fn sysctl_settings(s: &Snapshot) -> Vec<(String, String, String)> {
 
 /// The value `key` (dotted) will get at the next boot, and the file that sets it.
 pub fn configured_sysctl(s: &Snapshot, key: &str) -> Option<(String, String)> {
-    sysctl_settings(s)
-        .into_iter()
+    sysctl_in(&sysctl_settings(s), key)
+}
+
+/// [`configured_sysctl`] over settings already read.
+pub fn sysctl_in(settings: &[(String, String, String)], key: &str) -> Option<(String, String)> {
+    settings
+        .iter()
         .rev()
         .find(|(_, k, _)| k == key)
-        .map(|(p, _, v)| (p, v))
+        .map(|(p, _, v)| (p.clone(), v.clone()))
 }
 
 #[cfg(test)]

@@ -2,12 +2,14 @@
 //! of the host the VMs claim, the kernel and QEMU baselines, and whether each VM really runs on
 //! KVM.
 
-use super::flags::{hugepage_pool_bytes, vcpus};
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::KvmUse;
 use crate::parse::cpulist;
 use crate::rules::context::Ctx;
+use crate::rules::facts::flags::{hugepage_pool_bytes, vcpus};
+use crate::rules::facts::kernel::release_version;
+use crate::rules::facts::machine::{machine_version, MachineVersion};
 use crate::rules::outcome::Outcome;
 use std::collections::BTreeSet;
 
@@ -255,16 +257,6 @@ const KERNEL_FEATURES: &[((u32, u32), &str)] = &[
     ((5, 9), "cpufreq.default_governor= (5.9)"),
 ];
 
-/// `6.1.0-50-amd64` → (6, 1); `5.14.0-362.el9.x86_64` → (5, 14).
-pub(crate) fn release_version(release: &str) -> Option<(u32, u32)> {
-    let mut parts = release
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty());
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
-}
-
 fn kernel_version(ctx: &Ctx) -> Vec<Outcome> {
     let src = "/proc/sys/kernel/osrelease";
     let Some(release) = ctx.host.kernel_release.as_deref() else {
@@ -309,66 +301,6 @@ fn kernel_version(ctx: &Ctx) -> Vec<Outcome> {
 
 // ---------------------------------------------------------------------------------------------
 // base.qemu.version
-
-/// What a machine type says about the binary that offers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum MachineVersion {
-    /// The binary is at least this version (`pc-q35-6.0` → 6.0; `pc-q35-rhel9.2.0` → 7.2).
-    AtLeast((u32, u32), String),
-    /// An alias or unversioned machine (`q35`, `pc`, `microvm`): says nothing.
-    Unversioned,
-}
-
-/// qemu-kvm releases that first shipped each RHEL machine type (RHEL X.Y → its qemu-kvm).
-/// A major.minor version.
-type Ver = (u32, u32);
-
-const RHEL_MACHINES: &[(Ver, Ver)] = &[
-    ((10, 0), (9, 1)),
-    ((9, 6), (9, 1)),
-    ((9, 4), (8, 2)),
-    ((9, 2), (7, 2)),
-    ((9, 0), (6, 2)),
-    ((8, 6), (6, 2)),
-    ((8, 5), (6, 0)),
-    ((8, 4), (5, 2)),
-    ((8, 2), (4, 2)),
-    ((8, 1), (4, 1)),
-    ((0, 0), (2, 12)),
-];
-
-pub(crate) fn machine_version(machine: &str) -> MachineVersion {
-    let Some((_, last)) = machine.rsplit_once('-') else {
-        return MachineVersion::Unversioned;
-    };
-    if let Some(rhel) = last.strip_prefix("rhel") {
-        let Some(v) = release_version(rhel) else {
-            return MachineVersion::Unversioned;
-        };
-        let qemu = RHEL_MACHINES
-            .iter()
-            .find(|(r, _)| v >= *r)
-            .map_or((2, 12), |(_, q)| *q);
-        return MachineVersion::AtLeast(
-            qemu,
-            format!(
-                "RHEL {}.{} machine type, first offered by qemu-kvm {}.{}",
-                v.0, v.1, qemu.0, qemu.1
-            ),
-        );
-    }
-    let mut nums = last.split('.');
-    let (Some(a), Some(b)) = (nums.next(), nums.next()) else {
-        return MachineVersion::Unversioned;
-    };
-    match (a.parse::<u32>(), b.parse::<u32>()) {
-        (Ok(a), Ok(b)) => MachineVersion::AtLeast(
-            (a, b),
-            format!("machine type {machine} is only offered by QEMU >= {a}.{b}"),
-        ),
-        _ => MachineVersion::Unversioned,
-    }
-}
 
 /// The running QEMU's version is not in argv: a versioned machine type is a lower bound, and
 /// `-realtime` (removed in 6.0) proves an older binary.

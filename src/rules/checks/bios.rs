@@ -1,12 +1,12 @@
 //! Firmware (BIOS) settings of guide §2.1, read through their OS-visible consequences, plus
 //! the QAT link of §5 and the kernel side of VT-d. kvmaudit never changes firmware.
 
-use super::cpufreq::{self, Policies};
-use super::qat;
 use super::CheckFn;
 use crate::parse::cpulist;
 use crate::report::Severity;
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::cpufreq::{self, Policies};
+use crate::rules::facts::qat;
 use crate::rules::outcome::Outcome;
 use crate::rules::persistent;
 use std::collections::{BTreeMap, BTreeSet};
@@ -985,7 +985,7 @@ fn power_policy(ctx: &Ctx) -> Vec<Outcome> {
             .host
             .kernel_release
             .as_deref()
-            .and_then(super::idle::kernel_version)
+            .and_then(crate::rules::facts::kernel::kernel_version)
             .map(|v| v < (5, 2));
         (
             Part::Unknown,

@@ -8,15 +8,14 @@
 //!   whose vCPUs are not dedicated are not applicable;
 //! * inside a guest (`nested`), on target `host`, from the guest's own files and CPUID.
 
-use super::blk::argv_src;
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::{DiskBus, KvmUse};
 use crate::parse::sysfs;
 use crate::report::{Profile, Status};
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::vm_args::argv_src;
 use crate::rules::outcome::Outcome;
-use crate::rules::persistent;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
     ("guest.haltpoll.driver", haltpoll_driver),
@@ -306,7 +305,7 @@ fn haltpoll_driver_guest(ctx: &Ctx) -> Outcome {
 
 /// The running cmdline has `idle=` and every persistent kernel cmdline found lacks it.
 fn idle_removed_persistently(ctx: &Ctx) -> bool {
-    let all = persistent::kernel_cmdlines(ctx.snap);
+    let all = &ctx.persistent.cmdlines;
     !all.is_empty() && all.iter().all(|(_, c)| !c.has("idle"))
 }
 
@@ -456,7 +455,7 @@ fn rq_affinity(ctx: &Ctx) -> Vec<Outcome> {
     }
     per_vm(ctx, |ctx, vm| {
         let t = ctx.vm_target(vm);
-        let vcpus = super::flags::vcpus(ctx, vm);
+        let vcpus = crate::rules::facts::flags::vcpus(ctx, vm);
         if vcpus == Some(1) {
             return Outcome::na(t, "single-vCPU VM: completion steering has nowhere to go");
         }

@@ -1,14 +1,13 @@
-//! One function per rule id, grouped by guide section. Each module lists its checks in `CHECKS`.
+//! One function per rule id, grouped by guide section. Each module lists its checks in `CHECKS`;
+//! the engine reaches them only through [`super::registry`].
 
 use super::context::Ctx;
 use super::outcome::Outcome;
-use std::collections::HashMap;
 
 pub mod baseline;
 pub mod bios;
 pub mod blk;
 pub mod cpufreq;
-pub mod flags;
 pub mod guest;
 pub mod idle;
 pub mod memory;
@@ -36,15 +35,7 @@ const MODULES: &[&[(&str, CheckFn)]] = &[
     qat::CHECKS,
 ];
 
-/// Every check by rule id.
-pub fn registry() -> HashMap<&'static str, CheckFn> {
-    MODULES.iter().flat_map(|c| c.iter().copied()).collect()
-}
-
-/// All rule ids that have a check, in registry order (for the metadata ↔ code test).
-pub fn ids() -> Vec<&'static str> {
-    MODULES
-        .iter()
-        .flat_map(|c| c.iter().map(|(id, _)| *id))
-        .collect()
+/// Every (rule id, check), module by module; [`super::registry`] joins them with the metadata.
+pub(crate) fn all() -> impl Iterator<Item = (&'static str, CheckFn)> {
+    MODULES.iter().flat_map(|c| c.iter().copied())
 }

@@ -4,14 +4,15 @@
 //! Passthrough NICs (`vfio-pci`) are not NICs in the VM model; vDPA and vhost-user backends are
 //! recorded and mostly not applicable, as the catalogue says.
 
-use super::blk::{argv_src, fd_view, machine_at_least, on_off, opt_on_off, vm_without, FdView};
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::{is_emulated_nic_model, Machine, Nic};
 use crate::report::target::Target;
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::vm_args::{
+    argv_src, fd_view, machine_at_least, on_off, opt_on_off, vm_without, FdView,
+};
 use crate::rules::outcome::Outcome;
-use crate::rules::persistent;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
     ("qemu.net.virtio-model", virtio_model),
@@ -305,7 +306,7 @@ fn multiqueue(ctx: &Ctx) -> Vec<Outcome> {
             _ => {}
         }
         let src = argv_src(vm);
-        let Some(vcpus) = super::flags::vcpus(ctx, vm) else {
+        let Some(vcpus) = crate::rules::facts::flags::vcpus(ctx, vm) else {
             return Outcome::unknown(t, "the VM's vCPU count is unknown");
         };
         if vcpus <= 1 {
@@ -423,8 +424,9 @@ fn packed(ctx: &Ctx) -> Vec<Outcome> {
 fn zcopytx(ctx: &Ctx) -> Vec<Outcome> {
     let path = "/sys/module/vhost_net/parameters/experimental_zcopytx";
     let t = "host";
-    let configured =
-        persistent::configured_module_param(ctx.snap, "vhost_net", "experimental_zcopytx");
+    let configured = ctx
+        .persistent
+        .module_param("vhost_net", "experimental_zcopytx");
     let loaded = ctx.module_present("vhost_net");
     let got = ctx.module_param("vhost_net", "experimental_zcopytx");
     let o = match (got, loaded) {

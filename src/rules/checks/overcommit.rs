@@ -3,13 +3,13 @@
 //! Every `-overcommit` occurrence (and the legacy `-realtime mlock=`) counts: the VM model
 //! merges them key by key (libvirt writes `mem-lock=off`, a passthrough adds `cpu-pm=on`).
 
-use super::blk::{argv_src, on_off};
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::{KvmUse, MemLock, Overcommit};
 use crate::report::target::Target;
 use crate::report::Profile;
 use crate::rules::context::{Ctx, OvercommitValue};
+use crate::rules::facts::vm_args::{argv_src, on_off};
 use crate::rules::outcome::Outcome;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[

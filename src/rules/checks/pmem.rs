@@ -3,9 +3,6 @@
 //!
 //! Every rule here needs `pmem_present` (ACPI NFIT, an nd bus, or an Optane DIMM in SMBIOS).
 
-use super::idle::kernel_version;
-use super::memory::{host_mounts, human, mount_of};
-use super::numa::home_node;
 use super::CheckFn;
 use crate::model::host::Vm;
 use crate::model::vm::BackendKind;
@@ -13,6 +10,10 @@ use crate::parse::kconfig::Symbol;
 use crate::report::target::Target;
 use crate::report::Status;
 use crate::rules::context::Ctx;
+use crate::rules::facts::kernel::kernel_version;
+use crate::rules::facts::mounts::{host_mounts, mount_of};
+use crate::rules::facts::placement::home_node;
+use crate::rules::facts::units::human;
 use crate::rules::outcome::Outcome;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[

@@ -1,0 +1,23 @@
+//! Facts: what the rules judge, derived from the snapshot once per scan and shared by every
+//! check that needs it (insights-core's combiners). A check reads facts and the [`Ctx`]; it
+//! never imports another check module, and the engine and the context import no check module.
+//! Text parsing lives in [`crate::parse`]; a fact module turns parsed text and the snapshot's
+//! paths into typed values (and caches what several rules ask for, in [`Ctx`]).
+//!
+//! [`Ctx`]: super::context::Ctx
+
+pub mod cpufreq;
+pub mod device_nodes;
+pub mod flags;
+pub mod guest_ram;
+pub mod hugepage_pools;
+pub mod kernel;
+pub mod machine;
+pub mod mounts;
+pub mod persistent;
+pub mod placement;
+pub mod qat;
+pub mod ram_backing;
+pub mod scope;
+pub mod units;
+pub mod vm_args;
