@@ -111,6 +111,7 @@ pub fn synthetic(rule: &str, target: &str, status: Status) -> Finding {
         severity: Severity::Medium,
         evidence: vec![],
         message: format!("expected verdict for {rule} (fixture EXPECTED.toml)"),
+        data: Vec::new(),
         remediation: Remediation {
             summary: meta
                 .map(|m| m.remediation.summary.clone())

@@ -232,6 +232,7 @@ mod tests {
             severity: Severity::Medium,
             evidence: vec![],
             message: "msg -- with <tags> & a\nnewline".into(),
+            data: Vec::new(),
             remediation: Remediation {
                 summary: "".into(),
                 reboot: false,

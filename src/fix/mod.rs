@@ -11,6 +11,7 @@
 //! The generator reads; it writes nothing but its output (and the XML fragments when asked).
 
 pub mod bash;
+pub mod builders;
 pub mod facts;
 pub mod identity;
 pub mod libvirt;

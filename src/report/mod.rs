@@ -2,6 +2,7 @@
 //! Its JSON form is the contract in design.md (schema_version 1): fields may be added, never
 //! removed or changed in meaning.
 
+pub mod datum;
 pub mod host_block;
 pub mod html;
 pub mod junit;
@@ -18,6 +19,8 @@ pub mod terminal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+
+pub use datum::Datum;
 
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
@@ -160,6 +163,10 @@ pub struct Finding {
     pub severity: Severity,
     pub evidence: Vec<Evidence>,
     pub message: String,
+    /// Typed observed/expected values (counts, nodes, CPU lists, devices) for the fix
+    /// planner; absent when the rule states none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<Datum>,
     pub remediation: Remediation,
     /// The persistent configuration already holds the fix; a reboot or reload applies it.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -318,6 +325,10 @@ pub struct VmEntry {
     /// nodes by design, so advice never confines it to one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_numa_nodes: Option<u32>,
+    /// libvirt manages the VM (its command line carries libvirt's master-key secret): its
+    /// fixes are `virt-xml` edits of the domain definition.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub libvirt: bool,
 }
 
 impl VmEntry {
@@ -373,6 +384,7 @@ impl Report {
                 guest_numa_nodes: u32::try_from(vm.model.numa_nodes.len())
                     .ok()
                     .filter(|n| *n > 1),
+                libvirt: vm.model.libvirt,
             })
             .collect();
         let mut notes = snap.notes.clone();

@@ -714,7 +714,7 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
     // The pool sizes that would cover the VMs, as evidence `nr_hugepages` ≥ N: what
     // `fix --generate-script` grows a pool to. Node-bound demands name the node's pool only
     // (growing the global count would spread the pages over every node).
-    let mut targets: Vec<(String, u64, u64)> = Vec::new();
+    let mut targets: Vec<(String, u64, u64, (Option<u32>, u64))> = Vec::new();
     let sizes: BTreeSet<u64> = demands.iter().map(|d| d.page).collect();
     for page in &sizes {
         let of_size: Vec<&Demand> = demands.iter().filter(|d| d.page == *page).collect();
@@ -736,6 +736,7 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
                 format!("{HP_DIR}/hugepages-{}kB/nr_hugepages", page / 1024),
                 nr,
                 total,
+                (None, *page / 1024),
             ));
         }
         if total > nr {
@@ -798,6 +799,7 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
                             ),
                             have,
                             *need,
+                            (Some(*n), *page / 1024),
                         ));
                     }
                     Some(_) => {}
@@ -854,8 +856,14 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
     };
     let mut o = with_ev(o);
     if !fails.is_empty() {
-        for (path, have, want) in targets {
+        for (path, have, want, (node, page_kb)) in targets {
             o = o.ev(path, have.to_string(), format!("≥ {want}"));
+            o = o.datum(crate::report::Datum::HugepagePool {
+                node,
+                page_kb,
+                observed: have,
+                at_least: want,
+            });
         }
     }
     vec![o]
@@ -1631,6 +1639,11 @@ fn ksm_tuning(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             "KSM runs on a multi-node host with merge_across_nodes=1: a merged page lives on one node, so it is remote for the VMs on the others; set it to 0 (echo 2 > run; echo 0 > merge_across_nodes; echo 1 > run)",
         )
+        .datum(crate::report::Datum::Setting {
+            path: format!("{KSM_DIR}/merge_across_nodes"),
+            observed: "1".into(),
+            expected: "0".into(),
+        })
     } else if shown.is_empty() {
         Outcome::unknown("host", "KSM controls unreadable")
     } else if !ruled_out && !missing.is_empty() {

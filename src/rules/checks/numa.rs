@@ -640,6 +640,9 @@ fn vm_placement(ctx: &Ctx) -> Vec<Outcome> {
             let p = placement(ctx, vm);
             let mut o =
                 Outcome::new(ctx.vm_target(vm), p.status, p.message).escalate(escalation(vm));
+            if let CpuPlace::One(node) = cpu_place(ctx, vm) {
+                o = o.datum(crate::report::Datum::NumaNode { node });
+            }
             for (s, ob, ex) in p.evidence {
                 o = o.ev(s, ob, ex);
             }
@@ -1833,6 +1836,13 @@ fn irq_affinity(ctx: &Ctx) -> Vec<Outcome> {
             }
             let cur = ctx.get(&smp).val().map_or("?", str::trim).to_string();
             o = o.ev(smp, cur, list(&allowed));
+        }
+        for (_, val, irq) in bad.iter().take(MAX_IRQ_TARGETS) {
+            o = o.datum(crate::report::Datum::IrqAffinity {
+                irq: *irq,
+                observed: val.clone(),
+                expected: list(&allowed),
+            });
         }
         out.push(o);
     }
