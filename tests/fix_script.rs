@@ -6,8 +6,8 @@
 mod common;
 
 use common::hosts;
-use kvmaudit::report::{Finding, Remediation, Report, Severity, Status};
-use std::collections::BTreeMap;
+use kvmaudit::report::{Datum, Finding, Remediation, Report, Severity, Status};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -188,6 +188,16 @@ fn report_with_expected(root: &Path, expected_from: &Path, profile: &str) -> Rep
     report
 }
 
+/// A hugepage pool's typed data as the check states it: node, page size, at least N pages.
+fn pool(node: Option<u32>, page_kb: u64, at_least: u64) -> Datum {
+    Datum::HugepagePool {
+        node,
+        page_kb,
+        observed: 0,
+        at_least,
+    }
+}
+
 fn write_report(r: &Report, path: &Path) {
     std::fs::write(path, serde_json::to_vec_pretty(r).unwrap()).unwrap();
 }
@@ -296,6 +306,9 @@ fn step_lines(script: &str) -> Vec<Vec<String>> {
         "hugetlb_mount ",
         "sysctl_comment_out ",
         "tuned_option ",
+        "ksm_merge_across_nodes ",
+        "pci_driver_override ",
+        "vm_edit ",
     ];
     script
         .lines()
@@ -1544,13 +1557,8 @@ fn hugepage_pools_grow_only_within_free_memory() {
     let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
     // Node 1 has 126 GiB (MemTotal 132101700 kB), 107 GiB free: 120 GiB fits the node, not
     // its free memory.
-    for (src, want) in [(&small, "8"), (&huge, "≥ 120")] {
-        f.evidence.push(kvmaudit::report::Evidence {
-            source: src.clone(),
-            observed: "0".into(),
-            expected: Some(want.into()),
-        });
-    }
+    f.data = vec![pool(Some(0), 2048, 8), pool(Some(1), 1048576, 120)];
+    assert!(small.contains("node0") && huge.contains("node1"));
     report.results.push(f);
     let (script, _) = script_for(tmp.path(), &report, &mirror, "pools.sh");
     let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
@@ -1575,17 +1583,17 @@ fn crafted_hugepage_counts_never_reach_bash_arithmetic() {
     let mut report = report_with_expected(&tree, &tree, "throughput");
     drop_problems(&mut report);
     let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
-    for (node, want) in [
-        ("node0", "≥ 4503599627370497"),
-        ("node1", "≥ 18446744073709551615"),
-        ("node1", "≥ 512"),
-    ] {
-        f.evidence.push(kvmaudit::report::Evidence {
-            source: path.replace("node0", node),
-            observed: "0".into(),
-            expected: Some(want.into()),
-        });
-    }
+    f.data = vec![
+        pool(Some(0), 2048, 4503599627370497),
+        pool(Some(1), 2048, u64::MAX),
+        pool(Some(1), 2048, 512),
+    ];
+    // The pool's own file, as the check quotes it: in the facts only (no count to parse).
+    f.evidence.push(kvmaudit::report::Evidence {
+        source: path.to_string(),
+        observed: "0".into(),
+        expected: None,
+    });
     report.results.push(f);
     let rpath = tmp.path().join("report.json");
     write_report(&report, &rpath);
@@ -2032,18 +2040,14 @@ fn every_step_kind_renders_clean() {
     ] {
         report.results.push(synthetic(rule, "host", Status::Fail));
     }
-    let mut pool = synthetic("host.hugepages.pool", "host", Status::Fail);
-    pool.evidence.push(kvmaudit::report::Evidence {
-        source: "/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages".into(),
-        observed: "0".into(),
-        expected: Some("512".into()),
-    });
-    report.results.push(pool);
+    let mut pools = synthetic("host.hugepages.pool", "host", Status::Fail);
+    pools.data.push(pool(Some(1), 2048, 512));
+    report.results.push(pools);
     let mut irq = synthetic("host.irq.affinity", "host", Status::Warn);
-    irq.evidence.push(kvmaudit::report::Evidence {
-        source: "/proc/irq/42/smp_affinity_list".into(),
+    irq.data.push(Datum::IrqAffinity {
+        irq: 42,
         observed: "0-15".into(),
-        expected: Some("0-3,8-11".into()),
+        expected: "0-3,8-11".into(),
     });
     report.results.push(irq);
     let rpath = tmp.path().join("report.json");
@@ -2100,6 +2104,428 @@ fn every_step_kind_renders_clean() {
         "{}",
         text(&o.stdout)
     );
+}
+
+// ---- issue 11 item 3: `automatable` is backed by code ---------------------------------------
+
+/// The rules a script has steps for: a `# ==== RULE — ...` header precedes a host rule's
+/// steps; a `vm_edit RULE ...` line is a libvirt domain's step.
+fn stepped_rules(script: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for l in script.lines() {
+        if let Some(rest) = l.strip_prefix("# ==== ") {
+            if rest.contains("(auto: ") {
+                out.insert(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+        } else if l.starts_with("vm_edit ") {
+            let w = shell_words::split(l).unwrap();
+            out.insert(w[1].clone());
+        }
+    }
+    out
+}
+
+/// Every rule the catalogue marks automatable (yes/guarded) has a fix builder in the registry,
+/// and that builder yields a real step — not advice — where the rule fails: first on every
+/// fixture host scanned for real (the checks' own findings and typed data), then, for the rules
+/// no fixture fails, on synthetic findings that carry the typed data the checks state.
+#[test]
+fn every_automatable_rule_has_a_builder_that_yields_a_step() {
+    use kvmaudit::rules::meta::{catalogue, Automatable};
+    let automatable: BTreeSet<String> = catalogue()
+        .iter()
+        .filter(|m| m.remediation.automatable != Automatable::No)
+        .map(|m| m.id.clone())
+        .collect();
+    for id in &automatable {
+        assert!(
+            kvmaudit::fix::builders::find(id).is_some(),
+            "{id} is marked automatable but has no fix builder"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut stepped: BTreeMap<String, String> = BTreeMap::new();
+    let hosts_dir = common::repo().join("fixtures/hosts");
+    let mut trees: Vec<PathBuf> = std::fs::read_dir(&hosts_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("EXPECTED.toml").exists())
+        .collect();
+    trees.sort();
+    for tree in &trees {
+        for profile in ["throughput", "latency"] {
+            let script = tmp.path().join("host.sh");
+            let body = generate(&["--profile", profile, "--root"], &[tree], &script);
+            for r in stepped_rules(&body) {
+                stepped
+                    .entry(r)
+                    .or_insert_with(|| format!("{} ({profile})", tree.display()));
+            }
+        }
+    }
+    // Synthetic findings for what no fixture fails, with the facts a scan would quote.
+    let tree = hosts::tree("icx-untuned");
+    let mut report = report_with_expected(&tree, &tree, "throughput");
+    drop_problems(&mut report);
+    let ev = |f: &mut Finding, source: &str, observed: &str| {
+        f.evidence.push(kvmaudit::report::Evidence {
+            source: source.into(),
+            observed: observed.into(),
+            expected: None,
+        })
+    };
+    // The scan's passing turbo and SMT findings quote the fixture's values (no_turbo 0, SMT
+    // on), which the report's facts would keep: these findings replace them.
+    report
+        .results
+        .retain(|f| f.rule != "bios.turbo" && f.rule != "bios.ht");
+    let mut f = synthetic("bios.turbo", "host", Status::Fail);
+    ev(&mut f, "/sys/devices/system/cpu/intel_pstate/no_turbo", "1");
+    report.results.push(f);
+    let mut f = synthetic("bios.ht", "host", Status::Fail);
+    ev(&mut f, "/sys/devices/system/cpu/smt/control", "off");
+    report.results.push(f);
+    let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
+    f.data.push(pool(Some(0), 2048, 512));
+    report.results.push(f);
+    let mut f = synthetic("host.hugepages.mount", "host", Status::Fail);
+    ev(
+        &mut f,
+        "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages",
+        "8",
+    );
+    report.results.push(f);
+    let mut f = synthetic("host.qat.sriov", "host/dev:0000:6b:00.0", Status::Fail);
+    f.data.push(Datum::SriovVfs {
+        device: "0000:6b:00.0".into(),
+        observed: 0,
+        total: Some(16),
+    });
+    report.results.push(f);
+    let mut f = synthetic("host.qat.vfio-bind", "host/dev:0000:6b:01.0", Status::Fail);
+    f.data.push(Datum::PciDriver {
+        device: "0000:6b:01.0".into(),
+        observed: Some("4xxxvf".into()),
+        expected: "vfio-pci".into(),
+    });
+    report.results.push(f);
+    let mut f = synthetic("host.ksm.tuning", "host", Status::Warn);
+    f.data.push(Datum::Setting {
+        path: "/sys/kernel/mm/ksm/merge_across_nodes".into(),
+        observed: "1".into(),
+        expected: "0".into(),
+    });
+    report.results.push(f);
+    let mut f = synthetic("guest.blk.rq-affinity", "host", Status::Fail);
+    ev(&mut f, "/sys/block/vda/queue/rq_affinity", "1");
+    report.results.push(f);
+    report
+        .results
+        .push(synthetic("guest.cmdline.no-idle", "host", Status::Fail));
+    // A libvirt domain whose vCPUs run on node 1 while its memory is not bound there.
+    let mut vm = report.vms.first().cloned().expect("the fixture runs VMs");
+    vm.name = "placed".into();
+    vm.label = None;
+    vm.libvirt = true;
+    vm.guest_numa_nodes = None;
+    report.vms.push(vm);
+    let mut f = synthetic("qemu.numa.vm-placement", "vm:placed", Status::Warn);
+    f.vm_index = Some(report.vms.len() - 1);
+    f.data.push(Datum::NumaNode { node: 1 });
+    report.results.push(f);
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+    let script = tmp.path().join("synthetic.sh");
+    let body = generate(&["--any-host", "--report"], &[&rpath], &script);
+    check_syntax(&script);
+    for r in stepped_rules(&body) {
+        stepped.entry(r).or_insert_with(|| "synthetic".into());
+    }
+    for want in [
+        "hugepages_at_least guarded host.hugepages.pool /sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages 512 2048 /sys/devices/system/node/node0/meminfo",
+        "set_value guarded host.qat.sriov plain /sys/bus/pci/devices/0000:6b:00.0/sriov_numvfs 16",
+        "conf_line guarded host.qat.sriov /etc/udev/rules.d/60-kvmaudit.rules",
+        "pci_driver_override guarded host.qat.vfio-bind 0000:6b:01.0 vfio-pci",
+        "conf_line guarded host.qat.vfio-bind /etc/modules-load.d/kvmaudit.conf vfio-pci vfio-pci",
+        "ksm_merge_across_nodes guarded host.ksm.tuning 0",
+        "vm_edit qemu.numa.vm-placement placed numatune mode=strict,nodeset=1",
+    ] {
+        let want_words = shell_words::split(want).unwrap();
+        let found = body
+            .lines()
+            .filter_map(|l| shell_words::split(l).ok())
+            .any(|w| w.starts_with(&want_words));
+        assert!(found, "missing `{want}` in\n{body}");
+    }
+    let missing: Vec<&String> = automatable
+        .iter()
+        .filter(|r| !stepped.contains_key(*r))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "automatable rules without a step on any fixture or synthetic finding: {missing:?}\nstepped: {stepped:#?}"
+    );
+}
+
+// ---- issue 14: libvirt domains -----------------------------------------------------------------
+
+/// A domain defined in an embedded libvirt (no daemon) under a temporary root, and the commands
+/// that reach it: virsh and the generated script run in a private mount namespace where
+/// /dev/kvm is covered by an empty file — this sandbox's /dev/kvm flips between usable and
+/// not, and libvirt then re-probes QEMU's capabilities (70 s under load) on every call; the
+/// test needs XML and the argv libvirt makes of it, not KVM (the domain is type 'qemu').
+struct Embedded {
+    tmp: tempfile::TempDir,
+    uri: String,
+}
+
+impl Embedded {
+    fn new() -> Option<Embedded> {
+        for tool in ["virsh", "virt-xml", "qemu-system-x86_64", "unshare"] {
+            if !common::require_tool(tool) {
+                return None;
+            }
+        }
+        if !require_root_namespace() {
+            return None;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("root")).unwrap();
+        std::fs::write(tmp.path().join("nokvm"), "").unwrap();
+        let disk = tmp.path().join("disk.img");
+        std::fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
+        let xml = format!(
+            "<domain type='qemu'>\n  <name>demo</name>\n  <memory unit='MiB'>256</memory>\n  <vcpu>2</vcpu>\n  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n    <disk type='file' device='disk'>\n      <driver name='qemu' type='raw' cache='writeback'/>\n      <source file='{}'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n    <interface type='user'>\n      <model type='virtio'/>\n    </interface>\n  </devices>\n</domain>\n",
+            disk.display()
+        );
+        std::fs::write(tmp.path().join("demo.xml"), xml).unwrap();
+        let uri = format!("qemu:///embed?root={}", tmp.path().join("root").display());
+        let e = Embedded { tmp, uri };
+        let demo = e.path("demo.xml");
+        e.virsh(&["define", "--file", demo.to_str().unwrap()]);
+        Some(e)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+    /// `ARGV` in the namespace; (status, stdout, stderr).
+    fn ns(&self, argv: &[&str]) -> (bool, String, String) {
+        let o = run(private_mount_ns()
+            .args([
+                "sh",
+                "-c",
+                "if [ -e /dev/kvm ]; then mount --bind \"$0\" /dev/kvm || exit 99; fi; exec \"$@\"",
+            ])
+            .arg(self.path("nokvm"))
+            .args(argv));
+        (o.status.success(), text(&o.stdout), text(&o.stderr))
+    }
+    fn virsh(&self, args: &[&str]) -> String {
+        let mut argv = vec!["virsh", "-q", "-c", &self.uri];
+        argv.extend(args);
+        let (ok, out, err) = self.ns(&argv);
+        assert!(ok, "virsh {args:?}: {out}{err}");
+        out
+    }
+    fn inactive_xml(&self) -> String {
+        self.virsh(&["dumpxml", "--inactive", "--domain", "demo"])
+    }
+    /// `virsh domxml-to-native qemu-argv` of the domain, written to NAME.
+    fn argv_file(&self, name: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(
+            &p,
+            self.virsh(&["domxml-to-native", "qemu-argv", "--domain", "demo"]),
+        )
+        .unwrap();
+        p
+    }
+}
+
+/// The VM findings of a scan of `argv` (host facts from a fixture tree): "rule target" →
+/// (status, message).
+fn vm_verdicts(argv: &Path) -> BTreeMap<String, (Status, String)> {
+    let o = run(Command::new(bin())
+        .args(["scan", "--root"])
+        .arg(hosts::tree("icx-untuned"))
+        .arg("--qemu-argv")
+        .arg(argv)
+        .args(["--json", "-"]));
+    let r: Report = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("scan --json: {e}\n{}", text(&o.stderr)));
+    assert_eq!(r.vms.len(), 1);
+    assert!(r.vms[0].libvirt, "libvirt's argv is recognised as libvirt's");
+    r.results
+        .iter()
+        .filter(|f| f.vm_index == Some(0))
+        .map(|f| {
+            (
+                format!("{} {}", f.rule, f.target),
+                (f.status, f.message.clone()),
+            )
+        })
+        .collect()
+}
+
+/// VM findings of a libvirt domain become `virt-xml` edits of its persistent definition, run
+/// only with --with-vm-changes: applied with the real virt-xml and virsh against an embedded
+/// libvirt, the argv libvirt then generates (`virsh domxml-to-native`) passes the rules that
+/// were fixed; a second run changes nothing; rollback.sh restores the definition byte for byte.
+#[test]
+fn libvirt_domain_edits_pass_through_domxml_to_native() {
+    let Some(e) = Embedded::new() else {
+        return;
+    };
+    let before_xml = e.inactive_xml();
+    let argv = e.argv_file("before.args");
+    let cache = "qemu.blk.cache vm:demo/drive:virtio-disk0";
+    let aio = "qemu.blk.aio vm:demo/drive:virtio-disk0";
+    let before = vm_verdicts(&argv);
+    assert_eq!(before[cache].0, Status::Warn, "{before:?}");
+    assert!(before[aio].1.starts_with("aio=threads"), "{before:?}");
+    let script = e.path("fix.sh");
+    let body = generate(
+        &[
+            "--only",
+            "qemu.blk.cache",
+            "--only",
+            "qemu.blk.aio",
+            "--root",
+            hosts::tree("icx-untuned").to_str().unwrap(),
+            "--qemu-argv",
+        ],
+        &[&argv],
+        &script,
+    );
+    check_syntax(&script);
+    assert!(
+        body.contains("vm_edit qemu.blk.cache demo disk 'driver.cache=none' 'target=vda'"),
+        "{body}"
+    );
+    let bk = e.path("bk");
+    let run_script = |extra: &[&str]| {
+        let mut argv = vec![
+            "bash",
+            script.to_str().unwrap(),
+            "--any-host",
+            "--apply",
+            "--backup-dir",
+            bk.to_str().unwrap(),
+            "--libvirt-uri",
+            &e.uri,
+        ];
+        argv.extend(extra);
+        let (_, out, err) = e.ns(&argv);
+        format!("{out}{err}")
+    };
+    // Without the flag the edits are shown, not made.
+    let out = run_script(&[]);
+    assert!(
+        out.contains("pass --with-vm-changes to apply it"),
+        "{out}"
+    );
+    assert_eq!(e.inactive_xml(), before_xml, "changed without --with-vm-changes");
+    let out = run_script(&["--with-vm-changes"]);
+    assert_eq!(
+        out.matches("changed       [qemu.blk.").count(),
+        2,
+        "{out}\n{before_xml}\n{}",
+        e.inactive_xml()
+    );
+    let after = vm_verdicts(&e.argv_file("after.args"));
+    assert_eq!(after[cache].0, Status::Pass, "{after:?}\n{out}");
+    // aio=native is what the argv now asks for; the rule passes it only on runtime evidence
+    // (a QEMU >= 8.2 may fall back to threads), which an argv file cannot give.
+    assert!(
+        after[aio].1.starts_with("aio=native is requested"),
+        "{after:?}\n{out}"
+    );
+    // Again: nothing to change.
+    let out2 = run_script(&["--with-vm-changes"]);
+    assert_eq!(already_set(&out2), 2, "{out2}");
+    assert!(!out2.contains("changed       ["), "{out2}");
+    // The rollback of the first run restores the definition.
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(&bk)
+        .unwrap()
+        .map(|d| d.unwrap().path())
+        .filter(|p| p.join("rollback.sh").exists())
+        .collect();
+    runs.sort();
+    let (ok, out, err) = e.ns(&["bash", runs[0].join("rollback.sh").to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(e.inactive_xml(), before_xml, "{out}");
+}
+
+/// `--libvirt-xml DIR` fragments name known values (the device's disk, the VM's node), hold
+/// one element per disk/NIC however many findings it has, and, merged into the domain as their
+/// header says, give a definition libvirt's schema accepts (virt-xml-validate).
+#[test]
+fn libvirt_xml_fragments_merge_into_a_valid_domain() {
+    if !common::require_tool("virt-xml-validate") || !common::require_tool("xmllint") {
+        return;
+    }
+    let Some(e) = Embedded::new() else {
+        return;
+    };
+    let argv = e.argv_file("demo.args");
+    let dir = e.path("xml");
+    let script = e.path("fix.sh");
+    generate(
+        &[
+            "--root",
+            hosts::tree("icx-untuned").to_str().unwrap(),
+            "--libvirt-xml",
+            dir.to_str().unwrap(),
+            "--qemu-argv",
+        ],
+        &[&argv],
+        &script,
+    );
+    let frag = std::fs::read_to_string(dir.join("demo.xml")).unwrap();
+    // Two findings on the disk (cache, aio): one <disk>; its target is named.
+    let elements = |tag: &str| {
+        frag.lines()
+            .filter(|l| l.trim_start().starts_with(&format!("<{tag}")))
+            .count()
+    };
+    assert_eq!(elements("disk"), 1, "{frag}");
+    assert_eq!(elements("interface"), 1, "{frag}");
+    assert!(
+        frag.contains("<driver name='qemu' cache='none' io='native'/>"),
+        "{frag}"
+    );
+    assert!(frag.contains("<target dev='vda' bus='virtio'/>"), "{frag}");
+    // Placeholders may remain in advice comments, never in an element.
+    let placeholder = frag
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("<!--"))
+        .find(|l| l.contains("'...'") || l.contains("NODE") || l.contains("vdX"));
+    assert_eq!(placeholder, None, "placeholder in an element\n{frag}");
+    let domain = e.path("domain.xml");
+    std::fs::write(&domain, e.inactive_xml()).unwrap();
+    let merged = e.path("merged.xml");
+    let o = run(Command::new("python3")
+        .arg(common::repo().join("tests/fix_support/merge_fragment.py"))
+        .args([&domain, &dir.join("demo.xml"), &merged]));
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let o = run(Command::new("virt-xml-validate")
+        .arg(&merged)
+        .arg("domain"));
+    assert!(
+        o.status.success(),
+        "{}{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr),
+        std::fs::read_to_string(&merged).unwrap()
+    );
+    let m = std::fs::read_to_string(&merged).unwrap();
+    assert!(m.contains("cache=\"none\" io=\"native\""), "{m}");
+    assert!(m.contains("<driver name=\"vhost\""), "{m}");
+    // The node a placement finding knows is written, not NODE.
+    let mut f = synthetic("qemu.numa.vm-placement", "vm:demo", Status::Warn);
+    f.data.push(Datum::NumaNode { node: 1 });
+    let sg = kvmaudit::fix::libvirt::suggest(&f, Some(2), None).unwrap();
+    assert_eq!(sg.xml, "<memory mode='strict' nodeset='1'/>");
 }
 
 mod properties {

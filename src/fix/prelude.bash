@@ -540,14 +540,19 @@ vm_edit() {
     failed "$rule" "$desc: needs virsh and virt-xml (Debian: libvirt-clients, virtinst)"
     return 0
   fi
-  if ! cur=$(virsh -q -c "$LIBVIRT_URI" dumpxml --inactive --domain "$dom" 2>&1); then
-    failed "$rule" "$desc: $(disp "$cur")"
+  # stdout is the XML (or the diff); what the tools say on stderr is kept apart for the report.
+  err=$(mktemp)
+  if ! cur=$(virsh -q -c "$LIBVIRT_URI" dumpxml --inactive --domain "$dom" 2>"$err"); then
+    failed "$rule" "$desc: $(disp "$(<"$err")")"
+    rm -f -- "$err"
     return 0
   fi
-  if ! diff=$(printf '%s\n' "$cur" | virt_xml_edit "${edit[@]}" --print-diff 2>&1); then
-    failed "$rule" "$desc: $(disp "$diff")"
+  if ! diff=$(printf '%s\n' "$cur" | virt_xml_edit "${edit[@]}" --print-diff 2>"$err"); then
+    failed "$rule" "$desc: $(disp "$(<"$err")")"
+    rm -f -- "$err"
     return 0
   fi
+  rm -f -- "$err"
   if [[ -z $diff ]]; then
     already "$rule" "$desc"
     return 0
@@ -558,14 +563,14 @@ vm_edit() {
   bk=$(mktemp -- "$BACKUP_DIR/libvirt/domain-XXXXXX.xml")
   printf '%s\n' "$cur" >"$bk"
   record vm_define "$LIBVIRT_URI" "$bk"
-  if new=$(printf '%s\n' "$cur" | virt_xml_edit "${edit[@]}" 2>&1) &&
+  if new=$(printf '%s\n' "$cur" | virt_xml_edit "${edit[@]}" 2>"$bk.err") &&
     printf '%s\n' "$new" >"$bk.new" &&
-    err=$(virsh -q -c "$LIBVIRT_URI" define --file "$bk.new" 2>&1); then
+    virsh -q -c "$LIBVIRT_URI" define --file "$bk.new" >/dev/null 2>"$bk.err"; then
     changed "$rule" "$desc"
   else
-    failed "$rule" "$desc: $(disp "${err:-$new}")"
+    failed "$rule" "$desc: $(disp "$(<"$bk.err")")"
   fi
-  rm -f -- "$bk.new"
+  rm -f -- "$bk.new" "$bk.err"
 }
 
 # cpuidle_disable GATE RULE STATE_DIR NAME: disable the state only if it still has that name.
