@@ -1374,6 +1374,130 @@ for unit in sorted(prof.units):
     text(&o.stdout)
 }
 
+/// The REAL tuned (Debian's package, its daemon without D-Bus, started and stopped by the test)
+/// applies kvmaudit's child profile after a simulated reboot: the script is applied in a
+/// private mount namespace over a fixture copy whose tuned runs a site profile, the runtime
+/// values are put back as they were at boot, then tuned, started on that tree, writes
+/// numa_balancing, THP and the C-state disables itself and puts the kernel arguments in its
+/// boot command line; the rescan of what it wrote passes.
+#[test]
+fn real_tuned_applies_the_child_profile_after_a_reboot() {
+    if !require_root_namespace() || !common::require_tool("tuned") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = hosts::tree("icx-untuned");
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    // A site profile of its own as the parent: it changes nothing, so tuned writes only
+    // kvmaudit's settings (all on bound fixture paths) and nothing of this machine.
+    std::fs::create_dir_all(mirror.join("etc/tuned/site")).unwrap();
+    std::fs::write(
+        mirror.join("etc/tuned/site/tuned.conf"),
+        "[main]\nsummary=site profile\n",
+    )
+    .unwrap();
+    std::fs::write(mirror.join("etc/tuned/active_profile"), "site\n").unwrap();
+    std::fs::write(mirror.join("etc/tuned/profile_mode"), "manual\n").unwrap();
+    std::fs::write(
+        mirror.join("etc/tuned/tuned-main.conf"),
+        "daemon = 1\ndynamic_tuning = 0\nupdate_interval = 10\nrecommend_command = 0\n",
+    )
+    .unwrap();
+    let report = report_with_expected(&mirror, &fixture, "throughput");
+    let (script, body) = script_for(tmp.path(), &report, &mirror, "tuned.sh");
+    for want in [
+        "tuned_option yes bios.c1e cpu force_latency 'cstate.name:C1|1'",
+        "tuned_option yes host.thp bootloader cmdline_kvmaudit_host_thp 'transparent_hugepage=madvise'",
+    ] {
+        assert!(body.contains(want), "missing `{want}`:\n{body}");
+    }
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let adm = ns.stub.join("tuned-adm");
+    std::fs::write(
+        &adm,
+        "#!/bin/bash\nif [[ $1 == profile ]]; then printf '%s\\n' \"$2\" >/etc/tuned/active_profile; fi\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&adm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (rc, out, err) = ns.apply(&script, &tmp.path().join("bk"));
+    assert_eq!(rc, 0, "{out}\n{err}");
+    assert_eq!(
+        value_of(&mirror, "/etc/tuned/active_profile", false),
+        "kvmaudit"
+    );
+    // The reboot: every runtime value is the fixture's again; only /etc keeps the fix.
+    for dir in ["sys", "proc"] {
+        let _ = std::fs::remove_dir_all(mirror.join(dir));
+        hosts::copy_tree(&fixture.join(dir), &mirror.join(dir)).unwrap();
+    }
+    let before = vm_free_host_verdicts(&mirror);
+    assert_eq!(before["host.numa.balancing"], Status::Warn, "{before:?}");
+    let outdir = tmp.path().join("tuned-out");
+    std::fs::create_dir_all(&outdir).unwrap();
+    let runner = common::repo().join("tests/fix_support/run_tuned.sh");
+    let (rc, out, err) = ns.run(&["bash", runner.to_str().unwrap(), outdir.to_str().unwrap()]);
+    let log = std::fs::read_to_string(outdir.join("tuned.log")).unwrap_or_default();
+    assert_eq!(rc, 0, "tuned did not apply the profile:\n{out}\n{err}\n{log}");
+    let read = |n: &str| std::fs::read_to_string(outdir.join(n)).unwrap_or_default();
+    assert_eq!(read("numa_balancing").trim(), "1", "{log}");
+    assert_eq!(read("thp").trim(), "madvise", "{log}");
+    // tuned's cpu plugin (governor, force_latency) finds no CPU here: it takes CPUs from
+    // udev's device list, and the fixture's sysfs copy is no udev device tree ("instance cpu:
+    // no matching devices available"). Those options are checked with tuned's own profile
+    // loader (tuned_hosts_persist_through_a_child_profile); everything else tuned applies here.
+    assert!(log.contains("instance cpu: no matching devices"), "{log}");
+    // tuned's bootloader plugin joins every cmdline* option into what /etc/grub.d/00_tuned
+    // adds to each boot entry.
+    let boot = read("bootcmdline");
+    let line = boot
+        .lines()
+        .find(|l| l.starts_with("TUNED_BOOT_CMDLINE="))
+        .unwrap_or_default();
+    for arg in ["transparent_hugepage=madvise", "intel_iommu=on", "iommu=pt"] {
+        assert!(line.split(['"', ' ']).any(|w| w == arg), "{boot}\n{log}");
+    }
+    // What tuned wrote, as the host would show it after that boot: the rescan passes.
+    std::fs::write(
+        mirror.join("proc/sys/kernel/numa_balancing"),
+        read("numa_balancing"),
+    )
+    .unwrap();
+    std::fs::write(
+        mirror.join("sys/kernel/mm/transparent_hugepage/enabled"),
+        "always [madvise] never\n",
+    )
+    .unwrap();
+    let cpuidle = read("cpuidle");
+    assert!(
+        cpuidle.contains("/sys/devices/system/cpu/cpu15/cpuidle/state2/disable 1"),
+        "{cpuidle}\n{log}"
+    );
+    for l in cpuidle.lines() {
+        let (p, v) = l.rsplit_once(' ').unwrap();
+        std::fs::write(mirror.join(p.trim_start_matches('/')), format!("{v}\n")).unwrap();
+    }
+    let after = vm_free_host_verdicts(&mirror);
+    for rule in ["host.numa.balancing", "host.thp", "bios.c1e", "bios.c6"] {
+        assert_eq!(after[rule], Status::Pass, "{rule}: {after:?}\n{log}");
+    }
+}
+
+/// The host-target verdicts of a scan of `root`: rule → status.
+fn vm_free_host_verdicts(root: &Path) -> BTreeMap<String, Status> {
+    let o = run(Command::new(bin())
+        .args(["scan", "--root"])
+        .arg(root)
+        .args(["--json", "-"]));
+    let r: Report = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("scan: {e}\n{}", text(&o.stderr)));
+    r.results
+        .iter()
+        .filter(|f| f.target == "host")
+        .map(|f| (f.rule.clone(), f.status))
+        .collect()
+}
+
 /// On a host that runs tuned (active_profile "balanced"), what tuned owns goes into a child
 /// profile /etc/tuned/kvmaudit/tuned.conf including "balanced", activated with tuned-adm (a
 /// stub here that records the active profile as tuned-adm does); tuned's own profile loader
@@ -1413,7 +1537,7 @@ fn tuned_hosts_persist_through_a_child_profile() {
     );
     // What tuned does not manage is said (transparent_hugepage=never on the command line).
     assert!(
-        body.contains("host.thp: tuned is active on the scanned host; the kernel command line goes to the boot loader directly"),
+        body.contains("tuned_option yes host.thp bootloader cmdline_kvmaudit_host_thp 'transparent_hugepage=madvise'"),
         "{body}"
     );
     // Select-one attributes (THP) read back as the kernel shows them.
@@ -1465,6 +1589,8 @@ fn tuned_hosts_persist_through_a_child_profile() {
         "cpu.energy_perf_bias=performance",
         "sysctl.kernel.numa_balancing=1",
         "vm.transparent_hugepages=madvise",
+        "bootloader.cmdline_kvmaudit_host_thp=transparent_hugepage=madvise",
+        "cpu.force_latency=cstate.name:C1|1",
     ] {
         assert!(
             merged.lines().any(|l| l == want),

@@ -5,6 +5,7 @@ use super::kit::*;
 use super::Input;
 use crate::fix::quote;
 use crate::fix::step::{ConfFile, Kind, Step};
+use crate::report::Status;
 
 pub(super) fn cstates(rp: &mut RulePlan, x: &Input) -> Result<(), String> {
     let (rule, gate, f) = (x.rule, x.gate, x.f);
@@ -38,6 +39,25 @@ pub(super) fn cstates(rp: &mut RulePlan, x: &Input) -> Result<(), String> {
         return Err(format!(
             "{}; otherwise disable {name} in BIOS setup",
             no_facts(f, &format!("a cpuidle state named {name}"))
+        ));
+    }
+    if rp.tuned {
+        // tuned's own C-state limit: it holds /dev/cpu_dma_latency at the exit latency of the
+        // deepest state allowed, so no idle state deeper than that is entered while tuned
+        // runs. C1 when C1E is (also) being disabled, else C1E; one value for both rules.
+        let c1e_too = rule == "bios.c1e"
+            || x.report.results.iter().any(|r| {
+                r.rule == "bios.c1e" && matches!(r.status, Status::Fail | Status::Warn)
+            });
+        let limit = if c1e_too { "C1" } else { "C1E" };
+        rp.push(Step::new(
+            rule,
+            gate,
+            Kind::TunedOption {
+                section: "cpu".into(),
+                key: "force_latency".into(),
+                value: format!("cstate.name:{limit}|1"),
+            },
         ));
     }
     Ok(())

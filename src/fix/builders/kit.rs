@@ -41,7 +41,36 @@ impl RulePlan {
         self.persist(rule, gate, path, value);
     }
     /// A kernel command-line change, which takes effect at the next boot.
+    /// A kernel command-line change, effective at the next boot. On a host that runs tuned,
+    /// arguments to add go into kvmaudit's profile as `[bootloader] cmdline_kvmaudit_<rule>`
+    /// (tuned's bootloader plugin concatenates every `cmdline*` option into the GRUB variable
+    /// its /etc/grub.d/00_tuned adds to each entry): tuned would otherwise keep its own list
+    /// beside ours. Arguments to remove still go to the boot loader: a profile's `-arg` only
+    /// drops what a parent profile added.
     pub fn kernel_args(&mut self, rule: &str, gate: Gate, set: Vec<String>, remove: Vec<String>) {
+        let (set, remove) = if self.tuned
+            && !set.is_empty()
+            && set.iter().all(|t| quote::plain_token(t))
+        {
+            self.push(
+                Step::new(
+                    rule,
+                    gate,
+                    Kind::TunedOption {
+                        section: "bootloader".into(),
+                        key: format!("cmdline_kvmaudit_{}", rule.replace(['.', '-'], "_")),
+                        value: set.join(" "),
+                    },
+                )
+                .after(After::Reboot),
+            );
+            (Vec::new(), remove)
+        } else {
+            (set, remove)
+        };
+        if set.is_empty() && remove.is_empty() {
+            return;
+        }
         self.push(Step::new(rule, gate, Kind::KernelArgs { set, remove }).after(After::Reboot));
     }
     pub fn persist(&mut self, rule: &str, gate: Gate, path: &str, value: &str) {
@@ -89,7 +118,7 @@ pub(crate) fn tuned_gaps(rp: &mut RulePlan, rule: &str) {
     for s in &rp.steps {
         match &s.kind {
             Kind::KernelArgs { .. } => {
-                gaps.insert("the kernel command line goes to the boot loader directly, not through tuned's [bootloader] cmdline: check that the active profile sets no conflicting argument");
+                gaps.insert("a kernel argument is removed in the boot loader's configuration directly (tuned's [bootloader] can only drop what its parent profiles add): check that the active profile does not add it again");
             }
             Kind::HugepagesPersist { .. } => {
                 gaps.insert(
