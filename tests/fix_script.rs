@@ -1235,6 +1235,34 @@ fn kernel_arguments_land_where_grub_mkconfig_reads_them() {
         "the default line is left alone"
     );
     assert!(ns.stub_log().contains("update-grub"), "{}", ns.stub_log());
+    // The real grub-mkconfig on those files: the arguments reach every `linux` line, the
+    // recovery entry's ("single") included.
+    if common::require_tool("grub-mkconfig") {
+        let cfg = tmp.path().join("grub.cfg");
+        let o = run(private_mount_ns()
+            .arg("bash")
+            .arg(common::repo().join("tests/fix_support/run_grub_mkconfig.sh"))
+            .arg(&mirror)
+            .arg(common::repo().join("tests/fix_support/grub-probe"))
+            .arg(&cfg));
+        assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+        let cfg = std::fs::read_to_string(&cfg).unwrap();
+        let linux: Vec<&str> = cfg
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("linux\t") || l.starts_with("linux "))
+            .collect();
+        assert!(linux.len() >= 2, "{cfg}");
+        assert!(linux.iter().any(|l| l.contains(" single")), "{cfg}");
+        for l in &linux {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            assert!(
+                w.contains(&"intel_iommu=on") && w.contains(&"iommu=pt"),
+                "{l}\n{cfg}"
+            );
+            assert!(w.iter().any(|a| a.starts_with("nohz_full=")), "{l}");
+        }
+    }
     // A second run: grub-mkconfig's view has them, so "already set", no byte changes.
     let after = manifest(&mirror);
     let (rc, out2, _) = ns.apply(&script, &tmp.path().join("bk2"));
