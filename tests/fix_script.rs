@@ -1466,7 +1466,10 @@ fn real_tuned_applies_the_child_profile_after_a_reboot() {
     let runner = common::repo().join("tests/fix_support/run_tuned.sh");
     let (rc, out, err) = ns.run(&["bash", runner.to_str().unwrap(), outdir.to_str().unwrap()]);
     let log = std::fs::read_to_string(outdir.join("tuned.log")).unwrap_or_default();
-    assert_eq!(rc, 0, "tuned did not apply the profile:\n{out}\n{err}\n{log}");
+    assert_eq!(
+        rc, 0,
+        "tuned did not apply the profile:\n{out}\n{err}\n{log}"
+    );
     let read = |n: &str| std::fs::read_to_string(outdir.join(n)).unwrap_or_default();
     assert_eq!(read("numa_balancing").trim(), "1", "{log}");
     assert_eq!(read("thp").trim(), "madvise", "{log}");
@@ -2508,7 +2511,10 @@ fn vm_verdicts(argv: &Path) -> BTreeMap<String, (Status, String)> {
     let r: Report = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("scan --json: {e}\n{}", text(&o.stderr)));
     assert_eq!(r.vms.len(), 1);
-    assert!(r.vms[0].libvirt, "libvirt's argv is recognised as libvirt's");
+    assert!(
+        r.vms[0].libvirt,
+        "libvirt's argv is recognised as libvirt's"
+    );
     r.results
         .iter()
         .filter(|f| f.vm_index == Some(0))
@@ -2574,11 +2580,12 @@ fn libvirt_domain_edits_pass_through_domxml_to_native() {
     };
     // Without the flag the edits are shown, not made.
     let out = run_script(&[]);
-    assert!(
-        out.contains("pass --with-vm-changes to apply it"),
-        "{out}"
+    assert!(out.contains("pass --with-vm-changes to apply it"), "{out}");
+    assert_eq!(
+        e.inactive_xml(),
+        before_xml,
+        "changed without --with-vm-changes"
     );
-    assert_eq!(e.inactive_xml(), before_xml, "changed without --with-vm-changes");
     let out = run_script(&["--with-vm-changes"]);
     assert_eq!(
         out.matches("changed       [qemu.blk.").count(),
@@ -2662,9 +2669,7 @@ fn libvirt_xml_fragments_merge_into_a_valid_domain() {
         .arg(common::repo().join("tests/fix_support/merge_fragment.py"))
         .args([&domain, &dir.join("demo.xml"), &merged]));
     assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
-    let o = run(Command::new("virt-xml-validate")
-        .arg(&merged)
-        .arg("domain"));
+    let o = run(Command::new("virt-xml-validate").arg(&merged).arg("domain"));
     assert!(
         o.status.success(),
         "{}{}\n{}",

@@ -348,12 +348,19 @@ fn render_step(out: &mut String, s: &Step) {
                 q(value),
             ],
         ),
-        Kind::KsmMergeAcrossNodes { value } => {
-            cmd(out, &["ksm_merge_across_nodes".into(), gate, rule, q(value)])
-        }
+        Kind::KsmMergeAcrossNodes { value } => cmd(
+            out,
+            &["ksm_merge_across_nodes".into(), gate, rule, q(value)],
+        ),
         Kind::PciDriverOverride { device, driver } => cmd(
             out,
-            &["pci_driver_override".into(), gate, rule, q(device), q(driver)],
+            &[
+                "pci_driver_override".into(),
+                gate,
+                rule,
+                q(device),
+                q(driver),
+            ],
         ),
         Kind::SysctlCommentOut { file, key } => cmd(
             out,

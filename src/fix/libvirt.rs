@@ -180,15 +180,23 @@ fn device_attrs(f: &Finding, vcpus: Option<u32>) -> Option<(Device, Vec<(&'stati
     Some((Device { element, id }, attrs))
 }
 
+/// A device's findings: their comments, and the `<driver>` attributes they ask for.
+type DeviceParts = (Vec<String>, Vec<(&'static str, String)>);
+
 /// One `<disk>`/`<interface>` element for every finding on that device: the comments of each
 /// finding, then one `<driver>` with the attributes they ask for, and what identifies it.
 fn device_element(dev: &Device, comments: &[String], attrs: &[(&'static str, String)]) -> String {
-    let mut out = format!("<{}>
-", dev.element);
+    let mut out = format!(
+        "<{}>
+",
+        dev.element
+    );
     for c in comments {
         for l in c.lines() {
-            out.push_str(&format!("  {l}
-"));
+            out.push_str(&format!(
+                "  {l}
+"
+            ));
         }
     }
     let mut driver = if dev.element == "disk" {
@@ -224,8 +232,10 @@ fn device_element(dev: &Device, comments: &[String], attrs: &[(&'static str, Str
         .filter(|n| *n < 26)
         .and_then(|n| char::from_u32(u32::from(b'a') + n));
     match (dev.element, letter) {
-        ("disk", Some(c)) => out.push_str(&format!("  <target dev='vd{c}' bus='virtio'/>
-")),
+        ("disk", Some(c)) => out.push_str(&format!(
+            "  <target dev='vd{c}' bus='virtio'/>
+"
+        )),
         _ => out.push_str(&format!(
             "  <alias name='{}'/>
 ",
@@ -275,8 +285,7 @@ pub fn fragment(
     let mut parts: Vec<(Section, String)> = Vec::new();
     // Device findings merge into one element per disk/NIC (two findings on one disk must not
     // become two <disk> elements).
-    let mut devices: std::collections::BTreeMap<Device, (Vec<String>, Vec<(&'static str, String)>)> =
-        Default::default();
+    let mut devices: std::collections::BTreeMap<Device, DeviceParts> = Default::default();
     for f in findings {
         let Some(sg) = suggest(f, vcpus, guest_nodes) else {
             continue;

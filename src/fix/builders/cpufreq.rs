@@ -34,9 +34,7 @@ pub(super) fn power_policy(rp: &mut RulePlan, x: &Input) -> Result<(), String> {
     for (p, _) in usable(rp, rule, epb) {
         rp.sysfs(rule, gate, p, "0", ReadMode::Plain);
     }
-    let epp = f.files_like(
-        "/sys/devices/system/cpu/cpufreq/policy*/energy_performance_preference",
-    );
+    let epp = f.files_like("/sys/devices/system/cpu/cpufreq/policy*/energy_performance_preference");
     for (p, _) in usable(rp, rule, epp) {
         rp.sysfs(rule, gate, p, "performance", ReadMode::Plain);
     }

@@ -6,13 +6,12 @@ use crate::fix::step::{ConfFile, Kind, ReadMode, Step};
 
 pub(super) fn rq_affinity(rp: &mut RulePlan, x: &Input) -> Result<(), String> {
     let (rule, gate, f) = (x.rule, x.gate, x.f);
-    if !x.findings
+    if !x
+        .findings
         .iter()
         .any(|x| x.target == "host" || x.target.starts_with("host/"))
     {
-        return Err(
-            "guest setting: run `kvmaudit fix --generate-script` inside the guest".into(),
-        );
+        return Err("guest setting: run `kvmaudit fix --generate-script` inside the guest".into());
     }
     let devs = f.files_like("/sys/block/*/queue/rq_affinity");
     for (p, _) in usable(rp, rule, devs) {
@@ -39,7 +38,8 @@ pub(super) fn rq_affinity(rp: &mut RulePlan, x: &Input) -> Result<(), String> {
         Kind::ConfLine {
             file: ConfFile::Udev,
             key: "ACTION==\"add|change\", KERNEL==\"vd[a-z]*\"".into(),
-            line: "ACTION==\"add|change\", KERNEL==\"vd[a-z]*\", ATTR{queue/rq_affinity}=\"2\"".into(),
+            line: "ACTION==\"add|change\", KERNEL==\"vd[a-z]*\", ATTR{queue/rq_affinity}=\"2\""
+                .into(),
         },
     ));
     Ok(())
@@ -48,9 +48,7 @@ pub(super) fn rq_affinity(rp: &mut RulePlan, x: &Input) -> Result<(), String> {
 pub(super) fn no_idle(rp: &mut RulePlan, x: &Input) -> Result<(), String> {
     let (rule, gate) = (x.rule, x.gate);
     if !x.findings.iter().any(|x| x.target == "host") {
-        return Err(
-            "guest setting: run `kvmaudit fix --generate-script` inside the guest".into(),
-        );
+        return Err("guest setting: run `kvmaudit fix --generate-script` inside the guest".into());
     }
     rp.kernel_args(rule, gate, vec![], vec!["idle".into()]);
     Ok(())

@@ -12,8 +12,7 @@ pub(super) fn cstates(rp: &mut RulePlan, x: &Input) -> Result<(), String> {
     // The states the rule counts: C1E; for C6 every C6-class state (C6, C6P, ...)
     // and, under acpi_idle, ACPI C2/C3.
     let name = if rule == "bios.c1e" { "C1E" } else { "C6" };
-    let acpi =
-        f.text("/sys/devices/system/cpu/cpuidle/current_driver") == Some("acpi_idle");
+    let acpi = f.text("/sys/devices/system/cpu/cpuidle/current_driver") == Some("acpi_idle");
     let states = f.files_like("/sys/devices/system/cpu/cpu*/cpuidle/state*/name");
     for (p, v) in usable(rp, rule, states) {
         let hit = if rule == "bios.c1e" {
@@ -46,9 +45,10 @@ pub(super) fn cstates(rp: &mut RulePlan, x: &Input) -> Result<(), String> {
         // deepest state allowed, so no idle state deeper than that is entered while tuned
         // runs. C1 when C1E is (also) being disabled, else C1E; one value for both rules.
         let c1e_too = rule == "bios.c1e"
-            || x.report.results.iter().any(|r| {
-                r.rule == "bios.c1e" && matches!(r.status, Status::Fail | Status::Warn)
-            });
+            || x.report
+                .results
+                .iter()
+                .any(|r| r.rule == "bios.c1e" && matches!(r.status, Status::Fail | Status::Warn));
         let limit = if c1e_too { "C1" } else { "C1E" };
         rp.push(Step::new(
             rule,

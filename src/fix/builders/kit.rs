@@ -48,26 +48,24 @@ impl RulePlan {
     /// beside ours. Arguments to remove still go to the boot loader: a profile's `-arg` only
     /// drops what a parent profile added.
     pub fn kernel_args(&mut self, rule: &str, gate: Gate, set: Vec<String>, remove: Vec<String>) {
-        let (set, remove) = if self.tuned
-            && !set.is_empty()
-            && set.iter().all(|t| quote::plain_token(t))
-        {
-            self.push(
-                Step::new(
-                    rule,
-                    gate,
-                    Kind::TunedOption {
-                        section: "bootloader".into(),
-                        key: format!("cmdline_kvmaudit_{}", rule.replace(['.', '-'], "_")),
-                        value: set.join(" "),
-                    },
-                )
-                .after(After::Reboot),
-            );
-            (Vec::new(), remove)
-        } else {
-            (set, remove)
-        };
+        let (set, remove) =
+            if self.tuned && !set.is_empty() && set.iter().all(|t| quote::plain_token(t)) {
+                self.push(
+                    Step::new(
+                        rule,
+                        gate,
+                        Kind::TunedOption {
+                            section: "bootloader".into(),
+                            key: format!("cmdline_kvmaudit_{}", rule.replace(['.', '-'], "_")),
+                            value: set.join(" "),
+                        },
+                    )
+                    .after(After::Reboot),
+                );
+                (Vec::new(), remove)
+            } else {
+                (set, remove)
+            };
         if set.is_empty() && remove.is_empty() {
             return;
         }
@@ -170,7 +168,14 @@ pub(crate) fn cpu_overcommitted(f: &Facts, report: &Report) -> Option<bool> {
 /// sysctl.d files applied after kvmaudit's own (by file name, as systemd-sysctl and
 /// `sysctl --system` order them; /etc/sysctl.conf last) that set `key` to another value: the
 /// ones under /etc are commented out (backed up first), the others are noted.
-pub(crate) fn sysctl_overrides(rp: &mut RulePlan, rule: &str, gate: Gate, f: &Facts, key: &str, value: &str) {
+pub(crate) fn sysctl_overrides(
+    rp: &mut RulePlan,
+    rule: &str,
+    gate: Gate,
+    f: &Facts,
+    key: &str,
+    value: &str,
+) {
     let ours = ConfFile::Sysctl.path();
     let our_name = ours.rsplit('/').next().unwrap_or(ours);
     let mut files: BTreeSet<String> = BTreeSet::new();
@@ -285,7 +290,6 @@ pub(crate) fn isolated_cpus(snap: &crate::snapshot::Snapshot) -> Option<String> 
     let s = crate::parse::cpulist::format(&iso);
     quote::plain_token(&s).then_some(s)
 }
-
 
 #[cfg(test)]
 mod tests {

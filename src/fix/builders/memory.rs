@@ -98,7 +98,11 @@ pub(super) fn hugepages_pool(rp: &mut RulePlan, x: &Input) -> Result<(), String>
                     meminfo,
                 },
             ));
-            rp.push(Step::new(rule, gate, Kind::HugepagesPersist { path, count }));
+            rp.push(Step::new(
+                rule,
+                gate,
+                Kind::HugepagesPersist { path, count },
+            ));
         }
     }
     if rp.steps.is_empty() {
@@ -162,9 +166,9 @@ pub(super) fn hugepages_mount(rp: &mut RulePlan, x: &Input) -> Result<(), String
 pub(super) fn ksm_tuning(rp: &mut RulePlan, x: &Input) -> Result<(), String> {
     let (rule, gate) = (x.rule, x.gate);
     let path = "/sys/kernel/mm/ksm/merge_across_nodes";
-    let wanted = x.findings.iter().flat_map(|fx| &fx.data).any(|d| {
-        matches!(d, Datum::Setting { path: p, expected, .. } if p == path && expected == "0")
-    });
+    let wanted = x.findings.iter().flat_map(|fx| &fx.data).any(
+        |d| matches!(d, Datum::Setting { path: p, expected, .. } if p == path && expected == "0"),
+    );
     if !wanted {
         return Err("the findings do not ask for merge_across_nodes=0".into());
     }

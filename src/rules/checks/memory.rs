@@ -714,7 +714,8 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
     // The pool sizes that would cover the VMs, as evidence `nr_hugepages` ≥ N: what
     // `fix --generate-script` grows a pool to. Node-bound demands name the node's pool only
     // (growing the global count would spread the pages over every node).
-    let mut targets: Vec<(String, u64, u64, (Option<u32>, u64))> = Vec::new();
+    let mut targets: Vec<(String, u64, u64)> = Vec::new();
+    let mut pool_data: Vec<crate::report::Datum> = Vec::new();
     let sizes: BTreeSet<u64> = demands.iter().map(|d| d.page).collect();
     for page in &sizes {
         let of_size: Vec<&Demand> = demands.iter().filter(|d| d.page == *page).collect();
@@ -736,8 +737,8 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
                 format!("{HP_DIR}/hugepages-{}kB/nr_hugepages", page / 1024),
                 nr,
                 total,
-                (None, *page / 1024),
             ));
+            pool_data.push(pool_datum(None, *page, nr, total));
         }
         if total > nr {
             let hint = if *page == 2 * MIB && nr == 2000 {
@@ -799,8 +800,8 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
                             ),
                             have,
                             *need,
-                            (Some(*n), *page / 1024),
                         ));
+                        pool_data.push(pool_datum(Some(*n), *page, have, *need));
                     }
                     Some(_) => {}
                     None => unknowns.push(format!("node {n} {} pool unreadable", human(*page))),
@@ -856,17 +857,25 @@ fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
     };
     let mut o = with_ev(o);
     if !fails.is_empty() {
-        for (path, have, want, (node, page_kb)) in targets {
+        for (path, have, want) in targets {
             o = o.ev(path, have.to_string(), format!("≥ {want}"));
-            o = o.datum(crate::report::Datum::HugepagePool {
-                node,
-                page_kb,
-                observed: have,
-                at_least: want,
-            });
+        }
+        for d in pool_data {
+            o = o.datum(d);
         }
     }
     vec![o]
+}
+
+/// What `fix` grows a pool to, as typed data: node (none: the host-wide pool), page size in
+/// bytes, pages now, pages needed.
+fn pool_datum(node: Option<u32>, page: u64, have: u64, need: u64) -> crate::report::Datum {
+    crate::report::Datum::HugepagePool {
+        node,
+        page_kb: page / 1024,
+        observed: have,
+        at_least: need,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

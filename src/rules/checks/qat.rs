@@ -247,7 +247,9 @@ fn qat_sriov(ctx: &Ctx) -> Vec<Outcome> {
             }
         };
         let mut o = o;
-        if let (crate::report::Status::Fail, Some(Ok(0))) = (o.status, numvfs.val().map(|v| v.trim().parse())) {
+        if let (crate::report::Status::Fail, Some(Ok(0))) =
+            (o.status, numvfs.val().map(|v| v.trim().parse()))
+        {
             o = o.datum(crate::report::Datum::SriovVfs {
                 device: pf.clone(),
                 observed: 0,
