@@ -6,8 +6,8 @@
 mod common;
 
 use common::hosts;
-use kvmaudit::report::{Finding, Remediation, Report, Severity, Status};
-use std::collections::BTreeMap;
+use kvmaudit::report::{Datum, Finding, Remediation, Report, Severity, Status};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -111,6 +111,7 @@ pub fn synthetic(rule: &str, target: &str, status: Status) -> Finding {
         severity: Severity::Medium,
         evidence: vec![],
         message: format!("expected verdict for {rule} (fixture EXPECTED.toml)"),
+        data: Vec::new(),
         remediation: Remediation {
             summary: meta
                 .map(|m| m.remediation.summary.clone())
@@ -185,6 +186,16 @@ fn report_with_expected(root: &Path, expected_from: &Path, profile: &str) -> Rep
         }
     }
     report
+}
+
+/// A hugepage pool's typed data as the check states it: node, page size, at least N pages.
+fn pool(node: Option<u32>, page_kb: u64, at_least: u64) -> Datum {
+    Datum::HugepagePool {
+        node,
+        page_kb,
+        observed: 0,
+        at_least,
+    }
 }
 
 fn write_report(r: &Report, path: &Path) {
@@ -295,6 +306,9 @@ fn step_lines(script: &str) -> Vec<Vec<String>> {
         "hugetlb_mount ",
         "sysctl_comment_out ",
         "tuned_option ",
+        "ksm_merge_across_nodes ",
+        "pci_driver_override ",
+        "vm_edit ",
     ];
     script
         .lines()
@@ -1221,6 +1235,34 @@ fn kernel_arguments_land_where_grub_mkconfig_reads_them() {
         "the default line is left alone"
     );
     assert!(ns.stub_log().contains("update-grub"), "{}", ns.stub_log());
+    // The real grub-mkconfig on those files: the arguments reach every `linux` line, the
+    // recovery entry's ("single") included.
+    if common::require_tool("grub-mkconfig") {
+        let cfg = tmp.path().join("grub.cfg");
+        let o = run(private_mount_ns()
+            .arg("bash")
+            .arg(common::repo().join("tests/fix_support/run_grub_mkconfig.sh"))
+            .arg(&mirror)
+            .arg(common::repo().join("tests/fix_support/grub-probe"))
+            .arg(&cfg));
+        assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+        let cfg = std::fs::read_to_string(&cfg).unwrap();
+        let linux: Vec<&str> = cfg
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("linux\t") || l.starts_with("linux "))
+            .collect();
+        assert!(linux.len() >= 2, "{cfg}");
+        assert!(linux.iter().any(|l| l.contains(" single")), "{cfg}");
+        for l in &linux {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            assert!(
+                w.contains(&"intel_iommu=on") && w.contains(&"iommu=pt"),
+                "{l}\n{cfg}"
+            );
+            assert!(w.iter().any(|a| a.starts_with("nohz_full=")), "{l}");
+        }
+    }
     // A second run: grub-mkconfig's view has them, so "already set", no byte changes.
     let after = manifest(&mirror);
     let (rc, out2, _) = ns.apply(&script, &tmp.path().join("bk2"));
@@ -1360,6 +1402,133 @@ for unit in sorted(prof.units):
     text(&o.stdout)
 }
 
+/// The REAL tuned (Debian's package, its daemon without D-Bus, started and stopped by the test)
+/// applies kvmaudit's child profile after a simulated reboot: the script is applied in a
+/// private mount namespace over a fixture copy whose tuned runs a site profile, the runtime
+/// values are put back as they were at boot, then tuned, started on that tree, writes
+/// numa_balancing, THP and the C-state disables itself and puts the kernel arguments in its
+/// boot command line; the rescan of what it wrote passes.
+#[test]
+fn real_tuned_applies_the_child_profile_after_a_reboot() {
+    if !require_root_namespace() || !common::require_tool("tuned") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = hosts::tree("icx-untuned");
+    let mirror = mirror_of(tmp.path(), "icx-untuned");
+    // A site profile of its own as the parent: it changes nothing, so tuned writes only
+    // kvmaudit's settings (all on bound fixture paths) and nothing of this machine.
+    std::fs::create_dir_all(mirror.join("etc/tuned/site")).unwrap();
+    std::fs::write(
+        mirror.join("etc/tuned/site/tuned.conf"),
+        "[main]\nsummary=site profile\n",
+    )
+    .unwrap();
+    std::fs::write(mirror.join("etc/tuned/active_profile"), "site\n").unwrap();
+    std::fs::write(mirror.join("etc/tuned/profile_mode"), "manual\n").unwrap();
+    std::fs::write(
+        mirror.join("etc/tuned/tuned-main.conf"),
+        "daemon = 1\ndynamic_tuning = 0\nupdate_interval = 10\nrecommend_command = 0\n",
+    )
+    .unwrap();
+    let report = report_with_expected(&mirror, &fixture, "throughput");
+    let (script, body) = script_for(tmp.path(), &report, &mirror, "tuned.sh");
+    for want in [
+        "tuned_option yes bios.c1e cpu force_latency 'cstate.name:C1|1'",
+        "tuned_option yes host.thp bootloader cmdline_kvmaudit_host_thp 'transparent_hugepage=madvise'",
+    ] {
+        assert!(body.contains(want), "missing `{want}`:\n{body}");
+    }
+    let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
+    let adm = ns.stub.join("tuned-adm");
+    std::fs::write(
+        &adm,
+        "#!/bin/bash\nif [[ $1 == profile ]]; then printf '%s\\n' \"$2\" >/etc/tuned/active_profile; fi\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&adm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (rc, out, err) = ns.apply(&script, &tmp.path().join("bk"));
+    assert_eq!(rc, 0, "{out}\n{err}");
+    assert_eq!(
+        value_of(&mirror, "/etc/tuned/active_profile", false),
+        "kvmaudit"
+    );
+    // The reboot: every runtime value is the fixture's again; only /etc keeps the fix.
+    for dir in ["sys", "proc"] {
+        let _ = std::fs::remove_dir_all(mirror.join(dir));
+        hosts::copy_tree(&fixture.join(dir), &mirror.join(dir)).unwrap();
+    }
+    let before = vm_free_host_verdicts(&mirror);
+    assert_eq!(before["host.numa.balancing"], Status::Warn, "{before:?}");
+    let outdir = tmp.path().join("tuned-out");
+    std::fs::create_dir_all(&outdir).unwrap();
+    let runner = common::repo().join("tests/fix_support/run_tuned.sh");
+    let (rc, out, err) = ns.run(&["bash", runner.to_str().unwrap(), outdir.to_str().unwrap()]);
+    let log = std::fs::read_to_string(outdir.join("tuned.log")).unwrap_or_default();
+    assert_eq!(
+        rc, 0,
+        "tuned did not apply the profile:\n{out}\n{err}\n{log}"
+    );
+    let read = |n: &str| std::fs::read_to_string(outdir.join(n)).unwrap_or_default();
+    assert_eq!(read("numa_balancing").trim(), "1", "{log}");
+    assert_eq!(read("thp").trim(), "madvise", "{log}");
+    // tuned's cpu plugin (governor, force_latency) finds no CPU here: it takes CPUs from
+    // udev's device list, and the fixture's sysfs copy is no udev device tree ("instance cpu:
+    // no matching devices available"). Those options are checked with tuned's own profile
+    // loader (tuned_hosts_persist_through_a_child_profile); everything else tuned applies here.
+    assert!(log.contains("instance cpu: no matching devices"), "{log}");
+    // tuned's bootloader plugin joins every cmdline* option into what /etc/grub.d/00_tuned
+    // adds to each boot entry.
+    let boot = read("bootcmdline");
+    let line = boot
+        .lines()
+        .find(|l| l.starts_with("TUNED_BOOT_CMDLINE="))
+        .unwrap_or_default();
+    for arg in ["transparent_hugepage=madvise", "intel_iommu=on", "iommu=pt"] {
+        assert!(line.split(['"', ' ']).any(|w| w == arg), "{boot}\n{log}");
+    }
+    // What tuned wrote, as the host would show it after that boot: the rescan passes.
+    std::fs::write(
+        mirror.join("proc/sys/kernel/numa_balancing"),
+        read("numa_balancing"),
+    )
+    .unwrap();
+    std::fs::write(
+        mirror.join("sys/kernel/mm/transparent_hugepage/enabled"),
+        "always [madvise] never\n",
+    )
+    .unwrap();
+    let cpuidle = read("cpuidle");
+    assert!(
+        cpuidle.contains("/sys/devices/system/cpu/cpu15/cpuidle/state2/disable 1"),
+        "{cpuidle}\n{log}"
+    );
+    for l in cpuidle.lines() {
+        let (p, v) = l.rsplit_once(' ').unwrap();
+        std::fs::write(mirror.join(p.trim_start_matches('/')), format!("{v}\n")).unwrap();
+    }
+    let after = vm_free_host_verdicts(&mirror);
+    for rule in ["host.numa.balancing", "host.thp", "bios.c1e", "bios.c6"] {
+        assert_eq!(after[rule], Status::Pass, "{rule}: {after:?}\n{log}");
+    }
+}
+
+/// The host-target verdicts of a scan of `root`: rule → status.
+fn vm_free_host_verdicts(root: &Path) -> BTreeMap<String, Status> {
+    let o = run(Command::new(bin())
+        .args(["scan", "--root"])
+        .arg(root)
+        .args(["--json", "-"]));
+    let r: Report = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("scan: {e}\n{}", text(&o.stderr)));
+    r.results
+        .iter()
+        .filter(|f| f.target == "host")
+        .map(|f| (f.rule.clone(), f.status))
+        .collect()
+}
+
 /// On a host that runs tuned (active_profile "balanced"), what tuned owns goes into a child
 /// profile /etc/tuned/kvmaudit/tuned.conf including "balanced", activated with tuned-adm (a
 /// stub here that records the active profile as tuned-adm does); tuned's own profile loader
@@ -1399,7 +1568,7 @@ fn tuned_hosts_persist_through_a_child_profile() {
     );
     // What tuned does not manage is said (transparent_hugepage=never on the command line).
     assert!(
-        body.contains("host.thp: tuned is active on the scanned host; the kernel command line goes to the boot loader directly"),
+        body.contains("tuned_option yes host.thp bootloader cmdline_kvmaudit_host_thp 'transparent_hugepage=madvise'"),
         "{body}"
     );
     // Select-one attributes (THP) read back as the kernel shows them.
@@ -1451,6 +1620,8 @@ fn tuned_hosts_persist_through_a_child_profile() {
         "cpu.energy_perf_bias=performance",
         "sysctl.kernel.numa_balancing=1",
         "vm.transparent_hugepages=madvise",
+        "bootloader.cmdline_kvmaudit_host_thp=transparent_hugepage=madvise",
+        "cpu.force_latency=cstate.name:C1|1",
     ] {
         assert!(
             merged.lines().any(|l| l == want),
@@ -1543,13 +1714,8 @@ fn hugepage_pools_grow_only_within_free_memory() {
     let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
     // Node 1 has 126 GiB (MemTotal 132101700 kB), 107 GiB free: 120 GiB fits the node, not
     // its free memory.
-    for (src, want) in [(&small, "8"), (&huge, "≥ 120")] {
-        f.evidence.push(kvmaudit::report::Evidence {
-            source: src.clone(),
-            observed: "0".into(),
-            expected: Some(want.into()),
-        });
-    }
+    f.data = vec![pool(Some(0), 2048, 8), pool(Some(1), 1048576, 120)];
+    assert!(small.contains("node0") && huge.contains("node1"));
     report.results.push(f);
     let (script, _) = script_for(tmp.path(), &report, &mirror, "pools.sh");
     let mut ns = Ns::new(tmp.path(), mirror.clone(), script.clone());
@@ -1574,17 +1740,17 @@ fn crafted_hugepage_counts_never_reach_bash_arithmetic() {
     let mut report = report_with_expected(&tree, &tree, "throughput");
     drop_problems(&mut report);
     let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
-    for (node, want) in [
-        ("node0", "≥ 4503599627370497"),
-        ("node1", "≥ 18446744073709551615"),
-        ("node1", "≥ 512"),
-    ] {
-        f.evidence.push(kvmaudit::report::Evidence {
-            source: path.replace("node0", node),
-            observed: "0".into(),
-            expected: Some(want.into()),
-        });
-    }
+    f.data = vec![
+        pool(Some(0), 2048, 4503599627370497),
+        pool(Some(1), 2048, u64::MAX),
+        pool(Some(1), 2048, 512),
+    ];
+    // The pool's own file, as the check quotes it: in the facts only (no count to parse).
+    f.evidence.push(kvmaudit::report::Evidence {
+        source: path.to_string(),
+        observed: "0".into(),
+        expected: None,
+    });
     report.results.push(f);
     let rpath = tmp.path().join("report.json");
     write_report(&report, &rpath);
@@ -2031,18 +2197,14 @@ fn every_step_kind_renders_clean() {
     ] {
         report.results.push(synthetic(rule, "host", Status::Fail));
     }
-    let mut pool = synthetic("host.hugepages.pool", "host", Status::Fail);
-    pool.evidence.push(kvmaudit::report::Evidence {
-        source: "/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages".into(),
-        observed: "0".into(),
-        expected: Some("512".into()),
-    });
-    report.results.push(pool);
+    let mut pools = synthetic("host.hugepages.pool", "host", Status::Fail);
+    pools.data.push(pool(Some(1), 2048, 512));
+    report.results.push(pools);
     let mut irq = synthetic("host.irq.affinity", "host", Status::Warn);
-    irq.evidence.push(kvmaudit::report::Evidence {
-        source: "/proc/irq/42/smp_affinity_list".into(),
+    irq.data.push(Datum::IrqAffinity {
+        irq: 42,
         observed: "0-15".into(),
-        expected: Some("0-3,8-11".into()),
+        expected: "0-3,8-11".into(),
     });
     report.results.push(irq);
     let rpath = tmp.path().join("report.json");
@@ -2099,6 +2261,430 @@ fn every_step_kind_renders_clean() {
         "{}",
         text(&o.stdout)
     );
+}
+
+// ---- issue 11 item 3: `automatable` is backed by code ---------------------------------------
+
+/// The rules a script has steps for: a `# ==== RULE — ...` header precedes a host rule's
+/// steps; a `vm_edit RULE ...` line is a libvirt domain's step.
+fn stepped_rules(script: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for l in script.lines() {
+        if let Some(rest) = l.strip_prefix("# ==== ") {
+            if rest.contains("(auto: ") {
+                out.insert(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+        } else if l.starts_with("vm_edit ") {
+            let w = shell_words::split(l).unwrap();
+            out.insert(w[1].clone());
+        }
+    }
+    out
+}
+
+/// Every rule the catalogue marks automatable (yes/guarded) has a fix builder in the registry,
+/// and that builder yields a real step — not advice — where the rule fails: first on every
+/// fixture host scanned for real (the checks' own findings and typed data), then, for the rules
+/// no fixture fails, on synthetic findings that carry the typed data the checks state.
+#[test]
+fn every_automatable_rule_has_a_builder_that_yields_a_step() {
+    use kvmaudit::rules::meta::{catalogue, Automatable};
+    let automatable: BTreeSet<String> = catalogue()
+        .iter()
+        .filter(|m| m.remediation.automatable != Automatable::No)
+        .map(|m| m.id.clone())
+        .collect();
+    for id in &automatable {
+        assert!(
+            kvmaudit::fix::builders::find(id).is_some(),
+            "{id} is marked automatable but has no fix builder"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut stepped: BTreeMap<String, String> = BTreeMap::new();
+    let hosts_dir = common::repo().join("fixtures/hosts");
+    let mut trees: Vec<PathBuf> = std::fs::read_dir(&hosts_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("EXPECTED.toml").exists())
+        .collect();
+    trees.sort();
+    for tree in &trees {
+        for profile in ["throughput", "latency"] {
+            let script = tmp.path().join("host.sh");
+            let body = generate(&["--profile", profile, "--root"], &[tree], &script);
+            for r in stepped_rules(&body) {
+                stepped
+                    .entry(r)
+                    .or_insert_with(|| format!("{} ({profile})", tree.display()));
+            }
+        }
+    }
+    // Synthetic findings for what no fixture fails, with the facts a scan would quote.
+    let tree = hosts::tree("icx-untuned");
+    let mut report = report_with_expected(&tree, &tree, "throughput");
+    drop_problems(&mut report);
+    let ev = |f: &mut Finding, source: &str, observed: &str| {
+        f.evidence.push(kvmaudit::report::Evidence {
+            source: source.into(),
+            observed: observed.into(),
+            expected: None,
+        })
+    };
+    // The scan's passing turbo and SMT findings quote the fixture's values (no_turbo 0, SMT
+    // on), which the report's facts would keep: these findings replace them.
+    report
+        .results
+        .retain(|f| f.rule != "bios.turbo" && f.rule != "bios.ht");
+    let mut f = synthetic("bios.turbo", "host", Status::Fail);
+    ev(&mut f, "/sys/devices/system/cpu/intel_pstate/no_turbo", "1");
+    report.results.push(f);
+    let mut f = synthetic("bios.ht", "host", Status::Fail);
+    ev(&mut f, "/sys/devices/system/cpu/smt/control", "off");
+    report.results.push(f);
+    let mut f = synthetic("host.hugepages.pool", "host", Status::Fail);
+    f.data.push(pool(Some(0), 2048, 512));
+    report.results.push(f);
+    let mut f = synthetic("host.hugepages.mount", "host", Status::Fail);
+    ev(
+        &mut f,
+        "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages",
+        "8",
+    );
+    report.results.push(f);
+    let mut f = synthetic("host.qat.sriov", "host/dev:0000:6b:00.0", Status::Fail);
+    f.data.push(Datum::SriovVfs {
+        device: "0000:6b:00.0".into(),
+        observed: 0,
+        total: Some(16),
+    });
+    report.results.push(f);
+    let mut f = synthetic("host.qat.vfio-bind", "host/dev:0000:6b:01.0", Status::Fail);
+    f.data.push(Datum::PciDriver {
+        device: "0000:6b:01.0".into(),
+        observed: Some("4xxxvf".into()),
+        expected: "vfio-pci".into(),
+    });
+    report.results.push(f);
+    let mut f = synthetic("host.ksm.tuning", "host", Status::Warn);
+    f.data.push(Datum::Setting {
+        path: "/sys/kernel/mm/ksm/merge_across_nodes".into(),
+        observed: "1".into(),
+        expected: "0".into(),
+    });
+    report.results.push(f);
+    let mut f = synthetic("guest.blk.rq-affinity", "host", Status::Fail);
+    ev(&mut f, "/sys/block/vda/queue/rq_affinity", "1");
+    report.results.push(f);
+    report
+        .results
+        .push(synthetic("guest.cmdline.no-idle", "host", Status::Fail));
+    // A libvirt domain whose vCPUs run on node 1 while its memory is not bound there.
+    let mut vm = report.vms.first().cloned().expect("the fixture runs VMs");
+    vm.name = "placed".into();
+    vm.label = None;
+    vm.libvirt = true;
+    vm.guest_numa_nodes = None;
+    report.vms.push(vm);
+    let mut f = synthetic("qemu.numa.vm-placement", "vm:placed", Status::Warn);
+    f.vm_index = Some(report.vms.len() - 1);
+    f.data.push(Datum::NumaNode { node: 1 });
+    report.results.push(f);
+    let rpath = tmp.path().join("report.json");
+    write_report(&report, &rpath);
+    let script = tmp.path().join("synthetic.sh");
+    let body = generate(&["--any-host", "--report"], &[&rpath], &script);
+    check_syntax(&script);
+    for r in stepped_rules(&body) {
+        stepped.entry(r).or_insert_with(|| "synthetic".into());
+    }
+    for want in [
+        "hugepages_at_least guarded host.hugepages.pool /sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages 512 2048 /sys/devices/system/node/node0/meminfo",
+        "set_value guarded host.qat.sriov plain /sys/bus/pci/devices/0000:6b:00.0/sriov_numvfs 16",
+        "conf_line guarded host.qat.sriov /etc/udev/rules.d/60-kvmaudit.rules",
+        "pci_driver_override guarded host.qat.vfio-bind 0000:6b:01.0 vfio-pci",
+        "conf_line guarded host.qat.vfio-bind /etc/modules-load.d/kvmaudit.conf vfio-pci vfio-pci",
+        "ksm_merge_across_nodes guarded host.ksm.tuning 0",
+        "vm_edit qemu.numa.vm-placement placed numatune mode=strict,nodeset=1",
+    ] {
+        let want_words = shell_words::split(want).unwrap();
+        let found = body
+            .lines()
+            .filter_map(|l| shell_words::split(l).ok())
+            .any(|w| w.starts_with(&want_words));
+        assert!(found, "missing `{want}` in\n{body}");
+    }
+    let missing: Vec<&String> = automatable
+        .iter()
+        .filter(|r| !stepped.contains_key(*r))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "automatable rules without a step on any fixture or synthetic finding: {missing:?}\nstepped: {stepped:#?}"
+    );
+}
+
+// ---- issue 14: libvirt domains -----------------------------------------------------------------
+
+/// A domain defined in an embedded libvirt (no daemon) under a temporary root, and the commands
+/// that reach it: virsh and the generated script run in a private mount namespace where
+/// /dev/kvm is covered by an empty file — this sandbox's /dev/kvm flips between usable and
+/// not, and libvirt then re-probes QEMU's capabilities (70 s under load) on every call; the
+/// test needs XML and the argv libvirt makes of it, not KVM (the domain is type 'qemu').
+struct Embedded {
+    tmp: tempfile::TempDir,
+    uri: String,
+}
+
+impl Embedded {
+    fn new() -> Option<Embedded> {
+        for tool in ["virsh", "virt-xml", "qemu-system-x86_64", "unshare"] {
+            if !common::require_tool(tool) {
+                return None;
+            }
+        }
+        if !require_root_namespace() {
+            return None;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("root")).unwrap();
+        std::fs::write(tmp.path().join("nokvm"), "").unwrap();
+        let disk = tmp.path().join("disk.img");
+        std::fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
+        let xml = format!(
+            "<domain type='qemu'>\n  <name>demo</name>\n  <memory unit='MiB'>256</memory>\n  <vcpu>2</vcpu>\n  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n    <disk type='file' device='disk'>\n      <driver name='qemu' type='raw' cache='writeback'/>\n      <source file='{}'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n    <interface type='user'>\n      <model type='virtio'/>\n    </interface>\n  </devices>\n</domain>\n",
+            disk.display()
+        );
+        std::fs::write(tmp.path().join("demo.xml"), xml).unwrap();
+        let uri = format!("qemu:///embed?root={}", tmp.path().join("root").display());
+        let e = Embedded { tmp, uri };
+        let demo = e.path("demo.xml");
+        e.virsh(&["define", "--file", demo.to_str().unwrap()]);
+        Some(e)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+    /// `ARGV` in the namespace; (status, stdout, stderr).
+    fn ns(&self, argv: &[&str]) -> (bool, String, String) {
+        let o = run(private_mount_ns()
+            .args([
+                "sh",
+                "-c",
+                "if [ -e /dev/kvm ]; then mount --bind \"$0\" /dev/kvm || exit 99; fi; exec \"$@\"",
+            ])
+            .arg(self.path("nokvm"))
+            .args(argv));
+        (o.status.success(), text(&o.stdout), text(&o.stderr))
+    }
+    fn virsh(&self, args: &[&str]) -> String {
+        let mut argv = vec!["virsh", "-q", "-c", &self.uri];
+        argv.extend(args);
+        let (ok, out, err) = self.ns(&argv);
+        assert!(ok, "virsh {args:?}: {out}{err}");
+        out
+    }
+    fn inactive_xml(&self) -> String {
+        self.virsh(&["dumpxml", "--inactive", "--domain", "demo"])
+    }
+    /// `virsh domxml-to-native qemu-argv` of the domain, written to NAME.
+    fn argv_file(&self, name: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(
+            &p,
+            self.virsh(&["domxml-to-native", "qemu-argv", "--domain", "demo"]),
+        )
+        .unwrap();
+        p
+    }
+}
+
+/// The VM findings of a scan of `argv` (host facts from a fixture tree): "rule target" →
+/// (status, message).
+fn vm_verdicts(argv: &Path) -> BTreeMap<String, (Status, String)> {
+    let o = run(Command::new(bin())
+        .args(["scan", "--root"])
+        .arg(hosts::tree("icx-untuned"))
+        .arg("--qemu-argv")
+        .arg(argv)
+        .args(["--json", "-"]));
+    let r: Report = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("scan --json: {e}\n{}", text(&o.stderr)));
+    assert_eq!(r.vms.len(), 1);
+    assert!(
+        r.vms[0].libvirt,
+        "libvirt's argv is recognised as libvirt's"
+    );
+    r.results
+        .iter()
+        .filter(|f| f.vm_index == Some(0))
+        .map(|f| {
+            (
+                format!("{} {}", f.rule, f.target),
+                (f.status, f.message.clone()),
+            )
+        })
+        .collect()
+}
+
+/// VM findings of a libvirt domain become `virt-xml` edits of its persistent definition, run
+/// only with --with-vm-changes: applied with the real virt-xml and virsh against an embedded
+/// libvirt, the argv libvirt then generates (`virsh domxml-to-native`) passes the rules that
+/// were fixed; a second run changes nothing; rollback.sh restores the definition byte for byte.
+#[test]
+fn libvirt_domain_edits_pass_through_domxml_to_native() {
+    let Some(e) = Embedded::new() else {
+        return;
+    };
+    let before_xml = e.inactive_xml();
+    let argv = e.argv_file("before.args");
+    let cache = "qemu.blk.cache vm:demo/drive:virtio-disk0";
+    let aio = "qemu.blk.aio vm:demo/drive:virtio-disk0";
+    let before = vm_verdicts(&argv);
+    assert_eq!(before[cache].0, Status::Warn, "{before:?}");
+    assert!(before[aio].1.starts_with("aio=threads"), "{before:?}");
+    let script = e.path("fix.sh");
+    let body = generate(
+        &[
+            "--only",
+            "qemu.blk.cache",
+            "--only",
+            "qemu.blk.aio",
+            "--root",
+            hosts::tree("icx-untuned").to_str().unwrap(),
+            "--qemu-argv",
+        ],
+        &[&argv],
+        &script,
+    );
+    check_syntax(&script);
+    assert!(
+        body.contains("vm_edit qemu.blk.cache demo disk 'driver.cache=none' 'target=vda'"),
+        "{body}"
+    );
+    let bk = e.path("bk");
+    let run_script = |extra: &[&str]| {
+        let mut argv = vec![
+            "bash",
+            script.to_str().unwrap(),
+            "--any-host",
+            "--apply",
+            "--backup-dir",
+            bk.to_str().unwrap(),
+            "--libvirt-uri",
+            &e.uri,
+        ];
+        argv.extend(extra);
+        let (_, out, err) = e.ns(&argv);
+        format!("{out}{err}")
+    };
+    // Without the flag the edits are shown, not made.
+    let out = run_script(&[]);
+    assert!(out.contains("pass --with-vm-changes to apply it"), "{out}");
+    assert_eq!(
+        e.inactive_xml(),
+        before_xml,
+        "changed without --with-vm-changes"
+    );
+    let out = run_script(&["--with-vm-changes"]);
+    assert_eq!(
+        out.matches("changed       [qemu.blk.").count(),
+        2,
+        "{out}\n{before_xml}\n{}",
+        e.inactive_xml()
+    );
+    let after = vm_verdicts(&e.argv_file("after.args"));
+    assert_eq!(after[cache].0, Status::Pass, "{after:?}\n{out}");
+    // aio=native is what the argv now asks for; the rule passes it only on runtime evidence
+    // (a QEMU >= 8.2 may fall back to threads), which an argv file cannot give.
+    assert!(
+        after[aio].1.starts_with("aio=native is requested"),
+        "{after:?}\n{out}"
+    );
+    // Again: nothing to change.
+    let out2 = run_script(&["--with-vm-changes"]);
+    assert_eq!(already_set(&out2), 2, "{out2}");
+    assert!(!out2.contains("changed       ["), "{out2}");
+    // The rollback of the first run restores the definition.
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(&bk)
+        .unwrap()
+        .map(|d| d.unwrap().path())
+        .filter(|p| p.join("rollback.sh").exists())
+        .collect();
+    runs.sort();
+    let (ok, out, err) = e.ns(&["bash", runs[0].join("rollback.sh").to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(e.inactive_xml(), before_xml, "{out}");
+}
+
+/// `--libvirt-xml DIR` fragments name known values (the device's disk, the VM's node), hold
+/// one element per disk/NIC however many findings it has, and, merged into the domain as their
+/// header says, give a definition libvirt's schema accepts (virt-xml-validate).
+#[test]
+fn libvirt_xml_fragments_merge_into_a_valid_domain() {
+    if !common::require_tool("virt-xml-validate") || !common::require_tool("xmllint") {
+        return;
+    }
+    let Some(e) = Embedded::new() else {
+        return;
+    };
+    let argv = e.argv_file("demo.args");
+    let dir = e.path("xml");
+    let script = e.path("fix.sh");
+    generate(
+        &[
+            "--root",
+            hosts::tree("icx-untuned").to_str().unwrap(),
+            "--libvirt-xml",
+            dir.to_str().unwrap(),
+            "--qemu-argv",
+        ],
+        &[&argv],
+        &script,
+    );
+    let frag = std::fs::read_to_string(dir.join("demo.xml")).unwrap();
+    // Two findings on the disk (cache, aio): one <disk>; its target is named.
+    let elements = |tag: &str| {
+        frag.lines()
+            .filter(|l| l.trim_start().starts_with(&format!("<{tag}")))
+            .count()
+    };
+    assert_eq!(elements("disk"), 1, "{frag}");
+    assert_eq!(elements("interface"), 1, "{frag}");
+    assert!(
+        frag.contains("<driver name='qemu' cache='none' io='native'/>"),
+        "{frag}"
+    );
+    assert!(frag.contains("<target dev='vda' bus='virtio'/>"), "{frag}");
+    // Placeholders may remain in advice comments, never in an element.
+    let placeholder = frag
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("<!--"))
+        .find(|l| l.contains("'...'") || l.contains("NODE") || l.contains("vdX"));
+    assert_eq!(placeholder, None, "placeholder in an element\n{frag}");
+    let domain = e.path("domain.xml");
+    std::fs::write(&domain, e.inactive_xml()).unwrap();
+    let merged = e.path("merged.xml");
+    let o = run(Command::new("python3")
+        .arg(common::repo().join("tests/fix_support/merge_fragment.py"))
+        .args([&domain, &dir.join("demo.xml"), &merged]));
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let o = run(Command::new("virt-xml-validate").arg(&merged).arg("domain"));
+    assert!(
+        o.status.success(),
+        "{}{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr),
+        std::fs::read_to_string(&merged).unwrap()
+    );
+    let m = std::fs::read_to_string(&merged).unwrap();
+    assert!(m.contains("cache=\"none\" io=\"native\""), "{m}");
+    assert!(m.contains("<driver name=\"vhost\""), "{m}");
+    // The node a placement finding knows is written, not NODE.
+    let mut f = synthetic("qemu.numa.vm-placement", "vm:demo", Status::Warn);
+    f.data.push(Datum::NumaNode { node: 1 });
+    let sg = kvmaudit::fix::libvirt::suggest(&f, Some(2), None).unwrap();
+    assert_eq!(sg.xml, "<memory mode='strict' nodeset='1'/>");
 }
 
 mod properties {

@@ -200,7 +200,15 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
         .map(|a| format!("{} {}: {}", a.rule, a.target, a.why))
         .collect();
     for (vm, list) in &plan.vm_findings {
-        let rules: BTreeSet<&str> = list.iter().map(|f| f.rule.as_str()).collect();
+        // Findings a virt-xml edit covers are steps (with --with-vm-changes), not to-dos.
+        let rules: BTreeSet<&str> = list
+            .iter()
+            .map(|f| f.rule.as_str())
+            .filter(|r| !plan.vm_edits.iter().any(|(k, e)| k == vm && e.rule == *r))
+            .collect();
+        if rules.is_empty() {
+            continue;
+        }
         todo.push(format!(
             "VM {}: {} (change the domain definition, then restart the VM)",
             vm.label,
@@ -215,6 +223,7 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
     }
 
     render_steps(&mut out, plan);
+    render_vm_edits(&mut out, plan, report);
     render_host_advice(&mut out, plan);
     render_vm_advice(&mut out, plan, report);
     ln(&mut out, "finish");
@@ -339,6 +348,20 @@ fn render_step(out: &mut String, s: &Step) {
                 q(value),
             ],
         ),
+        Kind::KsmMergeAcrossNodes { value } => cmd(
+            out,
+            &["ksm_merge_across_nodes".into(), gate, rule, q(value)],
+        ),
+        Kind::PciDriverOverride { device, driver } => cmd(
+            out,
+            &[
+                "pci_driver_override".into(),
+                gate,
+                rule,
+                q(device),
+                q(driver),
+            ],
+        ),
         Kind::SysctlCommentOut { file, key } => cmd(
             out,
             &["sysctl_comment_out".into(), gate, rule, q(file), q(key)],
@@ -402,6 +425,29 @@ fn render_host_advice(out: &mut String, plan: &Plan) {
         }
     }
     ln(out, "");
+}
+
+/// The virt-xml edits of libvirt domains: each changes the persistent definition (for the
+/// VM's next start), and runs only with the script's `--with-vm-changes`.
+fn render_vm_edits(out: &mut String, plan: &Plan, report: &Report) {
+    if plan.vm_edits.is_empty() {
+        return;
+    }
+    ln(out, "");
+    cm(out, "==== libvirt domains: virt-xml edits of the persistent definitions (only with --with-vm-changes; each takes effect when the VM is next started) ====");
+    for (vm, e) in &plan.vm_edits {
+        let mut w = vec![
+            "vm_edit".to_string(),
+            q(&e.rule),
+            q(vm.domain(report)),
+            q(e.option),
+            q(&e.value),
+        ];
+        if !e.select.is_empty() {
+            w.push(q(&e.select));
+        }
+        cmd(out, &w);
+    }
 }
 
 fn render_vm_advice(out: &mut String, plan: &Plan, report: &Report) {

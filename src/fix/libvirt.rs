@@ -88,6 +88,15 @@ pub fn suggest(
     match f.rule.as_str() {
         "qemu.accel.kvm" => s(Os, "<!-- set on the root element: <domain type='kvm'> (as above) -->", "-accel kvm (or -enable-kvm)", restart),
         "base.qemu.version" => s(Os, "<type arch='x86_64' machine='pc-q35-9.0'>hvm</type>", "-machine pc-q35-9.0 (after upgrading QEMU to >= 6.0)", "upgrade QEMU, then restart the VM (or live-migrate it to an upgraded host)"),
+        "qemu.numa.vm-placement" | "qemu.numa.memory-locality" if known_node(f).is_some() => {
+            let node = known_node(f).unwrap_or(0);
+            Some(Suggestion {
+                section: Numatune,
+                xml: format!("<memory mode='strict' nodeset='{node}'/>"),
+                qemu: format!("numactl --cpunodebind={node} --membind={node} qemu-system-x86_64 ... (or host-nodes={node},policy=bind on the memory backend)"),
+                note: format!("the VM's vCPUs run on host node {node}; live: virsh numatune DOMAIN --mode strict --nodeset {node} --live --config; memory already allocated moves only after a restart (or migratepages)"),
+            })
+        }
         "qemu.numa.vm-placement" | "qemu.numa.memory-locality" => s(
             Numatune,
             "<memory mode='strict' nodeset='NODE'/>",
@@ -111,7 +120,7 @@ pub fn suggest(
         }),
         "qemu.net.packed" => s(Devices, "<interface type='...'>\n  <driver packed='on'/>\n</interface>", "-device virtio-net-pci,...,packed=on", "kernel vhost-net masks packed rings: keep vhost, which is the bigger win; restart the VM"),
         "qemu.net.poll-us" => s(QemuCommandline, "<!-- poll-us has no libvirt attribute: pass the netdev through <qemu:commandline> -->", "-netdev tap,...,vhost=on,poll-us=50", "tens of microseconds, on dedicated-CPU hosts only; restart the VM"),
-        "qemu.blk.virtio-bus" => s(Devices, "<disk type='...' device='disk'>\n  <target dev='vdX' bus='virtio'/>\n</disk>", "-device virtio-blk-pci,drive=ID", "the guest needs virtio_blk (Windows: install the driver first); restart the VM"),
+        "qemu.blk.virtio-bus" => s(Devices, "<!-- in this disk's <target>: bus='virtio' and a vd* name (libvirt renames it) -->", "-device virtio-blk-pci,drive=ID", "the guest needs virtio_blk (Windows: install the driver first); restart the VM"),
         "qemu.blk.cache" => s(Devices, "<disk type='...' device='disk'>\n  <driver name='qemu' cache='none'/>\n</disk>", "-drive ...,cache=none (or -blockdev ...\"cache\":{\"direct\":true,\"no-flush\":false})", "needs a filesystem with O_DIRECT (not tmpfs); restart the VM"),
         "qemu.blk.aio" => s(Devices, "<disk type='...' device='disk'>\n  <driver name='qemu' cache='none' io='native'/>\n</disk>", "-drive ...,cache=none,aio=native (or aio=io_uring)", "native needs cache=none; io_uring needs QEMU >= 5.0 and Linux >= 5.1; restart the VM"),
         "qemu.blk.num-queues" => Some(Suggestion {
@@ -127,6 +136,114 @@ pub fn suggest(
         "guest.haltpoll.driver" => s(Features, "<kvm>\n  <hint-dedicated state='on'/>\n</kvm>\n<!-- with <cpu mode='host-passthrough'/> -->", "-cpu host,kvm-hint-dedicated=on", "host side of the guest halt-polling driver; the rest is inside the guest; restart the VM"),
         _ => None,
     }
+}
+
+/// The host node the finding's typed data names for the VM (its vCPUs' node).
+fn known_node(f: &Finding) -> Option<u32> {
+    f.data.iter().find_map(|d| match d {
+        crate::report::Datum::NumaNode { node } => Some(*node),
+        _ => None,
+    })
+}
+
+/// A disk or NIC a device finding is about, as the fragment names it: libvirt's alias
+/// (`virtio-disk0`, `net0`) from the finding's target, and the disk's target name when libvirt
+/// derives it from the alias (`virtio-diskN` is `vd` + the N-th letter).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Device {
+    /// `disk` or `interface`.
+    element: &'static str,
+    /// The id QEMU knows the device by (the finding's `drive:`/`net:` part).
+    id: String,
+}
+
+/// The `<driver>` attributes a device finding asks for, with the device; `None` for other
+/// rules (and for a VM without enough vCPUs to size queues).
+fn device_attrs(f: &Finding, vcpus: Option<u32>) -> Option<(Device, Vec<(&'static str, String)>)> {
+    let n = vcpus.filter(|n| *n > 1).unwrap_or(4).to_string();
+    let (element, kind) = match f.rule.as_str() {
+        r if r.starts_with("qemu.blk.") => ("disk", "/drive:"),
+        r if r.starts_with("qemu.net.") => ("interface", "/net:"),
+        _ => return None,
+    };
+    let attrs: Vec<(&'static str, String)> = match f.rule.as_str() {
+        "qemu.blk.cache" => vec![("cache", "none".into())],
+        "qemu.blk.aio" => vec![("cache", "none".into()), ("io", "native".into())],
+        "qemu.blk.num-queues" => vec![("queues", n)],
+        "qemu.blk.packed" | "qemu.net.packed" => vec![("packed", "on".into())],
+        "qemu.net.vhost" => vec![("name", "vhost".into())],
+        "qemu.net.virtio-model" => vec![("model", "virtio".into())],
+        "qemu.net.multiqueue" => vec![("name", "vhost".into()), ("queues", n)],
+        _ => return None,
+    };
+    let id = f.target.rsplit_once(kind)?.1.to_string();
+    Some((Device { element, id }, attrs))
+}
+
+/// A device's findings: their comments, and the `<driver>` attributes they ask for.
+type DeviceParts = (Vec<String>, Vec<(&'static str, String)>);
+
+/// One `<disk>`/`<interface>` element for every finding on that device: the comments of each
+/// finding, then one `<driver>` with the attributes they ask for, and what identifies it.
+fn device_element(dev: &Device, comments: &[String], attrs: &[(&'static str, String)]) -> String {
+    let mut out = format!(
+        "<{}>
+",
+        dev.element
+    );
+    for c in comments {
+        for l in c.lines() {
+            out.push_str(&format!(
+                "  {l}
+"
+            ));
+        }
+    }
+    let mut driver = if dev.element == "disk" {
+        vec![("name", "qemu".to_string())]
+    } else {
+        vec![]
+    };
+    let mut model = None;
+    for (k, v) in attrs {
+        if *k == "model" {
+            model = Some(v.clone());
+            continue;
+        }
+        match driver.iter_mut().find(|(dk, _)| dk == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => driver.push((k, v.clone())),
+        }
+    }
+    let driver: String = driver
+        .iter()
+        .map(|(k, v)| format!(" {k}='{}'", quote::xml_text(v)))
+        .collect();
+    if let Some(m) = model {
+        out.push_str(&format!("  <model type='{}'/>\n", quote::xml_text(&m)));
+    }
+    if !driver.is_empty() {
+        out.push_str(&format!("  <driver{driver}/>\n"));
+    }
+    let letter = dev
+        .id
+        .strip_prefix("virtio-disk")
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| *n < 26)
+        .and_then(|n| char::from_u32(u32::from(b'a') + n));
+    match (dev.element, letter) {
+        ("disk", Some(c)) => out.push_str(&format!(
+            "  <target dev='vd{c}' bus='virtio'/>
+"
+        )),
+        _ => out.push_str(&format!(
+            "  <alias name='{}'/>
+",
+            quote::xml_text(&dev.id)
+        )),
+    }
+    out.push_str(&format!("</{}>", dev.element));
+    out
 }
 
 /// NUMA advice for a VM with `n` guest NUMA nodes: bind each guest node to one host node,
@@ -166,10 +283,27 @@ pub fn fragment(
     let guest_nodes = entry.and_then(|v| v.guest_numa_nodes);
     let vm = key.domain(report);
     let mut parts: Vec<(Section, String)> = Vec::new();
+    // Device findings merge into one element per disk/NIC (two findings on one disk must not
+    // become two <disk> elements).
+    let mut devices: std::collections::BTreeMap<Device, DeviceParts> = Default::default();
     for f in findings {
         let Some(sg) = suggest(f, vcpus, guest_nodes) else {
             continue;
         };
+        if let Some((dev, attrs)) = device_attrs(f, vcpus) {
+            let e = devices.entry(dev).or_default();
+            e.0.push(format!(
+                "<!-- {} {} [{}]: {} -->\n<!-- QEMU: {}; {} -->",
+                quote::xml_comment(&f.rule),
+                quote::xml_comment(&f.target),
+                f.status.as_str(),
+                quote::xml_comment(&f.message),
+                quote::xml_comment(&sg.qemu),
+                quote::xml_comment(&sg.note),
+            ));
+            e.1.extend(attrs);
+            continue;
+        }
         let mut body = format!(
             "<!-- {} {} [{}]: {} -->\n<!-- QEMU: {}; {} -->\n",
             quote::xml_comment(&f.rule),
@@ -181,6 +315,9 @@ pub fn fragment(
         );
         body.push_str(&sg.xml);
         parts.push((sg.section, body));
+    }
+    for (dev, (comments, attrs)) in &devices {
+        parts.push((Section::Devices, device_element(dev, comments, attrs)));
     }
     if parts.is_empty() {
         return None;
@@ -232,6 +369,7 @@ mod tests {
             severity: Severity::Medium,
             evidence: vec![],
             message: "msg -- with <tags> & a\nnewline".into(),
+            data: Vec::new(),
             remediation: Remediation {
                 summary: "".into(),
                 reboot: false,

@@ -1,8 +1,9 @@
 //! `kvmaudit fix --generate-script`: failed/warn findings → a plan of typed steps → one bash
 //! script an admin reviews and then runs (design.md, "Remediation script").
 //!
-//! - [`plan`]: which findings become steps (from facts and the catalogue's Fix lines), which
-//!   stay advice;
+//! - [`plan`]: which findings become steps, which stay advice;
+//! - [`builders`]: one fix builder per rule, in one registry keyed by rule id (host steps, and
+//!   virt-xml edits of libvirt domains); they read facts and the findings' typed data;
 //! - [`step`]: the step kinds (sysfs/procfs writes, config lines, kernel arguments, mounts);
 //! - [`bash`]: the script (dry run by default, `--apply`, backups, rollback.sh);
 //! - [`libvirt`]: VM-level advice and the optional per-domain XML fragments;
@@ -11,6 +12,7 @@
 //! The generator reads; it writes nothing but its output (and the XML fragments when asked).
 
 pub mod bash;
+pub mod builders;
 pub mod facts;
 pub mod identity;
 pub mod libvirt;

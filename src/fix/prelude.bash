@@ -11,6 +11,8 @@ MODE=dry-run
 WITH_GUARDED=0
 FORCE=0
 ANY_HOST=0
+WITH_VM_CHANGES=0
+LIBVIRT_URI=${LIBVIRT_DEFAULT_URI:-qemu:///system}
 BOUND_HOSTNAME=""
 BOUND_MACHINE_ID=""
 BOUND_SMBIOS_UUID=""
@@ -18,10 +20,14 @@ BACKUP_ROOT=${KVMAUDIT_BACKUP_DIR:-/var/backups/kvmaudit}
 
 usage() {
   cat <<'USAGE'
-Usage: bash SCRIPT [--dry-run | --apply] [--with-guarded] [--force] [--any-host] [--backup-dir DIR]
+Usage: bash SCRIPT [--dry-run | --apply] [--with-guarded] [--with-vm-changes] [--libvirt-uri URI]
+                   [--force] [--any-host] [--backup-dir DIR]
   --dry-run       print every planned change as current → target; change nothing (default)
   --apply         make the changes (root only); prior state and rollback.sh go to the backup dir
   --with-guarded  also run the steps the catalogue marks "guarded" (they need your judgement)
+  --with-vm-changes
+                  also change libvirt domain definitions (virt-xml; effective at the VM's next start)
+  --libvirt-uri U libvirt connection for those (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)
   --force         reload kernel modules even while VMs use them
   --any-host      run although this is not the host the script was made for
   --backup-dir D  where backups and rollback.sh go
@@ -35,6 +41,15 @@ while [[ $# -gt 0 ]]; do
     --apply) MODE=apply ;;
     --with-guarded) WITH_GUARDED=1 ;;
     --force) FORCE=1 ;;
+    --with-vm-changes) WITH_VM_CHANGES=1 ;;
+    --libvirt-uri)
+      if [[ $# -lt 2 ]]; then
+        usage >&2
+        exit 2
+      fi
+      LIBVIRT_URI=$2
+      shift
+      ;;
     --any-host) ANY_HOST=1 ;;
     --backup-dir)
       if [[ $# -lt 2 ]]; then
@@ -262,6 +277,14 @@ unmount() {
 note() {
   printf 'note: %s\n' "$1"
 }
+vm_define() {
+  if virsh -q -c "$1" define --file "$2" >/dev/null; then
+    printf 'restored the definition of libvirt domain from %q\n' "$2"
+  else
+    printf 'FAILED to define the libvirt domain saved in %q\n' "$2" >&2
+    RC=1
+  fi
+}
 tuned_profile() {
   if tuned-adm profile "$1"; then
     printf 'tuned profile %q active again\n' "$1"
@@ -406,6 +429,148 @@ set_value() {
   else
     failed "$rule" "$desc: not taken (reads $(disp "${now:-?}"))"
   fi
+}
+
+# ksm_merge_across_nodes GATE RULE VALUE: the kernel takes a new merge_across_nodes only while
+# no page is merged, so KSM unmerges first (run ← 2) and is restarted as it was. The rollback
+# entries are recorded so that, run newest first, they unmerge, restore the value, restore run.
+ksm_merge_across_nodes() {
+  local gate=$1 rule=$2 target=$3 dir=/sys/kernel/mm/ksm cur run now="" desc
+  if ! cur=$(read_value "$dir/merge_across_nodes" plain) || ! run=$(read_value "$dir/run" plain); then
+    failed "$rule" "$dir: merge_across_nodes or run absent or unreadable; not changed"
+    return 0
+  fi
+  if [[ $cur == "$target" ]]; then
+    already "$rule" "$dir/merge_across_nodes = $(disp "$target")"
+    return 0
+  fi
+  desc="$dir/merge_across_nodes: $(disp "$cur") → $(disp "$target") (KSM unmerges every page first: memory use grows until it has merged again)"
+  may_change "$gate" "$rule" "$desc" || return 0
+  init_backup
+  record restore_value "$dir/run" "$run"
+  record restore_value "$dir/merge_across_nodes" "$cur"
+  record restore_value "$dir/run" 2
+  if write_value "$dir/run" 2 && write_value "$dir/merge_across_nodes" "$target" &&
+    write_value "$dir/run" "$run" && now=$(read_value "$dir/merge_across_nodes" plain) &&
+    [[ $now == "$target" ]]; then
+    changed "$rule" "$desc"
+  else
+    failed "$rule" "$desc: not taken (reads $(disp "${now:-?}"))"
+  fi
+}
+
+# pci_driver_of DEVICE_DIR: the name of the driver bound to it, nothing when unbound.
+pci_driver_of() {
+  local l
+  if l=$(readlink -- "$1/driver" 2>/dev/null); then
+    printf '%s' "${l##*/}"
+  fi
+}
+
+# pci_driver_override GATE RULE BDF DRIVER: bind the function to DRIVER as driverctl does
+# (driver_override, unbind, drivers_probe). The rollback clears the override and gives the
+# function back to the driver it had.
+pci_driver_override() {
+  local gate=$1 rule=$2 bdf=$3 drv=$4 dev="/sys/bus/pci/devices/$3" cur ov now desc
+  if [[ ! -e $dev/driver_override ]]; then
+    failed "$rule" "$(disp "$dev"): absent (or without driver_override); not changed"
+    return 0
+  fi
+  cur=$(pci_driver_of "$dev")
+  if [[ $cur == "$drv" ]]; then
+    already "$rule" "$(disp "$bdf") bound to $drv"
+    return 0
+  fi
+  desc="$(disp "$bdf"): driver $(disp "${cur:-none}") → $drv"
+  may_change "$gate" "$rule" "$desc" || return 0
+  if [[ ! -e /sys/bus/pci/drivers/$drv ]]; then
+    failed "$rule" "$desc: the $drv driver is not loaded (modprobe $drv); not changed"
+    return 0
+  fi
+  ov=$(read_value "$dev/driver_override" plain) || ov=""
+  if [[ $ov == "(null)" ]]; then
+    ov=""
+  fi
+  init_backup
+  if [[ -n $cur ]]; then
+    record restore_value /sys/bus/pci/drivers_probe "$bdf"
+    record restore_value "$dev/driver_override" "$ov"
+    record restore_value "/sys/bus/pci/drivers/$drv/unbind" "$bdf"
+  else
+    record restore_value "$dev/driver_override" "$ov"
+    record restore_value "/sys/bus/pci/drivers/$drv/unbind" "$bdf"
+  fi
+  if write_value "$dev/driver_override" "$drv" &&
+    { [[ -z $cur ]] || write_value "$dev/driver/unbind" "$bdf"; } &&
+    write_value /sys/bus/pci/drivers_probe "$bdf" && now=$(pci_driver_of "$dev") &&
+    [[ $now == "$drv" ]]; then
+    changed "$rule" "$desc"
+  else
+    failed "$rule" "$desc: not taken (bound to $(disp "${now:-nothing}"))"
+  fi
+}
+
+# virt_xml_edit EDIT-ARGS...: virt-xml applied to the domain XML on stdin. Its connection
+# only supplies capabilities, which these edits (driver attributes, numatune, memoryBacking) do
+# not read, so libvirt's built-in test driver serves; the result is defined through virsh on
+# the real connection, which validates it.
+virt_xml_edit() {
+  virt-xml --connect test:///default "$@"
+}
+
+# vm_edit RULE DOMAIN OPTION VALUE [SELECT]: `virt-xml DOMAIN --edit SELECT --OPTION VALUE
+# --define`, as dump (the rollback copy), edit, define; only with --with-vm-changes.
+vm_edit() {
+  local rule=$1 dom=$2 opt=$3 val=$4 sel=${5-} desc cur diff new err bk
+  local -a edit=(--edit)
+  if [[ -n $sel ]]; then
+    edit+=("$sel")
+  fi
+  edit+=("--$opt" "$val")
+  desc="libvirt domain $(disp "$dom"): virt-xml $(printf '%q ' "$dom" "${edit[@]}")--define"
+  if [[ $WITH_VM_CHANGES -eq 0 ]]; then
+    if [[ $MODE == apply ]]; then
+      skipped "$rule" "$desc (VM definition: pass --with-vm-changes to apply it)"
+    else
+      planned "$rule" "$desc (VM definition: only with --with-vm-changes)"
+    fi
+    return 0
+  fi
+  if ! command -v virsh >/dev/null || ! command -v virt-xml >/dev/null; then
+    failed "$rule" "$desc: needs virsh and virt-xml (Debian: libvirt-clients, virtinst)"
+    return 0
+  fi
+  # stdout is the XML (or the diff); what the tools say on stderr is kept apart for the report.
+  err=$(mktemp)
+  if ! cur=$(virsh -q -c "$LIBVIRT_URI" dumpxml --inactive --domain "$dom" 2>"$err"); then
+    failed "$rule" "$desc: $(disp "$(<"$err")")"
+    rm -f -- "$err"
+    return 0
+  fi
+  if ! diff=$(printf '%s\n' "$cur" | virt_xml_edit "${edit[@]}" --print-diff 2>"$err"); then
+    failed "$rule" "$desc: $(disp "$(<"$err")")"
+    rm -f -- "$err"
+    return 0
+  fi
+  rm -f -- "$err"
+  if [[ -z $diff ]]; then
+    already "$rule" "$desc"
+    return 0
+  fi
+  may_change yes "$rule" "$desc" || return 0
+  init_backup
+  mkdir -p -- "$BACKUP_DIR/libvirt"
+  bk=$(mktemp -- "$BACKUP_DIR/libvirt/domain-XXXXXX.xml")
+  printf '%s\n' "$cur" >"$bk"
+  record vm_define "$LIBVIRT_URI" "$bk"
+  if new=$(printf '%s\n' "$cur" | virt_xml_edit "${edit[@]}" 2>"$bk.err") &&
+    printf '%s\n' "$new" >"$bk.new" &&
+    virsh -q -c "$LIBVIRT_URI" define --file "$bk.new" >/dev/null 2>"$bk.err"; then
+    changed "$rule" "$desc"
+  else
+    failed "$rule" "$desc: $(disp "$(<"$bk.err")")"
+  fi
+  rm -f -- "$bk.new" "$bk.err"
 }
 
 # cpuidle_disable GATE RULE STATE_DIR NAME: disable the state only if it still has that name.

@@ -51,8 +51,11 @@ pub enum ConfFile {
     Tmpfiles,
     /// `/etc/fstab` (hugetlbfs mounts only).
     Fstab,
-    /// `/etc/udev/rules.d/60-kvmaudit.rules` (guest block-queue settings).
+    /// `/etc/udev/rules.d/60-kvmaudit.rules` (guest block-queue settings, SR-IOV VF counts,
+    /// vfio-pci overrides).
     Udev,
+    /// `/etc/modules-load.d/kvmaudit.conf`: one module name a line, loaded at boot.
+    ModulesLoad,
 }
 
 impl ConfFile {
@@ -63,6 +66,7 @@ impl ConfFile {
             ConfFile::Tmpfiles => "/etc/tmpfiles.d/kvmaudit.conf",
             ConfFile::Fstab => "/etc/fstab",
             ConfFile::Udev => "/etc/udev/rules.d/60-kvmaudit.rules",
+            ConfFile::ModulesLoad => "/etc/modules-load.d/kvmaudit.conf",
         }
     }
 }
@@ -127,6 +131,12 @@ pub enum Kind {
         param: String,
         value: String,
     },
+    /// KSM's merge_across_nodes ← `value`. The kernel refuses the change while pages are
+    /// merged, so the script unmerges (run ← 2), writes it, and restores `run`.
+    KsmMergeAcrossNodes { value: String },
+    /// Bind PCI function `device` to `driver` as driverctl does: driver_override, unbind from
+    /// the current driver, drivers_probe.
+    PciDriverOverride { device: String, driver: String },
 }
 
 /// What else it takes for a change to be effective.
@@ -234,6 +244,15 @@ impl Step {
             Kind::HugetlbMount { dir, .. } => vec![dir.clone()],
             Kind::SysctlCommentOut { file, .. } => vec![file.clone()],
             Kind::ModuleReload { .. } => vec![],
+            Kind::KsmMergeAcrossNodes { .. } => vec![
+                "/sys/kernel/mm/ksm/run".into(),
+                "/sys/kernel/mm/ksm/merge_across_nodes".into(),
+            ],
+            Kind::PciDriverOverride { device, .. } => vec![
+                format!("/sys/bus/pci/devices/{device}/driver_override"),
+                format!("/sys/bus/pci/devices/{device}/driver/unbind"),
+                "/sys/bus/pci/drivers_probe".into(),
+            ],
             Kind::TunedOption { .. } => vec![
                 TUNED_CONF.into(),
                 "/etc/tuned/active_profile".into(),

@@ -36,6 +36,9 @@ pub struct VmModel {
     pub debug_threads: Option<bool>,
     /// `-uuid`.
     pub uuid: Option<String>,
+    /// libvirt started this QEMU (its master-key secret object `masterKey0` is on the command
+    /// line): the persistent definition to change is the libvirt domain's.
+    pub libvirt: bool,
     pub machine: Machine,
     pub accel: Accel,
     pub cpu: Option<CpuConfig>,

@@ -19,7 +19,7 @@ pub mod target;
 pub mod terminal;
 
 pub use crate::vocab::{
-    Counts, Evidence, Finding, Profile, Remediation, Report, RuleTotal, Score, Severity, Status,
+    Counts, Datum, Evidence, Finding, Profile, Remediation, Report, RuleTotal, Score, Severity, Status,
     ToolInfo, VmEntry, VmScore, WaiverNote, REPORT_SCHEMA_VERSION,
 };
 
@@ -49,6 +49,7 @@ impl Report {
                 guest_numa_nodes: u32::try_from(vm.model.numa_nodes.len())
                     .ok()
                     .filter(|n| *n > 1),
+                libvirt: vm.model.libvirt,
                 state: (vm.state != crate::model::host::VmState::Running)
                     .then(|| vm.state.as_str().to_string()),
             })

@@ -203,6 +203,7 @@ fn finding(m: &'static RuleMeta, o: Outcome) -> Finding {
         severity: o.escalated.unwrap_or(m.severity),
         evidence: o.evidence,
         message: o.message,
+        data: o.data,
         remediation: Remediation {
             summary: Cow::Borrowed(&m.remediation.summary),
             reboot: m.remediation.needs_reboot(),

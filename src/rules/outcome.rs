@@ -1,7 +1,7 @@
 //! What a check returns: a status per target, with evidence and a message an admin understands.
 
 use crate::report::target::Target;
-use crate::report::{Evidence, Severity, Status};
+use crate::report::{Datum, Evidence, Severity, Status};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -15,6 +15,8 @@ pub struct Outcome {
     pub escalated: Option<Severity>,
     /// A data-integrity failure (`cache=unsafe`): reported as a blocker.
     pub blocker: bool,
+    /// Typed observed/expected values for the fix planner (see [`Datum`]).
+    pub data: Vec<Datum>,
 }
 
 impl Outcome {
@@ -27,6 +29,7 @@ impl Outcome {
             pending_reboot: false,
             escalated: None,
             blocker: false,
+            data: Vec::new(),
         }
     }
     pub fn pass(target: impl Into<Target>, msg: impl Into<String>) -> Self {
@@ -75,6 +78,12 @@ impl Outcome {
 
     pub fn escalate(mut self, to: Option<Severity>) -> Self {
         self.escalated = to;
+        self
+    }
+
+    /// Add a typed value (what a fix builder reads instead of the message).
+    pub fn datum(mut self, d: Datum) -> Self {
+        self.data.push(d);
         self
     }
 

@@ -148,6 +148,7 @@ pub fn report(spec: &Spec) -> Report {
                     })
                     .collect(),
                 message: format!("{title}: {} on {target}", st.as_str()),
+                data: Vec::new(),
                 remediation: Remediation {
                     summary: format!("Follow guide §{section} for {id}.").into(),
                     reboot: section.starts_with("2.1"),
@@ -183,6 +184,7 @@ pub fn report(spec: &Spec) -> Report {
             memory_bytes: Some(u64::from(vcpus) << 31),
             machine: Some("pc-q35-8.2".into()),
             guest_numa_nodes: None,
+            libvirt: false,
             state: None,
         });
     }

@@ -61,6 +61,10 @@ pub struct Finding {
     pub severity: Severity,
     pub evidence: Vec<Evidence>,
     pub message: String,
+    /// Typed observed/expected values (counts, nodes, CPU lists, devices) for the fix
+    /// planner; absent when the rule states none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<super::Datum>,
     pub remediation: Remediation,
     /// The persistent configuration already holds the fix; a reboot or reload applies it.
     #[serde(default, skip_serializing_if = "is_false")]

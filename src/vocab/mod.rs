@@ -7,6 +7,7 @@
 //! `tests/architecture_layers.rs` holds it to that.
 
 pub mod catalogue;
+pub mod datum;
 pub mod finding;
 pub mod host;
 pub mod report;
@@ -15,6 +16,7 @@ pub mod tally;
 pub mod target;
 pub mod verdict;
 
+pub use datum::Datum;
 pub use finding::{Evidence, Finding, Remediation, WaiverNote};
 pub use report::{Report, ToolInfo, VmEntry, REPORT_SCHEMA_VERSION};
 pub use tally::{Counts, RuleTotal, Score, VmScore};

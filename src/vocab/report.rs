@@ -7,6 +7,7 @@ use super::host::HostBlock;
 use super::tally::{RuleTotal, Score, VmScore};
 use super::verdict::Profile;
 use schemars::JsonSchema;
+use super::finding::is_false;
 use serde::{Deserialize, Serialize};
 
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -41,6 +42,10 @@ pub struct VmEntry {
     /// nodes by design, so advice never confines it to one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_numa_nodes: Option<u32>,
+    /// libvirt manages the VM (its command line carries libvirt's master-key secret): its
+    /// fixes are `virt-xml` edits of the domain definition.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub libvirt: bool,
     /// `defined, not running` for a libvirt definition audited without a process (its
     /// score is its own and stays out of the host's); absent for running VMs.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -84,6 +84,9 @@ fn identity(ctx: &mut Ctx<'_>, vm: &mut VmModel) {
         vm.debug_threads = ctx.take(o.props.bool("debug-threads"), "-name");
     }
     vm.uuid = cl.all(&["uuid"]).last().and_then(|o| o.raw.clone());
+    vm.libvirt = cl
+        .all(&["object"])
+        .any(|o| o.props.str("id").as_deref() == Some("masterKey0"));
 }
 
 fn machine(ctx: &mut Ctx<'_>) -> Machine {

@@ -124,6 +124,16 @@ fn qat_sriov(ctx: &Ctx) -> Vec<Outcome> {
                 }
             }
         };
+        let mut o = o;
+        if let (crate::report::Status::Fail, Some(Ok(0))) =
+            (o.status, numvfs.val().map(|v| v.trim().parse()))
+        {
+            o = o.datum(crate::report::Datum::SriovVfs {
+                device: pf.clone(),
+                observed: 0,
+                total: total.and_then(|t| t.trim().parse().ok()),
+            });
+        }
         let mut o = o
             .ev(numvfs_path, numvfs.why(), "> 0 when a VM uses a VF")
             .ev(
@@ -266,6 +276,18 @@ fn qat_vfio_bind(ctx: &Ctx) -> Vec<Outcome> {
             ),
         };
         let mut o = o.ev(drv_path, drv.show(), "vfio-pci");
+        let rebind = match &drv {
+            Driver::Bound(d) if d != "vfio-pci" => Some(Some(d.clone())),
+            Driver::Unbound => Some(None),
+            _ => None,
+        };
+        if let Some(observed) = rebind {
+            o = o.datum(crate::report::Datum::PciDriver {
+                device: r.bdf.clone(),
+                observed,
+                expected: "vfio-pci".into(),
+            });
+        }
         if let Some(ov) = ctx.text(&format!("{}/driver_override", base(&r.bdf))) {
             o = o.ev(format!("{}/driver_override", base(&r.bdf)), ov, "vfio-pci");
         }

@@ -7,6 +7,7 @@ use crate::rules::facts::ram_backing::{ram_nodes, vm_ram, Backing};
 use crate::rules::facts::scope::guest_without_vms;
 use crate::rules::facts::units::{human, GIB, MIB};
 use crate::rules::outcome::Outcome;
+use crate::vocab::Datum;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::rules::facts::hugepage_pools::{pools, Pool};
@@ -102,8 +103,22 @@ pub(super) fn hugepages_pool(ctx: &Ctx) -> Vec<Outcome> {
         for (path, have, want) in j.targets {
             o = o.ev(path, have.to_string(), format!("≥ {want}"));
         }
+        for d in j.pool_data {
+            o = o.datum(d);
+        }
     }
     vec![o]
+}
+
+/// What `fix` grows a pool to, as typed data: node (none: the host-wide pool), page size in
+/// bytes, pages now, pages needed.
+fn pool_datum(node: Option<u32>, page: u64, have: u64, need: u64) -> Datum {
+    Datum::HugepagePool {
+        node,
+        page_kb: page / 1024,
+        observed: have,
+        at_least: need,
+    }
 }
 
 /// The pools and each VM's demand, as evidence.
@@ -204,6 +219,8 @@ struct Judgement {
     /// `fix --generate-script` grows a pool to. Node-bound demands name the node's pool only
     /// (growing the global count would spread the pages over every node).
     targets: Vec<(String, u64, u64)>,
+    /// The same targets as typed data for the fix planner (node, page size, have, need).
+    pool_data: Vec<Datum>,
 }
 
 impl Judgement {
@@ -264,6 +281,7 @@ fn judge_size(page: u64, of_size: &[&Demand], pools: &[Pool], j: &mut Judgement)
             nr,
             total,
         ));
+        j.pool_data.push(pool_datum(None, page, nr, total));
     }
     if total > nr {
         let hint = if page == 2 * MIB && nr == 2000 {
@@ -333,6 +351,7 @@ fn judge_nodes(page: u64, of_size: &[&Demand], pool: &Pool, j: &mut Judgement) {
                     have,
                     *need,
                 ));
+                j.pool_data.push(pool_datum(Some(*n), page, have, *need));
             }
             Some(_) => {}
             None => j

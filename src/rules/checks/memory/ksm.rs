@@ -146,6 +146,11 @@ pub(super) fn ksm_tuning(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             "KSM runs on a multi-node host with merge_across_nodes=1: a merged page lives on one node, so it is remote for the VMs on the others; set it to 0 (echo 2 > run; echo 0 > merge_across_nodes; echo 1 > run)",
         )
+        .datum(crate::vocab::Datum::Setting {
+            path: format!("{KSM_DIR}/merge_across_nodes"),
+            observed: "1".into(),
+            expected: "0".into(),
+        })
     } else if shown.is_empty() {
         Outcome::unknown("host", "KSM controls unreadable")
     } else if !ruled_out && !missing.is_empty() {

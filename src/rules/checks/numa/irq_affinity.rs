@@ -211,5 +211,12 @@ fn judge_device(
         let cur = ctx.get(&smp).val().map_or("?", str::trim).to_string();
         o = o.ev(smp, cur, list(&allowed));
     }
+    for (_, val, irq) in bad.iter().take(MAX_IRQ_TARGETS) {
+        o = o.datum(crate::vocab::Datum::IrqAffinity {
+            irq: *irq,
+            observed: val.clone(),
+            expected: list(&allowed),
+        });
+    }
     o
 }

@@ -176,6 +176,9 @@ pub(super) fn vm_placement(ctx: &Ctx) -> Vec<Outcome> {
             let p = placement(ctx, vm);
             let mut o =
                 Outcome::new(ctx.vm_target(vm), p.status, p.message).escalate(escalation(vm));
+            if let CpuPlace::One(node) = cpu_place(ctx, vm) {
+                o = o.datum(crate::vocab::Datum::NumaNode { node });
+            }
             for (s, ob, ex) in p.evidence {
                 o = o.ev(s, ob, ex);
             }
