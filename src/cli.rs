@@ -70,6 +70,11 @@ pub struct SourceArgs {
     /// repeatable; replaces process discovery
     #[arg(long = "qemu-argv", value_name = "FILE")]
     pub qemu_argv: Vec<PathBuf>,
+    /// MSR values replacing /dev/cpu/*/msr: `turbostat --debug` output as FILE (sosreports carry
+    /// it), or an `rdmsr -a REG` dump as REG=FILE (one hex value per CPU line, e.g.
+    /// `--msr 0x1fc=power_ctl.txt`); repeatable, registers merge per CPU
+    #[arg(long, value_name = "FILE|REG=FILE")]
+    pub msr: Vec<String>,
 }
 
 impl SourceArgs {
@@ -81,6 +86,7 @@ impl SourceArgs {
             dmi: self.dmi.clone(),
             kconfig: self.kconfig.clone(),
             qemu_argv: self.qemu_argv.clone(),
+            msr: self.msr.clone(),
         }
     }
 }
@@ -553,7 +559,8 @@ fn fix(a: FixArgs) -> Result<i32> {
         || src.cpuid.is_some()
         || src.dmi.is_some()
         || src.kconfig.is_some()
-        || !src.qemu_argv.is_empty();
+        || !src.qemu_argv.is_empty()
+        || !src.msr.is_empty();
     let describe = |s: &SourceArgs| match (&s.root, &s.snapshot) {
         (Some(r), _) => format!("scan of --root {}", r.display()),
         (_, Some(f)) => format!("scan of --snapshot {}", f.display()),

@@ -396,6 +396,34 @@ pub struct ProcessStatus {
     pub threads: Option<u32>,
 }
 
+/// The registers read from one logical CPU: register address (`0x1fc`, see [`msr_key`]) to its
+/// value, or why that register could not be read (EIO: not implemented on this CPU).
+pub type MsrRegisters = BTreeMap<String, Fact<u64>>;
+
+/// Model-specific registers of the host, per logical CPU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct MsrDump {
+    /// `dev-cpu-msr` (read from `/dev/cpu/N/msr`), `turbostat-debug` or `rdmsr`.
+    pub format: String,
+    /// Logical CPU number to its registers, or why that CPU's device could not be opened.
+    pub cpus: BTreeMap<u32, Fact<MsrRegisters>>,
+}
+
+/// The key of register `addr` in [`MsrRegisters`]: lower-case hex with `0x`.
+pub fn msr_key(addr: u32) -> String {
+    format!("{addr:#x}")
+}
+
+fn msr_not_collected() -> Sourced<MsrDump> {
+    Sourced::error(
+        "/dev/cpu/*/msr",
+        ReadError::new(
+            ReadErrorKind::NotAvailable,
+            "the snapshot was written by a kvmaudit that did not read MSRs",
+        ),
+    )
+}
+
 /// Where the snapshot's facts came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SourceInfo {
@@ -430,6 +458,10 @@ pub struct Snapshot {
     pub links: BTreeMap<String, Fact<String>>,
     /// QEMU processes (or `--qemu-argv` files); an error when `/proc` could not be listed.
     pub qemu: Sourced<Vec<QemuProcess>>,
+    /// Model-specific registers (`/dev/cpu/N/msr`, `--msr FILE`). Snapshots written before
+    /// kvmaudit read MSRs lack the field: it then reads as not collected.
+    #[serde(default = "msr_not_collected")]
+    pub msr: Sourced<MsrDump>,
     /// Notes the collector wants the report to carry (bounds hit, files skipped, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,

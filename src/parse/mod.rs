@@ -6,6 +6,7 @@ pub mod cpuid;
 pub mod cpulist;
 pub mod kconfig;
 pub mod meminfo;
+pub mod msr;
 pub mod qemu;
 pub mod smbios;
 pub mod sysfs;
