@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// `MsrDump::format` of registers read from the devices.
 pub const FORMAT_DEVICE: &str = "dev-cpu-msr";
 /// The path a dump read from the host names.
-pub const SOURCE: &str = "/dev/cpu/*/msr";
+pub const SOURCE: &str = crate::model::msr::DEVICE_SOURCE;
 /// Most CPUs read (Linux's NR_CPUS maximum); a tree listing more is cut there.
 const MAX_CPUS: usize = 8192;
 

@@ -9,6 +9,9 @@
 use crate::snapshot::{msr_key, Fact, MsrDump, ReadErrorKind, Sourced};
 use std::collections::BTreeMap;
 
+/// The path a dump read from the host's devices names.
+pub const DEVICE_SOURCE: &str = "/dev/cpu/*/msr";
+
 /// IA32_FEATURE_CONTROL (SDM table 2-2; msr-index.h `MSR_IA32_FEAT_CTL`).
 pub const FEATURE_CONTROL: u32 = 0x3A;
 /// MSR_PKG_CST_CONFIG_CONTROL (SDM 06_6AH table; msr-index.h `MSR_PKG_CST_CONFIG_CONTROL`).

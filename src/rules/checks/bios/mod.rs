@@ -11,6 +11,14 @@ use crate::rules::outcome::Outcome;
 use crate::rules::persistent;
 use std::collections::{BTreeMap, BTreeSet};
 
+mod eet;
+mod msr;
+
+use crate::model::msr as mr;
+use msr::{combine, cpus, Field, Says};
+
+use eet::bios_eet;
+
 pub const CHECKS: &[(&str, CheckFn)] = &[
     ("bios.vtx", bios_vtx),
     ("bios.vtd", bios_vtd),
@@ -85,6 +93,31 @@ fn bios_vtx(ctx: &Ctx) -> Vec<Outcome> {
     } else {
         Outcome::unknown("host", "neither /proc/cpuinfo nor /dev/kvm could be read")
     };
+    let fc = Field::read(
+        ctx,
+        mr::FEATURE_CONTROL,
+        "bits 0 lock, 1 VMX in SMX, 2 VMX outside SMX",
+        |v| v & 7,
+    );
+    let locked_off = fc.cpus_where(|v| {
+        mr::feature_control_locked(v) && !mr::vmx_outside_smx(v) && !mr::vmx_inside_smx(v)
+    });
+    // Unlocked is no verdict: Linux >= 5.6 enables VMX and locks the register itself.
+    let says = if !locked_off.is_empty() {
+        Says::Bad(format!(
+            "IA32_FEATURE_CONTROL is locked with VMX disabled on {}: firmware disabled VT-x",
+            cpus(&locked_off)
+        ))
+    } else if fc.all(|v| mr::feature_control_locked(v) && mr::vmx_outside_smx(v)) == Some(true) {
+        Says::Good("IA32_FEATURE_CONTROL is locked with VMX outside SMX enabled on every CPU: firmware enabled VT-x".into())
+    } else {
+        Says::Nothing
+    };
+    let o = fc.row_if_read(
+        ctx,
+        combine(o, says, true),
+        "lock 1 and VMX outside SMX 1 (value 0x5)",
+    );
     let show = |b: Option<bool>| match b {
         Some(true) => "present",
         Some(false) => "absent",
@@ -973,10 +1006,31 @@ fn power_policy(ctx: &Ctx) -> Vec<Outcome> {
     }
     // Firmware part.
     let epb = per_cpu(ctx, "power/energy_perf_bias");
-    let vals: BTreeMap<u32, Option<u32>> = epb
+    let sysfs_vals: BTreeMap<u32, Option<u32>> = epb
         .iter()
         .map(|(c, g)| (*c, g.val().and_then(|v| v.trim().parse().ok())))
         .collect();
+    // sysfs reads the same register; the MSR stands in where sysfs is missing (Linux < 5.2,
+    // a tree without the files), and a difference between the two is said.
+    let epb_msr = Field::read(ctx, mr::ENERGY_PERF_BIAS, "bits 3:0", mr::epb);
+    let vals: BTreeMap<u32, Option<u32>> = match (&epb_msr.values, sysfs_vals.is_empty()) {
+        (Ok(m), true) => m.iter().map(|(c, v)| (*c, Some(*v))).collect(),
+        _ => sysfs_vals.clone(),
+    };
+    let epb_disagree: Vec<u32> = match &epb_msr.values {
+        Ok(m) => m
+            .iter()
+            .filter(|(c, v)| {
+                sysfs_vals
+                    .get(c)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|s| s != **v)
+            })
+            .map(|(c, _)| *c)
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     let tuned = ctx.get("/etc/tuned/active_profile");
     let (fw, fw_msg) = if vals.is_empty() {
         // Only a kernel older than 5.2 lacks the files; otherwise they are missing from this
@@ -1095,7 +1149,13 @@ fn power_policy(ctx: &Ctx) -> Vec<Outcome> {
         (Fail, Warn | Unknown) => Fail,
         _ => Warn,
     };
-    let msg = format!("effective: {eff_msg}; firmware: {fw_msg}");
+    let mut msg = format!("effective: {eff_msg}; firmware: {fw_msg}");
+    if !epb_disagree.is_empty() {
+        msg.push_str(&format!(
+            "; MSR 0x1B0 and sysfs energy_perf_bias disagree on {} (the MSR value is what the CPU uses)",
+            cpus(&epb_disagree)
+        ));
+    }
     let o = match status {
         Pass => Outcome::pass("host", msg),
         Warn => Outcome::warn("host", msg),
@@ -1110,6 +1170,7 @@ fn power_policy(ctx: &Ctx) -> Vec<Outcome> {
                 .map(|(c, v)| (v.map_or_else(|| "unreadable".into(), |v| v.to_string()), *c)),
         )
     };
+    let o = epb_msr.row_if_read(ctx, o, "0 (performance)");
     let mut o = o
         .ev(
             "/sys/devices/system/cpu/cpu*/power/energy_perf_bias",
@@ -1190,6 +1251,19 @@ fn bios_eist(ctx: &Ctx) -> Vec<Outcome> {
             format!("EIST is advertised; the cpufreq driver could not be read ({why})"),
         ),
     };
+    let misc = Field::read(ctx, mr::MISC_ENABLE, "bit 16 (EIST enable)", |v| {
+        u8::from(mr::eist_enabled(v))
+    });
+    let off = misc.cpus_where(|b| b == 0);
+    let says = if !off.is_empty() {
+        Says::Bad(format!("IA32_MISC_ENABLE bit 16 is clear on {}: Enhanced Intel SpeedStep is disabled in firmware", cpus(&off)))
+    } else if misc.all(|b| b == 1) == Some(true) {
+        Says::Good("IA32_MISC_ENABLE bit 16 is set on every CPU: firmware enables EIST".into())
+    } else {
+        Says::Nothing
+    };
+    // EIST enabled in the register does not prove a driver runs: a Good never decides alone.
+    let o = misc.row_if_read(ctx, combine(o, says, false), "1 on every CPU");
     vec![o
         .ev(
             "CPUID.1:ECX[7] est",
@@ -1340,6 +1414,24 @@ fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
             "neither the ida flag nor an OS turbo switch could be read",
         )
     };
+    let misc = Field::read(ctx, mr::MISC_ENABLE, "bit 38 (turbo disable)", |v| {
+        u8::from(mr::turbo_disabled(v))
+    });
+    let off = misc.cpus_where(|b| b == 1);
+    let says = if !off.is_empty() {
+        Says::Bad(format!(
+            "IA32_MISC_ENABLE bit 38 (turbo disable) is set on {}: firmware disabled Turbo Boost",
+            cpus(&off)
+        ))
+    } else if misc.all(|b| b == 0) == Some(true) {
+        Says::Good(
+            "IA32_MISC_ENABLE bit 38 is clear on every CPU: firmware allows Turbo Boost".into(),
+        )
+    } else {
+        Says::Nothing
+    };
+    // The register shows the firmware half only; the OS switch and caps still decide.
+    let o = misc.row_if_read(ctx, combine(o, says, false), "0 on every CPU");
     let mut o = o
         .ev(
             "CPUID.6:EAX[1] ida",
@@ -1369,25 +1461,6 @@ fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
         );
     }
     vec![o]
-}
-
-// ---------------------------------------------------------------------------------------------
-// bios.eet
-
-/// Energy Efficient Turbo is visible only in MSR 0x1FC bit 19.
-fn bios_eet(ctx: &Ctx) -> Vec<Outcome> {
-    if let Some(o) = not_intel(ctx) {
-        return o;
-    }
-    vec![Outcome::unknown(
-        "host",
-        "needs MSR 0x1FC (root + msr module), which kvmaudit does not read",
-    )
-    .ev(
-        "MSR 0x1FC MSR_IA32_POWER_CTL bit 19",
-        "not read",
-        "1 (energy-efficient turbo disabled) on every CPU",
-    )]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1496,6 +1569,7 @@ fn hwp_native(ctx: &Ctx) -> Vec<Outcome> {
             ),
         },
     };
+    let o = hwp_msr(ctx, o);
     vec![o
         .ev(
             "CPUID.6:EAX[7] hwp / EAX[10] hwp_epp",
@@ -1541,6 +1615,37 @@ fn hwp_native(ctx: &Ctx) -> Vec<Outcome> {
             drv,
             "",
         )]
+}
+
+/// IA32_PM_ENABLE bit 0 (HWP enabled, set by intel_pstate) and MSR_MISC_PWR_MGMT bit 8
+/// (out-of-band mode) beside the OS view.
+fn hwp_msr(ctx: &Ctx, o: Outcome) -> Outcome {
+    let oob = Field::read(
+        ctx,
+        mr::MISC_PWR_MGMT,
+        "bit 8 (HWP out-of-band mode)",
+        |v| u8::from(mr::oob_mode(v)),
+    );
+    let pm = Field::read(ctx, mr::PM_ENABLE, "bit 0 (HWP enable)", |v| {
+        u8::from(mr::hwp_enabled(v))
+    });
+    let oob_on = oob.cpus_where(|b| b == 1);
+    let pm_off = pm.cpus_where(|b| b == 0);
+    let says = if !oob_on.is_empty() {
+        Says::Bad(format!("MSR_MISC_PWR_MGMT bit 8 is set on {}: P-states are in firmware out-of-band mode; set Hardware P-States = Native Mode", cpus(&oob_on)))
+    } else if !pm_off.is_empty() {
+        Says::Bad(format!(
+            "IA32_PM_ENABLE bit 0 is clear on {}: HWP is not enabled",
+            cpus(&pm_off)
+        ))
+    } else if pm.all(|b| b == 1) == Some(true) {
+        Says::Good("IA32_PM_ENABLE bit 0 is set on every CPU and no CPU is in out-of-band mode: HWP runs natively".into())
+    } else {
+        Says::Nothing
+    };
+    let o = combine(o, says, true);
+    let o = oob.row_if_read(ctx, o, "0 on every CPU");
+    pm.row_if_read(ctx, o, "1 on every CPU")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1994,7 +2099,7 @@ fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
     } else if acpi_c1e_unknown {
         Outcome::unknown(
             "host",
-            "acpi_idle exposes no C1E state: C1E is then hardware auto-promotion of C1, which only MSR 0x1FC bit 1 shows (root + msr module; not read)",
+            format!("acpi_idle exposes no C1E state: C1E is then hardware auto-promotion of C1, which {C1E_MSR_ONLY} (root + msr module; not read)"),
         )
     } else if let (false, Some((limit, latency))) = (held_off.is_empty(), held) {
         let what = format!(
@@ -2085,17 +2190,86 @@ fn none_driver(which: CState, why: &str) -> Outcome {
         ),
         CState::C1e => Outcome::unknown(
             "host",
-            format!("{why}: HLT may be promoted to C1E by hardware, which only MSR 0x1FC bit 1 shows (root + msr module; not read)"),
+            format!("{why}: HLT may be promoted to C1E by hardware, which {C1E_MSR_ONLY} (root + msr module; not read)"),
         ),
     }
 }
 
+/// The words of a C1E finding that only MSR_POWER_CTL bit 1 can decide.
+const C1E_MSR_ONLY: &str = "only MSR 0x1FC bit 1 shows";
+
 fn bios_c1e(ctx: &Ctx) -> Vec<Outcome> {
+    let f = Field::read(ctx, mr::POWER_CTL, "bit 1 (C1E auto-promotion)", |v| {
+        u8::from(mr::c1e_promotion(v))
+    });
+    if f.values.is_err() {
+        return cstate_rule(ctx, CState::C1e);
+    }
+    let on = f.cpus_where(|b| b == 1);
+    let says = if !on.is_empty() {
+        Says::Bad(format!("MSR_POWER_CTL bit 1 (C1E auto-promotion) is set on {}: the hardware promotes C1 to C1E whatever the idle states say", cpus(&on)))
+    } else {
+        Says::Good("MSR_POWER_CTL bit 1 (C1E auto-promotion) is clear on every CPU".into())
+    };
     cstate_rule(ctx, CState::C1e)
+        .into_iter()
+        .map(|o| {
+            // Bit 1 clear proves no promotion, which decides only where the OS shows no C1E
+            // state (acpi_idle, no driver); intel_idle clears it itself on Ice Lake-SP.
+            let decides = o.message.contains(C1E_MSR_ONLY);
+            let mut o = combine(o, says_clone(&says), decides);
+            o.evidence
+                .retain(|e| !e.source.starts_with("MSR 0x1FC bit 1"));
+            f.row_if_read(ctx, o, "0 on every CPU")
+        })
+        .collect()
 }
 
+fn says_clone(s: &Says) -> Says {
+    match s {
+        Says::Good(m) => Says::Good(m.clone()),
+        Says::Bad(m) => Says::Bad(m.clone()),
+        Says::Nothing => Says::Nothing,
+    }
+}
+
+/// C6 from the OS view; MSR_PKG_CST_CONFIG_CONTROL adds the firmware package C-state limit,
+/// which bounds what guests with cpu-pm=on can reach but not core C6 itself: it informs the
+/// finding without changing its status.
 fn bios_c6(ctx: &Ctx) -> Vec<Outcome> {
+    let f = Field::read(
+        ctx,
+        mr::PKG_CST_CONFIG_CONTROL,
+        "bits 3:0 package C-state limit, bit 15 lock",
+        |v| (mr::pkg_cstate_limit(v), mr::pkg_cst_locked(v)),
+    );
+    let limit = match &f.values {
+        Ok(v) => v.values().next().copied(),
+        Err(_) => None,
+    };
     cstate_rule(ctx, CState::C6)
+        .into_iter()
+        .map(|mut o| {
+            let Some((lim, locked)) = limit else { return o };
+            o.message.push_str(&format!(
+                "; firmware package C-state limit {lim} ({}{}){}",
+                mr::icx_pkg_limit_name(lim),
+                if locked { ", locked" } else { "" },
+                if mr::pkg_limit_blocks_pc6(lim) {
+                    ": the package never reaches PC6, even for guests with cpu-pm=on"
+                } else {
+                    ""
+                }
+            ));
+            let row = match &f.values {
+                Ok(v) => mr::by_value(v.iter().map(|(c, (l, k))| {
+                    (*c, format!("limit {l}{}", if *k { " locked" } else { "" }))
+                })),
+                Err(w) => w.clone(),
+            };
+            o.ev(f.source(ctx), row, "limit 0-1 (no package C6)")
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2785,13 +2959,28 @@ mod tests {
 
     #[test]
     fn eet_is_msr_only() {
+        use crate::model::msr::POWER_CTL;
         let s = SnapBuilder::new().icx("vmx").build();
         assert_eq!(st(&s, "bios.eet"), "unknown");
-        assert_eq!(
-            msg(&s, "bios.eet"),
-            "needs MSR 0x1FC (root + msr module), which kvmaudit does not read"
-        );
+        assert!(msg(&s, "bios.eet").starts_with("only MSR 0x1FC bit 19 shows"));
         assert_eq!(st(&amd().build(), "bios.eet"), "not_applicable");
+        // A tuned host: bit 19 set on every CPU.
+        let tuned = SnapBuilder::new()
+            .icx("vmx")
+            .msrs(4, &[(POWER_CTL, 0x1a00ac0059)])
+            .build();
+        assert_eq!(st(&tuned, "bios.eet"), "pass");
+        // intel/pepc's icx2s0 value: bit 19 clear.
+        let untuned = SnapBuilder::new()
+            .icx("vmx")
+            .msrs(2, &[(POWER_CTL, 0x1a00a40059)])
+            .build();
+        assert_eq!(st(&untuned, "bios.eet"), "fail");
+        assert!(
+            msg(&untuned, "bios.eet").contains("cpu0-1"),
+            "{}",
+            msg(&untuned, "bios.eet")
+        );
     }
 
     #[test]
