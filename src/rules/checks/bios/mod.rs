@@ -2217,7 +2217,11 @@ fn bios_c1e(ctx: &Ctx) -> Vec<Outcome> {
             // Bit 1 clear proves no promotion, which decides only where the OS shows no C1E
             // state (acpi_idle, no driver); intel_idle clears it itself on Ice Lake-SP.
             let decides = o.message.contains(C1E_MSR_ONLY);
-            let mut o = combine(o, says_clone(&says), decides);
+            let says = match &says {
+                Says::Good(_) if !decides => Says::Nothing,
+                s => says_clone(s),
+            };
+            let mut o = combine(o, says, decides);
             o.evidence
                 .retain(|e| !e.source.starts_with("MSR 0x1FC bit 1"));
             f.row_if_read(ctx, o, "0 on every CPU")
