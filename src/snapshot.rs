@@ -406,7 +406,36 @@ pub struct MsrDump {
     /// `dev-cpu-msr` (read from `/dev/cpu/N/msr`), `turbostat-debug` or `rdmsr`.
     pub format: String,
     /// Logical CPU number to its registers, or why that CPU's device could not be opened.
+    #[serde(with = "cpu_keys")]
     pub cpus: BTreeMap<u32, Fact<MsrRegisters>>,
+}
+
+/// CPU numbers as JSON object keys written as strings and read back from them: inside
+/// `Sourced`'s flattened fact serde cannot turn a string key into a number by itself.
+mod cpu_keys {
+    use serde::{de::Error, Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        m: &BTreeMap<u32, T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let as_str: BTreeMap<String, &T> = m.iter().map(|(k, v)| (k.to_string(), v)).collect();
+        as_str.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<u32, T>, D::Error> {
+        BTreeMap::<String, T>::deserialize(d)?
+            .into_iter()
+            .map(|(k, v)| {
+                k.parse()
+                    .map(|k| (k, v))
+                    .map_err(|_| D::Error::custom(format!("CPU number `{k}` is not a number")))
+            })
+            .collect()
+    }
 }
 
 /// The key of register `addr` in [`MsrRegisters`]: lower-case hex with `0x`.

@@ -17,9 +17,11 @@ fn fixture(name: &str) -> PathBuf {
 fn agrees(addr: u32, v: u64, turbostat: &str) -> bool {
     let has = |w: &str| turbostat.split([' ', ',', ':', '(', ')']).any(|t| t == w);
     match addr {
-        mr::POWER_CTL => {
-            turbostat.contains(if mr::c1e_promotion(v) { "C1E auto-promotion: ENabled" } else { "C1E auto-promotion: DISabled" })
-        }
+        mr::POWER_CTL => turbostat.contains(if mr::c1e_promotion(v) {
+            "C1E auto-promotion: ENabled"
+        } else {
+            "C1E auto-promotion: DISabled"
+        }),
         mr::PKG_CST_CONFIG_CONTROL => {
             let limit = turbostat
                 .split("pkg-cstate-limit=")
@@ -27,16 +29,37 @@ fn agrees(addr: u32, v: u64, turbostat: &str) -> bool {
                 .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
                 .and_then(|n| n.parse::<u32>().ok());
             limit == Some(mr::pkg_cstate_limit(v))
-                && has(if mr::pkg_cst_locked(v) { "locked" } else { "UNlocked" })
+                && has(if mr::pkg_cst_locked(v) {
+                    "locked"
+                } else {
+                    "UNlocked"
+                })
         }
         mr::MISC_ENABLE => {
-            has(if mr::eist_enabled(v) { "EIST" } else { "No-EIST" })
-                && has(if mr::turbo_disabled(v) { "No-TURBO" } else { "TURBO" })
+            has(if mr::eist_enabled(v) {
+                "EIST"
+            } else {
+                "No-EIST"
+            }) && has(if mr::turbo_disabled(v) {
+                "No-TURBO"
+            } else {
+                "TURBO"
+            })
         }
         mr::MISC_PWR_MGMT => {
-            has(if mr::eist_coordination_disabled(v) { "DISable-EIST_Coordination" } else { "ENable-EIST_Coordination" })
-                && has(if mr::epb_enable(v) { "ENable-EPB" } else { "DISable-EPB" })
-                && has(if mr::oob_mode(v) { "ENable-OOB" } else { "DISable-OOB" })
+            has(if mr::eist_coordination_disabled(v) {
+                "DISable-EIST_Coordination"
+            } else {
+                "ENable-EIST_Coordination"
+            }) && has(if mr::epb_enable(v) {
+                "ENable-EPB"
+            } else {
+                "DISable-EPB"
+            }) && has(if mr::oob_mode(v) {
+                "ENable-OOB"
+            } else {
+                "DISable-OOB"
+            })
         }
         mr::ENERGY_PERF_BIAS => match mr::epb(v) {
             0 => has("performance"),
@@ -61,16 +84,34 @@ fn decoding_matches_turbostat_on_its_manual_page_output() {
     let addrs: Vec<u32> = lines.iter().map(|l| l.addr).collect();
     assert_eq!(
         addrs,
-        [mr::MISC_ENABLE, mr::MISC_PWR_MGMT, mr::POWER_CTL, mr::PKG_CST_CONFIG_CONTROL, mr::ENERGY_PERF_BIAS],
+        [
+            mr::MISC_ENABLE,
+            mr::MISC_PWR_MGMT,
+            mr::POWER_CTL,
+            mr::PKG_CST_CONFIG_CONTROL,
+            mr::ENERGY_PERF_BIAS
+        ],
         "every register kvmaudit reads that this output carries"
     );
     for l in &lines {
         assert!(agrees(l.addr, l.value, &l.decoded), "{l:?}");
     }
     // The test would catch a wrong bit: flip each value's decisive bits and it disagrees.
-    assert!(!agrees(mr::POWER_CTL, 0x0004005d | 2, "C1E auto-promotion: DISabled"));
-    assert!(!agrees(mr::MISC_ENABLE, 0x00850089 & !(1 << 16), "TCC EIST No-MWAIT PREFETCH TURBO"));
-    assert!(!agrees(mr::MISC_ENABLE, 0x00850089 | 1 << 38, "TCC EIST No-MWAIT PREFETCH TURBO"));
+    assert!(!agrees(
+        mr::POWER_CTL,
+        0x0004005d | 2,
+        "C1E auto-promotion: DISabled"
+    ));
+    assert!(!agrees(
+        mr::MISC_ENABLE,
+        0x00850089 & !(1 << 16),
+        "TCC EIST No-MWAIT PREFETCH TURBO"
+    ));
+    assert!(!agrees(
+        mr::MISC_ENABLE,
+        0x00850089 | 1 << 38,
+        "TCC EIST No-MWAIT PREFETCH TURBO"
+    ));
 }
 
 #[test]
@@ -152,9 +193,14 @@ fn msr_files_replace_the_tree_registers() {
     // the finding says the two disagree.
     let f = scan(Sources {
         root: Some(fixture("fixtures/hosts/icx-tuned")),
-        msr: vec![fixture("fixtures/msr/turbostat-8-haswell.txt").display().to_string()],
+        msr: vec![fixture("fixtures/msr/turbostat-8-haswell.txt")
+            .display()
+            .to_string()],
         ..Default::default()
     });
     let (_, msg) = host(&f, "bios.power-policy");
-    assert!(msg.contains("MSR 0x1B0 and sysfs energy_perf_bias disagree on cpu0"), "{msg}");
+    assert!(
+        msg.contains("MSR 0x1B0 and sysfs energy_perf_bias disagree on cpu0"),
+        "{msg}"
+    );
 }

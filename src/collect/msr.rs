@@ -108,6 +108,10 @@ mod tests {
             Some(ReadErrorKind::NotAvailable)
         );
         assert_eq!(d.cpus[&1].value().unwrap()["0x1fc"], Fact::Value(2));
+        // `collect -o` then `scan --snapshot` reads the same registers back.
+        let json = serde_json::to_string(&s).unwrap();
+        let back: Sourced<MsrDump> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
     }
 
     #[test]
