@@ -284,7 +284,10 @@ mod tests {
     use super::*;
     use crate::snapshot::ReadError;
 
-    fn dump(cpus: Vec<(u32, Fact<Vec<(u32, Fact<u64>)>>)>) -> Sourced<MsrDump> {
+    /// Per CPU: its registers (address, value or error), or why the CPU's device failed.
+    type CpuRegs = Vec<(u32, Fact<Vec<(u32, Fact<u64>)>>)>;
+
+    fn dump(cpus: CpuRegs) -> Sourced<MsrDump> {
         Sourced::value(
             "/dev/cpu/*/msr",
             MsrDump {
