@@ -21,9 +21,10 @@ pub(super) fn not_intel(ctx: &Ctx) -> Option<Vec<Outcome>> {
     }])
 }
 
+/// Where the firmware's ACPI tables (DMAR, IVRS, SRAT) are listed.
 pub(super) const ACPI_TABLES: &str = "/sys/firmware/acpi/tables";
+/// Where the kernel registers IOMMU remapping units (dmar*, ivhd*).
 pub(super) const IOMMU_CLASS: &str = "/sys/class/iommu";
-
 pub(super) const CPU: &str = "/sys/devices/system/cpu";
 
 /// High when a VM uses VFIO or QAT passthrough is in use or prepared (catalogue: VT-d and the
@@ -32,6 +33,7 @@ pub(super) fn vfio_escalation(ctx: &Ctx) -> Option<Severity> {
     (ctx.flags.vfio_vms || qat::qat_passthrough_planned(ctx)).then_some(Severity::High)
 }
 
+/// A directory listing for the evidence: its entries, "empty", "absent" or the read error.
 pub(super) fn show_listing(r: &Result<&[String], Option<&crate::snapshot::ReadError>>) -> String {
     match r {
         Ok([]) => "empty".into(),
@@ -52,6 +54,7 @@ pub(super) fn persistent_cmdline_has(ctx: &Ctx, name: &str, value: Option<&str>)
         .map(|(p, _)| p)
 }
 
+/// The running kernel's `name=` value.
 pub(super) fn running_cmdline_value<'a>(ctx: &Ctx<'a>, name: &str) -> Option<&'a str> {
     ctx.host.cmdline.as_ref().and_then(|c| c.value(name))
 }

@@ -137,25 +137,7 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
             "neither the ida flag nor an OS turbo switch could be read",
         )
     };
-    let misc = Field::read(ctx, mr::MISC_ENABLE, "bit 38 (turbo disable)", |v| {
-        u8::from(mr::turbo_disabled(v))
-    });
-    let off = misc.cpus_where(|b| b == 1);
-    let says = if !off.is_empty() {
-        Says::Bad(format!(
-            "IA32_MISC_ENABLE bit 38 (turbo disable) is set on {}: firmware disabled Turbo Boost",
-            cpus(&off)
-        ))
-    } else if misc.all(|b| b == 0) == Some(true) {
-        Says::Good(
-            "IA32_MISC_ENABLE bit 38 is clear on every CPU: firmware allows Turbo Boost".into(),
-        )
-    } else {
-        Says::Nothing
-    };
-    // The register shows the firmware half only; the OS switch and caps still decide.
-    let o = misc.row_if_read(ctx, combine(o, says, false), "0 on every CPU");
-    let mut o = o
+    let mut o = turbo_msr(ctx, o)
         .ev(
             "CPUID.6:EAX[1] ida",
             match ida {
@@ -184,6 +166,28 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
         );
     }
     vec![o]
+}
+
+/// IA32_MISC_ENABLE bit 38 (turbo disable) beside the OS view.
+fn turbo_msr(ctx: &Ctx, o: Outcome) -> Outcome {
+    let misc = Field::read(ctx, mr::MISC_ENABLE, "bit 38 (turbo disable)", |v| {
+        u8::from(mr::turbo_disabled(v))
+    });
+    let off = misc.cpus_where(|b| b == 1);
+    let says = if !off.is_empty() {
+        Says::Bad(format!(
+            "IA32_MISC_ENABLE bit 38 (turbo disable) is set on {}: firmware disabled Turbo Boost",
+            cpus(&off)
+        ))
+    } else if misc.all(|b| b == 0) == Some(true) {
+        Says::Good(
+            "IA32_MISC_ENABLE bit 38 is clear on every CPU: firmware allows Turbo Boost".into(),
+        )
+    } else {
+        Says::Nothing
+    };
+    // The register shows the firmware half only; the OS switch and caps still decide.
+    misc.row_if_read(ctx, combine(o, says, false), "0 on every CPU")
 }
 
 #[cfg(test)]
