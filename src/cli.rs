@@ -77,6 +77,11 @@ pub struct SourceArgs {
     /// a directory of them; repeatable; audited as VMs that are defined, not running
     #[arg(long = "domain-xml", value_name = "FILE|DIR")]
     pub domain_xml: Vec<PathBuf>,
+    /// MSR values replacing /dev/cpu/*/msr: `turbostat --debug` output as FILE (sosreports carry
+    /// it), or an `rdmsr -a REG` dump as REG=FILE (one hex value per CPU line, e.g.
+    /// `--msr 0x1fc=power_ctl.txt`); repeatable, registers merge per CPU
+    #[arg(long, value_name = "FILE|REG=FILE")]
+    pub msr: Vec<String>,
 }
 
 impl SourceArgs {
@@ -90,6 +95,7 @@ impl SourceArgs {
             kconfig: self.kconfig.clone(),
             qemu_argv: self.qemu_argv.clone(),
             domain_xml: self.domain_xml.clone(),
+            msr: self.msr.clone(),
         }
     }
 }
@@ -563,7 +569,8 @@ fn fix(a: FixArgs) -> Result<i32> {
         || src.cpuid.is_some()
         || src.dmi.is_some()
         || src.kconfig.is_some()
-        || !src.qemu_argv.is_empty();
+        || !src.qemu_argv.is_empty()
+        || !src.msr.is_empty();
     let describe = |s: &SourceArgs| match (&s.root, &s.snapshot) {
         _ if s.sos.is_some() => format!(
             "scan of --sos {}",

@@ -400,6 +400,63 @@ pub struct ProcessStatus {
     pub threads: Option<u32>,
 }
 
+/// The registers read from one logical CPU: register address (`0x1fc`, see [`msr_key`]) to its
+/// value, or why that register could not be read (EIO: not implemented on this CPU).
+pub type MsrRegisters = BTreeMap<String, Fact<u64>>;
+
+/// Model-specific registers of the host, per logical CPU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct MsrDump {
+    /// `dev-cpu-msr` (read from `/dev/cpu/N/msr`), `turbostat-debug` or `rdmsr`.
+    pub format: String,
+    /// Logical CPU number to its registers, or why that CPU's device could not be opened.
+    #[serde(with = "cpu_keys")]
+    pub cpus: BTreeMap<u32, Fact<MsrRegisters>>,
+}
+
+/// CPU numbers as JSON object keys written as strings and read back from them: inside
+/// `Sourced`'s flattened fact serde cannot turn a string key into a number by itself.
+mod cpu_keys {
+    use serde::{de::Error, Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        m: &BTreeMap<u32, T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let as_str: BTreeMap<String, &T> = m.iter().map(|(k, v)| (k.to_string(), v)).collect();
+        as_str.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<u32, T>, D::Error> {
+        BTreeMap::<String, T>::deserialize(d)?
+            .into_iter()
+            .map(|(k, v)| {
+                k.parse()
+                    .map(|k| (k, v))
+                    .map_err(|_| D::Error::custom(format!("CPU number `{k}` is not a number")))
+            })
+            .collect()
+    }
+}
+
+/// The key of register `addr` in [`MsrRegisters`]: lower-case hex with `0x`.
+pub fn msr_key(addr: u32) -> String {
+    format!("{addr:#x}")
+}
+
+fn msr_not_collected() -> Sourced<MsrDump> {
+    Sourced::error(
+        "/dev/cpu/*/msr",
+        ReadError::new(
+            ReadErrorKind::NotAvailable,
+            "the snapshot was written by a kvmaudit that did not read MSRs",
+        ),
+    )
+}
+
 /// Where the snapshot's facts came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SourceInfo {
@@ -444,6 +501,10 @@ pub struct Snapshot {
     /// XML of running domains (`/run/libvirt/qemu/*.xml`), as text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub domain_xml: Vec<DomainXmlFile>,
+    /// Model-specific registers (`/dev/cpu/N/msr`, `--msr FILE`). Snapshots written before
+    /// kvmaudit read MSRs lack the field: it then reads as not collected.
+    #[serde(default = "msr_not_collected")]
+    pub msr: Sourced<MsrDump>,
     /// Notes the collector wants the report to carry (bounds hit, files skipped, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,

@@ -687,12 +687,19 @@ fn planted_ungated_test_support_is_caught() {
     // A file its parent declares under `#[cfg(test)] mod tests;` is test code as a whole; the
     // same file declared without the gate is caught.
     let child = "use crate::rules::testkit::SnapBuilder;\n";
-    for (parent, caught) in [("#[cfg(test)]\nmod tests;\n", false), ("mod tests;\n", true)] {
+    for (parent, caught) in [
+        ("#[cfg(test)]\nmod tests;\n", false),
+        ("mod tests;\n", true),
+    ] {
         let files = vec![
             ("src/a/mod.rs".to_string(), parent.to_string()),
             ("src/a/tests.rs".to_string(), child.to_string()),
         ];
-        assert_eq!(!test_support_ungated(&files).is_empty(), caught, "{parent:?}");
+        assert_eq!(
+            !test_support_ungated(&files).is_empty(),
+            caught,
+            "{parent:?}"
+        );
     }
     // Inside src/testkit itself, anything goes.
     assert!(

@@ -183,3 +183,45 @@ fn not_a_sosreport_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A sosreport whose processor plugin ran `turbostat --debug` gives its registers to the MSR
+/// evidence, as `--msr FILE` would: the snapshot names the sosreport's file, and the report
+/// lists it among what the scan used.
+#[test]
+fn turbostat_output_in_the_sosreport_is_the_msr_evidence() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("sos");
+    common::hosts::copy_tree(&fixture(), &dir).unwrap();
+    let name = "sos_commands/processor/turbostat_--debug_sleep_10";
+    std::fs::copy(
+        common::fixture("msr/turbostat-8-haswell.txt"),
+        dir.join(name),
+    )
+    .unwrap();
+    let snap = t.path().join("snap.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvmaudit"))
+        .args(["collect", "--sos"])
+        .arg(&dir)
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: Value = serde_json::from_slice(&std::fs::read(&snap).unwrap()).unwrap();
+    assert_eq!(s["msr"]["path"], name, "{}", s["msr"]);
+    // turbostat printed cpu4's MSR_IA32_POWER_CTL as 0x0004005d (C1E auto-promotion off).
+    let text = s["msr"].to_string();
+    assert!(text.contains(&0x4005d_u64.to_string()), "{text}");
+
+    let r = common::scan_report(&[Path::new("--sos"), dir.as_path()]);
+    let found = r["host"]["sos"]["found"].as_array().unwrap();
+    assert!(found.iter().any(|f| f == name), "{found:?}");
+    // Without the file the sosreport says what it lacks.
+    let plain = common::scan_report(&[Path::new("--sos"), fixture().as_path()]);
+    let missing = plain["host"]["sos"]["missing"].to_string();
+    assert!(missing.contains("turbostat_--debug"), "{missing}");
+}

@@ -197,6 +197,52 @@ impl FsRoot {
         }
     }
 
+    /// Eight little-endian bytes at each of `offsets` in one file: the registers of an MSR
+    /// device (`/dev/cpu/N/msr`, where the file offset is the register address). The live
+    /// host's file is the character device itself, opened read-only; under a root it is a
+    /// regular (usually sparse) file, read with the same checks as any other. An offset at or
+    /// past the end of a tree's file was not recorded (`NotAvailable`); a failed read keeps
+    /// its error (the msr driver answers EIO for a register the CPU does not implement).
+    pub fn read_u64_at(&self, host: &str, offsets: &[u64]) -> Fact<Vec<Fact<u64>>> {
+        use std::os::unix::fs::FileExt;
+        if let Err(e) = self.charge_entries(1) {
+            return Fact::Error(e);
+        }
+        let opened = if self.root.is_none() {
+            std::fs::File::open(host)
+                .map(|f| (f, None))
+                .map_err(|e| ReadError::from_io(&e))
+        } else {
+            self.resolve(host, true)
+                .and_then(|p| self.open_checked(&p, false))
+                .map(|(f, id)| (f, Some(id)))
+        };
+        let (f, id) = match opened {
+            Ok(x) => x,
+            Err(e) => return Fact::Error(e),
+        };
+        if let (Some(b), Some(id)) = (&self.budget, id) {
+            if let Err(e) = b.file_read(id, 8 * offsets.len() as u64) {
+                return Fact::Error(e);
+            }
+        }
+        let values = offsets
+            .iter()
+            .map(|&off| {
+                let mut buf = [0u8; 8];
+                match f.read_at(&mut buf, off) {
+                    Ok(8) => Fact::Value(u64::from_le_bytes(buf)),
+                    Ok(n) => Fact::err(
+                        ReadErrorKind::NotAvailable,
+                        format!("{n} of 8 bytes at offset {off:#x}: not recorded in this file"),
+                    ),
+                    Err(e) => Fact::Error(ReadError::from_io(&e)),
+                }
+            })
+            .collect();
+        Fact::Value(values)
+    }
+
     /// Read a text file; invalid UTF-8 is replaced (sysfs and /proc text is ASCII).
     pub fn read_text(&self, host: &str, max: u64) -> Fact<String> {
         match self.read_bytes(host, max) {

@@ -11,6 +11,7 @@ pub mod cpuid_live;
 pub mod domains;
 pub mod fsroot;
 pub mod host;
+pub mod msr;
 pub mod paths;
 pub mod pm_qos;
 pub mod processes;
@@ -41,6 +42,8 @@ pub struct Sources {
     pub qemu_argv: Vec<PathBuf>,
     /// `--domain-xml FILE|DIR`: libvirt domain definitions audited without a process.
     pub domain_xml: Vec<PathBuf>,
+    /// `--msr` arguments: `FILE` (turbostat --debug output) or `0xREG=FILE` (an rdmsr -a dump).
+    pub msr: Vec<String>,
 }
 
 /// Build the snapshot the sources describe.
@@ -98,6 +101,7 @@ struct HostSide {
     hostname: Sourced<String>,
     cpuid: Sourced<CpuidDump>,
     smbios: Sourced<SmbiosRaw>,
+    msr: Sourced<crate::snapshot::MsrDump>,
 }
 
 impl HostSide {
@@ -124,12 +128,14 @@ impl HostSide {
             )
         };
         let smbios = read_smbios(fs);
+        let msr = msr::read(fs);
         HostSide {
             facts,
             kconfig,
             hostname,
             cpuid,
             smbios,
+            msr,
         }
     }
 }
@@ -156,6 +162,7 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
         hostname,
         cpuid,
         smbios,
+        msr,
     } = host;
     if let Some(e) = smbios.fact.error() {
         if e.kind == ReadErrorKind::ParseError {
@@ -186,6 +193,7 @@ pub fn collect_host(fs: &FsRoot) -> Snapshot {
         links: facts.links,
         qemu,
         domain_xml,
+        msr,
         notes,
     }
 }
@@ -382,6 +390,30 @@ fn redact_process_secrets(argv: &mut [crate::snapshot::RawBytes], env: &mut [Str
     crate::parse::qemu::redact::redact_env(env);
 }
 
+/// One `--msr` argument: `0xREG=FILE` is an rdmsr -a dump of REG; a plain `FILE` must be
+/// turbostat --debug output.
+fn load_msr_arg(arg: &str) -> Result<(crate::snapshot::MsrDump, PathBuf)> {
+    let reg_file = arg
+        .split_once('=')
+        .filter(|(r, _)| crate::parse::msr::parse_addr(r).is_ok());
+    let path = PathBuf::from(reg_file.map_or(arg, |(_, f)| f));
+    let bytes = read_input(&path, "MSR values")?;
+    let text = String::from_utf8_lossy(&bytes);
+    let parsed = match reg_file {
+        Some((reg, _)) => crate::parse::msr::parse_addr(reg)
+            .and_then(|a| crate::parse::msr::parse_rdmsr(a, &text)),
+        None if crate::parse::msr::is_turbostat(&text) => crate::parse::msr::parse_turbostat(&text),
+        None => {
+            return Err(Error::parse(
+                &path,
+                "not turbostat --debug output; for an rdmsr -a dump name the register: --msr 0x1fc=FILE",
+            ))
+        }
+    };
+    let dump = parsed.map_err(|e| Error::parse(&path, format!("not MSR values: {}", e.0)))?;
+    Ok((dump, path))
+}
+
 fn note_override(snap: &mut Snapshot, what: &str, path: &Path) {
     snap.source
         .overrides
@@ -408,6 +440,15 @@ fn apply_overrides(snap: &mut Snapshot, src: &Sources) -> Result<()> {
             decode_kconfig(&read_input(p, "a kernel config")?).map_err(|m| Error::parse(p, m))?;
         snap.kconfig = Sourced::value(p.display().to_string(), text);
         note_override(snap, "kconfig", p);
+    }
+    if !src.msr.is_empty() {
+        let mut dump = crate::snapshot::MsrDump::default();
+        for arg in &src.msr {
+            let (more, path) = load_msr_arg(arg)?;
+            crate::parse::msr::merge(&mut dump, more);
+            note_override(snap, "msr", &path);
+        }
+        snap.msr = Sourced::value(src.msr.join(", "), dump);
     }
     if !src.qemu_argv.is_empty() {
         let mut vms = Vec::new();

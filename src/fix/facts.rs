@@ -144,6 +144,7 @@ pub fn snapshot_from_report(r: &Report) -> Snapshot {
         cpuid: Sourced::error("report", na()),
         smbios: Sourced::error("report", na()),
         kconfig: Sourced::error("report", na()),
+        msr: Sourced::error("report", na()),
         files,
         dirs: Default::default(),
         links: Default::default(),

@@ -8,6 +8,7 @@ pub mod kconfig;
 pub mod libvirt_domain;
 pub mod meminfo;
 pub mod mounts;
+pub mod msr;
 pub mod numa_maps;
 pub mod qemu;
 pub mod smbios;

@@ -19,8 +19,8 @@ pub mod target;
 pub mod terminal;
 
 pub use crate::vocab::{
-    Counts, Datum, Evidence, Finding, Profile, Remediation, Report, RuleTotal, Score, Severity, Status,
-    ToolInfo, VmEntry, VmScore, WaiverNote, REPORT_SCHEMA_VERSION,
+    Counts, Datum, Evidence, Finding, Profile, Remediation, Report, RuleTotal, Score, Severity,
+    Status, ToolInfo, VmEntry, VmScore, WaiverNote, REPORT_SCHEMA_VERSION,
 };
 
 impl Report {

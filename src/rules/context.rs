@@ -261,6 +261,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The host's model-specific registers (`/dev/cpu/*/msr` or `--msr`).
+    pub fn msrs(&self) -> crate::model::msr::Msrs<'a> {
+        crate::model::msr::Msrs::new(&self.snap.msr)
+    }
+
     /// A text fact, trimmed, or `None`.
     pub fn text(&self, path: &str) -> Option<&'a str> {
         self.get(path).val().map(str::trim)

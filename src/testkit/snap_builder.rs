@@ -44,6 +44,7 @@ impl SnapBuilder {
                 links: Default::default(),
                 domain_xml: Vec::new(),
                 qemu: Sourced::value("/proc", Vec::new()),
+                msr: Sourced::error("/dev/cpu/*/msr", na("msr")),
                 notes: Vec::new(),
             },
             next_pid: 1000,
@@ -288,6 +289,23 @@ impl SnapBuilder {
                 f(p);
             }
         }
+        self
+    }
+
+    /// MSRs as read from `/dev/cpu/N/msr`: the same register values on CPUs `0..cpus`.
+    pub fn msrs(mut self, cpus: u32, regs: &[(u32, u64)]) -> Self {
+        use crate::snapshot::{msr_key, Fact, MsrDump};
+        let one: crate::snapshot::MsrRegisters = regs
+            .iter()
+            .map(|(a, v)| (msr_key(*a), Fact::Value(*v)))
+            .collect();
+        self.snap.msr = Sourced::value(
+            "/dev/cpu/*/msr",
+            MsrDump {
+                format: "dev-cpu-msr".into(),
+                cpus: (0..cpus).map(|c| (c, Fact::Value(one.clone()))).collect(),
+            },
+        );
         self
     }
 

@@ -2,12 +2,12 @@
 //! Its JSON form is the contract in design.md (schema_version 1): fields may be added, never
 //! removed or changed in meaning.
 
+use super::finding::is_false;
 use super::finding::Finding;
 use super::host::HostBlock;
 use super::tally::{RuleTotal, Score, VmScore};
 use super::verdict::Profile;
 use schemars::JsonSchema;
-use super::finding::is_false;
 use serde::{Deserialize, Serialize};
 
 pub const REPORT_SCHEMA_VERSION: u32 = 1;

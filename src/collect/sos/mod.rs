@@ -144,6 +144,32 @@ pub fn collect(fs: &FsRoot) -> Snapshot {
         }
     }
 
+    // MSRs: sos copies no /dev/cpu/N/msr; the processor plugin's `turbostat --debug` prints
+    // the registers, and `--msr FILE` reads the same text.
+    if snap.msr.fact.error().is_some() {
+        match turbostat_output(fs) {
+            Some(Sourced {
+                path,
+                fact: Fact::Value(text),
+            }) => {
+                info.found.push(path.clone());
+                snap.msr = match crate::parse::msr::parse_turbostat(&text) {
+                    Ok(d) => Sourced::value(path, d),
+                    Err(e) => Sourced::error(path, ReadError::new(ReadErrorKind::ParseError, e.0)),
+                };
+            }
+            Some(Sourced {
+                path,
+                fact: Fact::Error(e),
+            }) => snap.msr = Sourced::error(path, e),
+            None => info.missing.push(format!(
+                "MSRs ({}/{}*)",
+                layout::PROCESSOR_DIR,
+                layout::TURBOSTAT_PREFIX
+            )),
+        }
+    }
+
     // SMBIOS: sos copies no DMI table; its `dmidecode` text names the same structures.
     if snap.smbios.fact.error().is_some() {
         if let Some((p, t)) = use_found(&mut info, "SMBIOS", layout::DMIDECODE) {
