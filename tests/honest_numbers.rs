@@ -1,6 +1,6 @@
 //! Numbers that say what they rest on (issue 12, "Identity and honesty of the numbers"): a
 //! score from little evidence reads "insufficient evidence", coverage tells "not readable here"
-//! from "not evaluated by kvmaudit", and a host that is not the guide's platform or cannot run
+//! from "guest-side", and a host that is not the guide's platform or cannot run
 //! KVM says so at the top of every output.
 
 mod common;
@@ -85,8 +85,9 @@ fn a_score_from_little_evidence_is_insufficient_evidence_everywhere() {
     assert_eq!(ne, 0.0);
     assert!((cov + nr - 1.0).abs() < 0.002, "{score}");
     assert!(nr > 0.5, "{score}");
-    let pct = format!("; {:.0}% not readable here, 0% not", nr * 100.0);
+    let pct = format!("; {:.0}% not readable here", nr * 100.0);
     assert!(table.contains(&pct), "{pct}\n{table}");
+    assert!(!table.contains("guest-side"), "no guest share to name\n{table}");
     let series = format!("kvmaudit_unevaluated_ratio{{reason=\"not_readable\"}} {nr:.3}\n");
     assert!(prom.contains(&series), "{series}\n{prom}");
 }
@@ -102,6 +103,12 @@ fn a_well_evidenced_host_keeps_its_grade_and_names_guest_rules_as_not_evaluated(
     // Guest rules judged from the host are unknown by design, not for want of privilege.
     let ne = score["not_evaluated"].as_f64().unwrap();
     assert!(ne > 0.0, "{score}");
+    // The MSR evidence leaves nothing unreadable on this tree: the table names only the
+    // guest-side share, not a "0% not readable".
+    assert_eq!(score["not_readable"].as_f64().unwrap(), 0.0, "{score}");
+    let flat = table.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("3% guest-side (judged only by a scan inside the guests)"), "{flat}");
+    assert!(!flat.contains("not readable here"), "{flat}");
     assert_eq!(
         json["host"].get("platform_note"),
         None,

@@ -331,16 +331,27 @@ fn counts_line(r: &Report) -> String {
         .join(", ")
 }
 
-/// What the coverage misses, split by why: `; 30% not readable here, 5% not evaluated by
-/// kvmaudit` (empty for a report without the split).
+/// What the coverage misses, split by why: `; 30% not readable here, 5% guest-side (judged
+/// only inside the guests)`. Parts that are zero are left out (a "0% not readable" line reads
+/// as a finding); empty for a report without the split.
 pub(crate) fn coverage_gaps(s: &crate::report::Score) -> String {
-    match (s.not_readable, s.not_evaluated) {
-        (None, None) => String::new(),
-        (r, e) => format!(
-            "; {} not readable here, {} not evaluated by kvmaudit",
-            fmt_ratio(r.or(Some(0.0))),
-            fmt_ratio(e.or(Some(0.0)))
-        ),
+    if s.not_readable.is_none() && s.not_evaluated.is_none() {
+        return String::new();
+    }
+    let mut parts = Vec::new();
+    if let Some(r) = s.not_readable.filter(|r| *r >= 0.005) {
+        parts.push(format!("{} not readable here", fmt_ratio(Some(r))));
+    }
+    if let Some(e) = s.not_evaluated.filter(|e| *e >= 0.005) {
+        parts.push(format!(
+            "{} guest-side (judged only by a scan inside the guests)",
+            fmt_ratio(Some(e))
+        ));
+    }
+    if parts.is_empty() {
+        "; everything kvmaudit can judge from here was read".to_string()
+    } else {
+        format!("; {}", parts.join(", "))
     }
 }
 

@@ -37,7 +37,7 @@ pub struct Score {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_readable: Option<f64>,
     /// Share of applicable rule weight kvmaudit cannot evaluate from any evidence it reads
-    /// ("not evaluated by kvmaudit": guest rules judged from the host).
+    /// ("guest-side": guest rules judged from the host, which only a scan inside the guest decides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_evaluated: Option<f64>,
     /// The overall score rests on less than half the applicable rule weight (`coverage` <
