@@ -109,9 +109,17 @@ pub enum FailOn {
 pub struct ScanArgs {
     #[command(flatten)]
     pub sources: SourceArgs,
-    /// Tuning profile the host is judged against
-    #[arg(long, value_enum, default_value_t = ProfileArg::Throughput)]
-    pub profile: ProfileArg,
+    /// Tuning profile the host is judged against [default: throughput, or the config file's]
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileArg>,
+    /// Label the report KEY=VALUE, e.g. site=fra1 (repeatable; key: letters, digits, _;
+    /// overrides the config file's label of the same key)
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// Defaults for profile, waivers, labels and fail-on [default: /etc/kvmaudit/config.toml,
+    /// or $KVMAUDIT_CONFIG]; flags override it
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// TOML file of accepted deviations (rule, target glob, vm glob, reason, expires; format below)
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
@@ -405,19 +413,53 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+fn parse_label(s: &str) -> std::result::Result<(String, String), String> {
+    crate::labels::parse_pair(s)
+}
+
+/// What the scan runs with: each flag given on the command line, else the config file's
+/// value, else the built-in default. Labels merge, the flag's value winning per key.
+struct Effective {
+    profile: Profile,
+    waivers: Option<PathBuf>,
+    fail_on: Option<FailOn>,
+    labels: crate::labels::Labels,
+}
+
+fn effective(a: &ScanArgs, c: crate::config::Config) -> Result<Effective> {
+    use crate::config::FailOnName;
+    let profile = match a.profile {
+        Some(ProfileArg::Throughput) => Profile::Throughput,
+        Some(ProfileArg::Latency) => Profile::Latency,
+        None => c.profile.unwrap_or(Profile::Throughput),
+    };
+    let fail_on = a.fail_on.or(c.fail_on.map(|f| match f {
+        FailOnName::High => FailOn::High,
+        FailOnName::Medium => FailOn::Medium,
+        FailOnName::Low => FailOn::Low,
+    }));
+    let mut labels = c.labels;
+    labels.extend(a.labels.iter().cloned());
+    crate::labels::check(&labels).map_err(Error::Usage)?;
+    Ok(Effective {
+        profile,
+        waivers: a.waivers.clone().or(c.waivers),
+        fail_on,
+        labels,
+    })
+}
+
 fn scan(a: ScanArgs) -> Result<i32> {
-    let waivers = match &a.waivers {
+    let e = effective(&a, crate::config::load(a.config.as_deref())?)?;
+    let waivers = match &e.waivers {
         Some(p) => crate::rules::waivers::load(p)?,
         None => Vec::new(),
     };
     let started = std::time::Instant::now();
     let snap = collect::gather(&a.sources.to_sources())?;
-    let profile = match a.profile {
-        ProfileArg::Throughput => Profile::Throughput,
-        ProfileArg::Latency => Profile::Latency,
-    };
     let today = crate::util::now_rfc3339();
-    let report = crate::rules::evaluate(&snap, profile, &waivers, &today[..10]);
+    let mut report = crate::rules::evaluate(&snap, e.profile, &waivers, &today[..10]);
+    report.labels = e.labels;
     let duration = started.elapsed().as_secs_f64();
     // Something written to stdout ('-') replaces the table there.
     let json_to_stdout = [&a.json, &a.html, &a.prom, &a.junit]
@@ -436,7 +478,7 @@ fn scan(a: ScanArgs) -> Result<i32> {
         )?;
     }
     if let Some(p) = &a.junit {
-        let fail_on = a.fail_on.map(fail_on_severity);
+        let fail_on = e.fail_on.map(fail_on_severity);
         crate::util::write_output_with(p, |w| {
             crate::report::junit::write(w, &report, fail_on, Some(duration))
         })?;
@@ -450,7 +492,7 @@ fn scan(a: ScanArgs) -> Result<i32> {
             }
         }
     }
-    Ok(exit_status(&report, a.fail_on))
+    Ok(exit_status(&report, e.fail_on))
 }
 
 /// `explain ID [--report FILE]`: the rule (any case), or the rules a prefix names, or

@@ -731,5 +731,6 @@ pub fn report(spec: &Spec) -> Report {
         rule_totals: crate::report::RuleTotal::of(results.iter()),
         results,
         notes: Vec::new(),
+        labels: Default::default(),
     }
 }
