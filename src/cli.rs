@@ -304,6 +304,26 @@ pub struct FleetArgs {
     #[arg(long, value_name = "DURATION", default_value = crate::fleet::DEFAULT_STALE_AFTER,
           value_parser = crate::fleet::parse_duration)]
     pub stale_after: u64,
+    /// Summarise hosts per group in every output: a label key (site), cpu, kernel or profile
+    #[arg(long, value_name = "KEY", value_parser = crate::fleet::groups::GroupKey::parse)]
+    pub group_by: Option<crate::fleet::groups::GroupKey>,
+    /// Exit 2 when a host has a failed finding at or above SEVERITY (as scan --fail-on)
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// Link host rows to URL (with {host} and {file}, the JSON report's name, filled in and
+    /// escaped) instead of the .html next to each JSON report
+    #[arg(long, value_name = "TEMPLATE", value_parser = crate::fleet::links::parse_template)]
+    pub report_url: Option<String>,
+    /// Table: only hosts with findings of these statuses
+    #[arg(long, value_name = "STATUS,...", value_delimiter = ',',
+          value_parser = parse_status, help_heading = "Table")]
+    pub status: Vec<crate::report::Status>,
+    /// Table: only rules matching GLOB, and hosts where one fails or warns
+    #[arg(long, value_name = "GLOB", help_heading = "Table")]
+    pub rule: Option<String>,
+    /// Table: only VMs whose name matches GLOB in the worst-VMs list
+    #[arg(long, value_name = "GLOB", help_heading = "Table")]
+    pub vm: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -400,6 +420,14 @@ fn run(cli: Cli) -> Result<i32> {
             prom: a.prom,
             stale_after: a.stale_after,
             progress: true,
+            group_by: a.group_by,
+            fail_on: a.fail_on.map(fail_on_severity),
+            report_url: a.report_url,
+            filter: crate::fleet::render::TableFilter {
+                statuses: a.status,
+                rule: a.rule,
+                vm: a.vm,
+            },
         }),
         Cmd::Completions(a) => {
             let script = crate::cli_docs::completions(a.shell);

@@ -446,6 +446,11 @@ fn summarise(path: &Path, r: Document) -> Result<HostReport, Skipped> {
         return Err(Skipped::new(path, SkipKind::Corrupt, why));
     }
     let identity = identity(path, &r.host)?;
+    // Labels become table cells, group names and Prometheus label values: only what `scan
+    // --label` accepts is rolled up.
+    let labels = r.labels.unwrap_or_default();
+    crate::labels::check(&labels)
+        .map_err(|m| Skipped::new(path, SkipKind::Corrupt, format!("labels: {m}")))?;
     let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
     let vm_count = r.vms.len();
     let mut vms: Vec<VmRow> = r
@@ -486,6 +491,7 @@ fn summarise(path: &Path, r: Document) -> Result<HostReport, Skipped> {
             coverage: finite(r.score.coverage),
             counts: r.score.counts,
             blockers: r.score.blockers,
+            labels,
         },
         vm_count,
         vms,
