@@ -68,7 +68,7 @@ fn url_of(report: &Path, page_dir: Option<&Path>) -> Option<String> {
     if let Some(dir) = page_dir.and_then(|d| d.canonicalize().ok()) {
         let (a, b): (Vec<_>, Vec<_>) = (dir.components().collect(), report.components().collect());
         let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-        let ups = std::iter::repeat_n(Component::ParentDir, a.len() - common);
+        let ups = std::iter::repeat(Component::ParentDir).take(a.len() - common);
         return Some(segments(ups.chain(b[common..].iter().copied()))?.join("/"));
     }
     Some(format!(

@@ -251,6 +251,18 @@ pub fn run(o: &Options) -> Result<i32> {
     ];
     for (path, what) in outputs {
         let Some(path) = path else { continue };
+        // The JSON of 100,000 hosts is a few hundred MB: written as it is serialized, never
+        // held whole.
+        if what == "json" {
+            if let Err(e) = crate::util::write_output_with(path, |w| render::json_to(w, &fleet)) {
+                eprintln!(
+                    "kvmaudit: error: {}",
+                    crate::safe_text::one_line(&e.to_string(), crate::safe_text::STDERR_LINE_CHARS)
+                );
+                failed = true;
+            }
+            continue;
+        }
         let bytes = match what {
             "json" => Ok(render::json(&fleet)),
             "csv" => Ok(render::csv(&fleet).into_bytes()),

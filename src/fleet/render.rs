@@ -8,6 +8,7 @@ use crate::report::summary::{fmt_ratio, fmt_score, grade, STATUSES};
 use crate::report::table::{fit, Style};
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, Table, Width};
 use serde::Serialize;
+use std::io::Write as _;
 
 /// Hosts listed in the terminal table when the fleet is large (all of them up to 100).
 pub const TABLE_HOSTS: usize = 50;
@@ -15,6 +16,10 @@ pub const TABLE_HOSTS: usize = 50;
 pub const TOP_RULES: usize = 15;
 /// Hosts (worst first) in the HTML failure matrix.
 pub const MATRIX_HOSTS: usize = 200;
+/// Host rows on the HTML page (worst first): a browser lays out a few thousand rows at once;
+/// 100,000 made a page of 200 MB that none could open, and rendering it dominated the
+/// roll-up's memory. The groups, JSON and CSV cover every host.
+pub const HTML_HOSTS: usize = 5_000;
 
 /// A table in the host report's style, with a header.
 fn new_table(style: Style, header: &[&str]) -> Table {
@@ -107,7 +112,7 @@ impl TableFilter {
     fn rule_ok(&self, rule: &str) -> bool {
         self.rule
             .as_deref()
-            .is_none_or(|g| crate::rules::waivers::glob(g, rule))
+            .map_or(true, |g| crate::rules::waivers::glob(g, rule))
     }
 
     fn host_ok(&self, h: &HostEntry) -> bool {
@@ -128,7 +133,7 @@ impl TableFilter {
     fn vm_ok(&self, vm: &str) -> bool {
         self.vm
             .as_deref()
-            .is_none_or(|g| crate::rules::waivers::glob(g, vm))
+            .map_or(true, |g| crate::rules::waivers::glob(g, vm))
     }
 
     fn describe(&self) -> String {
@@ -356,6 +361,14 @@ pub fn table_filtered(f: &Fleet, style: Style, filter: &TableFilter) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Pretty JSON with a final newline, written to `w` as it is serialized.
+pub fn json_to(w: &mut dyn std::io::Write, f: &Fleet) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+    serde_json::to_writer_pretty(&mut w, f).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")?;
+    w.flush()
 }
 
 /// Pretty JSON with a final newline.
@@ -729,6 +742,7 @@ struct FleetPage<'a> {
     median: String,
     worst: String,
     hosts: Vec<HostRowView<'a>>,
+    hosts_note: String,
     top_rules: Vec<RuleView<'a>>,
     matrix_rules: Vec<&'a str>,
     matrix: Vec<MatrixRow<'a>>,
@@ -825,9 +839,18 @@ pub fn html(f: &Fleet) -> Result<String> {
         mean: fmt_score(f.summary.mean_score),
         median: fmt_score(f.summary.median_score),
         worst: fmt_score(f.summary.min_score),
+        hosts_note: if f.hosts.len() > HTML_HOSTS {
+            format!(
+                "The {HTML_HOSTS} hosts with the lowest scores of {}; the JSON and CSV list every host.",
+                f.hosts.len()
+            )
+        } else {
+            String::new()
+        },
         hosts: f
             .hosts
             .iter()
+            .take(HTML_HOSTS)
             .map(|h| HostRowView {
                 host: &h.host,
                 id: host_id(h),
