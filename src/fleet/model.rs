@@ -409,34 +409,36 @@ impl Builder {
     }
 
     fn intern(&mut self, rules: Vec<RuleHit>) -> Vec<Hit> {
-        rules
-            .into_iter()
-            .map(|r| {
-                let rule = match self.meta_index.get(&r.rule) {
-                    Some(&i) => i,
-                    None => {
-                        self.meta_index.insert(r.rule.clone(), self.meta.len());
-                        self.meta.push(RuleHit {
-                            fail: 0,
-                            warn: 0,
-                            unknown: 0,
-                            pass: 0,
-                            ..r.clone()
-                        });
-                        self.meta.len() - 1
-                    }
-                };
-                Hit {
-                    // More than 4 billion distinct rule ids cannot be held in memory anyway.
-                    rule: u32::try_from(rule).unwrap_or(u32::MAX),
-                    severity: r.severity,
-                    fail: r.fail,
-                    warn: r.warn,
-                    unknown: r.unknown,
-                    pass: r.pass,
+        // Pushed into a Vec of exactly its size: `collect()` from `rules.into_iter()` may
+        // reuse the RuleHits' buffer in place (104 bytes a rule) for the 24-byte hits, and
+        // the hits live as long as the roll-up.
+        let mut hits = Vec::with_capacity(rules.len());
+        hits.extend(rules.into_iter().map(|r| {
+            let rule = match self.meta_index.get(&r.rule) {
+                Some(&i) => i,
+                None => {
+                    self.meta_index.insert(r.rule.clone(), self.meta.len());
+                    self.meta.push(RuleHit {
+                        fail: 0,
+                        warn: 0,
+                        unknown: 0,
+                        pass: 0,
+                        ..r.clone()
+                    });
+                    self.meta.len() - 1
                 }
-            })
-            .collect()
+            };
+            Hit {
+                // More than 4 billion distinct rule ids cannot be held in memory anyway.
+                rule: u32::try_from(rule).unwrap_or(u32::MAX),
+                severity: r.severity,
+                fail: r.fail,
+                warn: r.warn,
+                unknown: r.unknown,
+                pass: r.pass,
+            }
+        }));
+        hits
     }
 
     pub fn add(&mut self, mut h: HostReport) {
