@@ -124,9 +124,17 @@ pub enum FailOn {
 pub struct ScanArgs {
     #[command(flatten)]
     pub sources: SourceArgs,
-    /// Tuning profile the host is judged against
-    #[arg(long, value_enum, default_value_t = ProfileArg::Throughput)]
-    pub profile: ProfileArg,
+    /// Tuning profile the host is judged against [default: throughput, or the config file's]
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileArg>,
+    /// Label the report KEY=VALUE, e.g. site=fra1 (repeatable; key: letters, digits, _;
+    /// overrides the config file's label of the same key)
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// Defaults for profile, waivers, labels and fail-on [default: /etc/kvmaudit/config.toml,
+    /// or $KVMAUDIT_CONFIG]; flags override it
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// TOML file of accepted deviations (rule, target glob, vm glob, reason, expires; format below)
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
@@ -311,6 +319,26 @@ pub struct FleetArgs {
     #[arg(long, value_name = "DURATION", default_value = crate::fleet::DEFAULT_STALE_AFTER,
           value_parser = crate::fleet::parse_duration)]
     pub stale_after: u64,
+    /// Summarise hosts per group in every output: a label key (site), cpu, kernel or profile
+    #[arg(long, value_name = "KEY", value_parser = crate::fleet::groups::GroupKey::parse)]
+    pub group_by: Option<crate::fleet::groups::GroupKey>,
+    /// Exit 2 when a host has a failed finding at or above SEVERITY (as scan --fail-on)
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// Link host rows to URL (with {host} and {file}, the JSON report's name, filled in and
+    /// escaped) instead of the .html next to each JSON report
+    #[arg(long, value_name = "TEMPLATE", value_parser = crate::fleet::links::parse_template)]
+    pub report_url: Option<String>,
+    /// Table: only hosts with findings of these statuses
+    #[arg(long, value_name = "STATUS,...", value_delimiter = ',',
+          value_parser = parse_status, help_heading = "Table")]
+    pub status: Vec<crate::report::Status>,
+    /// Table: only rules matching GLOB, and hosts where one fails or warns
+    #[arg(long, value_name = "GLOB", help_heading = "Table")]
+    pub rule: Option<String>,
+    /// Table: only VMs whose name matches GLOB in the worst-VMs list
+    #[arg(long, value_name = "GLOB", help_heading = "Table")]
+    pub vm: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -407,6 +435,14 @@ fn run(cli: Cli) -> Result<i32> {
             prom: a.prom,
             stale_after: a.stale_after,
             progress: true,
+            group_by: a.group_by,
+            fail_on: a.fail_on.map(fail_on_severity),
+            report_url: a.report_url,
+            filter: crate::fleet::render::TableFilter {
+                statuses: a.status,
+                rule: a.rule,
+                vm: a.vm,
+            },
         }),
         Cmd::Completions(a) => {
             let script = crate::cli_docs::completions(a.shell);
@@ -420,19 +456,53 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+fn parse_label(s: &str) -> std::result::Result<(String, String), String> {
+    crate::labels::parse_pair(s)
+}
+
+/// What the scan runs with: each flag given on the command line, else the config file's
+/// value, else the built-in default. Labels merge, the flag's value winning per key.
+struct Effective {
+    profile: Profile,
+    waivers: Option<PathBuf>,
+    fail_on: Option<FailOn>,
+    labels: crate::labels::Labels,
+}
+
+fn effective(a: &ScanArgs, c: crate::config::Config) -> Result<Effective> {
+    use crate::config::FailOnName;
+    let profile = match a.profile {
+        Some(ProfileArg::Throughput) => Profile::Throughput,
+        Some(ProfileArg::Latency) => Profile::Latency,
+        None => c.profile.unwrap_or(Profile::Throughput),
+    };
+    let fail_on = a.fail_on.or(c.fail_on.map(|f| match f {
+        FailOnName::High => FailOn::High,
+        FailOnName::Medium => FailOn::Medium,
+        FailOnName::Low => FailOn::Low,
+    }));
+    let mut labels = c.labels;
+    labels.extend(a.labels.iter().cloned());
+    crate::labels::check(&labels).map_err(Error::Usage)?;
+    Ok(Effective {
+        profile,
+        waivers: a.waivers.clone().or(c.waivers),
+        fail_on,
+        labels,
+    })
+}
+
 fn scan(a: ScanArgs) -> Result<i32> {
-    let waivers = match &a.waivers {
+    let e = effective(&a, crate::config::load(a.config.as_deref())?)?;
+    let waivers = match &e.waivers {
         Some(p) => crate::rules::waivers::load(p)?,
         None => Vec::new(),
     };
     let started = std::time::Instant::now();
     let snap = collect::gather(&a.sources.to_sources())?;
-    let profile = match a.profile {
-        ProfileArg::Throughput => Profile::Throughput,
-        ProfileArg::Latency => Profile::Latency,
-    };
     let today = crate::util::now_rfc3339();
-    let report = crate::rules::evaluate(&snap, profile, &waivers, &today[..10]);
+    let mut report = crate::rules::evaluate(&snap, e.profile, &waivers, &today[..10]);
+    report.labels = e.labels;
     let duration = started.elapsed().as_secs_f64();
     // Something written to stdout ('-') replaces the table there.
     let json_to_stdout = [&a.json, &a.html, &a.prom, &a.junit]
@@ -451,7 +521,7 @@ fn scan(a: ScanArgs) -> Result<i32> {
         )?;
     }
     if let Some(p) = &a.junit {
-        let fail_on = a.fail_on.map(fail_on_severity);
+        let fail_on = e.fail_on.map(fail_on_severity);
         crate::util::write_output_with(p, |w| {
             crate::report::junit::write(w, &report, fail_on, Some(duration))
         })?;
@@ -465,7 +535,7 @@ fn scan(a: ScanArgs) -> Result<i32> {
             }
         }
     }
-    Ok(exit_status(&report, a.fail_on))
+    Ok(exit_status(&report, e.fail_on))
 }
 
 /// `explain ID [--report FILE]`: the rule (any case), or the rules a prefix names, or

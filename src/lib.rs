@@ -7,11 +7,13 @@
 pub mod cli;
 pub mod cli_docs;
 pub mod collect;
+pub mod config;
 pub mod error;
 pub mod file_kind;
 pub mod fix;
 pub mod fleet;
 pub mod input;
+pub mod labels;
 pub mod model;
 pub mod output;
 pub mod parse;

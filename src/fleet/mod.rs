@@ -5,10 +5,13 @@
 //! roll-up needs ([`model::HostReport`]), so 10,000 reports fit comfortably in memory. Files
 //! that are not usable reports are listed as skipped with the reason; they never abort the run.
 //!
-//! Exit status: 0 when the roll-up was rendered (even with skipped files); 1 when no usable
+//! Exit status: 0 when the roll-up was rendered (even with skipped files); 2 with
+//! `--fail-on SEVERITY` when a host has a failed finding at or above it; 1 when no usable
 //! report was found or an output could not be written.
 
+pub mod groups;
 pub mod input;
+pub mod links;
 pub mod model;
 pub mod read;
 pub mod render;
@@ -35,6 +38,14 @@ pub struct Options {
     pub stale_after: u64,
     /// Show a progress bar on stderr (only honoured when stderr is a terminal).
     pub progress: bool,
+    /// Summarise hosts per group in every output.
+    pub group_by: Option<groups::GroupKey>,
+    /// Exit 2 when a host has a failed finding at or above this severity.
+    pub fail_on: Option<crate::report::Severity>,
+    /// Link template for host reports (`{host}`, `{file}`), checked by [`links::parse_template`].
+    pub report_url: Option<String>,
+    /// Which rows the terminal table lists.
+    pub filter: render::TableFilter,
 }
 
 /// `36h`, `90m`, `2d`, `1w`, `1d12h`, `3600s` or plain seconds (`3600`).
@@ -209,7 +220,14 @@ fn to_stdout(p: &Option<PathBuf>) -> bool {
 /// Run `kvmaudit fleet`; returns the exit status.
 pub fn run(o: &Options) -> Result<i32> {
     let progress = o.progress && std::io::stderr().is_terminal();
-    let (fleet, usable) = roll_up(&o.paths, o.stale_after, crate::util::now_epoch(), progress);
+    let (mut fleet, usable) = roll_up(&o.paths, o.stale_after, crate::util::now_epoch(), progress);
+    if let Some(k) = &o.group_by {
+        groups::attach(&mut fleet, k);
+    }
+    // One stat per host for the sibling .html: only when an output shows links.
+    if o.report_url.is_some() || o.html.is_some() || o.json.is_some() || o.csv.is_some() {
+        links::attach(&mut fleet, o.report_url.as_deref(), o.html.as_deref());
+    }
     if !usable {
         for s in &fleet.skipped {
             // Paths and reasons come from the uploaded files: one bounded, escaped line each.
@@ -233,6 +251,18 @@ pub fn run(o: &Options) -> Result<i32> {
     ];
     for (path, what) in outputs {
         let Some(path) = path else { continue };
+        // The JSON of 100,000 hosts is a few hundred MB: written as it is serialized, never
+        // held whole.
+        if what == "json" {
+            if let Err(e) = crate::util::write_output_with(path, |w| render::json_to(w, &fleet)) {
+                eprintln!(
+                    "kvmaudit: error: {}",
+                    crate::safe_text::one_line(&e.to_string(), crate::safe_text::STDERR_LINE_CHARS)
+                );
+                failed = true;
+            }
+            continue;
+        }
         let bytes = match what {
             "json" => Ok(render::json(&fleet)),
             "csv" => Ok(render::csv(&fleet).into_bytes()),
@@ -248,7 +278,8 @@ pub fn run(o: &Options) -> Result<i32> {
         }
     }
     if !outputs.iter().any(|(p, _)| to_stdout(p)) {
-        let table = render::table(&fleet, crate::report::table::Style::for_stdout());
+        let table =
+            render::table_filtered(&fleet, crate::report::table::Style::for_stdout(), &o.filter);
         crate::util::write_output(Path::new("-"), table.as_bytes())?;
     }
     if !fleet.skipped.is_empty() {
@@ -264,7 +295,22 @@ pub fn run(o: &Options) -> Result<i32> {
             parts.join(", ")
         );
     }
-    Ok(if failed { 1 } else { 0 })
+    Ok(if failed { 1 } else { gate(&fleet, o.fail_on) })
+}
+
+/// `--fail-on`, as `scan` reads it: 2 when some host has a failed (not waived) finding at or
+/// above the severity, else 0. Without `--fail-on` the roll-up gates nothing.
+pub fn gate(f: &Fleet, fail_on: Option<crate::report::Severity>) -> i32 {
+    match fail_on {
+        Some(t)
+            if f.hosts
+                .iter()
+                .any(|h| h.fail_severity.is_some_and(|s| s >= t)) =>
+        {
+            2
+        }
+        _ => 0,
+    }
 }
 
 #[cfg(test)]

@@ -118,6 +118,9 @@ pub struct HostSummary {
     pub coverage: Option<f64>,
     pub counts: Counts,
     pub blockers: Vec<String>,
+    /// The report's operator labels (`scan --label`).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: crate::labels::Labels,
 }
 
 /// What the roll-up keeps of one report.
@@ -247,6 +250,14 @@ pub struct HostEntry {
     pub failing_rules: Vec<String>,
     /// Rules with warnings and no failure on this host.
     pub warning_rules: Vec<String>,
+    /// The highest severity of a failed (not waived) finding on this host: what `--fail-on`
+    /// gates on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_severity: Option<Severity>,
+    /// Where the host's HTML report is: `--report-url` filled in, or the `.html` next to its
+    /// JSON report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -254,6 +265,8 @@ pub struct RuleStat {
     pub rule: String,
     pub title: String,
     pub section: String,
+    /// The severity the rule has where it fails (else where it warns, else anywhere): a rule
+    /// whose severity depends on the profile is not "high" on hosts where it only passes.
     pub severity: Severity,
     pub weight: u32,
     pub hosts_failing: u64,
@@ -317,6 +330,12 @@ pub struct Fleet {
     pub worst_vms: Vec<WorstVm>,
     pub stale: Vec<StaleHost>,
     pub skipped: Vec<Skipped>,
+    /// What `--group-by` grouped the hosts by (`site`, `cpu`, `kernel`, `profile`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<String>,
+    /// One summary per group, most failing hosts first; empty without `--group-by`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<super::groups::GroupStat>,
 }
 
 impl Fleet {
@@ -347,10 +366,11 @@ pub struct Builder {
     pub files: usize,
 }
 
-/// One rule's counts on one host; the rule is an index into the builder's metadata.
+/// One rule's counts on one host; the rule is an index into the builder's metadata. 24 bytes
+/// (a `usize` index made it 32): a host holds one per rule, 100,000 hosts six million.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
-    rule: usize,
+    rule: u32,
     severity: Severity,
     fail: u32,
     warn: u32,
@@ -389,33 +409,36 @@ impl Builder {
     }
 
     fn intern(&mut self, rules: Vec<RuleHit>) -> Vec<Hit> {
-        rules
-            .into_iter()
-            .map(|r| {
-                let rule = match self.meta_index.get(&r.rule) {
-                    Some(&i) => i,
-                    None => {
-                        self.meta_index.insert(r.rule.clone(), self.meta.len());
-                        self.meta.push(RuleHit {
-                            fail: 0,
-                            warn: 0,
-                            unknown: 0,
-                            pass: 0,
-                            ..r.clone()
-                        });
-                        self.meta.len() - 1
-                    }
-                };
-                Hit {
-                    rule,
-                    severity: r.severity,
-                    fail: r.fail,
-                    warn: r.warn,
-                    unknown: r.unknown,
-                    pass: r.pass,
+        // Pushed into a Vec of exactly its size: `collect()` from `rules.into_iter()` may
+        // reuse the RuleHits' buffer in place (104 bytes a rule) for the 24-byte hits, and
+        // the hits live as long as the roll-up.
+        let mut hits = Vec::with_capacity(rules.len());
+        hits.extend(rules.into_iter().map(|r| {
+            let rule = match self.meta_index.get(&r.rule) {
+                Some(&i) => i,
+                None => {
+                    self.meta_index.insert(r.rule.clone(), self.meta.len());
+                    self.meta.push(RuleHit {
+                        fail: 0,
+                        warn: 0,
+                        unknown: 0,
+                        pass: 0,
+                        ..r.clone()
+                    });
+                    self.meta.len() - 1
                 }
-            })
-            .collect()
+            };
+            Hit {
+                // More than 4 billion distinct rule ids cannot be held in memory anyway.
+                rule: u32::try_from(rule).unwrap_or(u32::MAX),
+                severity: r.severity,
+                fail: r.fail,
+                warn: r.warn,
+                unknown: r.unknown,
+                pass: r.pass,
+            }
+        }));
+        hits
     }
 
     pub fn add(&mut self, mut h: HostReport) {
@@ -500,6 +523,7 @@ impl Builder {
         let conflicts = identity_conflicts(&self.hosts);
         let mut rules: Vec<RuleStat> = Vec::new();
         let mut rule_index: HashMap<String, usize> = HashMap::new();
+        let mut rule_severity: Vec<SeverityWhere> = Vec::new();
         let mut totals = FleetCounts::default();
         let mut worst: Vec<WorstVm> = Vec::new();
         let mut entries = Vec::with_capacity(self.hosts.len());
@@ -513,8 +537,11 @@ impl Builder {
             vms += h.vm_count;
             let mut failing_rules = Vec::new();
             let mut warning_rules = Vec::new();
+            let mut fail_severity: Option<Severity> = None;
             for hit in &hits {
-                let m = &meta[hit.rule];
+                let Some(m) = meta.get(hit.rule as usize) else {
+                    continue;
+                };
                 let i = *rule_index.entry(m.rule.clone()).or_insert_with(|| {
                     rules.push(RuleStat {
                         rule: m.rule.clone(),
@@ -532,13 +559,17 @@ impl Builder {
                     });
                     rules.len() - 1
                 });
+                if rule_severity.len() < rules.len() {
+                    rule_severity.resize(rules.len(), SeverityWhere::default());
+                }
+                rule_severity[i].see(hit);
                 let s = &mut rules[i];
-                s.severity = s.severity.max(hit.severity);
                 s.targets_failing += u64::from(hit.fail);
                 s.targets_warning += u64::from(hit.warn);
                 if hit.fail > 0 {
                     s.hosts_failing += 1;
                     failing_rules.push(m.rule.clone());
+                    fail_severity = fail_severity.max(Some(hit.severity));
                 } else if hit.warn > 0 {
                     s.hosts_warning += 1;
                     warning_rules.push(m.rule.clone());
@@ -596,9 +627,12 @@ impl Builder {
                 }),
                 failing_rules,
                 warning_rules,
+                fail_severity,
+                report_url: None,
             });
         }
-        for r in &mut rules {
+        for (r, w) in rules.iter_mut().zip(&rule_severity) {
+            r.severity = w.shown();
             r.weight = r.severity.weight();
             r.impact =
                 f64::from(r.weight) * (r.targets_failing as f64 + 0.5 * r.targets_warning as f64);
@@ -678,7 +712,36 @@ impl Builder {
             worst_vms: worst,
             stale,
             skipped,
+            group_by: None,
+            groups: Vec::new(),
         }
+    }
+}
+
+/// A rule's highest severity where it fails, where it warns, and anywhere.
+#[derive(Debug, Clone, Copy, Default)]
+struct SeverityWhere {
+    failing: Option<Severity>,
+    warning: Option<Severity>,
+    seen: Option<Severity>,
+}
+
+impl SeverityWhere {
+    fn see(&mut self, hit: &Hit) {
+        let s = Some(hit.severity);
+        self.seen = self.seen.max(s);
+        if hit.fail > 0 {
+            self.failing = self.failing.max(s);
+        } else if hit.warn > 0 {
+            self.warning = self.warning.max(s);
+        }
+    }
+
+    fn shown(&self) -> Severity {
+        self.failing
+            .or(self.warning)
+            .or(self.seen)
+            .unwrap_or(Severity::Info)
     }
 }
 
@@ -782,6 +845,7 @@ mod tests {
                     ..Counts::default()
                 },
                 blockers: Vec::new(),
+                labels: Default::default(),
             },
             vm_count: 0,
             vms: Vec::new(),
@@ -791,6 +855,34 @@ mod tests {
                 ..RuleHit::default()
             }],
         }
+    }
+
+    #[test]
+    fn a_hit_stays_small() {
+        // Six million of them for 100,000 hosts (benches/fleet.sh, BENCHMARKS.md).
+        assert_eq!(std::mem::size_of::<Hit>(), 24);
+    }
+
+    #[test]
+    fn the_rule_severity_is_where_it_fails() {
+        // One rule, low where it fails, high where it passes (a profile-dependent severity):
+        // the fleet shows low, and only the failing host gates on it.
+        let mut failing = host("a", 1);
+        failing.rules[0].severity = Severity::Low;
+        let mut passing = host("b", 0);
+        passing.rules[0].severity = Severity::High;
+        passing.rules[0].pass = 1;
+        let mut b = Builder::new(1_796_083_200);
+        b.add(passing);
+        b.add(failing);
+        let f = b.finish(3600);
+        assert_eq!(f.rules[0].severity, Severity::Low);
+        assert_eq!(f.rules[0].weight, Severity::Low.weight());
+        let sev = |n: &str| f.hosts.iter().find(|h| h.host == n).unwrap().fail_severity;
+        assert_eq!((sev("a"), sev("b")), (Some(Severity::Low), None));
+        assert_eq!(crate::fleet::gate(&f, Some(Severity::Medium)), 0);
+        assert_eq!(crate::fleet::gate(&f, Some(Severity::Low)), 2);
+        assert_eq!(crate::fleet::gate(&f, None), 0);
     }
 
     #[test]

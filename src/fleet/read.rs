@@ -450,6 +450,11 @@ fn summarise(path: &Path, r: Document) -> Result<HostReport, Skipped> {
         return Err(Skipped::new(path, SkipKind::Corrupt, why));
     }
     let identity = identity(path, &r.host)?;
+    // Labels become table cells, group names and Prometheus label values: only what `scan
+    // --label` accepts is rolled up.
+    let labels = r.labels.unwrap_or_default();
+    crate::labels::check(&labels)
+        .map_err(|m| Skipped::new(path, SkipKind::Corrupt, format!("labels: {m}")))?;
     let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
     // The fleet counts and ranks running VMs, as the host's own score does.
     let running: Vec<LiteVm> = r.vms.into_iter().filter(|v| v.state.is_none()).collect();
@@ -471,6 +476,9 @@ fn summarise(path: &Path, r: Document) -> Result<HostReport, Skipped> {
             .then_with(|| a.name.cmp(&b.name))
     });
     vms.truncate(VMS_PER_HOST);
+    // Collected in place from the report's VMs: without this a host of 500 VMs would keep
+    // room for 500 while it holds 25, for the whole roll-up.
+    vms.shrink_to_fit();
     let rules = match (r.rule_totals, r.findings) {
         (Some(t), _) => t.into_iter().map(RuleHit::from).collect(),
         (None, Some(f)) => rule_hits(f),
@@ -491,6 +499,7 @@ fn summarise(path: &Path, r: Document) -> Result<HostReport, Skipped> {
             coverage: finite(r.score.coverage),
             counts: r.score.counts,
             blockers: r.score.blockers,
+            labels,
         },
         vm_count,
         vms,

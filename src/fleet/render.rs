@@ -8,6 +8,7 @@ use crate::report::summary::{fmt_ratio, fmt_score, grade, STATUSES};
 use crate::report::table::{fit, Style};
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, Table, Width};
 use serde::Serialize;
+use std::io::Write as _;
 
 /// Hosts listed in the terminal table when the fleet is large (all of them up to 100).
 pub const TABLE_HOSTS: usize = 50;
@@ -15,6 +16,10 @@ pub const TABLE_HOSTS: usize = 50;
 pub const TOP_RULES: usize = 15;
 /// Hosts (worst first) in the HTML failure matrix.
 pub const MATRIX_HOSTS: usize = 200;
+/// Host rows on the HTML page (worst first): a browser lays out a few thousand rows at once;
+/// 100,000 made a page of 200 MB that none could open, and rendering it dominated the
+/// roll-up's memory. The groups, JSON and CSV cover every host.
+pub const HTML_HOSTS: usize = 5_000;
 
 /// A table in the host report's style, with a header.
 fn new_table(style: Style, header: &[&str]) -> Table {
@@ -87,8 +92,103 @@ fn age_cell(h: &HostEntry) -> String {
     }
 }
 
+/// Which rows the terminal table lists (`fleet --status`, `--rule`, `--vm`): the summary
+/// line, the groups and the other outputs always cover every host.
+#[derive(Debug, Clone, Default)]
+pub struct TableFilter {
+    /// Hosts with at least one finding of one of these statuses.
+    pub statuses: Vec<crate::report::Status>,
+    /// Rules matching this glob in the rules table; hosts where one fails or warns.
+    pub rule: Option<String>,
+    /// VMs whose name matches this glob in the worst-VMs table.
+    pub vm: Option<String>,
+}
+
+impl TableFilter {
+    fn is_empty(&self) -> bool {
+        self.statuses.is_empty() && self.rule.is_none() && self.vm.is_none()
+    }
+
+    fn rule_ok(&self, rule: &str) -> bool {
+        self.rule
+            .as_deref()
+            .map_or(true, |g| crate::rules::waivers::glob(g, rule))
+    }
+
+    fn host_ok(&self, h: &HostEntry) -> bool {
+        let c = &h.summary.counts;
+        let by_status = self.statuses.is_empty()
+            || self
+                .statuses
+                .iter()
+                .any(|&st| crate::report::summary::count_of(c, st) > 0);
+        let by_rule = self.rule.is_none()
+            || h.failing_rules
+                .iter()
+                .chain(&h.warning_rules)
+                .any(|r| self.rule_ok(r));
+        by_status && by_rule
+    }
+
+    fn vm_ok(&self, vm: &str) -> bool {
+        self.vm
+            .as_deref()
+            .map_or(true, |g| crate::rules::waivers::glob(g, vm))
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.statuses.is_empty() {
+            let s: Vec<&str> = self.statuses.iter().map(|s| s.as_str()).collect();
+            parts.push(format!("status {}", s.join(",")));
+        }
+        if let Some(r) = &self.rule {
+            parts.push(format!("rule {}", fit(r)));
+        }
+        if let Some(v) = &self.vm {
+            parts.push(format!("VM {}", fit(v)));
+        }
+        parts.join(", ")
+    }
+}
+
 /// The roll-up for a terminal.
 pub fn table(f: &Fleet, style: Style) -> String {
+    table_filtered(f, style, &TableFilter::default())
+}
+
+/// Per group (`--group-by`): hosts, failing hosts, blockers, stale, mean and worst score.
+fn groups_table(f: &Fleet, style: Style) -> String {
+    let key = f.group_by.as_deref().unwrap_or("group");
+    let mut out = heading(&format!("By {}", fit(key)), style);
+    let mut t = new_table(
+        style,
+        &[
+            key, "hosts", "failing", "block", "stale", "mean", "worst", "fail", "warn",
+        ],
+    );
+    for g in &f.groups {
+        t.add_row(vec![
+            Cell::new(fit(&g.display(key))),
+            Cell::new(g.hosts),
+            Cell::new(g.hosts_failing),
+            Cell::new(g.hosts_with_blockers),
+            Cell::new(g.stale),
+            Cell::new(fmt_score(g.mean_score)),
+            Cell::new(fmt_score(g.min_score)),
+            Cell::new(g.counts.fail),
+            Cell::new(g.counts.warn),
+        ]);
+    }
+    right(&mut t, &[1, 2, 3, 4, 5, 6, 7, 8]);
+    keep_whole(&mut t, 0, 30);
+    out.push_str(&t.to_string());
+    out.push('\n');
+    out
+}
+
+/// The roll-up for a terminal, its host, rule and VM rows filtered.
+pub fn table_filtered(f: &Fleet, style: Style, filter: &TableFilter) -> String {
     let s = &f.summary;
     let mut out = format!(
         "kvmaudit fleet: {} host(s) from {} file(s), {} skipped, {} stale (older than {}); \
@@ -113,16 +213,25 @@ pub fn table(f: &Fleet, style: Style) -> String {
         ));
     }
 
-    let limit = if f.hosts.len() > 100 {
+    if !f.groups.is_empty() {
+        out.push_str(&groups_table(f, style));
+    }
+    let hosts: Vec<&HostEntry> = f.hosts.iter().filter(|h| filter.host_ok(h)).collect();
+    let limit = if hosts.len() > 100 {
         TABLE_HOSTS
     } else {
-        f.hosts.len()
+        hosts.len()
+    };
+    let filtered = if filter.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", filter.describe())
     };
     out.push_str(&heading(
-        &if limit < f.hosts.len() {
-            format!("Hosts by score, worst {limit} of {}", f.hosts.len())
+        &if limit < hosts.len() {
+            format!("Hosts by score, worst {limit} of {}{filtered}", hosts.len())
         } else {
-            "Hosts by score".to_string()
+            format!("Hosts by score{filtered}")
         },
         style,
     ));
@@ -133,7 +242,7 @@ pub fn table(f: &Fleet, style: Style) -> String {
             "age",
         ],
     );
-    for h in f.hosts.iter().take(limit) {
+    for h in hosts.iter().take(limit) {
         t.add_row(vec![
             Cell::new(host_cell(h)),
             Cell::new(fmt_score(h.summary.score)),
@@ -157,15 +266,19 @@ pub fn table(f: &Fleet, style: Style) -> String {
     keep_whole(&mut t, 0, 30);
     out.push_str(&t.to_string());
     out.push('\n');
-    if limit < f.hosts.len() {
+    if limit < hosts.len() {
         out.push_str(&format!(
             "… {} more host(s): see --csv, --json or --html\n",
-            f.hosts.len() - limit
+            hosts.len() - limit
         ));
     }
 
     out.push_str(&heading("Top failing rules", style));
-    let failing: Vec<_> = f.failing_rules().take(TOP_RULES).collect();
+    let failing: Vec<_> = f
+        .failing_rules()
+        .filter(|r| filter.rule_ok(&r.rule))
+        .take(TOP_RULES)
+        .collect();
     if failing.is_empty() {
         out.push_str("no rule fails or warns on any host\n");
     } else {
@@ -199,7 +312,7 @@ pub fn table(f: &Fleet, style: Style) -> String {
     if !f.worst_vms.is_empty() {
         out.push_str(&heading("Worst VMs", style));
         let mut t = new_table(style, &["host", "VM", "score", "coverage", "vCPUs"]);
-        for v in f.worst_vms.iter().take(10) {
+        for v in f.worst_vms.iter().filter(|v| filter.vm_ok(&v.vm)).take(10) {
             t.add_row(vec![
                 Cell::new(fit(&v.host)),
                 Cell::new(fit(&v.vm)),
@@ -250,6 +363,14 @@ pub fn table(f: &Fleet, style: Style) -> String {
     out
 }
 
+/// Pretty JSON with a final newline, written to `w` as it is serialized.
+pub fn json_to(w: &mut dyn std::io::Write, f: &Fleet) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+    serde_json::to_writer_pretty(&mut w, f).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
 /// Pretty JSON with a final newline.
 pub fn json(f: &Fleet) -> Vec<u8> {
     let mut v = serde_json::to_vec_pretty(f).unwrap_or_default();
@@ -281,7 +402,8 @@ pub fn csv(f: &Fleet) -> String {
     let mut out = String::from(
         "host,path,generated_at,age_seconds,stale,profile,kvmaudit_version,score,host_score,\
          coverage,pass,fail,warn,info,not_applicable,unknown,waived,blockers,vms,worst_vm,\
-         worst_vm_score,failing_rules,machine_id,smbios_uuid,identity_conflict,future_dated\r\n",
+         worst_vm_score,failing_rules,machine_id,smbios_uuid,identity_conflict,future_dated,\
+         labels,report_url\r\n",
     );
     for h in &f.hosts {
         let c = &h.summary.counts;
@@ -312,6 +434,15 @@ pub fn csv(f: &Fleet) -> String {
             csv_field(h.smbios_uuid.as_deref().unwrap_or("")),
             h.identity_conflict.to_string(),
             h.future_dated.to_string(),
+            csv_field(
+                &h.summary
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            ),
+            csv_field(h.report_url.as_deref().unwrap_or("")),
         ];
         out.push_str(&fields.join(","));
         out.push_str("\r\n");
@@ -444,6 +575,40 @@ pub fn prom(f: &Fleet) -> String {
     per_host(&mut w, "kvmaudit_fleet_host_future_dated", &|h| {
         h.future_dated.then_some(1.0)
     });
+    if let Some(key) = &f.group_by {
+        let rows: Vec<(String, &super::groups::GroupStat)> =
+            f.groups.iter().map(|g| (g.display(key), g)).collect();
+        let group_metric =
+            |w: &mut Writer,
+             name: &str,
+             help: &str,
+             value: &dyn Fn(&super::groups::GroupStat) -> Option<f64>| {
+                w.family(name, "gauge", help);
+                for (g, stat) in &rows {
+                    if let Some(v) = value(stat) {
+                        w.sample(name, &[("group_by", key), ("group", g)], v);
+                    }
+                }
+            };
+        group_metric(
+            &mut w,
+            "kvmaudit_fleet_group_hosts",
+            "Hosts per group of --group-by.",
+            &|g| Some(g.hosts as f64),
+        );
+        group_metric(
+            &mut w,
+            "kvmaudit_fleet_group_failing_hosts",
+            "Hosts with a failed finding per group of --group-by.",
+            &|g| Some(g.hosts_failing as f64),
+        );
+        group_metric(
+            &mut w,
+            "kvmaudit_fleet_group_mean_score",
+            "Mean overall score per group of --group-by.",
+            &|g| g.mean_score,
+        );
+    }
     w.family(
         "kvmaudit_fleet_rule_failing_hosts",
         "gauge",
@@ -516,6 +681,27 @@ struct HostRowView<'a> {
     age: String,
     stale: bool,
     generated_at: &'a str,
+    report_url: Option<&'a str>,
+    /// `key=value` per label, for the cells.
+    labels: Vec<String>,
+    /// The same joined by line breaks (values hold no control character), for the script.
+    labels_attr: String,
+    cpu: &'a str,
+    kernel: &'a str,
+    profile: &'a str,
+}
+
+#[derive(Serialize)]
+struct GroupView {
+    group: String,
+    hosts: usize,
+    hosts_failing: usize,
+    hosts_with_blockers: usize,
+    stale: usize,
+    mean: String,
+    worst: String,
+    fail: u64,
+    warn: u64,
 }
 
 #[derive(Serialize)]
@@ -556,6 +742,7 @@ struct FleetPage<'a> {
     median: String,
     worst: String,
     hosts: Vec<HostRowView<'a>>,
+    hosts_note: String,
     top_rules: Vec<RuleView<'a>>,
     matrix_rules: Vec<&'a str>,
     matrix: Vec<MatrixRow<'a>>,
@@ -565,7 +752,17 @@ struct FleetPage<'a> {
     stale: Vec<StaleView<'a>>,
     skipped: &'a [super::model::Skipped],
     data: serde_json::Value,
+    /// Every label key of the fleet, and every `key=value` (at most [`LABEL_OPTIONS`]).
+    label_keys: Vec<&'a str>,
+    label_pairs: Vec<String>,
+    group_by: Option<&'a str>,
+    /// The page's group-by choice on opening (`label:site`, `cpu`, ...), empty for none.
+    group_default: String,
+    groups: Vec<GroupView>,
 }
+
+/// `key=value` choices in the page's label filter: more would make a select no one can use.
+pub const LABEL_OPTIONS: usize = 500;
 
 #[derive(Serialize)]
 struct StaleView<'a> {
@@ -642,9 +839,18 @@ pub fn html(f: &Fleet) -> Result<String> {
         mean: fmt_score(f.summary.mean_score),
         median: fmt_score(f.summary.median_score),
         worst: fmt_score(f.summary.min_score),
+        hosts_note: if f.hosts.len() > HTML_HOSTS {
+            format!(
+                "The {HTML_HOSTS} hosts with the lowest scores of {}; the JSON and CSV list every host.",
+                f.hosts.len()
+            )
+        } else {
+            String::new()
+        },
         hosts: f
             .hosts
             .iter()
+            .take(HTML_HOSTS)
             .map(|h| HostRowView {
                 host: &h.host,
                 id: host_id(h),
@@ -668,6 +874,23 @@ pub fn html(f: &Fleet) -> Result<String> {
                 age: fmt_age(h.age_seconds),
                 stale: h.stale,
                 generated_at: &h.generated_at,
+                report_url: h.report_url.as_deref(),
+                labels: h
+                    .summary
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
+                labels_attr: h
+                    .summary
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                cpu: h.summary.cpu.as_deref().unwrap_or(""),
+                kernel: h.summary.kernel.as_deref().unwrap_or(""),
+                profile: &h.summary.profile,
             })
             .collect(),
         top_rules: f
@@ -713,6 +936,52 @@ pub fn html(f: &Fleet) -> Result<String> {
             .collect(),
         skipped: &f.skipped,
         data,
+        label_keys: {
+            let keys: std::collections::BTreeSet<&str> = f
+                .hosts
+                .iter()
+                .flat_map(|h| h.summary.labels.keys().map(String::as_str))
+                .collect();
+            keys.into_iter().collect()
+        },
+        label_pairs: {
+            let pairs: std::collections::BTreeSet<(&str, &str)> = f
+                .hosts
+                .iter()
+                .flat_map(|h| {
+                    h.summary
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                })
+                .collect();
+            pairs
+                .into_iter()
+                .take(LABEL_OPTIONS)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect()
+        },
+        group_by: f.group_by.as_deref(),
+        group_default: match f.group_by.as_deref() {
+            None => String::new(),
+            Some(k @ ("cpu" | "kernel" | "profile")) => k.to_string(),
+            Some(k) => format!("label:{k}"),
+        },
+        groups: f
+            .groups
+            .iter()
+            .map(|g| GroupView {
+                group: g.display(f.group_by.as_deref().unwrap_or("group")),
+                hosts: g.hosts,
+                hosts_failing: g.hosts_failing,
+                hosts_with_blockers: g.hosts_with_blockers,
+                stale: g.stale,
+                mean: fmt_score(g.mean_score),
+                worst: fmt_score(g.min_score),
+                fail: g.counts.fail,
+                warn: g.counts.warn,
+            })
+            .collect(),
     };
     crate::report::html::render_template("fleet", crate::report::html::FLEET_JS, &page)
 }

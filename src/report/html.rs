@@ -20,6 +20,9 @@ use handlebars::{
 };
 use serde::Serialize;
 
+mod exec;
+pub use exec::{GUIDE_TITLE, GUIDE_VERSION};
+
 pub const REPORT_TEMPLATE: &str = include_str!("../../reports/report.html.hbs");
 pub const FLEET_TEMPLATE: &str = include_str!("../../reports/fleet.html.hbs");
 pub const STYLE: &str = include_str!("../../reports/style.css");
@@ -173,6 +176,8 @@ struct FindingView<'a> {
     rule: &'a str,
     title: &'a str,
     target: &'a str,
+    /// The VM's display name, empty for host findings: the page's VM filter matches this.
+    vm: &'a str,
     message: &'a str,
     evidence: Vec<EvidenceView<'a>>,
     show_fix: bool,
@@ -203,9 +208,21 @@ struct FixView {
 }
 
 #[derive(Serialize)]
+struct GuideView {
+    title: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
 struct PageView<'a> {
     nonce: String,
     tool: &'a super::ToolInfo,
+    guide: GuideView,
+    exec: exec::ExecSummary,
+    /// Findings the page opens on (fail, warn, unknown, blockers) and all of them.
+    attention: usize,
+    total: usize,
+    vm_names: Vec<&'a str>,
     profile: &'static str,
     generated_at: &'a str,
     host: HostView,
@@ -222,7 +239,12 @@ struct PageView<'a> {
     report: serde_json::Value,
 }
 
-fn finding_view(f: &Finding) -> FindingView<'_> {
+/// What the page opens on; report.js has the same rule.
+fn needs_attention(f: &Finding) -> bool {
+    f.blocker || matches!(f.status, Status::Fail | Status::Warn | Status::Unknown)
+}
+
+fn finding_view<'a>(report: &'a Report, f: &'a Finding) -> FindingView<'a> {
     let r = &f.remediation;
     let mut tags = Vec::new();
     if r.reboot {
@@ -251,6 +273,10 @@ fn finding_view(f: &Finding) -> FindingView<'_> {
         rule: &f.rule,
         title: &f.title,
         target: &f.target,
+        vm: f
+            .vm_index
+            .and_then(|i| report.vms.get(i))
+            .map_or("", |vm| vm.display()),
         message: &f.message,
         evidence: f
             .evidence
@@ -352,13 +378,21 @@ fn page(r: &Report) -> PageView<'_> {
                 anchor: anchor(&g.section),
                 heading: g.heading,
                 summary: parts.join(", "),
-                findings: g.findings.into_iter().map(finding_view).collect(),
+                findings: g.findings.into_iter().map(|f| finding_view(r, f)).collect(),
             }
         })
         .collect();
     PageView {
         nonce: nonce(),
         tool: &r.tool,
+        guide: GuideView {
+            title: GUIDE_TITLE,
+            version: GUIDE_VERSION,
+        },
+        exec: exec::summarise(r),
+        attention: r.results.iter().filter(|f| needs_attention(f)).count(),
+        total: r.results.len(),
+        vm_names: r.vms.iter().map(|vm| vm.display()).collect(),
         profile: r.profile.as_str(),
         generated_at: &r.generated_at,
         host: HostView {

@@ -81,6 +81,7 @@ impl Report {
             rule_totals: Vec::new(),
             results: Vec::new(),
             notes,
+            labels: Default::default(),
         }
     }
 }

@@ -286,6 +286,25 @@ pub fn render(r: &Report, duration: Option<f64>) -> String {
         ],
         1.0,
     );
+
+    // Operator labels as one info-style series, to join on (`* on() group_left(site)`): on
+    // every series they would multiply the cardinality and could collide with rule, vm, status.
+    let labels: Vec<(&str, &str)> = r
+        .labels
+        .iter()
+        .filter(|(k, v)| {
+            crate::labels::check_key(k).is_ok() && crate::labels::check_value(k, v).is_ok()
+        })
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    if !labels.is_empty() {
+        w.family(
+            "kvmaudit_labels",
+            "gauge",
+            "Always 1; labels carry the operator's labels (scan --label, the config file's [labels]).",
+        );
+        w.sample("kvmaudit_labels", &labels, 1.0);
+    }
     w.finish()
 }
 

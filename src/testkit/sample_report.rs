@@ -252,6 +252,7 @@ pub fn report(spec: &Spec) -> Report {
         rule_totals: crate::vocab::RuleTotal::of(results.iter()),
         results,
         notes: Vec::new(),
+        labels: Default::default(),
     }
 }
 

@@ -81,4 +81,8 @@ pub struct Report {
     /// What kvmaudit could not see or had to assume, in words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Operator labels (`scan --label KEY=VALUE`, the config file's `[labels]`): keys are
+    /// Prometheus label names, values printable text of at most 256 characters.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }

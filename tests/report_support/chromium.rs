@@ -5,6 +5,20 @@ use std::time::{Duration, Instant};
 
 /// Run headless Chromium with the given extra arguments on `file://PATH`; its stdout.
 pub fn chromium(profile: &Path, extra: &[String], page: &Path) -> String {
+    chromium_url(profile, extra, &format!("file://{}", page.display()))
+}
+
+/// `file://PATH#FRAGMENT` in headless Chromium: the page's state from its URL fragment.
+pub fn chromium_fragment(profile: &Path, extra: &[String], page: &Path, fragment: &str) -> String {
+    chromium_url(
+        profile,
+        extra,
+        &format!("file://{}#{fragment}", page.display()),
+    )
+}
+
+/// Run headless Chromium with the given extra arguments on `url`; its stdout.
+pub fn chromium_url(profile: &Path, extra: &[String], url: &str) -> String {
     let mut c = std::process::Command::new("chromium");
     c.args([
         "--headless",
@@ -19,7 +33,7 @@ pub fn chromium(profile: &Path, extra: &[String], page: &Path) -> String {
     ])
     .arg(format!("--user-data-dir={}", profile.display()))
     .args(extra)
-    .arg(format!("file://{}", page.display()));
+    .arg(url);
     // Into a file, not a pipe: a DOM larger than the pipe buffer would block Chromium while
     // this process waits for it to exit.
     let out_path = profile.with_extension("stdout");

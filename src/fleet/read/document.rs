@@ -27,6 +27,8 @@ pub(super) struct Document {
     pub score: LiteScore,
     pub vms: Vec<LiteVm>,
     pub rule_totals: Option<Vec<LiteTotal>>,
+    /// Operator labels, checked by the caller.
+    pub labels: Option<crate::labels::Labels>,
     /// The findings by status.
     pub tally: Tally,
     /// The findings themselves, kept only when no `rule_totals` came before them (a report
@@ -149,6 +151,7 @@ impl<'de> Visitor<'de> for DocumentVisitor {
         let mut score = None;
         let mut vms = None;
         let mut rule_totals: Option<Vec<LiteTotal>> = None;
+        let mut labels = None;
         let mut results: Option<(Tally, Option<Vec<LiteFinding>>)> = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
@@ -160,6 +163,7 @@ impl<'de> Visitor<'de> for DocumentVisitor {
                 "score" => once(&mut score, "score", &mut map)?,
                 "vms" => once(&mut vms, "vms", &mut map)?,
                 "rule_totals" => once(&mut rule_totals, "rule_totals", &mut map)?,
+                "labels" => once(&mut labels, "labels", &mut map)?,
                 "results" => {
                     if results.is_some() {
                         return Err(de::Error::duplicate_field("results"));
@@ -190,6 +194,7 @@ impl<'de> Visitor<'de> for DocumentVisitor {
                 findings
             },
             rule_totals,
+            labels,
             tally,
         })
     }
