@@ -98,6 +98,12 @@ pub enum Format {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromDetail {
+    Failing,
+    All,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailOn {
     High,
     Medium,
@@ -124,6 +130,9 @@ pub struct ScanArgs {
     /// Write a Prometheus textfile (for node_exporter) to PATH
     #[arg(long, value_name = "PATH")]
     pub prom: Option<PathBuf>,
+    /// Per-rule series in the --prom textfile: failing (every finding that is not pass) or all
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = PromDetail::Failing)]
+    pub prom_detail: PromDetail,
     /// What goes to stdout
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -202,7 +211,7 @@ fn parse_status(s: &str) -> std::result::Result<crate::report::Status, String> {
         })
 }
 
-const SCAN_AFTER_HELP: &str = "The table goes to stdout unless --format json or an output is '-'. Its width is the terminal's, else COLUMNS, else 100; it is drawn in ASCII when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8. On a terminal, a report longer than the screen prints its summary first, right after the host; piped output keeps the summary last. --status, --vm and --rule narrow the findings tables only: the summary, the exit status and the --json, --html and --prom outputs always cover every finding.
+const SCAN_AFTER_HELP: &str = "The table goes to stdout unless --format json or an output is '-'. Its width is the terminal's, else COLUMNS, else 100; it is drawn in ASCII when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8. On a terminal, a report longer than the screen prints its summary first, right after the host; piped output keeps the summary last. --status, --vm and --rule narrow the findings tables only: the summary, the exit status and the --json, --html and --prom outputs always cover every finding (the --prom textfile lists the findings that are not pass, one kvmaudit_rule_status series each, and counts the rest in kvmaudit_findings; --prom-detail all adds a series per pass finding). A scan that fails (exit 1) with --prom replaces the textfile with kvmaudit_scan_success 0, keeping the last successful scan's kvmaudit_last_scan_timestamp_seconds.
 
 Waivers (--waivers FILE) are TOML:
   [[waiver]]
@@ -405,7 +414,18 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// `scan`; when it fails and writes a --prom textfile, the textfile says so
+/// (`kvmaudit_scan_success 0`) instead of repeating the last good scan's numbers.
 fn scan(a: ScanArgs) -> Result<i32> {
+    let prom = a.prom.clone();
+    let result = scan_and_write(a);
+    if let (Err(_), Some(p)) = (&result, &prom) {
+        crate::report::prom_failure::write_failure(p);
+    }
+    result
+}
+
+fn scan_and_write(a: ScanArgs) -> Result<i32> {
     let waivers = match &a.waivers {
         Some(p) => crate::rules::waivers::load(p)?,
         None => Vec::new(),
@@ -432,7 +452,15 @@ fn scan(a: ScanArgs) -> Result<i32> {
     if let Some(p) = &a.prom {
         crate::util::write_output(
             p,
-            crate::report::prom::render(&report, Some(duration)).as_bytes(),
+            crate::report::prom::render_with(
+                &report,
+                Some(duration),
+                match a.prom_detail {
+                    PromDetail::Failing => crate::report::prom::Detail::Failing,
+                    PromDetail::All => crate::report::prom::Detail::All,
+                },
+            )
+            .as_bytes(),
         )?;
     }
     if let Some(p) = &a.junit {

@@ -7,6 +7,7 @@ pub mod html;
 pub mod junit;
 pub mod platform_note;
 pub mod prom;
+pub mod prom_failure;
 pub mod rules_doc;
 pub mod sample;
 pub mod schema;
