@@ -42,6 +42,8 @@ pub enum Cmd {
     Explain(ExplainArgs),
     /// Roll many JSON reports up into one fleet view
     Fleet(FleetArgs),
+    /// Compare two reports (or snapshots) of one host: what got better, what got worse
+    Diff(DiffArgs),
     /// Print the shell completion script for bash, zsh or fish
     Completions(CompletionsArgs),
     /// Write the man pages (kvmaudit.1 and one kvmaudit-SUBCOMMAND.1 per subcommand)
@@ -282,8 +284,10 @@ pub struct ExplainArgs {
 #[command(
     after_help = "Files that are not usable reports (corrupt, another tool's JSON, a newer \
 schema, an older report of the same host) are listed as skipped with the reason.\n\
-Exit status: 0 the roll-up was rendered, even with skipped files; 1 no usable report was found \
-or an output could not be written."
+Exit status: 0 the roll-up was rendered, even with skipped files; 2 (with --baseline) some host \
+regressed since the baseline: its score, host score or coverage dropped, it has more blockers, or \
+a rule newly fails or warns there (hosts are matched by machine-id, else SMBIOS UUID, else \
+hostname); 1 no usable report was found or an output could not be written."
 )]
 pub struct FleetArgs {
     /// JSON reports: files, directories (searched for *.json) or glob patterns
@@ -305,6 +309,37 @@ pub struct FleetArgs {
     #[arg(long, value_name = "DURATION", default_value = crate::fleet::DEFAULT_STALE_AFTER,
           value_parser = crate::fleet::parse_duration)]
     pub stale_after: u64,
+    /// Compare with the roll-up of the reports in DIR (or file, glob): hosts that regressed
+    /// since are listed, and make the exit status 2
+    #[arg(long, value_name = "DIR")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// Exit status of `diff`: 2 something regressed, 0 nothing did, 1 bad input.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Regressed means: a finding got worse (a new fail or warn, or a status that \
+moved towards fail: pass/info/waived/n/a < unknown < warn < fail, or the same status at a higher \
+severity), the overall, host or a VM's score dropped, the coverage dropped, or blockers were \
+added. Findings are matched by rule and target; a VM that is gone is listed as resolved, not \
+as a drop.\n\
+Exit status: 0 nothing regressed; 2 something regressed (cron can alert on it); 1 bad input, \
+such as files of two different hosts (by hostname, machine-id or SMBIOS UUID) without --any-host."
+)]
+pub struct DiffArgs {
+    /// The earlier report (scan --json) or snapshot (collect -o)
+    pub old: PathBuf,
+    /// The later report or snapshot
+    pub new: PathBuf,
+    /// What goes to stdout
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Compare although the two files are of different hosts
+    #[arg(long)]
+    pub any_host: bool,
+    /// Profile a snapshot is evaluated with (a report keeps its own)
+    #[arg(long, value_enum, default_value_t = ProfileArg::Throughput)]
+    pub profile: ProfileArg,
 }
 
 #[derive(Args, Debug)]
@@ -401,6 +436,17 @@ fn run(cli: Cli) -> Result<i32> {
             prom: a.prom,
             stale_after: a.stale_after,
             progress: true,
+            baseline: a.baseline,
+        }),
+        Cmd::Diff(a) => crate::diff::run(&crate::diff::Options {
+            old: a.old,
+            new: a.new,
+            json: a.format == Format::Json,
+            any_host: a.any_host,
+            profile: match a.profile {
+                ProfileArg::Throughput => Profile::Throughput,
+                ProfileArg::Latency => Profile::Latency,
+            },
         }),
         Cmd::Completions(a) => {
             let script = crate::cli_docs::completions(a.shell);
@@ -676,9 +722,14 @@ fn fix(a: FixArgs) -> Result<i32> {
 /// A JSON report written by `scan --json`, bounded in size and schema version.
 fn read_report(path: &std::path::Path) -> Result<Report> {
     let bytes = crate::input::read_input_file(path, collect::MAX_INPUT, "a kvmaudit report")?;
-    let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
+    parse_report(path, &bytes)
+}
+
+/// `bytes` (read from `path`) as a JSON report of a schema this kvmaudit understands.
+pub(crate) fn parse_report(path: &std::path::Path, bytes: &[u8]) -> Result<Report> {
+    let report: Report = serde_json::from_slice(bytes).map_err(|e| {
         // Another kvmaudit file (a fleet roll-up, a snapshot) is named as such.
-        let kind = crate::file_kind::detect(&bytes)
+        let kind = crate::file_kind::detect(bytes)
             .and_then(|k| crate::file_kind::misuse(k, crate::file_kind::FileKind::Report));
         Error::parse(
             path,

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod cli_docs;
 pub mod collect;
+pub mod diff;
 pub mod error;
 pub mod file_kind;
 pub mod fix;

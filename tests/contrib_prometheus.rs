@@ -7,7 +7,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const RULES: &str = "contrib/prometheus/kvmaudit.rules.yml";
@@ -242,44 +242,6 @@ fn tools_present() -> bool {
     common::require_tool("promtool")
 }
 
-/// The degraded copy of icx-tuned: web01's disk becomes cache=unsafe (a blocker) without
-/// mem-lock, and db01's process loses the files its placement rules read (its coverage drops).
-fn degraded_tuned(dir: &Path) -> PathBuf {
-    let root = dir.join("degraded");
-    common::hosts::copy_tree(&common::hosts::tree("icx-tuned"), &root).unwrap();
-    let mut seen = BTreeSet::new();
-    for e in std::fs::read_dir(root.join("proc")).unwrap() {
-        let p = e.unwrap().path();
-        let Ok(cmd) = std::fs::read(p.join("cmdline")) else {
-            continue;
-        };
-        let text = String::from_utf8_lossy(&cmd).into_owned();
-        if text.contains("guest=web01") {
-            let edited = text
-                .replace(
-                    "\"cache\":{\"direct\":true,\"no-flush\":false}",
-                    "\"cache\":{\"direct\":false,\"no-flush\":true}",
-                )
-                .replace("-overcommit\0mem-lock=on", "-overcommit\0mem-lock=off");
-            assert_ne!(edited, text, "the web01 fixture changed: update this edit");
-            std::fs::write(p.join("cmdline"), edited).unwrap();
-            seen.insert("web01");
-        } else if text.contains("guest=db01") {
-            for f in ["numa_maps", "status", "task", "fd", "fdinfo"] {
-                let f = p.join(f);
-                if f.is_dir() {
-                    std::fs::remove_dir_all(&f).unwrap();
-                } else {
-                    std::fs::remove_file(&f).unwrap();
-                }
-            }
-            seen.insert("db01");
-        }
-    }
-    assert_eq!(seen.len(), 2, "icx-tuned's VMs changed: {seen:?}");
-    root
-}
-
 #[test]
 fn alert_rules_fire_on_real_textfiles_under_promtool() {
     if !tools_present() {
@@ -311,7 +273,11 @@ fn alert_rules_fire_on_real_textfiles_under_promtool() {
     ));
     // The degraded scan writes the path the failed scan then replaces, as the timer does.
     let live = tmp.path().join("kvmaudit.prom");
-    let degraded = samples(&scan_prom(&degraded_tuned(tmp.path()), &live, &[]));
+    let degraded = samples(&scan_prom(
+        &common::degraded::degraded_tuned(tmp.path()),
+        &live,
+        &[],
+    ));
     let o = kvmaudit()
         .args(["scan", "--root"])
         .arg(tmp.path().join("no-such-root"))

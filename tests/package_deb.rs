@@ -80,6 +80,7 @@ fn deb_holds_binary_docs_completions_units_and_passes_lintian() {
         "rules",
         "explain",
         "fleet",
+        "diff",
         "completions",
         "man",
     ] {

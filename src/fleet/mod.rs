@@ -8,6 +8,7 @@
 //! Exit status: 0 when the roll-up was rendered (even with skipped files); 1 when no usable
 //! report was found or an output could not be written.
 
+pub mod baseline;
 pub mod input;
 pub mod model;
 pub mod read;
@@ -35,6 +36,9 @@ pub struct Options {
     pub stale_after: u64,
     /// Show a progress bar on stderr (only honoured when stderr is a terminal).
     pub progress: bool,
+    /// Reports of an earlier roll-up to compare with (`--baseline`): regressed hosts make the
+    /// exit status 2.
+    pub baseline: Option<PathBuf>,
 }
 
 /// `36h`, `90m`, `2d`, `1w`, `1d12h`, `3600s` or plain seconds (`3600`).
@@ -224,6 +228,28 @@ pub fn run(o: &Options) -> Result<i32> {
             fleet.summary.files
         )));
     }
+    let comparison = match &o.baseline {
+        Some(dir) => {
+            let (base, usable) = roll_up(
+                std::slice::from_ref(dir),
+                o.stale_after,
+                crate::util::now_epoch(),
+                false,
+            );
+            if !usable {
+                return Err(Error::Usage(format!(
+                    "fleet --baseline {}: no usable kvmaudit report there",
+                    dir.display()
+                )));
+            }
+            Some(baseline::compare(
+                &base,
+                &[dir.display().to_string()],
+                &fleet,
+            ))
+        }
+        None => None,
+    };
     let mut failed = false;
     let outputs: [(&Option<PathBuf>, &str); 4] = [
         (&o.json, "json"),
@@ -234,7 +260,10 @@ pub fn run(o: &Options) -> Result<i32> {
     for (path, what) in outputs {
         let Some(path) = path else { continue };
         let bytes = match what {
-            "json" => Ok(render::json(&fleet)),
+            "json" => Ok(match &comparison {
+                Some(c) => baseline::json(&fleet, c),
+                None => render::json(&fleet),
+            }),
             "csv" => Ok(render::csv(&fleet).into_bytes()),
             "html" => render::html(&fleet).map(String::into_bytes),
             _ => Ok(render::prom(&fleet).into_bytes()),
@@ -248,7 +277,10 @@ pub fn run(o: &Options) -> Result<i32> {
         }
     }
     if !outputs.iter().any(|(p, _)| to_stdout(p)) {
-        let table = render::table(&fleet, crate::report::table::Style::for_stdout());
+        let mut table = render::table(&fleet, crate::report::table::Style::for_stdout());
+        if let Some(c) = &comparison {
+            table.push_str(&baseline::table(c));
+        }
         crate::util::write_output(Path::new("-"), table.as_bytes())?;
     }
     if !fleet.skipped.is_empty() {
@@ -264,7 +296,14 @@ pub fn run(o: &Options) -> Result<i32> {
             parts.join(", ")
         );
     }
-    Ok(if failed { 1 } else { 0 })
+    let regressed = comparison.as_ref().is_some_and(|c| !c.regressed.is_empty());
+    Ok(if failed {
+        1
+    } else if regressed {
+        2
+    } else {
+        0
+    })
 }
 
 #[cfg(test)]
