@@ -144,6 +144,10 @@ pub struct ScanArgs {
     /// Write JUnit XML (one testsuite per guide section, one testcase per rule and target) to PATH
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// Write OSCAL assessment results (observations with the evidence, findings with the
+    /// status, referencing `kvmaudit rules --format oscal`'s controls) to PATH
+    #[arg(long, value_name = "PATH")]
+    pub oscal: Option<PathBuf>,
     #[command(flatten)]
     pub view: ViewArgs,
 }
@@ -264,8 +268,17 @@ pub struct FixArgs {
 
 #[derive(Args, Debug)]
 pub struct RulesArgs {
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// table, json (the catalogue), or oscal (an OSCAL catalog: a group per guide section, a
+    /// control per rule)
+    #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesFormat {
+    Table,
+    Json,
+    Oscal,
 }
 
 #[derive(Args, Debug)]
@@ -413,11 +426,18 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Fix(a) => fix(a),
         Cmd::Rules(a) => {
             let out = match a.format {
-                Format::Table => {
+                RulesFormat::Table => {
                     crate::report::rules_doc::table_with(crate::report::table::Style::for_stdout())
                         .into_bytes()
                 }
-                Format::Json => {
+                RulesFormat::Oscal => {
+                    let doc = crate::report::oscal::catalog(&crate::util::now_rfc3339());
+                    let mut v = serde_json::to_vec_pretty(&doc)
+                        .map_err(|e| Error::Usage(format!("cannot serialize the catalog: {e}")))?;
+                    v.push(b'\n');
+                    v
+                }
+                RulesFormat::Json => {
                     let mut v = serde_json::to_vec_pretty(crate::rules::meta::catalogue())
                         .map_err(|e| Error::Usage(format!("cannot serialize rules: {e}")))?;
                     v.push(b'\n');
@@ -486,7 +506,7 @@ fn scan_and_write(a: ScanArgs) -> Result<i32> {
     let report = crate::rules::evaluate(&snap, profile, &waivers, &today[..10]);
     let duration = started.elapsed().as_secs_f64();
     // Something written to stdout ('-') replaces the table there.
-    let json_to_stdout = [&a.json, &a.html, &a.prom, &a.junit]
+    let json_to_stdout = [&a.json, &a.html, &a.prom, &a.junit, &a.oscal]
         .iter()
         .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
     if let Some(p) = &a.json {
@@ -513,6 +533,13 @@ fn scan_and_write(a: ScanArgs) -> Result<i32> {
         let fail_on = a.fail_on.map(fail_on_severity);
         crate::util::write_output_with(p, |w| {
             crate::report::junit::write(w, &report, fail_on, Some(duration))
+        })?;
+    }
+    if let Some(p) = &a.oscal {
+        let doc = crate::report::oscal::assessment_results(&report);
+        crate::util::write_output_with(p, |w| {
+            serde_json::to_writer_pretty(&mut *w, &doc)?;
+            w.write_all(b"\n")
         })?;
     }
     if !json_to_stdout {

@@ -5,6 +5,7 @@
 pub mod host_block;
 pub mod html;
 pub mod junit;
+pub mod oscal;
 pub mod platform_note;
 pub mod prom;
 pub mod prom_failure;
