@@ -196,3 +196,65 @@ fn assessment_results_load_in_trestle_and_validate_against_nist_schemas() {
         "the schema check rejects nothing"
     );
 }
+
+/// A VM named with a newline, padding and a control character: its findings' target props stay
+/// valid OSCAL strings, so the whole document still validates.
+#[test]
+fn hostile_vm_names_keep_the_document_valid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let argv = tmp.path().join("evil.cmdline");
+    std::fs::write(
+        &argv,
+        b"/usr/bin/qemu-system-x86_64\0-name\0guest= web\nprod\x07 \0-machine\0pc-q35-8.2,accel=kvm\0-m\x002048\0",
+    )
+    .unwrap();
+    let ar = tmp.path().join("ar.json");
+    let o = kvmaudit()
+        .arg("scan")
+        .arg("--qemu-argv")
+        .arg(&argv)
+        .arg("--oscal")
+        .arg(&ar)
+        .output()
+        .unwrap();
+    assert!(matches!(o.status.code(), Some(0) | Some(2)), "{o:?}");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&ar).unwrap()).unwrap();
+    let targets: Vec<String> = doc["assessment-results"]["results"][0]["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| o["props"].as_array().unwrap().clone())
+        .filter(|p| p["name"] == "target")
+        .map(|p| p["value"].as_str().unwrap().to_string())
+        .collect();
+    assert!(targets.iter().any(|t| t.starts_with("vm:")), "{targets:?}");
+    assert!(
+        targets
+            .iter()
+            .all(|t| t == t.trim() && !t.contains(['\n', '\u{7}'])),
+        "{targets:?}"
+    );
+    if !python_ready() {
+        return;
+    }
+    let cat = tmp.path().join("catalog.json");
+    std::fs::write(&cat, serde_json::to_vec_pretty(&catalog()).unwrap()).unwrap();
+    let support = common::repo().join("tests/oscal_support");
+    let out = Command::new("python3")
+        .arg(support.join("check.py"))
+        .arg(&support)
+        .arg(&cat)
+        .arg(&ar)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["schema_errors"]["assessment_results"],
+        serde_json::json!([])
+    );
+}

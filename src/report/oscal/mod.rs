@@ -53,6 +53,26 @@ fn token(s: &str) -> String {
     }
 }
 
+/// A value for OSCAL's `string` type (props, remarks): one line, no leading or trailing
+/// whitespace, not empty. Targets carry VM names, which are hostile: a newline or a padded name
+/// would make the whole document fail the schema.
+fn line(s: &str) -> String {
+    let one: String = s
+        .chars()
+        .map(|c| {
+            if c.is_control() || c.is_whitespace() {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    match one.trim() {
+        "" => "-".to_string(),
+        t => t.to_string(),
+    }
+}
+
 fn metadata(title: &str, when: &str) -> Value {
     json!({
         "title": title,
@@ -87,7 +107,7 @@ pub fn catalog(when: &str) -> Value {
                         "id": token(&r.id),
                         "title": r.title,
                         "props": [
-                            {"name": "label", "value": r.id},
+                            {"name": "label", "value": line(&r.id)},
                             {"name": "severity", "ns": NS, "value": r.severity.as_str()},
                         ],
                         "parts": [
@@ -156,7 +176,7 @@ pub fn assessment_results(r: &Report) -> Value {
             "description": if f.message.is_empty() { f.title.to_string() } else { f.message.clone() },
             "props": [
                 {"name": "status", "ns": NS, "value": f.status.as_str()},
-                {"name": "target", "ns": NS, "value": f.target},
+                {"name": "target", "ns": NS, "value": line(&f.target)},
             ],
             "methods": ["TEST"],
             "collected": r.generated_at,
@@ -168,7 +188,7 @@ pub fn assessment_results(r: &Report) -> Value {
         let Some(st) = state(f.status) else { continue };
         let mut status = json!({"state": st, "reason": token(f.status.as_str())});
         if let Some(w) = &f.waiver {
-            status["remarks"] = Value::String(format!("waived: {}", w.reason));
+            status["remarks"] = Value::String(format!("waived: {}", line(&w.reason)));
         }
         findings.push(json!({
             "uuid": uuid5::of(&format!("finding:{key}")),
@@ -177,7 +197,7 @@ pub fn assessment_results(r: &Report) -> Value {
             "props": [
                 {"name": "status", "ns": NS, "value": f.status.as_str()},
                 {"name": "severity", "ns": NS, "value": f.severity.as_str()},
-                {"name": "target", "ns": NS, "value": f.target},
+                {"name": "target", "ns": NS, "value": line(&f.target)},
             ],
             "target": {
                 "type": "objective-id",
@@ -231,5 +251,7 @@ mod tests {
         assert_eq!(token("host.thp"), "host.thp");
         assert_eq!(token("1x y"), "_1x_y");
         assert_eq!(group_id("2.1, 5"), "section-2.1--5");
+        assert_eq!(line(" vm:a\nb\u{7}c "), "vm:a b c");
+        assert_eq!(line(" \n"), "-");
     }
 }
