@@ -42,6 +42,8 @@ pub enum Cmd {
     Explain(ExplainArgs),
     /// Roll many JSON reports up into one fleet view
     Fleet(FleetArgs),
+    /// Compare two reports (or snapshots) of one host: what got better, what got worse
+    Diff(DiffArgs),
     /// Print the shell completion script for bash, zsh or fish
     Completions(CompletionsArgs),
     /// Write the man pages (kvmaudit.1 and one kvmaudit-SUBCOMMAND.1 per subcommand)
@@ -113,6 +115,12 @@ pub enum Format {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromDetail {
+    Failing,
+    All,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailOn {
     High,
     Medium,
@@ -147,6 +155,9 @@ pub struct ScanArgs {
     /// Write a Prometheus textfile (for node_exporter) to PATH
     #[arg(long, value_name = "PATH")]
     pub prom: Option<PathBuf>,
+    /// Per-rule series in the --prom textfile: failing (every finding that is not pass) or all
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = PromDetail::Failing)]
+    pub prom_detail: PromDetail,
     /// What goes to stdout
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -156,6 +167,10 @@ pub struct ScanArgs {
     /// Write JUnit XML (one testsuite per guide section, one testcase per rule and target) to PATH
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// Write OSCAL assessment results (observations with the evidence, findings with the
+    /// status, referencing `kvmaudit rules --format oscal`'s controls) to PATH
+    #[arg(long, value_name = "PATH")]
+    pub oscal: Option<PathBuf>,
     #[command(flatten)]
     pub view: ViewArgs,
 }
@@ -225,7 +240,7 @@ fn parse_status(s: &str) -> std::result::Result<crate::report::Status, String> {
         })
 }
 
-const SCAN_AFTER_HELP: &str = "The table goes to stdout unless --format json or an output is '-'. Its width is the terminal's, else COLUMNS, else 100; it is drawn in ASCII when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8. On a terminal, a report longer than the screen prints its summary first, right after the host; piped output keeps the summary last. --status, --vm and --rule narrow the findings tables only: the summary, the exit status and the --json, --html and --prom outputs always cover every finding.
+const SCAN_AFTER_HELP: &str = "The table goes to stdout unless --format json or an output is '-'. Its width is the terminal's, else COLUMNS, else 100; it is drawn in ASCII when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8. On a terminal, a report longer than the screen prints its summary first, right after the host; piped output keeps the summary last. --status, --vm and --rule narrow the findings tables only: the summary, the exit status and the --json, --html and --prom outputs always cover every finding (the --prom textfile lists the findings that are not pass, one kvmaudit_rule_status series each, and counts the rest in kvmaudit_findings; --prom-detail all adds a series per pass finding). A scan that fails (exit 1) with --prom replaces the textfile with kvmaudit_scan_success 0, keeping the last successful scan's kvmaudit_last_scan_timestamp_seconds.
 
 Waivers (--waivers FILE) are TOML:
   [[waiver]]
@@ -276,8 +291,17 @@ pub struct FixArgs {
 
 #[derive(Args, Debug)]
 pub struct RulesArgs {
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// table, json (the catalogue), or oscal (an OSCAL catalog: a group per guide section, a
+    /// control per rule)
+    #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesFormat {
+    Table,
+    Json,
+    Oscal,
 }
 
 #[derive(Args, Debug)]
@@ -296,8 +320,10 @@ pub struct ExplainArgs {
 #[command(
     after_help = "Files that are not usable reports (corrupt, another tool's JSON, a newer \
 schema, an older report of the same host) are listed as skipped with the reason.\n\
-Exit status: 0 the roll-up was rendered, even with skipped files; 1 no usable report was found \
-or an output could not be written."
+Exit status: 0 the roll-up was rendered, even with skipped files; 2 (with --baseline) some host \
+regressed since the baseline: its score, host score or coverage dropped, it has more blockers, or \
+a rule newly fails or warns there (hosts are matched by machine-id, else SMBIOS UUID, else \
+hostname); 1 no usable report was found or an output could not be written."
 )]
 pub struct FleetArgs {
     /// JSON reports: files, directories (searched for *.json) or glob patterns
@@ -339,6 +365,37 @@ pub struct FleetArgs {
     /// Table: only VMs whose name matches GLOB in the worst-VMs list
     #[arg(long, value_name = "GLOB", help_heading = "Table")]
     pub vm: Option<String>,
+    /// Compare with the roll-up of the reports in DIR (or file, glob): hosts that regressed
+    /// since are listed, and make the exit status 2
+    #[arg(long, value_name = "DIR")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// Exit status of `diff`: 2 something regressed, 0 nothing did, 1 bad input.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Regressed means: a finding got worse (a new fail or warn, or a status that \
+moved towards fail: pass/info/waived/n/a < unknown < warn < fail, or the same status at a higher \
+severity), the overall, host or a VM's score dropped, the coverage dropped, or blockers were \
+added. Findings are matched by rule and target; a VM that is gone is listed as resolved, not \
+as a drop.\n\
+Exit status: 0 nothing regressed; 2 something regressed (cron can alert on it); 1 bad input, \
+such as files of two different hosts (by hostname, machine-id or SMBIOS UUID) without --any-host."
+)]
+pub struct DiffArgs {
+    /// The earlier report (scan --json) or snapshot (collect -o)
+    pub old: PathBuf,
+    /// The later report or snapshot
+    pub new: PathBuf,
+    /// What goes to stdout
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Compare although the two files are of different hosts
+    #[arg(long)]
+    pub any_host: bool,
+    /// Profile a snapshot is evaluated with (a report keeps its own)
+    #[arg(long, value_enum, default_value_t = ProfileArg::Throughput)]
+    pub profile: ProfileArg,
 }
 
 #[derive(Args, Debug)]
@@ -412,11 +469,18 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Fix(a) => fix(a),
         Cmd::Rules(a) => {
             let out = match a.format {
-                Format::Table => {
+                RulesFormat::Table => {
                     crate::report::rules_doc::table_with(crate::report::table::Style::for_stdout())
                         .into_bytes()
                 }
-                Format::Json => {
+                RulesFormat::Oscal => {
+                    let doc = crate::report::oscal::catalog(&crate::util::now_rfc3339());
+                    let mut v = serde_json::to_vec_pretty(&doc)
+                        .map_err(|e| Error::Usage(format!("cannot serialize the catalog: {e}")))?;
+                    v.push(b'\n');
+                    v
+                }
+                RulesFormat::Json => {
                     let mut v = serde_json::to_vec_pretty(crate::rules::meta::catalogue())
                         .map_err(|e| Error::Usage(format!("cannot serialize rules: {e}")))?;
                     v.push(b'\n');
@@ -442,6 +506,17 @@ fn run(cli: Cli) -> Result<i32> {
                 statuses: a.status,
                 rule: a.rule,
                 vm: a.vm,
+            },
+            baseline: a.baseline,
+        }),
+        Cmd::Diff(a) => crate::diff::run(&crate::diff::Options {
+            old: a.old,
+            new: a.new,
+            json: a.format == Format::Json,
+            any_host: a.any_host,
+            profile: match a.profile {
+                ProfileArg::Throughput => Profile::Throughput,
+                ProfileArg::Latency => Profile::Latency,
             },
         }),
         Cmd::Completions(a) => {
@@ -492,7 +567,18 @@ fn effective(a: &ScanArgs, c: crate::config::Config) -> Result<Effective> {
     })
 }
 
+/// `scan`; when it fails and writes a --prom textfile, the textfile says so
+/// (`kvmaudit_scan_success 0`) instead of repeating the last good scan's numbers.
 fn scan(a: ScanArgs) -> Result<i32> {
+    let prom = a.prom.clone();
+    let result = scan_and_write(a);
+    if let (Err(_), Some(p)) = (&result, &prom) {
+        crate::report::prom_failure::write_failure(p);
+    }
+    result
+}
+
+fn scan_and_write(a: ScanArgs) -> Result<i32> {
     let e = effective(&a, crate::config::load(a.config.as_deref())?)?;
     let waivers = match &e.waivers {
         Some(p) => crate::rules::waivers::load(p)?,
@@ -505,7 +591,7 @@ fn scan(a: ScanArgs) -> Result<i32> {
     report.labels = e.labels;
     let duration = started.elapsed().as_secs_f64();
     // Something written to stdout ('-') replaces the table there.
-    let json_to_stdout = [&a.json, &a.html, &a.prom, &a.junit]
+    let json_to_stdout = [&a.json, &a.html, &a.prom, &a.junit, &a.oscal]
         .iter()
         .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
     if let Some(p) = &a.json {
@@ -517,13 +603,28 @@ fn scan(a: ScanArgs) -> Result<i32> {
     if let Some(p) = &a.prom {
         crate::util::write_output(
             p,
-            crate::report::prom::render(&report, Some(duration)).as_bytes(),
+            crate::report::prom::render_with(
+                &report,
+                Some(duration),
+                match a.prom_detail {
+                    PromDetail::Failing => crate::report::prom::Detail::Failing,
+                    PromDetail::All => crate::report::prom::Detail::All,
+                },
+            )
+            .as_bytes(),
         )?;
     }
     if let Some(p) = &a.junit {
         let fail_on = e.fail_on.map(fail_on_severity);
         crate::util::write_output_with(p, |w| {
             crate::report::junit::write(w, &report, fail_on, Some(duration))
+        })?;
+    }
+    if let Some(p) = &a.oscal {
+        let doc = crate::report::oscal::assessment_results(&report);
+        crate::util::write_output_with(p, |w| {
+            serde_json::to_writer_pretty(&mut *w, &doc)?;
+            w.write_all(b"\n")
         })?;
     }
     if !json_to_stdout {
@@ -742,9 +843,14 @@ fn fix(a: FixArgs) -> Result<i32> {
 /// A JSON report written by `scan --json`, bounded in size and schema version.
 fn read_report(path: &std::path::Path) -> Result<Report> {
     let bytes = crate::input::read_input_file(path, collect::MAX_INPUT, "a kvmaudit report")?;
-    let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
+    parse_report(path, &bytes)
+}
+
+/// `bytes` (read from `path`) as a JSON report of a schema this kvmaudit understands.
+pub(crate) fn parse_report(path: &std::path::Path, bytes: &[u8]) -> Result<Report> {
+    let report: Report = serde_json::from_slice(bytes).map_err(|e| {
         // Another kvmaudit file (a fleet roll-up, a snapshot) is named as such.
-        let kind = crate::file_kind::detect(&bytes)
+        let kind = crate::file_kind::detect(bytes)
             .and_then(|k| crate::file_kind::misuse(k, crate::file_kind::FileKind::Report));
         Error::parse(
             path,

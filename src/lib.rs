@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cli_docs;
 pub mod collect;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod file_kind;
 pub mod fix;

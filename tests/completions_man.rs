@@ -122,13 +122,14 @@ fn unknown_shell_is_a_usage_error() {
     );
 }
 
-const SUBCOMMANDS: [&str; 8] = [
+const SUBCOMMANDS: [&str; 9] = [
     "scan",
     "collect",
     "fix",
     "rules",
     "explain",
     "fleet",
+    "diff",
     "completions",
     "man",
 ];

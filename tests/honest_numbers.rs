@@ -87,7 +87,10 @@ fn a_score_from_little_evidence_is_insufficient_evidence_everywhere() {
     assert!(nr > 0.5, "{score}");
     let pct = format!("; {:.0}% not readable here", nr * 100.0);
     assert!(table.contains(&pct), "{pct}\n{table}");
-    assert!(!table.contains("guest-side"), "no guest share to name\n{table}");
+    assert!(
+        !table.contains("guest-side"),
+        "no guest share to name\n{table}"
+    );
     let series = format!("kvmaudit_unevaluated_ratio{{reason=\"not_readable\"}} {nr:.3}\n");
     assert!(prom.contains(&series), "{series}\n{prom}");
 }
@@ -107,7 +110,10 @@ fn a_well_evidenced_host_keeps_its_grade_and_names_guest_rules_as_not_evaluated(
     // guest-side share, not a "0% not readable".
     assert_eq!(score["not_readable"].as_f64().unwrap(), 0.0, "{score}");
     let flat = table.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(flat.contains("3% guest-side (judged only by a scan inside the guests)"), "{flat}");
+    assert!(
+        flat.contains("3% guest-side (judged only by a scan inside the guests)"),
+        "{flat}"
+    );
     assert!(!flat.contains("not readable here"), "{flat}");
     assert_eq!(
         json["host"].get("platform_note"),

@@ -11,17 +11,6 @@ target=${CARGO_TARGET_DIR:-target}
 if [ -z "${KVMAUDIT_DEB_NO_BUILD:-}" ]; then
   cargo build --locked --release --bin kvmaudit
 fi
-bin=$target/release/kvmaudit
 # Under target/release/: cargo-deb maps that prefix of an asset to the real target directory.
-assets=$target/release/deb-assets
-rm -rf "$assets"
-mkdir -p "$assets/completions" "$assets/systemd"
-"$bin" man --dir "$assets/man"
-gzip -9n "$assets"/man/*.1
-"$bin" completions bash >"$assets/completions/kvmaudit"
-"$bin" completions zsh >"$assets/completions/_kvmaudit"
-"$bin" completions fish >"$assets/completions/kvmaudit.fish"
-sed 's#/usr/local/bin/kvmaudit#/usr/bin/kvmaudit#g' contrib/systemd/kvmaudit.service \
-  >"$assets/systemd/kvmaudit.service"
-cp contrib/systemd/kvmaudit.timer "$assets/systemd/kvmaudit.timer"
+contrib/package-assets.sh "$target/release/kvmaudit" "$target/release/pkg-assets"
 cargo deb --no-build --locked "$@"

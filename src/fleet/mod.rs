@@ -9,6 +9,7 @@
 //! `--fail-on SEVERITY` when a host has a failed finding at or above it; 1 when no usable
 //! report was found or an output could not be written.
 
+pub mod baseline;
 pub mod groups;
 pub mod input;
 pub mod links;
@@ -46,6 +47,9 @@ pub struct Options {
     pub report_url: Option<String>,
     /// Which rows the terminal table lists.
     pub filter: render::TableFilter,
+    /// Reports of an earlier roll-up to compare with (`--baseline`): regressed hosts make the
+    /// exit status 2.
+    pub baseline: Option<PathBuf>,
 }
 
 /// `36h`, `90m`, `2d`, `1w`, `1d12h`, `3600s` or plain seconds (`3600`).
@@ -242,6 +246,28 @@ pub fn run(o: &Options) -> Result<i32> {
             fleet.summary.files
         )));
     }
+    let comparison = match &o.baseline {
+        Some(dir) => {
+            let (base, usable) = roll_up(
+                std::slice::from_ref(dir),
+                o.stale_after,
+                crate::util::now_epoch(),
+                false,
+            );
+            if !usable {
+                return Err(Error::Usage(format!(
+                    "fleet --baseline {}: no usable kvmaudit report there",
+                    dir.display()
+                )));
+            }
+            Some(baseline::compare(
+                &base,
+                &[dir.display().to_string()],
+                &fleet,
+            ))
+        }
+        None => None,
+    };
     let mut failed = false;
     let outputs: [(&Option<PathBuf>, &str); 4] = [
         (&o.json, "json"),
@@ -253,7 +279,7 @@ pub fn run(o: &Options) -> Result<i32> {
         let Some(path) = path else { continue };
         // The JSON of 100,000 hosts is a few hundred MB: written as it is serialized, never
         // held whole.
-        if what == "json" {
+        if what == "json" && comparison.is_none() {
             if let Err(e) = crate::util::write_output_with(path, |w| render::json_to(w, &fleet)) {
                 eprintln!(
                     "kvmaudit: error: {}",
@@ -264,7 +290,10 @@ pub fn run(o: &Options) -> Result<i32> {
             continue;
         }
         let bytes = match what {
-            "json" => Ok(render::json(&fleet)),
+            "json" => Ok(match &comparison {
+                Some(c) => baseline::json(&fleet, c),
+                None => render::json(&fleet),
+            }),
             "csv" => Ok(render::csv(&fleet).into_bytes()),
             "html" => render::html(&fleet).map(String::into_bytes),
             _ => Ok(render::prom(&fleet).into_bytes()),
@@ -280,6 +309,10 @@ pub fn run(o: &Options) -> Result<i32> {
     if !outputs.iter().any(|(p, _)| to_stdout(p)) {
         let table =
             render::table_filtered(&fleet, crate::report::table::Style::for_stdout(), &o.filter);
+        let mut table = table;
+        if let Some(c) = &comparison {
+            table.push_str(&baseline::table(c));
+        }
         crate::util::write_output(Path::new("-"), table.as_bytes())?;
     }
     if !fleet.skipped.is_empty() {
@@ -295,7 +328,14 @@ pub fn run(o: &Options) -> Result<i32> {
             parts.join(", ")
         );
     }
-    Ok(if failed { 1 } else { gate(&fleet, o.fail_on) })
+    let regressed = comparison.as_ref().is_some_and(|c| !c.regressed.is_empty());
+    Ok(if failed {
+        1
+    } else if regressed {
+        2
+    } else {
+        gate(&fleet, o.fail_on)
+    })
 }
 
 /// `--fail-on`, as `scan` reads it: 2 when some host has a failed (not waived) finding at or

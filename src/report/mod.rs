@@ -6,8 +6,10 @@
 pub mod host_block;
 pub mod html;
 pub mod junit;
+pub mod oscal;
 pub mod platform_note;
 pub mod prom;
+pub mod prom_failure;
 pub mod rules_doc;
 /// Old path of [`crate::testkit::sample_report`], for tests written against it.
 #[cfg(any(test, feature = "test-support"))]

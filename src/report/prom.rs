@@ -87,8 +87,27 @@ impl Writer {
     }
 }
 
-/// The textfile of one report. `duration` is how long the scan took, when measured.
+/// Which findings get a `kvmaudit_rule_status` series (`scan --prom-detail`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Only findings that are not `pass`: a tuned host writes a handful of series instead of
+    /// one per rule and target (~164), which at fleet scale (10,000 hosts) is the difference
+    /// between thousands and millions of series in Prometheus.
+    #[default]
+    Failing,
+    /// Every rule and target, pass included.
+    All,
+}
+
+/// The textfile of one report with every rule's series (`--prom-detail all`). `duration` is how
+/// long the scan took, when measured.
 pub fn render(r: &Report, duration: Option<f64>) -> String {
+    render_with(r, duration, Detail::All)
+}
+
+/// The textfile of one report; `detail` chooses which per-rule series are written (the summary
+/// families are always complete).
+pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String {
     let mut w = Writer::new();
 
     if let Some(note) = &r.host.platform_note {
@@ -218,8 +237,8 @@ pub fn render(r: &Report, duration: Option<f64>) -> String {
         "kvmaudit_rule_status",
         "gauge",
         "One series per rule and target, always 1; the verdict is the status label (pass, fail, \
-         warn, info, not_applicable, unknown, waived). Alert on \
-         kvmaudit_rule_status{status=\"fail\"}.",
+         warn, info, not_applicable, unknown, waived). Pass findings are left out unless the scan \
+         ran with --prom-detail all. Alert on kvmaudit_rule_status{status=\"fail\"}.",
     );
     let mut per: BTreeMap<(&str, &str), (Status, Severity)> = BTreeMap::new();
     for f in &r.results {
@@ -231,7 +250,10 @@ pub fn render(r: &Report, duration: Option<f64>) -> String {
             })
             .or_insert((f.status, f.severity));
     }
-    for ((rule, target), (status, severity)) in &per {
+    let shown = per
+        .iter()
+        .filter(|(_, (status, _))| detail == Detail::All || *status != Status::Pass);
+    for ((rule, target), (status, severity)) in shown {
         w.sample(
             "kvmaudit_rule_status",
             &[
@@ -254,14 +276,7 @@ pub fn render(r: &Report, duration: Option<f64>) -> String {
     w.family("kvmaudit_vms", "gauge", "QEMU VMs found by the last scan.");
     w.sample("kvmaudit_vms", &[], r.vms.len() as f64);
 
-    w.family(
-        "kvmaudit_last_scan_timestamp_seconds",
-        "gauge",
-        "When the report was generated, in seconds since the Unix epoch.",
-    );
-    if let Some(t) = crate::util::parse_rfc3339(&r.generated_at) {
-        w.sample("kvmaudit_last_scan_timestamp_seconds", &[], t as f64);
-    }
+    super::prom_failure::success_families(&mut w, crate::util::parse_rfc3339(&r.generated_at));
 
     w.family(
         "kvmaudit_scan_duration_seconds",
@@ -341,7 +356,7 @@ mod tests {
                 assert_eq!(fields.len(), n, "{line}");
             }
         }
-        assert_eq!(families, 10);
+        assert_eq!(families, 11);
         assert!(text.contains("target=\"vm:we\\\"ird\\\\name\\nx\""));
         assert!(text.contains("kvmaudit_scan_duration_seconds 1.25\n"));
         assert!(text.contains("kvmaudit_last_scan_timestamp_seconds 1795694400\n"));

@@ -64,6 +64,7 @@ pub fn scan_report<S: AsRef<OsStr>>(args: &[S]) -> Value {
 
 pub mod bounded;
 pub mod catalogue;
+pub mod degraded;
 pub mod expected;
 pub mod hosts;
 pub mod libvirt_args;
