@@ -84,7 +84,7 @@ fn metadata(title: &str, when: &str) -> Value {
 
 /// The rule catalogue as an OSCAL catalog. `when` is its last-modified time (RFC 3339).
 pub fn catalog(when: &str) -> Value {
-    let rules = crate::rules::meta::catalogue();
+    let rules = crate::vocab::catalogue::catalogue();
     let mut sections: Vec<&str> = Vec::new();
     for r in rules {
         if !sections.contains(&r.section.as_str()) {
