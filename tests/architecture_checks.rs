@@ -289,3 +289,96 @@ fn tree_scan_catches_a_planted_file() {
         [("numa/x.rs".to_string(), "blk".to_string())]
     );
 }
+
+// ---- the fix planner reads typed data, not prose (issue 11 item 3) ----------------------------
+
+/// The methods src/fix may call on a `.message` directly: copy it whole or ask whether it is
+/// empty. Any other (`split`, `parse`, `strip_prefix`, `contains`, `starts_with`, `as_str`
+/// then one of those, ...) reads the prose back; so does binding it to a name
+/// (`let m = &f.message;` then `m.contains(..)`) and comparing or slicing it.
+const MESSAGE_METHODS: &[&str] = &["clone", "is_empty"];
+
+/// Uses of `.message` in `code` (comments and string contents already removed) that do more
+/// than pass the message on whole, write it or check it for emptiness.
+fn message_parsing(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    for (at, _) in code.match_indices(".message") {
+        let rest = &code[at + ".message".len()..];
+        if rest.starts_with(ident) {
+            continue; // `.messages`, `.message_id`: another name
+        }
+        let rest = rest.trim_start();
+        let ok = if let Some(m) = rest.strip_prefix('.') {
+            let name: String = m.trim_start().chars().take_while(|c| ident(*c)).collect();
+            MESSAGE_METHODS.contains(&name.as_str())
+        } else {
+            // Passed on whole (an argument, a field value, a format argument) or assigned.
+            rest.starts_with([')', ',', '}']) || (rest.starts_with('=') && !rest.starts_with("=="))
+        };
+        if !ok {
+            let line = code[..at].matches('\n').count() + 1;
+            let snippet: String = code[at..]
+                .chars()
+                .take_while(|c| *c != '\n')
+                .take(60)
+                .collect();
+            out.push(format!("line {line}: {snippet}"));
+        }
+    }
+    out
+}
+
+/// src/fix/** never parses a finding's message: what a fix needs, the check states as typed
+/// data (`Datum`), and the planner reads that.
+#[test]
+fn fix_planner_parses_no_message() {
+    let mut wrong = Vec::new();
+    for file in rust_files(&repo().join("src/fix")) {
+        let src = std::fs::read_to_string(&file).unwrap();
+        for hit in message_parsing(&code_only(&src)) {
+            wrong.push(format!("{}: {hit}", file.display()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "src/fix reads a finding's message back; give the check a Datum instead:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn message_detector_catches_prose_parsing() {
+    for planted in [
+        // What the planner did before the typed data (issue 11 item 3).
+        "let m = &report.results[0]\n    .message;\nif m.contains(\"CPU overcommitted: no\") {}",
+        "let is_set = |opt: &str| f.message.starts_with(opt);",
+        "let n: u32 = f.message.split(' ').nth(2)?.parse().ok()?;",
+        "f.message.strip_prefix(\"≥ \")",
+        "f.message . contains(\"x\")",
+        "f.message.as_str().parse::<u32>()",
+        "if f.message == \"x\" {}",
+        "&f.message[3..]",
+    ] {
+        assert!(
+            !message_parsing(&code_only(planted)).is_empty(),
+            "not caught: {planted}"
+        );
+    }
+    for fine in [
+        "quote::xml_comment(&f.message),",
+        "message: f.message.clone(),",
+        "if !c.message.is_empty() {",
+        "f.message = \"cpu-pm=on\".into();",
+        "format!(\"{}: {}\", c.target, c.message)",
+        "x.messages.split(',')",
+        "// f.message.split(',') in a comment",
+        "let s = \"f.message.contains(x)\";",
+    ] {
+        assert_eq!(
+            message_parsing(&code_only(fine)),
+            Vec::<String>::new(),
+            "{fine}"
+        );
+    }
+}

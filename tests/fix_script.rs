@@ -2385,11 +2385,27 @@ fn every_automatable_rule_has_a_builder_that_yields_a_step() {
     vm.label = None;
     vm.libvirt = true;
     vm.guest_numa_nodes = None;
+    vm.vcpus = Some(4);
     report.vms.push(vm);
-    let mut f = synthetic("qemu.numa.vm-placement", "vm:placed", Status::Warn);
-    f.vm_index = Some(report.vms.len() - 1);
-    f.data.push(Datum::NumaNode { node: 1 });
-    report.results.push(f);
+    let placed = report.vms.len() - 1;
+    // Its findings, with the targets and typed data the checks state: the device ids are
+    // libvirt's aliases (virtio-diskN, netN), which select the device for virt-xml.
+    for (rule, target, node) in [
+        ("qemu.numa.vm-placement", "vm:placed", Some(1)),
+        ("qemu.numa.memory-locality", "vm:placed", Some(1)),
+        ("qemu.mem.merge", "vm:placed", None),
+        ("qemu.blk.cache", "vm:placed/drive:virtio-disk0", None),
+        ("qemu.blk.aio", "vm:placed/drive:virtio-disk1", None),
+        ("qemu.net.vhost", "vm:placed/net:net0", None),
+        ("qemu.net.multiqueue", "vm:placed/net:net1", None),
+    ] {
+        let mut f = synthetic(rule, target, Status::Warn);
+        f.vm_index = Some(placed);
+        if let Some(node) = node {
+            f.data.push(Datum::NumaNode { node });
+        }
+        report.results.push(f);
+    }
     let rpath = tmp.path().join("report.json");
     write_report(&report, &rpath);
     let script = tmp.path().join("synthetic.sh");
@@ -2406,6 +2422,12 @@ fn every_automatable_rule_has_a_builder_that_yields_a_step() {
         "conf_line guarded host.qat.vfio-bind /etc/modules-load.d/kvmaudit.conf vfio-pci vfio-pci",
         "ksm_merge_across_nodes guarded host.ksm.tuning 0",
         "vm_edit qemu.numa.vm-placement placed numatune mode=strict,nodeset=1",
+        "vm_edit qemu.numa.memory-locality placed numatune mode=strict,nodeset=1",
+        "vm_edit qemu.mem.merge placed memorybacking nosharepages=on",
+        "vm_edit qemu.blk.cache placed disk driver.cache=none target=vda",
+        "vm_edit qemu.blk.aio placed disk driver.cache=none,driver.io=native target=vdb",
+        "vm_edit qemu.net.vhost placed network driver.name=vhost 1",
+        "vm_edit qemu.net.multiqueue placed network driver.name=vhost,driver.queues=4 2",
     ] {
         let want_words = shell_words::split(want).unwrap();
         let found = body

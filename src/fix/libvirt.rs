@@ -82,9 +82,9 @@ pub fn suggest(
     let restart =
         "takes effect when the VM is restarted (virsh shutdown + start; not a reboot from inside)";
     // A failure can mean "set but harmful" (remove it) or, under the latency profile,
-    // "missing" (add it): the rule's message starts with the option when it is set.
+    // "missing" (add it): the finding's typed data says which.
     let fail = f.status == Status::Fail;
-    let is_set = |opt: &str| f.message.starts_with(opt);
+    let is_set = |key: &str| overcommit_option(f, key).is_some_and(|v| v != "off");
     match f.rule.as_str() {
         "qemu.accel.kvm" => s(Os, "<!-- set on the root element: <domain type='kvm'> (as above) -->", "-accel kvm (or -enable-kvm)", restart),
         "base.qemu.version" => s(Os, "<type arch='x86_64' machine='pc-q35-9.0'>hvm</type>", "-machine pc-q35-9.0 (after upgrading QEMU to >= 6.0)", "upgrade QEMU, then restart the VM (or live-migrate it to an upgraded host)"),
@@ -106,9 +106,9 @@ pub fn suggest(
         "qemu.numa.device-locality" => s(Numatune, "<memory mode='strict' nodeset='DEVICE_NODE'/>", "numactl --cpunodebind=DEVICE_NODE --membind=DEVICE_NODE ...", "place the VM on its device's node, or give it a device on its own node"),
         "qemu.mem.hugepages" => s(MemoryBacking, "<hugepages>\n  <page size='1' unit='G'/>\n</hugepages>", "-object memory-backend-file,id=pc.ram,mem-path=/dev/hugepages1G,size=RAM,prealloc=on -machine memory-backend=pc.ram", "needs a host pool large enough on the VM's node (host.hugepages.pool); restart the VM"),
         "qemu.mem.merge" => s(MemoryBacking, "<nosharepages/>", "-machine mem-merge=off", restart),
-        "qemu.overcommit.mem-lock" if fail && is_set("mem-lock is on") => s(MemoryBacking, "<!-- remove <locked/> -->", "-overcommit mem-lock=off", "memory is overcommitted: locking guest RAM risks OOM kills; restart the VM"),
+        "qemu.overcommit.mem-lock" if fail && is_set("mem-lock") => s(MemoryBacking, "<!-- remove <locked/> -->", "-overcommit mem-lock=off", "memory is overcommitted: locking guest RAM risks OOM kills; restart the VM"),
         "qemu.overcommit.mem-lock" => s(MemoryBacking, "<locked/>", "-overcommit mem-lock=on", "also raise the memlock limit (<memtune><hard_limit>); restart the VM"),
-        "qemu.overcommit.cpu-pm" if fail && is_set("cpu-pm=on") => s(QemuCommandline, "<!-- remove the -overcommit cpu-pm=on passthrough -->", "-overcommit cpu-pm=off", "the VM shares pCPUs: cpu-pm=on steals time from the others; restart the VM"),
+        "qemu.overcommit.cpu-pm" if fail && is_set("cpu-pm") => s(QemuCommandline, "<!-- remove the -overcommit cpu-pm=on passthrough -->", "-overcommit cpu-pm=off", "the VM shares pCPUs: cpu-pm=on steals time from the others; restart the VM"),
         "qemu.overcommit.cpu-pm" | "host.kvm.exitless-timer" => s(QemuCommandline, "<qemu:arg value='-overcommit'/>\n<qemu:arg value='cpu-pm=on'/>", "-overcommit cpu-pm=on", "only for VMs with dedicated pCPUs; needs xmlns:qemu on <domain>; restart the VM"),
         "qemu.net.virtio-model" => s(Devices, "<interface type='...'>\n  <model type='virtio'/>\n</interface>", "-device virtio-net-pci,netdev=ID", "the guest needs the virtio_net driver; restart the VM"),
         "qemu.net.vhost" => s(Devices, "<interface type='...'>\n  <driver name='vhost'/>\n</interface>", "-netdev tap,...,vhost=on", "modprobe vhost_net on the host first; restart the VM or re-plug the NIC"),
@@ -136,6 +136,16 @@ pub fn suggest(
         "guest.haltpoll.driver" => s(Features, "<kvm>\n  <hint-dedicated state='on'/>\n</kvm>\n<!-- with <cpu mode='host-passthrough'/> -->", "-cpu host,kvm-hint-dedicated=on", "host side of the guest halt-polling driver; the rest is inside the guest; restart the VM"),
         _ => None,
     }
+}
+
+/// The effective value of `-overcommit KEY=` the finding's typed data states.
+fn overcommit_option<'a>(f: &'a Finding, key: &str) -> Option<&'a str> {
+    f.data.iter().find_map(|d| match d {
+        crate::report::Datum::OvercommitOption { key: k, value } if k == key => {
+            Some(value.as_str())
+        }
+        _ => None,
+    })
 }
 
 /// The host node the finding's typed data names for the VM (its vCPUs' node).
@@ -463,29 +473,72 @@ mod tests {
         assert!(q.contains(&format!("vectors={}", u32::MAX)), "{q}");
     }
 
+    /// The direction comes from the finding's typed value, never its message: a message
+    /// that reads like the opposite does not change the advice.
     #[test]
     fn latency_failures_for_missing_options_suggest_adding_them() {
+        use crate::report::Datum;
+        let opt = |key: &str, value: &str| Datum::OvercommitOption {
+            key: key.into(),
+            value: value.into(),
+        };
         let mut f = finding("qemu.overcommit.mem-lock", "vm:a", Status::Fail);
-        f.message = "latency profile: guest memory is not locked (mem-lock off)".into();
+        f.message = "mem-lock is on (misleading prose)".into();
+        f.data = vec![opt("mem-lock", "off")];
         assert_eq!(
             suggest(&f, Some(2), None).unwrap().qemu,
             "-overcommit mem-lock=on"
         );
-        f.message = "mem-lock is on while the host's memory is overcommitted".into();
+        for on in ["on", "on-fault"] {
+            f.data = vec![opt("mem-lock", on)];
+            assert_eq!(
+                suggest(&f, Some(2), None).unwrap().qemu,
+                "-overcommit mem-lock=off",
+                "{on}"
+            );
+        }
+        // Another key's value says nothing about this one.
+        f.data = vec![opt("cpu-pm", "on")];
         assert_eq!(
             suggest(&f, Some(2), None).unwrap().qemu,
-            "-overcommit mem-lock=off"
+            "-overcommit mem-lock=on"
         );
         let mut f = finding("qemu.overcommit.cpu-pm", "vm:a", Status::Fail);
-        f.message = "latency profile: every VM is meant to have dedicated vCPUs".into();
+        f.message = "cpu-pm=on (misleading prose)".into();
+        f.data = vec![opt("cpu-pm", "off")];
         assert_eq!(
             suggest(&f, Some(2), None).unwrap().qemu,
             "-overcommit cpu-pm=on"
         );
-        f.message = "cpu-pm=on although the VM's pCPUs are shared".into();
+        f.data = vec![opt("cpu-pm", "on")];
         assert_eq!(
             suggest(&f, Some(2), None).unwrap().qemu,
             "-overcommit cpu-pm=off"
         );
+    }
+
+    /// The checks state the value the planner reads: a real scan's findings carry it.
+    #[test]
+    fn overcommit_findings_carry_their_option_value() {
+        let snap = crate::rules::testkit::SnapBuilder::new()
+            .topology(1, 4, 1)
+            .vm(
+                "qemu-system-x86_64 -name guest=a -accel kvm -smp 2 -m 1G -overcommit mem-lock=on,cpu-pm=on",
+                &[("CPU 0/KVM", "0-3", "0"), ("CPU 1/KVM", "0-3", "0")],
+            )
+            .build();
+        let r = crate::rules::evaluate(&snap, crate::report::Profile::Latency, &[], "2026-01-01");
+        for (rule, key) in [
+            ("qemu.overcommit.mem-lock", "mem-lock"),
+            ("qemu.overcommit.cpu-pm", "cpu-pm"),
+        ] {
+            let f = r.results.iter().find(|f| f.rule == rule).unwrap();
+            assert_eq!(
+                overcommit_option(f, key),
+                Some("on"),
+                "{rule}: {:?}",
+                f.data
+            );
+        }
     }
 }

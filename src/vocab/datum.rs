@@ -43,6 +43,22 @@ pub enum Datum {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         total: Option<u32>,
     },
+    /// The host's vCPU commitment (base.capacity.commit): `vcpus` vCPUs of the running VMs
+    /// (absent when a VM's count is unknown) on `cpus` online pCPUs (absent when unknown), and
+    /// the rules' verdict `overcommitted` (Σ vCPUs > pCPUs, or a pCPU two VMs' vCPU threads
+    /// may run on; absent when it cannot be told).
+    CpuCommit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vcpus: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpus: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        overcommitted: Option<bool>,
+    },
+    /// The VM's effective `-overcommit KEY=VALUE` (`cpu-pm`: on/off, `mem-lock`:
+    /// on/off/on-fault), QEMU's default when no option names it; when QEMU before 9.1 would
+    /// read the options differently, the 9.1 reading the finding's message describes.
+    OvercommitOption { key: String, value: String },
     /// PCI function `device` is bound to `observed` (none when unbound); it should be bound to
     /// `expected`.
     PciDriver {

@@ -4,7 +4,7 @@
 use crate::fix::facts::Facts;
 use crate::fix::quote;
 use crate::fix::step::{After, ConfFile, Gate, Kind, ReadMode, Step};
-use crate::report::Report;
+use crate::report::{Datum, Report};
 use std::collections::BTreeSet;
 
 /// The steps for one rule, with notes for the reviewer.
@@ -151,18 +151,17 @@ pub(crate) fn cpu_overcommitted(f: &Facts, report: &Report) -> Option<bool> {
         let ctx = crate::rules::context::Ctx::new(f.snap, &host, report.profile);
         return ctx.flags.cpu_overcommitted;
     }
-    let m = &report
+    // The finding's typed data; a report without it (older kvmaudit) leaves it unknown.
+    report
         .results
         .iter()
         .find(|x| x.rule == "base.capacity.commit")?
-        .message;
-    if m.contains("CPU overcommitted: no") || m.starts_with("no running VMs") {
-        Some(false)
-    } else if m.contains("CPU overcommitted: yes") {
-        Some(true)
-    } else {
-        None
-    }
+        .data
+        .iter()
+        .find_map(|d| match d {
+            Datum::CpuCommit { overcommitted, .. } => *overcommitted,
+            _ => None,
+        })
 }
 
 /// sysctl.d files applied after kvmaudit's own (by file name, as systemd-sysctl and
@@ -307,5 +306,39 @@ mod tests {
         assert_eq!(size_kb("é"), None);
         assert_eq!(human_size(1048576), "1G");
         assert_eq!(human_size(2048), "2M");
+    }
+
+    /// Working from a report, the CPU commitment comes from `base.capacity.commit`'s typed
+    /// data, whatever its message says; without the data it is unknown, never a guess.
+    #[test]
+    fn cpu_commitment_from_a_report_is_its_typed_data() {
+        let snap = crate::rules::testkit::SnapBuilder::new()
+            .topology(1, 4, 1)
+            .vm(
+                "qemu-system-x86_64 -name guest=a -smp 6 -m 1G",
+                &[("CPU 0/KVM", "0-3", "0")],
+            )
+            .build();
+        let mut report =
+            crate::rules::evaluate(&snap, crate::report::Profile::Throughput, &[], "2026-01-01");
+        let from_report = crate::fix::facts::snapshot_from_report(&report);
+        let facts = Facts::new(&from_report, true);
+        assert_eq!(cpu_overcommitted(&facts, &report), Some(true));
+        let i = report
+            .results
+            .iter()
+            .position(|f| f.rule == "base.capacity.commit")
+            .unwrap();
+        // The message is not read: prose that says the opposite changes nothing.
+        report.results[i].message = "1 VM(s): CPU overcommitted: no".into();
+        assert_eq!(cpu_overcommitted(&facts, &report), Some(true));
+        report.results[i].data = vec![Datum::CpuCommit {
+            vcpus: Some(2),
+            cpus: Some(4),
+            overcommitted: Some(false),
+        }];
+        assert_eq!(cpu_overcommitted(&facts, &report), Some(false));
+        report.results[i].data.clear();
+        assert_eq!(cpu_overcommitted(&facts, &report), None);
     }
 }

@@ -91,3 +91,51 @@ pub fn rank(rule: &str) -> usize {
         .position(|(id, _)| *id == rule)
         .unwrap_or(REGISTRY.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::meta::{catalogue, Automatable};
+
+    /// `automatable` in a rule's TOML is backed by code both ways: a rule is marked yes/guarded
+    /// exactly when the registry has a builder for it, and every registry entry is a real rule.
+    /// (tests/fix_script.rs proves each builder yields a real step where its rule fails.)
+    #[test]
+    fn automatable_iff_the_registry_has_a_builder() {
+        let mut wrong = Vec::new();
+        for m in catalogue() {
+            let marked = m.remediation.automatable != Automatable::No;
+            let built = find(&m.id).is_some();
+            if marked != built {
+                wrong.push(format!(
+                    "{}: automatable = {:?} but {}",
+                    m.id,
+                    m.remediation.automatable,
+                    if built {
+                        "the registry has a builder"
+                    } else {
+                        "the registry has no builder"
+                    }
+                ));
+            }
+        }
+        for (id, _) in REGISTRY {
+            if crate::rules::meta::find(id).is_none() {
+                wrong.push(format!("{id}: in the registry but not in the catalogue"));
+            }
+        }
+        let mut ids: Vec<&str> = REGISTRY.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), REGISTRY.len(), "a rule is in the registry twice");
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        // The VM rules whose only fix is a virt-xml edit are among them (guarded).
+        for id in ["qemu.blk.cache", "qemu.net.multiqueue", "qemu.mem.merge"] {
+            assert_eq!(
+                crate::rules::meta::find(id).map(|m| m.remediation.automatable),
+                Some(Automatable::Guarded),
+                "{id}"
+            );
+        }
+    }
+}

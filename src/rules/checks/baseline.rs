@@ -206,7 +206,15 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
     } else {
         format!("{nvms} VM(s): {cpu_part}; {mem_part}; {flags}")
     };
+    // The commitment as data: the fix planner reads it from a report (ple_gap=0 is refused on
+    // an overcommitted host) instead of the message above.
+    let commit = crate::report::Datum::CpuCommit {
+        vcpus: vcpu_known.then_some(vcpu_sum),
+        cpus: online.and_then(|o| u32::try_from(o.len()).ok()),
+        overcommitted: ctx.flags.cpu_overcommitted,
+    };
     let mut o = Outcome::info("host", msg)
+        .datum(commit)
         .ev(
             "/sys/devices/system/cpu/online",
             online.map_or_else(
@@ -654,8 +662,24 @@ mod tests {
             "{}",
             f[0].message
         );
+        assert_eq!(
+            f[0].data,
+            vec![crate::report::Datum::CpuCommit {
+                vcpus: Some(6),
+                cpus: Some(4),
+                overcommitted: Some(true)
+            }]
+        );
         let empty = SnapBuilder::new().topology(1, 2, 1).build();
         let f = findings(&empty, Throughput, "base.capacity.commit");
+        assert_eq!(
+            f[0].data,
+            vec![crate::report::Datum::CpuCommit {
+                vcpus: Some(0),
+                cpus: Some(2),
+                overcommitted: Some(false)
+            }]
+        );
         assert!(
             f[0].message.starts_with("no running VMs"),
             "{}",

@@ -122,7 +122,15 @@ fn cpu_pm_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
         }
     };
     let (src, obs) = dedication(ctx, vm);
-    o.ev(argv_src(vm), argv_obs, want).ev(src, obs, "dedicated")
+    // The effective value as data (the reading the message describes) for the fix planner.
+    let (OvercommitValue::Known(on) | OvercommitValue::Depends { merged: on, .. }) = ctx.cpu_pm(vm);
+    let value = crate::report::Datum::OvercommitOption {
+        key: "cpu-pm".into(),
+        value: on_off(on).into(),
+    };
+    o.ev(argv_src(vm), argv_obs, want)
+        .ev(src, obs, "dedicated")
+        .datum(value)
 }
 
 fn cpu_pm_verdict(ctx: &Ctx, vm: &Vm, t: &Target, on: bool) -> Outcome {
@@ -261,7 +269,13 @@ fn mem_lock_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
             mem_lock_verdict(ctx, &t, before_9_1),
         ),
     };
-    mem_lock_evidence(ctx, vm, o, legacy, argv_obs, mo)
+    // The effective value as data (the reading the message describes) for the fix planner.
+    let (OvercommitValue::Known(m) | OvercommitValue::Depends { merged: m, .. }) = ctx.mem_lock(vm);
+    let value = crate::report::Datum::OvercommitOption {
+        key: "mem-lock".into(),
+        value: mem_lock_str(m).into(),
+    };
+    mem_lock_evidence(ctx, vm, o.datum(value), legacy, argv_obs, mo)
 }
 
 fn mem_lock_verdict(ctx: &Ctx, t: &Target, eff: MemLock) -> Outcome {

@@ -88,7 +88,12 @@ pub(super) fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
                 .collect::<Vec<_>>()
                 .join(", ");
             let status = locality_status(pct, pass_at);
-            Outcome::new(
+            // The vCPUs' node is where the memory belongs: the fix binds it there.
+            let vcpu_node = match cpu_place(ctx, vm) {
+                CpuPlace::One(n) => Some(n),
+                _ => None,
+            };
+            let o = Outcome::new(
                 t,
                 status,
                 format!(
@@ -107,7 +112,11 @@ pub(super) fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
                 nm.path.clone(),
                 dist,
                 format!("≥ {pass_at:.0} % on node {home}"),
-            )
+            );
+            match vcpu_node {
+                Some(node) => o.datum(crate::vocab::Datum::NumaNode { node }),
+                None => o,
+            }
         })
         .collect()
 }

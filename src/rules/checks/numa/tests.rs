@@ -180,6 +180,8 @@ fn memory_locality() {
         "{:?}",
         f.evidence
     );
+    // The vCPUs' node is typed data for the fix (numatune), not prose to parse back.
+    assert_eq!(f.data, vec![crate::vocab::Datum::NumaNode { node: 1 }]);
 
     let split = |n0: u64, n1: u64| {
         host()
@@ -204,6 +206,13 @@ fn memory_locality() {
         ),
         "fail"
     );
+    // Unplaced vCPUs name no node to bind the memory to.
+    let f = &findings(
+        &split(520_000, 480_000),
+        Throughput,
+        "qemu.numa.memory-locality",
+    )[0];
+    assert!(f.data.is_empty(), "{:?}", f.data);
     assert_eq!(
         status(
             &split(820_000, 180_000),
