@@ -28,6 +28,9 @@ pub fn discover(fs: &FsRoot, notes: &mut Vec<String>) -> Vec<DomainXmlFile> {
         let names = match fs.list_dir(dir) {
             Fact::Value(n) => n,
             Fact::Error(e) if e.kind == crate::snapshot::ReadErrorKind::Absent => continue,
+            // A spent --root budget is one note for the whole tree (its "everything not read
+            // by then is unknown" covers the domains too), not one more per directory.
+            Fact::Error(e) if e.kind == crate::snapshot::ReadErrorKind::Budget => continue,
             Fact::Error(e) => {
                 notes.push(format!(
                     "{dir}: {}: libvirt domains there were not audited",
