@@ -66,21 +66,9 @@ enum VmSide {
 }
 
 fn passthrough_one(ctx: &Ctx, vm: &Vm, target: &Target, mine: &[&QatRef]) -> Outcome {
-    let facts = ctx.facts(vm);
-    let vm_node = facts.cpu_node;
+    let vm_node = ctx.facts(vm).cpu_node;
     let single_node = ctx.flags.multi_node == Some(false);
-    let vm_side = match (&ctx.host.nodes, facts.threads.as_ref(), vm_node) {
-        (None, _, _) => VmSide::Unknown("the host's NUMA nodes could not be read".into()),
-        (_, _, Some(n)) => VmSide::Node(n),
-        (_, None, _) => VmSide::Unknown("the VM's vCPU placement could not be read".into()),
-        (_, Some(t), _) if t.vcpus.is_empty() => VmSide::Unknown(
-            "no vCPU thread is identifiable ('CPU n/KVM' names need debug-threads=on)".into(),
-        ),
-        _ => match facts.bound_host_nodes() {
-            Some(nodes) => VmSide::BoundNodes(nodes),
-            None => VmSide::Spans,
-        },
-    };
+    let vm_side = vm_side(ctx, vm);
     let fds = ctx
         .process(vm)
         .and_then(|p| p.fds.as_ref())
@@ -108,36 +96,9 @@ fn passthrough_one(ctx: &Ctx, vm: &Vm, target: &Target, mine: &[&QatRef]) -> Out
         if single_node {
             continue;
         }
-        match (node, &vm_side) {
-            (_, VmSide::Unknown(why)) => {
-                worst = worst.max(2);
-                notes.push(why.clone());
-            }
-            (None, _) => {
-                worst = worst.max(2);
-                notes.push(format!("the NUMA node of {} is not known", r.bdf));
-            }
-            (Some(d), VmSide::Node(v)) if d == *v => {}
-            (Some(d), VmSide::Node(v)) => {
-                worst = worst.max(1);
-                notes.push(format!("{} is on node {d}, the VM on node {v}", r.bdf));
-            }
-            (Some(d), VmSide::BoundNodes(nodes)) if nodes.contains(&d) => {}
-            (Some(d), VmSide::BoundNodes(nodes)) => {
-                worst = worst.max(1);
-                notes.push(format!(
-                    "{} is on node {d}, none of the host nodes ({}) the VM's guest NUMA nodes are bound to",
-                    r.bdf,
-                    crate::parse::cpulist::format(nodes)
-                ));
-            }
-            (Some(d), VmSide::Spans) => {
-                worst = worst.max(1);
-                notes.push(format!(
-                    "{} is on node {d}, but the VM's vCPUs are not confined to one node",
-                    r.bdf
-                ));
-            }
+        if let Some((level, note)) = locality(&r.bdf, node, &vm_side) {
+            worst = worst.max(level);
+            notes.push(note);
         }
         if let Some(group) = ctx.link(&format!("{}/iommu_group", base(&r.bdf))).map(last) {
             if let Some(list) = fds {
@@ -206,4 +167,44 @@ fn passthrough_one(ctx: &Ctx, vm: &Vm, target: &Target, mine: &[&QatRef]) -> Out
             names.join(", "),
             "",
         )
+}
+
+/// Where the VM's vCPUs run, from the host's nodes and the VM's thread placement.
+fn vm_side(ctx: &Ctx, vm: &Vm) -> VmSide {
+    let facts = ctx.facts(vm);
+    match (&ctx.host.nodes, facts.threads.as_ref(), facts.cpu_node) {
+        (None, _, _) => VmSide::Unknown("the host's NUMA nodes could not be read".into()),
+        (_, _, Some(n)) => VmSide::Node(n),
+        (_, None, _) => VmSide::Unknown("the VM's vCPU placement could not be read".into()),
+        (_, Some(t), _) if t.vcpus.is_empty() => VmSide::Unknown(
+            "no vCPU thread is identifiable ('CPU n/KVM' names need debug-threads=on)".into(),
+        ),
+        _ => match facts.bound_host_nodes() {
+            Some(nodes) => VmSide::BoundNodes(nodes),
+            None => VmSide::Spans,
+        },
+    }
+}
+
+/// Function `bdf` on host node `node` against where the VM runs: `None` when local, else the
+/// severity (1 remote, 2 unknown) and why.
+fn locality(bdf: &str, node: Option<u32>, vm_side: &VmSide) -> Option<(u8, String)> {
+    match (node, vm_side) {
+        (_, VmSide::Unknown(why)) => Some((2, why.clone())),
+        (None, _) => Some((2, format!("the NUMA node of {bdf} is not known"))),
+        (Some(d), VmSide::Node(v)) if d == *v => None,
+        (Some(d), VmSide::Node(v)) => Some((1, format!("{bdf} is on node {d}, the VM on node {v}"))),
+        (Some(d), VmSide::BoundNodes(nodes)) if nodes.contains(&d) => None,
+        (Some(d), VmSide::BoundNodes(nodes)) => Some((
+            1,
+            format!(
+                "{bdf} is on node {d}, none of the host nodes ({}) the VM's guest NUMA nodes are bound to",
+                crate::parse::cpulist::format(nodes)
+            ),
+        )),
+        (Some(d), VmSide::Spans) => Some((
+            1,
+            format!("{bdf} is on node {d}, but the VM's vCPUs are not confined to one node"),
+        )),
+    }
 }
