@@ -2,7 +2,8 @@
 //! IOThreads, judged per data disk (`vm:NAME/drive:ID`) from the VM model and, where the
 //! snapshot has it, the running process (fds, thread affinity).
 //!
-//! Helpers shared with `net.rs` (process fds, machine-type age, per-VM placeholders) live here.
+//! What blk shares with the net rules (process fds, machine-type age, per-VM placeholders,
+//! the disk targets parsed once per VM) lives in the facts layer, `facts::vm_args`.
 
 use super::CheckFn;
 use crate::model::host::Vm;

@@ -1,0 +1,133 @@
+//! Device model and virtio-net / vhost-net of guide §3.3.2–3.3.3, judged per guest NIC
+//! (`vm:NAME/net:ID`), plus the host-wide vhost_net zero-copy parameter.
+//!
+//! Passthrough NICs (`vfio-pci`) are not NICs in the VM model; vDPA and vhost-user backends are
+//! recorded and mostly not applicable, as the catalogue says.
+
+use super::CheckFn;
+use crate::model::host::Vm;
+use crate::model::vm::{Machine, Nic};
+use crate::report::target::Target;
+use crate::rules::context::Ctx;
+use crate::rules::facts::vm_args::vm_without;
+use crate::rules::outcome::Outcome;
+
+mod multiqueue;
+mod packed;
+mod poll_us;
+mod vhost;
+mod virtio_model;
+mod zcopytx;
+
+pub const CHECKS: &[(&str, CheckFn)] = &[
+    ("qemu.net.virtio-model", virtio_model::virtio_model),
+    ("qemu.net.vhost", vhost::vhost),
+    ("qemu.net.multiqueue", multiqueue::multiqueue),
+    ("qemu.net.packed", packed::packed),
+    ("host.vhost-net.zcopytx", zcopytx::zcopytx),
+    ("qemu.net.poll-us", poll_us::poll_us),
+];
+
+// ---------------------------------------------------------------------------------------------
+// NIC classification
+
+/// The backend families the rules tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    /// tap or bridge (qemu-bridge-helper): kernel vhost-net can serve it.
+    Tap,
+    VhostUser,
+    Vdpa,
+    /// slirp (`user`) or passt: management NICs in user-mode networking.
+    UserMode,
+    /// socket, stream, dgram, vde, l2tpv3, hubport, netmap, af-xdp, vmnet-*: no kernel vhost.
+    Other,
+    /// `netdev=` names nothing the model could resolve.
+    Unresolved,
+}
+
+fn backend_of(n: &Nic) -> (Backend, String) {
+    let Some(b) = n.backend.as_ref() else {
+        return (Backend::Unresolved, "unresolved".into());
+    };
+    let t = b.backend_type.as_str();
+    let kind = match t {
+        "tap" | "bridge" => Backend::Tap,
+        "vhost-user" => Backend::VhostUser,
+        "vhost-vdpa" => Backend::Vdpa,
+        "user" | "passt" => Backend::UserMode,
+        _ => Backend::Other,
+    };
+    (kind, t.to_string())
+}
+
+/// QEMU's default NIC model when `-nic`/`-net nic` gives none.
+fn default_model(m: &Machine) -> &'static str {
+    let t = m.machine_type.as_deref().unwrap_or("pc");
+    if t.starts_with("s390") {
+        "virtio-net-ccw"
+    } else if t.starts_with("virt") {
+        "virtio-net-pci"
+    } else if t == "microvm" {
+        "virtio-net-device"
+    } else if t.starts_with("pseries") {
+        "spapr-vlan"
+    } else if t.contains("q35") {
+        "e1000e"
+    } else {
+        "e1000"
+    }
+}
+
+/// The NIC model in effect and whether it was defaulted.
+fn model_of(vm: &Vm, n: &Nic) -> (String, bool) {
+    match n.model.as_deref() {
+        Some(m) => (m.to_string(), false),
+        None => (default_model(&vm.model.machine).to_string(), true),
+    }
+}
+
+fn is_virtio(vm: &Vm, n: &Nic) -> bool {
+    model_of(vm, n).0.starts_with("virtio-net")
+}
+
+/// Targets of a VM's NICs, parallel to `vm.model.nics`: the device id, else the position
+/// (`nic1`). Public so that tests name NICs exactly as the rules do.
+pub fn nic_targets(ctx: &Ctx, vm: &Vm) -> Vec<Target> {
+    vm.model
+        .nics
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let id = n.id.clone().unwrap_or_else(|| format!("nic{i}"));
+            ctx.vm_target(vm).child(&format!("net:{id}"))
+        })
+        .collect()
+}
+
+/// Run `judge` on every NIC of every VM; VMs without NICs get one not-applicable outcome.
+fn per_nic(ctx: &Ctx, judge: impl Fn(&Ctx, &Vm, &Nic, Target) -> Outcome) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for vm in &ctx.host.vms {
+        if vm.model.nics.is_empty() {
+            out.push(vm_without(ctx, vm, "emulated or paravirtual NICs"));
+            continue;
+        }
+        for (n, t) in vm.model.nics.iter().zip(nic_targets(ctx, vm)) {
+            out.push(judge(ctx, vm, n, t));
+        }
+    }
+    out
+}
+
+/// Outcome for a NIC that is not virtio-net (rules other than virtio-model skip it).
+fn not_virtio(vm: &Vm, n: &Nic, t: Target) -> Outcome {
+    let (m, _) = model_of(vm, n);
+    Outcome::na(
+        t,
+        format!("model {m} is not virtio-net (see qemu.net.virtio-model)"),
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+//! Intel Optane persistent memory (guide §4): kernel support, App Direct provisioning,
+//! device-DAX namespaces, vNVDIMM wiring and what the guest sees.
+//!
+//! Every rule here needs `pmem_present` (ACPI NFIT, an nd bus, or an Optane DIMM in SMBIOS).
+
+use super::CheckFn;
+use crate::report::target::Target;
+use crate::rules::context::Ctx;
+use crate::rules::outcome::Outcome;
+
+mod appdirect;
+mod devdax;
+mod kconfig;
+mod nvdimm;
+mod visible;
+
+pub const CHECKS: &[(&str, CheckFn)] = &[
+    ("host.pmem.kconfig", kconfig::pmem_kconfig),
+    ("host.pmem.appdirect", appdirect::pmem_appdirect),
+    ("host.pmem.devdax", devdax::pmem_devdax),
+    ("qemu.pmem.nvdimm", nvdimm::pmem_nvdimm),
+    ("guest.pmem.visible", visible::pmem_visible),
+];
+
+const ND: &str = "/sys/bus/nd/devices";
+const DAX: &str = "/sys/bus/dax/devices";
+
+/// `Err(outcome)` when PMem is absent or undeterminable.
+fn need_pmem(ctx: &Ctx, target: impl Into<Target>) -> Result<(), Outcome> {
+    match ctx.flags.pmem_present {
+        Some(true) => Ok(()),
+        Some(false) => Err(Outcome::na(
+            target,
+            "no persistent memory (no ACPI NFIT table, no nd bus, no Optane DIMM in SMBIOS)",
+        )),
+        None => Err(Outcome::unknown(
+            target,
+            "whether persistent memory is present could not be read (ACPI table list, /sys/bus/nd, SMBIOS)",
+        )),
+    }
+}
+
+fn num(ctx: &Ctx, path: &str) -> Option<u64> {
+    ctx.text(path).and_then(|t| {
+        let t = t.trim();
+        t.strip_prefix("0x")
+            .map_or_else(|| t.parse().ok(), |h| u64::from_str_radix(h, 16).ok())
+    })
+}
+
+struct Region {
+    name: String,
+    devtype: Option<String>,
+    size: Option<u64>,
+    node: Option<String>,
+}
+
+fn regions(ctx: &Ctx) -> Result<Vec<Region>, Option<String>> {
+    let names = match ctx.dir(ND) {
+        Ok(n) => n,
+        Err(None) => return Err(None),
+        Err(Some(e)) => return Err(Some(format!("{ND}: {}", e.describe()))),
+    };
+    Ok(names
+        .iter()
+        .filter(|n| n.starts_with("region"))
+        .map(|n| Region {
+            name: n.clone(),
+            devtype: ctx.text(&format!("{ND}/{n}/devtype")).map(str::to_string),
+            size: num(ctx, &format!("{ND}/{n}/size")),
+            node: ctx.text(&format!("{ND}/{n}/numa_node")).map(str::to_string),
+        })
+        .collect())
+}
+
+fn is_pmem_region(r: &Region) -> bool {
+    r.devtype.as_deref() == Some("nd_pmem") && r.size.unwrap_or(0) > 0
+}
+
+/// `/dev/dax0.1` → `dax0.1`.
+fn dax_name(path: &str) -> Option<&str> {
+    let n = path.strip_prefix("/dev/")?;
+    (n.starts_with("dax") && !n.contains('/')).then_some(n)
+}
+
+#[cfg(test)]
+mod tests;
