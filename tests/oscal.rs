@@ -153,22 +153,7 @@ fn assessment_results_load_in_trestle_and_validate_against_nist_schemas() {
     if !python_ready() {
         return;
     }
-    let cat = tmp.path().join("catalog.oscal.json");
-    std::fs::write(&cat, serde_json::to_vec_pretty(&catalog()).unwrap()).unwrap();
-    let support = common::repo().join("tests/oscal_support");
-    let out = Command::new("python3")
-        .arg(support.join("check.py"))
-        .arg(&support)
-        .arg(&cat)
-        .arg(&ar)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "trestle/jsonschema: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = trestle_and_schemas(tmp.path(), &ar);
     eprintln!("trestle and jsonschema: {v}");
     let t = &v["trestle"];
     assert_eq!(t["observations"], observations.len());
@@ -237,24 +222,30 @@ fn hostile_vm_names_keep_the_document_valid() {
     if !python_ready() {
         return;
     }
-    let cat = tmp.path().join("catalog.json");
+    let v = trestle_and_schemas(tmp.path(), &ar);
+    assert_eq!(
+        v["schema_errors"]["assessment_results"],
+        serde_json::json!([])
+    );
+}
+
+/// Writes the catalog beside `ar` and runs tests/oscal_support/check.py (compliance-trestle
+/// loads both documents, jsonschema validates them against NIST's schemas); its JSON verdict.
+fn trestle_and_schemas(dir: &std::path::Path, ar: &std::path::Path) -> Value {
+    let cat = dir.join("catalog.oscal.json");
     std::fs::write(&cat, serde_json::to_vec_pretty(&catalog()).unwrap()).unwrap();
     let support = common::repo().join("tests/oscal_support");
     let out = Command::new("python3")
         .arg(support.join("check.py"))
         .arg(&support)
         .arg(&cat)
-        .arg(&ar)
+        .arg(ar)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "trestle/jsonschema: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        v["schema_errors"]["assessment_results"],
-        serde_json::json!([])
-    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -307,9 +307,8 @@ pub fn run(o: &Options) -> Result<i32> {
         }
     }
     if !outputs.iter().any(|(p, _)| to_stdout(p)) {
-        let table =
+        let mut table =
             render::table_filtered(&fleet, crate::report::table::Style::for_stdout(), &o.filter);
-        let mut table = table;
         if let Some(c) = &comparison {
             table.push_str(&baseline::table(c));
         }
