@@ -11,7 +11,7 @@ use kvmaudit::model::host::HostModel;
 use kvmaudit::model::vm::{Aio, CacheMode, DiskBus, MemLock, VmModel};
 use kvmaudit::parse::qemu::parse_argv_file;
 use kvmaudit::report::{Finding, Profile, Status};
-use kvmaudit::rules::checks::net;
+
 use kvmaudit::rules::context::Ctx;
 use kvmaudit::rules::facts::vm_args as blk;
 use kvmaudit::rules::testkit::SnapBuilder;
@@ -75,11 +75,11 @@ impl Verdicts {
             by_rule,
             disks: blk::disk_targets(&ctx, vm)
                 .iter()
-                .map(|t| t.as_str().to_string())
+                .map(|t| t.render(|_| vm.label.as_str()))
                 .collect(),
-            nics: net::nic_targets(&ctx, vm)
+            nics: kvmaudit::rules::units::nic_targets(vm)
                 .iter()
-                .map(|t| t.as_str().to_string())
+                .map(|t| t.render(|_| vm.label.as_str()))
                 .collect(),
         };
         (v, vm.model.clone())

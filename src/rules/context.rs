@@ -217,6 +217,8 @@ pub(crate) struct DeriveCache<'a> {
     pub host_mounts: OnceLock<Result<Vec<Mount>, String>>,
     pub cpufreq: OnceLock<Policies<'a>>,
     pub hugepage_pools: OnceLock<Result<Vec<Pool>, String>>,
+    /// The host's QAT functions and the buses of its QAT PFs.
+    pub qat_functions: OnceLock<(BTreeSet<String>, BTreeSet<String>)>,
 }
 
 pub struct Ctx<'a> {
@@ -413,7 +415,7 @@ impl<'a> Ctx<'a> {
 
     /// The VM's target: `vm:LABEL` for display, with the VM's index for grouping.
     pub fn vm_target(&self, vm: &Vm) -> Target {
-        Target::vm(vm.index, &vm.label)
+        Target::vm(vm.index)
     }
 
     /// CPUs of each NUMA node (only nodes that have CPUs).

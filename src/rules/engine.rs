@@ -1,14 +1,14 @@
 //! Run every rule on a snapshot, attach metadata, apply waivers and score.
 
-use super::checks::CheckFn;
 use super::context::Ctx;
 use super::facts;
 use super::meta::{Automatable, RuleMeta, Scope};
 use super::outcome::Outcome;
 use super::registry::{self, Rule};
 use super::score;
+use super::units::Check;
 use super::waivers::Waiver;
-use crate::model::host::HostModel;
+use crate::model::host::{HostModel, Vm};
 use crate::report::{Finding, Profile, Remediation, Report, Status, VmScore, WaiverNote};
 use crate::snapshot::Snapshot;
 use std::borrow::Cow;
@@ -20,6 +20,7 @@ pub fn evaluate(snap: &Snapshot, profile: Profile, waivers: &[Waiver], today: &s
     let mut report = Report::new(snap, &host, profile);
     let rules = registry::rules();
     let per_rule = run_all(&ctx, rules);
+    let labels = vm_labels(&host.vms);
     // Room for all at once: growing by doubling overshoots by up to half (100 MB with 10,000
     // VMs). Outcomes become findings only here, as they are moved: a finding is four times the
     // size of an outcome, and holding both for every result doubled the peak.
@@ -29,7 +30,7 @@ pub fn evaluate(snap: &Snapshot, profile: Profile, waivers: &[Waiver], today: &s
     for (rule, outcomes) in rules.iter().zip(per_rule) {
         report
             .results
-            .extend(outcomes.into_iter().map(|o| finding(rule.meta, o)));
+            .extend(outcomes.into_iter().map(|o| finding(rule.meta, o, &labels)));
     }
     report
         .results
@@ -56,13 +57,14 @@ fn defined_findings(
     let mut all = host.clone();
     all.vms.append(&mut all.defined);
     let ctx = Ctx::new(snap, &all, profile);
+    let labels = vm_labels(&all.vms);
     let mut out = Vec::new();
     for (rule, outcomes) in rules.iter().zip(run_all(&ctx, rules)) {
         out.extend(
             outcomes
                 .into_iter()
                 .filter(|o| o.target.vm_index().is_some_and(|i| i >= first))
-                .map(|o| finding(rule.meta, o)),
+                .map(|o| finding(rule.meta, o, &labels)),
         );
     }
     out
@@ -134,7 +136,7 @@ fn run_all(ctx: &Ctx, rules: &[Rule]) -> Vec<Vec<Outcome>> {
 
 /// One rule's outcomes, with the engine's own rules: bare-metal rules are not applicable inside
 /// a VM, a rule that yields nothing is not applicable, and a rule that panics is `unknown`.
-fn run_one(ctx: &Ctx, m: &RuleMeta, check: Option<CheckFn>) -> Vec<Outcome> {
+fn run_one(ctx: &Ctx, m: &RuleMeta, check: Option<Check>) -> Vec<Outcome> {
     let Some(check) = check else {
         return vec![Outcome::unknown(
             "host",
@@ -147,7 +149,7 @@ fn run_one(ctx: &Ctx, m: &RuleMeta, check: Option<CheckFn>) -> Vec<Outcome> {
             "kvmaudit runs inside a VM (CPUID hypervisor bit set): firmware and host-KVM settings belong to the hypervisor underneath",
         )];
     }
-    let outcomes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(ctx)));
+    let outcomes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check.run(ctx)));
     let outcomes = match outcomes {
         // Neither CPUID nor /proc/cpuinfo says whether this is bare metal: a bare-metal
         // rule's verdict may belong to the hypervisor underneath, so it cannot stand.
@@ -189,9 +191,20 @@ fn run_one(ctx: &Ctx, m: &RuleMeta, check: Option<CheckFn>) -> Vec<Outcome> {
     }
 }
 
-/// A finding: the outcome with its rule's texts, borrowed from the catalogue (it is `'static`).
-fn finding(m: &'static RuleMeta, o: Outcome) -> Finding {
-    let (target, vm_index) = o.target.into_parts();
+/// Each VM's display label, by its index (the targets' VM numbers).
+fn vm_labels(vms: &[Vm]) -> Vec<&str> {
+    let mut labels = vec![""; vms.iter().map(|v| v.index + 1).max().unwrap_or(0)];
+    for vm in vms {
+        labels[vm.index] = &vm.label;
+    }
+    labels
+}
+
+/// A finding: the outcome with its rule's texts, borrowed from the catalogue (it is `'static`),
+/// and its target rendered for display (the one place a target becomes text).
+fn finding(m: &'static RuleMeta, o: Outcome, labels: &[&str]) -> Finding {
+    let vm_index = o.target.vm_index();
+    let target = o.target.render(|i| labels.get(i).copied().unwrap_or("?"));
     Finding {
         rule: m.id.clone(),
         title: Cow::Borrowed(&m.title),

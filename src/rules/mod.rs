@@ -12,6 +12,7 @@ pub mod persistent;
 pub mod registry;
 pub mod score;
 pub mod status_pinning;
+pub mod units;
 /// Old path of [`crate::testkit::snap_builder`], for tests written against it.
 #[cfg(any(test, feature = "test-support"))]
 pub use crate::testkit::snap_builder as testkit;

@@ -2,7 +2,7 @@
 //! of the host the VMs claim, the kernel and QEMU baselines, and whether each VM really runs on
 //! KVM.
 
-use super::CheckFn;
+use super::{Check, CheckFn};
 use crate::model::host::Vm;
 use crate::model::vm::KvmUse;
 use crate::parse::cpulist;
@@ -11,14 +11,15 @@ use crate::rules::facts::flags::{hugepage_pool_bytes, vcpus};
 use crate::rules::facts::kernel::release_version;
 use crate::rules::facts::machine::{machine_version, MachineVersion};
 use crate::rules::outcome::Outcome;
+use crate::rules::units::VmUnit;
 use std::collections::BTreeSet;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("base.platform.cpu", platform_cpu),
-    ("base.capacity.commit", capacity_commit),
-    ("base.kernel.version", kernel_version),
-    ("base.qemu.version", qemu_version),
-    ("qemu.accel.kvm", accel_kvm),
+    ("base.platform.cpu", Check::host(platform_cpu)),
+    ("base.capacity.commit", Check::host(capacity_commit)),
+    ("base.kernel.version", Check::host(kernel_version)),
+    ("base.qemu.version", Check::vm(qemu_version)),
+    ("qemu.accel.kvm", Check::vm(accel_kvm)),
 ];
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -312,16 +313,8 @@ fn kernel_version(ctx: &Ctx) -> Vec<Outcome> {
 
 /// The running QEMU's version is not in argv: a versioned machine type is a lower bound, and
 /// `-realtime` (removed in 6.0) proves an older binary.
-fn qemu_version(ctx: &Ctx) -> Vec<Outcome> {
-    ctx.host
-        .vms
-        .iter()
-        .map(|vm| qemu_version_one(ctx, vm))
-        .collect()
-}
-
-fn qemu_version_one(ctx: &Ctx, vm: &Vm) -> Outcome {
-    let target = ctx.vm_target(vm);
+fn qemu_version(ctx: &Ctx, u: &VmUnit) -> Outcome {
+    let (vm, target) = (u.vm, u.target.clone());
     let proc_ = ctx.process(vm);
     let deleted = proc_.is_some_and(|p| p.exe_deleted);
     let exe = proc_
@@ -434,14 +427,6 @@ fn qemu_version_one(ctx: &Ctx, vm: &Vm) -> Outcome {
 // ---------------------------------------------------------------------------------------------
 // qemu.accel.kvm
 
-fn accel_kvm(ctx: &Ctx) -> Vec<Outcome> {
-    ctx.host
-        .vms
-        .iter()
-        .map(|vm| accel_kvm_one(ctx, vm))
-        .collect()
-}
-
 /// Runtime evidence of the accelerator: KVM fds or "CPU n/KVM" thread names.
 enum Runtime {
     Kvm(String, String),
@@ -504,8 +489,8 @@ fn runtime_accel(ctx: &Ctx, vm: &Vm) -> Runtime {
     Runtime::None(why.join("; "))
 }
 
-fn accel_kvm_one(ctx: &Ctx, vm: &Vm) -> Outcome {
-    let target = ctx.vm_target(vm);
+fn accel_kvm(ctx: &Ctx, u: &VmUnit) -> Outcome {
+    let (vm, target) = (u.vm, u.target.clone());
     let base = vm
         .model
         .binary

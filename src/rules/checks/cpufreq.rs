@@ -2,7 +2,7 @@
 //! semantics of the driver that owns it (intel_pstate active, passive = intel_cpufreq,
 //! acpi-cpufreq). Also the policy reader the BIOS P-state rules share.
 
-use super::CheckFn;
+use super::{Check, CheckFn};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::cpufreq::{
     grouped, policies, pstate_status, Policies, CPUFREQ, PSTATE_STATUS,
@@ -10,7 +10,7 @@ use crate::rules::facts::cpufreq::{
 use crate::rules::facts::persistent::TUNED_ACTIVE;
 use crate::rules::outcome::Outcome;
 
-pub const CHECKS: &[(&str, CheckFn)] = &[("host.cpufreq.governor", governor)];
+pub const CHECKS: &[(&str, CheckFn)] = &[("host.cpufreq.governor", Check::host(governor))];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Verdict {

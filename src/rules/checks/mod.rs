@@ -1,8 +1,7 @@
 //! One function per rule id, grouped by guide section. Each module lists its checks in `CHECKS`;
 //! the engine reaches them only through [`super::registry`].
 
-use super::context::Ctx;
-use super::outcome::Outcome;
+pub use super::units::Check;
 
 pub mod baseline;
 pub mod bios;
@@ -17,7 +16,8 @@ pub mod overcommit;
 pub mod pmem;
 pub mod qat;
 
-pub type CheckFn = fn(&Ctx) -> Vec<Outcome>;
+/// A rule's check as the modules' `CHECKS` tables list it (see [`super::units`]).
+pub type CheckFn = Check;
 
 /// Every module's `CHECKS`, in registry order.
 const MODULES: &[&[(&str, CheckFn)]] = &[

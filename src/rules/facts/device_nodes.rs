@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 const NET: &str = "/sys/class/net";
 
 use crate::rules::context::{Ctx, Got};
+use crate::vocab::Target;
 
 /// Where a host device sits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -395,7 +396,9 @@ pub(crate) fn disk_node(ctx: &Ctx, vm: &Vm, disk: &crate::model::vm::Disk) -> De
 
 /// A host device a VM uses.
 pub(crate) struct Dev {
-    /// Target suffix: `hostdev:ID`, `net:ID`, `drive:ID`.
+    /// The device as a target of the VM (hostdev, NIC or drive).
+    pub target: Target,
+    /// The target below the VM, for messages: `hostdev:ID`, `net:ID`, `drive:ID`.
     pub suffix: String,
     pub what: String,
     pub node: DevNode,
@@ -419,6 +422,7 @@ pub(crate) fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
         };
         out.push(Dev {
             suffix: format!("hostdev:{id}"),
+            target: Target::Hostdev(vm.index, id),
             what: format!("vfio-pci {}", d.host_bdf.as_deref().unwrap_or("?")),
             node,
             bdfs: d.host_bdf.iter().cloned().collect(),
@@ -426,7 +430,7 @@ pub(crate) fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
         });
     }
     for (i, n) in vm.model.nics.iter().enumerate() {
-        let id = n.id.clone().unwrap_or_else(|| format!("net{i}"));
+        let id = crate::rules::units::nic_id(n, i);
         let what = format!(
             "{} on {}",
             n.model.as_deref().unwrap_or("NIC"),
@@ -449,6 +453,7 @@ pub(crate) fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
         };
         out.push(Dev {
             suffix: format!("net:{id}"),
+            target: Target::Nic(vm.index, id),
             what,
             node,
             bdfs,
@@ -458,16 +463,14 @@ pub(crate) fn vm_devices(ctx: &Ctx, vm: &Vm) -> Vec<Dev> {
     // Drive targets exactly as the blk rules name them (device id, drive id, QEMU's generated
     // id such as ide0-hd0, else the position).
     let targets = disk_targets(ctx, vm);
-    let vm_target = ctx.vm_target(vm);
-    let prefix = format!("{}/", vm_target.as_str());
     for (i, d) in vm.model.disks.iter().enumerate() {
-        let suffix = targets
+        let target = targets
             .get(i)
-            .and_then(|t| t.as_str().strip_prefix(&prefix))
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("drive:disk{i}"));
+            .cloned()
+            .unwrap_or_else(|| Target::Drive(vm.index, format!("disk{i}")));
         out.push(Dev {
-            suffix,
+            suffix: target.vm_part().unwrap_or_default(),
+            target,
             what: d.path.clone().unwrap_or_else(|| "(no file)".into()),
             node: disk_node(ctx, vm, d),
             // Disk queue interrupts are kernel-managed: judged by the queue map, not here.

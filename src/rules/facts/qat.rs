@@ -97,30 +97,44 @@ pub(crate) struct QatRef<'a> {
 /// Every vfio-pci device of every VM that is a QAT function, or an absent function on the
 /// bus of a QAT PF (a VF the VM expects but that was not created).
 pub(crate) fn vm_qat_refs<'a>(ctx: &'a Ctx) -> Vec<QatRef<'a>> {
+    let mut out = Vec::new();
+    for vm in &ctx.host.vms {
+        out.extend(qat_refs_of(ctx, vm));
+    }
+    out
+}
+
+/// One VM's vfio-pci devices that are QAT functions (see [`vm_qat_refs`]).
+pub(crate) fn qat_refs_of<'a>(ctx: &'a Ctx, vm: &'a Vm) -> Vec<QatRef<'a>> {
+    let (qat, pf_buses) = ctx.cache.qat_functions.get_or_init(|| qat_functions(ctx));
+    let listing: Option<&[String]> = ctx.dir(PCI).ok();
+    let mut out = Vec::new();
+    for dev in &vm.model.vfio_devices {
+        let Some(bdf) = dev.host_bdf.as_deref().map(str::to_ascii_lowercase) else {
+            continue;
+        };
+        let exists = listing.is_some_and(|l| l.contains(&bdf));
+        if qat.contains(&bdf) || (!exists && pf_buses.contains(domain_bus(&bdf))) {
+            out.push(QatRef {
+                vm,
+                dev,
+                bdf,
+                exists,
+            });
+        }
+    }
+    out
+}
+
+/// The host's QAT functions and the buses of its QAT PFs, worked out once per scan (every
+/// VM's passthrough verdict asks).
+fn qat_functions(ctx: &Ctx) -> (BTreeSet<String>, BTreeSet<String>) {
     let qat: BTreeSet<String> = qat_devices(ctx).into_iter().collect();
     let pf_buses: BTreeSet<String> = qat_pfs(ctx)
         .iter()
         .map(|b| domain_bus(b).to_string())
         .collect();
-    let listing: Option<&[String]> = ctx.dir(PCI).ok();
-    let mut out = Vec::new();
-    for vm in &ctx.host.vms {
-        for dev in &vm.model.vfio_devices {
-            let Some(bdf) = dev.host_bdf.as_deref().map(str::to_ascii_lowercase) else {
-                continue;
-            };
-            let exists = listing.is_some_and(|l| l.contains(&bdf));
-            if qat.contains(&bdf) || (!exists && pf_buses.contains(domain_bus(&bdf))) {
-                out.push(QatRef {
-                    vm,
-                    dev,
-                    bdf,
-                    exists,
-                });
-            }
-        }
-    }
-    out
+    (qat, pf_buses)
 }
 
 /// QAT passthrough is in use or prepared: a VM holds a QAT function, or a QAT VF is already

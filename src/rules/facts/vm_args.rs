@@ -133,7 +133,7 @@ fn resolve_disk_targets(ctx: &Ctx, vm: &Vm) -> Vec<Target> {
                     .or_else(|| d.drive.clone())
                     .or(generated)
                     .unwrap_or_else(|| format!("disk{i}"));
-            ctx.vm_target(vm).child(&format!("drive:{id}"))
+            Target::Drive(vm.index, id)
         })
         .collect()
 }

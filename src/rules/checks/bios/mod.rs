@@ -3,7 +3,7 @@
 //! VT-d. kvmaudit never changes firmware. One file per rule or small rule family; each reads
 //! its facts, decides, and writes the message.
 
-use super::CheckFn;
+use super::{Check, CheckFn};
 
 // Facts several bios rules read; the rule files reach them through these lines.
 use crate::rules::facts::cpufreq::{self, Policies};
@@ -33,17 +33,17 @@ mod vtx;
 mod tests;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("bios.vtx", vtx::bios_vtx),
-    ("bios.vtd", vtd::bios_vtd),
-    ("host.iommu.enabled", iommu::iommu_enabled),
-    ("bios.ht", hyperthreading::bios_ht),
-    ("bios.numa", numa::bios_numa),
-    ("bios.power-policy", power_policy::power_policy),
-    ("bios.eist", eist::bios_eist),
-    ("bios.turbo", turbo::bios_turbo),
-    ("bios.eet", eet::bios_eet),
-    ("bios.hwp-native", hwp::hwp_native),
-    ("bios.c1e", c1e_c6_msr::bios_c1e),
-    ("bios.c6", c1e_c6_msr::bios_c6),
-    ("hw.qat.pcie-link", qat_link::qat_pcie_link),
+    ("bios.vtx", Check::host(vtx::bios_vtx)),
+    ("bios.vtd", Check::host(vtd::bios_vtd)),
+    ("host.iommu.enabled", Check::host(iommu::iommu_enabled)),
+    ("bios.ht", Check::host(hyperthreading::bios_ht)),
+    ("bios.numa", Check::host(numa::bios_numa)),
+    ("bios.power-policy", Check::host(power_policy::power_policy)),
+    ("bios.eist", Check::host(eist::bios_eist)),
+    ("bios.turbo", Check::host(turbo::bios_turbo)),
+    ("bios.eet", Check::host(eet::bios_eet)),
+    ("bios.hwp-native", Check::host(hwp::hwp_native)),
+    ("bios.c1e", Check::host(c1e_c6_msr::bios_c1e)),
+    ("bios.c6", Check::host(c1e_c6_msr::bios_c6)),
+    ("hw.qat.pcie-link", Check::host(qat_link::qat_pcie_link)),
 ];

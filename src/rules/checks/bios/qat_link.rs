@@ -3,6 +3,7 @@
 use super::qat;
 use crate::rules::context::Ctx;
 use crate::rules::outcome::Outcome;
+use crate::vocab::Target;
 
 /// `8.0 GT/s PCIe` → 8.0; `Unknown` → None.
 fn link_speed(s: &str) -> Option<f64> {
@@ -36,7 +37,7 @@ pub(super) fn qat_pcie_link(ctx: &Ctx) -> Vec<Outcome> {
                 get("current_link_width"),
                 get("max_link_width"),
             );
-            let target = format!("host/dev:{pf}");
+            let target = Target::host_device(&pf);
             let vals = (
                 cs.val().and_then(link_speed),
                 ms.val().and_then(link_speed),

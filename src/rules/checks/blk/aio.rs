@@ -1,11 +1,12 @@
 //! qemu.blk.aio: `aio=native` or `io_uring` with O_DIRECT.
-use super::{network_protocol, not_data, per_disk};
+use super::{network_protocol, not_data};
 use crate::model::host::Vm;
 use crate::model::vm::{Aio, Disk, DiskBus};
 use crate::report::target::Target;
 use crate::rules::context::Ctx;
 use crate::rules::facts::vm_args::{argv_src, fd_view, opt_on_off, FdView};
 use crate::rules::outcome::Outcome;
+use crate::rules::units::DriveUnit;
 
 /// What the snapshot says about io_uring being usable by QEMU at all.
 pub(super) fn io_uring_disabled(ctx: &Ctx) -> Option<&'static str> {
@@ -15,46 +16,45 @@ pub(super) fn io_uring_disabled(ctx: &Ctx) -> Option<&'static str> {
     }
 }
 
-pub(super) fn aio(ctx: &Ctx) -> Vec<Outcome> {
-    per_disk(ctx, |ctx, vm, d, t| {
-        if let Some(why) = not_data(d) {
-            return Outcome::na(t, format!("the disk is {why}"));
-        }
-        if d.bus == DiskBus::VhostUserBlk {
-            return Outcome::na(
+pub(super) fn aio(ctx: &Ctx, u: &DriveUnit) -> Outcome {
+    let (vm, d, t) = (u.vm, u.disk, u.target.clone());
+    if let Some(why) = not_data(d) {
+        return Outcome::na(t, format!("the disk is {why}"));
+    }
+    if d.bus == DiskBus::VhostUserBlk {
+        return Outcome::na(
+            t,
+            "vhost-user-blk: the external backend submits the I/O, QEMU's aio= does not apply",
+        );
+    }
+    let Some(engine) = &d.aio else {
+        return match (network_protocol(d), d.protocol.as_deref()) {
+            (Some(p), _) => Outcome::na(
                 t,
-                "vhost-user-blk: the external backend submits the I/O, QEMU's aio= does not apply",
-            );
-        }
-        let Some(engine) = &d.aio else {
-            return match (network_protocol(d), d.protocol.as_deref()) {
-                (Some(p), _) => Outcome::na(
-                    t,
-                    format!("network protocol {p} has its own submission path; aio= applies to file/host_device backends"),
-                ),
-                (None, Some(p)) => Outcome::na(
-                    t,
-                    format!("protocol driver {p} has no aio= option (it applies to file/host_device backends)"),
-                ),
-                (None, None) => Outcome::unknown(
-                    t,
-                    "the disk's backend chain could not be resolved: aio engine unknown",
-                ),
-            };
+                format!("network protocol {p} has its own submission path; aio= applies to file/host_device backends"),
+            ),
+            (None, Some(p)) => Outcome::na(
+                t,
+                format!("protocol driver {p} has no aio= option (it applies to file/host_device backends)"),
+            ),
+            (None, None) => Outcome::unknown(
+                t,
+                "the disk's backend chain could not be resolved: aio engine unknown",
+            ),
         };
-        let src = argv_src(vm);
-        match engine {
-            Aio::Threads => Outcome::warn(
-                t,
-                "aio=threads: requests go through QEMU's thread pool; native (with cache=none) or io_uring submits directly (threads is acceptable only when QEMU's CPU time is the bottleneck)",
-            )
-            .ev(src, "aio=threads", "aio=native or aio=io_uring"),
-            Aio::IoUring => aio_io_uring(ctx, vm, t, src),
-            Aio::Native => aio_native(ctx, vm, d, t, src),
-            Aio::Other(s) => Outcome::unknown(t, format!("unrecognised aio engine {s:?}"))
-                .ev(src, format!("aio={s}"), "aio=native or aio=io_uring"),
-        }
-    })
+    };
+    let src = argv_src(vm);
+    match engine {
+        Aio::Threads => Outcome::warn(
+            t,
+            "aio=threads: requests go through QEMU's thread pool; native (with cache=none) or io_uring submits directly (threads is acceptable only when QEMU's CPU time is the bottleneck)",
+        )
+        .ev(src, "aio=threads", "aio=native or aio=io_uring"),
+        Aio::IoUring => aio_io_uring(ctx, vm, t, src),
+        Aio::Native => aio_native(ctx, vm, d, t, src),
+        Aio::Other(s) => Outcome::unknown(t, format!("unrecognised aio engine {s:?}"))
+            .ev(src, format!("aio={s}"), "aio=native or aio=io_uring"),
+    }
 }
 
 /// io_uring: the ring shows up as an `anon_inode:[io_uring]` fd of the process.

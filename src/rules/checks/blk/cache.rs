@@ -1,12 +1,13 @@
 //! qemu.blk.cache: `cache=none` (O_DIRECT) for local disks, checked against the file
 //! descriptors QEMU really opened.
-use super::{network_protocol, not_data, per_disk};
+use super::{network_protocol, not_data};
 use crate::model::host::Vm;
 use crate::model::vm::{CacheMode, Disk, DiskBus};
 use crate::report::Status;
 use crate::rules::context::Ctx;
 use crate::rules::facts::vm_args::{argv_src, opt_on_off};
 use crate::rules::outcome::Outcome;
+use crate::rules::units::DriveUnit;
 
 pub(super) fn cache_name(m: CacheMode) -> &'static str {
     match m {
@@ -18,74 +19,75 @@ pub(super) fn cache_name(m: CacheMode) -> &'static str {
     }
 }
 
-pub(super) fn cache(ctx: &Ctx) -> Vec<Outcome> {
-    per_disk(ctx, |ctx, vm, d, t| {
-        if let Some(why) = not_data(d) {
-            return Outcome::na(t, format!("the disk is {why}"));
-        }
-        if d.bus == DiskBus::VhostUserBlk {
-            return Outcome::na(
-                t,
-                "vhost-user-blk: the external backend does the I/O, QEMU's cache mode does not apply",
-            );
-        }
-        if let Some(p) = network_protocol(d) {
-            return Outcome::na(
-                t,
-                format!("network protocol {p} brings its own caching; host page-cache modes do not apply"),
-            );
-        }
-        let observed = format!(
-            "cache.direct={}, cache.no-flush={}, write-cache={}{}",
-            opt_on_off(d.cache_direct),
-            opt_on_off(d.cache_no_flush),
-            opt_on_off(d.write_cache),
-            d.cache_mode
-                .map(|m| format!(" → cache={}", cache_name(m)))
-                .unwrap_or_default()
+pub(super) fn cache(ctx: &Ctx, u: &DriveUnit) -> Outcome {
+    let (vm, d, t) = (u.vm, u.disk, u.target.clone());
+    if let Some(why) = not_data(d) {
+        return Outcome::na(t, format!("the disk is {why}"));
+    }
+    if d.bus == DiskBus::VhostUserBlk {
+        return Outcome::na(
+            t,
+            "vhost-user-blk: the external backend does the I/O, QEMU's cache mode does not apply",
         );
-        // QEMU's userspace NVMe driver owns the controller through VFIO: I/O never goes
-        // through the host page cache, whatever cache.direct says; only ignored flushes
-        // (cache.no-flush) still matter.
-        let userspace_nvme =
-            d.protocol.as_deref() == Some("nvme") && d.cache_mode != Some(CacheMode::Unsafe);
-        let o = match d.cache_mode {
-            _ if userspace_nvme => Outcome::pass(
-                t,
-                "QEMU's userspace NVMe driver (\"driver\":\"nvme\") drives the controller through VFIO: no host page cache is involved, guest flushes are honoured",
+    }
+    if let Some(p) = network_protocol(d) {
+        return Outcome::na(
+            t,
+            format!(
+                "network protocol {p} brings its own caching; host page-cache modes do not apply"
             ),
-            Some(CacheMode::None) => Outcome::pass(
-                t,
-                "cache=none: O_DIRECT on the host, guest flushes honoured",
-            ),
-            Some(CacheMode::Directsync) => Outcome::pass(
-                t,
-                "cache=directsync: O_DIRECT with a write-through cache the guest sees (acceptable where write-through is required)",
-            ),
-            Some(m @ (CacheMode::Writeback | CacheMode::Writethrough)) => Outcome::warn(
-                t,
-                format!(
-                    "cache={}: the host page cache double-caches guest data, adds copies and memory pressure; use cache=none",
-                    cache_name(m)
-                ),
-            ),
-            Some(CacheMode::Unsafe) => Outcome::fail(
-                t,
-                "cache=unsafe: guest flushes are ignored, a host crash loses or corrupts acknowledged writes (waive only for scratch disks)",
-            )
-            .blocker(),
-            None => Outcome::unknown(
-                t,
-                "the cache mode could not be derived from the command line (backend chain not resolved)",
-            ),
-        };
-        let o = o.ev(
-            argv_src(vm),
-            observed,
-            "cache=none (direct on, no-flush off)",
         );
-        runtime_o_direct(ctx, vm, d, o)
-    })
+    }
+    let observed = format!(
+        "cache.direct={}, cache.no-flush={}, write-cache={}{}",
+        opt_on_off(d.cache_direct),
+        opt_on_off(d.cache_no_flush),
+        opt_on_off(d.write_cache),
+        d.cache_mode
+            .map(|m| format!(" → cache={}", cache_name(m)))
+            .unwrap_or_default()
+    );
+    // QEMU's userspace NVMe driver owns the controller through VFIO: I/O never goes
+    // through the host page cache, whatever cache.direct says; only ignored flushes
+    // (cache.no-flush) still matter.
+    let userspace_nvme =
+        d.protocol.as_deref() == Some("nvme") && d.cache_mode != Some(CacheMode::Unsafe);
+    let o = match d.cache_mode {
+        _ if userspace_nvme => Outcome::pass(
+            t,
+            "QEMU's userspace NVMe driver (\"driver\":\"nvme\") drives the controller through VFIO: no host page cache is involved, guest flushes are honoured",
+        ),
+        Some(CacheMode::None) => Outcome::pass(
+            t,
+            "cache=none: O_DIRECT on the host, guest flushes honoured",
+        ),
+        Some(CacheMode::Directsync) => Outcome::pass(
+            t,
+            "cache=directsync: O_DIRECT with a write-through cache the guest sees (acceptable where write-through is required)",
+        ),
+        Some(m @ (CacheMode::Writeback | CacheMode::Writethrough)) => Outcome::warn(
+            t,
+            format!(
+                "cache={}: the host page cache double-caches guest data, adds copies and memory pressure; use cache=none",
+                cache_name(m)
+            ),
+        ),
+        Some(CacheMode::Unsafe) => Outcome::fail(
+            t,
+            "cache=unsafe: guest flushes are ignored, a host crash loses or corrupts acknowledged writes (waive only for scratch disks)",
+        )
+        .blocker(),
+        None => Outcome::unknown(
+            t,
+            "the cache mode could not be derived from the command line (backend chain not resolved)",
+        ),
+    };
+    let o = o.ev(
+        argv_src(vm),
+        observed,
+        "cache=none (direct on, no-flush off)",
+    );
+    runtime_o_direct(ctx, vm, d, o)
 }
 
 /// Runtime beats argv: the image's fd flags (`/proc/PID/fdinfo`, root only) show whether QEMU

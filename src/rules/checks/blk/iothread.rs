@@ -1,75 +1,77 @@
 //! qemu.blk.iothread: each virtio disk on an IOThread, pinned apart from the vCPUs.
-use super::{device_desc, not_data, per_disk};
+use super::{device_desc, not_data};
 use crate::model::host::Vm;
 use crate::model::vm::DiskBus;
 use crate::report::Status;
 use crate::rules::context::Ctx;
 use crate::rules::facts::vm_args::argv_src;
 use crate::rules::outcome::Outcome;
+use crate::rules::units::DriveUnit;
 use std::collections::BTreeSet;
 
-pub(super) fn iothread(ctx: &Ctx) -> Vec<Outcome> {
-    per_disk(ctx, |ctx, vm, d, t| {
-        match d.bus {
-            DiskBus::VirtioBlk | DiskBus::VirtioScsi => {}
-            DiskBus::VhostUserBlk => return Outcome::na(
+pub(super) fn iothread(ctx: &Ctx, u: &DriveUnit) -> Outcome {
+    let (vm, d, t) = (u.vm, u.disk, u.target.clone());
+    match d.bus {
+        DiskBus::VirtioBlk | DiskBus::VirtioScsi => {}
+        DiskBus::VhostUserBlk => {
+            return Outcome::na(
                 t,
                 "vhost-user-blk: the external backend's threads serve the I/O, not QEMU IOThreads",
-            ),
-            _ => {
-                return Outcome::na(
-                    t,
-                    format!(
+            )
+        }
+        _ => {
+            return Outcome::na(
+                t,
+                format!(
                     "{}: IOThreads serve virtio-blk and virtio-scsi only (see qemu.blk.virtio-bus)",
                     device_desc(d)
                 ),
-                )
-            }
-        }
-        if let Some(why) = not_data(d) {
-            return Outcome::na(t, format!("the disk is {why}"));
-        }
-        let src = argv_src(vm);
-        if d.iothreads.is_empty() {
-            return Outcome::fail(
-                t,
-                "no IOThread serves the disk: its I/O runs in QEMU's main loop, next to device emulation and monitor work",
             )
-            .ev(src, "no iothread=", "iothread=<id> (pinned to the VM's node)");
         }
-        let bound = format!("iothread={}", d.iothreads.join(","));
-        let judged: Vec<(Status, String, String)> = d
-            .iothreads
-            .iter()
-            .map(|id| judge_iothread(ctx, vm, id))
-            .collect();
-        // The worst IOThread decides (iothread-vq-mapping can name several).
-        let rank = |s: Status| match s {
-            Status::Pass => 0,
-            Status::Unknown => 1,
-            Status::Warn => 2,
-            _ => 3,
-        };
-        let worst = judged
-            .iter()
-            .max_by_key(|(s, _, _)| rank(*s))
-            .map(|(s, m, _)| (*s, m.clone()))
-            .unwrap_or((Status::Unknown, "no IOThread judged".into()));
-        let mut o = Outcome::new(t, worst.0, worst.1).ev(src, bound, "iothread=<id>");
-        let thr_src = ctx
-            .process(vm)
-            .and_then(|p| p.pid)
-            .map(|pid| format!("/proc/{pid}/task/*/status Cpus_allowed_list"))
-            .unwrap_or_else(|| "IOThread affinity".into());
-        for (id, (_, _, obs)) in d.iothreads.iter().zip(judged.iter()) {
-            o = o.ev(
-                thr_src.clone(),
-                format!("IO {id}: {obs}"),
-                "CPUs of the VM's node, not its vCPU CPUs",
-            );
-        }
-        o
-    })
+    }
+    if let Some(why) = not_data(d) {
+        return Outcome::na(t, format!("the disk is {why}"));
+    }
+    let src = argv_src(vm);
+    if d.iothreads.is_empty() {
+        return Outcome::fail(
+            t,
+            "no IOThread serves the disk: its I/O runs in QEMU's main loop, next to device emulation and monitor work",
+        )
+        .ev(src, "no iothread=", "iothread=<id> (pinned to the VM's node)");
+    }
+    let bound = format!("iothread={}", d.iothreads.join(","));
+    let judged: Vec<(Status, String, String)> = d
+        .iothreads
+        .iter()
+        .map(|id| judge_iothread(ctx, vm, id))
+        .collect();
+    // The worst IOThread decides (iothread-vq-mapping can name several).
+    let rank = |s: Status| match s {
+        Status::Pass => 0,
+        Status::Unknown => 1,
+        Status::Warn => 2,
+        _ => 3,
+    };
+    let worst = judged
+        .iter()
+        .max_by_key(|(s, _, _)| rank(*s))
+        .map(|(s, m, _)| (*s, m.clone()))
+        .unwrap_or((Status::Unknown, "no IOThread judged".into()));
+    let mut o = Outcome::new(t, worst.0, worst.1).ev(src, bound, "iothread=<id>");
+    let thr_src = ctx
+        .process(vm)
+        .and_then(|p| p.pid)
+        .map(|pid| format!("/proc/{pid}/task/*/status Cpus_allowed_list"))
+        .unwrap_or_else(|| "IOThread affinity".into());
+    for (id, (_, _, obs)) in d.iothreads.iter().zip(judged.iter()) {
+        o = o.ev(
+            thr_src.clone(),
+            format!("IO {id}: {obs}"),
+            "CPUs of the VM's node, not its vCPU CPUs",
+        );
+    }
+    o
 }
 
 /// One IOThread's placement: (status, message, observed affinity).

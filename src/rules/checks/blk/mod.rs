@@ -5,13 +5,9 @@
 //! What blk shares with the net rules (process fds, machine-type age, per-VM placeholders,
 //! the disk targets parsed once per VM) lives in the facts layer, `facts::vm_args`.
 
-use super::CheckFn;
-use crate::model::host::Vm;
+use super::{Check, CheckFn};
 use crate::model::vm::{Disk, DiskBus};
-use crate::report::target::Target;
-use crate::rules::context::Ctx;
-use crate::rules::facts::vm_args::{disk_targets, vm_without};
-use crate::rules::outcome::Outcome;
+pub use crate::rules::facts::vm_args::disk_targets;
 
 mod aio;
 mod cache;
@@ -21,12 +17,12 @@ mod packed;
 mod virtio_bus;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("qemu.blk.virtio-bus", virtio_bus::virtio_bus),
-    ("qemu.blk.cache", cache::cache),
-    ("qemu.blk.aio", aio::aio),
-    ("qemu.blk.num-queues", num_queues::num_queues),
-    ("qemu.blk.packed", packed::packed),
-    ("qemu.blk.iothread", iothread::iothread),
+    ("qemu.blk.virtio-bus", Check::drive(virtio_bus::virtio_bus)),
+    ("qemu.blk.cache", Check::drive(cache::cache)),
+    ("qemu.blk.aio", Check::drive(aio::aio)),
+    ("qemu.blk.num-queues", Check::drive(num_queues::num_queues)),
+    ("qemu.blk.packed", Check::drive(packed::packed)),
+    ("qemu.blk.iothread", Check::drive(iothread::iothread)),
 ];
 
 /// Why a disk is not a writable data disk, if it is not one.
@@ -78,26 +74,6 @@ fn device_desc(d: &Disk) -> String {
 
 fn is_virtio_blk(d: &Disk) -> bool {
     matches!(d.bus, DiskBus::VirtioBlk | DiskBus::VhostUserBlk)
-}
-
-/// Run `judge` on every disk of every VM; VMs without disks get one not-applicable outcome.
-fn per_disk(ctx: &Ctx, judge: impl Fn(&Ctx, &Vm, &Disk, Target) -> Outcome) -> Vec<Outcome> {
-    let mut out = Vec::new();
-    for vm in &ctx.host.vms {
-        if vm.model.disks.is_empty() {
-            out.push(vm_without(ctx, vm, "disks"));
-            continue;
-        }
-        for (d, t) in vm
-            .model
-            .disks
-            .iter()
-            .zip(disk_targets(ctx, vm).iter().cloned())
-        {
-            out.push(judge(ctx, vm, d, t));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! guest.haltpoll.driver: the guest runs cpuidle-haltpoll.
 
-use super::hypervisor_side::{hint_obs, hint_on, per_vm, vm_dedicated};
+use super::hypervisor_side::{hint_obs, hint_on, vm_dedicated};
 use super::inside_guest::{
     guest_applies, guest_idle, idle_param, idle_removed_persistently, with_idle_evidence,
 };
@@ -8,29 +8,35 @@ use super::{in_guest, CPUIDLE, NO_CHANNEL};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::vm_args::argv_src;
 use crate::rules::outcome::Outcome;
+use crate::rules::units::VmUnit;
 
-pub(super) fn haltpoll_driver(ctx: &Ctx) -> Vec<Outcome> {
-    if in_guest(ctx) {
-        return vec![haltpoll_driver_guest(ctx)];
+/// Run inside a guest, the guest itself is judged (target `host`); on the hypervisor, each VM.
+pub(super) fn haltpoll_driver_inside(ctx: &Ctx) -> Option<Vec<Outcome>> {
+    in_guest(ctx).then(|| haltpoll_driver_of_this_guest(ctx))
+}
+
+fn haltpoll_driver_of_this_guest(ctx: &Ctx) -> Vec<Outcome> {
+    vec![haltpoll_driver_guest(ctx)]
+}
+
+pub(super) fn haltpoll_driver(ctx: &Ctx, u: &VmUnit) -> Outcome {
+    let vm = u.vm;
+    if let Err(o) = vm_dedicated(ctx, vm) {
+        return o.ev(argv_src(vm), hint_obs(vm), "kvm-hint-dedicated=on");
     }
-    per_vm(ctx, |ctx, vm| {
-        if let Err(o) = vm_dedicated(ctx, vm) {
-            return o.ev(argv_src(vm), hint_obs(vm), "kvm-hint-dedicated=on");
-        }
-        let t = ctx.vm_target(vm);
-        let o = if hint_on(vm) {
-            Outcome::unknown(
-                t,
-                format!("host side ready (dedicated vCPUs, kvm-hint-dedicated=on); whether the guest runs cpuidle-haltpoll: {NO_CHANNEL}"),
-            )
-        } else {
-            Outcome::fail(
-                t,
-                "the VM has dedicated vCPUs but its -cpu lacks kvm-hint-dedicated=on: the guest's cpuidle-haltpoll refuses to load without that hint (host-side part; cpuidle_haltpoll.force=1 in the guest is the fallback)",
-            )
-        };
-        o.ev(argv_src(vm), hint_obs(vm), "kvm-hint-dedicated=on")
-    })
+    let t = u.target.clone();
+    let o = if hint_on(vm) {
+        Outcome::unknown(
+            t,
+            format!("host side ready (dedicated vCPUs, kvm-hint-dedicated=on); whether the guest runs cpuidle-haltpoll: {NO_CHANNEL}"),
+        )
+    } else {
+        Outcome::fail(
+            t,
+            "the VM has dedicated vCPUs but its -cpu lacks kvm-hint-dedicated=on: the guest's cpuidle-haltpoll refuses to load without that hint (host-side part; cpuidle_haltpoll.force=1 in the guest is the fallback)",
+        )
+    };
+    o.ev(argv_src(vm), hint_obs(vm), "kvm-hint-dedicated=on")
 }
 
 fn haltpoll_driver_guest(ctx: &Ctx) -> Outcome {

@@ -44,7 +44,3 @@ pub(super) fn hint_obs(vm: &Vm) -> String {
         None => "no -cpu option: kvm-hint-dedicated unset".into(),
     }
 }
-
-pub(super) fn per_vm(ctx: &Ctx, f: impl Fn(&Ctx, &Vm) -> Outcome) -> Vec<Outcome> {
-    ctx.host.vms.iter().map(|vm| f(ctx, vm)).collect()
-}

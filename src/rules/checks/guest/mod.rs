@@ -8,7 +8,7 @@
 //!   whose vCPUs are not dedicated are not applicable;
 //! * inside a guest (`nested`), on target `host`, from the guest's own files and CPUID.
 
-use super::CheckFn;
+use super::{Check, CheckFn};
 use crate::rules::context::Ctx;
 
 mod haltpoll_driver;
@@ -19,10 +19,22 @@ mod poll_ns;
 mod rq_affinity;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("guest.haltpoll.driver", haltpoll_driver::haltpoll_driver),
-    ("guest.haltpoll.poll-ns", poll_ns::haltpoll_poll_ns),
-    ("guest.cmdline.no-idle", no_idle::no_idle),
-    ("guest.blk.rq-affinity", rq_affinity::rq_affinity),
+    (
+        "guest.haltpoll.driver",
+        Check::vm(haltpoll_driver::haltpoll_driver).unless(haltpoll_driver::haltpoll_driver_inside),
+    ),
+    (
+        "guest.haltpoll.poll-ns",
+        Check::vm(poll_ns::haltpoll_poll_ns).unless(poll_ns::haltpoll_poll_ns_inside),
+    ),
+    (
+        "guest.cmdline.no-idle",
+        Check::vm(no_idle::no_idle).unless(no_idle::no_idle_inside),
+    ),
+    (
+        "guest.blk.rq-affinity",
+        Check::vm(rq_affinity::rq_affinity).unless(rq_affinity::rq_affinity_inside),
+    ),
 ];
 
 const NO_CHANNEL: &str = "no guest channel: run kvmaudit inside the guest";

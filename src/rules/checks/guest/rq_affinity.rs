@@ -1,33 +1,38 @@
 //! guest.blk.rq-affinity: `rq_affinity` on multi-queue virtio disks.
 
-use super::hypervisor_side::per_vm;
 use super::{in_guest, NO_CHANNEL};
 use crate::model::vm::DiskBus;
 use crate::report::Status;
 use crate::rules::context::Ctx;
 use crate::rules::outcome::Outcome;
+use crate::rules::units::VmUnit;
 
-pub(super) fn rq_affinity(ctx: &Ctx) -> Vec<Outcome> {
-    if in_guest(ctx) {
-        return vec![rq_affinity_guest(ctx)];
+/// Run inside a guest, the guest itself is judged (target `host`); on the hypervisor, each VM.
+pub(super) fn rq_affinity_inside(ctx: &Ctx) -> Option<Vec<Outcome>> {
+    in_guest(ctx).then(|| rq_affinity_of_this_guest(ctx))
+}
+
+fn rq_affinity_of_this_guest(ctx: &Ctx) -> Vec<Outcome> {
+    vec![rq_affinity_guest(ctx)]
+}
+
+pub(super) fn rq_affinity(ctx: &Ctx, u: &VmUnit) -> Outcome {
+    let vm = u.vm;
+    let t = u.target.clone();
+    let vcpus = crate::rules::facts::flags::vcpus(ctx, vm);
+    if vcpus == Some(1) {
+        return Outcome::na(t, "single-vCPU VM: completion steering has nowhere to go");
     }
-    per_vm(ctx, |ctx, vm| {
-        let t = ctx.vm_target(vm);
-        let vcpus = crate::rules::facts::flags::vcpus(ctx, vm);
-        if vcpus == Some(1) {
-            return Outcome::na(t, "single-vCPU VM: completion steering has nowhere to go");
-        }
-        let virtio_disks = vm.model.disks.iter().any(|d| {
-            matches!(d.bus, DiskBus::VirtioBlk | DiskBus::VirtioScsi) && !d.cdrom && !d.read_only
-        });
-        if !virtio_disks {
-            return Outcome::na(t, "the VM has no virtio data disks");
-        }
-        Outcome::unknown(
-            t,
-            format!("rq_affinity is a guest block-queue setting; {NO_CHANNEL}"),
-        )
-    })
+    let virtio_disks = vm.model.disks.iter().any(|d| {
+        matches!(d.bus, DiskBus::VirtioBlk | DiskBus::VirtioScsi) && !d.cdrom && !d.read_only
+    });
+    if !virtio_disks {
+        return Outcome::na(t, "the VM has no virtio data disks");
+    }
+    Outcome::unknown(
+        t,
+        format!("rq_affinity is a guest block-queue setting; {NO_CHANNEL}"),
+    )
 }
 
 fn rq_affinity_guest(ctx: &Ctx) -> Outcome {

@@ -5,7 +5,7 @@
 //! and reported as `info` unless something is actively harmful; under `latency` (dedicated
 //! CPUs and memory) their absence is a `warn`.
 
-use super::CheckFn;
+use super::{Check, CheckFn};
 use crate::model::host::Vm;
 use crate::parse::cpulist;
 use crate::report::Profile;
@@ -19,14 +19,17 @@ mod nohz_housekeeping;
 mod ple;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("host.idle.poll", idle_poll::idle_poll),
-    ("host.kvm.ple", ple::kvm_ple),
-    ("host.kvm.halt-poll", halt_poll::halt_poll),
+    ("host.idle.poll", Check::host(idle_poll::idle_poll)),
+    ("host.kvm.ple", Check::host(ple::kvm_ple)),
+    ("host.kvm.halt-poll", Check::host(halt_poll::halt_poll)),
     (
         "host.nohz-full.housekeeping",
-        nohz_housekeeping::nohz_housekeeping,
+        Check::host(nohz_housekeeping::nohz_housekeeping),
     ),
-    ("host.kvm.exitless-timer", exitless_timer::exitless_timer),
+    (
+        "host.kvm.exitless-timer",
+        Check::host(exitless_timer::exitless_timer),
+    ),
 ];
 
 const CPU: &str = "/sys/devices/system/cpu";

@@ -9,50 +9,48 @@ use crate::rules::facts::guest_ram::guest_ram_maps;
 use crate::rules::facts::ram_backing::{vm_ram, Backing, Ram};
 use crate::rules::facts::units::human;
 use crate::rules::outcome::Outcome;
+use crate::rules::units::VmUnit;
 use std::collections::BTreeSet;
 
-pub(super) fn mem_hugepages(ctx: &Ctx) -> Vec<Outcome> {
+pub(super) fn mem_hugepages(ctx: &Ctx, u: &VmUnit) -> Outcome {
     let (thp_en, thp_shmem) = thp_modes(ctx);
     let nx = nx_note(ctx);
-    ctx.host
-        .vms
-        .iter()
-        .map(|vm| {
-            let t = ctx.vm_target(vm);
-            let ram = &vm_ram(ctx, vm).pieces;
-            let mut o = hugepages_verdict(ctx, vm, &t, ram, &thp_en, &thp_shmem);
-            for r in ram {
-                o = o.ev(
-                    format!(
-                        "{} {}",
-                        vm.source,
-                        r.piece
-                            .backend_id
-                            .as_deref()
-                            .map(|b| format!("backend {b}"))
-                            .unwrap_or_else(|| "boot RAM".into())
-                    ),
-                    format!(
-                        "{}{}",
-                        describe_backing(&r.backing),
-                        r.size.map(|s| format!(", {}", human(s))).unwrap_or_default()
-                    ),
-                    "hugetlb pages",
-                );
-            }
-            if let (Some((v, vuln)), true) = (&nx, matches!(o.status, Status::Pass | Status::Warn)) {
-                o.message.push_str(&format!(
-                    "; note: kvm.nx_huge_pages={v} (itlb_multihit: {vuln}), so KVM maps executable guest huge pages with 4 KiB EPT entries"
-                ));
-                o = o.ev(
-                    "/sys/module/kvm/parameters/nx_huge_pages",
-                    format!("{v}; /sys/devices/system/cpu/vulnerabilities/itlb_multihit: {vuln}"),
-                    "",
-                );
-            }
-            o
-        })
-        .collect()
+    let vm = u.vm;
+    let t = u.target.clone();
+    let ram = &vm_ram(ctx, vm).pieces;
+    let mut o = hugepages_verdict(ctx, vm, &t, ram, &thp_en, &thp_shmem);
+    for r in ram {
+        o = o.ev(
+            format!(
+                "{} {}",
+                vm.source,
+                r.piece
+                    .backend_id
+                    .as_deref()
+                    .map(|b| format!("backend {b}"))
+                    .unwrap_or_else(|| "boot RAM".into())
+            ),
+            format!(
+                "{}{}",
+                describe_backing(&r.backing),
+                r.size
+                    .map(|s| format!(", {}", human(s)))
+                    .unwrap_or_default()
+            ),
+            "hugetlb pages",
+        );
+    }
+    if let (Some((v, vuln)), true) = (&nx, matches!(o.status, Status::Pass | Status::Warn)) {
+        o.message.push_str(&format!(
+            "; note: kvm.nx_huge_pages={v} (itlb_multihit: {vuln}), so KVM maps executable guest huge pages with 4 KiB EPT entries"
+        ));
+        o = o.ev(
+            "/sys/module/kvm/parameters/nx_huge_pages",
+            format!("{v}; /sys/devices/system/cpu/vulnerabilities/itlb_multihit: {vuln}"),
+            "",
+        );
+    }
+    o
 }
 
 pub(super) fn describe_backing(b: &Backing) -> String {

@@ -6,7 +6,7 @@
 //! host's `/proc/mounts`), and — when readable — what the kernel actually mapped
 //! (`/proc/PID/numa_maps`: `huge` and `kernelpagesize_kB=` on the guest-RAM mappings).
 
-use super::CheckFn;
+use super::{Check, CheckFn};
 use crate::parse::sysfs::{bool_param, bracketed};
 use crate::rules::context::{Ctx, Got};
 
@@ -18,13 +18,22 @@ mod merge;
 mod thp;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("host.hugepages.pool", hugepages_pool::hugepages_pool),
-    ("host.hugepages.mount", hugepages_mount::hugepages_mount),
-    ("qemu.mem.hugepages", mem_hugepages::mem_hugepages),
-    ("host.thp", thp::thp),
-    ("host.ksm.state", ksm::ksm_state),
-    ("host.ksm.tuning", ksm::ksm_tuning),
-    ("qemu.mem.merge", merge::mem_merge),
+    (
+        "host.hugepages.pool",
+        Check::host(hugepages_pool::hugepages_pool),
+    ),
+    (
+        "host.hugepages.mount",
+        Check::host(hugepages_mount::hugepages_mount),
+    ),
+    (
+        "qemu.mem.hugepages",
+        Check::vm(mem_hugepages::mem_hugepages),
+    ),
+    ("host.thp", Check::host(thp::thp)),
+    ("host.ksm.state", Check::host(ksm::ksm_state)),
+    ("host.ksm.tuning", Check::host(ksm::ksm_tuning)),
+    ("qemu.mem.merge", Check::vm(merge::mem_merge)),
 ];
 
 const THP_DIR: &str = "/sys/kernel/mm/transparent_hugepage";

@@ -4,12 +4,10 @@
 //! Passthrough NICs (`vfio-pci`) are not NICs in the VM model; vDPA and vhost-user backends are
 //! recorded and mostly not applicable, as the catalogue says.
 
-use super::CheckFn;
+use super::{Check, CheckFn};
 use crate::model::host::Vm;
 use crate::model::vm::{Machine, Nic};
 use crate::report::target::Target;
-use crate::rules::context::Ctx;
-use crate::rules::facts::vm_args::vm_without;
 use crate::rules::outcome::Outcome;
 
 mod multiqueue;
@@ -20,12 +18,15 @@ mod virtio_model;
 mod zcopytx;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("qemu.net.virtio-model", virtio_model::virtio_model),
-    ("qemu.net.vhost", vhost::vhost),
-    ("qemu.net.multiqueue", multiqueue::multiqueue),
-    ("qemu.net.packed", packed::packed),
-    ("host.vhost-net.zcopytx", zcopytx::zcopytx),
-    ("qemu.net.poll-us", poll_us::poll_us),
+    (
+        "qemu.net.virtio-model",
+        Check::nic(virtio_model::virtio_model),
+    ),
+    ("qemu.net.vhost", Check::nic(vhost::vhost)),
+    ("qemu.net.multiqueue", Check::nic(multiqueue::multiqueue)),
+    ("qemu.net.packed", Check::nic(packed::packed)),
+    ("host.vhost-net.zcopytx", Check::host(zcopytx::zcopytx)),
+    ("qemu.net.poll-us", Check::nic(poll_us::poll_us)),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -89,35 +90,6 @@ fn model_of(vm: &Vm, n: &Nic) -> (String, bool) {
 
 fn is_virtio(vm: &Vm, n: &Nic) -> bool {
     model_of(vm, n).0.starts_with("virtio-net")
-}
-
-/// Targets of a VM's NICs, parallel to `vm.model.nics`: the device id, else the position
-/// (`nic1`). Public so that tests name NICs exactly as the rules do.
-pub fn nic_targets(ctx: &Ctx, vm: &Vm) -> Vec<Target> {
-    vm.model
-        .nics
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let id = n.id.clone().unwrap_or_else(|| format!("nic{i}"));
-            ctx.vm_target(vm).child(&format!("net:{id}"))
-        })
-        .collect()
-}
-
-/// Run `judge` on every NIC of every VM; VMs without NICs get one not-applicable outcome.
-fn per_nic(ctx: &Ctx, judge: impl Fn(&Ctx, &Vm, &Nic, Target) -> Outcome) -> Vec<Outcome> {
-    let mut out = Vec::new();
-    for vm in &ctx.host.vms {
-        if vm.model.nics.is_empty() {
-            out.push(vm_without(ctx, vm, "emulated or paravirtual NICs"));
-            continue;
-        }
-        for (n, t) in vm.model.nics.iter().zip(nic_targets(ctx, vm)) {
-            out.push(judge(ctx, vm, n, t));
-        }
-    }
-    out
 }
 
 /// Outcome for a NIC that is not virtio-net (rules other than virtio-model skip it).

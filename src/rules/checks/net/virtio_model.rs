@@ -1,43 +1,43 @@
 //! qemu.net.virtio-model: guest NICs use virtio-net rather than an emulated model.
 
-use super::{backend_of, model_of, per_nic, Backend};
+use super::{backend_of, model_of, Backend};
 use crate::model::vm::is_emulated_nic_model;
 use crate::rules::context::Ctx;
 use crate::rules::facts::vm_args::argv_src;
 use crate::rules::outcome::Outcome;
+use crate::rules::units::NicUnit;
 
-pub(super) fn virtio_model(ctx: &Ctx) -> Vec<Outcome> {
-    per_nic(ctx, |_, vm, n, t| {
-        let (model, defaulted) = model_of(vm, n);
-        let (backend, btype) = backend_of(n);
-        let obs = if defaulted {
-            format!("model={model} (machine default)")
-        } else {
-            format!("model={model}")
-        };
-        let o = if backend == Backend::Vdpa {
-            Outcome::na(
-                t,
-                "vhost-vdpa: the datapath is in hardware, there is no device model to tune",
-            )
-        } else if model.starts_with("virtio-net") {
-            Outcome::pass(t, format!("paravirtual NIC {model}"))
-        } else if backend == Backend::UserMode {
-            Outcome::info(
-                t,
-                format!("emulated {model} on user-mode networking ({btype}): a management NIC, where the model hardly matters; use virtio-net for data traffic"),
-            )
-        } else if is_emulated_nic_model(&model) {
-            Outcome::fail(
-                t,
-                format!("emulated NIC {model}: every packet traps into QEMU's device emulation; switch to virtio-net (the guest needs virtio_net)"),
-            )
-        } else {
-            Outcome::unknown(
-                t,
-                format!("unrecognised NIC model {model}: cannot tell whether it is paravirtual"),
-            )
-        };
-        o.ev(argv_src(vm), obs, "virtio-net-pci")
-    })
+pub(super) fn virtio_model(_ctx: &Ctx, u: &NicUnit) -> Outcome {
+    let (vm, n, t) = (u.vm, u.nic, u.target.clone());
+    let (model, defaulted) = model_of(vm, n);
+    let (backend, btype) = backend_of(n);
+    let obs = if defaulted {
+        format!("model={model} (machine default)")
+    } else {
+        format!("model={model}")
+    };
+    let o = if backend == Backend::Vdpa {
+        Outcome::na(
+            t,
+            "vhost-vdpa: the datapath is in hardware, there is no device model to tune",
+        )
+    } else if model.starts_with("virtio-net") {
+        Outcome::pass(t, format!("paravirtual NIC {model}"))
+    } else if backend == Backend::UserMode {
+        Outcome::info(
+            t,
+            format!("emulated {model} on user-mode networking ({btype}): a management NIC, where the model hardly matters; use virtio-net for data traffic"),
+        )
+    } else if is_emulated_nic_model(&model) {
+        Outcome::fail(
+            t,
+            format!("emulated NIC {model}: every packet traps into QEMU's device emulation; switch to virtio-net (the guest needs virtio_net)"),
+        )
+    } else {
+        Outcome::unknown(
+            t,
+            format!("unrecognised NIC model {model}: cannot tell whether it is paravirtual"),
+        )
+    };
+    o.ev(argv_src(vm), obs, "virtio-net-pci")
 }

@@ -4,6 +4,7 @@ use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::device_nodes::{vm_devices, DevNode};
 use crate::rules::facts::placement::{home_node, nohz_full_set};
 use crate::rules::outcome::Outcome;
+use crate::vocab::Target;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The VMs using a PCI function (with their home nodes) and the function's own node.
@@ -82,7 +83,7 @@ fn judge_device(
     nohz: &BTreeSet<u32>,
     node_cpus: &BTreeMap<u32, BTreeSet<u32>>,
 ) -> Outcome {
-    let t = format!("host/dev:{bdf}");
+    let t = Target::host_device(&bdf);
     let homes: BTreeSet<Option<u32>> = users.iter().map(|(_, h)| *h).collect();
     let reference = match (homes.iter().next(), homes.len()) {
         (Some(Some(h)), 1) => Some((*h, "the node of the VM using it".to_string())),

@@ -1,6 +1,6 @@
 //! qemu.numa.memory-locality: the share of guest RAM the kernel really placed on the VM's
 //! home node (or on each guest node's bound host node), from numa_maps.
-use super::{guest_nodes_on, list, single_node_vms};
+use super::{guest_nodes_on, list};
 use crate::model::host::Vm;
 use crate::parse::numa_maps::Vma;
 use crate::report::target::Target;
@@ -10,115 +10,105 @@ use crate::rules::facts::guest_ram::guest_ram_maps;
 use crate::rules::facts::placement::{cpu_place, mem_bind, CpuPlace, MemBind};
 use crate::rules::facts::units::human;
 use crate::rules::outcome::Outcome;
+use crate::rules::units::VmUnit;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub(super) fn memory_locality(ctx: &Ctx) -> Vec<Outcome> {
-    if let Some(v) = single_node_vms(ctx) {
-        return v;
+pub(super) fn memory_locality(ctx: &Ctx, u: &VmUnit) -> Outcome {
+    let vm = u.vm;
+    let t = u.target.clone();
+    let Some(nm) = ctx.process(vm).and_then(|p| p.numa_maps.as_ref()) else {
+        return Outcome::unknown(t, "no /proc/PID/numa_maps for this VM (not a live process)");
+    };
+    // `None` exactly when the text is unreadable.
+    let Some(maps) = guest_ram_maps(ctx, vm) else {
+        return Outcome::unknown(
+            t,
+            format!(
+                "{} unreadable ({}): measuring locality needs root",
+                nm.path,
+                nm.fact.error().map(|e| e.describe()).unwrap_or_default()
+            ),
+        );
+    };
+    let ram = &maps.ram;
+    let mut per_node: BTreeMap<u32, u64> = BTreeMap::new();
+    for v in ram {
+        for n in v.nodes.keys() {
+            let e = per_node.entry(*n).or_default();
+            *e = e.saturating_add(v.node_bytes(*n));
+        }
     }
-    ctx.host
-        .vms
-        .iter()
-        .map(|vm| {
-            let t = ctx.vm_target(vm);
-            let Some(nm) = ctx.process(vm).and_then(|p| p.numa_maps.as_ref()) else {
-                return Outcome::unknown(
-                    t,
-                    "no /proc/PID/numa_maps for this VM (not a live process)",
-                );
-            };
-            // `None` exactly when the text is unreadable.
-            let Some(maps) = guest_ram_maps(ctx, vm) else {
-                return Outcome::unknown(
-                    t,
-                    format!(
-                        "{} unreadable ({}): measuring locality needs root",
-                        nm.path,
-                        nm.fact.error().map(|e| e.describe()).unwrap_or_default()
-                    ),
-                );
-            };
-            let ram = &maps.ram;
-            let mut per_node: BTreeMap<u32, u64> = BTreeMap::new();
-            for v in ram {
-                for n in v.nodes.keys() {
-                    let e = per_node.entry(*n).or_default();
-                    *e = e.saturating_add(v.node_bytes(*n));
-                }
-            }
-            let total: u64 = per_node.values().fold(0u64, |a, b| a.saturating_add(*b));
-            if total == 0 {
-                return Outcome::unknown(
-                    t.clone(),
-                    "no guest-RAM mapping found in numa_maps (guest memory not yet touched?)",
-                )
-                .ev(nm.path.clone(), format!("{} mappings", maps.mappings), "");
-            }
-            let huge = ram.iter().all(|v| v.huge);
-            let pass_at = if huge { 95.0 } else { 90.0 };
-            if let Some(bound) = ctx.facts(vm).bound_guest_nodes() {
-                return per_guest_node_locality(vm, t, &nm.path, ram, &bound, pass_at);
-            }
-            let (home, how) = match (cpu_place(ctx, vm), mem_bind(ctx, vm)) {
-                (CpuPlace::One(n), _) => (n, "the vCPUs' node".to_string()),
-                (_, MemBind::Bound(s, _)) if s.len() == 1 => (
-                    s.iter().next().copied().unwrap_or(0),
-                    "the bound memory node".into(),
-                ),
-                _ => {
-                    let (n, _) = per_node
-                        .iter()
-                        .max_by_key(|(_, b)| **b)
-                        .map(|(n, b)| (*n, *b))
-                        .unwrap_or((0, 0));
-                    (n, "the node holding most of it (VM not placed)".into())
-                }
-            };
-            let local = per_node.get(&home).copied().unwrap_or(0);
-            let pct = local as f64 * 100.0 / total as f64;
-            let dist = per_node
+    let total: u64 = per_node.values().fold(0u64, |a, b| a.saturating_add(*b));
+    if total == 0 {
+        return Outcome::unknown(
+            t.clone(),
+            "no guest-RAM mapping found in numa_maps (guest memory not yet touched?)",
+        )
+        .ev(nm.path.clone(), format!("{} mappings", maps.mappings), "");
+    }
+    let huge = ram.iter().all(|v| v.huge);
+    let pass_at = if huge { 95.0 } else { 90.0 };
+    if let Some(bound) = ctx.facts(vm).bound_guest_nodes() {
+        return per_guest_node_locality(vm, t, &nm.path, ram, &bound, pass_at);
+    }
+    let (home, how) = match (cpu_place(ctx, vm), mem_bind(ctx, vm)) {
+        (CpuPlace::One(n), _) => (n, "the vCPUs' node".to_string()),
+        (_, MemBind::Bound(s, _)) if s.len() == 1 => (
+            s.iter().next().copied().unwrap_or(0),
+            "the bound memory node".into(),
+        ),
+        _ => {
+            let (n, _) = per_node
                 .iter()
-                .map(|(n, b)| {
-                    format!(
-                        "N{n}={} ({:.0} %)",
-                        human(*b),
-                        *b as f64 * 100.0 / total as f64
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let status = locality_status(pct, pass_at);
-            // The vCPUs' node is where the memory belongs: the fix binds it there.
-            let vcpu_node = match cpu_place(ctx, vm) {
-                CpuPlace::One(n) => Some(n),
-                _ => None,
-            };
-            let o = Outcome::new(
-                t,
-                status,
-                format!(
-                    "{pct:.0} % of resident guest RAM ({}) is on node {home}, {how}{}",
-                    human(total),
-                    match status {
-                        Status::Pass => String::new(),
-                        _ => format!(
-                            "; the rest is remote (want ≥ {pass_at:.0} %{})",
-                            if huge { " for hugetlb RAM" } else { "" }
-                        ),
-                    }
-                ),
+                .max_by_key(|(_, b)| **b)
+                .map(|(n, b)| (*n, *b))
+                .unwrap_or((0, 0));
+            (n, "the node holding most of it (VM not placed)".into())
+        }
+    };
+    let local = per_node.get(&home).copied().unwrap_or(0);
+    let pct = local as f64 * 100.0 / total as f64;
+    let dist = per_node
+        .iter()
+        .map(|(n, b)| {
+            format!(
+                "N{n}={} ({:.0} %)",
+                human(*b),
+                *b as f64 * 100.0 / total as f64
             )
-            .ev(
-                nm.path.clone(),
-                dist,
-                format!("≥ {pass_at:.0} % on node {home}"),
-            );
-            match vcpu_node {
-                Some(node) => o.datum(crate::vocab::Datum::NumaNode { node }),
-                None => o,
-            }
         })
-        .collect()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let status = locality_status(pct, pass_at);
+    // The vCPUs' node is where the memory belongs: the fix binds it there.
+    let vcpu_node = match cpu_place(ctx, vm) {
+        CpuPlace::One(n) => Some(n),
+        _ => None,
+    };
+    let o = Outcome::new(
+        t,
+        status,
+        format!(
+            "{pct:.0} % of resident guest RAM ({}) is on node {home}, {how}{}",
+            human(total),
+            match status {
+                Status::Pass => String::new(),
+                _ => format!(
+                    "; the rest is remote (want ≥ {pass_at:.0} %{})",
+                    if huge { " for hugetlb RAM" } else { "" }
+                ),
+            }
+        ),
+    )
+    .ev(
+        nm.path.clone(),
+        dist,
+        format!("≥ {pass_at:.0} % on node {home}"),
+    );
+    match vcpu_node {
+        Some(node) => o.datum(crate::vocab::Datum::NumaNode { node }),
+        None => o,
+    }
 }
 
 /// The locality status for a local share (catalogue thresholds).

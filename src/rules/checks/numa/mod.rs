@@ -5,7 +5,7 @@
 //! `Cpus_allowed_list`, the process's `Mems_allowed_list`, memory backend `host-nodes`/`policy`
 //! and the per-mapping policy in `numa_maps`.
 
-use super::CheckFn;
+use super::{Check, CheckFn};
 use crate::parse::cpulist;
 use crate::rules::context::Ctx;
 use crate::rules::outcome::Outcome;
@@ -18,17 +18,23 @@ mod memory_locality;
 mod vm_placement;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("host.numa.balancing", balancing::numa_balancing),
-    ("qemu.numa.vm-placement", vm_placement::vm_placement),
+    (
+        "host.numa.balancing",
+        Check::host(balancing::numa_balancing),
+    ),
+    (
+        "qemu.numa.vm-placement",
+        Check::vm(vm_placement::vm_placement).same_for_every_vm(one_node),
+    ),
     (
         "qemu.numa.memory-locality",
-        memory_locality::memory_locality,
+        Check::vm(memory_locality::memory_locality).same_for_every_vm(one_node),
     ),
     (
         "qemu.numa.device-locality",
-        device_locality::device_locality,
+        Check::device(device_locality::device_locality).same_for_every_vm(one_node),
     ),
-    ("host.irq.affinity", irq_affinity::irq_affinity),
+    ("host.irq.affinity", Check::host(irq_affinity::irq_affinity)),
 ];
 
 const PCI: &str = "/sys/bus/pci/devices";
@@ -61,19 +67,9 @@ fn single_node(ctx: &Ctx, target: &str) -> Option<Outcome> {
 }
 
 /// Per-VM rules on a single-node host: one not-applicable outcome per VM.
-fn single_node_vms(ctx: &Ctx) -> Option<Vec<Outcome>> {
-    let probe = single_node(ctx, "host")?;
-    Some(
-        ctx.host
-            .vms
-            .iter()
-            .map(|vm| {
-                let mut o = probe.clone();
-                o.target = ctx.vm_target(vm);
-                o
-            })
-            .collect(),
-    )
+/// On a single-node host NUMA placement is moot: every VM gets that one verdict.
+fn one_node(ctx: &Ctx) -> Option<Outcome> {
+    single_node(ctx, "host")
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! qemu.numa.vm-placement: each VM confined to one host node (vCPUs and memory), or each of
 //! its guest nodes bound to one. The placement verdict is shared with host.numa.balancing.
-use super::{list, single_node_vms};
+use super::list;
 use crate::model::host::Vm;
 use crate::report::{Severity, Status};
 use crate::rules::context::Ctx;
 use crate::rules::facts::placement::{cpu_place, mem_bind, vcpu_sets, CpuPlace, MemBind};
 use crate::rules::outcome::Outcome;
+use crate::rules::units::VmUnit;
 use std::collections::BTreeSet;
 
 /// A guest with several virtual nodes, each mapped onto one host node (vCPUs and memory).
@@ -165,24 +166,15 @@ pub(super) fn escalation(vm: &Vm) -> Option<Severity> {
         .then_some(Severity::High)
 }
 
-pub(super) fn vm_placement(ctx: &Ctx) -> Vec<Outcome> {
-    if let Some(v) = single_node_vms(ctx) {
-        return v;
+pub(super) fn vm_placement(ctx: &Ctx, u: &VmUnit) -> Outcome {
+    let vm = u.vm;
+    let p = placement(ctx, vm);
+    let mut o = Outcome::new(u.target.clone(), p.status, p.message).escalate(escalation(vm));
+    if let CpuPlace::One(node) = cpu_place(ctx, vm) {
+        o = o.datum(crate::vocab::Datum::NumaNode { node });
     }
-    ctx.host
-        .vms
-        .iter()
-        .map(|vm| {
-            let p = placement(ctx, vm);
-            let mut o =
-                Outcome::new(ctx.vm_target(vm), p.status, p.message).escalate(escalation(vm));
-            if let CpuPlace::One(node) = cpu_place(ctx, vm) {
-                o = o.datum(crate::vocab::Datum::NumaNode { node });
-            }
-            for (s, ob, ex) in p.evidence {
-                o = o.ev(s, ob, ex);
-            }
-            o
-        })
-        .collect()
+    for (s, ob, ex) in p.evidence {
+        o = o.ev(s, ob, ex);
+    }
+    o
 }

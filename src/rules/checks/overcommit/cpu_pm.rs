@@ -8,13 +8,10 @@ use crate::report::Profile;
 use crate::rules::context::{Ctx, OvercommitValue};
 use crate::rules::facts::vm_args::{argv_src, on_off};
 use crate::rules::outcome::Outcome;
+use crate::rules::units::VmUnit;
 
-pub(super) fn cpu_pm(ctx: &Ctx) -> Vec<Outcome> {
-    ctx.host.vms.iter().map(|vm| cpu_pm_vm(ctx, vm)).collect()
-}
-
-fn cpu_pm_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
-    let t = ctx.vm_target(vm);
+pub(super) fn cpu_pm(ctx: &Ctx, u: &VmUnit) -> Outcome {
+    let (vm, t) = (u.vm, u.target.clone());
     let oc = &vm.model.overcommit;
     let argv_obs = occurrences(oc);
     let want = "-overcommit cpu-pm=on on dedicated vCPUs only";

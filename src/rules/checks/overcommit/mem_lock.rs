@@ -8,13 +8,10 @@ use crate::report::Profile;
 use crate::rules::context::{Ctx, OvercommitValue};
 use crate::rules::facts::vm_args::argv_src;
 use crate::rules::outcome::Outcome;
+use crate::rules::units::VmUnit;
 
-pub(super) fn mem_lock(ctx: &Ctx) -> Vec<Outcome> {
-    ctx.host.vms.iter().map(|vm| mem_lock_vm(ctx, vm)).collect()
-}
-
-fn mem_lock_vm(ctx: &Ctx, vm: &Vm) -> Outcome {
-    let t = ctx.vm_target(vm);
+pub(super) fn mem_lock(ctx: &Ctx, u: &VmUnit) -> Outcome {
+    let (vm, t) = (u.vm, u.target.clone());
     let oc = &vm.model.overcommit;
     let eff = oc.mem_lock.unwrap_or(MemLock::Off);
     let default = if oc.mem_lock.is_none() {

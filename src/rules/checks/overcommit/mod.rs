@@ -3,7 +3,7 @@
 //! Every `-overcommit` occurrence (and the legacy `-realtime mlock=`) counts: the VM model
 //! merges them key by key (libvirt writes `mem-lock=off`, a passthrough adds `cpu-pm=on`).
 
-use super::CheckFn;
+use super::{Check, CheckFn};
 use crate::model::host::Vm;
 use crate::model::vm::{MemLock, Overcommit};
 use crate::report::target::Target;
@@ -15,8 +15,8 @@ mod cpu_pm;
 mod mem_lock;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("qemu.overcommit.cpu-pm", cpu_pm::cpu_pm),
-    ("qemu.overcommit.mem-lock", mem_lock::mem_lock),
+    ("qemu.overcommit.cpu-pm", Check::vm(cpu_pm::cpu_pm)),
+    ("qemu.overcommit.mem-lock", Check::vm(mem_lock::mem_lock)),
 ];
 
 fn mem_lock_str(m: MemLock) -> &'static str {

@@ -3,7 +3,7 @@
 //!
 //! Every rule here needs `pmem_present` (ACPI NFIT, an nd bus, or an Optane DIMM in SMBIOS).
 
-use super::CheckFn;
+use super::{Check, CheckFn};
 use crate::report::target::Target;
 use crate::rules::context::Ctx;
 use crate::rules::outcome::Outcome;
@@ -15,11 +15,17 @@ mod nvdimm;
 mod visible;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("host.pmem.kconfig", kconfig::pmem_kconfig),
-    ("host.pmem.appdirect", appdirect::pmem_appdirect),
-    ("host.pmem.devdax", devdax::pmem_devdax),
-    ("qemu.pmem.nvdimm", nvdimm::pmem_nvdimm),
-    ("guest.pmem.visible", visible::pmem_visible),
+    ("host.pmem.kconfig", Check::host(kconfig::pmem_kconfig)),
+    (
+        "host.pmem.appdirect",
+        Check::host(appdirect::pmem_appdirect),
+    ),
+    ("host.pmem.devdax", Check::host(devdax::pmem_devdax)),
+    ("qemu.pmem.nvdimm", Check::vm(nvdimm::pmem_nvdimm)),
+    (
+        "guest.pmem.visible",
+        Check::vm(visible::pmem_visible).unless(visible::pmem_visible_inside),
+    ),
 ];
 
 const ND: &str = "/sys/bus/nd/devices";

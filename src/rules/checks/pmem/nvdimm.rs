@@ -11,29 +11,25 @@ use crate::rules::facts::mounts::{host_mounts, mount_of};
 use crate::rules::facts::placement::{home_node, Home};
 use crate::rules::facts::units::human;
 use crate::rules::outcome::Outcome;
+use crate::rules::units::VmUnit;
 
 const LABEL_MIN: u64 = 128 * 1024;
 
-pub(super) fn pmem_nvdimm(ctx: &Ctx) -> Vec<Outcome> {
-    ctx.host
-        .vms
-        .iter()
-        .map(|vm| {
-            let t = ctx.vm_target(vm);
-            let nvdimms: Vec<_> = vm.model.nvdimms().collect();
-            if let Err(mut o) = need_pmem(ctx, &t) {
-                if !nvdimms.is_empty() && o.status == Status::NotApplicable {
-                    o.message
-                        .push_str(": the VM's vNVDIMM is emulated on ordinary storage or RAM");
-                }
-                return o;
-            }
-            if nvdimms.is_empty() {
-                return Outcome::na(t, "the VM has no nvdimm device");
-            }
-            nvdimm_verdict(ctx, vm, t, &nvdimms)
-        })
-        .collect()
+pub(super) fn pmem_nvdimm(ctx: &Ctx, u: &VmUnit) -> Outcome {
+    let vm = u.vm;
+    let t = u.target.clone();
+    let nvdimms: Vec<_> = vm.model.nvdimms().collect();
+    if let Err(mut o) = need_pmem(ctx, &t) {
+        if !nvdimms.is_empty() && o.status == Status::NotApplicable {
+            o.message
+                .push_str(": the VM's vNVDIMM is emulated on ordinary storage or RAM");
+        }
+        return o;
+    }
+    if nvdimms.is_empty() {
+        return Outcome::na(t, "the VM has no nvdimm device");
+    }
+    nvdimm_verdict(ctx, vm, t, &nvdimms)
 }
 
 /// What the checks of one VM's vNVDIMMs found, in the order they are reported.

@@ -4,28 +4,26 @@ use super::need_pmem;
 use crate::rules::context::Ctx;
 use crate::rules::facts::mounts::host_mounts;
 use crate::rules::outcome::Outcome;
+use crate::rules::units::VmUnit;
 
-pub(super) fn pmem_visible(ctx: &Ctx) -> Vec<Outcome> {
-    if ctx.flags.nested == Some(true) {
-        return vec![visible_in_guest(ctx)];
+/// Run inside a guest, the guest itself is judged (target `host`); on the hypervisor, each VM.
+pub(super) fn pmem_visible_inside(ctx: &Ctx) -> Option<Vec<Outcome>> {
+    (ctx.flags.nested == Some(true)).then(|| vec![visible_in_guest(ctx)])
+}
+
+pub(super) fn pmem_visible(ctx: &Ctx, u: &VmUnit) -> Outcome {
+    let vm = u.vm;
+    let t = u.target.clone();
+    if let Err(o) = need_pmem(ctx, &t) {
+        return o;
     }
-    ctx.host
-        .vms
-        .iter()
-        .map(|vm| {
-            let t = ctx.vm_target(vm);
-            if let Err(o) = need_pmem(ctx, &t) {
-                return o;
-            }
-            if vm.model.nvdimms().next().is_none() {
-                return Outcome::na(t, "the VM has no vNVDIMM");
-            }
-            Outcome::unknown(
-                t,
-                "the guest's view of its vNVDIMM needs a guest channel: run kvmaudit inside the guest",
-            )
-        })
-        .collect()
+    if vm.model.nvdimms().next().is_none() {
+        return Outcome::na(t, "the VM has no vNVDIMM");
+    }
+    Outcome::unknown(
+        t,
+        "the guest's view of its vNVDIMM needs a guest channel: run kvmaudit inside the guest",
+    )
 }
 
 /// kvmaudit runs inside a guest: judge its own /dev/pmem* and their mounts.

@@ -2,7 +2,7 @@
 //! viable IOMMU groups, and each VM's VF on the VM's NUMA node. The QAT PCIe link is judged in
 //! `bios/` (hw.qat.pcie-link) because it is a firmware/slot setting.
 
-use super::CheckFn;
+use super::{Check, CheckFn};
 use crate::rules::context::Ctx;
 use crate::rules::facts::qat::PCI;
 use crate::rules::outcome::Outcome;
@@ -12,9 +12,12 @@ mod sriov;
 mod vfio_bind;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("host.qat.sriov", sriov::qat_sriov),
-    ("host.qat.vfio-bind", vfio_bind::qat_vfio_bind),
-    ("qemu.qat.passthrough", passthrough::qat_passthrough),
+    ("host.qat.sriov", Check::host(sriov::qat_sriov)),
+    ("host.qat.vfio-bind", Check::host(vfio_bind::qat_vfio_bind)),
+    (
+        "qemu.qat.passthrough",
+        Check::vm(passthrough::qat_passthrough),
+    ),
 ];
 
 /// Not applicable (or unknown) on the host when there is no QAT or no VM uses one.

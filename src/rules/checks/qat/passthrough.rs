@@ -3,8 +3,9 @@
 use crate::model::host::Vm;
 use crate::report::target::Target;
 use crate::rules::context::Ctx;
-use crate::rules::facts::qat::{base, is_vf, last, pf_of, vm_qat_refs, QatRef, PCI};
+use crate::rules::facts::qat::{base, is_vf, last, pf_of, qat_refs_of, QatRef, PCI};
 use crate::rules::outcome::Outcome;
+use crate::rules::units::VmUnit;
 
 /// `numa_node` of a function, falling back to its PF's when firmware reports -1.
 fn numa_node_of(ctx: &Ctx, bdf: &str) -> (Option<u32>, String) {
@@ -33,27 +34,22 @@ fn numa_node_of(ctx: &Ctx, bdf: &str) -> (Option<u32>, String) {
     }
 }
 
-pub(super) fn qat_passthrough(ctx: &Ctx) -> Vec<Outcome> {
-    let refs = vm_qat_refs(ctx);
-    ctx.host
-        .vms
-        .iter()
-        .map(|vm| {
-            let target = ctx.vm_target(vm);
-            let mine: Vec<&QatRef> = refs.iter().filter(|r| r.vm.index == vm.index).collect();
-            if mine.is_empty() {
-                return Outcome::na(
-                    &target,
-                    if vm.model.vfio_devices.is_empty() {
-                        "no vfio-pci device"
-                    } else {
-                        "none of its vfio-pci devices is a QAT function"
-                    },
-                );
-            }
-            passthrough_one(ctx, vm, &target, &mine)
-        })
-        .collect()
+pub(super) fn qat_passthrough(ctx: &Ctx, u: &VmUnit) -> Outcome {
+    let vm = u.vm;
+    let target = u.target.clone();
+    let refs = qat_refs_of(ctx, vm);
+    let mine: Vec<&QatRef> = refs.iter().collect();
+    if mine.is_empty() {
+        return Outcome::na(
+            &target,
+            if vm.model.vfio_devices.is_empty() {
+                "no vfio-pci device"
+            } else {
+                "none of its vfio-pci devices is a QAT function"
+            },
+        );
+    }
+    passthrough_one(ctx, vm, &target, &mine)
 }
 
 /// Where the VM's vCPUs run, for locality.

@@ -4,6 +4,7 @@ use super::host_applicability;
 use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::qat::{base, domain_bus, driver_of, pf_of, qat_pfs, vm_qat_refs, QatRef};
 use crate::rules::outcome::Outcome;
+use crate::vocab::Target;
 
 /// Per PF: VFs exist (pass), none while a VM expects one of this PF (fail), or nobody needs
 /// them (not applicable).
@@ -14,7 +15,7 @@ pub(super) fn qat_sriov(ctx: &Ctx) -> Vec<Outcome> {
     }
     let mut out = Vec::new();
     for pf in qat_pfs(ctx) {
-        let target = format!("host/dev:{pf}");
+        let target = Target::host_device(&pf);
         let users: Vec<&QatRef> = refs
             .iter()
             .filter(|r| {

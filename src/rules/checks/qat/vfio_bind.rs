@@ -5,6 +5,7 @@ use crate::rules::context::Ctx;
 use crate::rules::facts::qat::{base, driver_of, last, vm_qat_refs, Driver, PCI, VIABLE_DRIVERS};
 use crate::rules::outcome::Outcome;
 use crate::snapshot::Fact;
+use crate::vocab::Target;
 use std::collections::BTreeSet;
 
 /// Why the IOMMU group of `bdf` is not viable for vfio: members bound to other drivers.
@@ -65,7 +66,7 @@ pub(super) fn qat_vfio_bind(ctx: &Ctx) -> Vec<Outcome> {
             .filter(|x| x.bdf == r.bdf)
             .map(|x| x.vm.name())
             .collect();
-        let target = format!("host/dev:{}", r.bdf);
+        let target = Target::host_device(&r.bdf);
         let drv_path = format!("{}/driver", base(&r.bdf));
         if !r.exists {
             out.push(
