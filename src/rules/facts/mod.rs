@@ -7,13 +7,17 @@
 //! [`Ctx`]: super::context::Ctx
 
 pub mod cpufreq;
+pub mod dev_dir;
 pub mod device_nodes;
 pub mod flags;
 pub mod guest_ram;
+pub mod guest_side;
+pub mod host_aio;
 pub mod hugepage_pools;
 pub mod kernel;
 pub mod machine;
 pub mod mounts;
+pub mod pci_function;
 pub mod persistent;
 pub mod placement;
 pub mod qat;

@@ -4,16 +4,15 @@ use crate::model::host::Vm;
 use crate::model::vm::{Aio, Disk, DiskBus};
 use crate::report::target::Target;
 use crate::rules::context::Ctx;
+use crate::rules::facts::host_aio;
 use crate::rules::facts::vm_args::{argv_src, fd_view, opt_on_off, FdView};
 use crate::rules::outcome::Outcome;
 use crate::rules::units::DriveUnit;
 
 /// What the snapshot says about io_uring being usable by QEMU at all.
 pub(super) fn io_uring_disabled(ctx: &Ctx) -> Option<&'static str> {
-    match ctx.text("/proc/sys/kernel/io_uring_disabled") {
-        Some("2") => Some("io_uring is disabled system-wide (kernel.io_uring_disabled=2)"),
-        _ => None,
-    }
+    host_aio::io_uring_disabled(ctx)
+        .then_some("io_uring is disabled system-wide (kernel.io_uring_disabled=2)")
 }
 
 pub(super) fn aio(ctx: &Ctx, u: &DriveUnit) -> Outcome {
@@ -66,7 +65,7 @@ pub(super) fn aio_io_uring(ctx: &Ctx, vm: &Vm, t: Target, src: String) -> Outcom
             t,
             format!("aio=io_uring is requested but {why}: QEMU ≥ 8.2 falls back to threads"),
         ))
-        .ev("/proc/sys/kernel/io_uring_disabled", "2", "0");
+        .ev(host_aio::IO_URING_DISABLED, "2", "0");
     }
     match fd_view(ctx, vm) {
         FdView::Listed(fds, path) => {
@@ -154,7 +153,7 @@ pub(super) fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: Target, src: String) -
             .unwrap_or_default(),
         None => "/proc/PID/maps was not collected".into(),
     };
-    let nr = ctx.get("/proc/sys/fs/aio-nr");
+    let nr = host_aio::aio_contexts(ctx);
     let o = match nr.val().and_then(|v| v.trim().parse::<u64>().ok()) {
         Some(0) => Outcome::warn(
             t,
@@ -169,6 +168,5 @@ pub(super) fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: Target, src: String) -
             format!("aio=native is requested; neither the process's AIO rings ({rings_why}) nor fs.aio-nr ({}) could be read", nr.why()),
         ),
     };
-    o.ev(src, obs, want)
-        .ev("/proc/sys/fs/aio-nr", nr.why(), "> 0")
+    o.ev(src, obs, want).ev(host_aio::AIO_NR, nr.why(), "> 0")
 }

@@ -1,67 +1,9 @@
 //! What a guest says about its own halt polling, when kvmaudit runs inside it.
 
-use crate::parse::sysfs;
 use crate::report::Profile;
-use crate::rules::context::{Ctx, Got};
+use crate::rules::context::Ctx;
+pub(super) use crate::rules::facts::guest_side::{guest_idle, GuestIdle, CPUIDLE_DRIVER};
 use crate::rules::outcome::Outcome;
-
-/// What the guest says about halt polling.
-pub(super) struct GuestIdle<'a> {
-    pub(super) driver: Got<'a>,
-    pub(super) governor: Got<'a>,
-    pub(super) governor_src: &'static str,
-    /// CPUID.0x40000001:EDX[0] KVM_HINTS_REALTIME.
-    pub(super) hint: Option<bool>,
-    /// `cpuidle_haltpoll.force=1` on the cmdline or as the loaded module's parameter.
-    pub(super) force: bool,
-    /// A hypervisor other than KVM (no KVM leaves).
-    pub(super) other_hypervisor: Option<String>,
-}
-
-impl GuestIdle<'_> {
-    pub(super) fn active(&self) -> bool {
-        self.driver.val().map(str::trim) == Some("haltpoll")
-            && self.governor.val().map(str::trim) == Some("haltpoll")
-    }
-    /// The guest is meant to poll: the host marks its vCPUs dedicated, or the admin forces it.
-    pub(super) fn intended(&self) -> bool {
-        self.hint == Some(true) || self.force
-    }
-}
-
-pub(super) fn guest_idle<'a>(ctx: &Ctx<'a>) -> GuestIdle<'a> {
-    const RO: &str = "/sys/devices/system/cpu/cpuidle/current_governor_ro";
-    const RW: &str = "/sys/devices/system/cpu/cpuidle/current_governor";
-    let (governor_src, governor) = match ctx.get(RO) {
-        g @ Got::Val(_) => (RO, g),
-        _ => (RW, ctx.get(RW)),
-    };
-    let cmd_force = ctx
-        .host
-        .cmdline
-        .as_ref()
-        .and_then(|c| c.value("cpuidle_haltpoll.force"))
-        .and_then(sysfs::bool_param)
-        == Some(true);
-    let param_force = ctx
-        .module_param("cpuidle_haltpoll", "force")
-        .val()
-        .and_then(sysfs::bool_param)
-        == Some(true);
-    let cpu = &ctx.host.cpu;
-    let other_hypervisor = match (&cpu.hypervisor_vendor, cpu.kvm_hint_realtime) {
-        (Some(v), None) if v != "KVMKVMKVM" => Some(v.clone()),
-        _ => None,
-    };
-    GuestIdle {
-        driver: ctx.get("/sys/devices/system/cpu/cpuidle/current_driver"),
-        governor,
-        governor_src,
-        hint: cpu.kvm_hint_realtime,
-        force: cmd_force || param_force,
-        other_hypervisor,
-    }
-}
 
 pub(super) fn hint_text(h: Option<bool>) -> &'static str {
     match h {
@@ -72,17 +14,13 @@ pub(super) fn hint_text(h: Option<bool>) -> &'static str {
 }
 
 pub(super) fn with_idle_evidence(o: Outcome, g: &GuestIdle) -> Outcome {
-    o.ev(
-        "/sys/devices/system/cpu/cpuidle/current_driver",
-        g.driver.why(),
-        "haltpoll",
-    )
-    .ev(g.governor_src, g.governor.why(), "haltpoll")
-    .ev(
-        "CPUID.0x40000001:EDX[0]",
-        hint_text(g.hint),
-        "set (dedicated vCPUs)",
-    )
+    o.ev(CPUIDLE_DRIVER, g.driver.why(), "haltpoll")
+        .ev(g.governor_src, g.governor.why(), "haltpoll")
+        .ev(
+            "CPUID.0x40000001:EDX[0]",
+            hint_text(g.hint),
+            "set (dedicated vCPUs)",
+        )
 }
 
 /// Inside the guest: `Err(outcome)` when guest halt polling does not apply (or cannot be told).

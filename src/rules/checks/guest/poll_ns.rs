@@ -5,6 +5,7 @@ use super::inside_guest::{guest_idle, with_idle_evidence};
 use super::{in_guest, NO_CHANNEL};
 use crate::report::Status;
 use crate::rules::context::Ctx;
+use crate::rules::facts::guest_side::haltpoll_param;
 use crate::rules::facts::vm_args::argv_src;
 use crate::rules::outcome::Outcome;
 use crate::rules::units::VmUnit;
@@ -37,16 +38,13 @@ fn haltpoll_poll_ns_of_this_guest(ctx: &Ctx) -> Vec<Outcome> {
     let mut o = Outcome::info("host", "");
     let mut unreadable = Vec::new();
     for (p, default) in POLL_PARAMS {
-        let got = ctx.module_param("haltpoll", p);
+        let param = haltpoll_param(ctx, p);
+        let got = param.got;
         match got.val() {
             Some(v) => values.push(format!("{p}={}", v.trim())),
             None => unreadable.push(format!("{p} ({})", got.why())),
         }
-        o = o.ev(
-            format!("/sys/module/haltpoll/parameters/{p}"),
-            got.why(),
-            format!("default {default}"),
-        );
+        o = o.ev(param.source, got.why(), format!("default {default}"));
     }
     o.message = if values.is_empty() {
         o.status = Status::Unknown;

@@ -4,6 +4,7 @@ use super::{in_guest, NO_CHANNEL};
 use crate::model::vm::DiskBus;
 use crate::report::Status;
 use crate::rules::context::Ctx;
+use crate::rules::facts::guest_side::virtio_disks;
 use crate::rules::outcome::Outcome;
 use crate::rules::units::VmUnit;
 
@@ -43,15 +44,9 @@ fn rq_affinity_guest(ctx: &Ctx) -> Outcome {
             "single-vCPU guest: completion steering has nowhere to go",
         );
     }
-    let disks: Vec<&String> = match ctx.dir("/sys/block") {
-        Ok(names) => names.iter().filter(|n| n.starts_with("vd")).collect(),
-        Err(None) => Vec::new(),
-        Err(Some(e)) => {
-            return Outcome::unknown(
-                "host",
-                format!("/sys/block could not be read ({})", e.describe()),
-            )
-        }
+    let disks = match virtio_disks(ctx) {
+        Ok(disks) => disks,
+        Err(why) => return Outcome::unknown("host", why),
     };
     if disks.is_empty() {
         return Outcome::na("host", "no virtio-blk disks (vd*) in this guest");
@@ -65,13 +60,13 @@ fn rq_affinity_guest(ctx: &Ctx) -> Outcome {
     };
     let mut worst = (Status::Info, String::new());
     let mut evidence = Vec::new();
-    for d in disks {
-        let path = format!("/sys/block/{d}/queue/rq_affinity");
-        let got = ctx.get(&path);
-        let queues = ctx
-            .dir(&format!("/sys/block/{d}/mq"))
-            .ok()
-            .map(|l| l.len() as u32);
+    for disk in disks {
+        let (d, got, path, queues) = (
+            disk.name,
+            disk.rq_affinity,
+            disk.rq_affinity_source,
+            disk.hw_queues,
+        );
         let q_txt = queues.map_or("queue count unknown".to_string(), |q| {
             format!("{q} hardware queue(s)")
         });

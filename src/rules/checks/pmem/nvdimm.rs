@@ -7,6 +7,7 @@ use crate::parse::mounts::Mount;
 use crate::report::target::Target;
 use crate::report::Status;
 use crate::rules::context::Ctx;
+use crate::rules::facts::dev_dir;
 use crate::rules::facts::mounts::{host_mounts, mount_of};
 use crate::rules::facts::placement::{home_node, Home};
 use crate::rules::facts::units::human;
@@ -147,7 +148,7 @@ fn devdax_backend(
     home: Option<&Home>,
     w: &mut Wiring,
 ) {
-    let listed = ctx.dir_has("/dev", dax) == Some(true)
+    let listed = dev_dir::has(ctx, dax) == Some(true)
         || ctx.dir(DAX).is_ok_and(|d| d.iter().any(|x| x == dax));
     if !listed {
         w.fails

@@ -2,6 +2,7 @@
 
 use super::need_pmem;
 use crate::rules::context::Ctx;
+use crate::rules::facts::dev_dir;
 use crate::rules::facts::mounts::host_mounts;
 use crate::rules::outcome::Outcome;
 use crate::rules::units::VmUnit;
@@ -28,13 +29,8 @@ pub(super) fn pmem_visible(ctx: &Ctx, u: &VmUnit) -> Outcome {
 
 /// kvmaudit runs inside a guest: judge its own /dev/pmem* and their mounts.
 fn visible_in_guest(ctx: &Ctx) -> Outcome {
-    let devs: Vec<String> = match ctx.dir("/dev") {
-        Ok(d) => d
-            .iter()
-            .filter(|n| n.starts_with("pmem"))
-            .cloned()
-            .collect(),
-        Err(_) => return Outcome::unknown("host", "/dev unreadable"),
+    let Some(devs) = dev_dir::named(ctx, "pmem") else {
+        return Outcome::unknown("host", "/dev unreadable");
     };
     if ctx.flags.pmem_present != Some(true) && devs.is_empty() {
         return Outcome::na(

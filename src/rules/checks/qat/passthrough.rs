@@ -3,16 +3,14 @@
 use crate::model::host::Vm;
 use crate::report::target::Target;
 use crate::rules::context::Ctx;
-use crate::rules::facts::qat::{base, is_vf, last, pf_of, qat_refs_of, QatRef, PCI};
+use crate::rules::facts::pci_function::{iommu_group, reported_numa_node};
+use crate::rules::facts::qat::{base, is_vf, pf_of, qat_refs_of, QatRef, PCI};
 use crate::rules::outcome::Outcome;
 use crate::rules::units::VmUnit;
 
 /// `numa_node` of a function, falling back to its PF's when firmware reports -1.
 fn numa_node_of(ctx: &Ctx, bdf: &str) -> (Option<u32>, String) {
-    let read = |b: &str| {
-        ctx.text(&format!("{}/numa_node", base(b)))
-            .and_then(|v| v.parse::<i64>().ok())
-    };
+    let read = |b: &str| reported_numa_node(ctx, b);
     match read(bdf) {
         Some(n) if n >= 0 => (u32::try_from(n).ok(), format!("numa_node {n}")),
         other => {
@@ -96,7 +94,7 @@ fn passthrough_one(ctx: &Ctx, vm: &Vm, target: &Target, mine: &[&QatRef]) -> Out
             worst = worst.max(level);
             notes.push(note);
         }
-        if let Some(group) = ctx.link(&format!("{}/iommu_group", base(&r.bdf))).map(last) {
+        if let Some(group) = iommu_group(ctx, &r.bdf) {
             if let Some(list) = fds {
                 let want = format!("/dev/vfio/{group}");
                 let open = list.contains(&want);
