@@ -83,7 +83,7 @@ fn judge_device(
     nohz: &BTreeSet<u32>,
     node_cpus: &BTreeMap<u32, BTreeSet<u32>>,
 ) -> Outcome {
-    let t = Target::host_device(&bdf);
+    let t = Target::host_device(bdf);
     let homes: BTreeSet<Option<u32>> = users.iter().map(|(_, h)| *h).collect();
     let reference = match (homes.iter().next(), homes.len()) {
         (Some(Some(h)), 1) => Some((*h, "the node of the VM using it".to_string())),
