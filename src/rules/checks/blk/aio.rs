@@ -16,28 +16,28 @@ pub(super) fn io_uring_disabled(ctx: &Ctx) -> Option<&'static str> {
 }
 
 pub(super) fn aio(ctx: &Ctx, u: &DriveUnit) -> Outcome {
-    let (vm, d, t) = (u.vm, u.disk, u.target.clone());
-    if let Some(why) = not_data(d) {
-        return Outcome::na(t, format!("the disk is {why}"));
+    let (vm, disk, target) = (u.vm, u.disk, u.target.clone());
+    if let Some(why) = not_data(disk) {
+        return Outcome::na(target, format!("the disk is {why}"));
     }
-    if d.bus == DiskBus::VhostUserBlk {
+    if disk.bus == DiskBus::VhostUserBlk {
         return Outcome::na(
-            t,
+            target,
             "vhost-user-blk: the external backend submits the I/O, QEMU's aio= does not apply",
         );
     }
-    let Some(engine) = &d.aio else {
-        return match (network_protocol(d), d.protocol.as_deref()) {
+    let Some(engine) = &disk.aio else {
+        return match (network_protocol(disk), disk.protocol.as_deref()) {
             (Some(p), _) => Outcome::na(
-                t,
+                target,
                 format!("network protocol {p} has its own submission path; aio= applies to file/host_device backends"),
             ),
             (None, Some(p)) => Outcome::na(
-                t,
+                target,
                 format!("protocol driver {p} has no aio= option (it applies to file/host_device backends)"),
             ),
             (None, None) => Outcome::unknown(
-                t,
+                target,
                 "the disk's backend chain could not be resolved: aio engine unknown",
             ),
         };
@@ -45,24 +45,24 @@ pub(super) fn aio(ctx: &Ctx, u: &DriveUnit) -> Outcome {
     let src = argv_src(vm);
     match engine {
         Aio::Threads => Outcome::warn(
-            t,
+            target,
             "aio=threads: requests go through QEMU's thread pool; native (with cache=none) or io_uring submits directly (threads is acceptable only when QEMU's CPU time is the bottleneck)",
         )
         .ev(src, "aio=threads", "aio=native or aio=io_uring"),
-        Aio::IoUring => aio_io_uring(ctx, vm, t, src),
-        Aio::Native => aio_native(ctx, vm, d, t, src),
-        Aio::Other(s) => Outcome::unknown(t, format!("unrecognised aio engine {s:?}"))
+        Aio::IoUring => aio_io_uring(ctx, vm, target, src),
+        Aio::Native => aio_native(ctx, vm, disk, target, src),
+        Aio::Other(s) => Outcome::unknown(target, format!("unrecognised aio engine {s:?}"))
             .ev(src, format!("aio={s}"), "aio=native or aio=io_uring"),
     }
 }
 
 /// io_uring: the ring shows up as an `anon_inode:[io_uring]` fd of the process.
-pub(super) fn aio_io_uring(ctx: &Ctx, vm: &Vm, t: Target, src: String) -> Outcome {
+pub(super) fn aio_io_uring(ctx: &Ctx, vm: &Vm, target: Target, src: String) -> Outcome {
     let want = "aio=native or aio=io_uring";
     let base = |o: Outcome| o.ev(src.clone(), "aio=io_uring", want);
     if let Some(why) = io_uring_disabled(ctx) {
         return base(Outcome::warn(
-            t,
+            target,
             format!("aio=io_uring is requested but {why}: QEMU ≥ 8.2 falls back to threads"),
         ))
         .ev(host_aio::IO_URING_DISABLED, "2", "0");
@@ -72,12 +72,12 @@ pub(super) fn aio_io_uring(ctx: &Ctx, vm: &Vm, t: Target, src: String) -> Outcom
             let ring = fds.iter().any(|f| f == "anon_inode:[io_uring]");
             let o = if ring {
                 Outcome::pass(
-                    t,
+                    target,
                     "aio=io_uring is in effect: the process holds an io_uring instance",
                 )
             } else {
                 Outcome::warn(
-                    t,
+                    target,
                     "aio=io_uring is requested but the process holds no io_uring fd: QEMU fell back to threads (liburing missing, kernel or seccomp/LSM policy)",
                 )
             };
@@ -92,11 +92,11 @@ pub(super) fn aio_io_uring(ctx: &Ctx, vm: &Vm, t: Target, src: String) -> Outcom
             )
         }
         FdView::Unreadable(why) => base(Outcome::unknown(
-            t,
+            target,
             format!("aio=io_uring is requested; whether it is in effect needs the process's fds ({why}): run as root"),
         )),
         FdView::NoProcess => base(Outcome::warn(
-            t,
+            target,
             "aio=io_uring is requested but not proven: without a running process there is no runtime evidence (QEMU ≥ 8.2 silently falls back to threads)",
         )),
     }
@@ -108,19 +108,19 @@ pub(super) fn aio_io_uring(ctx: &Ctx, vm: &Vm, t: Target, src: String) -> Outcom
 /// passing on it would give an unprivileged scan a better verdict than root gets for a VM that
 /// fell back to threads: unknown. An argv-only VM is not known to run on the scanned host: not
 /// proven.
-pub(super) fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: Target, src: String) -> Outcome {
+pub(super) fn aio_native(ctx: &Ctx, vm: &Vm, disk: &Disk, target: Target, src: String) -> Outcome {
     let want = "aio=native or aio=io_uring";
-    let obs = format!("aio=native, cache.direct={}", opt_on_off(d.cache_direct));
-    if d.cache_direct != Some(true) {
+    let obs = format!("aio=native, cache.direct={}", opt_on_off(disk.cache_direct));
+    if disk.cache_direct != Some(true) {
         return Outcome::warn(
-            t,
+            target,
             "aio=native without cache.direct=on: current QEMU refuses it and older releases fell back to threads; add cache=none",
         )
         .ev(src, obs, "aio=native with cache.direct=on");
     }
     let Some(p) = ctx.process(vm).filter(|p| p.pid.is_some()) else {
         return Outcome::warn(
-            t,
+            target,
             "aio=native is requested but not proven: without a running process there is no runtime evidence (QEMU ≥ 8.2 silently falls back to threads)",
         )
         .ev(src, obs, want);
@@ -129,12 +129,12 @@ pub(super) fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: Target, src: String) -
         if let Some(n) = rings.get() {
             let o = if *n > 0 {
                 Outcome::pass(
-                    t,
+                    target,
                     format!("aio=native is in effect: the process maps {n} Linux AIO ring(s)"),
                 )
             } else {
                 Outcome::warn(
-                    t,
+                    target,
                     "aio=native is requested but the process maps no Linux AIO ring: QEMU fell back to threads",
                 )
             };
@@ -156,15 +156,15 @@ pub(super) fn aio_native(ctx: &Ctx, vm: &Vm, d: &Disk, t: Target, src: String) -
     let nr = host_aio::aio_contexts(ctx);
     let o = match nr.val().and_then(|v| v.trim().parse::<u64>().ok()) {
         Some(0) => Outcome::warn(
-            t,
+            target,
             "aio=native is requested but no Linux AIO context exists on the host (fs.aio-nr = 0): QEMU fell back to threads",
         ),
         Some(n) => Outcome::unknown(
-            t,
+            target,
             format!("aio=native is requested with O_DIRECT, but whether QEMU fell back to threads shows only in the process's own AIO rings, which are not readable ({rings_why}); the host-wide fs.aio-nr = {n} may be other processes' contexts"),
         ),
         None => Outcome::unknown(
-            t,
+            target,
             format!("aio=native is requested; neither the process's AIO rings ({rings_why}) nor fs.aio-nr ({}) could be read", nr.why()),
         ),
     };

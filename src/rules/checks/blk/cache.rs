@@ -20,19 +20,19 @@ pub(super) fn cache_name(m: CacheMode) -> &'static str {
 }
 
 pub(super) fn cache(ctx: &Ctx, u: &DriveUnit) -> Outcome {
-    let (vm, d, t) = (u.vm, u.disk, u.target.clone());
-    if let Some(why) = not_data(d) {
-        return Outcome::na(t, format!("the disk is {why}"));
+    let (vm, disk, target) = (u.vm, u.disk, u.target.clone());
+    if let Some(why) = not_data(disk) {
+        return Outcome::na(target, format!("the disk is {why}"));
     }
-    if d.bus == DiskBus::VhostUserBlk {
+    if disk.bus == DiskBus::VhostUserBlk {
         return Outcome::na(
-            t,
+            target,
             "vhost-user-blk: the external backend does the I/O, QEMU's cache mode does not apply",
         );
     }
-    if let Some(p) = network_protocol(d) {
+    if let Some(p) = network_protocol(disk) {
         return Outcome::na(
-            t,
+            target,
             format!(
                 "network protocol {p} brings its own caching; host page-cache modes do not apply"
             ),
@@ -40,10 +40,10 @@ pub(super) fn cache(ctx: &Ctx, u: &DriveUnit) -> Outcome {
     }
     let observed = format!(
         "cache.direct={}, cache.no-flush={}, write-cache={}{}",
-        opt_on_off(d.cache_direct),
-        opt_on_off(d.cache_no_flush),
-        opt_on_off(d.write_cache),
-        d.cache_mode
+        opt_on_off(disk.cache_direct),
+        opt_on_off(disk.cache_no_flush),
+        opt_on_off(disk.write_cache),
+        disk.cache_mode
             .map(|m| format!(" → cache={}", cache_name(m)))
             .unwrap_or_default()
     );
@@ -51,34 +51,34 @@ pub(super) fn cache(ctx: &Ctx, u: &DriveUnit) -> Outcome {
     // through the host page cache, whatever cache.direct says; only ignored flushes
     // (cache.no-flush) still matter.
     let userspace_nvme =
-        d.protocol.as_deref() == Some("nvme") && d.cache_mode != Some(CacheMode::Unsafe);
-    let o = match d.cache_mode {
+        disk.protocol.as_deref() == Some("nvme") && disk.cache_mode != Some(CacheMode::Unsafe);
+    let o = match disk.cache_mode {
         _ if userspace_nvme => Outcome::pass(
-            t,
+            target,
             "QEMU's userspace NVMe driver (\"driver\":\"nvme\") drives the controller through VFIO: no host page cache is involved, guest flushes are honoured",
         ),
         Some(CacheMode::None) => Outcome::pass(
-            t,
+            target,
             "cache=none: O_DIRECT on the host, guest flushes honoured",
         ),
         Some(CacheMode::Directsync) => Outcome::pass(
-            t,
+            target,
             "cache=directsync: O_DIRECT with a write-through cache the guest sees (acceptable where write-through is required)",
         ),
         Some(m @ (CacheMode::Writeback | CacheMode::Writethrough)) => Outcome::warn(
-            t,
+            target,
             format!(
                 "cache={}: the host page cache double-caches guest data, adds copies and memory pressure; use cache=none",
                 cache_name(m)
             ),
         ),
         Some(CacheMode::Unsafe) => Outcome::fail(
-            t,
+            target,
             "cache=unsafe: guest flushes are ignored, a host crash loses or corrupts acknowledged writes (waive only for scratch disks)",
         )
         .blocker(),
         None => Outcome::unknown(
-            t,
+            target,
             "the cache mode could not be derived from the command line (backend chain not resolved)",
         ),
     };
@@ -87,13 +87,13 @@ pub(super) fn cache(ctx: &Ctx, u: &DriveUnit) -> Outcome {
         observed,
         "cache=none (direct on, no-flush off)",
     );
-    runtime_o_direct(ctx, vm, d, o)
+    runtime_o_direct(ctx, vm, disk, o)
 }
 
 /// Runtime beats argv: the image's fd flags (`/proc/PID/fdinfo`, root only) show whether QEMU
 /// really opened it with O_DIRECT. Only a contradiction changes the verdict.
-pub(super) fn runtime_o_direct(ctx: &Ctx, vm: &Vm, d: &Disk, o: Outcome) -> Outcome {
-    let Some(path) = d.path.as_deref() else {
+pub(super) fn runtime_o_direct(ctx: &Ctx, vm: &Vm, disk: &Disk, o: Outcome) -> Outcome {
+    let Some(path) = disk.path.as_deref() else {
         return o;
     };
     let Some(info) = ctx.process(vm).and_then(|p| p.fdinfo.as_ref()) else {
@@ -119,7 +119,7 @@ pub(super) fn runtime_o_direct(ctx: &Ctx, vm: &Vm, d: &Disk, o: Outcome) -> Outc
         ),
         "O_DIRECT (040000) in flags",
     );
-    if !direct && d.cache_direct == Some(true) && o.status == Status::Pass {
+    if !direct && disk.cache_direct == Some(true) && o.status == Status::Pass {
         let message = format!(
             "the command line asks for O_DIRECT, but QEMU holds {path} open without it: the host page cache is in use"
         );

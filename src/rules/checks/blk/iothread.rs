@@ -10,38 +10,38 @@ use crate::rules::units::DriveUnit;
 use std::collections::BTreeSet;
 
 pub(super) fn iothread(ctx: &Ctx, u: &DriveUnit) -> Outcome {
-    let (vm, d, t) = (u.vm, u.disk, u.target.clone());
-    match d.bus {
+    let (vm, disk, target) = (u.vm, u.disk, u.target.clone());
+    match disk.bus {
         DiskBus::VirtioBlk | DiskBus::VirtioScsi => {}
         DiskBus::VhostUserBlk => {
             return Outcome::na(
-                t,
+                target,
                 "vhost-user-blk: the external backend's threads serve the I/O, not QEMU IOThreads",
             )
         }
         _ => {
             return Outcome::na(
-                t,
+                target,
                 format!(
                     "{}: IOThreads serve virtio-blk and virtio-scsi only (see qemu.blk.virtio-bus)",
-                    device_desc(d)
+                    device_desc(disk)
                 ),
             )
         }
     }
-    if let Some(why) = not_data(d) {
-        return Outcome::na(t, format!("the disk is {why}"));
+    if let Some(why) = not_data(disk) {
+        return Outcome::na(target, format!("the disk is {why}"));
     }
     let src = argv_src(vm);
-    if d.iothreads.is_empty() {
+    if disk.iothreads.is_empty() {
         return Outcome::fail(
-            t,
+            target,
             "no IOThread serves the disk: its I/O runs in QEMU's main loop, next to device emulation and monitor work",
         )
         .ev(src, "no iothread=", "iothread=<id> (pinned to the VM's node)");
     }
-    let bound = format!("iothread={}", d.iothreads.join(","));
-    let judged: Vec<(Status, String, String)> = d
+    let bound = format!("iothread={}", disk.iothreads.join(","));
+    let judged: Vec<(Status, String, String)> = disk
         .iothreads
         .iter()
         .map(|id| judge_iothread(ctx, vm, id))
@@ -58,13 +58,13 @@ pub(super) fn iothread(ctx: &Ctx, u: &DriveUnit) -> Outcome {
         .max_by_key(|(s, _, _)| rank(*s))
         .map(|(s, m, _)| (*s, m.clone()))
         .unwrap_or((Status::Unknown, "no IOThread judged".into()));
-    let mut o = Outcome::new(t, worst.0, worst.1).ev(src, bound, "iothread=<id>");
+    let mut o = Outcome::new(target, worst.0, worst.1).ev(src, bound, "iothread=<id>");
     let thr_src = ctx
         .process(vm)
         .and_then(|p| p.pid)
         .map(|pid| format!("/proc/{pid}/task/*/status Cpus_allowed_list"))
         .unwrap_or_else(|| "IOThread affinity".into());
-    for (id, (_, _, obs)) in d.iothreads.iter().zip(judged.iter()) {
+    for (id, (_, _, obs)) in disk.iothreads.iter().zip(judged.iter()) {
         o = o.ev(
             thr_src.clone(),
             format!("IO {id}: {obs}"),

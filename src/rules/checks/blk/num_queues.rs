@@ -6,35 +6,36 @@ use crate::rules::outcome::Outcome;
 use crate::rules::units::DriveUnit;
 
 pub(super) fn num_queues(ctx: &Ctx, u: &DriveUnit) -> Outcome {
-    let (vm, d, t) = (u.vm, u.disk, u.target.clone());
-    if !is_virtio_blk(d) {
-        return Outcome::na(t, format!("{} is not virtio-blk", device_desc(d)));
+    let (vm, disk, target) = (u.vm, u.disk, u.target.clone());
+    if !is_virtio_blk(disk) {
+        return Outcome::na(target, format!("{} is not virtio-blk", device_desc(disk)));
     }
-    if let Some(why) = not_data(d) {
-        return Outcome::na(t, format!("the disk is {why}"));
+    if let Some(why) = not_data(disk) {
+        return Outcome::na(target, format!("the disk is {why}"));
     }
     let src = argv_src(vm);
     let Some(vcpus) = crate::rules::facts::flags::vcpus(ctx, vm) else {
-        return Outcome::unknown(t, "the VM's vCPU count is unknown");
+        return Outcome::unknown(target, "the VM's vCPU count is unknown");
     };
     if vcpus <= 1 {
-        return Outcome::na(t, "single-vCPU VM: one queue is all it can use").ev(src, "1 vCPU", "");
+        return Outcome::na(target, "single-vCPU VM: one queue is all it can use")
+            .ev(src, "1 vCPU", "");
     }
     let want = format!("num-queues > 1 (up to {vcpus}, one per vCPU)");
-    match d.num_queues {
-        Some(0) => Outcome::unknown(t, "num-queues=0 is not a valid queue count").ev(
+    match disk.num_queues {
+        Some(0) => Outcome::unknown(target, "num-queues=0 is not a valid queue count").ev(
             src,
             "num-queues=0",
             want,
         ),
         Some(1) => Outcome::warn(
-            t,
+            target,
             format!(
                 "a single virtqueue for {vcpus} vCPUs: every vCPU's I/O funnels through one queue"
             ),
         )
         .ev(src, format!("num-queues=1, {vcpus} vCPUs"), want),
-        Some(n) => Outcome::pass(t, format!("{n} virtqueues for {vcpus} vCPUs")).ev(
+        Some(n) => Outcome::pass(target, format!("{n} virtqueues for {vcpus} vCPUs")).ev(
             src,
             format!("num-queues={n}, {vcpus} vCPUs"),
             want,
@@ -43,15 +44,15 @@ pub(super) fn num_queues(ctx: &Ctx, u: &DriveUnit) -> Outcome {
             let (recent, what) = machine_at_least(&vm.model.machine, (5, 2));
             match recent {
                 Some(true) => Outcome::pass(
-                    t,
+                    target,
                     format!("num-queues not set: {what} (≥ 5.2) defaults to one queue per vCPU ({vcpus})"),
                 ),
                 Some(false) => Outcome::warn(
-                    t,
+                    target,
                     format!("num-queues not set and {what} (≤ 5.1) defaults to a single queue: set num-queues={vcpus}"),
                 ),
                 None => Outcome::pass(
-                    t,
+                    target,
                     format!("num-queues not set: {what} resolves to the binary's newest machine type, assumed ≥ 5.2 (QEMU ≥ 5.2), which defaults to one queue per vCPU ({vcpus})"),
                 ),
             }

@@ -6,17 +6,17 @@ use crate::rules::outcome::Outcome;
 use crate::rules::units::DriveUnit;
 
 pub(super) fn packed(_ctx: &Ctx, u: &DriveUnit) -> Outcome {
-    let (vm, d, t) = (u.vm, u.disk, u.target.clone());
-    if !is_virtio_blk(d) {
-        return Outcome::na(t, format!("{} is not virtio-blk", device_desc(d)));
+    let (vm, disk, target) = (u.vm, u.disk, u.target.clone());
+    if !is_virtio_blk(disk) {
+        return Outcome::na(target, format!("{} is not virtio-blk", device_desc(disk)));
     }
-    if let Some(why) = not_data(d) {
-        return Outcome::na(t, format!("the disk is {why}"));
+    if let Some(why) = not_data(disk) {
+        return Outcome::na(target, format!("the disk is {why}"));
     }
     let src = argv_src(vm);
-    match d.packed {
+    match disk.packed {
         Some(true) => Outcome::unknown(
-            t,
+            target,
             "packed=on is requested; whether the guest negotiated it (feature bit 34) is visible only inside the guest: run kvmaudit there",
         )
         .ev(src, "packed=on", "VIRTIO_F_RING_PACKED negotiated")
@@ -26,7 +26,7 @@ pub(super) fn packed(_ctx: &Ctx, u: &DriveUnit) -> Outcome {
             "character 35 (bit 34) = 1",
         ),
         other => Outcome::info(
-            t,
+            target,
             "packed virtqueue not requested (split ring): optional, needs QEMU ≥ 4.2 and a guest kernel ≥ 5.0",
         )
         .ev(

@@ -47,33 +47,33 @@ enum Backend {
     Unresolved,
 }
 
-fn backend_of(n: &Nic) -> (Backend, String) {
-    let Some(b) = n.backend.as_ref() else {
+fn backend_of(nic: &Nic) -> (Backend, String) {
+    let Some(b) = nic.backend.as_ref() else {
         return (Backend::Unresolved, "unresolved".into());
     };
-    let t = b.backend_type.as_str();
-    let kind = match t {
+    let target = b.backend_type.as_str();
+    let kind = match target {
         "tap" | "bridge" => Backend::Tap,
         "vhost-user" => Backend::VhostUser,
         "vhost-vdpa" => Backend::Vdpa,
         "user" | "passt" => Backend::UserMode,
         _ => Backend::Other,
     };
-    (kind, t.to_string())
+    (kind, target.to_string())
 }
 
 /// QEMU's default NIC model when `-nic`/`-net nic` gives none.
 fn default_model(m: &Machine) -> &'static str {
-    let t = m.machine_type.as_deref().unwrap_or("pc");
-    if t.starts_with("s390") {
+    let target = m.machine_type.as_deref().unwrap_or("pc");
+    if target.starts_with("s390") {
         "virtio-net-ccw"
-    } else if t.starts_with("virt") {
+    } else if target.starts_with("virt") {
         "virtio-net-pci"
-    } else if t == "microvm" {
+    } else if target == "microvm" {
         "virtio-net-device"
-    } else if t.starts_with("pseries") {
+    } else if target.starts_with("pseries") {
         "spapr-vlan"
-    } else if t.contains("q35") {
+    } else if target.contains("q35") {
         "e1000e"
     } else {
         "e1000"
@@ -81,22 +81,22 @@ fn default_model(m: &Machine) -> &'static str {
 }
 
 /// The NIC model in effect and whether it was defaulted.
-fn model_of(vm: &Vm, n: &Nic) -> (String, bool) {
-    match n.model.as_deref() {
+fn model_of(vm: &Vm, nic: &Nic) -> (String, bool) {
+    match nic.model.as_deref() {
         Some(m) => (m.to_string(), false),
         None => (default_model(&vm.model.machine).to_string(), true),
     }
 }
 
-fn is_virtio(vm: &Vm, n: &Nic) -> bool {
-    model_of(vm, n).0.starts_with("virtio-net")
+fn is_virtio(vm: &Vm, nic: &Nic) -> bool {
+    model_of(vm, nic).0.starts_with("virtio-net")
 }
 
 /// Outcome for a NIC that is not virtio-net (rules other than virtio-model skip it).
-fn not_virtio(vm: &Vm, n: &Nic, t: Target) -> Outcome {
-    let (m, _) = model_of(vm, n);
+fn not_virtio(vm: &Vm, nic: &Nic, target: Target) -> Outcome {
+    let (m, _) = model_of(vm, nic);
     Outcome::na(
-        t,
+        target,
         format!("model {m} is not virtio-net (see qemu.net.virtio-model)"),
     )
 }

@@ -7,20 +7,20 @@ use crate::rules::outcome::Outcome;
 use crate::rules::units::NicUnit;
 
 pub(super) fn packed(_ctx: &Ctx, u: &NicUnit) -> Outcome {
-    let (vm, n, t) = (u.vm, u.nic, u.target.clone());
-    if !is_virtio(vm, n) {
-        return not_virtio(vm, n, t);
+    let (vm, nic, target) = (u.vm, u.nic, u.target.clone());
+    if !is_virtio(vm, nic) {
+        return not_virtio(vm, nic, target);
     }
     let src = argv_src(vm);
-    let kernel_vhost = backend_of(n).0 == Backend::Tap && n.vhost() == Some(true);
-    match n.packed {
+    let kernel_vhost = backend_of(nic).0 == Backend::Tap && nic.vhost() == Some(true);
+    match nic.packed {
         Some(true) if kernel_vhost => Outcome::warn(
-            t,
+            target,
             "packed=on with kernel vhost-net: vhost-net does not implement packed rings, so QEMU masks the feature and the ring stays split (keep vhost, it is the bigger win)",
         )
         .ev(src, "packed=on, vhost=on", "packed ring negotiated"),
         Some(true) => Outcome::unknown(
-            t,
+            target,
             "packed=on is requested; whether the guest negotiated it (feature bit 34) is visible only inside the guest: run kvmaudit there",
         )
         .ev(src, "packed=on", "packed ring negotiated")
@@ -30,7 +30,7 @@ pub(super) fn packed(_ctx: &Ctx, u: &NicUnit) -> Outcome {
             "character 35 (bit 34) = 1",
         ),
         other => Outcome::info(
-            t,
+            target,
             "packed virtqueue not requested (split ring): optional, and no gain with kernel vhost-net",
         )
         .ev(src, format!("packed={}", opt_on_off(other)), "packed=on (optional)"),

@@ -7,46 +7,46 @@ use crate::rules::outcome::Outcome;
 use crate::rules::units::NicUnit;
 
 pub(super) fn poll_us(ctx: &Ctx, u: &NicUnit) -> Outcome {
-    let (vm, n, t) = (u.vm, u.nic, u.target.clone());
-    let (backend, btype) = backend_of(n);
+    let (vm, nic, target) = (u.vm, u.nic, u.target.clone());
+    let (backend, btype) = backend_of(nic);
     if backend != Backend::Tap {
         return Outcome::na(
-            t,
+            target,
             format!("poll-us is a tap netdev option; this NIC's backend is {btype}"),
         );
     }
     let src = argv_src(vm);
-    let vhost = n.vhost() == Some(true);
-    let Some(us) = n.backend.as_ref().and_then(|b| b.poll_us) else {
-        return Outcome::info(t, "poll-us not set: vhost does not busy-poll (the default)").ev(
-            src,
-            "poll-us unset",
-            "",
-        );
+    let vhost = nic.vhost() == Some(true);
+    let Some(us) = nic.backend.as_ref().and_then(|b| b.poll_us) else {
+        return Outcome::info(
+            target,
+            "poll-us not set: vhost does not busy-poll (the default)",
+        )
+        .ev(src, "poll-us unset", "");
     };
     let obs = format!("poll-us={us}, vhost={}", on_off(vhost));
     let want = "tens of µs, with vhost, on dedicated CPUs";
     let o = if us == 0 {
-        Outcome::info(t, "poll-us=0: busy polling disabled")
+        Outcome::info(target, "poll-us=0: busy polling disabled")
     } else if !vhost {
         Outcome::warn(
-            t,
+            target,
             format!(
                 "poll-us={us} without vhost has no effect (it sets the vhost busy-loop timeout)"
             ),
         )
     } else if us > 1000 {
         Outcome::warn(
-            t,
+            target,
             format!("poll-us={us}: {} ms of spinning per poll burns a host CPU (the guide's 50000 almost certainly meant 50 µs)", us / 1000),
         )
     } else if ctx.flags.cpu_overcommitted == Some(true) {
         Outcome::warn(
-            t,
+            target,
             format!("poll-us={us} on a host with overcommitted CPUs: busy polling takes CPU time from other vCPUs"),
         )
     } else {
-        Outcome::info(t, format!("vhost busy-polls for up to {us} µs"))
+        Outcome::info(target, format!("vhost busy-polls for up to {us} µs"))
     };
     let o = o.ev(src, obs, want);
     match ctx.flags.cpu_overcommitted {

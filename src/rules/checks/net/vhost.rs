@@ -24,7 +24,7 @@ fn vhost_proof(ctx: &Ctx, vm: &Vm) -> VhostProof {
         let worker = p
             .threads
             .as_ref()
-            .and_then(|t| t.get())
+            .and_then(|target| target.get())
             .is_some_and(|l| l.iter().any(|th| th.comm == name));
         if worker {
             return VhostProof::Present(
@@ -47,49 +47,49 @@ fn vhost_proof(ctx: &Ctx, vm: &Vm) -> VhostProof {
 }
 
 pub(super) fn vhost(ctx: &Ctx, u: &NicUnit) -> Outcome {
-    let (vm, n, t) = (u.vm, u.nic, u.target.clone());
-    if !is_virtio(vm, n) {
-        return not_virtio(vm, n, t);
+    let (vm, nic, target) = (u.vm, u.nic, u.target.clone());
+    if !is_virtio(vm, nic) {
+        return not_virtio(vm, nic, target);
     }
-    let (backend, btype) = backend_of(n);
+    let (backend, btype) = backend_of(nic);
     let src = argv_src(vm);
     let obs = |s: &str| format!("netdev type={btype}, {s}");
     match backend {
         Backend::VhostUser => {
             return Outcome::na(
-                t,
+                target,
                 "vhost-user backend: the datapath lives in a userspace switch (DPDK/OVS-DPDK); kernel vhost-net does not apply",
             )
             .ev(src, obs("vhost-user"), "")
         }
         Backend::Vdpa => {
-            return Outcome::na(t, "vhost-vdpa backend: the datapath is offloaded; kernel vhost-net does not apply")
+            return Outcome::na(target, "vhost-vdpa backend: the datapath is offloaded; kernel vhost-net does not apply")
                 .ev(src, obs("vhost-vdpa"), "")
         }
         Backend::UserMode => {
             return Outcome::info(
-                t,
+                target,
                 format!("user-mode networking ({btype}): a management NIC without kernel vhost; carry data traffic over a tap NIC with vhost"),
             )
             .ev(src, obs("no vhost"), "")
         }
         Backend::Other => {
             return Outcome::na(
-                t,
+                target,
                 format!("backend {btype} cannot use kernel vhost-net (it serves tap/macvtap backends)"),
             )
             .ev(src, obs("no vhost"), "")
         }
         Backend::Unresolved => {
-            return Outcome::unknown(t, "the NIC's backend could not be resolved")
+            return Outcome::unknown(target, "the NIC's backend could not be resolved")
                 .ev(src, "netdev not found", "tap with vhost=on")
         }
         Backend::Tap => {}
     }
     let want = "vhost=on (or vhostfd=) with /dev/vhost-net open";
-    if n.vhost() != Some(true) {
+    if nic.vhost() != Some(true) {
         return Outcome::fail(
-            t,
+            target,
             "the virtio-net datapath runs in QEMU userspace: the tap backend has no vhost=on (QEMU's default is off)",
         )
         .ev(src, obs("vhost off"), want);
@@ -97,13 +97,13 @@ pub(super) fn vhost(ctx: &Ctx, u: &NicUnit) -> Outcome {
     let argv_obs = obs("vhost=on/vhostfd");
     match vhost_proof(ctx, vm) {
         VhostProof::Present(path, what) => Outcome::pass(
-            t,
+            target,
             format!("kernel vhost-net serves the NIC ({what})"),
         )
         .ev(src, argv_obs, want)
         .ev(path, what, "/dev/vhost-net"),
         VhostProof::Absent(path) => Outcome::fail(
-            t,
+            target,
             "vhost is requested, yet the process holds no /dev/vhost-net and runs no vhost worker: the datapath is in userspace",
         )
         .ev(src, argv_obs, want)
@@ -112,7 +112,7 @@ pub(super) fn vhost(ctx: &Ctx, u: &NicUnit) -> Outcome {
         // ("vhost-net requested but could not be initialized"), so the request is
         // sound evidence when the fd table cannot be read.
         VhostProof::Unavailable(why) => Outcome::pass(
-            t,
+            target,
             format!("vhost is requested on the command line (vhost=on or vhostfd=), and QEMU refuses to start a tap whose vhost-net it cannot set up (derived: {why})"),
         )
         .ev(src, argv_obs, want),

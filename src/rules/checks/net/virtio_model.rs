@@ -8,9 +8,9 @@ use crate::rules::outcome::Outcome;
 use crate::rules::units::NicUnit;
 
 pub(super) fn virtio_model(_ctx: &Ctx, u: &NicUnit) -> Outcome {
-    let (vm, n, t) = (u.vm, u.nic, u.target.clone());
-    let (model, defaulted) = model_of(vm, n);
-    let (backend, btype) = backend_of(n);
+    let (vm, nic, target) = (u.vm, u.nic, u.target.clone());
+    let (model, defaulted) = model_of(vm, nic);
+    let (backend, btype) = backend_of(nic);
     let obs = if defaulted {
         format!("model={model} (machine default)")
     } else {
@@ -18,24 +18,24 @@ pub(super) fn virtio_model(_ctx: &Ctx, u: &NicUnit) -> Outcome {
     };
     let o = if backend == Backend::Vdpa {
         Outcome::na(
-            t,
+            target,
             "vhost-vdpa: the datapath is in hardware, there is no device model to tune",
         )
     } else if model.starts_with("virtio-net") {
-        Outcome::pass(t, format!("paravirtual NIC {model}"))
+        Outcome::pass(target, format!("paravirtual NIC {model}"))
     } else if backend == Backend::UserMode {
         Outcome::info(
-            t,
+            target,
             format!("emulated {model} on user-mode networking ({btype}): a management NIC, where the model hardly matters; use virtio-net for data traffic"),
         )
     } else if is_emulated_nic_model(&model) {
         Outcome::fail(
-            t,
+            target,
             format!("emulated NIC {model}: every packet traps into QEMU's device emulation; switch to virtio-net (the guest needs virtio_net)"),
         )
     } else {
         Outcome::unknown(
-            t,
+            target,
             format!("unrecognised NIC model {model}: cannot tell whether it is paravirtual"),
         )
     };
