@@ -13,6 +13,12 @@ use crate::model::host::Vm;
 use crate::model::vm::{Disk, Nic};
 use crate::vocab::Target;
 
+/// One PCI function of the host, as a host-device rule judges it.
+pub struct HostDeviceUnit {
+    pub bdf: String,
+    pub target: Target,
+}
+
 /// One VM, as a VM rule judges it.
 pub struct VmUnit<'a> {
     pub vm: &'a Vm,
@@ -40,6 +46,9 @@ pub struct DeviceUnit<'a> {
 }
 
 pub type HostFn = fn(&Ctx) -> Vec<Outcome>;
+/// The host PCI functions a host-device rule judges, by address.
+pub type HostDevicesFn = fn(&Ctx) -> Vec<String>;
+pub type HostDeviceFn = fn(&Ctx, &HostDeviceUnit) -> Outcome;
 pub type VmFn = fn(&Ctx, &VmUnit) -> Outcome;
 pub type DriveFn = fn(&Ctx, &DriveUnit) -> Outcome;
 pub type NicFn = fn(&Ctx, &NicUnit) -> Outcome;
@@ -56,6 +65,8 @@ pub type EveryVmFn = fn(&Ctx) -> Option<Outcome>;
 pub enum Judge {
     /// The host as a whole; it may name host devices (`Target::HostDevice`) in its outcomes.
     Host(HostFn),
+    /// Each of the host's PCI functions that the first function lists (QAT PFs, ...).
+    HostDevices(HostDevicesFn, HostDeviceFn),
     Vm(VmFn),
     Drive(DriveFn),
     Nic(NicFn),
@@ -81,6 +92,10 @@ impl Check {
 
     pub const fn host(f: HostFn) -> Check {
         Check::of(Judge::Host(f))
+    }
+
+    pub const fn host_devices(list: HostDevicesFn, f: HostDeviceFn) -> Check {
+        Check::of(Judge::HostDevices(list, f))
     }
 
     pub const fn vm(f: VmFn) -> Check {
@@ -113,7 +128,7 @@ impl Check {
 
     /// Whether the rule judges the host (not its VMs).
     pub fn judges_host(&self) -> bool {
-        matches!(self.judge, Judge::Host(_))
+        matches!(self.judge, Judge::Host(_) | Judge::HostDevices(..))
     }
 
     /// Every outcome of the rule on this system, unit by unit in a fixed order: VMs in
@@ -122,8 +137,18 @@ impl Check {
         if let Some(v) = self.whole.and_then(|w| w(ctx)) {
             return v;
         }
-        if let Judge::Host(f) = self.judge {
-            return f(ctx);
+        match self.judge {
+            Judge::Host(f) => return f(ctx),
+            Judge::HostDevices(list, f) => {
+                return list(ctx)
+                    .into_iter()
+                    .map(|bdf| {
+                        let target = Target::host_device(&bdf);
+                        f(ctx, &HostDeviceUnit { bdf, target })
+                    })
+                    .collect()
+            }
+            _ => {}
         }
         let same = self.every_vm.and_then(|e| e(ctx));
         let mut out = Vec::with_capacity(ctx.host.vms.len());
@@ -142,7 +167,7 @@ impl Check {
     /// The outcomes of one VM's units.
     fn judge_vm(&self, ctx: &Ctx, vm: &Vm, out: &mut Vec<Outcome>) {
         match self.judge {
-            Judge::Host(_) => {}
+            Judge::Host(_) | Judge::HostDevices(..) => {}
             Judge::Vm(f) => out.push(f(
                 ctx,
                 &VmUnit {
