@@ -59,7 +59,7 @@ mod tests {
 
     #[test]
     fn decimal_or_hex_sizes() {
-        assert_eq!(dec_or_hex("0x3f0000000\n"), Some(0x3f000_0000));
+        assert_eq!(dec_or_hex("0x3f0000000\n"), Some(0x0003_f000_0000));
         assert_eq!(dec_or_hex(" 4096 "), Some(4096));
         assert_eq!(dec_or_hex("0xzz"), None);
         assert_eq!(dec_or_hex(""), None);

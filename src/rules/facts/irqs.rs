@@ -57,3 +57,44 @@ pub(crate) fn requested(ctx: &Ctx, irq: u32) -> String {
         .map_or("?", str::trim)
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{affinity, device_irqs, requested};
+    use crate::model::host::HostModel;
+    use crate::report::Profile;
+    use crate::rules::context::Ctx;
+    use crate::rules::testkit::SnapBuilder;
+
+    #[test]
+    fn effective_affinity_wins_and_the_requested_one_stands_in() {
+        let s = SnapBuilder::new()
+            .dir(
+                "/sys/bus/pci/devices/0000:17:00.0/msi_irqs",
+                &["40", "41", "x", "42"],
+            )
+            .file("/proc/irq/40/effective_affinity_list", "3")
+            .file("/proc/irq/40/smp_affinity_list", "0-7")
+            .file("/proc/irq/41/effective_affinity_list", "")
+            .file("/proc/irq/41/smp_affinity_list", "4-5")
+            .denied("/proc/irq/42/smp_affinity_list")
+            .build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        let d = device_irqs(&ctx, "0000:17:00.0");
+        assert_eq!(d.dir, "/sys/bus/pci/devices/0000:17:00.0/msi_irqs");
+        assert_eq!(d.irqs, Ok(vec![40, 41, 42]));
+        assert_eq!(
+            affinity(&ctx, 40),
+            Ok(("/proc/irq/40/effective_affinity_list".into(), "3".into()))
+        );
+        assert_eq!(
+            affinity(&ctx, 41),
+            Ok(("/proc/irq/41/smp_affinity_list".into(), "4-5".into()))
+        );
+        assert!(affinity(&ctx, 42).unwrap_err().contains("denied"));
+        assert_eq!(requested(&ctx, 40), "0-7");
+        assert_eq!(requested(&ctx, 42), "?");
+        assert_eq!(device_irqs(&ctx, "0000:18:00.0").irqs, Err(None));
+    }
+}

@@ -69,3 +69,52 @@ pub(crate) fn why_missing(ctx: &Ctx, name: &str) -> String {
     let p = file(name);
     format!("{p}: {}", ctx.get(&p).why())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{control, counter, file, ksm, why_missing, KSMTUNED_CONF, KSM_DIR};
+    use crate::model::host::HostModel;
+    use crate::report::Profile;
+    use crate::rules::context::Ctx;
+    use crate::rules::testkit::SnapBuilder;
+
+    #[test]
+    fn run_state_counters_and_ksmtuned() {
+        let s = SnapBuilder::new()
+            .dir(KSM_DIR, &["run", "pages_sharing"])
+            .file(&file("run"), "1")
+            .file(&file("pages_sharing"), "2048")
+            .absent(KSMTUNED_CONF)
+            .build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        let k = ksm(&ctx);
+        assert_eq!(k.present, Ok(()));
+        assert_eq!(k.run, Ok(1));
+        assert_eq!(k.ksmtuned, Some("absent"));
+        assert!(std::ptr::eq(k, ksm(&ctx)), "read once per scan");
+        assert_eq!(counter(&ctx, "pages_sharing"), Some(2048));
+        assert_eq!(control(&ctx, "merge_across_nodes"), None);
+        assert_eq!(
+            why_missing(&ctx, "merge_across_nodes"),
+            "/sys/kernel/mm/ksm/merge_across_nodes: not collected"
+        );
+    }
+
+    #[test]
+    fn a_kernel_without_ksm_and_a_garbled_run() {
+        let s = SnapBuilder::new()
+            .absent_dir(KSM_DIR)
+            .file(&file("run"), "on")
+            .build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        let k = ksm(&ctx);
+        assert_eq!(k.present, Err(None));
+        assert_eq!(
+            k.run,
+            Err("/sys/kernel/mm/ksm/run: unexpected \"on\"".into())
+        );
+        assert_eq!(k.ksmtuned, None);
+    }
+}

@@ -78,3 +78,52 @@ pub(crate) fn nx_huge_pages_on(ctx: &Ctx) -> Option<(String, String)> {
         .to_string();
     Some((v, vuln))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{module_loaded, nx_huge_pages_on, param};
+    use crate::model::host::HostModel;
+    use crate::report::Profile;
+    use crate::rules::context::Ctx;
+    use crate::rules::testkit::SnapBuilder;
+
+    #[test]
+    fn a_parameter_names_its_path_and_why_it_has_no_number() {
+        let s = SnapBuilder::new()
+            .dir("/sys/module", &["kvm"])
+            .file("/sys/module/kvm/parameters/halt_poll_ns", "200000")
+            .file("/sys/module/kvm/parameters/halt_poll_ns_grow", "two")
+            .file("/sys/module/kvm/parameters/nx_huge_pages", "force")
+            .build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        let p = param(&ctx, "kvm", "halt_poll_ns");
+        assert_eq!(p.path, "/sys/module/kvm/parameters/halt_poll_ns");
+        assert_eq!(p.number(), Ok(200_000));
+        assert_eq!(
+            param(&ctx, "kvm", "halt_poll_ns_grow").number(),
+            Err("/sys/module/kvm/parameters/halt_poll_ns_grow: unexpected \"two\"".into())
+        );
+        assert_eq!(
+            param(&ctx, "kvm_intel", "ple_gap").number(),
+            Err("/sys/module/kvm_intel/parameters/ple_gap: not collected".into())
+        );
+        assert_eq!(module_loaded(&ctx, "kvm"), Ok(true));
+        assert_eq!(module_loaded(&ctx, "vhost_net"), Ok(false));
+        assert_eq!(
+            nx_huge_pages_on(&ctx),
+            Some(("force".into(), "not recorded".into()))
+        );
+    }
+
+    #[test]
+    fn an_unreadable_module_list_is_not_a_module_that_is_absent() {
+        let s = SnapBuilder::new().dir_denied("/sys/module").build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        assert_eq!(
+            module_loaded(&ctx, "kvm"),
+            Err("/sys/module unreadable".into())
+        );
+    }
+}

@@ -53,3 +53,48 @@ pub(crate) fn vcpu_affinity_source(vm: &Vm) -> String {
         vm.pid.map_or("PID".into(), |p| p.to_string())
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{nohz_full, requested, NOHZ_FULL};
+    use crate::model::host::HostModel;
+    use crate::report::Profile;
+    use crate::rules::context::Ctx;
+    use crate::rules::testkit::SnapBuilder;
+
+    fn with(b: SnapBuilder, check: impl Fn(&Ctx)) {
+        let s = b.build();
+        let h = HostModel::build(&s);
+        check(&Ctx::new(&s, &h, Profile::Latency));
+    }
+
+    #[test]
+    fn the_active_set_the_missing_file_and_a_bad_list() {
+        with(
+            SnapBuilder::new()
+                .file(NOHZ_FULL, "1-3,5")
+                .file("/proc/cmdline", "ro nohz_full=1-3,5"),
+            |ctx| {
+                let n = nohz_full(ctx).expect("readable");
+                assert_eq!(n.active.into_iter().collect::<Vec<_>>(), [1, 2, 3, 5]);
+                assert_eq!(n.observed, "1-3,5");
+                assert_eq!(requested(ctx).as_deref(), Some("1-3,5"));
+            },
+        );
+        with(SnapBuilder::new().absent(NOHZ_FULL), |ctx| {
+            let n = nohz_full(ctx).expect("absent is none");
+            assert!(n.active.is_empty());
+            assert_eq!(n.observed, "absent (kernel without NO_HZ_FULL)");
+            assert_eq!(requested(ctx), None);
+        });
+        with(SnapBuilder::new().file(NOHZ_FULL, "x-y"), |ctx| {
+            assert_eq!(
+                nohz_full(ctx).err().as_deref(),
+                Some("/sys/devices/system/cpu/nohz_full: unexpected \"x-y\"")
+            );
+        });
+        with(SnapBuilder::new().denied(NOHZ_FULL), |ctx| {
+            assert!(nohz_full(ctx).is_err());
+        });
+    }
+}

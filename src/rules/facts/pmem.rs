@@ -117,3 +117,81 @@ pub(crate) fn dax_devices(ctx: &Ctx) -> Result<Vec<DaxDevice>, String> {
 pub(crate) fn dev_node_listed(ctx: &Ctx, name: &str) -> bool {
     ctx.dir_has(DEV, name) == Some(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{dax_devices, dev_node_listed, namespaces, regions, DAX, ND};
+    use crate::model::host::HostModel;
+    use crate::report::Profile;
+    use crate::rules::context::Ctx;
+    use crate::rules::testkit::SnapBuilder;
+
+    #[test]
+    fn regions_namespaces_and_dax_devices_with_their_drivers() {
+        let s = SnapBuilder::new()
+            .dir(
+                ND,
+                &[
+                    "region0",
+                    "region1",
+                    "namespace0.0",
+                    "namespace0.1",
+                    "ndbus0",
+                ],
+            )
+            .file(&format!("{ND}/region0/devtype"), "nd_pmem")
+            .file(&format!("{ND}/region0/size"), "0x3f0000000")
+            .file(&format!("{ND}/region0/numa_node"), "0")
+            .file(&format!("{ND}/region1/devtype"), "nd_pmem")
+            .file(&format!("{ND}/region1/size"), "0")
+            .file(&format!("{ND}/namespace0.0/size"), "16909336576")
+            .file(&format!("{ND}/namespace0.0/mode"), "devdax")
+            .file(&format!("{ND}/namespace0.1/size"), "0")
+            .dir(DAX, &["dax0.0", "dax1.0"])
+            .link(
+                &format!("{DAX}/dax0.0/driver"),
+                "../../../bus/dax/drivers/device_dax",
+            )
+            .dir("/dev", &["dax0.0", "null"])
+            .build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        let regs = regions(&ctx).as_ref().expect("nd bus listed");
+        assert_eq!(regs.len(), 2);
+        assert_eq!(regs[0].size, Some(0x0003_f000_0000));
+        assert!(regs[0].is_app_direct());
+        assert!(
+            !regs[1].is_app_direct(),
+            "an empty region is not App Direct"
+        );
+        let ns = namespaces(&ctx).expect("listed");
+        assert_eq!(ns.len(), 1, "the seed namespace of size 0 is left out");
+        assert_eq!(
+            (ns[0].name.as_str(), ns[0].mode.as_str()),
+            ("namespace0.0", "devdax")
+        );
+        let daxes = dax_devices(&ctx).expect("listed");
+        assert_eq!(daxes[0].driver.as_deref(), Some("device_dax"));
+        assert_eq!(daxes[1].driver, None);
+        assert!(dev_node_listed(&ctx, "dax0.0"));
+        assert!(!dev_node_listed(&ctx, "dax1.0"));
+    }
+
+    #[test]
+    fn a_missing_nd_bus_differs_from_an_unreadable_one() {
+        let s = SnapBuilder::new().dir_denied(ND).dir_denied(DAX).build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        assert!(matches!(regions(&ctx), Err(Some(_))));
+        assert_eq!(
+            namespaces(&ctx).err().as_deref(),
+            Some("/sys/bus/nd/devices unreadable")
+        );
+        assert!(dax_devices(&ctx).is_err());
+        let s = SnapBuilder::new().build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        assert!(matches!(regions(&ctx), Err(None)));
+        assert_eq!(dax_devices(&ctx).map(|d| d.len()), Ok(0));
+    }
+}

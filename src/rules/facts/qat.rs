@@ -218,3 +218,53 @@ pub(crate) fn group_blockers(ctx: &Ctx, bdf: &str) -> Result<(String, Vec<String
     }
     Ok((group, blockers))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{group_blockers, sriov, PCI};
+    use crate::model::host::HostModel;
+    use crate::report::Profile;
+    use crate::rules::context::Ctx;
+    use crate::rules::testkit::SnapBuilder;
+
+    #[test]
+    fn group_members_bound_elsewhere_block_vfio_and_a_missing_group_is_said() {
+        let vf = "0000:6b:00.1";
+        let s = SnapBuilder::new()
+            .dir(PCI, &[vf, "0000:6b:00.2", "0000:6b:00.3", "0000:6b:00.4"])
+            .link(
+                &format!("{PCI}/{vf}/iommu_group"),
+                "../../kernel/iommu_groups/31",
+            )
+            .dir(
+                "/sys/kernel/iommu_groups/31/devices",
+                &[vf, "0000:6b:00.2", "0000:6b:00.3"],
+            )
+            .link(
+                &format!("{PCI}/0000:6b:00.2/driver"),
+                "../../bus/pci/drivers/ixgbe",
+            )
+            .link(
+                &format!("{PCI}/0000:6b:00.3/driver"),
+                "../../bus/pci/drivers/vfio-pci",
+            )
+            .file(&format!("{PCI}/0000:6b:00.4/sriov_numvfs"), "0")
+            .file(&format!("{PCI}/0000:6b:00.4/sriov_totalvfs"), "16")
+            .build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        assert_eq!(
+            group_blockers(&ctx, vf),
+            Ok(("31".into(), vec!["0000:6b:00.2 bound to ixgbe".into()]))
+        );
+        assert_eq!(
+            group_blockers(&ctx, "0000:6b:00.4"),
+            Err("no iommu_group: DMA remapping is off (see host.iommu.enabled)".into())
+        );
+        let pf = sriov(&ctx, "0000:6b:00.4");
+        assert_eq!(pf.numvfs_path, format!("{PCI}/0000:6b:00.4/sriov_numvfs"));
+        assert_eq!(pf.numvfs.val(), Some("0"));
+        assert_eq!(pf.total, Some("16"));
+        assert!(pf.autoprobe.is_none());
+    }
+}
