@@ -74,10 +74,9 @@ pub(super) fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
 /// Intel with kvm_intel loaded, or the outcome that says why PLE is not judged.
 fn ple_applies(ctx: &Ctx) -> Result<(), Outcome> {
     if ctx.is_amd() {
-        let pf = ctx
-            .module_param("kvm_amd", "pause_filter_count")
-            .val()
-            .map(|v| format!(" (kvm_amd pause_filter_count={})", v.trim()))
+        let pf = param(ctx, "kvm_amd", "pause_filter_count")
+            .value()
+            .map(|v| format!(" (kvm_amd pause_filter_count={v})"))
             .unwrap_or_default();
         return Err(Outcome::na(
             "host",

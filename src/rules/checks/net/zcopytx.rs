@@ -1,7 +1,7 @@
 //! host.vhost-net.zcopytx: the vhost_net zero-copy transmit parameter.
 
 use crate::rules::context::{Ctx, Got};
-use crate::rules::facts::module_params::{module_dir, param};
+use crate::rules::facts::module_params::{module_dir, module_loaded, param};
 use crate::rules::outcome::Outcome;
 
 pub(super) fn zcopytx(ctx: &Ctx) -> Vec<Outcome> {
@@ -11,7 +11,7 @@ pub(super) fn zcopytx(ctx: &Ctx) -> Vec<Outcome> {
     let configured = ctx
         .persistent
         .module_param("vhost_net", "experimental_zcopytx");
-    let loaded = ctx.module_present("vhost_net");
+    let loaded = module_loaded(ctx, "vhost_net").ok();
     let got = zcopytx.got;
     let o = match (got, loaded) {
         (Got::Val(v), _) => {
