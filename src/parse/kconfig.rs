@@ -107,9 +107,40 @@ impl KernelConfig {
     }
 }
 
+/// The kernel release a `.config`'s header names (`# Linux/x86 6.1.0 Kernel Configuration`
+/// → `6.1.0`), from the first of its first lines that names one.
+pub fn header_release(text: &str) -> Option<&str> {
+    text.lines().take(8).find_map(|l| {
+        let rest = l.strip_prefix("# Linux/")?;
+        let mut w = rest.split_whitespace();
+        w.next()?;
+        let v = w.next()?;
+        // A release starts with its major and minor numbers (`6.1`, `5.14`).
+        let mut nums = v.split(|c: char| !c.is_ascii_digit());
+        let major_minor = [nums.next()?, nums.next()?];
+        major_minor
+            .iter()
+            .all(|n| n.parse::<u32>().is_ok())
+            .then_some(v)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_names_the_release() {
+        let t = "#\n# Automatically generated file; DO NOT EDIT.\n# Linux/x86 6.1.0-50-amd64 Kernel Configuration\n#\n";
+        assert_eq!(header_release(t), Some("6.1.0-50-amd64"));
+        assert_eq!(header_release("# Linux/x86\n"), None);
+        assert_eq!(header_release("# Linux/x86 Kernel Configuration\n"), None);
+        assert_eq!(header_release("CONFIG_X=y\n"), None);
+        assert_eq!(
+            header_release("# Linux/x86 6 x\n# Linux/x86 5.14.0 y\n"),
+            Some("5.14.0")
+        );
+    }
 
     #[test]
     fn three_states() {

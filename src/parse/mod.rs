@@ -13,3 +13,4 @@ pub mod numa_maps;
 pub mod qemu;
 pub mod smbios;
 pub mod sysfs;
+pub mod vmstat;

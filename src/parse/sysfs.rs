@@ -36,6 +36,13 @@ pub fn node_meminfo_kb(text: &str, key: &str) -> Option<u64> {
     })
 }
 
+/// A number sysfs writes in decimal or `0x` hex (nd region and namespace sizes).
+pub fn dec_or_hex(s: &str) -> Option<u64> {
+    let t = s.trim();
+    t.strip_prefix("0x")
+        .map_or_else(|| t.parse().ok(), |h| u64::from_str_radix(h, 16).ok())
+}
+
 /// A device's `power/pm_qos_resume_latency_us` in µs: `0` means no constraint (`None`),
 /// `n/a` a limit of 0 (no idle state but polling may be used).
 pub fn resume_latency_us(s: &str) -> Option<Option<u64>> {
@@ -49,6 +56,14 @@ pub fn resume_latency_us(s: &str) -> Option<Option<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_or_hex_sizes() {
+        assert_eq!(dec_or_hex("0x3f0000000\n"), Some(0x0003_f000_0000));
+        assert_eq!(dec_or_hex(" 4096 "), Some(4096));
+        assert_eq!(dec_or_hex("0xzz"), None);
+        assert_eq!(dec_or_hex(""), None);
+    }
 
     #[test]
     fn values() {

@@ -4,9 +4,12 @@
 use super::facts::cpufreq::Policies;
 use super::facts::guest_ram::GuestRamMaps;
 use super::facts::hugepage_pools::Pool;
+use super::facts::ksm::Ksm;
 use super::facts::machine::{machine_version, MachineVersion};
 use super::facts::persistent::PersistentConfig;
+use super::facts::pmem::Region;
 use super::facts::ram_backing::VmRam;
+use super::facts::thp::Thp;
 use crate::model::host::{HostModel, Vm};
 use crate::model::vm::MemLock;
 use crate::parse::cpulist;
@@ -219,6 +222,9 @@ pub(crate) struct DeriveCache<'a> {
     pub hugepage_pools: OnceLock<Result<Vec<Pool>, String>>,
     /// The host's QAT functions and the buses of its QAT PFs.
     pub qat_functions: OnceLock<(BTreeSet<String>, BTreeSet<String>)>,
+    pub thp: OnceLock<Thp>,
+    pub ksm: OnceLock<Ksm>,
+    pub pmem_regions: OnceLock<Result<Vec<Region>, Option<String>>>,
 }
 
 pub struct Ctx<'a> {

@@ -73,3 +73,19 @@ fn read_pools(ctx: &Ctx) -> Result<Vec<Pool>, String> {
     out.sort_by_key(|p| p.page);
     Ok(out)
 }
+
+/// The sysfs directory of the host-wide pool of `page`-byte pages.
+pub(crate) fn pool_dir(page: u64) -> String {
+    format!("{HP_DIR}/hugepages-{}kB", page / 1024)
+}
+
+/// The `nr_hugepages` file that sizes a pool: the host-wide one, or a node's.
+pub(crate) fn nr_path(node: Option<u32>, page: u64) -> String {
+    match node {
+        None => format!("{}/nr_hugepages", pool_dir(page)),
+        Some(n) => format!(
+            "{NODE_DIR}/node{n}/hugepages/hugepages-{}kB/nr_hugepages",
+            page / 1024
+        ),
+    }
+}

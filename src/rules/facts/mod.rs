@@ -6,7 +6,9 @@
 //!
 //! [`Ctx`]: super::context::Ctx
 
+pub mod boot_cmdline;
 pub mod cpufreq;
+pub mod cpuidle_driver;
 pub mod dev_dir;
 pub mod device_nodes;
 pub mod flags;
@@ -14,14 +16,22 @@ pub mod guest_ram;
 pub mod guest_side;
 pub mod host_aio;
 pub mod hugepage_pools;
+pub mod irqs;
 pub mod kernel;
+pub mod ksm;
 pub mod machine;
+pub mod module_params;
 pub mod mounts;
+pub mod nohz;
+pub mod numa_balancing;
 pub mod pci_function;
 pub mod persistent;
 pub mod placement;
+pub mod pmem;
 pub mod qat;
 pub mod ram_backing;
 pub mod scope;
+pub mod thp;
 pub mod units;
 pub mod vm_args;
+pub mod vmx;

@@ -35,14 +35,17 @@ pub(crate) fn mount_of<'a>(mounts: &'a [Mount], path: &str) -> Option<&'a Mount>
     best
 }
 
+/// The host's mount table, as evidence names it.
+pub(crate) const PROC_MOUNTS: &str = "/proc/mounts";
+
 /// The host's mount table, or why it is missing; parsed once per run.
 pub(crate) fn host_mounts<'c>(ctx: &'c Ctx) -> Result<&'c [Mount], &'c str> {
     let parsed = ctx
         .cache
         .host_mounts
-        .get_or_init(|| match ctx.get("/proc/mounts") {
+        .get_or_init(|| match ctx.get(PROC_MOUNTS) {
             Got::Val(t) => Ok(parse_mounts(t)),
-            other => Err(format!("/proc/mounts: {}", other.why())),
+            other => Err(format!("{PROC_MOUNTS}: {}", other.why())),
         });
     match parsed {
         Ok(m) => Ok(m),

@@ -3,20 +3,12 @@
 
 use super::guest_ram::guest_ram_maps;
 use crate::model::host::Vm;
-use crate::parse::cpulist;
-use crate::rules::context::{Ctx, Got};
+use crate::rules::context::Ctx;
 use std::collections::BTreeSet;
 
 /// The CPUs nohz_full removes from housekeeping (empty when inactive).
 pub(crate) fn nohz_full_set(ctx: &Ctx) -> Result<BTreeSet<u32>, String> {
-    let p = "/sys/devices/system/cpu/nohz_full";
-    match ctx.get(p) {
-        Got::Val(v) => cpulist::parse(v)
-            .ok()
-            .ok_or_else(|| format!("{p}: unexpected {v:?}")),
-        Got::Absent => Ok(BTreeSet::new()),
-        other => Err(format!("{p}: {}", other.why())),
-    }
+    super::nohz::nohz_full(ctx).map(|n| n.active)
 }
 
 /// Where a VM's vCPUs may run.

@@ -4,7 +4,7 @@
 use super::flags::qat_devices;
 use crate::model::host::Vm;
 use crate::model::vm::VfioDevice;
-use crate::rules::context::Ctx;
+use crate::rules::context::{Ctx, Got};
 use crate::snapshot::Fact;
 use std::collections::BTreeSet;
 
@@ -144,4 +144,141 @@ pub(crate) fn qat_passthrough_planned(ctx: &Ctx) -> bool {
         || qat_devices(ctx)
             .iter()
             .any(|b| driver_of(ctx, b) == Driver::Bound("vfio-pci".into()))
+}
+
+/// The IOMMU groups' member lists.
+const IOMMU_GROUPS: &str = "/sys/kernel/iommu_groups";
+/// vfio's group device nodes (`/dev/vfio/N`).
+pub(crate) const VFIO_DEV: &str = "/dev/vfio";
+
+/// `BDF/driver`, as evidence names a function's binding.
+pub(crate) fn driver_path(bdf: &str) -> String {
+    format!("{}/driver", base(bdf))
+}
+
+/// `BDF/iommu_group`.
+pub(crate) fn iommu_group_path(bdf: &str) -> String {
+    format!("{}/iommu_group", base(bdf))
+}
+
+/// A PF's SR-IOV state: `sriov_numvfs` (with its path), `sriov_totalvfs` and
+/// `sriov_drivers_autoprobe` (with its path) when readable.
+pub(crate) struct Sriov<'a> {
+    pub numvfs_path: String,
+    pub numvfs: Got<'a>,
+    pub total: Option<&'a str>,
+    pub autoprobe: Option<(String, &'a str)>,
+}
+
+pub(crate) fn sriov<'a>(ctx: &Ctx<'a>, pf: &str) -> Sriov<'a> {
+    let numvfs_path = format!("{}/sriov_numvfs", base(pf));
+    let autoprobe_path = format!("{}/sriov_drivers_autoprobe", base(pf));
+    Sriov {
+        numvfs: ctx.get(&numvfs_path),
+        numvfs_path,
+        total: ctx.text(&format!("{}/sriov_totalvfs", base(pf))),
+        autoprobe: ctx.text(&autoprobe_path).map(|a| (autoprobe_path, a)),
+    }
+}
+
+/// `driver_override` of a function (with its path), when readable.
+pub(crate) fn driver_override<'a>(ctx: &Ctx<'a>, bdf: &str) -> Option<(String, &'a str)> {
+    let p = format!("{}/driver_override", base(bdf));
+    ctx.text(&p).map(|v| (p, v))
+}
+
+/// Whether `/dev/vfio/GROUP` is listed (`None`: `/dev/vfio` unreadable).
+pub(crate) fn vfio_group_listed(ctx: &Ctx, group: &str) -> Option<bool> {
+    ctx.dir_has(VFIO_DEV, group)
+}
+
+/// The IOMMU group of `bdf` and the members that make it not viable for vfio: those bound
+/// to a driver other than vfio-pci, pci-stub or pcieport, or whose driver is unknown.
+/// `Err` when the group is unknown.
+pub(crate) fn group_blockers(ctx: &Ctx, bdf: &str) -> Result<(String, Vec<String>), String> {
+    let group = match ctx.snap.links.get(&iommu_group_path(bdf)) {
+        Some(Fact::Value(t)) => last(t).to_string(),
+        Some(Fact::Error(e)) if e.kind != crate::snapshot::ReadErrorKind::Absent => {
+            return Err(format!("iommu_group unreadable ({})", e.describe()))
+        }
+        _ => return Err("no iommu_group: DMA remapping is off (see host.iommu.enabled)".into()),
+    };
+    // The group's own member list; else every device whose iommu_group link names it.
+    let members: Vec<String> = match ctx.dir(&format!("{IOMMU_GROUPS}/{group}/devices")) {
+        Ok(m) => m.to_vec(),
+        Err(_) => ctx
+            .dir(PCI)
+            .map_err(|_| "PCI device list unreadable".to_string())?
+            .iter()
+            .filter(|other| {
+                ctx.link(&iommu_group_path(other))
+                    .is_some_and(|t| last(t) == group)
+            })
+            .cloned()
+            .collect(),
+    };
+    let mut blockers = Vec::new();
+    for other in &members {
+        if other == bdf {
+            continue;
+        }
+        match driver_of(ctx, other) {
+            Driver::Bound(d) if !VIABLE_DRIVERS.contains(&d.as_str()) => {
+                blockers.push(format!("{other} bound to {d}"))
+            }
+            Driver::Unknown(why) => blockers.push(format!("{other}: driver {why}")),
+            _ => {}
+        }
+    }
+    Ok((group, blockers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{group_blockers, sriov, PCI};
+    use crate::model::host::HostModel;
+    use crate::report::Profile;
+    use crate::rules::context::Ctx;
+    use crate::rules::testkit::SnapBuilder;
+
+    #[test]
+    fn group_members_bound_elsewhere_block_vfio_and_a_missing_group_is_said() {
+        let vf = "0000:6b:00.1";
+        let s = SnapBuilder::new()
+            .dir(PCI, &[vf, "0000:6b:00.2", "0000:6b:00.3", "0000:6b:00.4"])
+            .link(
+                &format!("{PCI}/{vf}/iommu_group"),
+                "../../kernel/iommu_groups/31",
+            )
+            .dir(
+                "/sys/kernel/iommu_groups/31/devices",
+                &[vf, "0000:6b:00.2", "0000:6b:00.3"],
+            )
+            .link(
+                &format!("{PCI}/0000:6b:00.2/driver"),
+                "../../bus/pci/drivers/ixgbe",
+            )
+            .link(
+                &format!("{PCI}/0000:6b:00.3/driver"),
+                "../../bus/pci/drivers/vfio-pci",
+            )
+            .file(&format!("{PCI}/0000:6b:00.4/sriov_numvfs"), "0")
+            .file(&format!("{PCI}/0000:6b:00.4/sriov_totalvfs"), "16")
+            .build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        assert_eq!(
+            group_blockers(&ctx, vf),
+            Ok(("31".into(), vec!["0000:6b:00.2 bound to ixgbe".into()]))
+        );
+        assert_eq!(
+            group_blockers(&ctx, "0000:6b:00.4"),
+            Err("no iommu_group: DMA remapping is off (see host.iommu.enabled)".into())
+        );
+        let pf = sriov(&ctx, "0000:6b:00.4");
+        assert_eq!(pf.numvfs_path, format!("{PCI}/0000:6b:00.4/sriov_numvfs"));
+        assert_eq!(pf.numvfs.val(), Some("0"));
+        assert_eq!(pf.total, Some("16"));
+        assert!(pf.autoprobe.is_none());
+    }
 }

@@ -1,11 +1,14 @@
 //! host.kvm.exitless-timer: LAPIC timer interrupts posted to the guest without a VM exit.
-use super::{latency_scope, list, no_dedicated, persistent_param, vmx_flag};
+use super::{latency_scope, list, no_dedicated, persistent_param};
 use crate::model::host::Vm;
 use crate::parse::sysfs::bool_param;
 use crate::report::{Profile, Status};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::kernel::kernel_version;
+use crate::rules::facts::module_params::{module_loaded, param};
+use crate::rules::facts::nohz::vcpu_affinity_source;
 use crate::rules::facts::placement::nohz_full_set;
+use crate::rules::facts::vmx::{vmx_flag, VMX_FLAGS};
 use crate::rules::outcome::Outcome;
 use std::collections::BTreeSet;
 
@@ -15,10 +18,10 @@ pub(super) fn exitless_timer(ctx: &Ctx) -> Vec<Outcome> {
         Err(None) => return timer_not_applicable(ctx),
         Err(Some(why)) => return vec![Outcome::unknown("host", why)],
     };
-    match ctx.module_present("kvm") {
-        Some(true) => {}
-        Some(false) => return vec![Outcome::na("host", "kvm is not loaded")],
-        None => return vec![Outcome::unknown("host", "/sys/module unreadable")],
+    match module_loaded(ctx, "kvm") {
+        Ok(true) => {}
+        Ok(false) => return vec![Outcome::na("host", "kvm is not loaded")],
+        Err(why) => return vec![Outcome::unknown("host", why)],
     }
     let nohz = nohz_full_set(ctx);
     let timer = TimerHost::read(ctx, &nohz);
@@ -59,10 +62,10 @@ pub(super) fn timer_not_applicable(ctx: &Ctx) -> Vec<Outcome> {
 
 /// What the host offers for exit-less timer interrupts.
 pub(super) struct TimerHost {
-    pi_path: &'static str,
+    pi_path: String,
     /// pi_inject_timer in effect, with its words for evidence.
     pi: Result<(bool, String), String>,
-    apicv_path: &'static str,
+    apicv_path: String,
     apicv: Result<bool, String>,
     /// The `posted_intr` VMX flag.
     posted: Option<bool>,
@@ -73,8 +76,9 @@ pub(super) struct TimerHost {
 
 impl TimerHost {
     fn read(ctx: &Ctx, nohz: &Result<BTreeSet<u32>, String>) -> TimerHost {
-        let pi_path = "/sys/module/kvm/parameters/pi_inject_timer";
-        let pi: Result<(bool, String), String> = match ctx.get(pi_path) {
+        let pi_param = param(ctx, "kvm", "pi_inject_timer");
+        let pi_path = pi_param.path;
+        let pi: Result<(bool, String), String> = match pi_param.got {
             Got::Val(v) => {
                 let v = v.trim();
                 match v
@@ -106,18 +110,13 @@ impl TimerHost {
             )),
             other => Err(format!("{pi_path}: {}", other.why())),
         };
-        let (apicv_path, apicv) = if ctx.is_amd() {
-            (
-                "/sys/module/kvm_amd/parameters/avic",
-                ctx.module_param("kvm_amd", "avic"),
-            )
+        let apicv_param = if ctx.is_amd() {
+            param(ctx, "kvm_amd", "avic")
         } else {
-            (
-                "/sys/module/kvm_intel/parameters/enable_apicv",
-                ctx.module_param("kvm_intel", "enable_apicv"),
-            )
+            param(ctx, "kvm_intel", "enable_apicv")
         };
-        let apicv: Result<bool, String> = match apicv {
+        let apicv_path = apicv_param.path;
+        let apicv: Result<bool, String> = match apicv_param.got {
             Got::Val(v) => bool_param(v).ok_or_else(|| format!("{apicv_path}: unexpected {v:?}")),
             other => Err(format!("{apicv_path}: {}", other.why())),
         };
@@ -144,7 +143,7 @@ impl TimerHost {
     /// The host outcome with pi_inject_timer, APICv and posted_intr as evidence.
     fn evidence(&self, o: Outcome) -> Outcome {
         let mut o = o.ev(
-            self.pi_path,
+            self.pi_path.clone(),
             match &self.pi {
                 Ok((_, s)) => s.clone(),
                 Err(e) => e.clone(),
@@ -152,7 +151,7 @@ impl TimerHost {
             "1",
         );
         o = o.ev(
-            self.apicv_path,
+            self.apicv_path.clone(),
             match &self.apicv {
                 Ok(b) => if *b { "Y" } else { "N" }.to_string(),
                 Err(e) => e.clone(),
@@ -161,7 +160,7 @@ impl TimerHost {
         );
         if let Some(p) = self.posted {
             o = o.ev(
-                "/proc/cpuinfo vmx flags",
+                VMX_FLAGS,
                 if p { "posted_intr" } else { "no posted_intr" },
                 "posted_intr",
             );
@@ -292,10 +291,7 @@ pub(super) fn timer_vm(
     };
     Outcome::new(ctx.vm_target(vm), status, msg)
         .ev(
-            format!(
-                "/proc/{}/task/*/status Cpus_allowed_list",
-                vm.pid.map_or("PID".into(), |p| p.to_string())
-            ),
+            vcpu_affinity_source(vm),
             list(&union),
             match nohz {
                 Ok(n) => format!("⊆ nohz_full {}", list(n)),

@@ -1,20 +1,18 @@
 //! host.kvm.halt-poll: KVM halt polling (`halt_poll_ns`) against CPU overcommit.
-use crate::rules::context::{Ctx, Got};
+use crate::rules::context::Ctx;
+use crate::rules::facts::module_params::{module_loaded, param, HALT_POLL_TUNING};
 use crate::rules::outcome::Outcome;
 
 pub(super) fn halt_poll(ctx: &Ctx) -> Vec<Outcome> {
-    match ctx.module_present("kvm") {
-        Some(true) => {}
-        Some(false) => return vec![Outcome::na("host", "kvm is not loaded")],
-        None => return vec![Outcome::unknown("host", "/sys/module unreadable")],
+    match module_loaded(ctx, "kvm") {
+        Ok(true) => {}
+        Ok(false) => return vec![Outcome::na("host", "kvm is not loaded")],
+        Err(why) => return vec![Outcome::unknown("host", why)],
     }
-    let p = "/sys/module/kvm/parameters/halt_poll_ns";
-    let ns: u64 = match ctx.get(p) {
-        Got::Val(v) => match v.trim().parse() {
-            Ok(n) => n,
-            Err(_) => return vec![Outcome::unknown("host", format!("{p}: unexpected {v:?}"))],
-        },
-        other => return vec![Outcome::unknown("host", format!("{p}: {}", other.why()))],
+    let halt_poll_ns = param(ctx, "kvm", "halt_poll_ns");
+    let ns: u64 = match halt_poll_ns.number() {
+        Ok(n) => n,
+        Err(why) => return vec![Outcome::unknown("host", why)],
     };
     let mut notes = Vec::new();
     let cpu_pm = ctx.cpu_pm_vm_names();
@@ -71,18 +69,15 @@ pub(super) fn halt_poll(ctx: &Ctx) -> Vec<Outcome> {
             }
         ),
     )
-    .ev(p, ns.to_string(), "workload dependent (default 200000)");
-    for f in [
-        "halt_poll_ns_grow",
-        "halt_poll_ns_grow_start",
-        "halt_poll_ns_shrink",
-    ] {
-        if let Some(v) = ctx.module_param("kvm", f).val() {
-            o = o.ev(
-                format!("/sys/module/kvm/parameters/{f}"),
-                v.trim().to_string(),
-                "",
-            );
+    .ev(
+        halt_poll_ns.path,
+        ns.to_string(),
+        "workload dependent (default 200000)",
+    );
+    for f in HALT_POLL_TUNING {
+        let tuning = param(ctx, "kvm", f);
+        if let Some(v) = tuning.value() {
+            o = o.ev(tuning.path, v, "");
         }
     }
     if let Some((f, v)) = configured {

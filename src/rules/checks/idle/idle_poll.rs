@@ -1,7 +1,9 @@
 //! host.idle.poll: `idle=poll` only where the latency profile and dedicated CPUs call for it.
-use super::{persistent_param, CPU};
+use super::persistent_param;
 use crate::report::Profile;
 use crate::rules::context::Ctx;
+use crate::rules::facts::boot_cmdline::{running, PROC_CMDLINE};
+use crate::rules::facts::cpuidle_driver::current_driver;
 use crate::rules::outcome::Outcome;
 
 pub(super) const IDLE_POLL_COST: &str = "idle CPUs never leave C0, so turbo headroom is lost, Hyper-Threading siblings are slowed by a spinning partner, cpuidle-based features are off and power and heat rise sharply";
@@ -16,17 +18,13 @@ pub(super) const LOW_LATENCY_TUNED: &[&str] = &[
 ];
 
 pub(super) fn idle_poll(ctx: &Ctx) -> Vec<Outcome> {
-    let Some(cmd) = ctx.host.cmdline.as_ref() else {
-        return vec![Outcome::unknown(
-            "host",
-            format!("/proc/cmdline: {}", ctx.get("/proc/cmdline").why()),
-        )];
+    let cmd = match running(ctx) {
+        Ok(c) => c,
+        Err(why) => return vec![Outcome::unknown("host", why)],
     };
     let idle = cmd.value("idle").map(str::to_string);
     let active = idle.as_deref() == Some("poll");
-    let driver = ctx
-        .text(&format!("{CPU}/cpuidle/current_driver"))
-        .map(str::to_string);
+    let driver = current_driver(ctx);
     let latency = ctx.profile == Profile::Latency;
     let mut o = if active {
         let msg = format!("idle=poll is active: {IDLE_POLL_COST}");
@@ -91,7 +89,7 @@ pub(super) fn idle_poll(ctx: &Ctx) -> Vec<Outcome> {
         }
     };
     o = o.ev(
-        "/proc/cmdline",
+        PROC_CMDLINE,
         idle.map(|v| format!("idle={v}"))
             .unwrap_or_else(|| "no idle=".into()),
         if latency {
@@ -100,9 +98,9 @@ pub(super) fn idle_poll(ctx: &Ctx) -> Vec<Outcome> {
             ""
         },
     );
-    if let Some(d) = driver {
+    if let Some((path, d)) = driver {
         o = o.ev(
-            format!("{CPU}/cpuidle/current_driver"),
+            path,
             d,
             if active {
                 "none (idle= overrides cpuidle)"

@@ -32,8 +32,6 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ),
 ];
 
-const CPU: &str = "/sys/devices/system/cpu";
-
 fn list(set: &BTreeSet<u32>) -> String {
     if set.is_empty() {
         "(none)".into()
@@ -45,14 +43,6 @@ fn list(set: &BTreeSet<u32>) -> String {
 /// The first persistent kernel command line that sets `name` (optionally to a given value).
 fn persistent_param(ctx: &Ctx, name: &str, want: Option<&str>) -> Option<(String, String)> {
     ctx.persistent.cmdline_param(name, want)
-}
-
-fn vmx_flag(ctx: &Ctx, flag: &str) -> Option<bool> {
-    ctx.host
-        .cpu
-        .vmx_flags
-        .as_ref()
-        .map(|f| f.iter().any(|x| x == flag))
 }
 
 /// Whether the dedicated-CPU / latency part of a rule applies: `Ok(VMs to judge)`;

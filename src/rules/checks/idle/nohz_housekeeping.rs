@@ -1,8 +1,10 @@
 //! host.nohz-full.housekeeping: nohz_full leaves housekeeping CPUs on every node.
-use super::{latency_scope, list, no_dedicated, persistent_param, CPU};
+use super::{latency_scope, list, no_dedicated, persistent_param};
 use crate::parse::cpulist;
 use crate::report::Profile;
-use crate::rules::context::{Ctx, Got};
+use crate::rules::context::Ctx;
+use crate::rules::facts::boot_cmdline::PROC_CMDLINE;
+use crate::rules::facts::nohz::{nohz_full, requested, NohzFull};
 use crate::rules::outcome::Outcome;
 use std::collections::BTreeSet;
 
@@ -20,81 +22,79 @@ pub(super) fn nohz_housekeeping(ctx: &Ctx) -> Vec<Outcome> {
         }
         Err(Some(why)) => return vec![Outcome::unknown("host", why)],
     }
-    let latency = ctx.profile == Profile::Latency;
-    let sys = format!("{CPU}/nohz_full");
-    let (active, sys_obs) = match ctx.get(&sys) {
-        Got::Val(v) => match cpulist::parse(v) {
-            Ok(s) => (s, v.trim().to_string()),
-            Err(_) => return vec![Outcome::unknown("host", format!("{sys}: unexpected {v:?}"))],
-        },
-        Got::Absent => (
-            BTreeSet::new(),
-            "absent (kernel without NO_HZ_FULL)".to_string(),
-        ),
-        other => return vec![Outcome::unknown("host", format!("{sys}: {}", other.why()))],
+    let nohz = match nohz_full(ctx) {
+        Ok(n) => n,
+        Err(why) => return vec![Outcome::unknown("host", why)],
     };
-    let cmd = ctx
-        .host
-        .cmdline
-        .as_ref()
-        .and_then(|c| c.value("nohz_full"))
-        .map(str::to_string);
-    let ev = |o: Outcome| {
-        let mut o = o.ev(
-            sys.clone(),
-            sys_obs.clone(),
-            "nohz_full CPUs, leaving housekeeping CPUs on every node",
-        );
-        o = o.ev(
-            "/proc/cmdline",
-            cmd.as_ref()
-                .map(|c| format!("nohz_full={c}"))
-                .unwrap_or_else(|| "no nohz_full=".into()),
-            "",
-        );
-        if let Some(k) = &ctx.host.kconfig {
-            if let Some(v) = k.enabled("NO_HZ_FULL") {
-                o = o.ev(
-                    "kconfig CONFIG_NO_HZ_FULL",
-                    if v { "y" } else { "not set" },
-                    "y",
-                );
-            }
-        }
-        o
+    let cmd = requested(ctx);
+    let o = if nohz.active.is_empty() {
+        not_used(ctx, cmd.as_deref())
+    } else {
+        housekeeping(ctx, &nohz.active, cmd.as_deref())
     };
-    if active.is_empty() {
-        if let Some(c) = &cmd {
-            return vec![ev(Outcome::warn(
-                "host",
-                format!("nohz_full={c} is on the command line but the kernel shows no nohz_full CPUs (built without CONFIG_NO_HZ_FULL, or the list was rejected)"),
-            ))];
+    vec![evidence(ctx, o, &nohz, cmd.as_deref())]
+}
+
+/// The sysfs set, the command line and the kernel config as evidence.
+fn evidence(ctx: &Ctx, o: Outcome, nohz: &NohzFull, cmd: Option<&str>) -> Outcome {
+    let mut o = o.ev(
+        nohz.path,
+        nohz.observed.clone(),
+        "nohz_full CPUs, leaving housekeeping CPUs on every node",
+    );
+    o = o.ev(
+        PROC_CMDLINE,
+        cmd.map(|c| format!("nohz_full={c}"))
+            .unwrap_or_else(|| "no nohz_full=".into()),
+        "",
+    );
+    if let Some(k) = &ctx.host.kconfig {
+        if let Some(v) = k.enabled("NO_HZ_FULL") {
+            o = o.ev(
+                "kconfig CONFIG_NO_HZ_FULL",
+                if v { "y" } else { "not set" },
+                "y",
+            );
         }
-        let mut o = if latency {
-            Outcome::warn(
-                "host",
-                "nohz_full is not used: the latency profile expects the dedicated vCPU CPUs to run tickless, with housekeeping CPUs on every node",
-            )
-        } else {
-            Outcome::info(
-                "host",
-                "nohz_full is not used: optional under the throughput profile (it keeps the scheduler tick off dedicated vCPU CPUs)",
-            )
-        };
-        if let Some((p, v)) = persistent_param(ctx, "nohz_full", None) {
-            o.message.push_str(&format!(
-                "; {p} already sets nohz_full={v}: reboot to apply"
-            ));
-            o = o.pending(true).ev(p, format!("nohz_full={v}"), "");
-        }
-        return vec![ev(o)];
     }
-    let nodes = ctx.node_cpus();
+    o
+}
+
+/// No CPU is tickless: asked for but rejected, or not used (pending when configured).
+fn not_used(ctx: &Ctx, cmd: Option<&str>) -> Outcome {
+    if let Some(c) = cmd {
+        return Outcome::warn(
+            "host",
+            format!("nohz_full={c} is on the command line but the kernel shows no nohz_full CPUs (built without CONFIG_NO_HZ_FULL, or the list was rejected)"),
+        );
+    }
+    let mut o = if ctx.profile == Profile::Latency {
+        Outcome::warn(
+            "host",
+            "nohz_full is not used: the latency profile expects the dedicated vCPU CPUs to run tickless, with housekeeping CPUs on every node",
+        )
+    } else {
+        Outcome::info(
+            "host",
+            "nohz_full is not used: optional under the throughput profile (it keeps the scheduler tick off dedicated vCPU CPUs)",
+        )
+    };
+    if let Some((p, v)) = persistent_param(ctx, "nohz_full", None) {
+        o.message.push_str(&format!(
+            "; {p} already sets nohz_full={v}: reboot to apply"
+        ));
+        o = o.pending(true).ev(p, format!("nohz_full={v}"), "");
+    }
+    o
+}
+
+/// nohz_full is active: every node must keep housekeeping CPUs, ideally whole cores.
+fn housekeeping(ctx: &Ctx, active: &BTreeSet<u32>, cmd: Option<&str>) -> Outcome {
     let mut fails = Vec::new();
     let mut warns = Vec::new();
     let mut parts = Vec::new();
-    for (n, cpus) in &nodes {
-        let hk: BTreeSet<u32> = cpus.difference(&active).copied().collect();
+    for (n, cpus) in &ctx.node_cpus() {
+        let hk: BTreeSet<u32> = cpus.difference(active).copied().collect();
         parts.push(format!("node {n}: housekeeping {}", list(&hk)));
         if hk.is_empty() {
             fails.push(format!("node {n} has no housekeeping CPU"));
@@ -115,12 +115,12 @@ pub(super) fn nohz_housekeeping(ctx: &Ctx) -> Vec<Outcome> {
             ));
         }
     }
-    if let Some(c) = &cmd {
+    if let Some(c) = cmd {
         if cpulist::parse(c).is_ok_and(|s| s.contains(&0)) {
             warns.push("the command line lists the boot CPU 0, which the kernel silently keeps for timekeeping".into());
         }
     }
-    let o = if !fails.is_empty() {
+    if !fails.is_empty() {
         Outcome::fail(
             "host",
             format!(
@@ -135,10 +135,9 @@ pub(super) fn nohz_housekeeping(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             format!(
                 "nohz_full is active ({}) and every node keeps housekeeping CPUs ({})",
-                list(&active),
+                list(active),
                 parts.join(", ")
             ),
         )
-    };
-    vec![ev(o)]
+    }
 }

@@ -1,40 +1,36 @@
 //! host.kvm.ple: pause-loop exiting (`ple_gap`) off for dedicated, non-overcommitted vCPUs.
-use super::{latency_scope, no_dedicated, vmx_flag};
+use super::{latency_scope, no_dedicated};
 use crate::model::host::Vm;
 use crate::report::Profile;
-use crate::rules::context::{Ctx, Got};
+use crate::rules::context::Ctx;
+use crate::rules::facts::module_params::{module_loaded, param};
+use crate::rules::facts::vmx::{vmx_flag, VMX_FLAGS};
 use crate::rules::outcome::Outcome;
 
 pub(super) fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
     if let Err(o) = ple_applies(ctx) {
         return vec![o];
     }
-    let gap_path = "/sys/module/kvm_intel/parameters/ple_gap";
-    let gap = match read_gap(ctx, gap_path) {
+    let gap_param = param(ctx, "kvm_intel", "ple_gap");
+    let gap = match gap_param.number() {
         Ok(g) => g,
-        Err(o) => return vec![o],
+        Err(why) => return vec![Outcome::unknown("host", why)],
     };
-    let window = ctx
-        .module_param("kvm_intel", "ple_window")
-        .val()
-        .map(|v| v.trim().to_string());
+    let window = param(ctx, "kvm_intel", "ple_window");
+    let window_value = window.value();
     let ple_hw = vmx_flag(ctx, "ple");
     let configured = ctx.persistent.module_param("kvm_intel", "ple_gap");
     let ev = |o: Outcome| {
         let mut o = o.ev(
-            gap_path,
+            gap_param.path.clone(),
             gap.to_string(),
             "0 for dedicated-CPU VMs, > 0 on shared hosts",
         );
-        if let Some(w) = &window {
-            o = o.ev("/sys/module/kvm_intel/parameters/ple_window", w.clone(), "");
+        if let Some(w) = &window_value {
+            o = o.ev(window.path.clone(), w.clone(), "");
         }
         if let Some(h) = ple_hw {
-            o = o.ev(
-                "/proc/cpuinfo vmx flags",
-                if h { "ple" } else { "no ple" },
-                "",
-            );
+            o = o.ev(VMX_FLAGS, if h { "ple" } else { "no ple" }, "");
         }
         if let Some((p, v)) = &configured {
             o = o.ev(p.clone(), format!("ple_gap={v}"), "");
@@ -78,10 +74,9 @@ pub(super) fn kvm_ple(ctx: &Ctx) -> Vec<Outcome> {
 /// Intel with kvm_intel loaded, or the outcome that says why PLE is not judged.
 fn ple_applies(ctx: &Ctx) -> Result<(), Outcome> {
     if ctx.is_amd() {
-        let pf = ctx
-            .module_param("kvm_amd", "pause_filter_count")
-            .val()
-            .map(|v| format!(" (kvm_amd pause_filter_count={})", v.trim()))
+        let pf = param(ctx, "kvm_amd", "pause_filter_count")
+            .value()
+            .map(|v| format!(" (kvm_amd pause_filter_count={v})"))
             .unwrap_or_default();
         return Err(Outcome::na(
             "host",
@@ -91,39 +86,14 @@ fn ple_applies(ctx: &Ctx) -> Result<(), Outcome> {
     if !ctx.is_intel() {
         return Err(Outcome::unknown("host", "CPU vendor unknown"));
     }
-    match ctx.module_present("kvm_intel") {
-        Some(true) => {}
-        Some(false) => {
-            return Err(Outcome::na(
-                "host",
-                "kvm_intel is not loaded: no KVM guests",
-            ))
-        }
-        None => return Err(Outcome::unknown("host", "/sys/module unreadable")),
+    match module_loaded(ctx, "kvm_intel") {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Outcome::na(
+            "host",
+            "kvm_intel is not loaded: no KVM guests",
+        )),
+        Err(why) => Err(Outcome::unknown("host", why)),
     }
-    Ok(())
-}
-
-/// `ple_gap` as a number, or the unknown outcome.
-fn read_gap(ctx: &Ctx, gap_path: &str) -> Result<u64, Outcome> {
-    let gap: u64 = match ctx.get(gap_path) {
-        Got::Val(v) => match v.trim().parse() {
-            Ok(g) => g,
-            Err(_) => {
-                return Err(Outcome::unknown(
-                    "host",
-                    format!("{gap_path}: unexpected {v:?}"),
-                ))
-            }
-        },
-        other => {
-            return Err(Outcome::unknown(
-                "host",
-                format!("{gap_path}: {}", other.why()),
-            ))
-        }
-    };
-    Ok(gap)
 }
 
 /// The latency-scope VMs (dedicated CPUs) and PAUSE exiting: off by ple_gap=0 or per VM by

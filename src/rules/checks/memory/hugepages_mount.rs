@@ -3,7 +3,7 @@ use crate::model::vm::RamSource;
 use crate::parse::mounts::Mount;
 use crate::rules::context::Ctx;
 use crate::rules::facts::mounts::{
-    default_hugepage, host_mounts, hugetlbfs_pagesize, path_looks_hugetlbfs,
+    default_hugepage, host_mounts, hugetlbfs_pagesize, path_looks_hugetlbfs, PROC_MOUNTS,
 };
 use crate::rules::facts::ram_backing::{vm_ram, Backing};
 use crate::rules::facts::scope::guest_without_vms;
@@ -13,42 +13,36 @@ use std::collections::BTreeSet;
 
 use crate::rules::facts::hugepage_pools::pools;
 
+/// A file-backed piece of guest RAM that means to be on hugetlbfs.
+struct FilePiece {
+    vm: String,
+    path: String,
+    backing: Backing,
+    /// Resolved through the QEMU process's own mount table.
+    own_mounts: bool,
+}
+
+/// What the VMs ask of hugetlbfs.
+#[derive(Default)]
+struct Usage {
+    file_pieces: Vec<FilePiece>,
+    /// Page sizes the VMs' hugetlb RAM uses.
+    used_sizes: BTreeSet<u64>,
+    any_hugetlb_vm: bool,
+}
+
 pub(super) fn hugepages_mount(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = guest_without_vms(ctx) {
         return vec![o];
     }
-    let pools = pools(ctx).unwrap_or_default();
-    let pooled: BTreeSet<u64> = pools
+    let pooled: BTreeSet<u64> = pools(ctx)
+        .unwrap_or_default()
         .iter()
         .filter(|p| p.global.nr.unwrap_or(0) > 0)
         .map(|p| p.page)
         .collect();
-    let default = default_hugepage(ctx);
-    // File-backed pieces that mean to be on hugetlbfs, per VM.
-    let mut file_pieces: Vec<(String, String, Backing, bool)> = Vec::new();
-    let mut used_sizes: BTreeSet<u64> = BTreeSet::new();
-    let mut any_hugetlb_vm = false;
-    for vm in &ctx.host.vms {
-        let ram = vm_ram(ctx, vm);
-        for r in &ram.pieces {
-            let RamSource::File { path } = &r.piece.source else {
-                if r.backing.is_huge() {
-                    any_hugetlb_vm = true;
-                }
-                continue;
-            };
-            let wants = r.backing.is_huge() || path_looks_hugetlbfs(path);
-            if !wants {
-                continue;
-            }
-            any_hugetlb_vm = true;
-            if let Backing::Huge { page: Some(p), .. } = &r.backing {
-                used_sizes.insert(*p);
-            }
-            file_pieces.push((vm.name(), path.clone(), r.backing.clone(), ram.own_mounts));
-        }
-    }
-    if pooled.is_empty() && !any_hugetlb_vm && !ctx.flags.hugetlb_vms {
+    let usage = usage(ctx);
+    if pooled.is_empty() && !usage.any_hugetlb_vm && !ctx.flags.hugetlb_vms {
         return vec![Outcome::na(
             "host",
             "no huge page pool is reserved and no VM uses hugetlb pages",
@@ -63,13 +57,88 @@ pub(super) fn hugepages_mount(ctx: &Ctx) -> Vec<Outcome> {
             )]
         }
     };
+    let default = default_hugepage(ctx);
     let huge_mounts: Vec<&Mount> = mounts.iter().filter(|m| m.fstype == "hugetlbfs").collect();
     let mounted: BTreeSet<u64> = huge_mounts
         .iter()
         .filter_map(|m| hugetlbfs_pagesize(m, default))
         .collect();
-    let mut o_ev: Vec<(String, String, String)> = vec![(
-        "/proc/mounts".into(),
+    let mut evidence = vec![mounts_evidence(&huge_mounts, default)];
+    let mut fails = Vec::new();
+    let mut unknowns = Vec::new();
+    for p in &usage.file_pieces {
+        let (obs, exp) = match &p.backing {
+            Backing::Huge { how, .. } => (how.clone(), "on hugetlbfs"),
+            Backing::Unknown(why) => {
+                unknowns.push(format!("{}: {why}", p.vm));
+                (why.clone(), "on hugetlbfs")
+            }
+            Backing::Shmem(what) | Backing::File(what) => {
+                fails.push(format!(
+                    "{}'s mem-path {} is not on hugetlbfs ({what}): it silently gets ordinary pages",
+                    p.vm, p.path
+                ));
+                (what.clone(), "on hugetlbfs")
+            }
+            Backing::Anon => continue,
+        };
+        evidence.push((
+            format!(
+                "vm:{} mem-path{}",
+                p.vm,
+                if p.own_mounts {
+                    " (QEMU mountinfo)"
+                } else {
+                    ""
+                }
+            ),
+            obs,
+            exp.into(),
+        ));
+    }
+    let warns = unmounted(&usage.used_sizes, &pooled, &mounted);
+    let mut o = verdict(&fails, &unknowns, &warns);
+    for (s, ob, ex) in evidence {
+        o = o.ev(s, ob, ex);
+    }
+    vec![o]
+}
+
+/// The file-backed hugetlb pieces of every VM and the page sizes in use.
+fn usage(ctx: &Ctx) -> Usage {
+    let mut u = Usage::default();
+    for vm in &ctx.host.vms {
+        let ram = vm_ram(ctx, vm);
+        for r in &ram.pieces {
+            let RamSource::File { path } = &r.piece.source else {
+                if r.backing.is_huge() {
+                    u.any_hugetlb_vm = true;
+                }
+                continue;
+            };
+            let wants = r.backing.is_huge() || path_looks_hugetlbfs(path);
+            if !wants {
+                continue;
+            }
+            u.any_hugetlb_vm = true;
+            if let Backing::Huge { page: Some(p), .. } = &r.backing {
+                u.used_sizes.insert(*p);
+            }
+            u.file_pieces.push(FilePiece {
+                vm: vm.name(),
+                path: path.clone(),
+                backing: r.backing.clone(),
+                own_mounts: ram.own_mounts,
+            });
+        }
+    }
+    u
+}
+
+/// The host's hugetlbfs mounts with their page sizes.
+fn mounts_evidence(huge_mounts: &[&Mount], default: Option<u64>) -> (String, String, String) {
+    (
+        PROC_MOUNTS.into(),
         if huge_mounts.is_empty() {
             "no hugetlbfs mount".into()
         } else {
@@ -88,41 +157,19 @@ pub(super) fn hugepages_mount(ctx: &Ctx) -> Vec<Outcome> {
                 .join(", ")
         },
         "a hugetlbfs mount per page size in use".into(),
-    )];
-    let mut fails = Vec::new();
-    let mut unknowns = Vec::new();
-    for (vm, path, backing, own) in &file_pieces {
-        let (obs, exp) = match backing {
-            Backing::Huge { how, .. } => (how.clone(), "on hugetlbfs"),
-            Backing::Unknown(why) => {
-                unknowns.push(format!("{vm}: {why}"));
-                (why.clone(), "on hugetlbfs")
-            }
-            Backing::Shmem(what) | Backing::File(what) => {
-                fails.push(format!(
-                    "{vm}'s mem-path {path} is not on hugetlbfs ({what}): it silently gets ordinary pages"
-                ));
-                (what.clone(), "on hugetlbfs")
-            }
-            Backing::Anon => continue,
-        };
-        o_ev.push((
-            format!(
-                "vm:{vm} mem-path{}",
-                if *own { " (QEMU mountinfo)" } else { "" }
-            ),
-            obs,
-            exp.into(),
-        ));
-    }
-    let missing_used: Vec<String> = used_sizes
+    )
+}
+
+/// Page sizes in use or pooled that the host namespace has no hugetlbfs mount of.
+fn unmounted(used: &BTreeSet<u64>, pooled: &BTreeSet<u64>, mounted: &BTreeSet<u64>) -> Vec<String> {
+    let missing_used: Vec<String> = used
         .iter()
         .filter(|s| !mounted.contains(s))
         .map(|s| human(*s))
         .collect();
     let missing_pooled: Vec<String> = pooled
         .iter()
-        .filter(|s| !mounted.contains(s) && !used_sizes.contains(s))
+        .filter(|s| !mounted.contains(s) && !used.contains(s))
         .map(|s| human(*s))
         .collect();
     let mut warns = Vec::new();
@@ -139,7 +186,12 @@ pub(super) fn hugepages_mount(ctx: &Ctx) -> Vec<Outcome> {
             missing_pooled.join(", ")
         ));
     }
-    let o = if !fails.is_empty() {
+    warns
+}
+
+/// Fail over unknown over warn over pass.
+fn verdict(fails: &[String], unknowns: &[String], warns: &[String]) -> Outcome {
+    if !fails.is_empty() {
         Outcome::fail("host", fails.join("; "))
     } else if !unknowns.is_empty() {
         Outcome::unknown(
@@ -156,10 +208,5 @@ pub(super) fn hugepages_mount(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             "hugetlbfs is mounted for every page size in use and every hugetlb mem-path lies on it",
         )
-    };
-    let mut o = o;
-    for (s, ob, ex) in o_ev {
-        o = o.ev(s, ob, ex);
     }
-    vec![o]
 }

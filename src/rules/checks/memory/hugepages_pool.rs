@@ -1,6 +1,5 @@
 //! host.hugepages.pool: the huge page pools (per size, per node) hold what the VMs that use
 //! them need.
-use super::HP_DIR;
 use crate::rules::context::Ctx;
 use crate::rules::facts::mounts::default_hugepage;
 use crate::rules::facts::ram_backing::{ram_nodes, vm_ram, Backing};
@@ -10,7 +9,7 @@ use crate::rules::outcome::Outcome;
 use crate::vocab::Datum;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::rules::facts::hugepage_pools::{pools, Pool};
+use crate::rules::facts::hugepage_pools::{nr_path, pool_dir, pools, Pool};
 
 /// Huge pages one VM needs: (page size, nodes) → pages.
 pub(super) struct Demand {
@@ -137,7 +136,7 @@ fn evidence(pools: &[Pool], demands: &[Demand]) -> Vec<(String, String, String)>
             })
             .collect();
         evidence.push((
-            format!("{HP_DIR}/hugepages-{}kB", p.page / 1024),
+            pool_dir(p.page),
             format!(
                 "nr_hugepages {} free {} surplus {}{}",
                 p.global.nr.map_or("?".into(), |v| v.to_string()),
@@ -276,11 +275,7 @@ fn judge_size(page: u64, of_size: &[&Demand], pools: &[Pool], j: &mut Judgement)
         return;
     };
     if total > nr && of_size.iter().all(|d| d.nodes.is_empty()) {
-        j.targets.push((
-            format!("{HP_DIR}/hugepages-{}kB/nr_hugepages", page / 1024),
-            nr,
-            total,
-        ));
+        j.targets.push((nr_path(None, page), nr, total));
         j.pool_data.push(pool_datum(None, page, nr, total));
     }
     if total > nr {
@@ -343,14 +338,7 @@ fn judge_nodes(page: u64, of_size: &[&Demand], pool: &Pool, j: &mut Judgement) {
                     human(page),
                     vms.join(", ")
                 ));
-                j.targets.push((
-                    format!(
-                        "/sys/devices/system/node/node{n}/hugepages/hugepages-{}kB/nr_hugepages",
-                        page / 1024
-                    ),
-                    have,
-                    *need,
-                ));
+                j.targets.push((nr_path(Some(*n), page), have, *need));
                 j.pool_data.push(pool_datum(Some(*n), page, have, *need));
             }
             Some(_) => {}

@@ -1,21 +1,18 @@
 //! host.ksm.state and host.ksm.tuning: kernel same-page merging.
-use super::{ksm_run, num, KSM_DIR};
-use crate::rules::context::{Ctx, Got};
+use crate::rules::context::Ctx;
+use crate::rules::facts::ksm::{control, counter, file, ksm, why_missing, KSMTUNED_CONF, KSM_DIR};
 use crate::rules::facts::scope::guest_without_vms;
 use crate::rules::facts::units::human;
 use crate::rules::outcome::Outcome;
 
 pub(super) fn ksm_present(ctx: &Ctx) -> Result<(), Outcome> {
-    match ctx.dir(KSM_DIR) {
-        Ok(_) => Ok(()),
+    match &ksm(ctx).present {
+        Ok(()) => Ok(()),
         Err(None) => Err(Outcome::na(
             "host",
-            "the kernel has no KSM (/sys/kernel/mm/ksm missing)",
+            format!("the kernel has no KSM ({KSM_DIR} missing)"),
         )),
-        Err(Some(e)) => Err(Outcome::unknown(
-            "host",
-            format!("{KSM_DIR}: {}", e.describe()),
-        )),
+        Err(Some(why)) => Err(Outcome::unknown("host", why.clone())),
     }
 }
 
@@ -35,7 +32,7 @@ pub(super) fn ksm_state(ctx: &Ctx) -> Vec<Outcome> {
     if let Err(o) = ksm_present(ctx) {
         return vec![o];
     }
-    let run = match ksm_run(ctx) {
+    let run = match ksm(ctx).run.clone() {
         Ok(r) => r,
         Err(why) => {
             return vec![Outcome::unknown(
@@ -44,7 +41,7 @@ pub(super) fn ksm_state(ctx: &Ctx) -> Vec<Outcome> {
             )]
         }
     };
-    let k = |f: &str| num(ctx, &format!("{KSM_DIR}/{f}"));
+    let k = |f: &str| counter(ctx, f);
     let sharing = k("pages_sharing");
     let shared = k("pages_shared");
     let saved = sharing.map(|s| s.saturating_mul(4096));
@@ -58,13 +55,13 @@ pub(super) fn ksm_state(ctx: &Ctx) -> Vec<Outcome> {
     );
     match (ctx.flags.mem_overcommitted, run) {
         (Some(true), 1) => msg.push_str("; memory is overcommitted, so merging is what keeps the guests fitting"),
-        (Some(true), _) => msg.push_str("; memory is overcommitted: consider running KSM (echo 1 > /sys/kernel/mm/ksm/run)"),
+        (Some(true), _) => msg.push_str(&format!("; memory is overcommitted: consider running KSM (echo 1 > {})", file("run"))),
         (Some(false), 1) => msg.push_str("; memory is not overcommitted: KSM costs CPU and latency and weakens isolation between VMs for no needed saving — consider run=0 (or mem-merge=off on latency-critical VMs)"),
         (Some(false), _) => msg.push_str("; memory is not overcommitted: stopped is the right choice"),
         (None, _) => msg.push_str("; whether memory is overcommitted could not be determined"),
     }
     let mut o = Outcome::info("host", msg).ev(
-        format!("{KSM_DIR}/run"),
+        file("run"),
         run.to_string(),
         match ctx.flags.mem_overcommitted {
             Some(true) => "1 (memory overcommitted)",
@@ -74,12 +71,12 @@ pub(super) fn ksm_state(ctx: &Ctx) -> Vec<Outcome> {
     );
     for (f, v) in [("pages_sharing", sharing), ("pages_shared", shared)] {
         if let Some(v) = v {
-            o = o.ev(format!("{KSM_DIR}/{f}"), v.to_string(), "");
+            o = o.ev(file(f), v.to_string(), "");
         }
     }
     for f in ["pages_unshared", "pages_volatile", "full_scans"] {
         if let Some(v) = k(f) {
-            o = o.ev(format!("{KSM_DIR}/{f}"), v.to_string(), "");
+            o = o.ev(file(f), v.to_string(), "");
         }
     }
     vec![o]
@@ -92,9 +89,10 @@ pub(super) fn ksm_tuning(ctx: &Ctx) -> Vec<Outcome> {
     if let Err(o) = ksm_present(ctx) {
         return vec![o];
     }
-    let run_got = ksm_run(ctx);
+    let state = ksm(ctx);
+    let run_got = &state.run;
     let run = run_got.as_ref().ok().copied();
-    let k = |f: &str| ctx.text(&format!("{KSM_DIR}/{f}")).map(str::to_string);
+    let k = |f: &str| control(ctx, f);
     let fields = [
         ("pages_to_scan", "100"),
         ("sleep_millisecs", "20"),
@@ -110,14 +108,10 @@ pub(super) fn ksm_tuning(ctx: &Ctx) -> Vec<Outcome> {
                 "{f} {v}{}",
                 if v == def { "" } else { " (changed)" }
             ));
-            ev.push((format!("{KSM_DIR}/{f}"), v, format!("default {def}")));
+            ev.push((file(f), v, format!("default {def}")));
         }
     }
-    let ksmtuned = match ctx.get("/etc/ksmtuned.conf") {
-        Got::Val(_) => Some("present"),
-        Got::Absent => Some("absent"),
-        _ => None,
-    };
+    let ksmtuned = state.ksmtuned;
     let merge_across = k("merge_across_nodes");
     // The warning needs all three facts; when one is unreadable and the others do not rule it
     // out, the verdict is unknown, never the milder info (less evidence must not look better).
@@ -125,12 +119,9 @@ pub(super) fn ksm_tuning(ctx: &Ctx) -> Vec<Outcome> {
         (ctx.flags.multi_node.is_none())
             .then(|| "the host's NUMA node count is unknown".to_string()),
         run_got.as_ref().err().cloned(),
-        merge_across.is_none().then(|| {
-            format!(
-                "{KSM_DIR}/merge_across_nodes: {}",
-                ctx.get(&format!("{KSM_DIR}/merge_across_nodes")).why()
-            )
-        }),
+        merge_across
+            .is_none()
+            .then(|| why_missing(ctx, "merge_across_nodes")),
     ]
     .into_iter()
     .flatten()
@@ -147,7 +138,7 @@ pub(super) fn ksm_tuning(ctx: &Ctx) -> Vec<Outcome> {
             "KSM runs on a multi-node host with merge_across_nodes=1: a merged page lives on one node, so it is remote for the VMs on the others; set it to 0 (echo 2 > run; echo 0 > merge_across_nodes; echo 1 > run)",
         )
         .datum(crate::vocab::Datum::Setting {
-            path: format!("{KSM_DIR}/merge_across_nodes"),
+            path: file("merge_across_nodes"),
             observed: "1".into(),
             expected: "0".into(),
         })
@@ -177,7 +168,7 @@ pub(super) fn ksm_tuning(ctx: &Ctx) -> Vec<Outcome> {
     }
     if let Some(t) = ksmtuned {
         o = o.ev(
-            "/etc/ksmtuned.conf",
+            KSMTUNED_CONF,
             t,
             "ksmtuned rewrites run and pages_to_scan when it runs",
         );

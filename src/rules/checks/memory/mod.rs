@@ -7,8 +7,12 @@
 //! (`/proc/PID/numa_maps`: `huge` and `kernelpagesize_kB=` on the guest-RAM mappings).
 
 use super::{Check, CheckFn};
-use crate::parse::sysfs::{bool_param, bracketed};
-use crate::rules::context::{Ctx, Got};
+use crate::rules::context::Ctx;
+use crate::rules::facts::ksm::ksm as ksm_facts;
+use crate::rules::facts::module_params::nx_huge_pages_on;
+use crate::rules::facts::thp::thp as thp_facts;
+
+pub(super) use crate::rules::facts::thp::THP_DIR;
 
 mod hugepages_mount;
 mod hugepages_pool;
@@ -36,23 +40,10 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ("qemu.mem.merge", Check::vm(merge::mem_merge)),
 ];
 
-const THP_DIR: &str = "/sys/kernel/mm/transparent_hugepage";
-const KSM_DIR: &str = "/sys/kernel/mm/ksm";
-const HP_DIR: &str = "/sys/kernel/mm/hugepages";
-
 /// THP mode: (enabled, shmem_enabled) bracketed values, or why unreadable.
 fn thp_modes(ctx: &Ctx) -> (Result<String, String>, Result<String, String>) {
-    let read = |f: &str| {
-        let p = format!("{THP_DIR}/{f}");
-        match ctx.get(&p) {
-            Got::Val(v) => bracketed(v)
-                .map(str::to_string)
-                .ok_or_else(|| format!("{p}: unexpected {v:?}")),
-            Got::Absent => Err(format!("{p}: absent (kernel without THP)")),
-            other => Err(format!("{p}: {}", other.why())),
-        }
-    };
-    (read("enabled"), read("shmem_enabled"))
+    let t = thp_facts(ctx);
+    (t.enabled.clone(), t.shmem_enabled.clone())
 }
 
 fn thp_ok(mode: &str) -> bool {
@@ -66,35 +57,12 @@ fn shmem_ok(mode: &str) -> bool {
 #[cfg(test)]
 mod tests;
 
-fn num(ctx: &Ctx, path: &str) -> Option<u64> {
-    ctx.text(path).and_then(|t| t.parse().ok())
-}
-
 /// `nx_huge_pages=Y` note (KVM splits executable huge pages into 4 KiB EPT entries).
 fn nx_note(ctx: &Ctx) -> Option<(String, String)> {
-    let v = ctx
-        .module_param("kvm", "nx_huge_pages")
-        .val()?
-        .trim()
-        .to_string();
-    let on = bool_param(&v) == Some(true) || v == "force";
-    if !on {
-        return None;
-    }
-    let vuln = ctx
-        .text("/sys/devices/system/cpu/vulnerabilities/itlb_multihit")
-        .unwrap_or("not recorded")
-        .to_string();
-    Some((v, vuln))
+    nx_huge_pages_on(ctx)
 }
 
+/// KSM's `run` state, or why unreadable.
 fn ksm_run(ctx: &Ctx) -> Result<u32, String> {
-    let p = format!("{KSM_DIR}/run");
-    match ctx.get(&p) {
-        Got::Val(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("{p}: unexpected {v:?}")),
-        other => Err(format!("{p}: {}", other.why())),
-    }
+    ksm_facts(ctx).run.clone()
 }

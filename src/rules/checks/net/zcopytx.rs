@@ -1,16 +1,18 @@
 //! host.vhost-net.zcopytx: the vhost_net zero-copy transmit parameter.
 
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::module_params::{module_dir, module_loaded, param};
 use crate::rules::outcome::Outcome;
 
 pub(super) fn zcopytx(ctx: &Ctx) -> Vec<Outcome> {
-    let path = "/sys/module/vhost_net/parameters/experimental_zcopytx";
+    let zcopytx = param(ctx, "vhost_net", "experimental_zcopytx");
+    let path = zcopytx.path;
     let t = "host";
     let configured = ctx
         .persistent
         .module_param("vhost_net", "experimental_zcopytx");
-    let loaded = ctx.module_present("vhost_net");
-    let got = ctx.module_param("vhost_net", "experimental_zcopytx");
+    let loaded = module_loaded(ctx, "vhost_net").ok();
+    let got = zcopytx.got;
     let o = match (got, loaded) {
         (Got::Val(v), _) => {
             let on = matches!(v.trim(), "1" | "Y" | "y");
@@ -37,7 +39,7 @@ pub(super) fn zcopytx(ctx: &Ctx) -> Vec<Outcome> {
             t,
             "vhost_net is not loaded: no VM uses kernel vhost on this host",
         )
-        .ev("/sys/module/vhost_net", "absent", ""),
+        .ev(module_dir("vhost_net"), "absent", ""),
         (g, _) => Outcome::unknown(
             t,
             format!("the vhost_net parameter could not be read ({})", g.why()),

@@ -1,94 +1,104 @@
 //! host.numa.balancing: automatic NUMA balancing, judged by whether every VM is placed.
 use super::single_node;
 use crate::report::Status;
-use crate::rules::context::{Ctx, Got};
+use crate::rules::context::Ctx;
+use crate::rules::facts::boot_cmdline::{running_value, PROC_CMDLINE};
+use crate::rules::facts::numa_balancing::{counters, state, SYSCTL};
 use crate::rules::outcome::Outcome;
 
 use super::vm_placement::{escalation, placement};
+
+/// The VMs by placement: `strict` ones are VFIO-pinned or hugetlb, which balancing cannot
+/// move.
+#[derive(Default)]
+struct Placed {
+    unplaced_strict: Vec<String>,
+    unplaced: Vec<String>,
+    unknown: Vec<String>,
+    unknown_strict: Vec<String>,
+}
 
 pub(super) fn numa_balancing(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = single_node(ctx, "host") {
         return vec![o];
     }
-    let path = "/proc/sys/kernel/numa_balancing";
-    let (on, observed) = match ctx.get(path) {
-        Got::Val(v) => match v.trim().parse::<u32>() {
-            Ok(n) => (n & 1 == 1, n.to_string()),
-            Err(_) => {
-                return vec![Outcome::unknown(
-                    "host",
-                    format!("{path}: unexpected {v:?}"),
-                )]
-            }
-        },
-        // Only where the kernel's other sysctls were read is the file's absence the kernel's.
-        Got::Absent if matches!(ctx.get("/proc/sys/kernel/osrelease"), Got::Val(_)) => {
-            (false, "absent (kernel without NUMA balancing)".to_string())
-        }
-        Got::Absent => {
-            return vec![Outcome::unknown(
-                "host",
-                format!("{path} is not in this tree (nor are the kernel's other sysctls)"),
-            )]
-        }
-        other => return vec![Outcome::unknown("host", format!("{path}: {}", other.why()))],
+    let (on, observed) = match state(ctx) {
+        Ok(s) => s,
+        Err(why) => return vec![Outcome::unknown("host", why)],
     };
-    let mut unplaced_strict = Vec::new();
-    let mut unplaced = Vec::new();
-    let mut unknown = Vec::new();
-    let mut unknown_strict = Vec::new();
+    let placed = placed(ctx);
+    let o = if on {
+        when_on(&placed)
+    } else {
+        when_off(ctx, &placed)
+    };
+    let mut o = o.ev(
+        SYSCTL,
+        observed,
+        "1 with unplaceable VMs placed, or 0 with every VM placed",
+    );
+    if let Some(c) = running_value(ctx, "numa_balancing") {
+        o = o.ev(PROC_CMDLINE, format!("numa_balancing={c}"), "");
+    }
+    for (label, v) in counters(ctx) {
+        o = o.ev(label, v, "");
+    }
+    vec![o]
+}
+
+fn placed(ctx: &Ctx) -> Placed {
+    let mut p = Placed::default();
     for vm in &ctx.host.vms {
-        let p = placement(ctx, vm);
         let strict = escalation(vm).is_some();
-        match p.status {
+        match placement(ctx, vm).status {
             Status::Pass => {}
             Status::Unknown if strict => {
-                unknown.push(vm.name());
-                unknown_strict.push(vm.name());
+                p.unknown.push(vm.name());
+                p.unknown_strict.push(vm.name());
             }
-            Status::Unknown => unknown.push(vm.name()),
-            _ if strict => unplaced_strict.push(vm.name()),
-            _ => unplaced.push(vm.name()),
+            Status::Unknown => p.unknown.push(vm.name()),
+            _ if strict => p.unplaced_strict.push(vm.name()),
+            _ => p.unplaced.push(vm.name()),
         }
     }
-    let vmstat = |k: &str| {
-        ctx.text("/proc/vmstat").and_then(|t| {
-            t.lines().find_map(|l| {
-                let (key, v) = l.split_once(' ')?;
-                (key == k).then(|| v.trim().to_string())
-            })
-        })
-    };
-    let o = if on {
-        if !unplaced_strict.is_empty() {
-            Outcome::warn(
-                "host",
-                format!(
-                    "NUMA balancing is on but cannot move the memory of {} (VFIO-pinned or hugetlb): place them explicitly",
-                    unplaced_strict.join(", ")
-                ),
-            )
-        } else if !unknown_strict.is_empty() {
-            Outcome::unknown(
-                "host",
-                format!(
-                    "NUMA balancing is on; placement of {} (VFIO or hugetlb) could not be read",
-                    unknown_strict.join(", ")
-                ),
-            )
-        } else {
-            Outcome::pass(
-                "host",
-                "NUMA balancing is on and every VM it cannot help (VFIO, hugetlb) is explicitly placed",
-            )
-        }
-    } else if !unplaced_strict.is_empty() || !unplaced.is_empty() {
+    p
+}
+
+/// Balancing on: the VMs it cannot help must be placed explicitly.
+fn when_on(p: &Placed) -> Outcome {
+    if !p.unplaced_strict.is_empty() {
+        Outcome::warn(
+            "host",
+            format!(
+                "NUMA balancing is on but cannot move the memory of {} (VFIO-pinned or hugetlb): place them explicitly",
+                p.unplaced_strict.join(", ")
+            ),
+        )
+    } else if !p.unknown_strict.is_empty() {
+        Outcome::unknown(
+            "host",
+            format!(
+                "NUMA balancing is on; placement of {} (VFIO or hugetlb) could not be read",
+                p.unknown_strict.join(", ")
+            ),
+        )
+    } else {
+        Outcome::pass(
+            "host",
+            "NUMA balancing is on and every VM it cannot help (VFIO, hugetlb) is explicitly placed",
+        )
+    }
+}
+
+/// Balancing off: every VM must be placed; a persistent setting that enables it is pending.
+fn when_off(ctx: &Ctx, p: &Placed) -> Outcome {
+    if !p.unplaced_strict.is_empty() || !p.unplaced.is_empty() {
         let mut o = Outcome::warn(
             "host",
             format!(
                 "NUMA balancing is off and {} not placed on one node: nothing keeps their memory local",
-                [unplaced_strict.clone(), unplaced.clone()].concat().join(", ")
-                    + if unplaced_strict.len() + unplaced.len() == 1 { " is" } else { " are" }
+                [p.unplaced_strict.clone(), p.unplaced.clone()].concat().join(", ")
+                    + if p.unplaced_strict.len() + p.unplaced.len() == 1 { " is" } else { " are" }
             ),
         );
         let configured = ctx
@@ -108,12 +118,12 @@ pub(super) fn numa_balancing(ctx: &Ctx) -> Vec<Outcome> {
             ));
         }
         o
-    } else if !unknown.is_empty() {
+    } else if !p.unknown.is_empty() {
         Outcome::unknown(
             "host",
             format!(
                 "NUMA balancing is off; placement of {} could not be read",
-                unknown.join(", ")
+                p.unknown.join(", ")
             ),
         )
     } else if ctx.host.vms.is_empty() {
@@ -126,24 +136,5 @@ pub(super) fn numa_balancing(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             "NUMA balancing is off and every VM is explicitly placed",
         )
-    };
-    let mut o = o.ev(
-        path,
-        observed,
-        "1 with unplaceable VMs placed, or 0 with every VM placed",
-    );
-    if let Some(c) = ctx
-        .host
-        .cmdline
-        .as_ref()
-        .and_then(|c| c.value("numa_balancing"))
-    {
-        o = o.ev("/proc/cmdline", format!("numa_balancing={c}"), "");
     }
-    for k in ["numa_hint_faults", "numa_pages_migrated"] {
-        if let Some(v) = vmstat(k) {
-            o = o.ev(format!("/proc/vmstat {k}"), v, "");
-        }
-    }
-    vec![o]
 }

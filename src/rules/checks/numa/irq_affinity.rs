@@ -1,7 +1,10 @@
 //! host.irq.affinity: the interrupts of devices VMs use are served on those VMs' nodes.
-use super::{list, parse_list, single_node, PCI};
-use crate::rules::context::{Ctx, Got};
+use super::{list, parse_list, single_node};
+use crate::rules::context::Ctx;
 use crate::rules::facts::device_nodes::{vm_devices, DevNode};
+use crate::rules::facts::irqs::{
+    affinity, device_irqs, requested, requested_path, DeviceIrqs, ANY_IRQ,
+};
 use crate::rules::facts::placement::{home_node, nohz_full_set};
 use crate::rules::outcome::Outcome;
 use crate::vocab::Target;
@@ -73,6 +76,48 @@ fn devices_in_use(ctx: &Ctx) -> (BTreeMap<String, DevUse>, Vec<String>) {
     (devs, unresolved)
 }
 
+/// The node a device's interrupts belong on, and why that one.
+fn reference_node(users: &[(String, Option<u32>)], dev_node: Option<u32>) -> Option<(u32, String)> {
+    let homes: BTreeSet<Option<u32>> = users.iter().map(|(_, h)| *h).collect();
+    match (homes.iter().next(), homes.len()) {
+        (Some(Some(h)), 1) => Some((*h, "the node of the VM using it".to_string())),
+        _ => dev_node.map(|n| {
+            (
+                n,
+                "the device's own node (its VMs are not on one node)".to_string(),
+            )
+        }),
+    }
+}
+
+/// The device's interrupts sorted by where they may fire.
+#[derive(Default)]
+struct Sorted {
+    /// (source path, CPU list, IRQ) of those that may fire outside the allowed CPUs.
+    bad: Vec<(String, String, u32)>,
+    unreadable: Vec<String>,
+    good: usize,
+}
+
+fn sort_irqs(ctx: &Ctx, irqs: &[u32], allowed: &BTreeSet<u32>) -> Sorted {
+    let mut s = Sorted::default();
+    for irq in irqs {
+        let (src, val) = match affinity(ctx, *irq) {
+            Ok(a) => a,
+            Err(why) => {
+                s.unreadable.push(format!("{irq} ({why})"));
+                continue;
+            }
+        };
+        match parse_list(&val) {
+            Some(set) if !set.is_empty() && set.is_subset(allowed) => s.good += 1,
+            Some(_) => s.bad.push((src, val, *irq)),
+            None => s.unreadable.push(format!("{irq} (unparsable {val:?})")),
+        }
+    }
+    s
+}
+
 /// One PCI function: its MSI/MSI-X interrupts stay on the node of the VM using it (or the
 /// device's own node), on housekeeping CPUs when nohz_full is active.
 fn judge_device(
@@ -84,18 +129,8 @@ fn judge_device(
     node_cpus: &BTreeMap<u32, BTreeSet<u32>>,
 ) -> Outcome {
     let t = Target::host_device(bdf);
-    let homes: BTreeSet<Option<u32>> = users.iter().map(|(_, h)| *h).collect();
-    let reference = match (homes.iter().next(), homes.len()) {
-        (Some(Some(h)), 1) => Some((*h, "the node of the VM using it".to_string())),
-        _ => dev_node.map(|n| {
-            (
-                n,
-                "the device's own node (its VMs are not on one node)".to_string(),
-            )
-        }),
-    };
     let names: Vec<String> = users.iter().map(|(n, _)| n.clone()).collect();
-    let Some((rnode, rhow)) = reference else {
+    let Some((rnode, rhow)) = reference_node(users, dev_node) else {
         return Outcome::unknown(
             t,
             format!(
@@ -109,9 +144,9 @@ fn judge_device(
     };
     let hk: BTreeSet<u32> = cpus.difference(nohz).copied().collect();
     let allowed = if hk.is_empty() { cpus.clone() } else { hk };
-    let msi_dir = format!("{PCI}/{bdf}/msi_irqs");
-    let irqs: Vec<u32> = match ctx.dir(&msi_dir) {
-        Ok(names) => names.iter().filter_map(|n| n.parse().ok()).collect(),
+    let DeviceIrqs { dir: msi_dir, irqs } = device_irqs(ctx, bdf);
+    let irqs: Vec<u32> = match irqs {
+        Ok(irqs) => irqs,
         Err(None) => {
             return Outcome::na(
                 t,
@@ -119,69 +154,61 @@ fn judge_device(
             )
             .ev(msi_dir, "absent", "");
         }
-        Err(Some(e)) => {
-            return Outcome::unknown(t, format!("{msi_dir}: {}", e.describe()));
+        Err(Some(why)) => {
+            return Outcome::unknown(t, format!("{msi_dir}: {why}"));
         }
     };
     if irqs.is_empty() {
         return Outcome::na(t, format!("{bdf} has no MSI/MSI-X interrupts allocated"))
             .ev(msi_dir, "empty", "");
     }
-    let mut bad = Vec::new();
-    let mut unreadable = Vec::new();
-    let mut good = 0usize;
-    for irq in &irqs {
-        let eff = format!("/proc/irq/{irq}/effective_affinity_list");
-        let smp = format!("/proc/irq/{irq}/smp_affinity_list");
-        let (src, val) = match ctx.get(&eff) {
-            Got::Val(v) if !v.trim().is_empty() => (eff, v.trim().to_string()),
-            _ => match ctx.get(&smp) {
-                Got::Val(v) => (smp, v.trim().to_string()),
-                other => {
-                    unreadable.push(format!("{irq} ({})", other.why()));
-                    continue;
-                }
-            },
-        };
-        match parse_list(&val) {
-            Some(set) if !set.is_empty() && set.is_subset(&allowed) => good += 1,
-            Some(_) => bad.push((src, val, *irq)),
-            None => unreadable.push(format!("{irq} (unparsable {val:?})")),
-        }
-    }
+    let sorted = sort_irqs(ctx, &irqs, &allowed);
     let scope = if nohz.is_empty() {
         format!("node {rnode} CPUs {}", list(&allowed))
     } else {
         format!("node {rnode} housekeeping CPUs {}", list(&allowed))
     };
-    let mut o = if !bad.is_empty() {
+    let o = if !sorted.bad.is_empty() {
         Outcome::warn(
             t,
             format!(
                 "{} of {} interrupts of {bdf} (used by {}) may fire outside {scope}, {rhow}",
-                bad.len(),
+                sorted.bad.len(),
                 irqs.len(),
                 names.join(", ")
             ),
         )
-    } else if good == 0 {
+    } else if sorted.good == 0 {
         Outcome::unknown(
             t,
             format!(
                 "affinity of {bdf}'s interrupts unreadable: {}",
-                unreadable.join(", ")
+                sorted.unreadable.join(", ")
             ),
         )
     } else {
         Outcome::pass(
             t,
             format!(
-                "all {good} readable interrupts of {bdf} (used by {}) stay on {scope}",
+                "all {} readable interrupts of {bdf} (used by {}) stay on {scope}",
+                sorted.good,
                 names.join(", ")
             ),
         )
     };
-    o = o.ev(
+    irq_evidence(ctx, o, &msi_dir, &irqs, &sorted.bad, &allowed)
+}
+
+/// The device's interrupts, the stray ones' affinity and what `fix` should write.
+fn irq_evidence(
+    ctx: &Ctx,
+    o: Outcome,
+    msi_dir: &str,
+    irqs: &[u32],
+    bad: &[(String, String, u32)],
+    allowed: &BTreeSet<u32>,
+) -> Outcome {
+    let mut o = o.ev(
         msi_dir,
         format!(
             "IRQs {}",
@@ -193,30 +220,29 @@ fn judge_device(
         "",
     );
     for (src, val, _) in bad.iter().take(8) {
-        o = o.ev(src.clone(), val.clone(), list(&allowed));
+        o = o.ev(src.clone(), val.clone(), list(allowed));
     }
     if bad.len() > 8 {
         o = o.ev(
-            "/proc/irq/*",
+            ANY_IRQ,
             format!("{} more outside", bad.len() - 8),
-            list(&allowed),
+            list(allowed),
         );
     }
     // What to write where: the requested affinity of each stray interrupt (the effective
     // list the verdict reads is the kernel's choice within it), for `fix` to set.
     for (src, _, irq) in bad.iter().take(MAX_IRQ_TARGETS) {
-        let smp = format!("/proc/irq/{irq}/smp_affinity_list");
+        let smp = requested_path(*irq);
         if *src == smp {
             continue;
         }
-        let cur = ctx.get(&smp).val().map_or("?", str::trim).to_string();
-        o = o.ev(smp, cur, list(&allowed));
+        o = o.ev(smp, requested(ctx, *irq), list(allowed));
     }
     for (_, val, irq) in bad.iter().take(MAX_IRQ_TARGETS) {
         o = o.datum(crate::vocab::Datum::IrqAffinity {
             irq: *irq,
             observed: val.clone(),
-            expected: list(&allowed),
+            expected: list(allowed),
         });
     }
     o

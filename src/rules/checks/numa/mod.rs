@@ -37,8 +37,6 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ("host.irq.affinity", Check::host(irq_affinity::irq_affinity)),
 ];
 
-const PCI: &str = "/sys/bus/pci/devices";
-
 fn list(set: &BTreeSet<u32>) -> String {
     if set.is_empty() {
         "(none)".into()

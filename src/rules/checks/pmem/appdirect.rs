@@ -1,7 +1,8 @@
 //! host.pmem.appdirect: persistent memory is provisioned in App Direct mode.
 
-use super::{is_pmem_region, need_pmem, regions, Region, ND};
+use super::need_pmem;
 use crate::rules::context::Ctx;
+use crate::rules::facts::pmem::{regions, Region, ND};
 use crate::rules::facts::units::human;
 use crate::rules::outcome::Outcome;
 
@@ -18,9 +19,9 @@ pub(super) fn pmem_appdirect(ctx: &Ctx) -> Vec<Outcome> {
             )
             .ev(ND, "absent", "region* with devtype nd_pmem")]
         }
-        Err(Some(why)) => return vec![Outcome::unknown("host", why)],
+        Err(Some(why)) => return vec![Outcome::unknown("host", why.clone())],
     };
-    let pmem: Vec<&Region> = regs.iter().filter(|r| is_pmem_region(r)).collect();
+    let pmem: Vec<&Region> = regs.iter().filter(|r| r.is_app_direct()).collect();
     let desc = regs
         .iter()
         .map(|r| {

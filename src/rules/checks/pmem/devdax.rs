@@ -1,18 +1,17 @@
 //! host.pmem.devdax: devdax namespaces bound to device_dax, and every VM backend exists.
 
-use super::{dax_name, is_pmem_region, need_pmem, num, regions, DAX, ND};
+use super::{dax_name, need_pmem};
 use crate::rules::context::Ctx;
+use crate::rules::facts::pmem::{
+    dax_devices, dev_node_listed, namespaces, regions, DaxDevice, Namespace, DAX, ND,
+};
 use crate::rules::facts::units::human;
 use crate::rules::outcome::Outcome;
 
-fn dax_driver(ctx: &Ctx, dax: &str) -> Option<String> {
-    ctx.link(&format!("{DAX}/{dax}/driver")).map(|l| {
-        l.trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or(l)
-            .to_string()
-    })
+/// The dax devices by the driver that owns them.
+struct ByDriver {
+    device_dax: Vec<String>,
+    kmem: Vec<String>,
 }
 
 pub(super) fn pmem_devdax(ctx: &Ctx) -> Vec<Outcome> {
@@ -20,53 +19,46 @@ pub(super) fn pmem_devdax(ctx: &Ctx) -> Vec<Outcome> {
         return vec![o];
     }
     match regions(ctx) {
-        Ok(r) if r.iter().any(is_pmem_region) => {}
+        Ok(r) if r.iter().any(|r| r.is_app_direct()) => {}
         Ok(_) | Err(None) => {
             return vec![Outcome::na(
                 "host",
                 "no App Direct region: there is nothing to carve devdax namespaces from",
             )]
         }
-        Err(Some(why)) => return vec![Outcome::unknown("host", why)],
+        Err(Some(why)) => return vec![Outcome::unknown("host", why.clone())],
     }
-    let names = match ctx.dir(ND) {
+    let namespaces = match namespaces(ctx) {
         Ok(n) => n,
-        Err(_) => return vec![Outcome::unknown("host", format!("{ND} unreadable"))],
+        Err(why) => return vec![Outcome::unknown("host", why)],
     };
-    let mut ns_desc = Vec::new();
-    let mut devdax_ns = 0;
-    for n in names.iter().filter(|n| n.starts_with("namespace")) {
-        let size = num(ctx, &format!("{ND}/{n}/size")).unwrap_or(0);
-        if size == 0 {
-            continue; // seed namespace
-        }
-        let mode = ctx
-            .text(&format!("{ND}/{n}/mode"))
-            .unwrap_or("?")
-            .to_string();
-        if mode == "dax" || mode == "devdax" {
-            devdax_ns += 1;
-        }
-        ns_desc.push(format!("{n} mode {mode} {}", human(size)));
-    }
-    let daxes: Vec<String> = match ctx.dir(DAX) {
-        Ok(d) => d.iter().filter(|n| n.starts_with("dax")).cloned().collect(),
-        Err(None) => Vec::new(),
-        Err(Some(e)) => return vec![Outcome::unknown("host", format!("{DAX}: {}", e.describe()))],
+    let daxes = match dax_devices(ctx) {
+        Ok(d) => d,
+        Err(why) => return vec![Outcome::unknown("host", why)],
     };
-    let mut device_dax = Vec::new();
-    let mut kmem = Vec::new();
-    let mut dax_desc = Vec::new();
-    for d in &daxes {
-        let drv = dax_driver(ctx, d);
-        match drv.as_deref() {
-            Some("device_dax") => device_dax.push(d.clone()),
-            Some("kmem") => kmem.push(d.clone()),
-            _ => {}
-        }
-        dax_desc.push(format!("{d} → {}", drv.as_deref().unwrap_or("no driver")));
-    }
-    // VM backends that name a /dev/daxX.Y.
+    let by_driver = ByDriver {
+        device_dax: owned_by(&daxes, "device_dax"),
+        kmem: owned_by(&daxes, "kmem"),
+    };
+    let missing = unusable_backends(ctx, &daxes, &by_driver.kmem);
+    let devdax_ns = namespaces
+        .iter()
+        .filter(|n| n.mode == "dax" || n.mode == "devdax")
+        .count();
+    let o = verdict(&missing, &by_driver, devdax_ns);
+    vec![evidence(o, &namespaces, &daxes)]
+}
+
+fn owned_by(daxes: &[DaxDevice], driver: &str) -> Vec<String> {
+    daxes
+        .iter()
+        .filter(|d| d.driver.as_deref() == Some(driver))
+        .map(|d| d.name.clone())
+        .collect()
+}
+
+/// VM backends that name a `/dev/daxX.Y` which does not exist or became system RAM.
+fn unusable_backends(ctx: &Ctx, daxes: &[DaxDevice], kmem: &[String]) -> Vec<String> {
     let mut missing = Vec::new();
     for vm in &ctx.host.vms {
         for d in vm.model.nvdimms() {
@@ -74,7 +66,7 @@ pub(super) fn pmem_devdax(ctx: &Ctx) -> Vec<Outcome> {
                 continue;
             };
             let Some(name) = dax_name(path) else { continue };
-            let exists = ctx.dir_has("/dev", name) == Some(true) || daxes.iter().any(|x| x == name);
+            let exists = dev_node_listed(ctx, name) || daxes.iter().any(|x| x.name == name);
             if !exists {
                 missing.push(format!("{}: {path}", vm.name()));
             } else if kmem.iter().any(|k| k == name) {
@@ -85,7 +77,11 @@ pub(super) fn pmem_devdax(ctx: &Ctx) -> Vec<Outcome> {
             }
         }
     }
-    let o = if !missing.is_empty() {
+    missing
+}
+
+fn verdict(missing: &[String], by: &ByDriver, devdax_ns: usize) -> Outcome {
+    if !missing.is_empty() {
         Outcome::fail(
             "host",
             format!(
@@ -93,24 +89,24 @@ pub(super) fn pmem_devdax(ctx: &Ctx) -> Vec<Outcome> {
                 missing.join("; ")
             ),
         )
-    } else if !device_dax.is_empty() {
+    } else if !by.device_dax.is_empty() {
         let mut o = Outcome::pass(
             "host",
-            format!("device-DAX available for VMs: {}", device_dax.join(", ")),
+            format!("device-DAX available for VMs: {}", by.device_dax.join(", ")),
         );
-        if !kmem.is_empty() {
+        if !by.kmem.is_empty() {
             o.message.push_str(&format!(
                 "; {} became system RAM (kmem) and cannot back a vNVDIMM",
-                kmem.join(", ")
+                by.kmem.join(", ")
             ));
         }
         o
-    } else if !kmem.is_empty() {
+    } else if !by.kmem.is_empty() {
         Outcome::warn(
             "host",
             format!(
                 "{} bound to kmem: the PMem became system RAM and cannot back a vNVDIMM",
-                kmem.join(", ")
+                by.kmem.join(", ")
             ),
         )
     } else {
@@ -121,24 +117,41 @@ pub(super) fn pmem_devdax(ctx: &Ctx) -> Vec<Outcome> {
                 if devdax_ns > 0 { " (a dax namespace exists but no daxX.Y device is bound)" } else { "" }
             ),
         )
-    };
-    vec![o
-        .ev(
-            format!("{ND}/namespace*/mode"),
-            if ns_desc.is_empty() {
-                "no namespaces".into()
-            } else {
-                ns_desc.join(", ")
-            },
-            "mode dax (devdax)",
-        )
-        .ev(
-            format!("{DAX}/*/driver"),
-            if dax_desc.is_empty() {
-                "no dax devices".into()
-            } else {
-                dax_desc.join(", ")
-            },
-            "device_dax",
-        )]
+    }
+}
+
+/// The namespaces' modes and the dax devices' drivers.
+fn evidence(o: Outcome, namespaces: &[Namespace], daxes: &[DaxDevice]) -> Outcome {
+    let ns_desc: Vec<String> = namespaces
+        .iter()
+        .map(|n| format!("{} mode {} {}", n.name, n.mode, human(n.size)))
+        .collect();
+    let dax_desc: Vec<String> = daxes
+        .iter()
+        .map(|d| {
+            format!(
+                "{} → {}",
+                d.name,
+                d.driver.as_deref().unwrap_or("no driver")
+            )
+        })
+        .collect();
+    o.ev(
+        format!("{ND}/namespace*/mode"),
+        if ns_desc.is_empty() {
+            "no namespaces".into()
+        } else {
+            ns_desc.join(", ")
+        },
+        "mode dax (devdax)",
+    )
+    .ev(
+        format!("{DAX}/*/driver"),
+        if dax_desc.is_empty() {
+            "no dax devices".into()
+        } else {
+            dax_desc.join(", ")
+        },
+        "device_dax",
+    )
 }

@@ -1,7 +1,7 @@
 //! host.pmem.kconfig: the kernel has the PMem/device-DAX stack (catalogue §5.13, corrected).
 
 use super::need_pmem;
-use crate::parse::kconfig::{KernelConfig, Symbol};
+use crate::parse::kconfig::{header_release, KernelConfig, Symbol};
 use crate::report::Status;
 use crate::rules::context::Ctx;
 use crate::rules::facts::kernel::kernel_version;
@@ -68,15 +68,11 @@ const REPORTED: &[&str] = &["ND_CLAIM", "FS_DAX_PMD", "DEV_DAX_KMEM", "X86_PMEM_
 /// The kernel release the config belongs to: the running kernel, else the config header.
 fn config_release(ctx: &Ctx) -> Option<String> {
     ctx.host.kernel_release.clone().or_else(|| {
-        ctx.snap.kconfig.get().and_then(|t| {
-            t.lines().take(8).find_map(|l| {
-                let rest = l.strip_prefix("# Linux/")?;
-                let mut w = rest.split_whitespace();
-                w.next()?;
-                let v = w.next()?;
-                kernel_version(v).map(|_| v.to_string())
-            })
-        })
+        ctx.snap
+            .kconfig
+            .get()
+            .and_then(|t| header_release(t))
+            .map(str::to_string)
     })
 }
 

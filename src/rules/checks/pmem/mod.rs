@@ -54,35 +54,6 @@ fn num(ctx: &Ctx, path: &str) -> Option<u64> {
     })
 }
 
-struct Region {
-    name: String,
-    devtype: Option<String>,
-    size: Option<u64>,
-    node: Option<String>,
-}
-
-fn regions(ctx: &Ctx) -> Result<Vec<Region>, Option<String>> {
-    let names = match ctx.dir(ND) {
-        Ok(n) => n,
-        Err(None) => return Err(None),
-        Err(Some(e)) => return Err(Some(format!("{ND}: {}", e.describe()))),
-    };
-    Ok(names
-        .iter()
-        .filter(|n| n.starts_with("region"))
-        .map(|n| Region {
-            name: n.clone(),
-            devtype: ctx.text(&format!("{ND}/{n}/devtype")).map(str::to_string),
-            size: num(ctx, &format!("{ND}/{n}/size")),
-            node: ctx.text(&format!("{ND}/{n}/numa_node")).map(str::to_string),
-        })
-        .collect())
-}
-
-fn is_pmem_region(r: &Region) -> bool {
-    r.devtype.as_deref() == Some("nd_pmem") && r.size.unwrap_or(0) > 0
-}
-
 /// `/dev/dax0.1` → `dax0.1`.
 fn dax_name(path: &str) -> Option<&str> {
     let n = path.strip_prefix("/dev/")?;

@@ -2,7 +2,9 @@
 
 use super::host_applicability;
 use crate::rules::context::{Ctx, Got};
-use crate::rules::facts::qat::{base, domain_bus, driver_of, pf_of, qat_pfs, vm_qat_refs, QatRef};
+use crate::rules::facts::qat::{
+    domain_bus, driver_of, driver_path, pf_of, qat_pfs, sriov, vm_qat_refs, QatRef, Sriov,
+};
 use crate::rules::outcome::Outcome;
 use crate::vocab::Target;
 
@@ -28,9 +30,12 @@ pub(super) fn qat_sriov(ctx: &Ctx) -> Vec<Outcome> {
             })
             .collect();
         let whole = refs.iter().any(|r| r.bdf == pf);
-        let numvfs_path = format!("{}/sriov_numvfs", base(&pf));
-        let total = ctx.text(&format!("{}/sriov_totalvfs", base(&pf)));
-        let numvfs = ctx.get(&numvfs_path);
+        let Sriov {
+            numvfs_path,
+            numvfs,
+            total,
+            autoprobe,
+        } = sriov(ctx, &pf);
         let user_list = users
             .iter()
             .map(|r| format!("{} → {}", r.vm.name(), r.bdf))
@@ -88,14 +93,9 @@ pub(super) fn qat_sriov(ctx: &Ctx) -> Vec<Outcome> {
         }
         let mut o = o
             .ev(numvfs_path, numvfs.why(), "> 0 when a VM uses a VF")
-            .ev(
-                format!("{}/driver", base(&pf)),
-                driver_of(ctx, &pf).show(),
-                "",
-            );
-        let autoprobe = format!("{}/sriov_drivers_autoprobe", base(&pf));
-        if let Some(a) = ctx.text(&autoprobe) {
-            o = o.ev(autoprobe, a, "0 keeps new VFs unbound for vfio-pci");
+            .ev(driver_path(&pf), driver_of(ctx, &pf).show(), "");
+        if let Some((path, a)) = autoprobe {
+            o = o.ev(path, a, "0 keeps new VFs unbound for vfio-pci");
         }
         if !user_list.is_empty() {
             o = o.ev("QEMU argv -device vfio-pci", user_list, "");

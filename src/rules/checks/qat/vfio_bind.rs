@@ -2,52 +2,13 @@
 
 use super::host_applicability;
 use crate::rules::context::Ctx;
-use crate::rules::facts::qat::{base, driver_of, last, vm_qat_refs, Driver, PCI, VIABLE_DRIVERS};
+use crate::rules::facts::qat::{
+    driver_of, driver_override, driver_path, group_blockers, iommu_group_path, vfio_group_listed,
+    vm_qat_refs, Driver, PCI, VFIO_DEV,
+};
 use crate::rules::outcome::Outcome;
-use crate::snapshot::Fact;
 use crate::vocab::Target;
 use std::collections::BTreeSet;
-
-/// Why the IOMMU group of `bdf` is not viable for vfio: members bound to other drivers.
-/// `Err` when the group is unknown.
-fn group_blockers(ctx: &Ctx, bdf: &str) -> Result<(String, Vec<String>), String> {
-    let link = format!("{}/iommu_group", base(bdf));
-    let group = match ctx.snap.links.get(&link) {
-        Some(Fact::Value(t)) => last(t).to_string(),
-        Some(Fact::Error(e)) if e.kind != crate::snapshot::ReadErrorKind::Absent => {
-            return Err(format!("iommu_group unreadable ({})", e.describe()))
-        }
-        _ => return Err("no iommu_group: DMA remapping is off (see host.iommu.enabled)".into()),
-    };
-    // The group's own member list; else every device whose iommu_group link names it.
-    let members: Vec<String> = match ctx.dir(&format!("/sys/kernel/iommu_groups/{group}/devices")) {
-        Ok(m) => m.to_vec(),
-        Err(_) => ctx
-            .dir(PCI)
-            .map_err(|_| "PCI device list unreadable".to_string())?
-            .iter()
-            .filter(|other| {
-                ctx.link(&format!("{}/iommu_group", base(other)))
-                    .is_some_and(|t| last(t) == group)
-            })
-            .cloned()
-            .collect(),
-    };
-    let mut blockers = Vec::new();
-    for other in &members {
-        if other == bdf {
-            continue;
-        }
-        match driver_of(ctx, other) {
-            Driver::Bound(d) if !VIABLE_DRIVERS.contains(&d.as_str()) => {
-                blockers.push(format!("{other} bound to {d}"))
-            }
-            Driver::Unknown(why) => blockers.push(format!("{other}: driver {why}")),
-            _ => {}
-        }
-    }
-    Ok((group, blockers))
-}
 
 /// Every QAT function a VM references is bound to vfio-pci in a viable group.
 pub(super) fn qat_vfio_bind(ctx: &Ctx) -> Vec<Outcome> {
@@ -67,7 +28,7 @@ pub(super) fn qat_vfio_bind(ctx: &Ctx) -> Vec<Outcome> {
             .map(|x| x.vm.name())
             .collect();
         let target = Target::host_device(&r.bdf);
-        let drv_path = format!("{}/driver", base(&r.bdf));
+        let drv_path = driver_path(&r.bdf);
         if !r.exists {
             out.push(
                 Outcome::fail(
@@ -89,15 +50,15 @@ pub(super) fn qat_vfio_bind(ctx: &Ctx) -> Vec<Outcome> {
                     &target,
                     format!("bound to vfio-pci; IOMMU group {g} is viable"),
                 )
-                .ev(format!("{}/iommu_group", base(&r.bdf)), g.clone(), "")
+                .ev(iommu_group_path(&r.bdf), g.clone(), "")
                 .ev(
-                    "/dev/vfio",
-                    match ctx.dir_has("/dev/vfio", &g) {
-                        Some(true) => format!("/dev/vfio/{g} present"),
-                        Some(false) => format!("/dev/vfio/{g} absent"),
+                    VFIO_DEV,
+                    match vfio_group_listed(ctx, &g) {
+                        Some(true) => format!("{VFIO_DEV}/{g} present"),
+                        Some(false) => format!("{VFIO_DEV}/{g} absent"),
                         None => "unreadable".into(),
                     },
-                    format!("/dev/vfio/{g}"),
+                    format!("{VFIO_DEV}/{g}"),
                 ),
                 Ok((g, b)) => Outcome::fail(
                     &target,
@@ -140,8 +101,8 @@ pub(super) fn qat_vfio_bind(ctx: &Ctx) -> Vec<Outcome> {
                 expected: "vfio-pci".into(),
             });
         }
-        if let Some(ov) = ctx.text(&format!("{}/driver_override", base(&r.bdf))) {
-            o = o.ev(format!("{}/driver_override", base(&r.bdf)), ov, "vfio-pci");
+        if let Some((path, ov)) = driver_override(ctx, &r.bdf) {
+            o = o.ev(path, ov, "vfio-pci");
         }
         out.push(o.ev("QEMU argv -device vfio-pci", users.join(", "), ""));
     }
