@@ -24,12 +24,12 @@ const LIMIT: usize = 150;
 const ALLOWED: &[(&str, &str, usize)] = &[
     // Split on the branch that cuts the BIOS checks into one file per rule.
     ("src/rules/checks/bios/numa.rs", "bios_numa", 153),
-    // Split on the fleet branch (render, model).
+    // Split on the fleet branch (render, model). table_filtered and prom were not in the brief
+    // (it named html and finish) but are over the limit too.
     ("src/fleet/render.rs", "html", 211),
     ("src/fleet/model.rs", "Builder::finish", 199),
     ("src/fleet/render.rs", "table_filtered", 174),
     ("src/fleet/render.rs", "prom", 171),
-    // Being split on this branch (wt-longfns); each entry goes with the commit that splits it.
 ];
 
 /// One measured function.
