@@ -717,109 +717,20 @@ fn render_table(r: &Report, v: &ViewArgs) -> String {
 /// steps are made from from the sources. It reads only; it writes the script and, when asked,
 /// the XML fragments.
 fn fix(a: FixArgs) -> Result<i32> {
-    if !a.generate_script {
-        return Err(Error::Usage(
-            "`kvmaudit fix` needs --generate-script (the only mode: kvmaudit never changes the host itself)".into(),
-        ));
-    }
-    for id in &a.only {
-        if crate::rules::meta::find(id).is_none() {
-            return Err(Error::Usage(format!(
-                "--only {id}: no such rule; `kvmaudit rules` lists them"
-            )));
-        }
-    }
+    check_fix_request(&a)?;
     let waivers = match &a.waivers {
         Some(p) => crate::rules::waivers::load(p)?,
         None => Vec::new(),
     };
-    let src = &a.sources;
-    let has_sources = src.root.is_some()
-        || src.snapshot.is_some()
-        || src.sos.is_some()
-        || src.cpuid.is_some()
-        || src.dmi.is_some()
-        || src.kconfig.is_some()
-        || !src.qemu_argv.is_empty()
-        || !src.msr.is_empty();
-    let describe = |s: &SourceArgs| match (&s.root, &s.snapshot) {
-        _ if s.sos.is_some() => format!(
-            "scan of --sos {}",
-            s.sos
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        ),
-        (Some(r), _) => format!("scan of --root {}", r.display()),
-        (_, Some(f)) => format!("scan of --snapshot {}", f.display()),
-        _ => "scan of this host (/)".to_string(),
-    };
     let today = crate::util::now_rfc3339();
-    let (mut report, snap, source) = match &a.report {
-        Some(path) => {
-            let report = read_report(path)?;
-            let snap = if has_sources {
-                Some(collect::gather(&src.to_sources())?)
-            } else {
-                None
-            };
-            let source = match &snap {
-                Some(_) => format!("report {} (facts: {})", path.display(), describe(src)),
-                None => format!("report {}", path.display()),
-            };
-            (report, snap, source)
-        }
-        None => {
-            let snap = collect::gather(&src.to_sources())?;
-            let profile = match a.profile {
-                ProfileArg::Throughput => Profile::Throughput,
-                ProfileArg::Latency => Profile::Latency,
-            };
-            let report = crate::rules::evaluate(&snap, profile, &[], &today[..10]);
-            (report, Some(snap), describe(src))
-        }
-    };
+    let (mut report, snap, source) = fix_findings(&a, &today)?;
     let mut notes = Vec::new();
     // The same waivers as `scan` (and the same code): a waived finding gets no step. Their
     // notes (expired, matching nothing) go to the script's header.
     let before = report.notes.len();
     crate::rules::engine::apply_waivers(&mut report, &waivers, &today[..10]);
     notes.extend(report.notes.drain(before..));
-    // A report of one host with the facts of another makes a script for neither.
-    if let (Some(path), Some(s)) = (&a.report, &snap) {
-        let facts = crate::fix::identity::of_snapshot(s);
-        let of_report = crate::fix::identity::HostIdentity {
-            hostname: report
-                .host
-                .hostname
-                .as_deref()
-                .and_then(crate::fix::identity::hostname),
-            machine_id: report
-                .host
-                .machine_id
-                .as_deref()
-                .and_then(crate::model::identity::machine_id),
-            smbios_uuid: report
-                .host
-                .smbios_uuid
-                .as_deref()
-                .and_then(crate::model::identity::smbios_uuid),
-        };
-        let diff = of_report.differences(&facts);
-        if !diff.is_empty() {
-            if !a.any_host {
-                return Err(Error::Usage(format!(
-                    "--report {} is of another host than the SOURCES ({}); fix --any-host generates anyway",
-                    path.display(),
-                    diff.join("; ")
-                )));
-            }
-            notes.push(format!(
-                "--any-host: the report and the facts are of different hosts ({}); the steps use the facts, and the script is bound to the facts' host",
-                diff.join("; ")
-            ));
-        }
-    }
+    check_report_host(&a, &report, snap.as_ref(), &mut notes)?;
     let opts = crate::fix::Options {
         only: a.only.clone(),
         libvirt_xml: a.libvirt_xml.is_some(),
@@ -838,6 +749,134 @@ fn fix(a: FixArgs) -> Result<i32> {
     let out = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
     crate::util::write_output(&out, gen.script.as_bytes())?;
     Ok(0)
+}
+
+/// What `fix` refuses before reading anything: no --generate-script, an unknown --only rule.
+fn check_fix_request(a: &FixArgs) -> Result<()> {
+    if !a.generate_script {
+        return Err(Error::Usage(
+            "`kvmaudit fix` needs --generate-script (the only mode: kvmaudit never changes the host itself)".into(),
+        ));
+    }
+    for id in &a.only {
+        if crate::rules::meta::find(id).is_none() {
+            return Err(Error::Usage(format!(
+                "--only {id}: no such rule; `kvmaudit rules` lists them"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether any source option was given (else `fix --report` has no facts of its own).
+fn has_any_source(src: &SourceArgs) -> bool {
+    src.root.is_some()
+        || src.snapshot.is_some()
+        || src.sos.is_some()
+        || src.cpuid.is_some()
+        || src.dmi.is_some()
+        || src.kconfig.is_some()
+        || !src.qemu_argv.is_empty()
+        || !src.msr.is_empty()
+}
+
+/// How the script's header names where the facts came from.
+fn describe_sources(s: &SourceArgs) -> String {
+    match (&s.root, &s.snapshot) {
+        _ if s.sos.is_some() => format!(
+            "scan of --sos {}",
+            s.sos
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ),
+        (Some(r), _) => format!("scan of --root {}", r.display()),
+        (_, Some(f)) => format!("scan of --snapshot {}", f.display()),
+        _ => "scan of this host (/)".to_string(),
+    }
+}
+
+/// The findings to fix, the snapshot the steps are made from (none for `--report` alone) and
+/// how the header names them: a `--report`, else a fresh scan of the sources.
+fn fix_findings(
+    a: &FixArgs,
+    today: &str,
+) -> Result<(Report, Option<crate::snapshot::Snapshot>, String)> {
+    let src = &a.sources;
+    Ok(match &a.report {
+        Some(path) => {
+            let report = read_report(path)?;
+            let snap = if has_any_source(src) {
+                Some(collect::gather(&src.to_sources())?)
+            } else {
+                None
+            };
+            let source = match &snap {
+                Some(_) => format!(
+                    "report {} (facts: {})",
+                    path.display(),
+                    describe_sources(src)
+                ),
+                None => format!("report {}", path.display()),
+            };
+            (report, snap, source)
+        }
+        None => {
+            let snap = collect::gather(&src.to_sources())?;
+            let profile = match a.profile {
+                ProfileArg::Throughput => Profile::Throughput,
+                ProfileArg::Latency => Profile::Latency,
+            };
+            let report = crate::rules::evaluate(&snap, profile, &[], &today[..10]);
+            (report, Some(snap), describe_sources(src))
+        }
+    })
+}
+
+/// A report of one host with the facts of another makes a script for neither: refused unless
+/// --any-host, which leaves a note in the header.
+fn check_report_host(
+    a: &FixArgs,
+    report: &Report,
+    snap: Option<&crate::snapshot::Snapshot>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let (Some(path), Some(s)) = (&a.report, snap) else {
+        return Ok(());
+    };
+    let facts = crate::fix::identity::of_snapshot(s);
+    let of_report = crate::fix::identity::HostIdentity {
+        hostname: report
+            .host
+            .hostname
+            .as_deref()
+            .and_then(crate::fix::identity::hostname),
+        machine_id: report
+            .host
+            .machine_id
+            .as_deref()
+            .and_then(crate::model::identity::machine_id),
+        smbios_uuid: report
+            .host
+            .smbios_uuid
+            .as_deref()
+            .and_then(crate::model::identity::smbios_uuid),
+    };
+    let diff = of_report.differences(&facts);
+    if !diff.is_empty() {
+        if !a.any_host {
+            return Err(Error::Usage(format!(
+                "--report {} is of another host than the SOURCES ({}); fix --any-host generates anyway",
+                path.display(),
+                diff.join("; ")
+            )));
+        }
+        notes.push(format!(
+            "--any-host: the report and the facts are of different hosts ({}); the steps use the facts, and the script is bound to the facts' host",
+            diff.join("; ")
+        ));
+    }
+    Ok(())
 }
 
 /// A JSON report written by `scan --json`, bounded in size and schema version.

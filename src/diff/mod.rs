@@ -187,11 +187,48 @@ fn target_key(t: &str) -> (bool, &str) {
     (t != "host", t)
 }
 
-/// Compare two reports of one host.
+/// Compare two reports of one host: finding by finding (per target and rule), then the VM
+/// scores, then the headline numbers; the regressions list the headline first.
 pub fn compare(old: &Report, new: &Report, old_side: Side, new_side: Side) -> Diff {
-    let (a, b) = (by_target(old), by_target(new));
     let mut regressions = Vec::new();
     let mut out: BTreeMap<String, TargetDiff> = BTreeMap::new();
+    compare_findings(old, new, &mut out, &mut regressions);
+    compare_vm_scores(old, new, &mut out, &mut regressions);
+    let score = Delta::of(old.score.value, new.score.value);
+    let host_score = Delta::of(old.score.host, new.score.host);
+    let coverage = Delta::of(old.score.coverage, new.score.coverage);
+    let blockers = Delta::of(
+        Some(old.score.blockers.len() as f64),
+        Some(new.score.blockers.len() as f64),
+    );
+    let mut head = headline_regressions(old, new, &score, &host_score, &coverage);
+    head.append(&mut regressions);
+    let targets = ordered_targets(out);
+    let identity_differences = identity(old).differences(&identity(new));
+    Diff {
+        kind: "kvmaudit-diff",
+        old: old_side,
+        new: new_side,
+        identity_differences,
+        score,
+        host_score,
+        coverage,
+        blockers,
+        regressed: !head.is_empty(),
+        regressions: head,
+        targets,
+    }
+}
+
+/// New, changed and resolved findings per target; a new finding that fails or warns, or a
+/// status or severity that got worse, is a regression.
+fn compare_findings(
+    old: &Report,
+    new: &Report,
+    out: &mut BTreeMap<String, TargetDiff>,
+    regressions: &mut Vec<String>,
+) {
+    let (a, b) = (by_target(old), by_target(new));
     for (&(target, rule), f) in &b {
         let mut td = out.remove(target).unwrap_or_else(|| blank(target));
         match a.get(&(target, rule)) {
@@ -236,6 +273,16 @@ pub fn compare(old: &Report, new: &Report, old_side: Side, new_side: Side) -> Di
             out.insert(target.to_string(), td);
         }
     }
+}
+
+/// Each VM's score and coverage; a drop of a VM present in both is a regression (a VM that is
+/// gone is not: its findings are listed as resolved).
+fn compare_vm_scores(
+    old: &Report,
+    new: &Report,
+    out: &mut BTreeMap<String, TargetDiff>,
+    regressions: &mut Vec<String>,
+) {
     let (va, vb) = (vm_scores(old), vm_scores(new));
     let vms: std::collections::BTreeSet<&String> = va.keys().chain(vb.keys()).collect();
     for t in vms {
@@ -261,25 +308,28 @@ pub fn compare(old: &Report, new: &Report, old_side: Side, new_side: Side) -> Di
             out.insert(t.clone(), td);
         }
     }
-    let score = Delta::of(old.score.value, new.score.value);
-    let host_score = Delta::of(old.score.host, new.score.host);
-    let coverage = Delta::of(old.score.coverage, new.score.coverage);
-    let blockers = Delta::of(
-        Some(old.score.blockers.len() as f64),
-        Some(new.score.blockers.len() as f64),
-    );
+}
+
+/// The host-wide regressions: overall score, host score and coverage drops, more blockers.
+fn headline_regressions(
+    old: &Report,
+    new: &Report,
+    score: &Delta,
+    host_score: &Delta,
+    coverage: &Delta,
+) -> Vec<String> {
     let mut head = Vec::new();
     if score.dropped(SCORE_EPSILON) {
-        head.push(format!("score: {}", render::delta_words(&score, 1)));
+        head.push(format!("score: {}", render::delta_words(score, 1)));
     }
     if host_score.dropped(SCORE_EPSILON) {
         head.push(format!(
             "host score: {}",
-            render::delta_words(&host_score, 1)
+            render::delta_words(host_score, 1)
         ));
     }
     if coverage.dropped(COVERAGE_EPSILON) {
-        head.push(format!("coverage: {}", render::delta_words(&coverage, 3)));
+        head.push(format!("coverage: {}", render::delta_words(coverage, 3)));
     }
     if new.score.blockers.len() > old.score.blockers.len() {
         head.push(format!(
@@ -288,7 +338,11 @@ pub fn compare(old: &Report, new: &Report, old_side: Side, new_side: Side) -> Di
             new.score.blockers.len()
         ));
     }
-    head.append(&mut regressions);
+    head
+}
+
+/// The targets with something to say, `host` first then by name, each list by rule.
+fn ordered_targets(out: BTreeMap<String, TargetDiff>) -> Vec<TargetDiff> {
     let mut targets: Vec<TargetDiff> = out
         .into_values()
         .filter(|t| {
@@ -304,20 +358,7 @@ pub fn compare(old: &Report, new: &Report, old_side: Side, new_side: Side) -> Di
         t.resolved.sort_by(|x, y| x.rule.cmp(&y.rule));
         t.changed.sort_by(|x, y| x.rule.cmp(&y.rule));
     }
-    let identity_differences = identity(old).differences(&identity(new));
-    Diff {
-        kind: "kvmaudit-diff",
-        old: old_side,
-        new: new_side,
-        identity_differences,
-        score,
-        host_score,
-        coverage,
-        blockers,
-        regressed: !head.is_empty(),
-        regressions: head,
-        targets,
-    }
+    targets
 }
 
 /// A report's host identity, each part only in its canonical spelling.

@@ -45,21 +45,40 @@ fn q(s: &str) -> String {
     sh(s).into_owned()
 }
 
+/// The whole script: the header comments (who, what, which findings), the runtime library,
+/// the host binding, the closing to-do list, then the steps and the advice.
 pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
     let mut out = String::new();
+    write_header(&mut out, report, h);
+    write_covered(&mut out, plan);
+    write_waived(&mut out, plan);
+    write_touched_and_notes(&mut out, plan);
+    ln(&mut out, "");
+    out.push_str(PRELUDE);
+    ln(&mut out, "");
+    write_host_binding(&mut out, h.identity);
+    write_advice_todo(&mut out, &advice_todo(plan));
+    render_steps(&mut out, plan);
+    render_vm_edits(&mut out, plan, report);
+    render_host_advice(&mut out, plan);
+    render_vm_advice(&mut out, plan, report);
+    ln(&mut out, "finish");
+    out
+}
+
+/// The opening comments: the host, when and from what, the identity the script is bound to,
+/// and how to run it.
+fn write_header(out: &mut String, report: &Report, h: &Header) {
     let host = report.host.hostname.as_deref().unwrap_or("unknown host");
-    ln(&mut out, "#!/usr/bin/env bash");
+    ln(out, "#!/usr/bin/env bash");
     // Host values are single-quoted on purpose: a `$` or backtick inside one is data.
-    ln(&mut out, "# shellcheck disable=SC2016");
+    ln(out, "# shellcheck disable=SC2016");
+    cm(out, "kvmaudit remediation script: review it, then run it.");
+    ln(out, "#");
+    cm(out, &format!("host:       {host}"));
+    cm(out, &format!("generated:  {}", h.generated_at));
     cm(
-        &mut out,
-        "kvmaudit remediation script: review it, then run it.",
-    );
-    ln(&mut out, "#");
-    cm(&mut out, &format!("host:       {host}"));
-    cm(&mut out, &format!("generated:  {}", h.generated_at));
-    cm(
-        &mut out,
+        out,
         &format!(
             "kvmaudit:   {} (report schema {}, profile {})",
             env!("CARGO_PKG_VERSION"),
@@ -67,10 +86,10 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
             report.profile.as_str()
         ),
     );
-    cm(&mut out, &format!("findings:   {}", h.source));
+    cm(out, &format!("findings:   {}", h.source));
     let id = h.identity;
     cm(
-        &mut out,
+        out,
         &format!(
             "bound to:   hostname {}, machine-id {}, SMBIOS system UUID {} (another host is refused unless --any-host)",
             id.hostname.as_deref().unwrap_or("unknown"),
@@ -78,7 +97,7 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
             id.smbios_uuid.as_deref().unwrap_or("unknown")
         ),
     );
-    ln(&mut out, "#");
+    ln(out, "#");
     for l in [
         "bash THIS-SCRIPT                 dry run (default): every planned change as current → target",
         "bash THIS-SCRIPT --apply         make the changes (root); \"guarded\" steps need --with-guarded",
@@ -88,20 +107,21 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
         "($KVMAUDIT_BACKUP_DIR or --backup-dir override it) and writes rollback.sh there.",
         "VM-level findings are advice only (libvirt domain XML and QEMU options, at the end).",
     ] {
-        cm(&mut out, l);
+        cm(out, l);
     }
-    ln(&mut out, "#");
-    cm(
-        &mut out,
-        &format!("Findings covered ({}):", plan.covered.len()),
-    );
+    ln(out, "#");
+}
+
+/// Which findings the script covers, each with its steps or why it is advice.
+fn write_covered(out: &mut String, plan: &Plan) {
+    cm(out, &format!("Findings covered ({}):", plan.covered.len()));
     for c in &plan.covered {
         let how = match &c.disposition {
             Disposition::Steps(n) => format!("{n} step(s), auto {}", c.mode),
             Disposition::Advice(why) => format!("advice: {why}"),
         };
         cm(
-            &mut out,
+            out,
             &format!(
                 "  - {} {} [{}] -> {how}",
                 c.rule,
@@ -110,16 +130,20 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
             ),
         );
         if !c.message.is_empty() {
-            cm(&mut out, &format!("      {}", c.message));
+            cm(out, &format!("      {}", c.message));
         }
     }
     if plan.covered.is_empty() {
-        cm(&mut out, "  (none: no failed or warn finding)");
+        cm(out, "  (none: no failed or warn finding)");
     }
+}
+
+/// Waived findings get no step; the header says so with the waiver's reason and expiry.
+fn write_waived(out: &mut String, plan: &Plan) {
     if !plan.waived.is_empty() {
-        ln(&mut out, "#");
+        ln(out, "#");
         cm(
-            &mut out,
+            out,
             &format!(
                 "Waived findings ({}): no step, by waiver:",
                 plan.waived.len()
@@ -135,7 +159,7 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
                 None => ("?", "", "?"),
             };
             cm(
-                &mut out,
+                out,
                 &format!(
                     "  - {} {} [waived, was {was}] expires {until}: {why}",
                     f.rule, f.target
@@ -143,6 +167,11 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
             );
         }
     }
+}
+
+/// The step count, every path a step may change (natural order, once each) and the
+/// generator's notes.
+fn write_touched_and_notes(out: &mut String, plan: &Plan) {
     let mut touched: Vec<String> = plan.steps.iter().flat_map(Step::touches).collect();
     touched.sort_by(|a, b| super::facts::natural_cmp(a, b));
     touched.dedup();
@@ -151,49 +180,49 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
         .iter()
         .filter(|s| s.gate == super::step::Gate::Guarded)
         .count();
-    ln(&mut out, "#");
+    ln(out, "#");
     cm(
-        &mut out,
+        out,
         &format!(
             "Steps: {} ({guarded} guarded: they run only with --with-guarded).",
             plan.steps.len()
         ),
     );
     if !touched.is_empty() {
-        ln(&mut out, "#");
+        ln(out, "#");
         cm(
-            &mut out,
+            out,
             "Paths this script may change (files are copied to the backup directory first):",
         );
         for t in &touched {
-            cm(&mut out, &format!("  touch: {t}"));
+            cm(out, &format!("  touch: {t}"));
         }
     }
     if !plan.notes.is_empty() {
-        ln(&mut out, "#");
-        cm(&mut out, "Notes from the generator:");
+        ln(out, "#");
+        cm(out, "Notes from the generator:");
         for n in &plan.notes {
-            cm(&mut out, &format!("  - {n}"));
+            cm(out, &format!("  - {n}"));
         }
     }
-    ln(&mut out, "");
-    out.push_str(PRELUDE);
-    ln(&mut out, "");
-    // Before any change, dry run included: the running host must be the scanned one.
+}
+
+/// Before any change, dry run included: the running host must be the scanned one.
+fn write_host_binding(out: &mut String, id: &super::identity::HostIdentity) {
     for (var, v) in [
         ("BOUND_HOSTNAME", &id.hostname),
         ("BOUND_MACHINE_ID", &id.machine_id),
         ("BOUND_SMBIOS_UUID", &id.smbios_uuid),
     ] {
-        ln(
-            &mut out,
-            &format!("{var}={}", q(v.as_deref().unwrap_or(""))),
-        );
+        ln(out, &format!("{var}={}", q(v.as_deref().unwrap_or(""))));
     }
-    ln(&mut out, "check_host");
-    ln(&mut out, "");
+    ln(out, "check_host");
+    ln(out, "");
+}
 
-    // What stays for the admin, printed in the closing list.
+/// What stays for the admin, printed in the closing list: host advice, then each VM's
+/// findings that no virt-xml edit covers.
+fn advice_todo(plan: &Plan) -> Vec<String> {
     let mut todo: Vec<String> = plan
         .advice
         .iter()
@@ -215,19 +244,16 @@ pub fn render(plan: &Plan, report: &Report, h: &Header) -> String {
             rules.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    for t in &todo {
-        ln(&mut out, &format!("ADVICE_TODO+=({})", q(&comment(t))));
+    todo
+}
+
+fn write_advice_todo(out: &mut String, todo: &[String]) {
+    for t in todo {
+        ln(out, &format!("ADVICE_TODO+=({})", q(&comment(t))));
     }
     if !todo.is_empty() {
-        ln(&mut out, "");
+        ln(out, "");
     }
-
-    render_steps(&mut out, plan);
-    render_vm_edits(&mut out, plan, report);
-    render_host_advice(&mut out, plan);
-    render_vm_advice(&mut out, plan, report);
-    ln(&mut out, "finish");
-    out
 }
 
 fn render_steps(out: &mut String, plan: &Plan) {
@@ -270,145 +296,84 @@ fn render_steps(out: &mut String, plan: &Plan) {
     ln(out, "");
 }
 
+/// One step as a call of its prelude function: `NAME GATE RULE ARGS...`.
 fn render_step(out: &mut String, s: &Step) {
-    let gate = s.gate.as_str().to_string();
-    let rule = q(&s.rule);
-    match &s.kind {
-        Kind::SetValue { path, value, read } => cmd(
-            out,
-            &[
-                "set_value".into(),
-                gate,
-                rule,
-                read.as_str().into(),
-                q(path),
-                q(value),
-            ],
-        ),
-        Kind::CpuidleDisable { state_dir, name } => cmd(
-            out,
-            &["cpuidle_disable".into(), gate, rule, q(state_dir), q(name)],
-        ),
+    let (function, args) = step_call(&s.kind);
+    let mut words = vec![
+        function.to_string(),
+        s.gate.as_str().to_string(),
+        q(&s.rule),
+    ];
+    words.extend(args);
+    cmd(out, &words);
+}
+
+/// The prelude function a step kind calls and its arguments after gate and rule, each quoted.
+fn step_call(kind: &Kind) -> (&'static str, Vec<String>) {
+    match kind {
+        Kind::SetValue { path, value, read } => {
+            ("set_value", vec![read.as_str().into(), q(path), q(value)])
+        }
+        Kind::CpuidleDisable { state_dir, name } => {
+            ("cpuidle_disable", vec![q(state_dir), q(name)])
+        }
         Kind::HugepagesAtLeast {
             path,
             count,
             page_kb,
             meminfo,
-        } => cmd(
-            out,
-            &[
-                "hugepages_at_least".into(),
-                gate,
-                rule,
-                q(path),
-                count.to_string(),
-                page_kb.to_string(),
-                q(meminfo),
-            ],
+        } => (
+            "hugepages_at_least",
+            vec![q(path), count.to_string(), page_kb.to_string(), q(meminfo)],
         ),
-        Kind::ConfLine { file, key, line } => cmd(
-            out,
-            &[
-                "conf_line".into(),
-                gate,
-                rule,
-                q(file.path()),
-                q(key),
-                q(line),
-            ],
-        ),
+        Kind::ConfLine { file, key, line } => ("conf_line", vec![q(file.path()), q(key), q(line)]),
         Kind::KernelArgs { set, remove } => {
-            let mut w = vec!["kernel_args".into(), gate, rule];
-            w.extend(set.iter().map(|t| q(&format!("set:{t}"))));
-            w.extend(remove.iter().map(|t| q(&format!("del:{t}"))));
-            cmd(out, &w);
+            let set = set.iter().map(|t| q(&format!("set:{t}")));
+            let remove = remove.iter().map(|t| q(&format!("del:{t}")));
+            ("kernel_args", set.chain(remove).collect())
         }
-        Kind::HugepagesPersist { path, count } => cmd(
-            out,
-            &[
-                "hugepages_persist".into(),
-                gate,
-                rule,
-                q(path),
-                count.to_string(),
-            ],
-        ),
+        Kind::HugepagesPersist { path, count } => {
+            ("hugepages_persist", vec![q(path), count.to_string()])
+        }
         Kind::TunedOption {
             section,
             key,
             value,
-        } => cmd(
-            out,
-            &[
-                "tuned_option".into(),
-                gate,
-                rule,
-                q(section),
-                q(key),
-                q(value),
-            ],
-        ),
-        Kind::KsmMergeAcrossNodes { value } => cmd(
-            out,
-            &["ksm_merge_across_nodes".into(), gate, rule, q(value)],
-        ),
-        Kind::PciDriverOverride { device, driver } => cmd(
-            out,
-            &[
-                "pci_driver_override".into(),
-                gate,
-                rule,
-                q(device),
-                q(driver),
-            ],
-        ),
-        Kind::SysctlCommentOut { file, key } => cmd(
-            out,
-            &["sysctl_comment_out".into(), gate, rule, q(file), q(key)],
-        ),
+        } => ("tuned_option", vec![q(section), q(key), q(value)]),
+        Kind::KsmMergeAcrossNodes { value } => ("ksm_merge_across_nodes", vec![q(value)]),
+        Kind::PciDriverOverride { device, driver } => {
+            ("pci_driver_override", vec![q(device), q(driver)])
+        }
+        Kind::SysctlCommentOut { file, key } => ("sysctl_comment_out", vec![q(file), q(key)]),
         Kind::ModuleReload {
             module,
             param,
             value,
-        } => cmd(
-            out,
-            &[
-                "need_reload".into(),
-                gate,
-                rule,
-                q(module),
-                q(param),
-                q(value),
-            ],
+        } => ("need_reload", vec![q(module), q(param), q(value)]),
+        Kind::HugetlbMount { dir, pagesize } => (
+            "hugetlb_mount",
+            vec![q(dir), q(pagesize), pagesize_kb(pagesize).to_string()],
         ),
-        Kind::HugetlbMount { dir, pagesize } => {
-            let kb = match pagesize.chars().last() {
-                Some('G') => pagesize
-                    .trim_end_matches('G')
-                    .parse::<u64>()
-                    .ok()
-                    .map(|n| n * 1024 * 1024),
-                Some('M') => pagesize
-                    .trim_end_matches('M')
-                    .parse::<u64>()
-                    .ok()
-                    .map(|n| n * 1024),
-                _ => pagesize.trim_end_matches('K').parse::<u64>().ok(),
-            }
-            .unwrap_or(0);
-            cmd(
-                out,
-                &[
-                    "hugetlb_mount".into(),
-                    gate,
-                    rule,
-                    q(dir),
-                    q(pagesize),
-                    kb.to_string(),
-                ],
-            )
-        }
     }
+}
+
+/// A hugetlbfs `pagesize=` option (`1G`, `2M`, `2048K`) in KiB, as the prelude compares it
+/// with the mount's; 0 when it is not a number.
+fn pagesize_kb(pagesize: &str) -> u64 {
+    match pagesize.chars().last() {
+        Some('G') => pagesize
+            .trim_end_matches('G')
+            .parse::<u64>()
+            .ok()
+            .map(|n| n * 1024 * 1024),
+        Some('M') => pagesize
+            .trim_end_matches('M')
+            .parse::<u64>()
+            .ok()
+            .map(|n| n * 1024),
+        _ => pagesize.trim_end_matches('K').parse::<u64>().ok(),
+    }
+    .unwrap_or(0)
 }
 
 fn render_host_advice(out: &mut String, plan: &Plan) {

@@ -158,65 +158,88 @@ pub fn build(report: &Report, facts: &Facts, only: &[String]) -> Plan {
     rules.sort_by_key(|r| builders::rank(r));
     for rule in rules {
         let findings = host_by_rule.get(&rule).cloned().unwrap_or_default();
-        let Some(first) = findings.first() else {
-            continue;
-        };
-        let mode = mode_of(first);
-        let gate = match mode.as_str() {
-            "yes" => Some(Gate::Yes),
-            "guarded" => Some(Gate::Guarded),
-            _ => None,
-        };
-        let result = match (gate, builders::find(&rule)) {
-            (None, _) => {
-                Err("the catalogue marks this fix as not automatable (advice only)".to_string())
-            }
-            (Some(gate), Some(Builder::Host(build))) => plan_rule(
-                build,
-                &Input {
-                    rule: &rule,
-                    gate,
-                    findings: &findings,
-                    f: facts,
-                    report,
-                },
-            ),
-            (Some(_), _) => Err("kvmaudit has no fix builder for this rule".to_string()),
-        };
-        let disposition = match result {
-            Ok(mut rp) if !rp.steps.is_empty() => {
-                if rp.tuned {
-                    kit::tuned_gaps(&mut rp, &rule);
-                }
-                let n = rp.steps.len();
-                plan.steps.extend(rp.steps);
-                plan.notes.extend(rp.notes);
-                Disposition::Steps(n)
-            }
-            Ok(rp) => {
-                plan.notes.extend(rp.notes);
-                Disposition::Advice("nothing the script can change was found".into())
-            }
-            Err(why) => Disposition::Advice(why),
-        };
-        if let Disposition::Advice(why) = &disposition {
-            for f in &findings {
-                plan.advice.push(advice_for(f, why));
-            }
+        plan_host_rule(&mut plan, &rule, findings, facts, report);
+    }
+    plan.vm_edits = plan_vm_edits(&plan.vm_findings, &mut plan.covered, report);
+    plan
+}
+
+/// One host rule: its builder's steps when the catalogue lets it automate and one exists,
+/// else advice for each finding; every finding is listed as covered either way.
+fn plan_host_rule(
+    plan: &mut Plan,
+    rule: &str,
+    findings: Vec<&Finding>,
+    facts: &Facts,
+    report: &Report,
+) {
+    let Some(first) = findings.first() else {
+        return;
+    };
+    let mode = mode_of(first);
+    let gate = match mode.as_str() {
+        "yes" => Some(Gate::Yes),
+        "guarded" => Some(Gate::Guarded),
+        _ => None,
+    };
+    let result = match (gate, builders::find(rule)) {
+        (None, _) => {
+            Err("the catalogue marks this fix as not automatable (advice only)".to_string())
         }
-        for f in findings {
-            plan.covered.push(Covered {
-                rule: f.rule.clone(),
-                target: f.target.clone(),
-                status: f.status,
-                message: f.message.clone(),
-                mode: mode.clone(),
-                disposition: disposition.clone(),
-            });
+        (Some(gate), Some(Builder::Host(build))) => plan_rule(
+            build,
+            &Input {
+                rule,
+                gate,
+                findings: &findings,
+                f: facts,
+                report,
+            },
+        ),
+        (Some(_), _) => Err("kvmaudit has no fix builder for this rule".to_string()),
+    };
+    let disposition = match result {
+        Ok(mut rp) if !rp.steps.is_empty() => {
+            if rp.tuned {
+                kit::tuned_gaps(&mut rp, rule);
+            }
+            let n = rp.steps.len();
+            plan.steps.extend(rp.steps);
+            plan.notes.extend(rp.notes);
+            Disposition::Steps(n)
+        }
+        Ok(rp) => {
+            plan.notes.extend(rp.notes);
+            Disposition::Advice("nothing the script can change was found".into())
+        }
+        Err(why) => Disposition::Advice(why),
+    };
+    if let Disposition::Advice(why) = &disposition {
+        for f in &findings {
+            plan.advice.push(advice_for(f, why));
         }
     }
+    for f in findings {
+        plan.covered.push(Covered {
+            rule: f.rule.clone(),
+            target: f.target.clone(),
+            status: f.status,
+            message: f.message.clone(),
+            mode: mode.clone(),
+            disposition: disposition.clone(),
+        });
+    }
+}
+
+/// The libvirt domain edits of the VM findings that have a VM builder; every VM finding is
+/// listed as covered, as an edit or as advice.
+fn plan_vm_edits(
+    vm_findings: &BTreeMap<VmKey, Vec<Finding>>,
+    covered: &mut Vec<Covered>,
+    report: &Report,
+) -> Vec<(VmKey, VmEdit)> {
     let mut edits = Vec::new();
-    for (vm, list) in &plan.vm_findings {
+    for (vm, list) in vm_findings {
         let entry = vm.entry(report);
         for f in list {
             let edit = match (entry, builders::find(&f.rule)) {
@@ -241,7 +264,7 @@ pub fn build(report: &Report, facts: &Facts, only: &[String]) -> Plan {
                 )),
                 Err(why) => Disposition::Advice(format!("VM-level ({}): {why}", vm.label)),
             };
-            plan.covered.push(Covered {
+            covered.push(Covered {
                 rule: f.rule.clone(),
                 target: f.target.clone(),
                 status: f.status,
@@ -251,8 +274,7 @@ pub fn build(report: &Report, facts: &Facts, only: &[String]) -> Plan {
             });
         }
     }
-    plan.vm_edits = edits;
-    plan
+    edits
 }
 
 /// One host rule's steps from its builder, its steps' tuned state decided once.

@@ -10,10 +10,11 @@
 use super::host_block::or_unknown as opt;
 use super::summary::{
     by_section, counts_in_order, fmt_bytes, fmt_ratio, fmt_score, grade, status_label, top_fixes,
-    SEVERITIES,
+    SectionGroup, SEVERITIES,
 };
-use super::{Finding, Report, Status};
+use super::{Finding, Report, Status, VmEntry};
 use crate::error::{Error, Result};
+use crate::vocab::host::HostBlock;
 use handlebars::{
     Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
     RenderErrorReason,
@@ -310,77 +311,21 @@ fn anchor(section: &str) -> String {
         .collect()
 }
 
+/// The template's data: the VMs, sections and their findings, the host and score blocks, each
+/// built by its own step below.
 fn page(r: &Report) -> PageView<'_> {
-    let h = &r.host;
     let vms = r
         .vms
         .iter()
         .enumerate()
-        .map(|(i, vm)| {
-            let n = |s: Status| {
-                r.results
-                    .iter()
-                    .filter(|f| f.status == s && f.vm_index == Some(i))
-                    .count()
-            };
-            let mut details = Vec::new();
-            if let Some(v) = vm.vcpus {
-                details.push(format!("{v} vCPUs"));
-            }
-            if let Some(m) = vm.memory_bytes {
-                details.push(fmt_bytes(m));
-            }
-            if let Some(m) = &vm.machine {
-                details.push(m.clone());
-            }
-            if let Some(p) = vm.pid {
-                details.push(format!("pid {p}"));
-            }
-            if let Some(st) = &vm.state {
-                details.push(st.clone());
-            }
-            VmView {
-                name: vm.display().to_string(),
-                target: format!("vm:{}", vm.display()),
-                score: if vm.score.insufficient_evidence {
-                    format!("insufficient evidence ({})", fmt_score(vm.score.value))
-                } else {
-                    fmt_score(vm.score.value)
-                },
-                coverage: fmt_ratio(vm.score.coverage),
-                grade: if vm.score.insufficient_evidence {
-                    "none"
-                } else {
-                    grade(vm.score.value)
-                },
-                details: details.join(" · "),
-                source: vm.source.clone(),
-                fail: n(Status::Fail),
-                warn: n(Status::Warn),
-                unknown: n(Status::Unknown),
-            }
-        })
+        .map(|(i, vm)| vm_view(r, i, vm))
         .collect();
     let mut scopes: Vec<&str> = r.results.iter().map(|f| &*f.scope).collect();
     scopes.sort();
     scopes.dedup();
     let sections = by_section(r)
         .into_iter()
-        .map(|g| {
-            let mut parts = Vec::new();
-            for (s, _) in counts_in_order(&r.score.counts) {
-                let n = g.findings.iter().filter(|f| f.status == s).count();
-                if n > 0 {
-                    parts.push(format!("{n} {}", s.as_str()));
-                }
-            }
-            SectionView {
-                anchor: anchor(&g.section),
-                heading: g.heading,
-                summary: parts.join(", "),
-                findings: g.findings.into_iter().map(|f| finding_view(r, f)).collect(),
-            }
-        })
+        .map(|g| section_view(r, g))
         .collect();
     PageView {
         nonce: nonce(),
@@ -395,42 +340,8 @@ fn page(r: &Report) -> PageView<'_> {
         vm_names: r.vms.iter().map(|vm| vm.display()).collect(),
         profile: r.profile.as_str(),
         generated_at: &r.generated_at,
-        host: HostView {
-            hostname: h.hostname.clone().unwrap_or_else(|| "unknown host".into()),
-            source: h.source.clone(),
-            cpu: format!(
-                "{} — {} ({})",
-                h.cpu_part(),
-                opt(&h.cpu.brand),
-                h.cpu_signature()
-            ),
-            topology: h.topology_line(),
-            platform: h.platform_line(),
-            kernel: opt(&h.kernel.release),
-            cmdline: opt(&h.kernel.cmdline),
-            platform_note: h.platform_note.clone(),
-        },
-        score: ScoreView {
-            overall: fmt_score(r.score.value),
-            max: fmt_score(Some(r.score.max)),
-            host: fmt_score(r.score.host),
-            coverage: fmt_ratio(r.score.coverage),
-            grade: if r.score.insufficient_evidence {
-                "none"
-            } else {
-                grade(r.score.value)
-            },
-            host_grade: grade(r.score.host),
-            insufficient: r.score.insufficient_evidence.then(|| {
-                format!(
-                    "insufficient evidence: the score rests on {} of the applicable rule weight (less than half)",
-                    fmt_ratio(r.score.coverage)
-                )
-            }),
-            gaps: super::table::coverage_gaps(&r.score)
-                .trim_start_matches("; ")
-                .to_string(),
-        },
+        host: host_view(&r.host),
+        score: score_view(r),
         counts: counts_in_order(&r.score.counts)
             .iter()
             .map(|(s, n)| CountView {
@@ -441,24 +352,7 @@ fn page(r: &Report) -> PageView<'_> {
             .collect(),
         blockers: &r.score.blockers,
         notes: &r.notes,
-        top_fixes: top_fixes(r, 10)
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| FixView {
-                rank: i + 1,
-                failing: if t.warning > 0 {
-                    format!("{} (+{} warn)", t.failing, t.warning)
-                } else {
-                    t.failing.to_string()
-                },
-                impact: format!("{:.1}", t.impact),
-                severity: t.severity.as_str(),
-                rule: t.rule,
-                title: t.title,
-                summary: t.summary,
-                reboot: t.reboot,
-            })
-            .collect(),
+        top_fixes: fix_views(r),
         vm_count: r.vms.len(),
         vms,
         severities: SEVERITIES.iter().map(|s| s.as_str()).collect(),
@@ -466,6 +360,134 @@ fn page(r: &Report) -> PageView<'_> {
         sections,
         report: serde_json::to_value(r).unwrap_or(serde_json::Value::Null),
     }
+}
+
+/// One VM's card: its score, what it is (vCPUs, memory, machine, pid, state) and its counts.
+fn vm_view(r: &Report, i: usize, vm: &VmEntry) -> VmView {
+    let n = |s: Status| {
+        r.results
+            .iter()
+            .filter(|f| f.status == s && f.vm_index == Some(i))
+            .count()
+    };
+    let mut details = Vec::new();
+    if let Some(v) = vm.vcpus {
+        details.push(format!("{v} vCPUs"));
+    }
+    if let Some(m) = vm.memory_bytes {
+        details.push(fmt_bytes(m));
+    }
+    if let Some(m) = &vm.machine {
+        details.push(m.clone());
+    }
+    if let Some(p) = vm.pid {
+        details.push(format!("pid {p}"));
+    }
+    if let Some(st) = &vm.state {
+        details.push(st.clone());
+    }
+    VmView {
+        name: vm.display().to_string(),
+        target: format!("vm:{}", vm.display()),
+        score: if vm.score.insufficient_evidence {
+            format!("insufficient evidence ({})", fmt_score(vm.score.value))
+        } else {
+            fmt_score(vm.score.value)
+        },
+        coverage: fmt_ratio(vm.score.coverage),
+        grade: if vm.score.insufficient_evidence {
+            "none"
+        } else {
+            grade(vm.score.value)
+        },
+        details: details.join(" · "),
+        source: vm.source.clone(),
+        fail: n(Status::Fail),
+        warn: n(Status::Warn),
+        unknown: n(Status::Unknown),
+    }
+}
+
+/// One guide section: its anchor, its status counts and its findings.
+fn section_view<'a>(r: &'a Report, g: SectionGroup<'a>) -> SectionView<'a> {
+    let mut parts = Vec::new();
+    for (s, _) in counts_in_order(&r.score.counts) {
+        let n = g.findings.iter().filter(|f| f.status == s).count();
+        if n > 0 {
+            parts.push(format!("{n} {}", s.as_str()));
+        }
+    }
+    SectionView {
+        anchor: anchor(&g.section),
+        heading: g.heading,
+        summary: parts.join(", "),
+        findings: g.findings.into_iter().map(|f| finding_view(r, f)).collect(),
+    }
+}
+
+fn host_view(h: &HostBlock) -> HostView {
+    HostView {
+        hostname: h.hostname.clone().unwrap_or_else(|| "unknown host".into()),
+        source: h.source.clone(),
+        cpu: format!(
+            "{} — {} ({})",
+            h.cpu_part(),
+            opt(&h.cpu.brand),
+            h.cpu_signature()
+        ),
+        topology: h.topology_line(),
+        platform: h.platform_line(),
+        kernel: opt(&h.kernel.release),
+        cmdline: opt(&h.kernel.cmdline),
+        platform_note: h.platform_note.clone(),
+    }
+}
+
+/// The score block; the grade is withheld ("none") when the evidence is insufficient.
+fn score_view(r: &Report) -> ScoreView {
+    ScoreView {
+        overall: fmt_score(r.score.value),
+        max: fmt_score(Some(r.score.max)),
+        host: fmt_score(r.score.host),
+        coverage: fmt_ratio(r.score.coverage),
+        grade: if r.score.insufficient_evidence {
+            "none"
+        } else {
+            grade(r.score.value)
+        },
+        host_grade: grade(r.score.host),
+        insufficient: r.score.insufficient_evidence.then(|| {
+            format!(
+                "insufficient evidence: the score rests on {} of the applicable rule weight (less than half)",
+                fmt_ratio(r.score.coverage)
+            )
+        }),
+        gaps: super::table::coverage_gaps(&r.score)
+            .trim_start_matches("; ")
+            .to_string(),
+    }
+}
+
+/// The ten fixes that would raise the score most.
+fn fix_views(r: &Report) -> Vec<FixView> {
+    top_fixes(r, 10)
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| FixView {
+            rank: i + 1,
+            failing: if t.warning > 0 {
+                format!("{} (+{} warn)", t.failing, t.warning)
+            } else {
+                t.failing.to_string()
+            },
+            impact: format!("{:.1}", t.impact),
+            severity: t.severity.as_str(),
+            rule: t.rule,
+            title: t.title,
+            summary: t.summary,
+            reboot: t.reboot,
+        })
+        .collect()
 }
 
 /// The HTML page of one report.

@@ -106,10 +106,25 @@ pub fn render(r: &Report, duration: Option<f64>) -> String {
 }
 
 /// The textfile of one report; `detail` chooses which per-rule series are written (the summary
-/// families are always complete).
+/// families are always complete). The families come in a fixed order, one step each.
 pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String {
     let mut w = Writer::new();
+    write_platform_note(&mut w, r);
+    write_scores(&mut w, r);
+    write_coverage(&mut w, r);
+    write_insufficient_evidence(&mut w, r);
+    write_unevaluated(&mut w, r);
+    write_finding_counts(&mut w, r);
+    write_rule_status(&mut w, r, detail);
+    write_scan_totals(&mut w, r);
+    super::prom_failure::success_families(&mut w, crate::util::parse_rfc3339(&r.generated_at));
+    write_scan_meta(&mut w, r, duration);
+    write_operator_labels(&mut w, r);
+    w.finish()
+}
 
+/// `kvmaudit_platform_note`, only when the host is not the guide's platform.
+fn write_platform_note(w: &mut Writer, r: &Report) {
     if let Some(note) = &r.host.platform_note {
         w.family(
             "kvmaudit_platform_note",
@@ -119,7 +134,10 @@ pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String 
         );
         w.sample("kvmaudit_platform_note", &[("note", note)], 1.0);
     }
+}
 
+/// `kvmaudit_score`: overall, host, and each VM once (two QEMU processes may share a label).
+fn write_scores(w: &mut Writer, r: &Report) {
     w.family(
         "kvmaudit_score",
         "gauge",
@@ -147,7 +165,10 @@ pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String 
             w.sample("kvmaudit_score", &[("scope", "vm"), ("target", &target)], v);
         }
     }
+}
 
+/// `kvmaudit_coverage_ratio`: overall and each VM once.
+fn write_coverage(w: &mut Writer, r: &Report) {
     w.family(
         "kvmaudit_coverage_ratio",
         "gauge",
@@ -172,7 +193,10 @@ pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String 
             );
         }
     }
+}
 
+/// `kvmaudit_insufficient_evidence`: for the overall score and every scored VM.
+fn write_insufficient_evidence(w: &mut Writer, r: &Report) {
     w.family(
         "kvmaudit_insufficient_evidence",
         "gauge",
@@ -194,7 +218,10 @@ pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String 
             f64::from(u8::from(vm.score.insufficient_evidence)),
         );
     }
+}
 
+/// `kvmaudit_unevaluated_ratio` by reason, only when the score says why weight was unknown.
+fn write_unevaluated(w: &mut Writer, r: &Report) {
     if r.score.not_readable.is_some() || r.score.not_evaluated.is_some() {
         w.family(
             "kvmaudit_unevaluated_ratio",
@@ -212,7 +239,11 @@ pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String 
             }
         }
     }
+}
 
+/// `kvmaudit_findings`: every status × severity pair, zeros included, so a rate never sees a
+/// series vanish.
+fn write_finding_counts(w: &mut Writer, r: &Report) {
     w.family(
         "kvmaudit_findings",
         "gauge",
@@ -232,7 +263,11 @@ pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String 
             );
         }
     }
+}
 
+/// `kvmaudit_rule_status`: one series per rule and target with its worst status (a rule may
+/// give one target twice; node_exporter rejects duplicate series), pass only with `All`.
+fn write_rule_status(w: &mut Writer, r: &Report, detail: Detail) {
     w.family(
         "kvmaudit_rule_status",
         "gauge",
@@ -265,7 +300,10 @@ pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String 
             1.0,
         );
     }
+}
 
+/// `kvmaudit_blockers` and `kvmaudit_vms`.
+fn write_scan_totals(w: &mut Writer, r: &Report) {
     w.family(
         "kvmaudit_blockers",
         "gauge",
@@ -275,9 +313,10 @@ pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String 
 
     w.family("kvmaudit_vms", "gauge", "QEMU VMs found by the last scan.");
     w.sample("kvmaudit_vms", &[], r.vms.len() as f64);
+}
 
-    super::prom_failure::success_families(&mut w, crate::util::parse_rfc3339(&r.generated_at));
-
+/// `kvmaudit_scan_duration_seconds` (a sample only when measured) and `kvmaudit_info`.
+fn write_scan_meta(w: &mut Writer, r: &Report, duration: Option<f64>) {
     w.family(
         "kvmaudit_scan_duration_seconds",
         "gauge",
@@ -301,7 +340,10 @@ pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String 
         ],
         1.0,
     );
+}
 
+/// `kvmaudit_labels`, when the report carries valid operator labels.
+fn write_operator_labels(w: &mut Writer, r: &Report) {
     // Operator labels as one info-style series, to join on (`* on() group_left(site)`): on
     // every series they would multiply the cardinality and could collide with rule, vm, status.
     let labels: Vec<(&str, &str)> = r
@@ -320,7 +362,6 @@ pub fn render_with(r: &Report, duration: Option<f64>, detail: Detail) -> String 
         );
         w.sample("kvmaudit_labels", &labels, 1.0);
     }
-    w.finish()
 }
 
 #[cfg(test)]

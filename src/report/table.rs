@@ -355,7 +355,18 @@ pub(crate) fn coverage_gaps(s: &crate::report::Score) -> String {
     }
 }
 
+/// The summary: the score block, the VM scores (when there are VMs) and the top fixes.
 fn summary_tables(r: &Report, style: Style, out: &mut String) {
+    score_table(r, style, out);
+    if !r.vms.is_empty() {
+        vm_score_table(r, style, out);
+    }
+    top_fix_table(r, style, out);
+}
+
+/// Score, coverage, finding counts and blockers; a score on insufficient evidence is not
+/// shown as a grade.
+fn score_table(r: &Report, style: Style, out: &mut String) {
     out.push_str(&heading("Summary", style));
     let s = &r.score;
     let mut t = new_table(style);
@@ -414,63 +425,67 @@ fn summary_tables(r: &Report, style: Style, out: &mut String) {
     ]);
     out.push_str(&t.to_string());
     out.push('\n');
+}
 
-    if !r.vms.is_empty() {
-        out.push('\n');
-        out.push_str(&heading("VM scores", style));
-        let mut v = new_table(style);
-        v.set_header(vec![
-            "VM", "pid", "vCPUs", "memory", "score", "coverage", "fail", "warn",
+/// One row per VM: what it is, its score and its fail/warn counts.
+fn vm_score_table(r: &Report, style: Style, out: &mut String) {
+    out.push('\n');
+    out.push_str(&heading("VM scores", style));
+    let mut v = new_table(style);
+    v.set_header(vec![
+        "VM", "pid", "vCPUs", "memory", "score", "coverage", "fail", "warn",
+    ]);
+    for (i, vm) in r.vms.iter().enumerate() {
+        let mine = |st: Status| {
+            r.results
+                .iter()
+                .filter(|f| f.status == st && f.vm_index == Some(i))
+                .count()
+        };
+        v.add_row(vec![
+            Cell::new(fit(vm.display())),
+            // A definition has no process: its state stands where the pid would.
+            Cell::new(match &vm.state {
+                Some(st) => st.clone(),
+                None => opt(&vm.pid),
+            }),
+            Cell::new(opt(&vm.vcpus)),
+            Cell::new(
+                vm.memory_bytes
+                    .map(fmt_bytes)
+                    .unwrap_or_else(|| "unknown".into()),
+            ),
+            if vm.score.insufficient_evidence {
+                colored(
+                    format!("insufficient evidence ({})", fmt_score(vm.score.value)),
+                    Color::Magenta,
+                    style,
+                    false,
+                )
+            } else {
+                colored(
+                    fmt_score(vm.score.value),
+                    grade_color(vm.score.value),
+                    style,
+                    false,
+                )
+            },
+            Cell::new(fmt_ratio(vm.score.coverage)),
+            Cell::new(mine(Status::Fail)),
+            Cell::new(mine(Status::Warn)),
         ]);
-        for (i, vm) in r.vms.iter().enumerate() {
-            let mine = |st: Status| {
-                r.results
-                    .iter()
-                    .filter(|f| f.status == st && f.vm_index == Some(i))
-                    .count()
-            };
-            v.add_row(vec![
-                Cell::new(fit(vm.display())),
-                // A definition has no process: its state stands where the pid would.
-                Cell::new(match &vm.state {
-                    Some(st) => st.clone(),
-                    None => opt(&vm.pid),
-                }),
-                Cell::new(opt(&vm.vcpus)),
-                Cell::new(
-                    vm.memory_bytes
-                        .map(fmt_bytes)
-                        .unwrap_or_else(|| "unknown".into()),
-                ),
-                if vm.score.insufficient_evidence {
-                    colored(
-                        format!("insufficient evidence ({})", fmt_score(vm.score.value)),
-                        Color::Magenta,
-                        style,
-                        false,
-                    )
-                } else {
-                    colored(
-                        fmt_score(vm.score.value),
-                        grade_color(vm.score.value),
-                        style,
-                        false,
-                    )
-                },
-                Cell::new(fmt_ratio(vm.score.coverage)),
-                Cell::new(mine(Status::Fail)),
-                Cell::new(mine(Status::Warn)),
-            ]);
-        }
-        for i in [1, 2, 4, 5, 6, 7] {
-            if let Some(c) = v.column_mut(i) {
-                c.set_cell_alignment(CellAlignment::Right);
-            }
-        }
-        out.push_str(&v.to_string());
-        out.push('\n');
     }
+    for i in [1, 2, 4, 5, 6, 7] {
+        if let Some(c) = v.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    out.push_str(&v.to_string());
+    out.push('\n');
+}
 
+/// The rules whose fix would raise the score most.
+fn top_fix_table(r: &Report, style: Style, out: &mut String) {
     let fixes = top_fixes(r, TOP_FIXES);
     out.push('\n');
     out.push_str(&heading("Top fixes (weight × failing targets)", style));

@@ -91,7 +91,9 @@ impl Spec {
     }
 }
 
-/// One synthetic report.
+/// One synthetic report: findings for every rule and target, then the VMs scored from them,
+/// then the report around both. The generator is drawn from in that order, so a seed always
+/// gives the same report.
 pub fn report(spec: &Spec) -> Report {
     let mut rng = Rng::new(spec.seed);
     let quality = 0.45 + 0.5 * ((rng.below(1000) as f64) / 1000.0);
@@ -100,69 +102,134 @@ pub fn report(spec: &Spec) -> Report {
         .collect();
     let mut results = Vec::new();
     for rule in catalogue() {
-        let (id, section, title) = (rule.id.as_str(), rule.section.as_str(), rule.title.as_str());
-        let (scope, per, sev) = (rule.scope.as_str(), per_device(rule), rule.severity);
-        let targets: Vec<(String, Option<usize>)> = if scope == "host" {
-            vec![("host".into(), None)]
-        } else {
-            let mut t = Vec::new();
-            for (v, vm) in vm_names.iter().enumerate() {
-                match per {
-                    "drive" => {
-                        for d in 0..=rng.below(2) {
-                            t.push((format!("vm:{vm}/drive:libvirt-{}-format", d + 1), Some(v)));
-                        }
-                    }
-                    "net" => t.push((format!("vm:{vm}/net:hostnet0"), Some(v))),
-                    "dev" => t.push((format!("vm:{vm}/dev:0000:3b:00.{}", rng.below(4)), Some(v))),
-                    _ => t.push((format!("vm:{vm}"), Some(v))),
-                }
-            }
-            t
-        };
-        for (target, vm_index) in targets {
-            let st = status(&mut rng, quality);
-            let (observed, expected) = match st {
-                Status::Pass => ("as recommended".to_string(), "as recommended".to_string()),
-                Status::Unknown => ("unreadable (permission denied)".into(), "readable".into()),
-                _ => (
-                    format!("value {}", rng.below(100)),
-                    "the guide's value".to_string(),
-                ),
-            };
-            let blocker = id == "qemu.blk.cache" && st == Status::Fail && rng.chance(0.2);
-            results.push(Finding {
-                rule: id.into(),
-                title: title.into(),
-                section: section.into(),
-                scope: scope.into(),
-                target: target.clone(),
-                vm_index,
-                status: st,
-                severity: sev,
-                evidence: (0..1 + rng.below(3))
-                    .map(|k| Evidence {
-                        source: format!("/sys/kernel/{}/{k}", id.replace('.', "/")),
-                        observed: observed.clone(),
-                        expected: Some(expected.clone()),
-                    })
-                    .collect(),
-                message: format!("{title}: {} on {target}", st.as_str()),
-                data: Vec::new(),
-                remediation: Remediation {
-                    summary: format!("Follow guide §{section} for {id}.").into(),
-                    reboot: section.starts_with("2.1"),
-                    automatable: scope == "host",
-                    mode: if scope == "host" { "yes" } else { "no" }.into(),
-                    disruption: if scope == "host" { "none" } else { "vm" }.into(),
-                },
-                pending_reboot: false,
-                blocker,
-                waiver: None,
-            });
+        for (target, vm_index) in sample_targets(&mut rng, rule, &vm_names) {
+            results.push(sample_finding(&mut rng, rule, target, vm_index, quality));
         }
     }
     let host = score::score_unit(results.iter().filter(|f| f.vm_index.is_none()));
+    let (vms, vm_scores) = sample_vms(&mut rng, &vm_names, &results);
+    let all = score::score_unit(results.iter());
+    let blockers = results
+        .iter()
+        .filter(|f| f.blocker)
+        .map(|f| format!("{} {}", f.rule, f.target))
+        .collect();
+    Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "kvmaudit".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        generated_at: spec.generated_at.clone(),
+        profile: Profile::Throughput,
+        host: sample_host(spec),
+        score: Score {
+            value: score::overall(host.value, &vm_scores),
+            max: 100.0,
+            host: host.value,
+            blockers,
+            coverage: all.coverage.or(host.coverage),
+            not_readable: None,
+            not_evaluated: None,
+            insufficient_evidence: score::insufficient_evidence(
+                score::overall(host.value, &vm_scores),
+                all.coverage.or(host.coverage),
+            ),
+            counts: score::counts(results.iter()),
+        },
+        vms,
+        rule_totals: crate::vocab::RuleTotal::of(results.iter()),
+        results,
+        notes: Vec::new(),
+        labels: Default::default(),
+    }
+}
+
+/// A rule's targets: the host, or each VM (each of its drives, its NIC or an assigned device
+/// for per-device rules).
+fn sample_targets(
+    rng: &mut Rng,
+    rule: &RuleMeta,
+    vm_names: &[String],
+) -> Vec<(String, Option<usize>)> {
+    let per = per_device(rule);
+    if rule.scope.as_str() == "host" {
+        return vec![("host".into(), None)];
+    }
+    let mut t = Vec::new();
+    for (v, vm) in vm_names.iter().enumerate() {
+        match per {
+            "drive" => {
+                for d in 0..=rng.below(2) {
+                    t.push((format!("vm:{vm}/drive:libvirt-{}-format", d + 1), Some(v)));
+                }
+            }
+            "net" => t.push((format!("vm:{vm}/net:hostnet0"), Some(v))),
+            "dev" => t.push((format!("vm:{vm}/dev:0000:3b:00.{}", rng.below(4)), Some(v))),
+            _ => t.push((format!("vm:{vm}"), Some(v))),
+        }
+    }
+    t
+}
+
+/// One finding of `rule` on `target`, its status drawn with the host's `quality`.
+fn sample_finding(
+    rng: &mut Rng,
+    rule: &'static RuleMeta,
+    target: String,
+    vm_index: Option<usize>,
+    quality: f64,
+) -> Finding {
+    let (id, section, title) = (rule.id.as_str(), rule.section.as_str(), rule.title.as_str());
+    let (scope, sev) = (rule.scope.as_str(), rule.severity);
+    let st = status(rng, quality);
+    let (observed, expected) = match st {
+        Status::Pass => ("as recommended".to_string(), "as recommended".to_string()),
+        Status::Unknown => ("unreadable (permission denied)".into(), "readable".into()),
+        _ => (
+            format!("value {}", rng.below(100)),
+            "the guide's value".to_string(),
+        ),
+    };
+    let blocker = id == "qemu.blk.cache" && st == Status::Fail && rng.chance(0.2);
+    Finding {
+        rule: id.into(),
+        title: title.into(),
+        section: section.into(),
+        scope: scope.into(),
+        target: target.clone(),
+        vm_index,
+        status: st,
+        severity: sev,
+        evidence: (0..1 + rng.below(3))
+            .map(|k| Evidence {
+                source: format!("/sys/kernel/{}/{k}", id.replace('.', "/")),
+                observed: observed.clone(),
+                expected: Some(expected.clone()),
+            })
+            .collect(),
+        message: format!("{title}: {} on {target}", st.as_str()),
+        data: Vec::new(),
+        remediation: Remediation {
+            summary: format!("Follow guide §{section} for {id}.").into(),
+            reboot: section.starts_with("2.1"),
+            automatable: scope == "host",
+            mode: if scope == "host" { "yes" } else { "no" }.into(),
+            disruption: if scope == "host" { "none" } else { "vm" }.into(),
+        },
+        pending_reboot: false,
+        blocker,
+        waiver: None,
+    }
+}
+
+/// The VMs, each scored from its findings, with the (score, vCPUs) pairs the overall score
+/// weighs.
+fn sample_vms(
+    rng: &mut Rng,
+    vm_names: &[String],
+    results: &[Finding],
+) -> (Vec<VmEntry>, Vec<(Option<f64>, u32)>) {
     let mut vms = Vec::new();
     let mut vm_scores = Vec::new();
     for (i, name) in vm_names.iter().enumerate() {
@@ -188,71 +255,42 @@ pub fn report(spec: &Spec) -> Report {
             state: None,
         });
     }
-    let all = score::score_unit(results.iter());
-    let blockers = results
-        .iter()
-        .filter(|f| f.blocker)
-        .map(|f| format!("{} {}", f.rule, f.target))
-        .collect();
-    Report {
-        schema_version: REPORT_SCHEMA_VERSION,
-        tool: ToolInfo {
-            name: "kvmaudit".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+    (vms, vm_scores)
+}
+
+/// The host block of an Ice Lake-SP server (a Dell R750, two sockets).
+fn sample_host(spec: &Spec) -> HostBlock {
+    HostBlock {
+        hostname: Some(spec.hostname.clone()),
+        machine_id: None,
+        smbios_uuid: None,
+        source: "live".into(),
+        sos: None,
+        cpu: CpuBlock {
+            vendor: Some("GenuineIntel".into()),
+            family: Some(6),
+            model: Some(106),
+            stepping: Some(6),
+            brand: Some("Intel(R) Xeon(R) Gold 6330 CPU @ 2.00GHz".into()),
+            codename: Some("Ice Lake-SP".into()),
+            vmx: Some(true),
+            hypervisor: Some(false),
+            sockets: Some(2),
+            cores: Some(56),
+            threads: Some(112),
         },
-        generated_at: spec.generated_at.clone(),
-        profile: Profile::Throughput,
-        host: HostBlock {
-            hostname: Some(spec.hostname.clone()),
-            machine_id: None,
-            smbios_uuid: None,
-            source: "live".into(),
-            sos: None,
-            cpu: CpuBlock {
-                vendor: Some("GenuineIntel".into()),
-                family: Some(6),
-                model: Some(106),
-                stepping: Some(6),
-                brand: Some("Intel(R) Xeon(R) Gold 6330 CPU @ 2.00GHz".into()),
-                codename: Some("Ice Lake-SP".into()),
-                vmx: Some(true),
-                hypervisor: Some(false),
-                sockets: Some(2),
-                cores: Some(56),
-                threads: Some(112),
-            },
-            platform: PlatformBlock {
-                vendor: Some("Dell Inc.".into()),
-                product: Some("PowerEdge R750".into()),
-                bios_vendor: Some("Dell Inc.".into()),
-                bios_version: Some("1.6.5".into()),
-            },
-            kernel: KernelBlock {
-                release: Some("5.14.0-362.24.1.el9_3.x86_64".into()),
-                cmdline: Some("BOOT_IMAGE=/vmlinuz ro intel_iommu=on iommu=pt".into()),
-            },
-            numa_nodes: Some(2),
-            platform_note: None,
+        platform: PlatformBlock {
+            vendor: Some("Dell Inc.".into()),
+            product: Some("PowerEdge R750".into()),
+            bios_vendor: Some("Dell Inc.".into()),
+            bios_version: Some("1.6.5".into()),
         },
-        score: Score {
-            value: score::overall(host.value, &vm_scores),
-            max: 100.0,
-            host: host.value,
-            blockers,
-            coverage: all.coverage.or(host.coverage),
-            not_readable: None,
-            not_evaluated: None,
-            insufficient_evidence: score::insufficient_evidence(
-                score::overall(host.value, &vm_scores),
-                all.coverage.or(host.coverage),
-            ),
-            counts: score::counts(results.iter()),
+        kernel: KernelBlock {
+            release: Some("5.14.0-362.24.1.el9_3.x86_64".into()),
+            cmdline: Some("BOOT_IMAGE=/vmlinuz ro intel_iommu=on iommu=pt".into()),
         },
-        vms,
-        rule_totals: crate::vocab::RuleTotal::of(results.iter()),
-        results,
-        notes: Vec::new(),
-        labels: Default::default(),
+        numa_nodes: Some(2),
+        platform_note: None,
     }
 }
 

@@ -93,132 +93,182 @@ pub fn turbostat_output(fs: &FsRoot) -> Option<Sourced<String>> {
     })
 }
 
-/// Build the snapshot of the sosreport `fs` reads.
+/// Build the snapshot of the sosreport `fs` reads: the copied tree as a `--root`, then each
+/// command output filling in what the copy lacks, in a fixed order (the report lists what was
+/// found and what is missing in that order).
 pub fn collect(fs: &FsRoot) -> Snapshot {
     let mut snap = super::collect_host(fs);
-    let mut info = SosInfo {
-        archive: fs.mem_tree().is_some(),
-        ..Default::default()
+    let mut outputs = SosOutputs {
+        fs,
+        info: SosInfo {
+            archive: fs.mem_tree().is_some(),
+            ..Default::default()
+        },
     };
-    let use_found = |info: &mut SosInfo, what: &str, paths: &[&str]| match first_of(fs, paths) {
-        Some((p, t)) => {
-            info.found.push(p.clone());
-            Some((p, t))
-        }
-        None => {
-            info.missing.push(format!("{what} ({})", paths[0]));
-            None
-        }
-    };
-    match use_found(&mut info, "sos version", &[layout::VERSION_TXT])
-        .and_then(|(_, t)| layout::parse_version(&t))
-    {
-        Some((v, l)) => {
-            info.version = Some(v);
-            info.layout = l.to_string();
-        }
-        None => info.layout = "sos (version unreadable)".into(),
-    }
+    read_sos_version(&mut outputs);
     if let Some(tree) = fs.mem_tree() {
         if let Some(why) = &tree.incomplete {
             snap.notes.push(format!("sosreport archive: {why}"));
         }
     }
+    fill_cpuid(&mut snap, &mut outputs);
+    fill_msr(&mut snap, &mut outputs);
+    fill_smbios(&mut snap, &mut outputs);
+    let nodename = fill_from_uname(&mut snap, &mut outputs);
+    fill_sysctl(&mut snap, &mut outputs);
+    fill_hostname(&mut snap, &mut outputs, nodename);
+    list_cpu_outputs(&mut outputs);
+    fill_qemu(&mut snap, &mut outputs);
+    if snap.qemu.get().is_some_and(|v| !v.is_empty()) {
+        snap.notes.push(format!(
+            "sosreport: a QEMU process's NUMA maps, thread affinity and open files are {NOT_COLLECTED}; rules that need them are unknown"
+        ));
+    }
+    mark_not_collected(&mut snap, fs);
+    snap.source.kind = "sos".into();
+    snap.source.sos = Some(outputs.info);
+    snap
+}
 
-    // CPUID: a tree carries none; sos's `cpuid -r` does.
-    match use_found(&mut info, "CPUID", layout::CPUID) {
-        Some((p, t)) => {
-            snap.cpuid = match crate::parse::cpuid::parse(t.as_bytes()) {
-                Ok(d) => Sourced::value(p, d),
-                Err(e) => Sourced::error(p, ReadError::new(ReadErrorKind::ParseError, e.0)),
+/// The sosreport's command outputs, read one kind at a time; `info` records which files were
+/// used and which kinds were missing.
+struct SosOutputs<'a> {
+    fs: &'a FsRoot,
+    info: SosInfo,
+}
+
+impl SosOutputs<'_> {
+    /// The first of `paths` that reads, with its path, recorded as found; none recorded as
+    /// `what` missing (named by the first path, the current layout's).
+    fn first(&mut self, what: &str, paths: &[&str]) -> Option<(String, String)> {
+        match first_of(self.fs, paths) {
+            Some((p, t)) => {
+                self.info.found.push(p.clone());
+                Some((p, t))
+            }
+            None => {
+                self.info.missing.push(format!("{what} ({})", paths[0]));
+                None
             }
         }
-        None => {
-            snap.cpuid = Sourced::error(
-                layout::CPUID[0],
-                ReadError::new(
-                    ReadErrorKind::NotAvailable,
-                    "the sosreport holds no `cpuid -r` output (processor plugin with the cpuid tool); the CPU model falls back to /proc/cpuinfo",
-                ),
-            )
-        }
     }
+}
 
-    // MSRs: sos copies no /dev/cpu/N/msr; the processor plugin's `turbostat --debug` prints
-    // the registers, and `--msr FILE` reads the same text.
-    if snap.msr.fact.error().is_some() {
-        match turbostat_output(fs) {
-            Some(Sourced {
-                path,
-                fact: Fact::Value(text),
-            }) => {
-                info.found.push(path.clone());
-                snap.msr = match crate::parse::msr::parse_turbostat(&text) {
-                    Ok(d) => Sourced::value(path, d),
-                    Err(e) => Sourced::error(path, ReadError::new(ReadErrorKind::ParseError, e.0)),
-                };
-            }
-            Some(Sourced {
-                path,
-                fact: Fact::Error(e),
-            }) => snap.msr = Sourced::error(path, e),
-            None => info.missing.push(format!(
-                "MSRs ({}/{}*)",
-                layout::PROCESSOR_DIR,
-                layout::TURBOSTAT_PREFIX
-            )),
+/// version.txt: the sos version and so which layout of file names to expect.
+fn read_sos_version(outputs: &mut SosOutputs) {
+    match outputs
+        .first("sos version", &[layout::VERSION_TXT])
+        .and_then(|(_, t)| layout::parse_version(&t))
+    {
+        Some((v, l)) => {
+            outputs.info.version = Some(v);
+            outputs.info.layout = l.to_string();
         }
+        None => outputs.info.layout = "sos (version unreadable)".into(),
     }
+}
 
-    // SMBIOS: sos copies no DMI table; its `dmidecode` text names the same structures.
-    if snap.smbios.fact.error().is_some() {
-        if let Some((p, t)) = use_found(&mut info, "SMBIOS", layout::DMIDECODE) {
-            snap.smbios = match crate::parse::smbios::parse(t.as_bytes(), None) {
-                Ok(raw) => Sourced::value(p, raw),
-                Err(e) => Sourced::error(p, ReadError::new(ReadErrorKind::ParseError, e.0)),
+/// CPUID: a tree carries none; sos's `cpuid -r` does.
+fn fill_cpuid(snap: &mut Snapshot, outputs: &mut SosOutputs) {
+    snap.cpuid = match outputs.first("CPUID", layout::CPUID) {
+        Some((p, t)) => match crate::parse::cpuid::parse(t.as_bytes()) {
+            Ok(d) => Sourced::value(p, d),
+            Err(e) => Sourced::error(p, ReadError::new(ReadErrorKind::ParseError, e.0)),
+        },
+        None => Sourced::error(
+            layout::CPUID[0],
+            ReadError::new(
+                ReadErrorKind::NotAvailable,
+                "the sosreport holds no `cpuid -r` output (processor plugin with the cpuid tool); the CPU model falls back to /proc/cpuinfo",
+            ),
+        ),
+    };
+}
+
+/// MSRs: sos copies no /dev/cpu/N/msr; the processor plugin's `turbostat --debug` prints
+/// the registers, and `--msr FILE` reads the same text.
+fn fill_msr(snap: &mut Snapshot, outputs: &mut SosOutputs) {
+    if snap.msr.fact.error().is_none() {
+        return;
+    }
+    match turbostat_output(outputs.fs) {
+        Some(Sourced {
+            path,
+            fact: Fact::Value(text),
+        }) => {
+            outputs.info.found.push(path.clone());
+            snap.msr = match crate::parse::msr::parse_turbostat(&text) {
+                Ok(d) => Sourced::value(path, d),
+                Err(e) => Sourced::error(path, ReadError::new(ReadErrorKind::ParseError, e.0)),
             };
         }
+        Some(Sourced {
+            path,
+            fact: Fact::Error(e),
+        }) => snap.msr = Sourced::error(path, e),
+        None => outputs.info.missing.push(format!(
+            "MSRs ({}/{}*)",
+            layout::PROCESSOR_DIR,
+            layout::TURBOSTAT_PREFIX
+        )),
     }
+}
 
-    // uname -a: "Linux NODENAME RELEASE #VERSION ..."
-    let mut nodename = None;
-    if let Some((_, t)) = use_found(&mut info, "kernel release", layout::UNAME) {
-        let mut w = t.split_whitespace().skip(1);
-        nodename = w.next().map(str::to_string);
-        if let Some(release) = w.next() {
-            fill_absent(
-                &mut snap,
-                "/proc/sys/kernel/osrelease",
-                format!("{release}\n"),
-            );
-            if snap.kconfig.fact.error().is_some() {
-                snap.kconfig = super::find_kconfig(fs, &snap.files);
-            }
+/// SMBIOS: sos copies no DMI table; its `dmidecode` text names the same structures.
+fn fill_smbios(snap: &mut Snapshot, outputs: &mut SosOutputs) {
+    if snap.smbios.fact.error().is_none() {
+        return;
+    }
+    if let Some((p, t)) = outputs.first("SMBIOS", layout::DMIDECODE) {
+        snap.smbios = match crate::parse::smbios::parse(t.as_bytes(), None) {
+            Ok(raw) => Sourced::value(p, raw),
+            Err(e) => Sourced::error(p, ReadError::new(ReadErrorKind::ParseError, e.0)),
+        };
+    }
+}
+
+/// uname -a ("Linux NODENAME RELEASE #VERSION ..."): the kernel release when the copy lacks
+/// it, and so the kernel configuration; returns the node name for the host's name.
+fn fill_from_uname(snap: &mut Snapshot, outputs: &mut SosOutputs) -> Option<String> {
+    let (_, t) = outputs.first("kernel release", layout::UNAME)?;
+    let mut fields = t.split_whitespace().skip(1);
+    let nodename = fields.next().map(str::to_string);
+    if let Some(release) = fields.next() {
+        fill_absent(snap, "/proc/sys/kernel/osrelease", format!("{release}\n"));
+        if snap.kconfig.fact.error().is_some() {
+            snap.kconfig = super::find_kconfig(outputs.fs, &snap.files);
         }
     }
+    nodename
+}
 
-    // sysctl -a: every /proc/sys value the copy lacks.
-    if let Some((_, t)) = use_found(&mut info, "sysctl values", layout::SYSCTL) {
-        let values = sysctl_values(&t);
-        let wanted: Vec<String> = snap
-            .files
-            .iter()
-            .filter(|(k, f)| {
-                k.starts_with("/proc/sys/")
-                    && f.error().is_some_and(|e| e.kind == ReadErrorKind::Absent)
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in wanted {
-            let key = k["/proc/sys/".len()..].replace('/', ".");
-            if let Some(v) = values.get(key.as_str()) {
-                snap.files.insert(k, Fact::Value(format!("{v}\n")));
-            }
+/// sysctl -a: every /proc/sys value the copy lacks.
+fn fill_sysctl(snap: &mut Snapshot, outputs: &mut SosOutputs) {
+    let Some((_, t)) = outputs.first("sysctl values", layout::SYSCTL) else {
+        return;
+    };
+    let values = sysctl_values(&t);
+    let wanted: Vec<String> = snap
+        .files
+        .iter()
+        .filter(|(k, f)| {
+            k.starts_with("/proc/sys/")
+                && f.error().is_some_and(|e| e.kind == ReadErrorKind::Absent)
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in wanted {
+        let key = k["/proc/sys/".len()..].replace('/', ".");
+        if let Some(v) = values.get(key.as_str()) {
+            snap.files.insert(k, Fact::Value(format!("{v}\n")));
         }
     }
+}
 
-    // The host's name: the host plugin's output, else uname's node name.
-    let hostname = use_found(&mut info, "hostname", layout::HOSTNAME)
+/// The host's name: the host plugin's output, else uname's node name.
+fn fill_hostname(snap: &mut Snapshot, outputs: &mut SosOutputs, nodename: Option<String>) {
+    let hostname = outputs
+        .first("hostname", layout::HOSTNAME)
         .map(|(p, t)| (p, t.trim().to_string()))
         .filter(|(_, t)| !t.is_empty())
         .or_else(|| nodename.map(|n| (layout::UNAME[0].to_string(), n)));
@@ -227,24 +277,38 @@ pub fn collect(fs: &FsRoot) -> Snapshot {
             snap.hostname = Sourced::value(p.clone(), h.clone());
         }
     }
-    info.hostname = snap.hostname.get().cloned();
-    let _ = use_found(&mut info, "lscpu", layout::LSCPU);
-    if let Some(names) = fs.list_dir(&format!("/{}", layout::PROCESSOR_DIR)).value() {
+    outputs.info.hostname = snap.hostname.get().cloned();
+}
+
+/// lscpu, cpupower and turbostat outputs: listed as found (rules read them from the tree).
+fn list_cpu_outputs(outputs: &mut SosOutputs) {
+    let _ = outputs.first("lscpu", layout::LSCPU);
+    let dir = format!("/{}", layout::PROCESSOR_DIR);
+    if let Some(names) = outputs.fs.list_dir(&dir).value() {
         for n in names.iter().filter(|n| {
             n.starts_with(layout::CPUPOWER_PREFIX) || n.starts_with(layout::TURBOSTAT_PREFIX)
         }) {
-            info.found.push(format!("{}/{n}", layout::PROCESSOR_DIR));
+            outputs
+                .info
+                .found
+                .push(format!("{}/{n}", layout::PROCESSOR_DIR));
         }
     }
+}
 
-    // QEMU processes: sos copies no /proc/PID/cmdline; ps lists them, libvirt's logs hold the
-    // exact argv of each domain's last start.
-    snap.qemu = match use_found(&mut info, "process list", layout::PS) {
+/// QEMU processes: sos copies no /proc/PID/cmdline; ps lists them, libvirt's logs hold the
+/// exact argv of each domain's last start.
+fn fill_qemu(snap: &mut Snapshot, outputs: &mut SosOutputs) {
+    let fs = outputs.fs;
+    snap.qemu = match outputs.first("process list", layout::PS) {
         Some((p, t)) => match ps::qemu_processes(&t) {
             Ok(list) => {
                 let (logs, errors) = libvirt_log::read_all(fs, layout::LIBVIRT_QEMU_LOGS);
                 if !logs.is_empty() {
-                    info.found.push(format!("{}/*.log", &layout::LIBVIRT_QEMU_LOGS[1..]));
+                    outputs
+                        .info
+                        .found
+                        .push(format!("{}/*.log", &layout::LIBVIRT_QEMU_LOGS[1..]));
                 }
                 for (path, e) in errors {
                     if e.kind != ReadErrorKind::NotAvailable {
@@ -268,15 +332,6 @@ pub fn collect(fs: &FsRoot) -> Snapshot {
             ),
         ),
     };
-    if snap.qemu.get().is_some_and(|v| !v.is_empty()) {
-        snap.notes.push(format!(
-            "sosreport: a QEMU process's NUMA maps, thread affinity and open files are {NOT_COLLECTED}; rules that need them are unknown"
-        ));
-    }
-    mark_not_collected(&mut snap, fs);
-    snap.source.kind = "sos".into();
-    snap.source.sos = Some(info);
-    snap
 }
 
 /// A sosreport copies chosen files, not the host's tree: a directory missing from it says

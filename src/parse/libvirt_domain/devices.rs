@@ -180,7 +180,60 @@ fn cache_flags(mode: &str) -> Option<(bool, bool, bool)> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What one `<disk>` says, read once: the steps below decide and write from it.
+struct DiskXml<'e> {
+    disk: &'e Element,
+    /// `type`: file, block, network, nvme, vhostuser, volume, ...
+    kind: &'e str,
+    /// `device`: disk, cdrom, lun, floppy.
+    device: &'e str,
+    /// `<target bus>`, libvirt's default when absent (virtio for `vd*`, else ide).
+    bus: &'e str,
+    /// The target's index (`vdb` → 1), or the disk's position when the name is not one.
+    index: usize,
+    driver: Option<&'e Element>,
+    source: Option<&'e Element>,
+    /// `<disk dev='...'>`, how notes name the disk.
+    label: String,
+}
+
+impl<'e> DiskXml<'e> {
+    fn read(d: &'e Element, pos: usize) -> Self {
+        let target = d.child("target");
+        let dev = target.and_then(|t| t.attr("dev")).unwrap_or("");
+        let bus = target
+            .and_then(|t| t.attr("bus"))
+            .unwrap_or(if dev.starts_with("vd") {
+                "virtio"
+            } else {
+                "ide"
+            });
+        DiskXml {
+            disk: d,
+            kind: d.attr("type").unwrap_or("file"),
+            device: d.attr("device").unwrap_or("disk"),
+            bus,
+            index: target_index(dev).unwrap_or(pos),
+            driver: d.child("driver"),
+            source: d.child("source"),
+            label: format!("<disk dev='{dev}'>"),
+        }
+    }
+
+    fn cdrom(&self) -> bool {
+        self.device == "cdrom"
+    }
+
+    /// A number of the `<address type='drive'>` (controller, bus, target, unit).
+    fn drive_address(&self, key: &str) -> Option<u64> {
+        self.disk
+            .child("address")
+            .filter(|ad| ad.attr("type") == Some("drive"))
+            .and_then(|ad| ad.attr(key))
+            .and_then(parse_int)
+    }
+}
+
 fn disk(
     d: &Element,
     pos: usize,
@@ -190,48 +243,49 @@ fn disk(
     devs: &Element,
     a: &mut Argv,
 ) {
-    let kind = d.attr("type").unwrap_or("file");
-    let device = d.attr("device").unwrap_or("disk");
-    let target = d.child("target");
-    let dev = target.and_then(|t| t.attr("dev")).unwrap_or("");
-    let bus = target
-        .and_then(|t| t.attr("bus"))
-        .unwrap_or(if dev.starts_with("vd") {
-            "virtio"
-        } else {
-            "ide"
-        });
-    let idx = target_index(dev).unwrap_or(pos);
-    let drv = d.child("driver");
-    let src = d.child("source");
-    let addr = d
-        .child("address")
-        .filter(|ad| ad.attr("type") == Some("drive"));
-    let addr_n = |k: &str| addr.and_then(|ad| ad.attr(k)).and_then(parse_int);
-    let label = format!("<disk dev='{dev}'>");
-
-    if kind == "vhostuser" {
-        let id = format!("virtio-disk{idx}");
-        let path = src.and_then(|s| s.attr("path")).unwrap_or("");
-        a.opt(
-            "chardev",
-            format!("socket,id=chr-vu-{id},path={}", super::lower::esc(path)),
-        );
-        let mut m = obj(&[("driver", json!("vhost-user-blk-pci"))]);
-        virtio_opts(drv, &mut m);
-        m.insert("bus".into(), json!(pci_bus(d, root_bus)));
-        m.insert("chardev".into(), json!(format!("chr-vu-{id}")));
-        m.insert("id".into(), json!(id));
-        a.json("device", m);
+    let xml = DiskXml::read(d, pos);
+    if xml.kind == "vhostuser" {
+        vhost_user_disk(&xml, root_bus, a);
         return;
     }
+    *node += 1;
+    let chain = write_blockdev_chain(&xml, *node, a);
+    let Some(frontend) = disk_frontend(&xml, q35, root_bus, devs) else {
+        a.notes
+            .push(format!("{}: bus '{}' is not modelled", xml.label, xml.bus));
+        return;
+    };
+    write_disk_device(&xml, frontend, &chain, a);
+}
 
-    // The protocol node.
-    let cdrom = device == "cdrom";
-    let (proto, filename) = match kind {
+/// A vhost-user disk: no block nodes in QEMU, a chardev to the backend and the device.
+fn vhost_user_disk(xml: &DiskXml, root_bus: &str, a: &mut Argv) {
+    let id = format!("virtio-disk{}", xml.index);
+    let path = xml.source.and_then(|s| s.attr("path")).unwrap_or("");
+    a.opt(
+        "chardev",
+        format!("socket,id=chr-vu-{id},path={}", super::lower::esc(path)),
+    );
+    let mut m = obj(&[("driver", json!("vhost-user-blk-pci"))]);
+    virtio_opts(xml.driver, &mut m);
+    m.insert("bus".into(), json!(pci_bus(xml.disk, root_bus)));
+    m.insert("chardev".into(), json!(format!("chr-vu-{id}")));
+    m.insert("id".into(), json!(id));
+    a.json("device", m);
+}
+
+/// The protocol node's driver and filename for the disk's type; what libvirt resolves itself
+/// (unknown network protocols, storage pool volumes) is noted.
+fn protocol_source<'e>(xml: &DiskXml<'e>, a: &mut Argv) -> (&'e str, Option<String>) {
+    let src = xml.source;
+    match xml.kind {
         "file" => ("file", src.and_then(|s| s.attr("file")).map(str::to_string)),
         "block" => (
-            if cdrom { "host_cdrom" } else { "host_device" },
+            if xml.cdrom() {
+                "host_cdrom"
+            } else {
+                "host_device"
+            },
             src.and_then(|s| s.attr("dev")).map(str::to_string),
         ),
         "network" => {
@@ -245,8 +299,10 @@ fn disk(
                 "rbd" | "nbd" | "iscsi" | "gluster" | "http" | "https" | "ftp" | "ftps" | "ssh"
                 | "sheepdog" | "vxhs" | "nfs" => p,
                 _ => {
-                    a.notes
-                        .push(format!("{label}: network protocol '{p}' is not modelled"));
+                    a.notes.push(format!(
+                        "{}: network protocol '{p}' is not modelled",
+                        xml.label
+                    ));
                     "network"
                 }
             };
@@ -254,19 +310,35 @@ fn disk(
         }
         "nvme" => ("nvme", None),
         other => {
-            a.notes.push(format!("{label}: disk type '{other}' is resolved by libvirt at start (a storage pool volume)"));
+            a.notes.push(format!(
+                "{}: disk type '{other}' is resolved by libvirt at start (a storage pool volume)",
+                xml.label
+            ));
             ("file", None)
         }
-    };
-    *node += 1;
-    let n = *node;
+    }
+}
+
+/// What the device needs from the block nodes written for it.
+struct BlockChain {
+    /// `libvirt-N-format`, the node the device's `drive` names.
+    format_node: String,
+    /// (direct, no-flush, write-cache) of the disk's cache mode, when it has a valid one.
+    cache_flags: Option<(bool, bool, bool)>,
+}
+
+/// Writes the disk's `-blockdev` pair, protocol node then format node, as libvirt numbers
+/// them (`libvirt-N-storage`, `libvirt-N-format`); an invalid cache mode is noted.
+fn write_blockdev_chain(xml: &DiskXml, n: usize, a: &mut Argv) -> BlockChain {
+    let (proto, filename) = protocol_source(xml, a);
     let storage = format!("libvirt-{n}-storage");
     let format_node = format!("libvirt-{n}-format");
-    let cache = drv.and_then(|d| d.attr("cache"));
+    let cache = xml.driver.and_then(|d| d.attr("cache"));
     let flags = cache.and_then(cache_flags);
     if cache.is_some() && flags.is_none() {
         a.notes.push(format!(
-            "{label}: cache='{}' is not a libvirt cache mode",
+            "{}: cache='{}' is not a libvirt cache mode",
+            xml.label,
             cache.unwrap_or("")
         ));
     }
@@ -280,14 +352,14 @@ fn disk(
     if let Some(c) = &cache_obj {
         s.insert("cache".into(), c.clone());
     }
-    if let Some(io) = drv.and_then(|d| d.attr("io")) {
+    if let Some(io) = xml.driver.and_then(|d| d.attr("io")) {
         if matches!(proto, "file" | "host_device" | "host_cdrom") {
             s.insert("aio".into(), json!(io));
         }
     }
     a.json("blockdev", s);
-    let readonly = d.child("readonly").is_some() || cdrom;
-    let fmt = drv.and_then(|d| d.attr("type")).unwrap_or("raw");
+    let readonly = xml.disk.child("readonly").is_some() || xml.cdrom();
+    let fmt = xml.driver.and_then(|d| d.attr("type")).unwrap_or("raw");
     let mut f = obj(&[
         ("node-name", json!(format_node)),
         ("read-only", json!(readonly)),
@@ -298,26 +370,50 @@ fn disk(
     f.insert("driver".into(), json!(fmt));
     f.insert("file".into(), json!(storage));
     a.json("blockdev", f);
+    BlockChain {
+        format_node,
+        cache_flags: flags,
+    }
+}
 
-    // The device.
-    let mut m = Map::new();
-    let (driver, id, busname) = match bus {
-        "virtio" => (
+/// The guest-visible device a disk's bus makes: QEMU driver, libvirt's default id, the bus it
+/// plugs into (empty: none) and, for IDE, its unit.
+struct DiskFrontend {
+    driver: &'static str,
+    default_id: String,
+    bus: String,
+    ide_unit: Option<u64>,
+}
+
+/// The device for the disk's bus, with libvirt's default ids and unit numbering (SCSI: 7 units
+/// per controller; SATA: 6; IDE: 2 per bus); `None` for a bus not modelled.
+fn disk_frontend(xml: &DiskXml, q35: bool, root_bus: &str, devs: &Element) -> Option<DiskFrontend> {
+    let idx = xml.index;
+    let frontend = |driver, default_id, bus| DiskFrontend {
+        driver,
+        default_id,
+        bus,
+        ide_unit: None,
+    };
+    let ide_driver = if xml.cdrom() { "ide-cd" } else { "ide-hd" };
+    Some(match xml.bus {
+        "virtio" => frontend(
             "virtio-blk-pci",
             format!("virtio-disk{idx}"),
-            pci_bus(d, root_bus),
+            pci_bus(xml.disk, root_bus),
         ),
         "scsi" => {
-            let c = addr_n("controller").unwrap_or((idx / 7) as u64);
-            let unit = addr_n("unit").unwrap_or((idx % 7) as u64);
-            let b = addr_n("bus").unwrap_or(0);
-            let tgt = addr_n("target").unwrap_or(0);
+            let c = xml.drive_address("controller").unwrap_or((idx / 7) as u64);
+            let unit = xml.drive_address("unit").unwrap_or((idx % 7) as u64);
+            let b = xml.drive_address("bus").unwrap_or(0);
+            let tgt = xml.drive_address("target").unwrap_or(0);
+            // libvirt names a virtio-scsi disk by its target too, an emulated HBA's not.
             let virtio = devs.all("controller").any(|ct| {
                 ct.attr("type") == Some("scsi")
                     && ct.attr("index").and_then(parse_int) == Some(c)
                     && ct.attr("model").is_some_and(|m| m.starts_with("virtio"))
             });
-            let drv = match device {
+            let driver = match xml.device {
                 "cdrom" => "scsi-cd",
                 "lun" => "scsi-block",
                 _ => "scsi-hd",
@@ -327,49 +423,50 @@ fn disk(
             } else {
                 format!("scsi{c}-{b}-{unit}")
             };
-            (drv, id, format!("scsi{c}.0"))
+            frontend(driver, id, format!("scsi{c}.0"))
         }
         "sata" => {
-            let c = addr_n("controller").unwrap_or((idx / 6) as u64);
-            let unit = addr_n("unit").unwrap_or((idx % 6) as u64);
-            let b = addr_n("bus").unwrap_or(0);
+            let c = xml.drive_address("controller").unwrap_or((idx / 6) as u64);
+            let unit = xml.drive_address("unit").unwrap_or((idx % 6) as u64);
+            let b = xml.drive_address("bus").unwrap_or(0);
+            // q35's built-in AHCI controller is QEMU's `ide` bus.
             let busname = if c == 0 && q35 {
                 format!("ide.{unit}")
             } else {
                 format!("sata{c}.{unit}")
             };
-            (
-                if cdrom { "ide-cd" } else { "ide-hd" },
-                format!("sata{c}-{b}-{unit}"),
-                busname,
-            )
+            frontend(ide_driver, format!("sata{c}-{b}-{unit}"), busname)
         }
         "ide" => {
-            let b = addr_n("bus").unwrap_or((idx / 2) as u64);
-            let unit = addr_n("unit").unwrap_or((idx % 2) as u64);
-            m.insert("unit".into(), json!(unit));
-            (
-                if cdrom { "ide-cd" } else { "ide-hd" },
-                format!("ide0-{b}-{unit}"),
-                format!("ide.{b}"),
-            )
+            let b = xml.drive_address("bus").unwrap_or((idx / 2) as u64);
+            let unit = xml.drive_address("unit").unwrap_or((idx % 2) as u64);
+            DiskFrontend {
+                ide_unit: Some(unit),
+                ..frontend(ide_driver, format!("ide0-{b}-{unit}"), format!("ide.{b}"))
+            }
         }
-        "usb" => ("usb-storage", format!("usb-disk{idx}"), "usb.0".to_string()),
-        "fdc" => ("floppy", format!("fdc0-0-{idx}"), String::new()),
-        "sd" => ("sd-card", format!("sd-disk{idx}"), String::new()),
-        other => {
-            a.notes
-                .push(format!("{label}: bus '{other}' is not modelled"));
-            return;
-        }
-    };
-    let id = d
+        "usb" => frontend("usb-storage", format!("usb-disk{idx}"), "usb.0".to_string()),
+        "fdc" => frontend("floppy", format!("fdc0-0-{idx}"), String::new()),
+        "sd" => frontend("sd-card", format!("sd-disk{idx}"), String::new()),
+        _ => return None,
+    })
+}
+
+/// Writes the disk's `-device`: the frontend, its virtio options, the drive it reads through
+/// and the write cache its cache mode implies; the `<alias>` wins over the default id.
+fn write_disk_device(xml: &DiskXml, fe: DiskFrontend, chain: &BlockChain, a: &mut Argv) {
+    let mut m = Map::new();
+    if let Some(unit) = fe.ide_unit {
+        m.insert("unit".into(), json!(unit));
+    }
+    let id = xml
+        .disk
         .child("alias")
         .and_then(|al| al.attr("name"))
-        .map_or(id, str::to_string);
-    m.insert("driver".into(), json!(driver));
-    if driver == "virtio-blk-pci" {
-        if let Some(dr) = drv {
+        .map_or(fe.default_id, str::to_string);
+    m.insert("driver".into(), json!(fe.driver));
+    if fe.driver == "virtio-blk-pci" {
+        if let Some(dr) = xml.driver {
             if let Some(t) = dr.attr("iothread") {
                 m.insert("iothread".into(), json!(format!("iothread{t}")));
             }
@@ -380,14 +477,14 @@ fn disk(
                 m.insert("queue-size".into(), json!(q));
             }
         }
-        virtio_opts(drv, &mut m);
+        virtio_opts(xml.driver, &mut m);
     }
-    if !busname.is_empty() {
-        m.insert("bus".into(), json!(busname));
+    if !fe.bus.is_empty() {
+        m.insert("bus".into(), json!(fe.bus));
     }
-    m.insert("drive".into(), json!(format_node));
+    m.insert("drive".into(), json!(chain.format_node));
     m.insert("id".into(), json!(id));
-    if let Some((_, _, wce)) = flags {
+    if let Some((_, _, wce)) = chain.cache_flags {
         m.insert("write-cache".into(), json!(if wce { "on" } else { "off" }));
     }
     a.json("device", m);
