@@ -7,14 +7,20 @@
 //! [`Ctx`]: super::context::Ctx
 
 pub mod cpufreq;
+pub mod cpuidle;
 pub mod device_nodes;
 pub mod flags;
 pub mod guest_ram;
 pub mod hugepage_pools;
+pub mod iommu;
 pub mod kernel;
 pub mod machine;
 pub mod mounts;
+pub mod pci_link;
 pub mod persistent;
+pub mod platform;
+pub mod pm_qos;
+pub mod power;
 pub mod placement;
 pub mod qat;
 pub mod ram_backing;

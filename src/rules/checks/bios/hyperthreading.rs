@@ -1,26 +1,9 @@
 //! bios.ht: Hyper-Threading enabled in firmware and left on by the OS.
 
-use super::readers::{not_intel, CPU};
+use super::readers::not_intel;
 use crate::rules::context::Ctx;
+use crate::rules::facts::platform::{self, smt_exposures, SMT_ACTIVE, SMT_CONTROL};
 use crate::rules::outcome::Outcome;
-
-const SMT_ACTIVE: &str = "/sys/devices/system/cpu/smt/active";
-const SMT_CONTROL: &str = "/sys/devices/system/cpu/smt/control";
-
-/// Vulnerability files that mention SMT with something other than "Not affected".
-fn smt_exposures(ctx: &Ctx) -> Vec<String> {
-    let prefix = format!("{CPU}/vulnerabilities/");
-    ctx.snap
-        .files
-        .range(prefix.clone()..)
-        .take_while(|(k, _)| k.starts_with(&prefix))
-        .filter_map(|(k, f)| {
-            let v = f.value()?.trim();
-            (v.contains("SMT") && !v.starts_with("Not affected"))
-                .then(|| format!("{}: {v}", &k[prefix.len()..]))
-        })
-        .collect()
-}
 
 /// SMT active proves HT is on; `notsupported` means firmware (or the SKU) has it off;
 /// `off`/`forceoff` means the OS switched it off.
@@ -28,8 +11,10 @@ pub(super) fn bios_ht(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = not_intel(ctx) {
         return o;
     }
-    let active = ctx.text(SMT_ACTIVE);
-    let control = ctx.text(SMT_CONTROL);
+    let active_got = platform::smt_active(ctx);
+    let active = active_got.val().map(str::trim);
+    let control_got = platform::smt_control(ctx);
+    let control = control_got.val().map(str::trim);
     let max_siblings = ctx
         .host
         .topology
@@ -114,7 +99,7 @@ pub(super) fn bios_ht(ctx: &Ctx) -> Vec<Outcome> {
                 "host",
                 format!(
                     "SMT state not readable ({}) and no thread-sibling information",
-                    ctx.get(SMT_ACTIVE).why()
+                    active_got.why()
                 ),
             ),
         },
@@ -122,16 +107,16 @@ pub(super) fn bios_ht(ctx: &Ctx) -> Vec<Outcome> {
     vec![o
         .ev(
             SMT_ACTIVE,
-            active.map_or_else(|| ctx.get(SMT_ACTIVE).why(), str::to_string),
+            active.map_or_else(|| active_got.why(), str::to_string),
             "1",
         )
         .ev(
             SMT_CONTROL,
-            control.map_or_else(|| ctx.get(SMT_CONTROL).why(), str::to_string),
+            control.map_or_else(|| control_got.why(), str::to_string),
             "on",
         )
         .ev(
-            "/sys/devices/system/cpu/cpu*/topology/thread_siblings_list",
+            platform::THREAD_SIBLINGS_SOURCE,
             max_siblings.map_or_else(
                 || "not read".into(),
                 |n| format!("up to {n} thread(s) per core"),

@@ -1,41 +1,20 @@
 //! bios.turbo: Turbo Boost enabled in firmware, allowed by the OS and not capped.
 
 use super::msr::{combine, cpus, Field, Says};
-use super::readers::{not_intel, CPU};
+use super::readers::not_intel;
 use super::{cpufreq, Policies};
 use crate::model::msr as mr;
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::platform;
+use crate::rules::facts::power::{self, tmpfiles_writes, BOOST, MAX_PERF_PCT, NO_TURBO};
 use crate::rules::outcome::Outcome;
-
-const NO_TURBO: &str = "/sys/devices/system/cpu/intel_pstate/no_turbo";
-const BOOST: &str = "/sys/devices/system/cpu/cpufreq/boost";
-const MAX_PERF_PCT: &str = "/sys/devices/system/cpu/intel_pstate/max_perf_pct";
-
-/// A tmpfiles.d line that writes `value` to `sysfs_tail` at boot.
-fn tmpfiles_writes(ctx: &Ctx, sysfs_tail: &str, value: &str) -> Option<String> {
-    ctx.snap
-        .files
-        .range("/etc/tmpfiles.d/".to_string()..)
-        .take_while(|(k, _)| k.starts_with("/etc/tmpfiles.d/"))
-        .find(|(_, f)| {
-            f.value().is_some_and(|t| {
-                t.lines().any(|l| {
-                    let w: Vec<&str> = l.split_whitespace().collect();
-                    w.first().is_some_and(|c| c.starts_with('w'))
-                        && w.get(1).is_some_and(|p| p.ends_with(sysfs_tail))
-                        && w.last() == Some(&value)
-                })
-            })
-        })
-        .map(|(k, _)| k.clone())
-}
 
 /// Neither OS turbo switch exists on this host: both are recorded absent next to a present
 /// CPU directory (a `--root` tree without `/sys/devices/system/cpu` proves nothing).
 fn no_os_switch(ctx: &Ctx) -> bool {
-    matches!(ctx.get(NO_TURBO), Got::Absent)
-        && matches!(ctx.get(BOOST), Got::Absent)
-        && ctx.dir_exists(CPU) == Some(true)
+    matches!(power::no_turbo(ctx), Got::Absent)
+        && matches!(power::boost(ctx), Got::Absent)
+        && platform::cpu_dir_seen(ctx) == Some(true)
 }
 
 /// Turbo: `ida` (CPUID.6:EAX[1], 0 when firmware disables turbo), the OS switch
@@ -45,9 +24,11 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
         return o;
     }
     let ida = ctx.host.cpu.turbo;
-    let no_turbo = ctx.text(NO_TURBO);
-    let boost = ctx.text(BOOST);
-    let max_pct = ctx.text(MAX_PERF_PCT).and_then(|v| v.parse::<u32>().ok());
+    let no_turbo_got = power::no_turbo(ctx);
+    let no_turbo = no_turbo_got.val().map(str::trim);
+    let boost_got = power::boost(ctx);
+    let boost = boost_got.val().map(str::trim);
+    let max_pct = power::max_perf_pct(ctx);
     let mut capped = Vec::new();
     if let Policies::List(list) = cpufreq::policies(ctx) {
         for p in &list {
@@ -127,8 +108,8 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             format!(
                 "the CPU offers turbo (ida), but whether the OS allows it could not be read ({NO_TURBO}: {}, {BOOST}: {})",
-                ctx.get(NO_TURBO).why(),
-                ctx.get(BOOST).why()
+                no_turbo_got.why(),
+                boost_got.why()
             ),
         )
     } else {
@@ -149,7 +130,7 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
         )
         .ev(
             NO_TURBO,
-            no_turbo.map_or_else(|| ctx.get(NO_TURBO).why(), str::to_string),
+            no_turbo.map_or_else(|| no_turbo_got.why(), str::to_string),
             "0",
         );
     if boost.is_some() {
@@ -160,7 +141,7 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
     }
     if !capped.is_empty() {
         o = o.ev(
-            "/sys/devices/system/cpu/cpufreq/policy*/scaling_max_freq",
+            cpufreq::SCALING_MAX_SOURCE,
             cap_obs,
             "= cpuinfo_max_freq",
         );
