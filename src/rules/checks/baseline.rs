@@ -10,8 +10,9 @@ use crate::rules::context::Ctx;
 use crate::rules::facts::flags::{hugepage_pool_bytes, vcpus};
 use crate::rules::facts::kernel::release_version;
 use crate::rules::facts::machine::{machine_version, MachineVersion};
+use crate::rules::facts::platform::{self, isolated_cpus};
+use crate::rules::facts::vm_runtime::{self, RuntimeAccel};
 use crate::rules::outcome::Outcome;
-use std::collections::BTreeSet;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
     ("base.platform.cpu", platform_cpu),
@@ -97,7 +98,7 @@ fn platform_cpu(ctx: &Ctx) -> Vec<Outcome> {
     }
     if let Some(s) = ctx.host.topology.sockets {
         o = o.ev(
-            "/sys/devices/system/cpu/cpu*/topology/physical_package_id",
+            platform::PACKAGE_ID_SOURCE,
             format!("{s} socket(s)"),
             "",
         );
@@ -112,19 +113,6 @@ fn platform_cpu(ctx: &Ctx) -> Vec<Outcome> {
 
 // ---------------------------------------------------------------------------------------------
 // base.capacity.commit
-
-/// CPUs the kernel keeps free of housekeeping (nohz_full ∪ isolcpus); empty when none are.
-fn isolated_cpus(ctx: &Ctx) -> BTreeSet<u32> {
-    [
-        "/sys/devices/system/cpu/nohz_full",
-        "/sys/devices/system/cpu/isolated",
-    ]
-    .iter()
-    .filter_map(|p| ctx.text(p))
-    .filter_map(|t| cpulist::parse(t).ok())
-    .flatten()
-    .collect()
-}
 
 /// Inventory only (info): vCPUs and guest RAM against what the host has, and the two
 /// overcommit flags every conditional rule consumes.
@@ -216,21 +204,21 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
     let mut o = Outcome::info("host", msg)
         .datum(commit)
         .ev(
-            "/sys/devices/system/cpu/online",
+            platform::CPU_ONLINE,
             online.map_or_else(
-                || ctx.get("/sys/devices/system/cpu/online").why(),
+                || platform::cpu_online_file(ctx).why(),
                 |o| format!("{} CPUs ({})", o.len(), cpulist::format(o)),
             ),
             "",
         )
         .ev(
-            "/proc/meminfo MemTotal",
-            mem_total.map_or_else(|| ctx.get("/proc/meminfo").why(), gib),
+            platform::MEMTOTAL_SOURCE,
+            mem_total.map_or_else(|| platform::meminfo_file(ctx).why(), gib),
             "",
         );
     if !isolated.is_empty() {
         o = o.ev(
-            "/sys/devices/system/cpu/{nohz_full,isolated}",
+            platform::ISOLATED_SOURCE,
             cpulist::format(&isolated),
             "",
         );
@@ -266,13 +254,14 @@ const KERNEL_FEATURES: &[((u32, u32), &str)] = &[
 ];
 
 fn kernel_version(ctx: &Ctx) -> Vec<Outcome> {
-    let src = "/proc/sys/kernel/osrelease";
+    let src = platform::OSRELEASE;
     let Some(release) = ctx.host.kernel_release.as_deref() else {
+        let why = platform::osrelease_file(ctx).why();
         return vec![Outcome::unknown(
             "host",
-            format!("kernel release not readable ({})", ctx.get(src).why()),
+            format!("kernel release not readable ({why})"),
         )
-        .ev(src, ctx.get(src).why(), ">= 5.12")];
+        .ev(src, why, ">= 5.12")];
     };
     let Some(v) = release_version(release) else {
         return vec![Outcome::unknown(
@@ -333,9 +322,7 @@ fn qemu_version_one(ctx: &Ctx, vm: &Vm) -> Outcome {
     } else {
         exe.clone()
     };
-    let exe_src = vm
-        .pid
-        .map_or_else(|| vm.source.clone(), |p| format!("/proc/{p}/exe"));
+    let exe_src = vm_runtime::exe_source(vm);
     let machine = vm.model.machine.machine_type.clone();
     let realtime = vm
         .model
@@ -442,68 +429,6 @@ fn accel_kvm(ctx: &Ctx) -> Vec<Outcome> {
         .collect()
 }
 
-/// Runtime evidence of the accelerator: KVM fds or "CPU n/KVM" thread names.
-enum Runtime {
-    Kvm(String, String),
-    Tcg(String, String),
-    NoKvmFds(String),
-    None(String),
-}
-
-fn runtime_accel(ctx: &Ctx, vm: &Vm) -> Runtime {
-    let facts = ctx.facts(vm);
-    let proc_ = ctx.process(vm);
-    let mut why = Vec::new();
-    let fds = proc_.and_then(|p| p.fds.as_ref());
-    let fd_src = fds.map_or_else(|| "/proc/PID/fd".to_string(), |f| f.path.clone());
-    if let Some(list) = fds.and_then(|f| f.get()) {
-        let kvm: Vec<&String> = list
-            .iter()
-            .filter(|t| t.starts_with("anon_inode:kvm-vm") || t.starts_with("anon_inode:kvm-vcpu"))
-            .collect();
-        if !kvm.is_empty() {
-            let vcpus = kvm.iter().filter(|t| t.contains("kvm-vcpu")).count();
-            return Runtime::Kvm(
-                fd_src,
-                format!(
-                    "anon_inode:kvm-vm{} and {vcpus} kvm-vcpu fd(s)",
-                    if kvm.iter().any(|t| t.starts_with("anon_inode:kvm-vm")) {
-                        ""
-                    } else {
-                        " missing"
-                    }
-                ),
-            );
-        }
-    }
-    if let Some(t) = facts.threads.as_ref() {
-        let src = proc_
-            .and_then(|p| p.threads.as_ref())
-            .map_or_else(|| "/proc/PID/task".to_string(), |s| s.path.clone());
-        if t.kvm_named {
-            return Runtime::Kvm(src, "vCPU threads named 'CPU n/KVM'".into());
-        }
-        if t.tcg_named {
-            return Runtime::Tcg(src, "vCPU threads named 'CPU n/TCG'".into());
-        }
-    }
-    match fds.map(|f| &f.fact) {
-        // A QEMU always holds some telling fd (/dev/kvm, images, tap): an empty list means the
-        // links could not be read, not that there is nothing.
-        Some(crate::snapshot::Fact::Value(list)) if !list.is_empty() => {
-            return Runtime::NoKvmFds(fd_src);
-        }
-        Some(crate::snapshot::Fact::Value(_)) => why.push("no fd target could be read".into()),
-        Some(crate::snapshot::Fact::Error(e)) => why.push(format!("fds: {}", e.describe())),
-        None => why.push(if vm.pid.is_some() {
-            "fds not recorded".into()
-        } else {
-            "an argv file, not a running process".into()
-        }),
-    }
-    Runtime::None(why.join("; "))
-}
-
 fn accel_kvm_one(ctx: &Ctx, vm: &Vm) -> Outcome {
     let target = ctx.vm_target(vm);
     let base = vm
@@ -535,26 +460,24 @@ fn accel_kvm_one(ctx: &Ctx, vm: &Vm) -> Outcome {
         accel_list.join(", ")
     };
     let argv_src = format!("{} accelerator options", vm.source);
-    let o = match runtime_accel(ctx, vm) {
-        Runtime::Kvm(src, obs) => Outcome::pass(
+    let o = match vm_runtime::accel(ctx, vm) {
+        RuntimeAccel::Kvm(src, obs) => Outcome::pass(
             &target,
             format!("the VM runs on KVM (runtime proof: {obs})"),
         )
         .ev(src, obs, "anon_inode:kvm-vm / kvm-vcpu:N or 'CPU n/KVM'"),
-        Runtime::Tcg(src, obs) => Outcome::fail(
+        RuntimeAccel::Tcg(src, obs) => Outcome::fail(
             &target,
             "the VM runs under TCG emulation, not KVM: add -accel kvm (libvirt <domain type='kvm'>) and check bios.vtx",
         )
         .ev(src, obs, "'CPU n/KVM'"),
-        Runtime::NoKvmFds(src) => Outcome::fail(
+        RuntimeAccel::NoKvmFds(src) => Outcome::fail(
             &target,
             "the QEMU process holds no KVM fds, so it is not using KVM (TCG emulation): add -accel kvm and check bios.vtx",
         )
         .ev(src, "no anon_inode:kvm-vm fd", "anon_inode:kvm-vm"),
-        Runtime::None(why) => {
-            let ev_src = vm
-                .pid
-                .map_or_else(|| "/proc/PID/fd".to_string(), |p| format!("/proc/{p}/fd"));
+        RuntimeAccel::None(why) => {
+            let ev_src = vm_runtime::fd_source(vm);
             let o = match argv {
                 KvmUse::Yes => Outcome::pass(
                     &target,

@@ -1,11 +1,13 @@
 //! CPU frequency scaling (guide §3.2.2): the governor of every cpufreq policy, read with the
 //! semantics of the driver that owns it (intel_pstate active, passive = intel_cpufreq,
-//! acpi-cpufreq). Also the policy reader the BIOS P-state rules share.
+//! acpi-cpufreq). The policies and the persistent governor settings are facts
+//! ([`crate::rules::facts::cpufreq`]).
 
 use super::CheckFn;
 use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::cpufreq::{
-    grouped, policies, pstate_status, Policies, CPUFREQ, PSTATE_STATUS,
+    grouped, persistent_performance, policies, pstate_status, pstate_status_got, Policies,
+    CPUFREQ, PSTATE_STATUS,
 };
 use crate::rules::facts::persistent::TUNED_ACTIVE;
 use crate::rules::outcome::Outcome;
@@ -18,48 +20,6 @@ enum Verdict {
     Warn,
     Unknown,
     Fail,
-}
-
-/// Persistent settings that will select `performance` at the next boot or service start.
-fn persistent_performance(ctx: &Ctx) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (path, c) in &ctx.persistent.cmdlines {
-        if c.value("cpufreq.default_governor") == Some("performance") {
-            out.push((
-                path.clone(),
-                "cpufreq.default_governor=performance".to_string(),
-            ));
-        }
-    }
-    if let Some(t) = ctx.text("/etc/sysconfig/cpupower") {
-        let line = t
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.starts_with('#'))
-            .find(|l| l.starts_with("CPUPOWER_START_OPTS"));
-        if let Some(l) = line {
-            let words: Vec<&str> = l
-                .split(|c: char| c.is_whitespace() || c == '"' || c == '=' || c == '\'')
-                .filter(|w| !w.is_empty())
-                .collect();
-            let sets = words
-                .windows(2)
-                .any(|w| matches!(w[0], "-g" | "--governor") && w[1] == "performance");
-            if sets {
-                out.push(("/etc/sysconfig/cpupower".into(), l.to_string()));
-            }
-        }
-    }
-    if let Some(t) = ctx.text("/etc/default/cpufrequtils") {
-        if let Some(l) = t.lines().map(str::trim).find(|l| {
-            l.strip_prefix("GOVERNOR=")
-                .map(|v| v.trim_matches(|c| c == '"' || c == '\''))
-                == Some("performance")
-        }) {
-            out.push(("/etc/default/cpufrequtils".into(), l.to_string()));
-        }
-    }
-    out
 }
 
 /// Governor `performance` on every policy. With intel_pstate in active mode only its own
@@ -185,7 +145,7 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
         )
         .ev(
             PSTATE_STATUS,
-            status.map_or_else(|| ctx.get(PSTATE_STATUS).why(), str::to_string),
+            status.map_or_else(|| pstate_status_got(ctx).why(), str::to_string),
             "",
         );
     for (path, line) in pending {

@@ -125,3 +125,34 @@ pub(crate) fn pstate_status<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
 pub(crate) fn pstate_status_got<'a>(ctx: &Ctx<'a>) -> Got<'a> {
     ctx.get(PSTATE_STATUS)
 }
+
+pub(crate) const SYSCONFIG_CPUPOWER: &str = "/etc/sysconfig/cpupower";
+pub(crate) const DEFAULT_CPUFREQUTILS: &str = "/etc/default/cpufrequtils";
+
+/// Persistent settings that select the `performance` governor at the next boot or service
+/// start: (file, the line or parameter that does it).
+pub(crate) fn persistent_performance(ctx: &Ctx) -> Vec<(String, String)> {
+    use crate::parse::governor_config;
+    let mut out = Vec::new();
+    for (path, c) in &ctx.persistent.cmdlines {
+        if c.value("cpufreq.default_governor") == Some("performance") {
+            out.push((
+                path.clone(),
+                "cpufreq.default_governor=performance".to_string(),
+            ));
+        }
+    }
+    if let Some(l) = ctx
+        .text(SYSCONFIG_CPUPOWER)
+        .and_then(governor_config::cpupower_performance_line)
+    {
+        out.push((SYSCONFIG_CPUPOWER.into(), l.to_string()));
+    }
+    if let Some(l) = ctx
+        .text(DEFAULT_CPUFREQUTILS)
+        .and_then(governor_config::cpufrequtils_performance_line)
+    {
+        out.push((DEFAULT_CPUFREQUTILS.into(), l.to_string()));
+    }
+    out
+}

@@ -27,3 +27,4 @@ pub mod ram_backing;
 pub mod scope;
 pub mod units;
 pub mod vm_args;
+pub mod vm_runtime;

@@ -91,3 +91,35 @@ pub(crate) fn kvm_device(ctx: &Ctx) -> Option<bool> {
 pub(crate) fn kvm_intel_loaded(ctx: &Ctx) -> Option<bool> {
     listed(ctx, "/sys/module", "kvm_intel")
 }
+
+pub(crate) const CPU_ONLINE: &str = "/sys/devices/system/cpu/online";
+pub(crate) const MEMINFO: &str = "/proc/meminfo";
+pub(crate) const MEMTOTAL_SOURCE: &str = "/proc/meminfo MemTotal";
+pub(crate) const OSRELEASE: &str = "/proc/sys/kernel/osrelease";
+pub(crate) const NOHZ_FULL: &str = "/sys/devices/system/cpu/nohz_full";
+pub(crate) const ISOLATED: &str = "/sys/devices/system/cpu/isolated";
+pub(crate) const ISOLATED_SOURCE: &str = "/sys/devices/system/cpu/{nohz_full,isolated}";
+
+/// The files behind `HostModel::topology.online`, `meminfo` and `kernel_release`, as read:
+/// for the reason when the model has no value.
+pub(crate) fn cpu_online_file<'a>(ctx: &Ctx<'a>) -> Got<'a> {
+    ctx.get(CPU_ONLINE)
+}
+
+pub(crate) fn meminfo_file<'a>(ctx: &Ctx<'a>) -> Got<'a> {
+    ctx.get(MEMINFO)
+}
+
+pub(crate) fn osrelease_file<'a>(ctx: &Ctx<'a>) -> Got<'a> {
+    ctx.get(OSRELEASE)
+}
+
+/// CPUs the kernel keeps free of housekeeping (nohz_full ∪ isolcpus); empty when none are.
+pub(crate) fn isolated_cpus(ctx: &Ctx) -> std::collections::BTreeSet<u32> {
+    [NOHZ_FULL, ISOLATED]
+        .iter()
+        .filter_map(|p| ctx.text(p))
+        .filter_map(|t| crate::parse::cpulist::parse(t).ok())
+        .flatten()
+        .collect()
+}
