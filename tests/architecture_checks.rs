@@ -501,10 +501,9 @@ fn host_paths_per_module(root: &Path) -> Vec<(String, Vec<String>)> {
         let first = rel.iter().next().unwrap().to_string_lossy().into_owned();
         let src = std::fs::read_to_string(&file).unwrap();
         let hits = host_path_literals(&shipped_code(&src));
-        by.entry(first).or_default().extend(
-            hits.into_iter()
-                .map(|h| format!("{}: {h}", rel.display())),
-        );
+        by.entry(first)
+            .or_default()
+            .extend(hits.into_iter().map(|h| format!("{}: {h}", rel.display())));
     }
     by.into_iter().collect()
 }
@@ -557,7 +556,10 @@ fn path_violations(counts: &[(String, Vec<String>)]) -> Vec<String> {
 fn checks_hold_no_new_host_paths() {
     let counts = host_paths_per_module(&repo());
     for (module, hits) in &counts {
-        eprintln!("literal host paths in src/rules/checks/{module}: {}", hits.len());
+        eprintln!(
+            "literal host paths in src/rules/checks/{module}: {}",
+            hits.len()
+        );
     }
     assert!(
         counts.iter().any(|(m, _)| m == "bios"),
@@ -638,7 +640,8 @@ fn host_path_scan_catches_a_planted_file() {
         "fn t() { b.dir(\"/dev\", &[\"kvm\"]); }\n",
     )
     .unwrap();
-    let overcommit = "fn f() { ctx.get(\"/proc/a\"); ctx.get(\"/proc/b\"); ctx.get(\"/proc/c\"); }\n";
+    let overcommit =
+        "fn f() { ctx.get(\"/proc/a\"); ctx.get(\"/proc/b\"); ctx.get(\"/proc/c\"); }\n";
     std::fs::write(dir.join("overcommit/mod.rs"), overcommit).unwrap();
     let counts = host_paths_per_module(tmp.path());
     assert_eq!(path_violations(&counts), Vec::<String>::new(), "{counts:?}");
@@ -656,7 +659,13 @@ fn host_path_scan_catches_a_planted_file() {
     .unwrap();
     let wrong = path_violations(&host_paths_per_module(tmp.path()));
     assert_eq!(wrong.len(), 2, "{wrong:?}");
-    assert!(wrong[0].starts_with("bios: 1 literal host paths, at most 0"), "{wrong:?}");
+    assert!(
+        wrong[0].starts_with("bios: 1 literal host paths, at most 0"),
+        "{wrong:?}"
+    );
     assert!(wrong[0].contains("bios/turbo.rs: /sys/devices/system/cpu/cpu{n}/online"));
-    assert!(wrong[1].starts_with("overcommit: 4 literal host paths, at most 3"), "{wrong:?}");
+    assert!(
+        wrong[1].starts_with("overcommit: 4 literal host paths, at most 3"),
+        "{wrong:?}"
+    );
 }

@@ -97,11 +97,7 @@ fn platform_cpu(ctx: &Ctx) -> Vec<Outcome> {
         o = o.ev("model name", b.clone(), "");
     }
     if let Some(s) = ctx.host.topology.sockets {
-        o = o.ev(
-            platform::PACKAGE_ID_SOURCE,
-            format!("{s} socket(s)"),
-            "",
-        );
+        o = o.ev(platform::PACKAGE_ID_SOURCE, format!("{s} socket(s)"), "");
     }
     if let Some(p) = ctx.host.platform.as_ref() {
         if let Some(v) = p.processors.iter().find_map(|p| p.version.clone()) {
@@ -217,11 +213,7 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
             "",
         );
     if !isolated.is_empty() {
-        o = o.ev(
-            platform::ISOLATED_SOURCE,
-            cpulist::format(&isolated),
-            "",
-        );
+        o = o.ev(platform::ISOLATED_SOURCE, cpulist::format(&isolated), "");
     }
     for vm in &ctx.host.vms {
         o = o.ev(
@@ -257,11 +249,10 @@ fn kernel_version(ctx: &Ctx) -> Vec<Outcome> {
     let src = platform::OSRELEASE;
     let Some(release) = ctx.host.kernel_release.as_deref() else {
         let why = platform::osrelease_file(ctx).why();
-        return vec![Outcome::unknown(
-            "host",
-            format!("kernel release not readable ({why})"),
-        )
-        .ev(src, why, ">= 5.12")];
+        return vec![
+            Outcome::unknown("host", format!("kernel release not readable ({why})"))
+                .ev(src, why, ">= 5.12"),
+        ];
     };
     let Some(v) = release_version(release) else {
         return vec![Outcome::unknown(

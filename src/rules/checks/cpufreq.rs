@@ -6,8 +6,8 @@
 use super::CheckFn;
 use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::cpufreq::{
-    grouped, persistent_performance, policies, pstate_status, pstate_status_got, Policies,
-    CPUFREQ, PSTATE_STATUS,
+    grouped, persistent_performance, policies, pstate_status, pstate_status_got, Policies, CPUFREQ,
+    PSTATE_STATUS,
 };
 use crate::rules::facts::persistent::TUNED_ACTIVE;
 use crate::rules::outcome::Outcome;

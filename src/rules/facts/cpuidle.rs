@@ -34,16 +34,16 @@ impl IdleState<'_> {
     }
     /// Exit latency in µs (`None` when missing or not a number).
     pub fn latency_us(&self) -> Option<u64> {
-        self.latency.val().map(str::trim).and_then(|u| u.parse().ok())
+        self.latency
+            .val()
+            .map(str::trim)
+            .and_then(|u| u.parse().ok())
     }
 }
 
 /// cpuidle states per CPU: cpu → states in index order; read once per scan.
 pub(crate) fn states<'a>(ctx: &Ctx<'a>) -> BTreeMap<u32, Vec<IdleState<'a>>> {
-    ctx.cache
-        .cpuidle
-        .get_or_init(|| read_states(ctx))
-        .clone()
+    ctx.cache.cpuidle.get_or_init(|| read_states(ctx)).clone()
 }
 
 fn read_states<'a>(ctx: &Ctx<'a>) -> BTreeMap<u32, Vec<IdleState<'a>>> {

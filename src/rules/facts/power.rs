@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 pub(crate) const NO_TURBO: &str = "/sys/devices/system/cpu/intel_pstate/no_turbo";
 pub(crate) const BOOST: &str = "/sys/devices/system/cpu/cpufreq/boost";
 pub(crate) const MAX_PERF_PCT: &str = "/sys/devices/system/cpu/intel_pstate/max_perf_pct";
-pub(crate) const HWP_DYNAMIC_BOOST: &str =
-    "/sys/devices/system/cpu/intel_pstate/hwp_dynamic_boost";
+pub(crate) const HWP_DYNAMIC_BOOST: &str = "/sys/devices/system/cpu/intel_pstate/hwp_dynamic_boost";
 pub(crate) const TUNED_ACTIVE_PROFILE: &str = "/etc/tuned/active_profile";
 pub(crate) const TMPFILES_D: &str = "/etc/tmpfiles.d/";
 pub(crate) const EPB_SOURCE: &str = "/sys/devices/system/cpu/cpu*/power/energy_perf_bias";

@@ -110,27 +110,38 @@ fn judge_status(ctx: &Ctx, seen: &Seen) -> Outcome {
             "host",
             format!(
                 "HWP is native: intel_pstate {s}{}",
-                if s == "passive" { " (intel_cpufreq still drives HWP)" } else { "" }
+                if s == "passive" {
+                    " (intel_cpufreq still drives HWP)"
+                } else {
+                    ""
+                }
             ),
         ),
         (Some("off"), _) => Outcome::warn(
             "host",
             "HWP is available but intel_pstate was switched off at runtime (status off)",
         ),
-        (Some(other), _) => Outcome::unknown(
-            "host",
-            format!("unexpected intel_pstate status '{other}'"),
-        ),
+        (Some(other), _) => {
+            Outcome::unknown("host", format!("unexpected intel_pstate status '{other}'"))
+        }
         // A tree without /sys/devices/system/cpu says nothing about intel_pstate.
         (None, Got::Absent) if platform::cpu_dir_seen(ctx) != Some(true) => Outcome::unknown(
             "host",
             format!("{CPU_DIR} is not in this tree: whether intel_pstate runs is not known"),
         ),
         (None, Got::Absent) => {
-            if ctx.host.kconfig.as_ref().and_then(|k| k.enabled("X86_INTEL_PSTATE")) == Some(false) {
+            if ctx
+                .host
+                .kconfig
+                .as_ref()
+                .and_then(|k| k.enabled("X86_INTEL_PSTATE"))
+                == Some(false)
+            {
                 Outcome::warn(
                     "host",
-                    format!("HWP is available but the kernel is built without intel_pstate ({drv})"),
+                    format!(
+                        "HWP is available but the kernel is built without intel_pstate ({drv})"
+                    ),
                 )
             } else {
                 Outcome::fail(

@@ -42,10 +42,7 @@ pub(super) fn interrupt_remapping(ctx: &Ctx, units: &[&String]) -> Ir {
             return Ir::Off("kernel config".into(), "CONFIG_IRQ_REMAP is not set".into());
         }
     }
-    let ecaps: Vec<Option<u64>> = units
-        .iter()
-        .map(|u| iommu::unit_ecap(ctx, u))
-        .collect();
+    let ecaps: Vec<Option<u64>> = units.iter().map(|u| iommu::unit_ecap(ctx, u)).collect();
     if !ecaps.is_empty() && ecaps.iter().all(Option::is_some) {
         let all_ir = ecaps.iter().flatten().all(|e| e & (1 << 3) != 0);
         return if all_ir {
@@ -65,10 +62,7 @@ pub(super) fn interrupt_remapping(ctx: &Ctx, units: &[&String]) -> Ir {
 
 /// Posted-interrupt support (cap bit 59) over all Intel units, for the evidence.
 pub(super) fn posted_interrupts(ctx: &Ctx, units: &[&String]) -> String {
-    let caps: Vec<Option<u64>> = units
-        .iter()
-        .map(|u| iommu::unit_cap(ctx, u))
-        .collect();
+    let caps: Vec<Option<u64>> = units.iter().map(|u| iommu::unit_cap(ctx, u)).collect();
     if caps.is_empty() || caps.iter().any(Option::is_none) {
         return "not readable".into();
     }

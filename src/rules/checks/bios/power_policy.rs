@@ -77,17 +77,11 @@ pub(super) fn power_policy(ctx: &Ctx) -> Vec<Outcome> {
         )
     };
     let o = epb.msr.row_if_read(ctx, o, "0 (performance)");
-    let mut o = o
-        .ev(
-            power::EPB_SOURCE,
-            epb_obs,
-            "0 (performance)",
-        )
-        .ev(
-            cpufreq::GOVERNOR_EPP_SOURCE,
-            eff_obs,
-            "EPP performance or governor performance",
-        );
+    let mut o = o.ev(power::EPB_SOURCE, epb_obs, "0 (performance)").ev(
+        cpufreq::GOVERNOR_EPP_SOURCE,
+        eff_obs,
+        "EPP performance or governor performance",
+    );
     if let Got::Val(p) = tuned {
         o = o.ev(power::TUNED_ACTIVE_PROFILE, p, "");
     }

@@ -140,11 +140,7 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
         o = o.ev(MAX_PERF_PCT, p.to_string(), "100");
     }
     if !capped.is_empty() {
-        o = o.ev(
-            cpufreq::SCALING_MAX_SOURCE,
-            cap_obs,
-            "= cpuinfo_max_freq",
-        );
+        o = o.ev(cpufreq::SCALING_MAX_SOURCE, cap_obs, "= cpuinfo_max_freq");
     }
     vec![o]
 }
