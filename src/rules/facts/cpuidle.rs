@@ -106,3 +106,46 @@ pub(crate) fn driver<'a>(ctx: &Ctx<'a>) -> Got<'a> {
 pub(crate) fn cpuidle_dir_seen(ctx: &Ctx) -> Option<bool> {
     ctx.dir_exists(DIR)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::host::HostModel;
+    use crate::report::Profile;
+    use crate::rules::testkit::SnapBuilder;
+
+    #[test]
+    fn states_carry_their_values_and_are_read_once() {
+        let st = "/sys/devices/system/cpu/cpu1/cpuidle/state2";
+        let s = SnapBuilder::new()
+            .file(&format!("{st}/name"), "C6\n")
+            .file(&format!("{st}/desc"), "MWAIT 0x20")
+            .file(&format!("{st}/disable"), "0")
+            .file(&format!("{st}/usage"), "41")
+            .denied(&format!("{st}/latency"))
+            // A state whose name went missing still counts on a CPU with a named one.
+            .file("/sys/devices/system/cpu/cpu1/cpuidle/state0/usage", "7")
+            // No named state: the CPU has no cpuidle states.
+            .file("/sys/devices/system/cpu/cpu3/cpuidle/state0/usage", "7")
+            .build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        assert!(ctx.cache.cpuidle.get().is_none());
+        let all = states(&ctx);
+        assert!(
+            ctx.cache.cpuidle.get().is_some(),
+            "cached for the other rule"
+        );
+        assert_eq!(all.keys().copied().collect::<Vec<_>>(), [1]);
+        let cpu1 = &all[&1];
+        assert_eq!(cpu1.iter().map(|s| s.idx).collect::<Vec<_>>(), [0, 2]);
+        let c6 = &cpu1[1];
+        assert_eq!((c6.name, c6.desc), (Some("C6"), Some("MWAIT 0x20")));
+        assert_eq!(c6.usage_count(), Some(41));
+        assert_eq!(c6.latency_us(), None);
+        assert!(matches!(c6.latency, Got::Unreadable(_)));
+        assert!(matches!(c6.default_status, Got::NotCollected));
+        assert_eq!(cpu1[0].name, None);
+        assert_eq!(cpu1[0].usage_count(), Some(7));
+    }
+}

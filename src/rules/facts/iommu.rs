@@ -76,3 +76,46 @@ pub(crate) fn unit_cap(ctx: &Ctx, unit: &str) -> Option<u64> {
     ctx.text(&format!("{IOMMU_CLASS}/{unit}/intel-iommu/cap"))
         .and_then(sysfs::hex_u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::host::HostModel;
+    use crate::report::Profile;
+    use crate::rules::testkit::SnapBuilder;
+
+    #[test]
+    fn units_registers_groups_and_virtual_functions() {
+        let s = SnapBuilder::new()
+            .dir(IOMMU_CLASS, &["dmar0", "dmar1"])
+            .file(&format!("{IOMMU_CLASS}/dmar0/intel-iommu/ecap"), "f020df\n")
+            .file(&format!("{IOMMU_CLASS}/dmar1/intel-iommu/cap"), "0xzz")
+            .dir(IOMMU_GROUPS, &["0", "1", "2"])
+            .file(&format!("{IOMMU_GROUPS}/0/type"), "DMA-FQ")
+            .file(&format!("{IOMMU_GROUPS}/1/type"), "DMA-FQ")
+            .file(&format!("{IOMMU_GROUPS}/2/type"), "identity")
+            .dir(PCI_DEVICES, &["0000:6b:00.0", "0000:6b:00.1"])
+            .link(
+                &format!("{PCI_DEVICES}/0000:6b:00.1/physfn"),
+                "../0000:6b:00.0",
+            )
+            .file(INTERRUPTS, " 24: 0 IR-PCI-MSI 65536-edge nvme0q0\n")
+            .build();
+        let h = HostModel::build(&s);
+        let ctx = Ctx::new(&s, &h, Profile::Throughput);
+        assert_eq!(units(&ctx).unwrap(), ["dmar0", "dmar1"]);
+        assert_eq!(unit_ecap(&ctx, "dmar0"), Some(0xf020df));
+        assert_eq!(unit_cap(&ctx, "dmar1"), None);
+        assert_eq!(group_types(&ctx, &groups(&ctx)), "DMA-FQ ×2, identity ×1");
+        assert_eq!(sriov_vfs(&ctx).unwrap(), ["0000:6b:00.1"]);
+        assert_eq!(
+            irq_chips(&ctx).unwrap().into_iter().collect::<Vec<_>>(),
+            ["IR-PCI-MSI"]
+        );
+        let empty = SnapBuilder::new().build();
+        let h = HostModel::build(&empty);
+        let ctx = Ctx::new(&empty, &h, Profile::Throughput);
+        assert_eq!(sriov_vfs(&ctx).unwrap_err(), "/sys/bus/pci/devices: absent");
+        assert!(irq_chips(&ctx).is_none());
+    }
+}

@@ -123,3 +123,40 @@ pub(crate) fn isolated_cpus(ctx: &Ctx) -> std::collections::BTreeSet<u32> {
         .flatten()
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::host::HostModel;
+    use crate::report::Profile;
+    use crate::rules::testkit::SnapBuilder;
+
+    fn with<T>(b: SnapBuilder, f: impl FnOnce(&Ctx) -> T) -> T {
+        let s = b.build();
+        let h = HostModel::build(&s);
+        f(&Ctx::new(&s, &h, Profile::Throughput))
+    }
+
+    #[test]
+    fn isolated_cpus_join_nohz_full_and_isolcpus() {
+        let b = SnapBuilder::new()
+            .file(NOHZ_FULL, "2-3\n")
+            .file(ISOLATED, "3,8");
+        assert_eq!(
+            with(b, isolated_cpus).into_iter().collect::<Vec<_>>(),
+            [2, 3, 8]
+        );
+        // Empty files and unparsable text isolate nothing.
+        let b = SnapBuilder::new().file(NOHZ_FULL, "").file(ISOLATED, "x-");
+        assert!(with(b, isolated_cpus).is_empty());
+    }
+
+    #[test]
+    fn kvm_device_is_unknown_without_the_dev_listing() {
+        assert_eq!(with(SnapBuilder::new(), kvm_device), None);
+        let b = SnapBuilder::new().dir("/dev", &["null"]);
+        assert_eq!(with(b, kvm_device), Some(false));
+        let b = SnapBuilder::new().dir("/sys/module", &["kvm", "kvm_intel"]);
+        assert_eq!(with(b, kvm_intel_loaded), Some(true));
+    }
+}
