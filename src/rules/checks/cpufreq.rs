@@ -6,8 +6,8 @@
 use super::CheckFn;
 use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::cpufreq::{
-    grouped, persistent_performance, policies, pstate_status, pstate_status_got, Policies, CPUFREQ,
-    PSTATE_STATUS,
+    grouped, persistent_performance, policies, pstate_status, pstate_status_got, Policies, Policy,
+    CPUFREQ, PSTATE_STATUS,
 };
 use crate::rules::facts::persistent::TUNED_ACTIVE;
 use crate::rules::outcome::Outcome;
@@ -44,10 +44,25 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
         Policies::List(l) => l,
     };
     let status = pstate_status(ctx);
+    let (verdicts, rows) = per_policy(ctx, &list, status);
+    let worst = verdicts.iter().copied().max().unwrap_or(Verdict::Unknown);
+    let summary = grouped(rows);
+    let pending = persistent_performance(ctx);
+    let n_bad = verdicts.iter().filter(|v| **v != Verdict::Pass).count();
+    let o = judge(&list, status, worst, n_bad, &summary, &pending);
+    vec![evidence(ctx, o, summary, status, pending)]
+}
+
+/// Each policy's verdict and its evidence row ("performance under intel_pstate, EPP ...").
+fn per_policy(
+    ctx: &Ctx,
+    list: &[Policy],
+    status: Option<&str>,
+) -> (Vec<Verdict>, Vec<(String, u32)>) {
     let hwp = ctx.host.cpu.hwp;
     let mut verdicts = Vec::new();
     let mut rows = Vec::new();
-    for p in &list {
+    for p in list {
         let driver = p.driver.val().unwrap_or("?");
         let v = match p.governor {
             Got::Val(g) => match g.trim() {
@@ -79,15 +94,23 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
             p.id,
         ));
     }
-    let worst = verdicts.iter().copied().max().unwrap_or(Verdict::Unknown);
-    let summary = grouped(rows);
+    (verdicts, rows)
+}
+
+/// The verdict over all policies, with the persistent settings that fix a failure.
+fn judge(
+    list: &[Policy],
+    status: Option<&str>,
+    worst: Verdict,
+    n_bad: usize,
+    summary: &str,
+    pending: &[(String, String)],
+) -> Outcome {
     let mode = match status {
         Some(s) => format!("intel_pstate {s}"),
         None => "no intel_pstate".into(),
     };
-    let pending = persistent_performance(ctx);
-    let n_bad = verdicts.iter().filter(|v| **v != Verdict::Pass).count();
-    let o = match worst {
+    match worst {
         Verdict::Pass => Outcome::pass(
             "host",
             format!("governor performance on all {} policies ({mode})", list.len()),
@@ -136,7 +159,17 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
             )
             .pending(!pending.is_empty())
         }
-    };
+    }
+}
+
+/// The evidence rows: the governors, intel_pstate, the persistent settings and tuned.
+fn evidence(
+    ctx: &Ctx,
+    o: Outcome,
+    summary: String,
+    status: Option<&str>,
+    pending: Vec<(String, String)>,
+) -> Outcome {
     let mut o = o
         .ev(
             format!("{CPUFREQ}/policy*/scaling_governor"),
@@ -154,7 +187,7 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(t) = ctx.persistent.tuned_profile.as_deref() {
         o = o.ev(TUNED_ACTIVE, t, "");
     }
-    vec![o]
+    o
 }
 
 #[cfg(test)]

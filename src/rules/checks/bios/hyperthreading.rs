@@ -1,7 +1,7 @@
 //! bios.ht: Hyper-Threading enabled in firmware and left on by the OS.
 
 use super::readers::not_intel;
-use crate::rules::context::Ctx;
+use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::platform::{self, smt_exposures, SMT_ACTIVE, SMT_CONTROL};
 use crate::rules::outcome::Outcome;
 
@@ -45,31 +45,7 @@ pub(super) fn bios_ht(ctx: &Ctx) -> Vec<Outcome> {
             "Hyper-Threading is active; pin VMs to whole cores (both siblings) and keep housekeeping on whole cores",
         ),
         (Some("0"), Some(c @ ("off" | "forceoff"))) => {
-            let persistent_clean = nosmt_now.is_some()
-                && !ctx.persistent.cmdlines.is_empty()
-                && ctx.persistent
-                    .cmdlines
-                    .iter()
-                    .all(|(_, c)| !c.has("nosmt"));
-            let how = match (&nosmt_now, c) {
-                (Some(p), _) => format!("the kernel command line has {p}"),
-                (None, "forceoff") => "SMT was force-disabled".into(),
-                (None, _) => "SMT was switched off at runtime".into(),
-            };
-            Outcome::fail(
-                "host",
-                format!(
-                    "the firmware has Hyper-Threading enabled but the OS switched it off ({how}; smt/control={c}){}{waiver_note}",
-                    if persistent_clean {
-                        "; the persistent command line no longer has nosmt, pending a reboot"
-                    } else if c == "off" {
-                        "; echo on > /sys/devices/system/cpu/smt/control re-enables it"
-                    } else {
-                        ""
-                    }
-                ),
-            )
-            .pending(persistent_clean)
+            os_switched_off(ctx, c, nosmt_now.as_deref(), &waiver_note)
         }
         (Some("0"), Some("notsupported")) => Outcome::fail(
             "host",
@@ -82,27 +58,7 @@ pub(super) fn bios_ht(ctx: &Ctx) -> Vec<Outcome> {
                 c.unwrap_or("unreadable")
             ),
         ),
-        _ => match (max_siblings, tpc) {
-            (Some(n), _) if n >= 2 => Outcome::pass(
-                "host",
-                "CPUs have thread siblings: Hyper-Threading is active",
-            ),
-            (_, Some(t)) if t >= 2 => Outcome::pass(
-                "host",
-                "CPUID reports 2 logical processors per core: Hyper-Threading is active",
-            ),
-            (Some(1), _) | (_, Some(1)) => Outcome::fail(
-                "host",
-                format!("no core has a second thread: Hyper-Threading is off{waiver_note}"),
-            ),
-            _ => Outcome::unknown(
-                "host",
-                format!(
-                    "SMT state not readable ({}) and no thread-sibling information",
-                    active_got.why()
-                ),
-            ),
-        },
+        _ => by_siblings(max_siblings, tpc, &waiver_note, &active_got),
     };
     vec![o
         .ev(
@@ -131,6 +87,63 @@ pub(super) fn bios_ht(ctx: &Ctx) -> Vec<Outcome> {
             ),
             "",
         )]
+}
+
+/// SMT is off and `smt/control` says the OS did it (`off`/`forceoff`): how, and whether the
+/// persistent command line already undoes it.
+fn os_switched_off(ctx: &Ctx, c: &str, nosmt_now: Option<&str>, waiver_note: &str) -> Outcome {
+    let persistent_clean = nosmt_now.is_some()
+        && !ctx.persistent.cmdlines.is_empty()
+        && ctx.persistent.cmdlines.iter().all(|(_, c)| !c.has("nosmt"));
+    let how = match (&nosmt_now, c) {
+        (Some(p), _) => format!("the kernel command line has {p}"),
+        (None, "forceoff") => "SMT was force-disabled".into(),
+        (None, _) => "SMT was switched off at runtime".into(),
+    };
+    Outcome::fail(
+        "host",
+        format!(
+            "the firmware has Hyper-Threading enabled but the OS switched it off ({how}; smt/control={c}){}{waiver_note}",
+            if persistent_clean {
+                "; the persistent command line no longer has nosmt, pending a reboot"
+            } else if c == "off" {
+                "; echo on > /sys/devices/system/cpu/smt/control re-enables it"
+            } else {
+                ""
+            }
+        ),
+    )
+    .pending(persistent_clean)
+}
+
+/// No SMT files: the thread siblings of the topology, else CPUID's threads per core.
+fn by_siblings(
+    max_siblings: Option<usize>,
+    tpc: Option<u32>,
+    waiver_note: &str,
+    active_got: &Got,
+) -> Outcome {
+    match (max_siblings, tpc) {
+        (Some(n), _) if n >= 2 => Outcome::pass(
+            "host",
+            "CPUs have thread siblings: Hyper-Threading is active",
+        ),
+        (_, Some(t)) if t >= 2 => Outcome::pass(
+            "host",
+            "CPUID reports 2 logical processors per core: Hyper-Threading is active",
+        ),
+        (Some(1), _) | (_, Some(1)) => Outcome::fail(
+            "host",
+            format!("no core has a second thread: Hyper-Threading is off{waiver_note}"),
+        ),
+        _ => Outcome::unknown(
+            "host",
+            format!(
+                "SMT state not readable ({}) and no thread-sibling information",
+                active_got.why()
+            ),
+        ),
+    }
 }
 
 #[cfg(test)]
