@@ -13,6 +13,7 @@ use crate::rules::facts::machine::{machine_version, MachineVersion};
 use crate::rules::facts::platform::{self, isolated_cpus};
 use crate::rules::facts::vm_runtime::{self, RuntimeAccel};
 use crate::rules::outcome::Outcome;
+use std::collections::BTreeSet;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
     ("base.platform.cpu", platform_cpu),
@@ -122,25 +123,12 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
             o.intersection(&isolated).count()
         }
     });
-    let mut vcpu_sum = 0u32;
-    let mut vcpu_known = true;
-    let mut ram_sum = 0u64;
-    let mut ram_known = true;
-    for vm in &ctx.host.vms {
-        match vcpus(ctx, vm) {
-            Some(n) => vcpu_sum = vcpu_sum.saturating_add(n),
-            None => vcpu_known = false,
-        }
-        let pieces = vm.model.guest_ram();
-        let sized: Option<u64> = pieces
-            .iter()
-            .map(|p| p.size_bytes)
-            .try_fold(0u64, |a, s| s.map(|s| a.saturating_add(s)));
-        match sized.or(vm.model.memory.size_bytes) {
-            Some(b) => ram_sum = ram_sum.saturating_add(b),
-            None => ram_known = false,
-        }
-    }
+    let GuestTotals {
+        vcpu_sum,
+        vcpu_known,
+        ram_sum,
+        ram_known,
+    } = guest_totals(ctx);
     let mem_total = ctx.host.meminfo.as_ref().and_then(|m| m.mem_total());
     let pools = hugepage_pool_bytes(ctx);
     let nvms = ctx.host.vms.len();
@@ -190,6 +178,7 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
     } else {
         format!("{nvms} VM(s): {cpu_part}; {mem_part}; {flags}")
     };
+    let o = capacity_evidence(ctx, Outcome::info("host", msg), &isolated);
     // The commitment as data: the fix planner reads it from a report (ple_gap=0 is refused on
     // an overcommitted host) instead of the message above.
     let commit = crate::report::Datum::CpuCommit {
@@ -197,8 +186,48 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
         cpus: online.and_then(|o| u32::try_from(o.len()).ok()),
         overcommitted: ctx.flags.cpu_overcommitted,
     };
-    let mut o = Outcome::info("host", msg)
-        .datum(commit)
+    vec![o.datum(commit)]
+}
+
+/// vCPUs and guest RAM over all VMs; `*_known` is false when some VM's could not be read
+/// (the sums are then lower bounds).
+struct GuestTotals {
+    vcpu_sum: u32,
+    vcpu_known: bool,
+    ram_sum: u64,
+    ram_known: bool,
+}
+
+fn guest_totals(ctx: &Ctx) -> GuestTotals {
+    let mut t = GuestTotals {
+        vcpu_sum: 0,
+        vcpu_known: true,
+        ram_sum: 0,
+        ram_known: true,
+    };
+    for vm in &ctx.host.vms {
+        match vcpus(ctx, vm) {
+            Some(n) => t.vcpu_sum = t.vcpu_sum.saturating_add(n),
+            None => t.vcpu_known = false,
+        }
+        let pieces = vm.model.guest_ram();
+        let sized: Option<u64> = pieces
+            .iter()
+            .map(|p| p.size_bytes)
+            .try_fold(0u64, |a, s| s.map(|s| a.saturating_add(s)));
+        match sized.or(vm.model.memory.size_bytes) {
+            Some(b) => t.ram_sum = t.ram_sum.saturating_add(b),
+            None => t.ram_known = false,
+        }
+    }
+    t
+}
+
+/// The rows of base.capacity.commit: online CPUs, MemTotal, isolated CPUs, each VM.
+fn capacity_evidence(ctx: &Ctx, o: Outcome, isolated: &BTreeSet<u32>) -> Outcome {
+    let online = ctx.host.topology.online.as_ref();
+    let mem_total = ctx.host.meminfo.as_ref().and_then(|m| m.mem_total());
+    let mut o = o
         .ev(
             platform::CPU_ONLINE,
             online.map_or_else(
@@ -213,7 +242,7 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
             "",
         );
     if !isolated.is_empty() {
-        o = o.ev(platform::ISOLATED_SOURCE, cpulist::format(&isolated), "");
+        o = o.ev(platform::ISOLATED_SOURCE, cpulist::format(isolated), "");
     }
     for vm in &ctx.host.vms {
         o = o.ev(
@@ -230,7 +259,7 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
             "",
         );
     }
-    vec![o]
+    o
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -80,7 +80,11 @@ fn per_cpu<'a>(ctx: &Ctx<'a>, suffix: &str) -> BTreeMap<u32, Got<'a>> {
     out
 }
 
-/// Each CPU's sysfs `power/energy_perf_bias` that was recorded.
-pub(crate) fn energy_perf_bias<'a>(ctx: &Ctx<'a>) -> BTreeMap<u32, Got<'a>> {
+/// Each CPU's sysfs `power/energy_perf_bias` that was recorded: its value, or `None` when
+/// the file could not be read or holds no number.
+pub(crate) fn energy_perf_bias(ctx: &Ctx) -> BTreeMap<u32, Option<u32>> {
     per_cpu(ctx, "power/energy_perf_bias")
+        .into_iter()
+        .map(|(c, g)| (c, g.val().and_then(|v| v.trim().parse().ok())))
+        .collect()
 }

@@ -101,11 +101,7 @@ struct Epb {
 
 impl Epb {
     fn read(ctx: &Ctx) -> Self {
-        let epb = power::energy_perf_bias(ctx);
-        let sysfs_vals: BTreeMap<u32, Option<u32>> = epb
-            .iter()
-            .map(|(c, g)| (*c, g.val().and_then(|v| v.trim().parse().ok())))
-            .collect();
+        let sysfs_vals = power::energy_perf_bias(ctx);
         // sysfs reads the same register; the MSR stands in where sysfs is missing (Linux < 5.2,
         // a tree without the files), and a difference between the two is said.
         let msr = Field::read(ctx, mr::ENERGY_PERF_BIAS, "bits 3:0", mr::epb);
@@ -128,7 +124,7 @@ impl Epb {
             Err(_) => Vec::new(),
         };
         Epb {
-            sysfs_files: epb.len(),
+            sysfs_files: sysfs_vals.len(),
             vals,
             msr,
             disagree,
