@@ -382,3 +382,289 @@ fn message_detector_catches_prose_parsing() {
         );
     }
 }
+
+// ---- checks read facts, not host paths (issue 11 item 1) ---------------------------------------
+
+/// The roots of host paths: a string literal starting with one of these (alone or followed by
+/// `/`) names a file on the host. `format!` strings count too: `"/sys/class/net/{dev}/.."`.
+const HOST_ROOTS: &[&str] = &[
+    "/sys", "/proc", "/etc", "/dev", "/run", "/boot", "/usr", "/var",
+];
+
+/// The source without comments and without `#[cfg(test)]` items (a `mod tests { .. }` block or
+/// a `mod tests;` line): what ships. String literals are kept.
+fn shipped_code(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = String::with_capacity(src.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i..].starts_with(b"//") {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if b[i..].starts_with(b"/*") {
+            i += 2;
+            while i < b.len() && !b[i..].starts_with(b"*/") {
+                i += 1;
+            }
+            i += 2;
+        } else if b[i..].starts_with(b"#[cfg(test)]") {
+            // Skip the item: up to its `;` or through its balanced `{ .. }`.
+            i += "#[cfg(test)]".len();
+            let mut depth = 0usize;
+            while i < b.len() {
+                if b[i] == b'\'' && i + 2 < b.len() && b[i + 2] == b'\'' {
+                    i += 3; // a char literal such as '{'
+                    continue;
+                }
+                match b[i] {
+                    b'"' => {
+                        i += 1;
+                        while i < b.len() && b[i] != b'"' {
+                            i += if b[i] == b'\\' { 2 } else { 1 };
+                        }
+                    }
+                    b'{' => depth += 1,
+                    b'}' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            i += 1;
+                            break;
+                        }
+                    }
+                    b';' if depth == 0 => {
+                        i += 1;
+                        break;
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        } else if b[i] == b'"' {
+            let start = i;
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(b.len());
+            out.push_str(&src[start..i]);
+        } else {
+            let ch = src[i..].chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+/// The string literals of `code` that start with a host root.
+fn host_path_literals(code: &str) -> Vec<String> {
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\'' && i + 2 < b.len() && b[i + 2] == b'\'' {
+            i += 3; // a char literal such as '"'
+            continue;
+        }
+        if b[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        i += 1;
+        while i < b.len() && b[i] != b'"' {
+            i += if b[i] == b'\\' { 2 } else { 1 };
+        }
+        let lit = &code[start..i.min(code.len())];
+        i += 1;
+        let is_path = HOST_ROOTS.iter().any(|root| {
+            lit.strip_prefix(root)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '{']))
+        });
+        if is_path {
+            out.push(lit.to_string());
+        }
+    }
+    out
+}
+
+/// `(directory or file under src/rules/checks, literal host paths in its shipped code)`; the
+/// files of a directory module are summed under the directory's name, `tests.rs` skipped.
+fn host_paths_per_module(root: &Path) -> Vec<(String, Vec<String>)> {
+    let mut by: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for file in rust_files(&root.join(CHECKS_DIR)) {
+        let rel = file.strip_prefix(root.join(CHECKS_DIR)).unwrap();
+        if rel.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
+        let first = rel.iter().next().unwrap().to_string_lossy().into_owned();
+        let src = std::fs::read_to_string(&file).unwrap();
+        let hits = host_path_literals(&shipped_code(&src));
+        by.entry(first)
+            .or_default()
+            .extend(hits.into_iter().map(|h| format!("{}: {h}", rel.display())));
+    }
+    by.into_iter().collect()
+}
+
+/// Check modules that read no host path at all: their facts live in src/rules/facts.
+const PATH_FREE: &[&str] = &["baseline.rs", "bios", "cpufreq.rs"];
+
+/// The literal host paths the other check modules held when the ceiling was set (issue 11
+/// item 1): a module may go down, never up. A check module not listed here may hold none.
+const PATH_CEILING: &[(&str, usize)] = &[
+    ("blk", 2),
+    ("guest", 5),
+    ("memory", 1),
+    ("net", 5),
+    ("numa", 3),
+    ("overcommit", 3),
+    ("pmem", 10),
+    ("qat", 2),
+];
+
+/// What is wrong with the per-module counts: a path-free module with a path, or a module over
+/// its ceiling.
+fn path_violations(counts: &[(String, Vec<String>)]) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (module, hits) in counts {
+        let ceiling = if PATH_FREE.contains(&module.as_str()) {
+            0
+        } else {
+            PATH_CEILING
+                .iter()
+                .find(|(m, _)| m == module)
+                .map_or(0, |(_, n)| *n)
+        };
+        if hits.len() > ceiling {
+            wrong.push(format!(
+                "{module}: {} literal host paths, at most {ceiling} allowed:\n    {}",
+                hits.len(),
+                hits.join("\n    ")
+            ));
+        }
+    }
+    wrong
+}
+
+/// Checks read facts, not host paths: bios/, cpufreq.rs and baseline.rs hold no literal
+/// `/sys`, `/proc`, `/etc`, ... path (their sources are named in src/rules/facts), and no
+/// other check module holds more than it did.
+#[test]
+fn checks_hold_no_new_host_paths() {
+    let counts = host_paths_per_module(&repo());
+    for (module, hits) in &counts {
+        eprintln!(
+            "literal host paths in src/rules/checks/{module}: {}",
+            hits.len()
+        );
+    }
+    assert!(
+        counts.iter().any(|(m, _)| m == "bios"),
+        "the scan found no bios module: {counts:?}"
+    );
+    let wrong = path_violations(&counts);
+    assert!(
+        wrong.is_empty(),
+        "check modules read host paths themselves; add a fact in src/rules/facts that reads \
+         them (and names its source for the evidence):\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The path detector finds host paths in every spelling that ships and ignores what does not.
+#[test]
+fn host_path_detector_catches_planted_paths() {
+    for planted in [
+        "let v = ctx.text(\"/sys/kernel/mm/ksm/run\");",
+        "const X: &str = \"/proc/cmdline\";",
+        "let p = format!(\"/sys/class/net/{dev}/queues\");",
+        "o.ev(\"/etc/tuned/active_profile\", p, \"\")",
+        "ctx.dir(\"/dev\")",
+        "format!(\"/run/libvirt/qemu/{name}.xml\")",
+        "ctx.get(\"/boot/config\")",
+        "let c = '\"'; ctx.get(\"/usr/share/qemu\")",
+        "ctx.get(\"/var/lib/libvirt\")",
+        "ctx.get(\"/sys{}\")",
+    ] {
+        assert_eq!(
+            host_path_literals(&shipped_code(planted)).len(),
+            1,
+            "not caught: {planted}"
+        );
+    }
+    for fine in [
+        "// ctx.text(\"/sys/kernel/mm/ksm/run\")",
+        "/* \"/proc/cmdline\" */",
+        "/// reads `/sys/devices/system/cpu`",
+        "format!(\"{CPU_DIR}/cpu{n}/online\")",
+        "\"echo 0 > /sys/devices/system/cpu/intel_pstate/no_turbo\"",
+        "\"/system\"",
+        "\"/devices\"",
+        "#[cfg(test)]\nmod tests {\n    fn f() { b.file(\"/proc/cmdline\", \"x\"); }\n}",
+        "#[cfg(test)]\nmod tests;",
+    ] {
+        assert_eq!(
+            host_path_literals(&shipped_code(fine)),
+            Vec::<String>::new(),
+            "false alarm: {fine}"
+        );
+    }
+    // Code after a `#[cfg(test)]` item still counts.
+    assert_eq!(
+        host_path_literals(&shipped_code(
+            "#[cfg(test)]\nmod tests { fn f() { let _ = \"{\"; } }\nconst P: &str = \"/proc/x\";"
+        )),
+        ["/proc/x"]
+    );
+}
+
+/// The tree scan sums a directory module's files, skips tests.rs, and the gate fails on a
+/// path planted in bios/ or on a module over its ceiling.
+#[test]
+fn host_path_scan_catches_a_planted_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(CHECKS_DIR);
+    std::fs::create_dir_all(dir.join("bios")).unwrap();
+    std::fs::create_dir_all(dir.join("overcommit")).unwrap();
+    std::fs::write(dir.join("mod.rs"), "pub mod bios;\n").unwrap();
+    std::fs::write(
+        dir.join("bios/vtx.rs"),
+        "use crate::rules::facts::platform::DEV_KVM;\nfn f(ctx: &Ctx) { ctx.dir_has(DEV_KVM, \"kvm\"); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("bios/tests.rs"),
+        "fn t() { b.dir(\"/dev\", &[\"kvm\"]); }\n",
+    )
+    .unwrap();
+    let overcommit =
+        "fn f() { ctx.get(\"/proc/a\"); ctx.get(\"/proc/b\"); ctx.get(\"/proc/c\"); }\n";
+    std::fs::write(dir.join("overcommit/mod.rs"), overcommit).unwrap();
+    let counts = host_paths_per_module(tmp.path());
+    assert_eq!(path_violations(&counts), Vec::<String>::new(), "{counts:?}");
+
+    // A planted path in a bios file, and one more in a module at its ceiling.
+    std::fs::write(
+        dir.join("bios/turbo.rs"),
+        "fn f(ctx: &Ctx) { ctx.text(&format!(\"/sys/devices/system/cpu/cpu{n}/online\")); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("overcommit/cpu_pm.rs"),
+        "fn g() { ctx.get(\"/sys/module/kvm/parameters/halt_poll_ns\"); }\n",
+    )
+    .unwrap();
+    let wrong = path_violations(&host_paths_per_module(tmp.path()));
+    assert_eq!(wrong.len(), 2, "{wrong:?}");
+    assert!(
+        wrong[0].starts_with("bios: 1 literal host paths, at most 0"),
+        "{wrong:?}"
+    );
+    assert!(wrong[0].contains("bios/turbo.rs: /sys/devices/system/cpu/cpu{n}/online"));
+    assert!(
+        wrong[1].starts_with("overcommit: 4 literal host paths, at most 3"),
+        "{wrong:?}"
+    );
+}

@@ -4,6 +4,8 @@
 pub mod cmdline;
 pub mod cpuid;
 pub mod cpulist;
+pub mod governor_config;
+pub mod interrupts;
 pub mod kconfig;
 pub mod libvirt_domain;
 pub mod meminfo;

@@ -53,6 +53,32 @@ pub fn resume_latency_us(s: &str) -> Option<Option<u64>> {
     }
 }
 
+/// The MWAIT hint a state's `desc` names: intel_idle writes `MWAIT 0x01`, acpi_idle
+/// `ACPI FFH MWAIT 0x1` (FFH = the _CST entry is an MWAIT hint).
+pub fn mwait_hint(desc: &str) -> Option<u32> {
+    let at = desc.find("MWAIT 0x")? + "MWAIT 0x".len();
+    let hex: String = desc[at..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    u32::from_str_radix(&hex, 16).ok()
+}
+
+/// A hexadecimal register value as sysfs prints it (`d2008c40660462`, `0x1f`).
+pub fn hex_u64(s: &str) -> Option<u64> {
+    u64::from_str_radix(s.trim().trim_start_matches("0x"), 16).ok()
+}
+
+/// A PCI link speed: `8.0 GT/s PCIe` → 8.0; `Unknown` → None.
+pub fn link_speed_gts(s: &str) -> Option<f64> {
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// A PCI link width: `16` or `x16` → 16.
+pub fn link_width(s: &str) -> Option<u32> {
+    s.trim().trim_start_matches('x').parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! flags of catalogue §2 computed once per run.
 
 use super::facts::cpufreq::Policies;
+use super::facts::cpuidle::IdleState;
 use super::facts::guest_ram::GuestRamMaps;
 use super::facts::hugepage_pools::Pool;
 use super::facts::ksm::Ksm;
@@ -219,6 +220,8 @@ pub(crate) struct DeriveCache<'a> {
     /// `/proc/mounts`, or why it is missing.
     pub host_mounts: OnceLock<Result<Vec<Mount>, String>>,
     pub cpufreq: OnceLock<Policies<'a>>,
+    /// cpuidle states per CPU (bios.c1e and bios.c6).
+    pub cpuidle: OnceLock<BTreeMap<u32, Vec<IdleState<'a>>>>,
     pub hugepage_pools: OnceLock<Result<Vec<Pool>, String>>,
     /// The host's QAT functions and the buses of its QAT PFs.
     pub qat_functions: OnceLock<(BTreeSet<String>, BTreeSet<String>)>,

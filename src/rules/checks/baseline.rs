@@ -3,13 +3,14 @@
 //! KVM.
 
 use super::{Check, CheckFn};
-use crate::model::host::Vm;
 use crate::model::vm::KvmUse;
 use crate::parse::cpulist;
 use crate::rules::context::Ctx;
 use crate::rules::facts::flags::{hugepage_pool_bytes, vcpus};
 use crate::rules::facts::kernel::release_version;
 use crate::rules::facts::machine::{machine_version, MachineVersion};
+use crate::rules::facts::platform::{self, isolated_cpus};
+use crate::rules::facts::vm_runtime::{self, RuntimeAccel};
 use crate::rules::outcome::Outcome;
 use crate::rules::units::VmUnit;
 use std::collections::BTreeSet;
@@ -97,11 +98,7 @@ fn platform_cpu(ctx: &Ctx) -> Vec<Outcome> {
         o = o.ev("model name", b.clone(), "");
     }
     if let Some(s) = ctx.host.topology.sockets {
-        o = o.ev(
-            "/sys/devices/system/cpu/cpu*/topology/physical_package_id",
-            format!("{s} socket(s)"),
-            "",
-        );
+        o = o.ev(platform::PACKAGE_ID_SOURCE, format!("{s} socket(s)"), "");
     }
     if let Some(p) = ctx.host.platform.as_ref() {
         if let Some(v) = p.processors.iter().find_map(|p| p.version.clone()) {
@@ -113,19 +110,6 @@ fn platform_cpu(ctx: &Ctx) -> Vec<Outcome> {
 
 // ---------------------------------------------------------------------------------------------
 // base.capacity.commit
-
-/// CPUs the kernel keeps free of housekeeping (nohz_full ∪ isolcpus); empty when none are.
-fn isolated_cpus(ctx: &Ctx) -> BTreeSet<u32> {
-    [
-        "/sys/devices/system/cpu/nohz_full",
-        "/sys/devices/system/cpu/isolated",
-    ]
-    .iter()
-    .filter_map(|p| ctx.text(p))
-    .filter_map(|t| cpulist::parse(t).ok())
-    .flatten()
-    .collect()
-}
 
 /// Inventory only (info): vCPUs and guest RAM against what the host has, and the two
 /// overcommit flags every conditional rule consumes.
@@ -139,25 +123,12 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
             o.intersection(&isolated).count()
         }
     });
-    let mut vcpu_sum = 0u32;
-    let mut vcpu_known = true;
-    let mut ram_sum = 0u64;
-    let mut ram_known = true;
-    for vm in &ctx.host.vms {
-        match vcpus(ctx, vm) {
-            Some(n) => vcpu_sum = vcpu_sum.saturating_add(n),
-            None => vcpu_known = false,
-        }
-        let pieces = vm.model.guest_ram();
-        let sized: Option<u64> = pieces
-            .iter()
-            .map(|p| p.size_bytes)
-            .try_fold(0u64, |a, s| s.map(|s| a.saturating_add(s)));
-        match sized.or(vm.model.memory.size_bytes) {
-            Some(b) => ram_sum = ram_sum.saturating_add(b),
-            None => ram_known = false,
-        }
-    }
+    let GuestTotals {
+        vcpu_sum,
+        vcpu_known,
+        ram_sum,
+        ram_known,
+    } = guest_totals(ctx);
     let mem_total = ctx.host.meminfo.as_ref().and_then(|m| m.mem_total());
     let pools = hugepage_pool_bytes(ctx);
     let nvms = ctx.host.vms.len();
@@ -207,6 +178,7 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
     } else {
         format!("{nvms} VM(s): {cpu_part}; {mem_part}; {flags}")
     };
+    let o = capacity_evidence(ctx, Outcome::info("host", msg), &isolated);
     // The commitment as data: the fix planner reads it from a report (ple_gap=0 is refused on
     // an overcommitted host) instead of the message above.
     let commit = crate::report::Datum::CpuCommit {
@@ -214,27 +186,63 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
         cpus: online.and_then(|o| u32::try_from(o.len()).ok()),
         overcommitted: ctx.flags.cpu_overcommitted,
     };
-    let mut o = Outcome::info("host", msg)
-        .datum(commit)
+    vec![o.datum(commit)]
+}
+
+/// vCPUs and guest RAM over all VMs; `*_known` is false when some VM's could not be read
+/// (the sums are then lower bounds).
+struct GuestTotals {
+    vcpu_sum: u32,
+    vcpu_known: bool,
+    ram_sum: u64,
+    ram_known: bool,
+}
+
+fn guest_totals(ctx: &Ctx) -> GuestTotals {
+    let mut t = GuestTotals {
+        vcpu_sum: 0,
+        vcpu_known: true,
+        ram_sum: 0,
+        ram_known: true,
+    };
+    for vm in &ctx.host.vms {
+        match vcpus(ctx, vm) {
+            Some(n) => t.vcpu_sum = t.vcpu_sum.saturating_add(n),
+            None => t.vcpu_known = false,
+        }
+        let pieces = vm.model.guest_ram();
+        let sized: Option<u64> = pieces
+            .iter()
+            .map(|p| p.size_bytes)
+            .try_fold(0u64, |a, s| s.map(|s| a.saturating_add(s)));
+        match sized.or(vm.model.memory.size_bytes) {
+            Some(b) => t.ram_sum = t.ram_sum.saturating_add(b),
+            None => t.ram_known = false,
+        }
+    }
+    t
+}
+
+/// The rows of base.capacity.commit: online CPUs, MemTotal, isolated CPUs, each VM.
+fn capacity_evidence(ctx: &Ctx, o: Outcome, isolated: &BTreeSet<u32>) -> Outcome {
+    let online = ctx.host.topology.online.as_ref();
+    let mem_total = ctx.host.meminfo.as_ref().and_then(|m| m.mem_total());
+    let mut o = o
         .ev(
-            "/sys/devices/system/cpu/online",
+            platform::CPU_ONLINE,
             online.map_or_else(
-                || ctx.get("/sys/devices/system/cpu/online").why(),
+                || platform::cpu_online_file(ctx).why(),
                 |o| format!("{} CPUs ({})", o.len(), cpulist::format(o)),
             ),
             "",
         )
         .ev(
-            "/proc/meminfo MemTotal",
-            mem_total.map_or_else(|| ctx.get("/proc/meminfo").why(), gib),
+            platform::MEMTOTAL_SOURCE,
+            mem_total.map_or_else(|| platform::meminfo_file(ctx).why(), gib),
             "",
         );
     if !isolated.is_empty() {
-        o = o.ev(
-            "/sys/devices/system/cpu/{nohz_full,isolated}",
-            cpulist::format(&isolated),
-            "",
-        );
+        o = o.ev(platform::ISOLATED_SOURCE, cpulist::format(isolated), "");
     }
     for vm in &ctx.host.vms {
         o = o.ev(
@@ -251,7 +259,7 @@ fn capacity_commit(ctx: &Ctx) -> Vec<Outcome> {
             "",
         );
     }
-    vec![o]
+    o
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -267,13 +275,13 @@ const KERNEL_FEATURES: &[((u32, u32), &str)] = &[
 ];
 
 fn kernel_version(ctx: &Ctx) -> Vec<Outcome> {
-    let src = "/proc/sys/kernel/osrelease";
+    let src = platform::OSRELEASE;
     let Some(release) = ctx.host.kernel_release.as_deref() else {
-        return vec![Outcome::unknown(
-            "host",
-            format!("kernel release not readable ({})", ctx.get(src).why()),
-        )
-        .ev(src, ctx.get(src).why(), ">= 5.12")];
+        let why = platform::osrelease_file(ctx).why();
+        return vec![
+            Outcome::unknown("host", format!("kernel release not readable ({why})"))
+                .ev(src, why, ">= 5.12"),
+        ];
     };
     let Some(v) = release_version(release) else {
         return vec![Outcome::unknown(
@@ -326,9 +334,7 @@ fn qemu_version(ctx: &Ctx, u: &VmUnit) -> Outcome {
     } else {
         exe.clone()
     };
-    let exe_src = vm
-        .pid
-        .map_or_else(|| vm.source.clone(), |p| format!("/proc/{p}/exe"));
+    let exe_src = vm_runtime::exe_source(vm);
     let machine = vm.model.machine.machine_type.clone();
     let realtime = vm
         .model
@@ -427,68 +433,6 @@ fn qemu_version(ctx: &Ctx, u: &VmUnit) -> Outcome {
 // ---------------------------------------------------------------------------------------------
 // qemu.accel.kvm
 
-/// Runtime evidence of the accelerator: KVM fds or "CPU n/KVM" thread names.
-enum Runtime {
-    Kvm(String, String),
-    Tcg(String, String),
-    NoKvmFds(String),
-    None(String),
-}
-
-fn runtime_accel(ctx: &Ctx, vm: &Vm) -> Runtime {
-    let facts = ctx.facts(vm);
-    let proc_ = ctx.process(vm);
-    let mut why = Vec::new();
-    let fds = proc_.and_then(|p| p.fds.as_ref());
-    let fd_src = fds.map_or_else(|| "/proc/PID/fd".to_string(), |f| f.path.clone());
-    if let Some(list) = fds.and_then(|f| f.get()) {
-        let kvm: Vec<&String> = list
-            .iter()
-            .filter(|t| t.starts_with("anon_inode:kvm-vm") || t.starts_with("anon_inode:kvm-vcpu"))
-            .collect();
-        if !kvm.is_empty() {
-            let vcpus = kvm.iter().filter(|t| t.contains("kvm-vcpu")).count();
-            return Runtime::Kvm(
-                fd_src,
-                format!(
-                    "anon_inode:kvm-vm{} and {vcpus} kvm-vcpu fd(s)",
-                    if kvm.iter().any(|t| t.starts_with("anon_inode:kvm-vm")) {
-                        ""
-                    } else {
-                        " missing"
-                    }
-                ),
-            );
-        }
-    }
-    if let Some(t) = facts.threads.as_ref() {
-        let src = proc_
-            .and_then(|p| p.threads.as_ref())
-            .map_or_else(|| "/proc/PID/task".to_string(), |s| s.path.clone());
-        if t.kvm_named {
-            return Runtime::Kvm(src, "vCPU threads named 'CPU n/KVM'".into());
-        }
-        if t.tcg_named {
-            return Runtime::Tcg(src, "vCPU threads named 'CPU n/TCG'".into());
-        }
-    }
-    match fds.map(|f| &f.fact) {
-        // A QEMU always holds some telling fd (/dev/kvm, images, tap): an empty list means the
-        // links could not be read, not that there is nothing.
-        Some(crate::snapshot::Fact::Value(list)) if !list.is_empty() => {
-            return Runtime::NoKvmFds(fd_src);
-        }
-        Some(crate::snapshot::Fact::Value(_)) => why.push("no fd target could be read".into()),
-        Some(crate::snapshot::Fact::Error(e)) => why.push(format!("fds: {}", e.describe())),
-        None => why.push(if vm.pid.is_some() {
-            "fds not recorded".into()
-        } else {
-            "an argv file, not a running process".into()
-        }),
-    }
-    Runtime::None(why.join("; "))
-}
-
 fn accel_kvm(ctx: &Ctx, u: &VmUnit) -> Outcome {
     let (vm, target) = (u.vm, u.target.clone());
     let base = vm
@@ -520,26 +464,24 @@ fn accel_kvm(ctx: &Ctx, u: &VmUnit) -> Outcome {
         accel_list.join(", ")
     };
     let argv_src = format!("{} accelerator options", vm.source);
-    let o = match runtime_accel(ctx, vm) {
-        Runtime::Kvm(src, obs) => Outcome::pass(
+    let o = match vm_runtime::accel(ctx, vm) {
+        RuntimeAccel::Kvm(src, obs) => Outcome::pass(
             &target,
             format!("the VM runs on KVM (runtime proof: {obs})"),
         )
         .ev(src, obs, "anon_inode:kvm-vm / kvm-vcpu:N or 'CPU n/KVM'"),
-        Runtime::Tcg(src, obs) => Outcome::fail(
+        RuntimeAccel::Tcg(src, obs) => Outcome::fail(
             &target,
             "the VM runs under TCG emulation, not KVM: add -accel kvm (libvirt <domain type='kvm'>) and check bios.vtx",
         )
         .ev(src, obs, "'CPU n/KVM'"),
-        Runtime::NoKvmFds(src) => Outcome::fail(
+        RuntimeAccel::NoKvmFds(src) => Outcome::fail(
             &target,
             "the QEMU process holds no KVM fds, so it is not using KVM (TCG emulation): add -accel kvm and check bios.vtx",
         )
         .ev(src, "no anon_inode:kvm-vm fd", "anon_inode:kvm-vm"),
-        Runtime::None(why) => {
-            let ev_src = vm
-                .pid
-                .map_or_else(|| "/proc/PID/fd".to_string(), |p| format!("/proc/{p}/fd"));
+        RuntimeAccel::None(why) => {
+            let ev_src = vm_runtime::fd_source(vm);
             let o = match argv {
                 KvmUse::Yes => Outcome::pass(
                     &target,

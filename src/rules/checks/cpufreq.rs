@@ -1,11 +1,13 @@
 //! CPU frequency scaling (guide §3.2.2): the governor of every cpufreq policy, read with the
 //! semantics of the driver that owns it (intel_pstate active, passive = intel_cpufreq,
-//! acpi-cpufreq). Also the policy reader the BIOS P-state rules share.
+//! acpi-cpufreq). The policies and the persistent governor settings are facts
+//! ([`crate::rules::facts::cpufreq`]).
 
 use super::{Check, CheckFn};
 use crate::rules::context::{Ctx, Got};
 use crate::rules::facts::cpufreq::{
-    grouped, policies, pstate_status, Policies, CPUFREQ, PSTATE_STATUS,
+    grouped, persistent_performance, policies, pstate_status, pstate_status_got, Policies, Policy,
+    CPUFREQ, PSTATE_STATUS,
 };
 use crate::rules::facts::persistent::TUNED_ACTIVE;
 use crate::rules::outcome::Outcome;
@@ -18,48 +20,6 @@ enum Verdict {
     Warn,
     Unknown,
     Fail,
-}
-
-/// Persistent settings that will select `performance` at the next boot or service start.
-fn persistent_performance(ctx: &Ctx) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (path, c) in &ctx.persistent.cmdlines {
-        if c.value("cpufreq.default_governor") == Some("performance") {
-            out.push((
-                path.clone(),
-                "cpufreq.default_governor=performance".to_string(),
-            ));
-        }
-    }
-    if let Some(t) = ctx.text("/etc/sysconfig/cpupower") {
-        let line = t
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.starts_with('#'))
-            .find(|l| l.starts_with("CPUPOWER_START_OPTS"));
-        if let Some(l) = line {
-            let words: Vec<&str> = l
-                .split(|c: char| c.is_whitespace() || c == '"' || c == '=' || c == '\'')
-                .filter(|w| !w.is_empty())
-                .collect();
-            let sets = words
-                .windows(2)
-                .any(|w| matches!(w[0], "-g" | "--governor") && w[1] == "performance");
-            if sets {
-                out.push(("/etc/sysconfig/cpupower".into(), l.to_string()));
-            }
-        }
-    }
-    if let Some(t) = ctx.text("/etc/default/cpufrequtils") {
-        if let Some(l) = t.lines().map(str::trim).find(|l| {
-            l.strip_prefix("GOVERNOR=")
-                .map(|v| v.trim_matches(|c| c == '"' || c == '\''))
-                == Some("performance")
-        }) {
-            out.push(("/etc/default/cpufrequtils".into(), l.to_string()));
-        }
-    }
-    out
 }
 
 /// Governor `performance` on every policy. With intel_pstate in active mode only its own
@@ -84,10 +44,25 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
         Policies::List(l) => l,
     };
     let status = pstate_status(ctx);
+    let (verdicts, rows) = per_policy(ctx, &list, status);
+    let worst = verdicts.iter().copied().max().unwrap_or(Verdict::Unknown);
+    let summary = grouped(rows);
+    let pending = persistent_performance(ctx);
+    let n_bad = verdicts.iter().filter(|v| **v != Verdict::Pass).count();
+    let o = judge(&list, status, worst, n_bad, &summary, &pending);
+    vec![evidence(ctx, o, summary, status, pending)]
+}
+
+/// Each policy's verdict and its evidence row ("performance under intel_pstate, EPP ...").
+fn per_policy(
+    ctx: &Ctx,
+    list: &[Policy],
+    status: Option<&str>,
+) -> (Vec<Verdict>, Vec<(String, u32)>) {
     let hwp = ctx.host.cpu.hwp;
     let mut verdicts = Vec::new();
     let mut rows = Vec::new();
-    for p in &list {
+    for p in list {
         let driver = p.driver.val().unwrap_or("?");
         let v = match p.governor {
             Got::Val(g) => match g.trim() {
@@ -119,15 +94,23 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
             p.id,
         ));
     }
-    let worst = verdicts.iter().copied().max().unwrap_or(Verdict::Unknown);
-    let summary = grouped(rows);
+    (verdicts, rows)
+}
+
+/// The verdict over all policies, with the persistent settings that fix a failure.
+fn judge(
+    list: &[Policy],
+    status: Option<&str>,
+    worst: Verdict,
+    n_bad: usize,
+    summary: &str,
+    pending: &[(String, String)],
+) -> Outcome {
     let mode = match status {
         Some(s) => format!("intel_pstate {s}"),
         None => "no intel_pstate".into(),
     };
-    let pending = persistent_performance(ctx);
-    let n_bad = verdicts.iter().filter(|v| **v != Verdict::Pass).count();
-    let o = match worst {
+    match worst {
         Verdict::Pass => Outcome::pass(
             "host",
             format!("governor performance on all {} policies ({mode})", list.len()),
@@ -176,7 +159,17 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
             )
             .pending(!pending.is_empty())
         }
-    };
+    }
+}
+
+/// The evidence rows: the governors, intel_pstate, the persistent settings and tuned.
+fn evidence(
+    ctx: &Ctx,
+    o: Outcome,
+    summary: String,
+    status: Option<&str>,
+    pending: Vec<(String, String)>,
+) -> Outcome {
     let mut o = o
         .ev(
             format!("{CPUFREQ}/policy*/scaling_governor"),
@@ -185,7 +178,7 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
         )
         .ev(
             PSTATE_STATUS,
-            status.map_or_else(|| ctx.get(PSTATE_STATUS).why(), str::to_string),
+            status.map_or_else(|| pstate_status_got(ctx).why(), str::to_string),
             "",
         );
     for (path, line) in pending {
@@ -194,7 +187,7 @@ fn governor(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(t) = ctx.persistent.tuned_profile.as_deref() {
         o = o.ev(TUNED_ACTIVE, t, "");
     }
-    vec![o]
+    o
 }
 
 #[cfg(test)]

@@ -10,6 +10,13 @@ pub(crate) const CPUFREQ: &str = "/sys/devices/system/cpu/cpufreq";
 
 pub(crate) const PSTATE_STATUS: &str = "/sys/devices/system/cpu/intel_pstate/status";
 
+/// What evidence rows over every policy name as their source.
+pub(crate) const DRIVER_SOURCE: &str = "/sys/devices/system/cpu/cpufreq/policy*/scaling_driver";
+pub(crate) const SCALING_MAX_SOURCE: &str =
+    "/sys/devices/system/cpu/cpufreq/policy*/scaling_max_freq";
+pub(crate) const GOVERNOR_EPP_SOURCE: &str =
+    "/sys/devices/system/cpu/cpufreq/policy*/{scaling_governor,energy_performance_preference}";
+
 /// One cpufreq policy as sysfs shows it.
 #[derive(Clone)]
 pub(crate) struct Policy<'a> {
@@ -112,4 +119,40 @@ pub(crate) fn grouped(items: impl IntoIterator<Item = (String, u32)>) -> String 
 /// The intel_pstate mode: `active`, `passive`, `off`, or `None` when the file is not there.
 pub(crate) fn pstate_status<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
     ctx.text(PSTATE_STATUS)
+}
+
+/// The intel_pstate status file as read.
+pub(crate) fn pstate_status_got<'a>(ctx: &Ctx<'a>) -> Got<'a> {
+    ctx.get(PSTATE_STATUS)
+}
+
+pub(crate) const SYSCONFIG_CPUPOWER: &str = "/etc/sysconfig/cpupower";
+pub(crate) const DEFAULT_CPUFREQUTILS: &str = "/etc/default/cpufrequtils";
+
+/// Persistent settings that select the `performance` governor at the next boot or service
+/// start: (file, the line or parameter that does it).
+pub(crate) fn persistent_performance(ctx: &Ctx) -> Vec<(String, String)> {
+    use crate::parse::governor_config;
+    let mut out = Vec::new();
+    for (path, c) in &ctx.persistent.cmdlines {
+        if c.value("cpufreq.default_governor") == Some("performance") {
+            out.push((
+                path.clone(),
+                "cpufreq.default_governor=performance".to_string(),
+            ));
+        }
+    }
+    if let Some(l) = ctx
+        .text(SYSCONFIG_CPUPOWER)
+        .and_then(governor_config::cpupower_performance_line)
+    {
+        out.push((SYSCONFIG_CPUPOWER.into(), l.to_string()));
+    }
+    if let Some(l) = ctx
+        .text(DEFAULT_CPUFREQUTILS)
+        .and_then(governor_config::cpufrequtils_performance_line)
+    {
+        out.push((DEFAULT_CPUFREQUTILS.into(), l.to_string()));
+    }
+    out
 }

@@ -1,13 +1,12 @@
 //! bios.c1e and bios.c6 from the OS view: the matching cpuidle states on every CPU, whether
 //! they are enabled, entered or held off by a PM QoS limit.
 
-use super::idle_states::{
-    cpuidle_states, matches_state, CState, IdleState, CPUIDLE_DIR, CPUIDLE_DRIVER,
-};
-use super::pm_qos::{any_resume_latency, qos_limit, CPU_DMA_LATENCY, QOS_NO_CONSTRAINT_US};
-use super::readers::{not_intel, persistent_cmdline_has, running_cmdline_value, CPU};
+use super::idle_states::{matches_state, CState, IdleState};
+use super::readers::{not_intel, persistent_cmdline_has, running_cmdline_value};
 use crate::parse::cpulist;
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::pm_qos::{self, QOS_NO_CONSTRAINT_US};
+use crate::rules::facts::{cpuidle, platform, power};
 use crate::rules::outcome::Outcome;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,26 +45,19 @@ impl Seen {
 }
 
 /// What one enabled state does on `cpu`, given its usage and exit latency.
-fn enabled_state(ctx: &Ctx, cpu: u32, base: &str, per_cpu_recorded: bool) -> Seen {
-    let usage = ctx
-        .text(&format!("{base}/usage"))
-        .and_then(|u| u.parse::<u64>().ok());
-    let latency = ctx
-        .text(&format!("{base}/latency"))
-        .and_then(|u| u.parse::<u64>().ok());
+fn enabled_state(ctx: &Ctx, cpu: u32, state: &IdleState, per_cpu_recorded: bool) -> Seen {
+    let usage = state.usage_count();
+    let latency = state.latency_us();
     let by_usage = |usage: Option<u64>| match usage {
         Some(0) => Seen::NotEntered,
         Some(_) => Seen::Entered,
         None => Seen::Unreadable("usage".into()),
     };
-    match (qos_limit(ctx, cpu, per_cpu_recorded), latency) {
+    match (pm_qos::qos_limit(ctx, cpu, per_cpu_recorded), latency) {
         (Ok(Some(limit)), Some(latency)) if latency > limit => Seen::HeldOff { limit, latency },
         (Ok(Some(_)), None) => match usage {
             Some(0) => Seen::NotEntered,
-            _ => Seen::Unreadable(format!(
-                "latency: {}",
-                ctx.get(&format!("{base}/latency")).why()
-            )),
+            _ => Seen::Unreadable(format!("latency: {}", state.latency.why())),
         },
         (Ok(_), _) => by_usage(usage),
         (Err(e), _) => match usage {
@@ -82,18 +74,18 @@ pub(super) fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
     if let Some(o) = not_intel(ctx) {
         return o;
     }
-    let driver_got = ctx.get(CPUIDLE_DRIVER);
+    let driver_got = cpuidle::driver(ctx);
     let driver = driver_got.val().map(str::trim);
     let label = match (which, driver) {
         (CState::C1e, _) => "C1E",
         (CState::C6, Some("acpi_idle")) => "C6 (ACPI C2/C3 under acpi_idle)",
         (CState::C6, _) => "C6",
     };
-    let states = cpuidle_states(ctx);
+    let states = cpuidle::states(ctx);
     let idle_poll = ctx.host.cmdline.as_ref().and_then(|c| c.value("idle")) == Some("poll");
     let drv_ev = |o: Outcome| {
         o.ev(
-            CPUIDLE_DRIVER,
+            cpuidle::DRIVER,
             driver.map_or_else(|| driver_got.why(), str::to_string),
             "",
         )
@@ -126,7 +118,7 @@ pub(super) fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
             "0",
         );
     }
-    let qos = match ctx.get(CPU_DMA_LATENCY) {
+    let qos = match pm_qos::global(ctx) {
         Got::Val(v) => match v.trim().parse::<i64>() {
             Ok(n) if n >= QOS_NO_CONSTRAINT_US => format!("{n} (no request)"),
             _ => format!("{} µs", v.trim()),
@@ -135,17 +127,11 @@ pub(super) fn cstate_rule(ctx: &Ctx, which: CState) -> Vec<Outcome> {
     };
     let mut o = drv_ev(o)
         .ev(
-            format!("{CPU}/cpu*/cpuidle/state*/{{name,desc,disable,default_status,usage,latency}}"),
+            cpuidle::STATES_SOURCE,
             format!("{label}: {}", t.summary(&matched_names)),
             "absent or disabled on every CPU",
         )
-        .ev(
-            format!(
-                "{CPU_DMA_LATENCY} (CPU latency QoS), {CPU}/cpu*/power/pm_qos_resume_latency_us"
-            ),
-            qos,
-            "",
-        );
+        .ev(pm_qos::SOURCE, qos, "");
     if let Some(p) = pending_src {
         o = o.ev(p, "intel_idle.max_cstate / idle=poll set persistently", "");
     }
@@ -164,8 +150,8 @@ fn without_states(
     // "No cpuidle" is a fact only where the CPU directory was seen without a cpuidle
     // directory: a --root tree or sosreport that lacks them says nothing about the host.
     let no_cpuidle = matches!(driver_got, Got::Absent)
-        && ctx.dir_exists(CPU) == Some(true)
-        && ctx.dir_exists(CPUIDLE_DIR) == Some(false);
+        && platform::cpu_dir_seen(ctx) == Some(true)
+        && cpuidle::cpuidle_dir_seen(ctx) == Some(false);
     match (driver, driver_got) {
         _ if idle_poll => Outcome::pass(
             "host",
@@ -179,7 +165,7 @@ fn without_states(
             "host",
             format!(
                 "no cpuidle state or driver was recorded, and {} could not be seen, so this may be a copy without them rather than a kernel without cpuidle",
-                if ctx.dir_exists(CPU) == Some(true) { CPUIDLE_DIR } else { CPU }
+                if platform::cpu_dir_seen(ctx) == Some(true) { cpuidle::DIR } else { cpuidle::CPU_DIR }
             ),
         ),
         (Some(d), _) => Outcome::unknown(
@@ -201,7 +187,7 @@ fn seen_per_cpu<'a>(
     driver: Option<&str>,
     states: &BTreeMap<u32, Vec<IdleState<'a>>>,
 ) -> (BTreeMap<u32, Seen>, BTreeSet<&'a str>) {
-    let per_cpu_recorded = any_resume_latency(ctx);
+    let per_cpu_recorded = pm_qos::any_resume_latency(ctx);
     let mut seen: BTreeMap<u32, Seen> = BTreeMap::new();
     let mut matched_names: BTreeSet<&str> = BTreeSet::new();
     for (cpu, st) in states {
@@ -220,7 +206,7 @@ fn seen_per_cpu<'a>(
                     );
                 };
                 matched_names.insert(state.name.unwrap_or("?"));
-                one_state(ctx, *cpu, state.idx, per_cpu_recorded)
+                one_state(ctx, *cpu, state, per_cpu_recorded)
             })
             .max_by_key(Seen::rank)
             .unwrap_or(Seen::Absent);
@@ -230,20 +216,16 @@ fn seen_per_cpu<'a>(
 }
 
 /// One matching state on one CPU: disabled (by the OS or by default), or what it does enabled.
-fn one_state(ctx: &Ctx, cpu: u32, idx: u32, per_cpu_recorded: bool) -> Seen {
-    let base = format!("{CPU}/cpu{cpu}/cpuidle/state{idx}");
-    let disable = ctx.text(&format!("{base}/disable"));
-    let default = ctx.text(&format!("{base}/default_status"));
+fn one_state(ctx: &Ctx, cpu: u32, state: &IdleState, per_cpu_recorded: bool) -> Seen {
+    let disable = state.disable.val().map(str::trim);
+    let default = state.default_status.val().map(str::trim);
     match (disable, default) {
         (Some("1"), d) => Seen::Disabled {
             by_default: d == Some("disabled"),
         },
-        (Some("0"), _) => enabled_state(ctx, cpu, &base, per_cpu_recorded),
+        (Some("0"), _) => enabled_state(ctx, cpu, state, per_cpu_recorded),
         (None, Some("disabled")) => Seen::Disabled { by_default: true },
-        _ => Seen::Unreadable(format!(
-            "disable: {}",
-            ctx.get(&format!("{base}/disable")).why()
-        )),
+        _ => Seen::Unreadable(format!("disable: {}", state.disable.why())),
     }
 }
 
@@ -456,8 +438,9 @@ fn held_off(
     cpus: usize,
     n: usize,
 ) -> Outcome {
-    let tuned = ctx
-        .text("/etc/tuned/active_profile")
+    let tuned = power::tuned_profile(ctx)
+        .val()
+        .map(str::trim)
         .map(|p| format!(" (tuned profile {p})"))
         .unwrap_or_default();
     let what = format!(

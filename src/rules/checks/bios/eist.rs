@@ -1,10 +1,11 @@
 //! bios.eist: Enhanced Intel SpeedStep enabled in firmware and a cpufreq driver in charge.
 
 use super::msr::{combine, cpus, Field, Says};
-use super::readers::{not_intel, CPU};
+use super::readers::not_intel;
 use super::{cpufreq, Policies};
 use crate::model::msr as mr;
 use crate::rules::context::Ctx;
+use crate::rules::facts::platform::{self, CPU_DIR};
 use crate::rules::outcome::Outcome;
 use std::collections::BTreeSet;
 
@@ -55,9 +56,9 @@ pub(super) fn bios_eist(ctx: &Ctx) -> Vec<Outcome> {
             format!("EIST is enabled (est flag) and cpufreq driver {drv_obs} is registered"),
         ),
         // A tree without /sys/devices/system/cpu says nothing about cpufreq.
-        (Some(true), Policies::NoDriver) if ctx.dir_exists(CPU) != Some(true) => Outcome::unknown(
+        (Some(true), Policies::NoDriver) if platform::cpu_dir_seen(ctx) != Some(true) => Outcome::unknown(
             "host",
-            format!("EIST is advertised; {CPU} is not in this tree, so whether a cpufreq driver is registered is not known"),
+            format!("EIST is advertised; {CPU_DIR} is not in this tree, so whether a cpufreq driver is registered is not known"),
         ),
         (Some(true), Policies::NoDriver) => Outcome::warn(
             "host",
@@ -92,7 +93,7 @@ pub(super) fn bios_eist(ctx: &Ctx) -> Vec<Outcome> {
             "present",
         )
         .ev(
-            "/sys/devices/system/cpu/cpufreq/policy*/scaling_driver",
+            cpufreq::DRIVER_SOURCE,
             drv_obs,
             "intel_pstate, intel_cpufreq or acpi-cpufreq",
         )]
@@ -114,7 +115,7 @@ mod tests {
         assert_eq!(st(&off, "bios.eist"), "fail");
         let nodrv = SnapBuilder::new()
             .icx("vmx")
-            .dir(super::CPU, &["cpu0", "cpufreq"])
+            .dir(crate::rules::facts::platform::CPU_DIR, &["cpu0", "cpufreq"])
             .dir(CF, &[])
             .build();
         assert_eq!(st(&nodrv, "bios.eist"), "warn");

@@ -1,10 +1,12 @@
 //! bios.hwp-native: Hardware P-States in native mode (intel_pstate drives HWP).
 
 use super::msr::{combine, cpus, Field, Says};
-use super::readers::{not_intel, CPU};
+use super::readers::not_intel;
 use super::{cpufreq, Policies};
 use crate::model::msr as mr;
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::platform::CPU_DIR;
+use crate::rules::facts::{platform, power};
 use crate::rules::outcome::Outcome;
 use std::collections::BTreeSet;
 
@@ -16,13 +18,18 @@ const HWP_MODELS: &[u32] = &[
     0x7A, 0x86, 0x96, 0x9C,
 ];
 
-pub(super) fn hwp_native(ctx: &Ctx) -> Vec<Outcome> {
-    if let Some(o) = not_intel(ctx) {
-        return o;
-    }
-    let cpu = &ctx.host.cpu;
-    let status = cpufreq::pstate_status(ctx);
-    let status_got = ctx.get(cpufreq::PSTATE_STATUS);
+/// What bios.hwp-native reads: intel_pstate's status, its command-line words, whether HWP's
+/// dynamic boost file exists, and the cpufreq drivers.
+struct Seen<'a> {
+    status: Option<&'a str>,
+    status_got: Got<'a>,
+    pstate_param: Vec<&'a str>,
+    dyn_boost: Got<'a>,
+    /// The cpufreq drivers, joined ("no cpufreq driver" when none).
+    drv: String,
+}
+
+fn gather<'a>(ctx: &Ctx<'a>) -> Seen<'a> {
     let pstate_param: Vec<&str> = ctx
         .host
         .cmdline
@@ -33,7 +40,6 @@ pub(super) fn hwp_native(ctx: &Ctx) -> Vec<Outcome> {
                 .collect()
         })
         .unwrap_or_default();
-    let dyn_boost = ctx.get("/sys/devices/system/cpu/intel_pstate/hwp_dynamic_boost");
     let drivers: BTreeSet<String> = match cpufreq::policies(ctx) {
         Policies::List(l) => l
             .iter()
@@ -46,9 +52,32 @@ pub(super) fn hwp_native(ctx: &Ctx) -> Vec<Outcome> {
     } else {
         drivers.iter().cloned().collect::<Vec<_>>().join(", ")
     };
+    Seen {
+        status: cpufreq::pstate_status(ctx),
+        status_got: cpufreq::pstate_status_got(ctx),
+        pstate_param,
+        dyn_boost: power::hwp_dynamic_boost(ctx),
+        drv,
+    }
+}
+
+pub(super) fn hwp_native(ctx: &Ctx) -> Vec<Outcome> {
+    if let Some(o) = not_intel(ctx) {
+        return o;
+    }
+    let seen = gather(ctx);
+    let o = judge(ctx, &seen);
+    let o = hwp_msr(ctx, o);
+    vec![evidence(ctx, &seen, o)]
+}
+
+/// The verdict from the CPU's hwp flag, the command line and intel_pstate's status.
+fn judge(ctx: &Ctx, seen: &Seen) -> Outcome {
+    let cpu = &ctx.host.cpu;
+    let drv = &seen.drv;
     let hwp_capable_model =
         cpu.family == Some(6) && cpu.model.is_some_and(|m| HWP_MODELS.contains(&m));
-    let o = match cpu.hwp {
+    match cpu.hwp {
         None => Outcome::unknown(
             "host",
             "the hwp flag is not known (neither CPUID nor /proc/cpuinfo was recorded)",
@@ -57,106 +86,116 @@ pub(super) fn hwp_native(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             format!(
                 "the hwp flag is missing on a CPU that has HWP: Hardware P-States are disabled in firmware (intel_pstate {}, driver {drv})",
-                status.unwrap_or("not loaded")
+                seen.status.unwrap_or("not loaded")
             ),
         ),
         Some(false) => Outcome::na("host", "the CPU has no Hardware P-States (HWP)"),
-        Some(true) if pstate_param.contains(&"no_hwp") => Outcome::warn(
+        Some(true) if seen.pstate_param.contains(&"no_hwp") => Outcome::warn(
             "host",
             "HWP is available but the command line has intel_pstate=no_hwp: remove it",
         ),
-        Some(true) if pstate_param.contains(&"disable") => Outcome::warn(
+        Some(true) if seen.pstate_param.contains(&"disable") => Outcome::warn(
             "host",
             format!("HWP is available but the command line has intel_pstate=disable ({drv} runs legacy P-states): remove it"),
         ),
-        Some(true) => match (status, &status_got) {
-            (Some(s @ ("active" | "passive")), _) => Outcome::pass(
-                "host",
-                format!(
-                    "HWP is native: intel_pstate {s}{}",
-                    if s == "passive" { " (intel_cpufreq still drives HWP)" } else { "" }
-                ),
-            ),
-            (Some("off"), _) => Outcome::warn(
-                "host",
-                "HWP is available but intel_pstate was switched off at runtime (status off)",
-            ),
-            (Some(other), _) => Outcome::unknown(
-                "host",
-                format!("unexpected intel_pstate status '{other}'"),
-            ),
-            // A tree without /sys/devices/system/cpu says nothing about intel_pstate.
-            (None, Got::Absent) if ctx.dir_exists(CPU) != Some(true) => Outcome::unknown(
-                "host",
-                format!("{CPU} is not in this tree: whether intel_pstate runs is not known"),
-            ),
-            (None, Got::Absent) => {
-                if ctx.host.kconfig.as_ref().and_then(|k| k.enabled("X86_INTEL_PSTATE")) == Some(false) {
-                    Outcome::warn(
-                        "host",
-                        format!("HWP is available but the kernel is built without intel_pstate ({drv})"),
-                    )
-                } else {
-                    Outcome::fail(
-                        "host",
-                        format!(
-                            "HWP is advertised but intel_pstate is not running ({drv}): P-states are in firmware out-of-band mode (intel_pstate refuses to load then); set Hardware P-States = Native Mode"
-                        ),
-                    )
-                }
-            }
-            (None, g) => Outcome::unknown(
-                "host",
-                format!("intel_pstate status could not be read ({})", g.why()),
-            ),
-        },
-    };
-    let o = hwp_msr(ctx, o);
-    vec![o
-        .ev(
-            "CPUID.6:EAX[7] hwp / EAX[10] hwp_epp",
+        Some(true) => judge_status(ctx, seen),
+    }
+}
+
+/// HWP is available and the command line leaves it alone: intel_pstate's status decides.
+fn judge_status(ctx: &Ctx, seen: &Seen) -> Outcome {
+    let drv = &seen.drv;
+    match (seen.status, &seen.status_got) {
+        (Some(s @ ("active" | "passive")), _) => Outcome::pass(
+            "host",
             format!(
-                "hwp {}, hwp_epp {}",
-                match cpu.hwp {
-                    Some(true) => "present",
-                    Some(false) => "absent",
-                    None => "not recorded",
-                },
-                match cpu.hwp_epp {
-                    Some(true) => "present",
-                    Some(false) => "absent",
-                    None => "not recorded",
+                "HWP is native: intel_pstate {s}{}",
+                if s == "passive" {
+                    " (intel_cpufreq still drives HWP)"
+                } else {
+                    ""
                 }
             ),
-            "both present",
-        )
-        .ev(
-            cpufreq::PSTATE_STATUS,
-            status.map_or_else(|| status_got.why(), str::to_string),
-            "active (or passive)",
-        )
-        .ev(
-            "/sys/devices/system/cpu/intel_pstate/hwp_dynamic_boost",
-            match dyn_boost {
-                Got::Val(_) => "present (HWP active)".to_string(),
-                g => g.why(),
-            },
-            "",
-        )
-        .ev(
-            "/proc/cmdline intel_pstate=",
-            if pstate_param.is_empty() {
-                "not set".to_string()
+        ),
+        (Some("off"), _) => Outcome::warn(
+            "host",
+            "HWP is available but intel_pstate was switched off at runtime (status off)",
+        ),
+        (Some(other), _) => {
+            Outcome::unknown("host", format!("unexpected intel_pstate status '{other}'"))
+        }
+        // A tree without /sys/devices/system/cpu says nothing about intel_pstate.
+        (None, Got::Absent) if platform::cpu_dir_seen(ctx) != Some(true) => Outcome::unknown(
+            "host",
+            format!("{CPU_DIR} is not in this tree: whether intel_pstate runs is not known"),
+        ),
+        (None, Got::Absent) => {
+            if ctx
+                .host
+                .kconfig
+                .as_ref()
+                .and_then(|k| k.enabled("X86_INTEL_PSTATE"))
+                == Some(false)
+            {
+                Outcome::warn(
+                    "host",
+                    format!(
+                        "HWP is available but the kernel is built without intel_pstate ({drv})"
+                    ),
+                )
             } else {
-                pstate_param.join(",")
-            },
-            "no no_hwp / disable",
-        )
-        .ev(
-            "/sys/devices/system/cpu/cpufreq/policy*/scaling_driver",
-            drv,
-            "",
-        )]
+                Outcome::fail(
+                    "host",
+                    format!(
+                        "HWP is advertised but intel_pstate is not running ({drv}): P-states are in firmware out-of-band mode (intel_pstate refuses to load then); set Hardware P-States = Native Mode"
+                    ),
+                )
+            }
+        }
+        (None, g) => Outcome::unknown(
+            "host",
+            format!("intel_pstate status could not be read ({})", g.why()),
+        ),
+    }
+}
+
+/// The evidence rows: CPUID, intel_pstate status, dynamic boost, command line, drivers.
+fn evidence(ctx: &Ctx, seen: &Seen, o: Outcome) -> Outcome {
+    let cpu = &ctx.host.cpu;
+    let word = |f: Option<bool>| match f {
+        Some(true) => "present",
+        Some(false) => "absent",
+        None => "not recorded",
+    };
+    o.ev(
+        "CPUID.6:EAX[7] hwp / EAX[10] hwp_epp",
+        format!("hwp {}, hwp_epp {}", word(cpu.hwp), word(cpu.hwp_epp)),
+        "both present",
+    )
+    .ev(
+        cpufreq::PSTATE_STATUS,
+        seen.status
+            .map_or_else(|| seen.status_got.why(), str::to_string),
+        "active (or passive)",
+    )
+    .ev(
+        power::HWP_DYNAMIC_BOOST,
+        match seen.dyn_boost {
+            Got::Val(_) => "present (HWP active)".to_string(),
+            g => g.why(),
+        },
+        "",
+    )
+    .ev(
+        format!("{} intel_pstate=", platform::CMDLINE),
+        if seen.pstate_param.is_empty() {
+            "not set".to_string()
+        } else {
+            seen.pstate_param.join(",")
+        },
+        "no no_hwp / disable",
+    )
+    .ev(cpufreq::DRIVER_SOURCE, seen.drv.clone(), "")
 }
 
 /// IA32_PM_ENABLE bit 0 (HWP enabled, set by intel_pstate) and MSR_MISC_PWR_MGMT bit 8
@@ -217,7 +256,7 @@ mod tests {
         assert_eq!(st(&hidden, "bios.hwp-native"), "fail");
         // hwp present but intel_pstate absent: out-of-band mode.
         let oob = pstates("acpi-cpufreq", "performance", None, None, 1)
-            .dir(super::CPU, &["cpu0", "cpufreq"])
+            .dir(crate::rules::facts::platform::CPU_DIR, &["cpu0", "cpufreq"])
             .absent("/sys/devices/system/cpu/intel_pstate/status")
             .build();
         assert_eq!(st(&oob, "bios.hwp-native"), "fail");

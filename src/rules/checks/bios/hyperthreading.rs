@@ -1,26 +1,9 @@
 //! bios.ht: Hyper-Threading enabled in firmware and left on by the OS.
 
-use super::readers::{not_intel, CPU};
-use crate::rules::context::Ctx;
+use super::readers::not_intel;
+use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::platform::{self, smt_exposures, SMT_ACTIVE, SMT_CONTROL};
 use crate::rules::outcome::Outcome;
-
-const SMT_ACTIVE: &str = "/sys/devices/system/cpu/smt/active";
-const SMT_CONTROL: &str = "/sys/devices/system/cpu/smt/control";
-
-/// Vulnerability files that mention SMT with something other than "Not affected".
-fn smt_exposures(ctx: &Ctx) -> Vec<String> {
-    let prefix = format!("{CPU}/vulnerabilities/");
-    ctx.snap
-        .files
-        .range(prefix.clone()..)
-        .take_while(|(k, _)| k.starts_with(&prefix))
-        .filter_map(|(k, f)| {
-            let v = f.value()?.trim();
-            (v.contains("SMT") && !v.starts_with("Not affected"))
-                .then(|| format!("{}: {v}", &k[prefix.len()..]))
-        })
-        .collect()
-}
 
 /// SMT active proves HT is on; `notsupported` means firmware (or the SKU) has it off;
 /// `off`/`forceoff` means the OS switched it off.
@@ -28,8 +11,10 @@ pub(super) fn bios_ht(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = not_intel(ctx) {
         return o;
     }
-    let active = ctx.text(SMT_ACTIVE);
-    let control = ctx.text(SMT_CONTROL);
+    let active_got = platform::smt_active(ctx);
+    let active = active_got.val().map(str::trim);
+    let control_got = platform::smt_control(ctx);
+    let control = control_got.val().map(str::trim);
     let max_siblings = ctx
         .host
         .topology
@@ -60,31 +45,7 @@ pub(super) fn bios_ht(ctx: &Ctx) -> Vec<Outcome> {
             "Hyper-Threading is active; pin VMs to whole cores (both siblings) and keep housekeeping on whole cores",
         ),
         (Some("0"), Some(c @ ("off" | "forceoff"))) => {
-            let persistent_clean = nosmt_now.is_some()
-                && !ctx.persistent.cmdlines.is_empty()
-                && ctx.persistent
-                    .cmdlines
-                    .iter()
-                    .all(|(_, c)| !c.has("nosmt"));
-            let how = match (&nosmt_now, c) {
-                (Some(p), _) => format!("the kernel command line has {p}"),
-                (None, "forceoff") => "SMT was force-disabled".into(),
-                (None, _) => "SMT was switched off at runtime".into(),
-            };
-            Outcome::fail(
-                "host",
-                format!(
-                    "the firmware has Hyper-Threading enabled but the OS switched it off ({how}; smt/control={c}){}{waiver_note}",
-                    if persistent_clean {
-                        "; the persistent command line no longer has nosmt, pending a reboot"
-                    } else if c == "off" {
-                        "; echo on > /sys/devices/system/cpu/smt/control re-enables it"
-                    } else {
-                        ""
-                    }
-                ),
-            )
-            .pending(persistent_clean)
+            os_switched_off(ctx, c, nosmt_now.as_deref(), &waiver_note)
         }
         (Some("0"), Some("notsupported")) => Outcome::fail(
             "host",
@@ -97,41 +58,21 @@ pub(super) fn bios_ht(ctx: &Ctx) -> Vec<Outcome> {
                 c.unwrap_or("unreadable")
             ),
         ),
-        _ => match (max_siblings, tpc) {
-            (Some(n), _) if n >= 2 => Outcome::pass(
-                "host",
-                "CPUs have thread siblings: Hyper-Threading is active",
-            ),
-            (_, Some(t)) if t >= 2 => Outcome::pass(
-                "host",
-                "CPUID reports 2 logical processors per core: Hyper-Threading is active",
-            ),
-            (Some(1), _) | (_, Some(1)) => Outcome::fail(
-                "host",
-                format!("no core has a second thread: Hyper-Threading is off{waiver_note}"),
-            ),
-            _ => Outcome::unknown(
-                "host",
-                format!(
-                    "SMT state not readable ({}) and no thread-sibling information",
-                    ctx.get(SMT_ACTIVE).why()
-                ),
-            ),
-        },
+        _ => by_siblings(max_siblings, tpc, &waiver_note, &active_got),
     };
     vec![o
         .ev(
             SMT_ACTIVE,
-            active.map_or_else(|| ctx.get(SMT_ACTIVE).why(), str::to_string),
+            active.map_or_else(|| active_got.why(), str::to_string),
             "1",
         )
         .ev(
             SMT_CONTROL,
-            control.map_or_else(|| ctx.get(SMT_CONTROL).why(), str::to_string),
+            control.map_or_else(|| control_got.why(), str::to_string),
             "on",
         )
         .ev(
-            "/sys/devices/system/cpu/cpu*/topology/thread_siblings_list",
+            platform::THREAD_SIBLINGS_SOURCE,
             max_siblings.map_or_else(
                 || "not read".into(),
                 |n| format!("up to {n} thread(s) per core"),
@@ -146,6 +87,63 @@ pub(super) fn bios_ht(ctx: &Ctx) -> Vec<Outcome> {
             ),
             "",
         )]
+}
+
+/// SMT is off and `smt/control` says the OS did it (`off`/`forceoff`): how, and whether the
+/// persistent command line already undoes it.
+fn os_switched_off(ctx: &Ctx, c: &str, nosmt_now: Option<&str>, waiver_note: &str) -> Outcome {
+    let persistent_clean = nosmt_now.is_some()
+        && !ctx.persistent.cmdlines.is_empty()
+        && ctx.persistent.cmdlines.iter().all(|(_, c)| !c.has("nosmt"));
+    let how = match (&nosmt_now, c) {
+        (Some(p), _) => format!("the kernel command line has {p}"),
+        (None, "forceoff") => "SMT was force-disabled".into(),
+        (None, _) => "SMT was switched off at runtime".into(),
+    };
+    Outcome::fail(
+        "host",
+        format!(
+            "the firmware has Hyper-Threading enabled but the OS switched it off ({how}; smt/control={c}){}{waiver_note}",
+            if persistent_clean {
+                "; the persistent command line no longer has nosmt, pending a reboot"
+            } else if c == "off" {
+                "; echo on > /sys/devices/system/cpu/smt/control re-enables it"
+            } else {
+                ""
+            }
+        ),
+    )
+    .pending(persistent_clean)
+}
+
+/// No SMT files: the thread siblings of the topology, else CPUID's threads per core.
+fn by_siblings(
+    max_siblings: Option<usize>,
+    tpc: Option<u32>,
+    waiver_note: &str,
+    active_got: &Got,
+) -> Outcome {
+    match (max_siblings, tpc) {
+        (Some(n), _) if n >= 2 => Outcome::pass(
+            "host",
+            "CPUs have thread siblings: Hyper-Threading is active",
+        ),
+        (_, Some(t)) if t >= 2 => Outcome::pass(
+            "host",
+            "CPUID reports 2 logical processors per core: Hyper-Threading is active",
+        ),
+        (Some(1), _) | (_, Some(1)) => Outcome::fail(
+            "host",
+            format!("no core has a second thread: Hyper-Threading is off{waiver_note}"),
+        ),
+        _ => Outcome::unknown(
+            "host",
+            format!(
+                "SMT state not readable ({}) and no thread-sibling information",
+                active_got.why()
+            ),
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -2,39 +2,22 @@
 
 use super::iommu_interrupts::{interrupt_remapping, posted_interrupts, Ir};
 use super::readers::{
-    persistent_cmdline_has, running_cmdline_value, show_listing, vfio_escalation, ACPI_TABLES,
-    IOMMU_CLASS,
+    persistent_cmdline_has, running_cmdline_value, show_listing, vfio_escalation,
 };
 use crate::report::Severity;
 use crate::rules::context::Ctx;
+use crate::rules::facts::iommu::{self, group_types, Listing, IOMMU_CLASS, IOMMU_GROUPS};
+use crate::rules::facts::platform::{self, ACPI_TABLES, CMDLINE};
 use crate::rules::outcome::Outcome;
-use crate::snapshot::ReadError;
-use std::collections::BTreeMap;
-
-const IOMMU_GROUPS: &str = "/sys/kernel/iommu_groups";
 
 /// What shows that device passthrough is prepared on this host although no VM uses VFIO:
 /// a QAT device, or SR-IOV virtual functions (`physfn` links). `Ok(None)` = nothing;
 /// `Err` = the PCI device list could not be read.
 fn passthrough_planned(ctx: &Ctx) -> Result<Option<String>, String> {
-    const PCI: &str = "/sys/bus/pci/devices";
     if ctx.flags.qat_present == Some(true) {
         return Ok(Some("a QAT device is present".into()));
     }
-    let devices = match ctx.dir(PCI) {
-        Ok(d) => d,
-        Err(e) => {
-            return Err(format!(
-                "{PCI}: {}",
-                e.map_or_else(|| "absent".into(), |e| e.describe())
-            ))
-        }
-    };
-    let vfs: Vec<&str> = devices
-        .iter()
-        .filter(|d| ctx.link(&format!("{PCI}/{d}/physfn")).is_some())
-        .map(String::as_str)
-        .collect();
+    let vfs = iommu::sriov_vfs(ctx)?;
     if let Some(first) = vfs.first() {
         return Ok(Some(format!(
             "{} SR-IOV virtual function(s), e.g. {first}",
@@ -87,14 +70,12 @@ struct Facts<'a> {
     default_on: Option<bool>,
 }
 
-type Listing<'a> = Result<&'a [String], Option<&'a ReadError>>;
-
 impl<'a> Facts<'a> {
     fn gather(ctx: &Ctx<'a>) -> Self {
         let esc = vfio_escalation(ctx);
-        let tables = ctx.dir(ACPI_TABLES);
-        let classes = ctx.dir(IOMMU_CLASS);
-        let groups = ctx.dir(IOMMU_GROUPS);
+        let tables = platform::acpi_tables(ctx);
+        let classes = iommu::units(ctx);
+        let groups = iommu::groups(ctx);
         let has_table = |t: &str| tables.as_ref().ok().map(|v| v.iter().any(|n| n == t));
         let (dmar, ivrs) = (has_table("DMAR"), has_table("IVRS"));
         let all_units: Vec<&String> = classes
@@ -194,9 +175,9 @@ impl<'a> Facts<'a> {
                 "> 0 groups",
             )
             .ev(
-                "/proc/cmdline",
+                CMDLINE,
                 ctx.host.cmdline.as_ref().map_or_else(
-                    || ctx.get("/proc/cmdline").why(),
+                    || platform::cmdline_file(ctx).why(),
                     |c| {
                         let keys = [param, "iommu", "intremap"];
                         let v: Vec<String> = c
@@ -230,20 +211,6 @@ impl<'a> Facts<'a> {
             None => o,
         }
     }
-}
-
-/// "identity ×3, DMA-FQ ×40" from the groups' `type` files.
-fn group_types(ctx: &Ctx, groups: &Listing) -> String {
-    let mut by: BTreeMap<&str, usize> = BTreeMap::new();
-    for g in groups.as_ref().map(|g| g.iter()).into_iter().flatten() {
-        if let Some(t) = ctx.text(&format!("{IOMMU_GROUPS}/{g}/type")) {
-            *by.entry(t).or_default() += 1;
-        }
-    }
-    by.iter()
-        .map(|(t, n)| format!("{t} ×{n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Applicability: the firmware must offer an IOMMU. `None` when it does (or a unit shows it).

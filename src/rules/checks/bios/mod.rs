@@ -21,7 +21,6 @@ mod iommu;
 mod iommu_interrupts;
 mod msr;
 mod numa;
-mod pm_qos;
 mod power_policy;
 mod qat_link;
 mod readers;

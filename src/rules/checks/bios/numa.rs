@@ -1,9 +1,20 @@
 //! bios.numa: NUMA Optimized in firmware (a node per socket with local memory), SNC noted.
 
-use super::readers::{not_intel, ACPI_TABLES};
+use super::readers::not_intel;
+use crate::model::topology::NumaNode;
 use crate::parse::cpulist;
 use crate::rules::context::Ctx;
+use crate::rules::facts::platform;
 use crate::rules::outcome::Outcome;
+
+/// What bios.numa reads: sockets, the SRAT, `numa=`, CONFIG_NUMA and the nodes with CPUs.
+struct Seen<'a> {
+    sockets: Option<u32>,
+    srat: Option<bool>,
+    numa_param: Option<String>,
+    kconfig_numa: Option<bool>,
+    cpu_nodes: Vec<&'a NumaNode>,
+}
 
 /// NUMA Optimized: at least one CPU-bearing node per socket, each with local memory. More
 /// nodes than sockets is Sub-NUMA Clustering, noted.
@@ -11,6 +22,26 @@ pub(super) fn bios_numa(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = not_intel(ctx) {
         return o;
     }
+    let Some(seen) = gather(ctx) else {
+        return vec![Outcome::unknown(
+            "host",
+            "the NUMA node list (/sys/devices/system/node) could not be read",
+        )];
+    };
+    let Some(sockets) = seen.sockets else {
+        return vec![evidence(
+            &seen,
+            Outcome::unknown(
+                "host",
+                "the socket count could not be read (CPU topology and SMBIOS unavailable)",
+            ),
+        )];
+    };
+    vec![evidence(&seen, judge(&seen, sockets))]
+}
+
+/// `None` when the node list could not be read.
+fn gather<'a>(ctx: &Ctx<'a>) -> Option<Seen<'a>> {
     let sockets = ctx.host.topology.sockets.or_else(|| {
         ctx.host
             .platform
@@ -18,7 +49,7 @@ pub(super) fn bios_numa(ctx: &Ctx) -> Vec<Outcome> {
             .map(|p| p.sockets_populated)
             .filter(|n| *n > 0)
     });
-    let srat = ctx.dir_has(ACPI_TABLES, "SRAT");
+    let srat = platform::acpi_table(ctx, "SRAT");
     let numa_param = ctx.host.cmdline.as_ref().and_then(|c| {
         c.params
             .iter()
@@ -27,70 +58,28 @@ pub(super) fn bios_numa(ctx: &Ctx) -> Vec<Outcome> {
             .map(|p| p.value.clone().unwrap_or_default())
     });
     let kconfig_numa = ctx.host.kconfig.as_ref().and_then(|k| k.enabled("NUMA"));
-    let Some(nodes) = ctx.host.nodes.as_ref() else {
-        return vec![Outcome::unknown(
-            "host",
-            "the NUMA node list (/sys/devices/system/node) could not be read",
-        )];
-    };
-    let cpu_nodes: Vec<_> = nodes.iter().filter(|n| !n.cpus.is_empty()).collect();
+    let nodes = ctx.host.nodes.as_ref()?;
+    Some(Seen {
+        sockets,
+        srat,
+        numa_param,
+        kconfig_numa,
+        cpu_nodes: nodes.iter().filter(|n| !n.cpus.is_empty()).collect(),
+    })
+}
+
+/// The verdict for a host with a known socket count.
+fn judge(seen: &Seen, sockets: u32) -> Outcome {
+    let cpu_nodes = &seen.cpu_nodes;
     let memless: Vec<u32> = cpu_nodes
         .iter()
         .filter(|n| n.mem_total_kb == Some(0))
         .map(|n| n.id)
         .collect();
-    let per_socket = sockets
+    let per_socket = Some(sockets)
         .filter(|s| *s > 0)
         .map(|s| cpu_nodes.len() as u32 / s);
-    let ev = |o: Outcome| {
-        o.ev(
-            "/sys/devices/system/cpu/cpu*/topology/physical_package_id",
-            sockets.map_or_else(|| "unknown".into(), |s| format!("{s} socket(s)")),
-            "",
-        )
-        .ev(
-            "/sys/devices/system/node/node*/cpulist",
-            format!(
-                "{} node(s) with CPUs: {}",
-                cpu_nodes.len(),
-                cpu_nodes
-                    .iter()
-                    .map(|n| format!(
-                        "node{} cpus {} mem {}",
-                        n.id,
-                        cpulist::format(&n.cpus),
-                        n.mem_total_kb
-                            .map_or_else(|| "?".into(), |k| format!("{} MiB", k / 1024))
-                    ))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            "at least one node with CPUs and memory per socket",
-        )
-        .ev(
-            ACPI_TABLES,
-            match srat {
-                Some(true) => "SRAT present",
-                Some(false) => "SRAT absent",
-                None => "unreadable",
-            },
-            "SRAT present",
-        )
-        .ev(
-            "/proc/cmdline numa=",
-            numa_param
-                .as_ref()
-                .map_or_else(|| "not set".to_string(), |v| format!("numa={v}")),
-            "not set",
-        )
-    };
-    let Some(sockets) = sockets else {
-        return vec![ev(Outcome::unknown(
-            "host",
-            "the socket count could not be read (CPU topology and SMBIOS unavailable)",
-        ))];
-    };
-    let o = if sockets < 2 {
+    if sockets < 2 {
         if cpu_nodes.len() > 1 {
             Outcome::info(
                 "host",
@@ -105,7 +94,8 @@ pub(super) fn bios_numa(ctx: &Ctx) -> Vec<Outcome> {
                 "single socket without Sub-NUMA Clustering: no NUMA setting to judge",
             )
         }
-    } else if let Some(v) = numa_param
+    } else if let Some(v) = seen
+        .numa_param
         .as_deref()
         .filter(|v| *v == "off" || v.starts_with("fake"))
     {
@@ -114,20 +104,7 @@ pub(super) fn bios_numa(ctx: &Ctx) -> Vec<Outcome> {
             format!("the command line has numa={v}: the kernel ignores the firmware's NUMA topology; remove it"),
         )
     } else if (cpu_nodes.len() as u32) < sockets {
-        let cause = if kconfig_numa == Some(false) {
-            "the kernel is built without CONFIG_NUMA".to_string()
-        } else if srat == Some(false) {
-            "the firmware publishes no SRAT: NUMA Optimized is disabled (memory interleaved across sockets)".to_string()
-        } else {
-            "the firmware interleaves memory across sockets (NUMA Optimized disabled / Node Interleaving enabled)".to_string()
-        };
-        Outcome::fail(
-            "host",
-            format!(
-                "{sockets} sockets but only {} node(s) with CPUs: {cause}",
-                cpu_nodes.len()
-            ),
-        )
+        too_few_nodes(seen, sockets)
     } else if !memless.is_empty() {
         Outcome::warn(
             "host",
@@ -157,8 +134,71 @@ pub(super) fn bios_numa(ctx: &Ctx) -> Vec<Outcome> {
                 cpu_nodes.len()
             ),
         )
+    }
+}
+
+/// Fewer CPU-bearing nodes than sockets: why, from the kernel build and the SRAT.
+fn too_few_nodes(seen: &Seen, sockets: u32) -> Outcome {
+    let cause = if seen.kconfig_numa == Some(false) {
+        "the kernel is built without CONFIG_NUMA".to_string()
+    } else if seen.srat == Some(false) {
+        "the firmware publishes no SRAT: NUMA Optimized is disabled (memory interleaved across sockets)".to_string()
+    } else {
+        "the firmware interleaves memory across sockets (NUMA Optimized disabled / Node Interleaving enabled)".to_string()
     };
-    vec![ev(o)]
+    Outcome::fail(
+        "host",
+        format!(
+            "{sockets} sockets but only {} node(s) with CPUs: {cause}",
+            seen.cpu_nodes.len()
+        ),
+    )
+}
+
+/// The evidence rows: sockets, nodes, the SRAT and `numa=`.
+fn evidence(seen: &Seen, o: Outcome) -> Outcome {
+    let cpu_nodes = &seen.cpu_nodes;
+    o.ev(
+        platform::PACKAGE_ID_SOURCE,
+        seen.sockets
+            .map_or_else(|| "unknown".into(), |s| format!("{s} socket(s)")),
+        "",
+    )
+    .ev(
+        platform::NODE_CPULIST_SOURCE,
+        format!(
+            "{} node(s) with CPUs: {}",
+            cpu_nodes.len(),
+            cpu_nodes
+                .iter()
+                .map(|n| format!(
+                    "node{} cpus {} mem {}",
+                    n.id,
+                    cpulist::format(&n.cpus),
+                    n.mem_total_kb
+                        .map_or_else(|| "?".into(), |k| format!("{} MiB", k / 1024))
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        "at least one node with CPUs and memory per socket",
+    )
+    .ev(
+        platform::ACPI_TABLES,
+        match seen.srat {
+            Some(true) => "SRAT present",
+            Some(false) => "SRAT absent",
+            None => "unreadable",
+        },
+        "SRAT present",
+    )
+    .ev(
+        format!("{} numa=", platform::CMDLINE),
+        seen.numa_param
+            .as_ref()
+            .map_or_else(|| "not set".to_string(), |v| format!("numa={v}")),
+        "not set",
+    )
 }
 
 #[cfg(test)]

@@ -1,37 +1,15 @@
 //! bios.power-policy: the firmware energy/performance bias and the effective OS hint.
 
 use super::msr::{cpus, Field};
-use super::readers::{not_intel, CPU};
+use super::readers::not_intel;
 use super::{cpufreq, kernel_version, Policies};
 use crate::model::msr as mr;
 use crate::parse::cpulist;
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::platform::CPU_DIR;
+use crate::rules::facts::power;
 use crate::rules::outcome::Outcome;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Per-CPU values of `cpuN/<suffix>` that the snapshot holds, by CPU number.
-fn per_cpu<'a>(ctx: &Ctx<'a>, suffix: &str) -> BTreeMap<u32, Got<'a>> {
-    let prefix = format!("{CPU}/cpu");
-    let mut out = BTreeMap::new();
-    for (k, _) in ctx
-        .snap
-        .files
-        .range(prefix.clone()..)
-        .take_while(|(k, _)| k.starts_with(&prefix))
-    {
-        let rest = &k[prefix.len()..];
-        let Some((num, tail)) = rest.split_once('/') else {
-            continue;
-        };
-        if tail != suffix {
-            continue;
-        }
-        if let Ok(n) = num.parse::<u32>() {
-            out.insert(n, ctx.get(k));
-        }
-    }
-    out
-}
 
 /// "6 on cpu 0-15; 0 on cpu 16-31" from per-CPU descriptions.
 fn by_cpus(items: impl IntoIterator<Item = (String, u32)>) -> String {
@@ -66,7 +44,7 @@ pub(super) fn power_policy(ctx: &Ctx) -> Vec<Outcome> {
         )];
     }
     let epb = Epb::read(ctx);
-    let tuned = ctx.get("/etc/tuned/active_profile");
+    let tuned = power::tuned_profile(ctx);
     let (fw, fw_msg) = firmware_part(ctx, &epb.vals, &tuned);
     let (eff, eff_msg, eff_obs) = effective_part(ctx);
     use Part::*;
@@ -99,19 +77,13 @@ pub(super) fn power_policy(ctx: &Ctx) -> Vec<Outcome> {
         )
     };
     let o = epb.msr.row_if_read(ctx, o, "0 (performance)");
-    let mut o = o
-        .ev(
-            "/sys/devices/system/cpu/cpu*/power/energy_perf_bias",
-            epb_obs,
-            "0 (performance)",
-        )
-        .ev(
-            "/sys/devices/system/cpu/cpufreq/policy*/{scaling_governor,energy_performance_preference}",
-            eff_obs,
-            "EPP performance or governor performance",
-        );
+    let mut o = o.ev(power::EPB_SOURCE, epb_obs, "0 (performance)").ev(
+        cpufreq::GOVERNOR_EPP_SOURCE,
+        eff_obs,
+        "EPP performance or governor performance",
+    );
     if let Got::Val(p) = tuned {
-        o = o.ev("/etc/tuned/active_profile", p, "");
+        o = o.ev(power::TUNED_ACTIVE_PROFILE, p, "");
     }
     vec![o]
 }
@@ -129,11 +101,7 @@ struct Epb {
 
 impl Epb {
     fn read(ctx: &Ctx) -> Self {
-        let epb = per_cpu(ctx, "power/energy_perf_bias");
-        let sysfs_vals: BTreeMap<u32, Option<u32>> = epb
-            .iter()
-            .map(|(c, g)| (*c, g.val().and_then(|v| v.trim().parse().ok())))
-            .collect();
+        let sysfs_vals = power::energy_perf_bias(ctx);
         // sysfs reads the same register; the MSR stands in where sysfs is missing (Linux < 5.2,
         // a tree without the files), and a difference between the two is said.
         let msr = Field::read(ctx, mr::ENERGY_PERF_BIAS, "bits 3:0", mr::epb);
@@ -156,7 +124,7 @@ impl Epb {
             Err(_) => Vec::new(),
         };
         Epb {
-            sysfs_files: epb.len(),
+            sysfs_files: sysfs_vals.len(),
             vals,
             msr,
             disagree,
@@ -181,7 +149,7 @@ fn firmware_part(ctx: &Ctx, vals: &BTreeMap<u32, Option<u32>>, tuned: &Got) -> (
             match old {
                 Some(true) => "EPB is not exposed in sysfs before Linux 5.2: the firmware value needs MSR 0x1B0".to_string(),
                 _ => format!(
-                    "no {CPU}/cpu*/power/energy_perf_bias was recorded (kernel {}), so the firmware value is not visible here; MSR 0x1B0 would show it",
+                    "no {CPU_DIR}/cpu*/power/energy_perf_bias was recorded (kernel {}), so the firmware value is not visible here; MSR 0x1B0 would show it",
                     ctx.host.kernel_release.as_deref().unwrap_or("release unknown")
                 ),
             },

@@ -2,17 +2,9 @@
 
 use super::qat;
 use crate::rules::context::Ctx;
+use crate::rules::facts::pci_link;
 use crate::rules::outcome::Outcome;
 use crate::vocab::Target;
-
-/// `8.0 GT/s PCIe` → 8.0; `Unknown` → None.
-fn link_speed(s: &str) -> Option<f64> {
-    s.split_whitespace().next()?.parse().ok()
-}
-
-fn link_width(s: &str) -> Option<u32> {
-    s.trim().trim_start_matches('x').parse().ok()
-}
 
 /// Each QAT PF trained to its own maximum link speed and width (not a literal Gen4 x16).
 pub(super) fn qat_pcie_link(ctx: &Ctx) -> Vec<Outcome> {
@@ -29,21 +21,16 @@ pub(super) fn qat_pcie_link(ctx: &Ctx) -> Vec<Outcome> {
     qat::qat_pfs(ctx)
         .into_iter()
         .map(|pf| {
-            let base = format!("{}/{pf}", qat::PCI);
-            let get = |f: &str| ctx.get(&format!("{base}/{f}"));
+            let link = pci_link::of(ctx, &pf);
             let (cs, ms, cw, mw) = (
-                get("current_link_speed"),
-                get("max_link_speed"),
-                get("current_link_width"),
-                get("max_link_width"),
+                link.current_speed,
+                link.max_speed,
+                link.current_width,
+                link.max_width,
             );
+            let base = &link.base;
             let target = Target::host_device(&pf);
-            let vals = (
-                cs.val().and_then(link_speed),
-                ms.val().and_then(link_speed),
-                cs.val().and(cw.val()).and_then(link_width),
-                mw.val().and_then(link_width),
-            );
+            let vals = link.values();
             let o = match vals {
                 (Some(c), Some(m), Some(w), Some(mx)) => {
                     let mut down = Vec::new();

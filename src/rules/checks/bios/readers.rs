@@ -1,5 +1,5 @@
-//! What several bios rules read the same way: the vendor gate, the sysfs and ACPI roots,
-//! directory listings, the VFIO escalation and the kernel command line.
+//! What several bios rules judge the same way: the vendor gate, directory listings for the
+//! evidence, the VFIO escalation and the kernel command line.
 
 use super::qat;
 use crate::report::Severity;
@@ -19,12 +19,6 @@ pub(super) fn not_intel(ctx: &Ctx) -> Option<Vec<Outcome>> {
         None => Outcome::unknown("host", "CPU vendor unknown (no CPUID or /proc/cpuinfo)"),
     }])
 }
-
-/// Where the firmware's ACPI tables (DMAR, IVRS, SRAT) are listed.
-pub(super) const ACPI_TABLES: &str = "/sys/firmware/acpi/tables";
-/// Where the kernel registers IOMMU remapping units (dmar*, ivhd*).
-pub(super) const IOMMU_CLASS: &str = "/sys/class/iommu";
-pub(super) const CPU: &str = "/sys/devices/system/cpu";
 
 /// High when a VM uses VFIO or QAT passthrough is in use or prepared (catalogue: VT-d and the
 /// kernel IOMMU escalate then).

@@ -1,53 +1,38 @@
 //! bios.turbo: Turbo Boost enabled in firmware, allowed by the OS and not capped.
 
 use super::msr::{combine, cpus, Field, Says};
-use super::readers::{not_intel, CPU};
+use super::readers::not_intel;
 use super::{cpufreq, Policies};
 use crate::model::msr as mr;
 use crate::rules::context::{Ctx, Got};
+use crate::rules::facts::platform;
+use crate::rules::facts::power::{self, tmpfiles_writes, BOOST, MAX_PERF_PCT, NO_TURBO};
 use crate::rules::outcome::Outcome;
-
-const NO_TURBO: &str = "/sys/devices/system/cpu/intel_pstate/no_turbo";
-const BOOST: &str = "/sys/devices/system/cpu/cpufreq/boost";
-const MAX_PERF_PCT: &str = "/sys/devices/system/cpu/intel_pstate/max_perf_pct";
-
-/// A tmpfiles.d line that writes `value` to `sysfs_tail` at boot.
-fn tmpfiles_writes(ctx: &Ctx, sysfs_tail: &str, value: &str) -> Option<String> {
-    ctx.snap
-        .files
-        .range("/etc/tmpfiles.d/".to_string()..)
-        .take_while(|(k, _)| k.starts_with("/etc/tmpfiles.d/"))
-        .find(|(_, f)| {
-            f.value().is_some_and(|t| {
-                t.lines().any(|l| {
-                    let w: Vec<&str> = l.split_whitespace().collect();
-                    w.first().is_some_and(|c| c.starts_with('w'))
-                        && w.get(1).is_some_and(|p| p.ends_with(sysfs_tail))
-                        && w.last() == Some(&value)
-                })
-            })
-        })
-        .map(|(k, _)| k.clone())
-}
 
 /// Neither OS turbo switch exists on this host: both are recorded absent next to a present
 /// CPU directory (a `--root` tree without `/sys/devices/system/cpu` proves nothing).
 fn no_os_switch(ctx: &Ctx) -> bool {
-    matches!(ctx.get(NO_TURBO), Got::Absent)
-        && matches!(ctx.get(BOOST), Got::Absent)
-        && ctx.dir_exists(CPU) == Some(true)
+    matches!(power::no_turbo(ctx), Got::Absent)
+        && matches!(power::boost(ctx), Got::Absent)
+        && platform::cpu_dir_seen(ctx) == Some(true)
 }
 
-/// Turbo: `ida` (CPUID.6:EAX[1], 0 when firmware disables turbo), the OS switch
-/// (intel_pstate no_turbo / cpufreq boost) and frequency caps.
-pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
-    if let Some(o) = not_intel(ctx) {
-        return o;
-    }
-    let ida = ctx.host.cpu.turbo;
-    let no_turbo = ctx.text(NO_TURBO);
-    let boost = ctx.text(BOOST);
-    let max_pct = ctx.text(MAX_PERF_PCT).and_then(|v| v.parse::<u32>().ok());
+/// What bios.turbo reads: the CPU's ida flag, the OS switches and the frequency caps.
+struct Seen<'a> {
+    ida: Option<bool>,
+    no_turbo_got: Got<'a>,
+    no_turbo: Option<&'a str>,
+    boost_got: Got<'a>,
+    boost: Option<&'a str>,
+    max_pct: Option<u32>,
+    /// Some policy's scaling_max_freq is below its cpuinfo_max_freq; `cap_obs` groups them.
+    capped: bool,
+    cap_obs: String,
+}
+
+fn gather<'a>(ctx: &Ctx<'a>) -> Seen<'a> {
+    let no_turbo_got = power::no_turbo(ctx);
+    let boost_got = power::boost(ctx);
     let mut capped = Vec::new();
     if let Policies::List(list) = cpufreq::policies(ctx) {
         for p in &list {
@@ -58,8 +43,33 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
             }
         }
     }
-    let cap_obs = cpufreq::grouped(capped.clone());
-    let o = if ida == Some(false) {
+    Seen {
+        ida: ctx.host.cpu.turbo,
+        no_turbo: no_turbo_got.val().map(str::trim),
+        no_turbo_got,
+        boost: boost_got.val().map(str::trim),
+        boost_got,
+        max_pct: power::max_perf_pct(ctx),
+        capped: !capped.is_empty(),
+        cap_obs: cpufreq::grouped(capped),
+    }
+}
+
+/// Turbo: `ida` (CPUID.6:EAX[1], 0 when firmware disables turbo), the OS switch
+/// (intel_pstate no_turbo / cpufreq boost) and frequency caps.
+pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
+    if let Some(o) = not_intel(ctx) {
+        return o;
+    }
+    let seen = gather(ctx);
+    let o = judge(ctx, &seen);
+    vec![evidence(&seen, turbo_msr(ctx, o))]
+}
+
+/// The verdict: firmware's ida first, then the OS switches, then the caps.
+fn judge(ctx: &Ctx, seen: &Seen) -> Outcome {
+    let (ida, no_turbo, boost, max_pct) = (seen.ida, seen.no_turbo, seen.boost, seen.max_pct);
+    if ida == Some(false) {
         Outcome::fail(
             "host",
             "the ida flag is missing: Turbo Boost is disabled in firmware",
@@ -95,13 +105,13 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
             ),
         )
         .pending(pending.is_some())
-    } else if !capped.is_empty() || max_pct.is_some_and(|p| p < 100) {
+    } else if seen.capped || max_pct.is_some_and(|p| p < 100) {
         Outcome::warn(
             "host",
             format!(
                 "turbo is enabled but the frequency is capped: {}",
                 [
-                    (!capped.is_empty()).then_some(cap_obs.clone()),
+                    seen.capped.then_some(seen.cap_obs.clone()),
                     max_pct
                         .filter(|p| *p < 100)
                         .map(|p| format!("intel_pstate max_perf_pct {p}")),
@@ -127,8 +137,8 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             format!(
                 "the CPU offers turbo (ida), but whether the OS allows it could not be read ({NO_TURBO}: {}, {BOOST}: {})",
-                ctx.get(NO_TURBO).why(),
-                ctx.get(BOOST).why()
+                seen.no_turbo_got.why(),
+                seen.boost_got.why()
             ),
         )
     } else {
@@ -136,11 +146,15 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             "neither the ida flag nor an OS turbo switch could be read",
         )
-    };
-    let mut o = turbo_msr(ctx, o)
+    }
+}
+
+/// The evidence rows after the MSR's: ida, the OS switches and the caps.
+fn evidence(seen: &Seen, o: Outcome) -> Outcome {
+    let mut o = o
         .ev(
             "CPUID.6:EAX[1] ida",
-            match ida {
+            match seen.ida {
                 Some(true) => "present",
                 Some(false) => "absent",
                 None => "not recorded",
@@ -149,23 +163,24 @@ pub(super) fn bios_turbo(ctx: &Ctx) -> Vec<Outcome> {
         )
         .ev(
             NO_TURBO,
-            no_turbo.map_or_else(|| ctx.get(NO_TURBO).why(), str::to_string),
+            seen.no_turbo
+                .map_or_else(|| seen.no_turbo_got.why(), str::to_string),
             "0",
         );
-    if boost.is_some() {
-        o = o.ev(BOOST, boost.unwrap_or_default(), "1");
+    if let Some(b) = seen.boost {
+        o = o.ev(BOOST, b, "1");
     }
-    if let Some(p) = max_pct {
+    if let Some(p) = seen.max_pct {
         o = o.ev(MAX_PERF_PCT, p.to_string(), "100");
     }
-    if !capped.is_empty() {
+    if seen.capped {
         o = o.ev(
-            "/sys/devices/system/cpu/cpufreq/policy*/scaling_max_freq",
-            cap_obs,
+            cpufreq::SCALING_MAX_SOURCE,
+            seen.cap_obs.clone(),
             "= cpuinfo_max_freq",
         );
     }
-    vec![o]
+    o
 }
 
 /// IA32_MISC_ENABLE bit 38 (turbo disable) beside the OS view.

@@ -1,7 +1,9 @@
 //! bios.vtd: VT-d enabled in firmware, from the ACPI DMAR table.
 
-use super::readers::{not_intel, show_listing, vfio_escalation, ACPI_TABLES, IOMMU_CLASS};
+use super::readers::{not_intel, show_listing, vfio_escalation};
 use crate::rules::context::Ctx;
+use crate::rules::facts::iommu::{self, IOMMU_CLASS};
+use crate::rules::facts::platform::{self, ACPI_TABLES};
 use crate::rules::outcome::Outcome;
 
 /// The firmware's DMAR table is the sound proxy for VT-d (firmware omits it when disabled);
@@ -10,8 +12,8 @@ pub(super) fn bios_vtd(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = not_intel(ctx) {
         return o;
     }
-    let tables = ctx.dir(ACPI_TABLES);
-    let classes = ctx.dir(IOMMU_CLASS);
+    let tables = platform::acpi_tables(ctx);
+    let classes = iommu::units(ctx);
     let units: Vec<&String> = classes
         .as_ref()
         .map(|v| v.iter().filter(|n| n.starts_with("dmar")).collect())

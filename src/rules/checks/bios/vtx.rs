@@ -5,6 +5,7 @@ use super::msr::{combine, cpus, Field, Says};
 use super::readers::not_intel;
 use crate::model::msr as mr;
 use crate::rules::context::Ctx;
+use crate::rules::facts::platform::{self, CPUINFO_FLAGS_SOURCE, DEV_KVM, KVM_INTEL_MODULE};
 use crate::rules::outcome::Outcome;
 
 /// VT-x enabled: `/dev/kvm` plus kvm_intel loaded proves it; `vmx` missing from the kernel's
@@ -13,14 +14,8 @@ pub(super) fn bios_vtx(ctx: &Ctx) -> Vec<Outcome> {
     if let Some(o) = not_intel(ctx) {
         return o;
     }
-    // A listing that is not there at all (a --root tree without /dev or /sys/module) says
-    // nothing about the entries: only a present listing can lack them.
-    let listed = |dir: &str, name: &str| match ctx.dir_exists(dir) {
-        Some(true) => ctx.dir_has(dir, name),
-        _ => None,
-    };
-    let kvm_dev = listed("/dev", "kvm");
-    let kvm_intel = listed("/sys/module", "kvm_intel");
+    let kvm_dev = platform::kvm_device(ctx);
+    let kvm_intel = platform::kvm_intel_loaded(ctx);
     let kernel_vmx = ctx.cpuinfo_flag("vmx");
     let cpuid_vmx = ctx.host.cpu.vmx;
     let o = if kvm_dev == Some(true) && kvm_intel == Some(true) {
@@ -82,10 +77,10 @@ pub(super) fn bios_vtx(ctx: &Ctx) -> Vec<Outcome> {
         None => "unknown",
     };
     vec![o
-        .ev("/dev/kvm", show(kvm_dev), "present")
-        .ev("/sys/module/kvm_intel", show(kvm_intel), "present")
+        .ev(DEV_KVM, show(kvm_dev), "present")
+        .ev(KVM_INTEL_MODULE, show(kvm_intel), "present")
         .ev(
-            "/proc/cpuinfo flags",
+            CPUINFO_FLAGS_SOURCE,
             format!("vmx {}", show(kernel_vmx)),
             "vmx present",
         )

@@ -1,17 +1,25 @@
-//! The CPU latency PM QoS limit that keeps the idle governor out of deep states.
+//! The CPU latency PM QoS limit that keeps the idle governor out of deep states: the global
+//! request (`/dev/cpu_dma_latency`, decimal µs after collection) and each CPU's
+//! `power/pm_qos_resume_latency_us`.
 
-use super::readers::CPU;
+use super::cpuidle::CPU_DIR;
 use crate::rules::context::{Ctx, Got};
 
-/// The global CPU latency QoS request, as read from the device (decimal µs after
-/// collection). At or above this it is the kernel's "no constraint" default.
-pub(super) const CPU_DMA_LATENCY: &str = "/dev/cpu_dma_latency";
-pub(super) const QOS_NO_CONSTRAINT_US: i64 = 2_000_000_000;
+pub(crate) const CPU_DMA_LATENCY: &str = "/dev/cpu_dma_latency";
+/// At or above this the global request is the kernel's "no constraint" default.
+pub(crate) const QOS_NO_CONSTRAINT_US: i64 = 2_000_000_000;
+/// What the PM QoS evidence row names as its source.
+pub(crate) const SOURCE: &str = "/dev/cpu_dma_latency (CPU latency QoS), /sys/devices/system/cpu/cpu*/power/pm_qos_resume_latency_us";
+
+/// The global request as read.
+pub(crate) fn global<'a>(ctx: &Ctx<'a>) -> Got<'a> {
+    ctx.get(CPU_DMA_LATENCY)
+}
 
 /// The CPU latency limit the idle governor applies on one CPU (µs): the smaller of the
 /// global request and the CPU's `power/pm_qos_resume_latency_us`. `Ok(None)` = no limit.
 /// `per_cpu_recorded`: some CPU's file was recorded ([`any_resume_latency`]).
-pub(super) fn qos_limit(
+pub(crate) fn qos_limit(
     ctx: &Ctx,
     cpu: u32,
     per_cpu_recorded: bool,
@@ -24,7 +32,7 @@ pub(super) fn qos_limit(
         },
         other => return Err(format!("{CPU_DMA_LATENCY}: {}", other.why())),
     };
-    let path = format!("{CPU}/cpu{cpu}/power/pm_qos_resume_latency_us");
+    let path = format!("{CPU_DIR}/cpu{cpu}/power/pm_qos_resume_latency_us");
     let per_cpu = match ctx.get(&path) {
         // Missing for this CPU while other CPUs have it: a copy that lost it.
         Got::Absent | Got::NotCollected if per_cpu_recorded => {
@@ -45,8 +53,8 @@ pub(super) fn qos_limit(
 }
 
 /// Whether any CPU's `power/pm_qos_resume_latency_us` was recorded.
-pub(super) fn any_resume_latency(ctx: &Ctx) -> bool {
-    let prefix = format!("{CPU}/cpu");
+pub(crate) fn any_resume_latency(ctx: &Ctx) -> bool {
+    let prefix = format!("{CPU_DIR}/cpu");
     ctx.snap
         .files
         .range(prefix.clone()..)
