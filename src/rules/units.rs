@@ -1,6 +1,7 @@
-//! What a rule judges, and how the engine walks it: the host, each VM, each drive, NIC or host
-//! device of each VM. A check declares its unit by the kind of function it registers
-//! ([`Check::host`], [`Check::vm`], [`Check::drive`], [`Check::nic`], [`Check::device`]) and
+//! What a rule judges, and how the engine walks it: the host, each host PCI function a rule
+//! lists, each VM, each drive, NIC or host device of each VM. A check declares its unit by the
+//! kind of function it registers ([`Check::host`], [`Check::host_devices`], [`Check::vm`],
+//! [`Check::drive`], [`Check::nic`], [`Check::device`]) and
 //! judges one unit; the engine iterates the units and builds their [`Target`]s, so that no
 //! check loops over VMs or writes a target string, and the placeholder verdict for a VM
 //! without drives or NICs is written once, here.

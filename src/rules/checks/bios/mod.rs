@@ -44,5 +44,9 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ("bios.hwp-native", Check::host(hwp::hwp_native)),
     ("bios.c1e", Check::host(c1e_c6_msr::bios_c1e)),
     ("bios.c6", Check::host(c1e_c6_msr::bios_c6)),
-    ("hw.qat.pcie-link", Check::host(qat_link::qat_pcie_link)),
+    (
+        "hw.qat.pcie-link",
+        Check::host_devices(qat::qat_pfs, qat_link::qat_pcie_link)
+            .unless(qat_link::qat_pcie_link_moot),
+    ),
 ];

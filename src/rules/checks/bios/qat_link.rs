@@ -1,84 +1,78 @@
 //! hw.qat.pcie-link: each QAT physical function trained to its own maximum link.
 
-use super::qat;
 use crate::rules::context::Ctx;
 use crate::rules::facts::pci_link;
 use crate::rules::outcome::Outcome;
-use crate::vocab::Target;
+use crate::rules::units::HostDeviceUnit;
 
 /// Each QAT PF trained to its own maximum link speed and width (not a literal Gen4 x16).
-pub(super) fn qat_pcie_link(ctx: &Ctx) -> Vec<Outcome> {
-    match ctx.flags.qat_present {
-        Some(false) => return vec![Outcome::na("host", "no QAT device on this host")],
-        None => {
-            return vec![Outcome::unknown(
-                "host",
-                "the PCI device list could not be read",
-            )]
-        }
-        Some(true) => {}
-    }
-    qat::qat_pfs(ctx)
-        .into_iter()
-        .map(|pf| {
-            let link = pci_link::of(ctx, &pf);
-            let (cs, ms, cw, mw) = (
-                link.current_speed,
-                link.max_speed,
-                link.current_width,
-                link.max_width,
-            );
-            let base = &link.base;
-            let target = Target::host_device(&pf);
-            let vals = link.values();
-            let o = match vals {
-                (Some(c), Some(m), Some(w), Some(mx)) => {
-                    let mut down = Vec::new();
-                    if c < m {
-                        down.push(format!("speed {c} GT/s of {m} GT/s"));
-                    }
-                    if w < mx {
-                        down.push(format!("width x{w} of x{mx}"));
-                    }
-                    if down.is_empty() {
-                        Outcome::pass(
-                            &target,
-                            format!(
-                                "the link runs at the device's maximum, {m} GT/s x{mx}{}",
-                                if m <= 8.0 {
-                                    " (a PCIe Gen3 device: the guide's Gen4 does not apply)"
-                                } else {
-                                    ""
-                                }
-                            ),
-                        )
-                    } else {
-                        Outcome::warn(
-                            &target,
-                            format!(
-                                "the link is down-trained: {} (check the slot's width/bifurcation and link-speed settings, or move the card to a CPU-attached x16 slot)",
-                                down.join(", ")
-                            ),
-                        )
-                    }
-                }
-                _ => Outcome::unknown(
+pub(super) fn qat_pcie_link(ctx: &Ctx, u: &HostDeviceUnit) -> Outcome {
+    let pf = &u.bdf;
+    let link = pci_link::of(ctx, pf);
+    let (cs, ms, cw, mw) = (
+        link.current_speed,
+        link.max_speed,
+        link.current_width,
+        link.max_width,
+    );
+    let base = &link.base;
+    let target = u.target.clone();
+    let vals = link.values();
+    let o = match vals {
+        (Some(c), Some(m), Some(w), Some(mx)) => {
+            let mut down = Vec::new();
+            if c < m {
+                down.push(format!("speed {c} GT/s of {m} GT/s"));
+            }
+            if w < mx {
+                down.push(format!("width x{w} of x{mx}"));
+            }
+            if down.is_empty() {
+                Outcome::pass(
                     &target,
-                    "the link speed/width attributes could not be read",
-                ),
-            };
-            o.ev(
-                format!("{base}/current_link_speed, current_link_width"),
-                format!("{} x{}", cs.why(), cw.why()),
-                format!("{} x{}", ms.why(), mw.why()),
-            )
-            .ev(
-                format!("{base}/max_link_speed, max_link_width"),
-                format!("{} x{}", ms.why(), mw.why()),
-                "",
-            )
-        })
-        .collect()
+                    format!(
+                        "the link runs at the device's maximum, {m} GT/s x{mx}{}",
+                        if m <= 8.0 {
+                            " (a PCIe Gen3 device: the guide's Gen4 does not apply)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+            } else {
+                Outcome::warn(
+                    &target,
+                    format!(
+                        "the link is down-trained: {} (check the slot's width/bifurcation and link-speed settings, or move the card to a CPU-attached x16 slot)",
+                        down.join(", ")
+                    ),
+                )
+            }
+        }
+        _ => Outcome::unknown(&target, "the link speed/width attributes could not be read"),
+    };
+    o.ev(
+        format!("{base}/current_link_speed, current_link_width"),
+        format!("{} x{}", cs.why(), cw.why()),
+        format!("{} x{}", ms.why(), mw.why()),
+    )
+    .ev(
+        format!("{base}/max_link_speed, max_link_width"),
+        format!("{} x{}", ms.why(), mw.why()),
+        "",
+    )
+}
+
+/// Not a per-PF question when there is no QAT device, or the device list is unreadable.
+pub(super) fn qat_pcie_link_moot(ctx: &Ctx) -> Option<Vec<Outcome>> {
+    match ctx.flags.qat_present {
+        Some(false) => Some(vec![Outcome::na("host", "no QAT device on this host")]),
+        None => Some(vec![Outcome::unknown(
+            "host",
+            "the PCI device list could not be read",
+        )]),
+        Some(true) => None,
+    }
 }
 
 #[cfg(test)]

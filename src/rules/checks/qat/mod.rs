@@ -4,7 +4,7 @@
 
 use super::{Check, CheckFn};
 use crate::rules::context::Ctx;
-use crate::rules::facts::qat::PCI;
+use crate::rules::facts::qat::{qat_pfs, PCI};
 use crate::rules::outcome::Outcome;
 
 mod passthrough;
@@ -12,7 +12,10 @@ mod sriov;
 mod vfio_bind;
 
 pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("host.qat.sriov", Check::host(sriov::qat_sriov)),
+    (
+        "host.qat.sriov",
+        Check::host_devices(qat_pfs, sriov::qat_sriov).unless(sriov::qat_sriov_moot),
+    ),
     ("host.qat.vfio-bind", Check::host(vfio_bind::qat_vfio_bind)),
     (
         "qemu.qat.passthrough",
