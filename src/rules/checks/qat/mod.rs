@@ -16,7 +16,11 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
         "host.qat.sriov",
         Check::host_devices(qat_pfs, sriov::qat_sriov).unless(sriov::qat_sriov_moot),
     ),
-    ("host.qat.vfio-bind", Check::host(vfio_bind::qat_vfio_bind)),
+    (
+        "host.qat.vfio-bind",
+        Check::host_devices(vfio_bind::referenced_functions, vfio_bind::qat_vfio_bind)
+            .unless(vfio_bind::qat_vfio_bind_moot),
+    ),
     (
         "qemu.qat.passthrough",
         Check::vm(passthrough::qat_passthrough),
