@@ -13,8 +13,3 @@ pub(crate) fn named(ctx: &Ctx, prefix: &str) -> Option<Vec<String>> {
             .collect()
     })
 }
-
-/// Whether `/dev/<name>` exists (`None`: unknown).
-pub(crate) fn has(ctx: &Ctx, name: &str) -> Option<bool> {
-    ctx.dir_has(DEV, name)
-}

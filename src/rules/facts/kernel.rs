@@ -17,3 +17,31 @@ pub(crate) fn release_version(release: &str) -> Option<(u32, u32)> {
     let minor = parts.next()?.parse().ok()?;
     Some((major, minor))
 }
+
+/// Where the kernel configuration was read from (`/boot/config-…`, `/proc/config.gz`, the
+/// `--kconfig` file), for evidence.
+pub(crate) fn kconfig_source<'a>(ctx: &crate::rules::context::Ctx<'a>) -> &'a str {
+    &ctx.snap.kconfig.path
+}
+
+/// Why the kernel configuration could not be read (empty when it was).
+pub(crate) fn kconfig_why_missing(ctx: &crate::rules::context::Ctx) -> String {
+    ctx.snap
+        .kconfig
+        .fact
+        .error()
+        .map(|e| e.describe())
+        .unwrap_or_default()
+}
+
+/// The kernel release the configuration belongs to: the running kernel, else the release
+/// named in the configuration's header.
+pub(crate) fn kconfig_release(ctx: &crate::rules::context::Ctx) -> Option<String> {
+    ctx.host.kernel_release.clone().or_else(|| {
+        ctx.snap
+            .kconfig
+            .get()
+            .and_then(|t| crate::parse::kconfig::header_release(t))
+            .map(str::to_string)
+    })
+}

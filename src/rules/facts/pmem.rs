@@ -113,6 +113,29 @@ pub(crate) fn dax_devices(ctx: &Ctx) -> Result<Vec<DaxDevice>, String> {
         .collect())
 }
 
+/// The NUMA node of nd region `regionN` as written (-1: firmware reports none), with the path
+/// it was read from; `None` when unreadable.
+pub(crate) fn region_numa_node(ctx: &Ctx, region: &str) -> (String, Option<i64>) {
+    let path = format!("{ND}/region{region}/numa_node");
+    let node = ctx.text(&path).and_then(|v| v.parse::<i64>().ok());
+    (path, node)
+}
+
+/// `daxX.Y` exists: as `/dev/daxX.Y` or on the dax bus.
+pub(crate) fn dax_device_exists(ctx: &Ctx, name: &str) -> bool {
+    dev_node_listed(ctx, name) || ctx.dir(DAX).is_ok_and(|d| d.iter().any(|x| x == name))
+}
+
+/// A dax device's size and alignment in bytes (sysfs writes them in decimal or hex), `None`
+/// each when unreadable.
+pub(crate) fn dax_geometry(ctx: &Ctx, name: &str) -> (Option<u64>, Option<u64>) {
+    let read = |attr: &str| {
+        ctx.text(&format!("{DAX}/{name}/{attr}"))
+            .and_then(crate::parse::sysfs::dec_or_hex)
+    };
+    (read("size"), read("align"))
+}
+
 /// `/dev/NAME` is listed (a device node a vNVDIMM backend can open).
 pub(crate) fn dev_node_listed(ctx: &Ctx, name: &str) -> bool {
     ctx.dir_has(DEV, name) == Some(true)

@@ -19,6 +19,14 @@ pub(crate) const QAT_VF_IDS: &[&str] = &[
 /// Driver names vfio accepts in a group besides vfio-pci itself (bridges use pcieport).
 pub(crate) const VIABLE_DRIVERS: &[&str] = &["vfio-pci", "pci-stub", "pcieport"];
 
+/// Why the PCI device list is missing (`permission denied`, `not collected`).
+pub(crate) fn pci_listing_why(ctx: &Ctx) -> String {
+    match ctx.dir(PCI) {
+        Err(Some(e)) => e.describe(),
+        _ => "not collected".into(),
+    }
+}
+
 pub(crate) fn base(bdf: &str) -> String {
     format!("{PCI}/{bdf}")
 }

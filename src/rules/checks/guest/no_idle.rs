@@ -7,6 +7,7 @@ use super::inside_guest::{
 use super::{in_guest, NO_CHANNEL};
 use crate::report::Profile;
 use crate::rules::context::Ctx;
+use crate::rules::facts::boot_cmdline;
 use crate::rules::outcome::Outcome;
 use crate::rules::units::VmUnit;
 
@@ -32,7 +33,7 @@ fn no_idle_of_this_guest(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             format!(
                 "/proc/cmdline could not be read ({})",
-                ctx.get("/proc/cmdline").why()
+                boot_cmdline::why_missing(ctx)
             ),
         )];
     };

@@ -1,10 +1,11 @@
 //! host.pmem.kconfig: the kernel has the PMem/device-DAX stack (catalogue §5.13, corrected).
 
 use super::need_pmem;
-use crate::parse::kconfig::{header_release, KernelConfig, Symbol};
+use crate::parse::kconfig::{KernelConfig, Symbol};
 use crate::report::Status;
 use crate::rules::context::Ctx;
 use crate::rules::facts::kernel::kernel_version;
+use crate::rules::facts::kernel::{kconfig_release, kconfig_source, kconfig_why_missing};
 use crate::rules::outcome::Outcome;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -64,17 +65,6 @@ fn implied_by(k: &KernelConfig, sym: &str) -> Option<String> {
 
 /// Reported, never demanded: derived automatically, or optional.
 const REPORTED: &[&str] = &["ND_CLAIM", "FS_DAX_PMD", "DEV_DAX_KMEM", "X86_PMEM_LEGACY"];
-
-/// The kernel release the config belongs to: the running kernel, else the config header.
-fn config_release(ctx: &Ctx) -> Option<String> {
-    ctx.host.kernel_release.clone().or_else(|| {
-        ctx.snap
-            .kconfig
-            .get()
-            .and_then(|t| header_release(t))
-            .map(str::to_string)
-    })
-}
 
 /// The symbols this kernel release needs, and notes on the versioned ones it does not.
 fn needed_for(version: Option<(u32, u32)>) -> (Vec<(&'static str, Kind)>, Vec<String>) {
@@ -155,17 +145,12 @@ pub(super) fn pmem_kconfig(ctx: &Ctx) -> Vec<Outcome> {
             "host",
             format!(
                 "kernel configuration unavailable ({}: {})",
-                ctx.snap.kconfig.path,
-                ctx.snap
-                    .kconfig
-                    .fact
-                    .error()
-                    .map(|e| e.describe())
-                    .unwrap_or_default()
+                kconfig_source(ctx),
+                kconfig_why_missing(ctx)
             ),
         )];
     };
-    let release = config_release(ctx);
+    let release = kconfig_release(ctx);
     let version = release.as_deref().and_then(kernel_version);
     // A full .config lists every visible symbol; a packaging input or a fragment says nothing
     // about absent ones.
@@ -213,7 +198,7 @@ pub(super) fn pmem_kconfig(ctx: &Ctx) -> Vec<Outcome> {
         .ev(
             format!(
                 "{} (kernel {})",
-                ctx.snap.kconfig.path,
+                kconfig_source(ctx),
                 release.as_deref().unwrap_or("?")
             ),
             seen.join(", "),

@@ -28,9 +28,6 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ),
 ];
 
-const ND: &str = "/sys/bus/nd/devices";
-const DAX: &str = "/sys/bus/dax/devices";
-
 /// `Err(outcome)` when PMem is absent or undeterminable.
 fn need_pmem(ctx: &Ctx, target: impl Into<Target>) -> Result<(), Outcome> {
     match ctx.flags.pmem_present {
@@ -44,14 +41,6 @@ fn need_pmem(ctx: &Ctx, target: impl Into<Target>) -> Result<(), Outcome> {
             "whether persistent memory is present could not be read (ACPI table list, /sys/bus/nd, SMBIOS)",
         )),
     }
-}
-
-fn num(ctx: &Ctx, path: &str) -> Option<u64> {
-    ctx.text(path).and_then(|t| {
-        let t = t.trim();
-        t.strip_prefix("0x")
-            .map_or_else(|| t.parse().ok(), |h| u64::from_str_radix(h, 16).ok())
-    })
 }
 
 /// `/dev/dax0.1` → `dax0.1`.

@@ -1,15 +1,15 @@
 //! qemu.pmem.nvdimm: each vNVDIMM is wired to device-DAX with share=on and matching alignment.
 
-use super::{dax_name, need_pmem, num, DAX, ND};
+use super::{dax_name, need_pmem};
 use crate::model::host::Vm;
 use crate::model::vm::{BackendKind, MemoryBackend, MemoryDevice};
 use crate::parse::mounts::Mount;
 use crate::report::target::Target;
 use crate::report::Status;
 use crate::rules::context::Ctx;
-use crate::rules::facts::dev_dir;
 use crate::rules::facts::mounts::{host_mounts, mount_of};
 use crate::rules::facts::placement::{home_node, Home};
+use crate::rules::facts::pmem::{dax_device_exists, dax_geometry, region_numa_node, DAX};
 use crate::rules::facts::units::human;
 use crate::rules::outcome::Outcome;
 use crate::rules::units::VmUnit;
@@ -148,9 +148,7 @@ fn devdax_backend(
     home: Option<&Home>,
     w: &mut Wiring,
 ) {
-    let listed = dev_dir::has(ctx, dax) == Some(true)
-        || ctx.dir(DAX).is_ok_and(|d| d.iter().any(|x| x == dax));
-    if !listed {
+    if !dax_device_exists(ctx, dax) {
         w.fails
             .push(format!("{id}: {path} does not exist on the host"));
         return;
@@ -160,8 +158,7 @@ fn devdax_backend(
             "{id}: share=on is missing (device-DAX refuses private mappings)"
         ));
     }
-    let dev_align = num(ctx, &format!("{DAX}/{dax}/align"));
-    let dev_size = num(ctx, &format!("{DAX}/{dax}/size"));
+    let (dev_size, dev_align) = dax_geometry(ctx, dax);
     match (b.align_bytes, dev_align) {
         (Some(a), Some(da)) if a < da => w.fails.push(format!(
             "{id}: align {} is below {dax}'s alignment {}",
@@ -209,15 +206,11 @@ fn dax_locality(ctx: &Ctx, id: &str, dax: &str, home: Option<&Home>, w: &mut Wir
     let region = dax
         .strip_prefix("dax")
         .and_then(|r| r.split('.').next())
-        .map(|r| format!("{ND}/region{r}/numa_node"));
-    let (Some(rp), Some(h)) = (region, home) else {
+        .map(|r| region_numa_node(ctx, r));
+    let (Some((rp, node)), Some(h)) = (region, home) else {
         return;
     };
-    let Some(n) = ctx
-        .text(&rp)
-        .and_then(|v| v.parse::<i64>().ok())
-        .filter(|n| *n >= 0)
-    else {
+    let Some(n) = node.filter(|n| *n >= 0) else {
         return;
     };
     w.ev(

@@ -4,7 +4,7 @@
 
 use super::{Check, CheckFn};
 use crate::rules::context::Ctx;
-use crate::rules::facts::qat::{qat_pfs, PCI};
+use crate::rules::facts::qat::{pci_listing_why, qat_pfs, PCI};
 use crate::rules::outcome::Outcome;
 
 mod passthrough;
@@ -39,10 +39,7 @@ fn host_applicability(ctx: &Ctx, refs_empty: bool) -> Option<Vec<Outcome>> {
             "host",
             format!(
                 "the PCI device list could not be read ({})",
-                match ctx.dir(PCI) {
-                    Err(Some(e)) => e.describe(),
-                    _ => "not collected".into(),
-                }
+                pci_listing_why(ctx)
             ),
         )]),
         Some(true) if refs_empty => Some(vec![Outcome::na(
