@@ -225,6 +225,8 @@ pub(crate) struct DeriveCache<'a> {
     pub hugepage_pools: OnceLock<Result<Vec<Pool>, String>>,
     /// The host's QAT functions and the buses of its QAT PFs.
     pub qat_functions: OnceLock<(BTreeSet<String>, BTreeSet<String>)>,
+    /// Every VM's QAT functions (see `facts::qat::vm_qat_refs`).
+    pub qat_refs: OnceLock<Vec<crate::rules::facts::qat::QatRef<'a>>>,
     pub thp: OnceLock<Thp>,
     pub ksm: OnceLock<Ksm>,
     pub pmem_regions: OnceLock<Result<Vec<Region>, Option<String>>>,

@@ -103,17 +103,20 @@ pub(crate) struct QatRef<'a> {
 }
 
 /// Every vfio-pci device of every VM that is a QAT function, or an absent function on the
-/// bus of a QAT PF (a VF the VM expects but that was not created).
-pub(crate) fn vm_qat_refs<'a>(ctx: &'a Ctx) -> Vec<QatRef<'a>> {
-    let mut out = Vec::new();
-    for vm in &ctx.host.vms {
-        out.extend(qat_refs_of(ctx, vm));
-    }
-    out
+/// bus of a QAT PF (a VF the VM expects but that was not created). Worked out once per scan:
+/// the SR-IOV and vfio-bind rules ask for every PF and every function they judge.
+pub(crate) fn vm_qat_refs<'c, 'h>(ctx: &'c Ctx<'h>) -> &'c [QatRef<'h>] {
+    ctx.cache.qat_refs.get_or_init(|| {
+        ctx.host
+            .vms
+            .iter()
+            .flat_map(|vm| qat_refs_of(ctx, vm))
+            .collect()
+    })
 }
 
 /// One VM's vfio-pci devices that are QAT functions (see [`vm_qat_refs`]).
-pub(crate) fn qat_refs_of<'a>(ctx: &'a Ctx, vm: &'a Vm) -> Vec<QatRef<'a>> {
+pub(crate) fn qat_refs_of<'v>(ctx: &Ctx, vm: &'v Vm) -> Vec<QatRef<'v>> {
     let (qat, pf_buses) = ctx.cache.qat_functions.get_or_init(|| qat_functions(ctx));
     let listing: Option<&[String]> = ctx.dir(PCI).ok();
     let mut out = Vec::new();

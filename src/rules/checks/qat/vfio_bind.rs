@@ -14,9 +14,9 @@ use std::collections::BTreeSet;
 pub(super) fn referenced_functions(ctx: &Ctx) -> Vec<String> {
     let mut seen = BTreeSet::new();
     vm_qat_refs(ctx)
-        .into_iter()
+        .iter()
         .filter(|r| seen.insert(r.bdf.clone()))
-        .map(|r| r.bdf)
+        .map(|r| r.bdf.clone())
         .collect()
 }
 
