@@ -149,7 +149,11 @@ fn fleet_outputs_are_unchanged() {
         render::json_to(&mut streamed, &f).unwrap();
         assert_eq!(streamed, json, "streamed JSON = JSON");
         if group.is_none() {
-            check("plain.json", &out(String::from_utf8(json).unwrap()), &mut diffs);
+            check(
+                "plain.json",
+                &out(String::from_utf8(json).unwrap()),
+                &mut diffs,
+            );
             check("plain.csv", &out(render::csv(&f)), &mut diffs);
         } else {
             // Grouping adds `group_by` and `groups` to the JSON and changes no CSV byte.
@@ -162,7 +166,11 @@ fn fleet_outputs_are_unchanged() {
             &out(render::table(&f, Style::plain())),
             &mut diffs,
         );
-        check(&format!("{variant}.prom"), &out(render::prom(&f)), &mut diffs);
+        check(
+            &format!("{variant}.prom"),
+            &out(render::prom(&f)),
+            &mut diffs,
+        );
         // The page's nonce is random: compared without it.
         let html = render::html(&f).unwrap();
         let nonce_at = html.find("nonce-").expect("a CSP nonce") + 6;
