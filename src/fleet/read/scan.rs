@@ -43,6 +43,21 @@ fn string_stop(x: u64) -> u32 {
     m.trailing_zeros() / 8
 }
 
+/// Bytes of `x` equal to `c`, each flagged exactly (0x80): no carry crosses a byte.
+#[inline(always)]
+fn equal_bytes(x: u64, c: u8) -> u64 {
+    let t = x ^ (c as u64 * ONES);
+    !((t & !HIGH).wrapping_add(!HIGH) | t) & HIGH
+}
+
+/// How many of the 8 bytes of `x` are spaces or line feeds before the first other byte: a
+/// line break and its indentation in one step.
+#[inline(always)]
+fn blank_run(x: u64) -> u32 {
+    let other = !(equal_bytes(x, b' ') | equal_bytes(x, b'\n')) & HIGH;
+    other.trailing_zeros() / 8
+}
+
 #[inline(always)]
 fn word(b: &[u8], i: usize) -> Option<u64> {
     let chunk = b.get(i..i + 8)?;
@@ -81,10 +96,11 @@ impl<'a> Scanner<'a> {
     pub fn ws(&mut self) {
         loop {
             while let Some(w) = word(self.b, self.i) {
-                if w != 0x2020_2020_2020_2020 {
+                let n = blank_run(w);
+                self.i += n as usize;
+                if n < 8 {
                     break;
                 }
-                self.i += 8;
             }
             match self.peek() {
                 Some(b' ' | b'\n' | b'\t' | b'\r') => self.i += 1,
@@ -385,6 +401,20 @@ mod tests {
         }
         assert_eq!(string_stop(u64::from_le_bytes(*b"abcdefgh")), 8);
         assert_eq!(string_stop(u64::from_le_bytes([0x20; 8])), 8);
+    }
+
+    #[test]
+    fn blank_runs_are_counted_exactly() {
+        assert_eq!(blank_run(u64::from_le_bytes(*b"\n      \"")), 7);
+        assert_eq!(blank_run(u64::from_le_bytes(*b"        ")), 8);
+        assert_eq!(blank_run(u64::from_le_bytes(*b"\n\n \n  \n ")), 8);
+        assert_eq!(blank_run(u64::from_le_bytes(*b"x       ")), 0);
+        // Bytes that differ from a blank by one bit, or hold the high bit, are not blank.
+        for (at, c) in [(0, b'!'), (3, 0xa0), (5, 0x0b), (7, 0x00), (2, b'\t')] {
+            let mut w = [b' '; 8];
+            w[at] = c;
+            assert_eq!(blank_run(u64::from_le_bytes(w)), at as u32, "{c:#x}");
+        }
     }
 
     #[test]
