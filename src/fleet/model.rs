@@ -68,12 +68,62 @@ impl Skipped {
     }
 }
 
+/// A rule's id, title and section as a report words them: the catalogue's entry when they are
+/// its words (nearly always: no copy, and nothing for the reader thread to hand over but an
+/// index), else the report's own (another kvmaudit version's rule or title).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleText {
+    Catalogue(u16),
+    Own(Box<[String; 3]>),
+}
+
+impl RuleText {
+    pub fn new(rule: String, title: String, section: String) -> RuleText {
+        static INDEX: std::sync::OnceLock<HashMap<&'static str, u16>> = std::sync::OnceLock::new();
+        let cat = crate::vocab::catalogue::catalogue();
+        let index = INDEX.get_or_init(|| {
+            cat.iter()
+                .enumerate()
+                .filter_map(|(i, r)| Some((r.id.as_str(), u16::try_from(i).ok()?)))
+                .collect()
+        });
+        match index.get(rule.as_str()) {
+            Some(&i)
+                if cat[usize::from(i)].title == title && cat[usize::from(i)].section == section =>
+            {
+                RuleText::Catalogue(i)
+            }
+            _ => RuleText::Own(Box::new([rule, title, section])),
+        }
+    }
+
+    fn parts(&self) -> [&str; 3] {
+        match self {
+            RuleText::Catalogue(i) => {
+                let r = &crate::vocab::catalogue::catalogue()[usize::from(*i)];
+                [&r.id, &r.title, &r.section]
+            }
+            RuleText::Own(t) => [&t[0], &t[1], &t[2]],
+        }
+    }
+
+    pub fn rule(&self) -> &str {
+        self.parts()[0]
+    }
+
+    pub fn title(&self) -> &str {
+        self.parts()[1]
+    }
+
+    pub fn section(&self) -> &str {
+        self.parts()[2]
+    }
+}
+
 /// One rule's findings on one host, counted by status.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleHit {
-    pub rule: String,
-    pub title: String,
-    pub section: String,
+    pub text: RuleText,
     pub severity: Severity,
     pub fail: u32,
     pub warn: u32,
@@ -84,9 +134,7 @@ pub struct RuleHit {
 impl Default for RuleHit {
     fn default() -> Self {
         RuleHit {
-            rule: String::new(),
-            title: String::new(),
-            section: String::new(),
+            text: RuleText::new(String::new(), String::new(), String::new()),
             severity: Severity::Info,
             fail: 0,
             warn: 0,
@@ -359,8 +407,10 @@ pub struct Builder {
     /// sections once in `meta` (10,000 hosts would otherwise hold 600,000 copies of them).
     hosts: Vec<HostReport>,
     hits: Vec<Vec<Hit>>,
-    meta: Vec<RuleHit>,
+    meta: Vec<RuleText>,
     meta_index: HashMap<String, usize>,
+    /// `meta`'s index of each catalogue rule seen, without hashing its id.
+    catalogue_meta: Vec<Option<usize>>,
     by_key: HashMap<(Option<String>, Option<String>), usize>,
     pub skipped: Vec<Skipped>,
     pub files: usize,
@@ -409,26 +459,39 @@ impl Builder {
         }
     }
 
+    /// The index of a rule's words in `meta`: its first words seen win (keyed by rule id).
+    fn meta_of(&mut self, text: &RuleText) -> usize {
+        if let RuleText::Catalogue(c) = text {
+            if let Some(&Some(i)) = self.catalogue_meta.get(usize::from(*c)) {
+                return i;
+            }
+        }
+        let i = match self.meta_index.get(text.rule()) {
+            Some(&i) => i,
+            None => {
+                self.meta_index
+                    .insert(text.rule().to_string(), self.meta.len());
+                self.meta.push(text.clone());
+                self.meta.len() - 1
+            }
+        };
+        if let RuleText::Catalogue(c) = text {
+            let c = usize::from(*c);
+            if self.catalogue_meta.len() <= c {
+                self.catalogue_meta.resize(c + 1, None);
+            }
+            self.catalogue_meta[c] = Some(i);
+        }
+        i
+    }
+
     fn intern(&mut self, rules: Vec<RuleHit>) -> Vec<Hit> {
         // Pushed into a Vec of exactly its size: `collect()` from `rules.into_iter()` may
-        // reuse the RuleHits' buffer in place (104 bytes a rule) for the 24-byte hits, and
-        // the hits live as long as the roll-up.
+        // reuse the RuleHits' buffer in place for the 16-byte hits, and the hits live as long
+        // as the roll-up.
         let mut hits = Vec::with_capacity(rules.len());
         hits.extend(rules.into_iter().map(|r| {
-            let rule = match self.meta_index.get(&r.rule) {
-                Some(&i) => i,
-                None => {
-                    self.meta_index.insert(r.rule.clone(), self.meta.len());
-                    self.meta.push(RuleHit {
-                        fail: 0,
-                        warn: 0,
-                        unknown: 0,
-                        pass: 0,
-                        ..r.clone()
-                    });
-                    self.meta.len() - 1
-                }
-            };
+            let rule = self.meta_of(&r.text);
             Hit {
                 // More than 4 billion distinct rule ids cannot be held in memory anyway.
                 rule: u32::try_from(rule).unwrap_or(u32::MAX),
@@ -595,7 +658,7 @@ impl Fold {
         &mut self,
         h: HostReport,
         hits: &[Hit],
-        meta: &[RuleHit],
+        meta: &[RuleText],
         future: bool,
         conflict: bool,
     ) {
@@ -669,7 +732,7 @@ struct RuleTally {
 
 impl RuleTally {
     /// Add one host's hits; its verdicts, rule names sorted.
-    fn host(&mut self, hits: &[Hit], meta: &[RuleHit]) -> HostVerdicts {
+    fn host(&mut self, hits: &[Hit], meta: &[RuleText]) -> HostVerdicts {
         let mut v = HostVerdicts {
             failing: Vec::new(),
             warning: Vec::new(),
@@ -686,11 +749,11 @@ impl RuleTally {
             s.targets_warning += u64::from(hit.warn);
             if hit.fail > 0 {
                 s.hosts_failing += 1;
-                v.failing.push(m.rule.clone());
+                v.failing.push(m.rule().to_string());
                 v.fail_severity = v.fail_severity.max(Some(hit.severity));
             } else if hit.warn > 0 {
                 s.hosts_warning += 1;
-                v.warning.push(m.rule.clone());
+                v.warning.push(m.rule().to_string());
             }
             let verdicts = hit.fail > 0 || hit.warn > 0 || hit.some_pass;
             if hit.some_unknown && !verdicts {
@@ -706,13 +769,13 @@ impl RuleTally {
     }
 
     /// The index of rule `m`'s sums, made on first sight.
-    fn stat(&mut self, m: &RuleHit, severity: Severity) -> usize {
+    fn stat(&mut self, m: &RuleText, severity: Severity) -> usize {
         let rules = &mut self.rules;
-        let i = *self.index.entry(m.rule.clone()).or_insert_with(|| {
+        let i = *self.index.entry(m.rule().to_string()).or_insert_with(|| {
             rules.push(RuleStat {
-                rule: m.rule.clone(),
-                title: m.title.clone(),
-                section: m.section.clone(),
+                rule: m.rule().to_string(),
+                title: m.title().to_string(),
+                section: m.section().to_string(),
                 severity,
                 weight: 0,
                 hosts_failing: 0,
@@ -953,11 +1016,36 @@ mod tests {
             vm_count: 0,
             vms: Vec::new(),
             rules: vec![RuleHit {
-                rule: "r".into(),
+                text: RuleText::new("r".into(), String::new(), String::new()),
                 fail,
                 ..RuleHit::default()
             }],
         }
+    }
+
+    #[test]
+    fn a_rule_worded_otherwise_than_the_catalogue_keeps_its_words() {
+        let cat = &crate::vocab::catalogue::catalogue()[0];
+        let same = RuleText::new(cat.id.clone(), cat.title.clone(), cat.section.clone());
+        assert_eq!(same, RuleText::Catalogue(0));
+        let older = RuleText::new(cat.id.clone(), "an older title".into(), cat.section.clone());
+        assert!(matches!(older, RuleText::Own(_)));
+        assert_eq!(
+            (older.rule(), older.title()),
+            (cat.id.as_str(), "an older title")
+        );
+        // One rule however it is worded; the words first seen are shown, as before.
+        let mut a = host("a", 1);
+        a.rules[0].text = older;
+        let mut b = host("b", 1);
+        b.rules[0].text = same;
+        let mut builder = Builder::new(1_796_083_200);
+        builder.add(a);
+        builder.add(b);
+        let f = builder.finish(3600);
+        assert_eq!(f.rules.len(), 1);
+        assert_eq!(f.rules[0].title, "an older title");
+        assert_eq!(f.rules[0].hosts_failing, 2);
     }
 
     #[test]
