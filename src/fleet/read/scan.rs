@@ -90,21 +90,18 @@ impl<'a> Scanner<'a> {
         self.b.get(self.i).copied()
     }
 
-    /// JSON whitespace (space, tab, LF, CR); a pretty-printed report's indentation a word at
-    /// a time.
+    /// JSON whitespace (space, tab, LF, CR); a pretty-printed report's line break and
+    /// indentation a word at a time. Most calls find none: one compare then.
     #[inline(always)]
     pub fn ws(&mut self) {
-        loop {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.i += 1;
             while let Some(w) = word(self.b, self.i) {
                 let n = blank_run(w);
                 self.i += n as usize;
                 if n < 8 {
                     break;
                 }
-            }
-            match self.peek() {
-                Some(b' ' | b'\n' | b'\t' | b'\r') => self.i += 1,
-                _ => return,
             }
         }
     }
