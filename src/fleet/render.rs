@@ -399,55 +399,69 @@ fn num(v: Option<f64>) -> String {
 
 /// One row per host, worst score first.
 pub fn csv(f: &Fleet) -> String {
-    let mut out = String::from(
-        "host,path,generated_at,age_seconds,stale,profile,kvmaudit_version,score,host_score,\
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and every field is UTF-8.
+    let _ = csv_to(&mut out, f);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`csv`], written to `w` row by row: 100,000 hosts are 50 MB of CSV, never held whole.
+pub fn csv_to(w: &mut dyn std::io::Write, f: &Fleet) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+    w.write_all(
+        b"host,path,generated_at,age_seconds,stale,profile,kvmaudit_version,score,host_score,\
          coverage,pass,fail,warn,info,not_applicable,unknown,waived,blockers,vms,worst_vm,\
          worst_vm_score,failing_rules,machine_id,smbios_uuid,identity_conflict,future_dated,\
          labels,report_url\r\n",
-    );
+    )?;
     for h in &f.hosts {
-        let c = &h.summary.counts;
-        let fields = [
-            csv_field(&h.host),
-            csv_field(&h.path),
-            csv_field(&h.generated_at),
-            h.age_seconds.map(|a| a.to_string()).unwrap_or_default(),
-            h.stale.to_string(),
-            csv_field(&h.summary.profile),
-            csv_field(&h.summary.tool_version),
-            num(h.summary.score),
-            num(h.summary.host_score),
-            num(h.summary.coverage),
-            c.pass.to_string(),
-            c.fail.to_string(),
-            c.warn.to_string(),
-            c.info.to_string(),
-            c.not_applicable.to_string(),
-            c.unknown.to_string(),
-            c.waived.to_string(),
-            h.summary.blockers.len().to_string(),
-            h.vms.to_string(),
-            csv_field(h.worst_vm.as_ref().map(|v| v.name.as_str()).unwrap_or("")),
-            num(h.worst_vm.as_ref().map(|v| v.score)),
-            csv_field(&h.failing_rules.join(" ")),
-            csv_field(h.machine_id.as_deref().unwrap_or("")),
-            csv_field(h.smbios_uuid.as_deref().unwrap_or("")),
-            h.identity_conflict.to_string(),
-            h.future_dated.to_string(),
-            csv_field(
-                &h.summary
-                    .labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(";"),
-            ),
-            csv_field(h.report_url.as_deref().unwrap_or("")),
-        ];
-        out.push_str(&fields.join(","));
-        out.push_str("\r\n");
+        w.write_all(csv_row(h).as_bytes())?;
     }
-    out
+    w.flush()
+}
+
+fn csv_row(h: &HostEntry) -> String {
+    let c = &h.summary.counts;
+    let fields = [
+        csv_field(&h.host),
+        csv_field(&h.path),
+        csv_field(&h.generated_at),
+        h.age_seconds.map(|a| a.to_string()).unwrap_or_default(),
+        h.stale.to_string(),
+        csv_field(&h.summary.profile),
+        csv_field(&h.summary.tool_version),
+        num(h.summary.score),
+        num(h.summary.host_score),
+        num(h.summary.coverage),
+        c.pass.to_string(),
+        c.fail.to_string(),
+        c.warn.to_string(),
+        c.info.to_string(),
+        c.not_applicable.to_string(),
+        c.unknown.to_string(),
+        c.waived.to_string(),
+        h.summary.blockers.len().to_string(),
+        h.vms.to_string(),
+        csv_field(h.worst_vm.as_ref().map(|v| v.name.as_str()).unwrap_or("")),
+        num(h.worst_vm.as_ref().map(|v| v.score)),
+        csv_field(&h.failing_rules.join(" ")),
+        csv_field(h.machine_id.as_deref().unwrap_or("")),
+        csv_field(h.smbios_uuid.as_deref().unwrap_or("")),
+        h.identity_conflict.to_string(),
+        h.future_dated.to_string(),
+        csv_field(
+            &h.summary
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
+        csv_field(h.report_url.as_deref().unwrap_or("")),
+    ];
+    let mut row = fields.join(",");
+    row.push_str("\r\n");
+    row
 }
 
 /// The fleet as a Prometheus textfile (`kvmaudit_fleet_*`, apart from the per-host
