@@ -217,6 +217,9 @@ fn read_all(
     });
 }
 
+/// An output written as it is made.
+type WriteTo = fn(&mut dyn Write, &Fleet) -> std::io::Result<()>;
+
 fn to_stdout(p: &Option<PathBuf>) -> bool {
     p.as_deref().is_some_and(|p| p.as_os_str() == "-")
 }
@@ -279,7 +282,7 @@ pub fn run(o: &Options) -> Result<i32> {
         let Some(path) = path else { continue };
         // The JSON of 100,000 hosts is a few hundred MB, its CSV 50 MB: written as they are
         // made, never held whole.
-        let streamed: Option<fn(&mut dyn Write, &Fleet) -> std::io::Result<()>> = match what {
+        let streamed: Option<WriteTo> = match what {
             "json" if comparison.is_none() => Some(render::json_to),
             "csv" => Some(render::csv_to),
             _ => None,

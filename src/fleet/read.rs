@@ -17,8 +17,6 @@ use std::collections::HashMap;
 use std::path::Path;
 
 mod document;
-mod fast;
-mod scan;
 
 /// Larger files are not reports (a report of 500 VMs is a few MiB).
 pub const MAX_REPORT_BYTES: u64 = 256 << 20;
@@ -292,12 +290,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<HostReport, Skipped> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Skipped::new(path, SkipKind::Corrupt, "empty file"));
     }
-    // The fast reader checks every byte too, and leaves anything unusual to the full parse.
-    let doc = match fast::parse(bytes) {
-        Some(d) => Ok(d),
-        None => document::parse(bytes),
-    };
-    match doc {
+    match document::parse(bytes) {
         Ok(r) => summarise(path, r),
         Err(e) => Err(classify(path, bytes, e)),
     }
@@ -721,68 +714,5 @@ mod tests {
         text.push('}');
         let moved = parse(Path::new("x.json"), text.as_bytes()).unwrap();
         assert_eq!(moved, normal);
-    }
-
-    /// The fast reader and the full parse, side by side: the fast one may give up, but what
-    /// it reads must be what the full parse reads.
-    fn agree(bytes: &[u8], what: &str) -> bool {
-        let path = Path::new("x.json");
-        let Some(quick) = fast::parse(bytes) else {
-            return false;
-        };
-        let full = document::parse(bytes).unwrap_or_else(|e| {
-            panic!("{what}: the fast reader accepts what the full parse refuses: {e}")
-        });
-        assert_eq!(summarise(path, quick), summarise(path, full), "{what}");
-        true
-    }
-
-    #[test]
-    fn fast_and_full_agree() {
-        let mut r = sample::report(&sample::Spec::new(8, "hv08"));
-        r.labels.insert("site".into(), "lon".into());
-        let pretty = serde_json::to_vec_pretty(&r).unwrap();
-        let compact = serde_json::to_vec(&r).unwrap();
-        assert!(agree(&pretty, "pretty"), "a report as written is read fast");
-        assert!(agree(&compact, "compact"));
-        // Mutations where a lax reader would go wrong: every byte that matters to JSON's
-        // grammar, put in, taken out or replaced at random places, and cuts.
-        let specials: &[u8] = b"\"\\,:{}[]0-+.eE \n\tux\x01\x7f\xc3\xff";
-        let mut rng = sample::Rng::new(17);
-        let mut fast_reads = 0;
-        for base in [&pretty, &compact] {
-            for n in 0..1500u64 {
-                let mut m = base.to_vec();
-                let at = rng.below(m.len() as u64) as usize;
-                let c = specials[rng.below(specials.len() as u64) as usize];
-                match n % 4 {
-                    0 => m[at] = c,
-                    1 => m.insert(at, c),
-                    2 => {
-                        m.remove(at);
-                    }
-                    _ => m.truncate(at),
-                }
-                fast_reads += usize::from(agree(&m, &format!("mutation {n} at {at} with {c:#x}")));
-            }
-        }
-        // Most mutations land in the findings, where the fast reader reads or refuses alone.
-        assert!(fast_reads > 300, "{fast_reads}");
-        // And the shapes the fast reader leaves to the full parse are read the same.
-        let text = String::from_utf8(compact).unwrap();
-        for (from, to) in [
-            ("\"status\":\"", "\"st\\u0061tus\":\""),
-            ("\"status\":\"pass\"", "\"status\":\"p\\u0061ss\""),
-            ("\"score\":", "\"sc\\u006fre\":"),
-        ] {
-            let t = text.replacen(from, to, 1);
-            assert_ne!(t, text);
-            assert!(!agree(t.as_bytes(), to), "{to}: left to the full parse");
-            assert_eq!(
-                parse(Path::new("x.json"), t.as_bytes()),
-                parse(Path::new("x.json"), text.as_bytes()),
-                "{to}"
-            );
-        }
     }
 }
