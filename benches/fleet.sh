@@ -12,11 +12,13 @@ cargo build --release --quiet --bin kvmaudit --example fleet_corpus
 if [ ! -d "$work/reports" ]; then
   target/release/examples/fleet_corpus "$work/reports" "$n"
 fi
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo "inputs: $(find "$work/reports" -name '*.json' | wc -l) files, $(du -sh "$work/reports" | cut -f1)"
 run() {
   if [ -x /usr/bin/time ]; then
     /usr/bin/time -v "$@" >/dev/null 2>"$work/time.txt" || true
     grep -E 'Elapsed \(wall|Maximum resident|User time|System time|Exit status' "$work/time.txt"
+    echo "  load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   else
     ( time "$@" >/dev/null 2>&1 ) 2>&1
   fi

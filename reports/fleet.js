@@ -1,6 +1,8 @@
 // kvmaudit fleet page: filter the host table by text, staleness, failing status and label, and
-// group its rows by a label, CPU, kernel or profile. Reads the DOM only (data-* attributes and
-// textContent) and never writes HTML: group headings are built with textContent.
+// group its rows by a label, CPU, kernel or profile. The state lives in the URL fragment
+// (#only=failing&label=site%3Dfra1&group=label:rack&q=hv0), as on the host report's page, so
+// a filtered view can be shared and a reload keeps it. Reads the DOM only (data-* attributes
+// and textContent) and never writes HTML: group headings and fragment values stay text.
 (function () {
   "use strict";
   var form = document.getElementById("filters");
@@ -68,6 +70,59 @@
     });
   }
 
+  // Select a value a fragment names even when no option has it (a label pair beyond the
+  // options' cap, a label key of another roll-up): as a new option, its text only.
+  function selectValue(sel, v) {
+    if (!sel) { return; }
+    var has = Array.prototype.some.call(sel.options, function (o) { return o.value === v; });
+    if (!has) {
+      var o = document.createElement("option");
+      o.value = v;
+      o.textContent = v;
+      sel.appendChild(o);
+    }
+    sel.value = v;
+  }
+
+  // `fleet --group-by`'s choice, when the page offers it (a key no host has is no choice).
+  var groupDefault = group.dataset.default || "";
+  if (!Array.prototype.some.call(group.options, function (o) { return o.value === groupDefault; })) {
+    groupDefault = "";
+  }
+  // The state in canonical fragment form; the page's opening view is the empty one.
+  function fragment() {
+    var parts = [];
+    if (only.value) { parts.push("only=" + encodeURIComponent(only.value)); }
+    if (label && label.value) { parts.push("label=" + encodeURIComponent(label.value)); }
+    if (group.value !== groupDefault) { parts.push("group=" + (group.value ? encodeURIComponent(group.value) : "none")); }
+    var q = text.value.trim();
+    if (q) { parts.push("q=" + encodeURIComponent(q)); }
+    return parts.join("&");
+  }
+
+  function readFragment() {
+    var state = { only: "", label: "", group: groupDefault, q: "" };
+    location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
+      if (!kv) { return; }
+      var i = kv.indexOf("=");
+      var k = i < 0 ? kv : kv.slice(0, i);
+      var v = i < 0 ? "" : kv.slice(i + 1);
+      try { v = decodeURIComponent(v.replace(/\+/g, " ")); } catch (e) { return; }
+      if (k === "only") {
+        // Only the choices the page offers: anything else shows all hosts.
+        state.only = Array.prototype.some.call(only.options, function (o) { return o.value === v; }) ? v : "";
+      } else if (k === "group") {
+        state.group = v === "none" ? "" : v;
+      } else if (k === "label" || k === "q") {
+        state[k] = v;
+      }
+    });
+    only.value = state.only;
+    if (state.label) { selectValue(label, state.label); } else if (label) { label.value = ""; }
+    if (state.group) { selectValue(group, state.group); } else { group.value = ""; }
+    text.value = state.q;
+  }
+
   function apply() {
     var q = text.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
     var o = only.value, l = label ? label.value : "", n = 0;
@@ -94,16 +149,21 @@
       h.firstChild.textContent = h.firstChild.textContent.replace(/ \(\d+ hosts?\)$/, "") + " (" + c + (c === 1 ? " host)" : " hosts)");
     });
     shown.textContent = n + " of " + rows.length + " hosts shown";
+    var f = fragment();
+    // The state as an attribute too: what a printed page and a test can read.
+    form.setAttribute("data-state", f);
+    var url = location.href.replace(/#.*$/, "") + (f ? "#" + f : "");
+    if (location.href !== url && history.replaceState) {
+      try { history.replaceState(null, "", f ? "#" + f : location.pathname + location.search); } catch (e) { /* file:// in some browsers */ }
+    }
   }
   text.addEventListener("input", apply);
   only.addEventListener("change", apply);
   if (label) { label.addEventListener("change", apply); }
   group.addEventListener("change", function () { regroup(); apply(); });
-  // The page opens grouped as `fleet --group-by` asked.
-  var d = group.dataset.default;
-  if (d && Array.prototype.some.call(group.options, function (o) { return o.value === d; })) {
-    group.value = d;
-    regroup();
-  }
+  window.addEventListener("hashchange", function () { readFragment(); regroup(); apply(); });
+  // The page opens as its fragment says, else grouped as `fleet --group-by` asked.
+  readFragment();
+  regroup();
   apply();
 })();

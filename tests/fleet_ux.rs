@@ -330,3 +330,71 @@ fn labels_a_scan_would_refuse_make_a_report_corrupt() {
         .unwrap()
         .contains("labels: label key `bad key`"));
 }
+
+/// The tag of the table row that holds `<strong>NAME</strong>`.
+fn row_of<'a>(dom: &'a str, name: &str) -> &'a str {
+    let at = dom
+        .find(&format!("<strong>{name}</strong>"))
+        .unwrap_or_else(|| panic!("no row of {name}"));
+    let start = dom[..at].rfind("<tr ").unwrap();
+    &dom[start..start + dom[start..].find('>').unwrap()]
+}
+
+/// The page's state as its script wrote it (the fragment it keeps in the URL).
+fn page_state(dom: &str) -> String {
+    let at = dom.find("data-state=\"").expect("the form's state") + 12;
+    dom[at..at + dom[at..].find('"').unwrap()].replace("&amp;", "&")
+}
+
+#[test]
+fn the_pages_filters_and_grouping_live_in_the_url_fragment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = reports(tmp.path());
+    let html = tmp.path().join("fleet.html");
+    let o = fleet(&[
+        dir.as_os_str(),
+        "--group-by".as_ref(),
+        "site".as_ref(),
+        "--html".as_ref(),
+        html.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    if !common::require_tool("chromium") {
+        return;
+    }
+    let open = |fragment: &str| {
+        chromium_fragment(
+            &tmp.path().join("profile"),
+            &["--dump-dom".into()],
+            &html,
+            fragment,
+        )
+    };
+    // Without a fragment: the opening view (grouped as --group-by asked) is the empty state.
+    let dom = open("");
+    assert_eq!(page_state(&dom), "");
+    assert!(dom.contains("site = fra1 (2 hosts)"), "{dom}");
+    assert!(dom.contains("4 of 4 hosts shown"));
+
+    // A shared view: one label, no grouping, a search word; only the host it names shows.
+    let dom = open("label=site%3Dfra1&group=none&q=icx02");
+    assert_eq!(page_state(&dom), "label=site%3Dfra1&group=none&q=icx02");
+    assert!(!dom.contains("class=\"group-head"), "grouping off");
+    assert!(dom.contains("1 of 4 hosts shown"), "{dom}");
+    assert!(!row_of(&dom, "hv-icx02").contains("hidden"));
+    for other in ["hv-icx01", "kvm-rhel01", "guest01"] {
+        assert!(row_of(&dom, other).contains("hidden"), "{other}");
+    }
+
+    // Choices the page does not offer are dropped, a label key it has groups, unknown keys
+    // are ignored; the state it keeps is the canonical form of what it shows.
+    let dom = open("only=everything&group=label%3Arack&x=1&only=failing");
+    assert_eq!(page_state(&dom), "only=failing&group=label%3Arack");
+    assert!(dom.contains("rack = r 1 ("), "{dom}");
+    assert!(dom.contains("(no rack) ("));
+
+    // Fragment text is data, never markup.
+    let dom = open("q=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E");
+    assert!(!dom.contains("<img src=\"x\""), "{dom}");
+    assert!(dom.contains("0 of 4 hosts shown"));
+}

@@ -217,6 +217,9 @@ fn read_all(
     });
 }
 
+/// An output written as it is made.
+type WriteTo = fn(&mut dyn Write, &Fleet) -> std::io::Result<()>;
+
 fn to_stdout(p: &Option<PathBuf>) -> bool {
     p.as_deref().is_some_and(|p| p.as_os_str() == "-")
 }
@@ -277,10 +280,15 @@ pub fn run(o: &Options) -> Result<i32> {
     ];
     for (path, what) in outputs {
         let Some(path) = path else { continue };
-        // The JSON of 100,000 hosts is a few hundred MB: written as it is serialized, never
-        // held whole.
-        if what == "json" && comparison.is_none() {
-            if let Err(e) = crate::util::write_output_with(path, |w| render::json_to(w, &fleet)) {
+        // The JSON of 100,000 hosts is a few hundred MB, its CSV 50 MB: written as they are
+        // made, never held whole.
+        let streamed: Option<WriteTo> = match what {
+            "json" if comparison.is_none() => Some(render::json_to),
+            "csv" => Some(render::csv_to),
+            _ => None,
+        };
+        if let Some(write) = streamed {
+            if let Err(e) = crate::util::write_output_with(path, |w| write(w, &fleet)) {
                 eprintln!(
                     "kvmaudit: error: {}",
                     crate::safe_text::one_line(&e.to_string(), crate::safe_text::STDERR_LINE_CHARS)
@@ -294,7 +302,6 @@ pub fn run(o: &Options) -> Result<i32> {
                 Some(c) => baseline::json(&fleet, c),
                 None => render::json(&fleet),
             }),
-            "csv" => Ok(render::csv(&fleet).into_bytes()),
             "html" => render::html(&fleet).map(String::into_bytes),
             _ => Ok(render::prom(&fleet).into_bytes()),
         };

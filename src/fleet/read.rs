@@ -7,7 +7,9 @@
 //! fact: it must parse whole, its scores must be in range, its totals must agree with its
 //! findings and its identity must be well-formed, or it is skipped with the reason.
 
-use super::model::{HostIdentity, HostReport, HostSummary, RuleHit, SkipKind, Skipped, VmRow};
+use super::model::{
+    HostIdentity, HostReport, HostSummary, RuleHit, RuleText, SkipKind, Skipped, VmRow,
+};
 use crate::report::{Counts, Severity, Status, REPORT_SCHEMA_VERSION};
 use document::{Document, Tally};
 use serde::Deserialize;
@@ -121,9 +123,7 @@ struct LiteTotal {
 impl From<LiteTotal> for RuleHit {
     fn from(t: LiteTotal) -> RuleHit {
         RuleHit {
-            rule: t.rule,
-            title: t.title,
-            section: t.section,
+            text: RuleText::new(t.rule, t.title, t.section),
             severity: t.severity,
             fail: t.fail,
             warn: t.warn,
@@ -306,9 +306,7 @@ fn rule_hits(results: Vec<LiteFinding>) -> Vec<RuleHit> {
             None => {
                 index.insert(f.rule.clone(), rules.len());
                 rules.push(RuleHit {
-                    rule: f.rule,
-                    title: f.title,
-                    section: f.section,
+                    text: RuleText::new(f.rule, f.title, f.section),
                     severity: f.severity,
                     ..RuleHit::default()
                 });

@@ -399,55 +399,69 @@ fn num(v: Option<f64>) -> String {
 
 /// One row per host, worst score first.
 pub fn csv(f: &Fleet) -> String {
-    let mut out = String::from(
-        "host,path,generated_at,age_seconds,stale,profile,kvmaudit_version,score,host_score,\
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and every field is UTF-8.
+    let _ = csv_to(&mut out, f);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`csv`], written to `w` row by row: 100,000 hosts are 50 MB of CSV, never held whole.
+pub fn csv_to(w: &mut dyn std::io::Write, f: &Fleet) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+    w.write_all(
+        b"host,path,generated_at,age_seconds,stale,profile,kvmaudit_version,score,host_score,\
          coverage,pass,fail,warn,info,not_applicable,unknown,waived,blockers,vms,worst_vm,\
          worst_vm_score,failing_rules,machine_id,smbios_uuid,identity_conflict,future_dated,\
          labels,report_url\r\n",
-    );
+    )?;
     for h in &f.hosts {
-        let c = &h.summary.counts;
-        let fields = [
-            csv_field(&h.host),
-            csv_field(&h.path),
-            csv_field(&h.generated_at),
-            h.age_seconds.map(|a| a.to_string()).unwrap_or_default(),
-            h.stale.to_string(),
-            csv_field(&h.summary.profile),
-            csv_field(&h.summary.tool_version),
-            num(h.summary.score),
-            num(h.summary.host_score),
-            num(h.summary.coverage),
-            c.pass.to_string(),
-            c.fail.to_string(),
-            c.warn.to_string(),
-            c.info.to_string(),
-            c.not_applicable.to_string(),
-            c.unknown.to_string(),
-            c.waived.to_string(),
-            h.summary.blockers.len().to_string(),
-            h.vms.to_string(),
-            csv_field(h.worst_vm.as_ref().map(|v| v.name.as_str()).unwrap_or("")),
-            num(h.worst_vm.as_ref().map(|v| v.score)),
-            csv_field(&h.failing_rules.join(" ")),
-            csv_field(h.machine_id.as_deref().unwrap_or("")),
-            csv_field(h.smbios_uuid.as_deref().unwrap_or("")),
-            h.identity_conflict.to_string(),
-            h.future_dated.to_string(),
-            csv_field(
-                &h.summary
-                    .labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(";"),
-            ),
-            csv_field(h.report_url.as_deref().unwrap_or("")),
-        ];
-        out.push_str(&fields.join(","));
-        out.push_str("\r\n");
+        w.write_all(csv_row(h).as_bytes())?;
     }
-    out
+    w.flush()
+}
+
+fn csv_row(h: &HostEntry) -> String {
+    let c = &h.summary.counts;
+    let fields = [
+        csv_field(&h.host),
+        csv_field(&h.path),
+        csv_field(&h.generated_at),
+        h.age_seconds.map(|a| a.to_string()).unwrap_or_default(),
+        h.stale.to_string(),
+        csv_field(&h.summary.profile),
+        csv_field(&h.summary.tool_version),
+        num(h.summary.score),
+        num(h.summary.host_score),
+        num(h.summary.coverage),
+        c.pass.to_string(),
+        c.fail.to_string(),
+        c.warn.to_string(),
+        c.info.to_string(),
+        c.not_applicable.to_string(),
+        c.unknown.to_string(),
+        c.waived.to_string(),
+        h.summary.blockers.len().to_string(),
+        h.vms.to_string(),
+        csv_field(h.worst_vm.as_ref().map(|v| v.name.as_str()).unwrap_or("")),
+        num(h.worst_vm.as_ref().map(|v| v.score)),
+        csv_field(&h.failing_rules.join(" ")),
+        csv_field(h.machine_id.as_deref().unwrap_or("")),
+        csv_field(h.smbios_uuid.as_deref().unwrap_or("")),
+        h.identity_conflict.to_string(),
+        h.future_dated.to_string(),
+        csv_field(
+            &h.summary
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
+        csv_field(h.report_url.as_deref().unwrap_or("")),
+    ];
+    let mut row = fields.join(",");
+    row.push_str("\r\n");
+    row
 }
 
 /// The fleet as a Prometheus textfile (`kvmaudit_fleet_*`, apart from the per-host
@@ -773,50 +787,10 @@ struct StaleView<'a> {
 }
 
 /// The fleet page: hosts by score, rule × host failure matrix, top failing rules, worst VMs,
-/// stale hosts and skipped files; filters and a text search as in the host report.
+/// stale hosts and skipped files; filters and a text search as in the host report. Each part
+/// of the page's data is one step below.
 pub fn html(f: &Fleet) -> Result<String> {
     let matrix_rules: Vec<&super::model::RuleStat> = f.failing_rules().collect();
-    let matrix = f
-        .hosts
-        .iter()
-        .take(MATRIX_HOSTS)
-        .map(|h| MatrixRow {
-            host: &h.host,
-            score: fmt_score(h.summary.score),
-            cells: matrix_rules
-                .iter()
-                .map(|r| {
-                    if h.failing_rules.binary_search(&r.rule).is_ok() {
-                        MatrixCell {
-                            class: "cell-fail",
-                            mark: "✗",
-                            title: format!("{}: fail on {}", r.rule, h.host),
-                        }
-                    } else if h.warning_rules.binary_search(&r.rule).is_ok() {
-                        MatrixCell {
-                            class: "cell-warn",
-                            mark: "!",
-                            title: format!("{}: warn on {}", r.rule, h.host),
-                        }
-                    } else {
-                        MatrixCell {
-                            class: "",
-                            mark: "",
-                            title: String::new(),
-                        }
-                    }
-                })
-                .collect(),
-        })
-        .collect();
-    let matrix_note = if f.hosts.len() > MATRIX_HOSTS {
-        format!(
-            "The {MATRIX_HOSTS} hosts with the lowest scores of {}; the JSON and CSV list every host's failing rules.",
-            f.hosts.len()
-        )
-    } else {
-        String::new()
-    };
     // The embedded data omits the per-host lists (already in the tables) to keep the page small.
     let data = serde_json::json!({
         "kind": f.kind,
@@ -824,14 +798,9 @@ pub fn html(f: &Fleet) -> Result<String> {
         "generated_at": f.generated_at,
         "summary": f.summary,
     });
+    let (label_keys, label_pairs) = label_choices(f);
     let page = FleetPage {
-        nonce: format!("{:016x}", {
-            use std::hash::{BuildHasher, Hasher};
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_usize(f.hosts.len());
-            h.write(f.generated_at.as_bytes());
-            h.finish()
-        }),
+        nonce: nonce(f),
         tool: &f.tool,
         generated_at: &f.generated_at,
         stale_after: stale_words(f.stale_after_seconds),
@@ -847,77 +816,18 @@ pub fn html(f: &Fleet) -> Result<String> {
         } else {
             String::new()
         },
-        hosts: f
-            .hosts
-            .iter()
-            .take(HTML_HOSTS)
-            .map(|h| HostRowView {
-                host: &h.host,
-                id: host_id(h),
-                identity_conflict: h.identity_conflict,
-                future_dated: h.future_dated,
-                path: &h.path,
-                score: fmt_score(h.summary.score),
-                grade: grade(h.summary.score),
-                host_score: fmt_score(h.summary.host_score),
-                coverage: fmt_ratio(h.summary.coverage),
-                fail: h.summary.counts.fail,
-                warn: h.summary.counts.warn,
-                unknown: h.summary.counts.unknown,
-                blockers: h.summary.blockers.len(),
-                vms: h.vms,
-                worst_vm: h
-                    .worst_vm
-                    .as_ref()
-                    .map(|v| format!("{} ({:.1})", v.name, v.score))
-                    .unwrap_or_default(),
-                age: fmt_age(h.age_seconds),
-                stale: h.stale,
-                generated_at: &h.generated_at,
-                report_url: h.report_url.as_deref(),
-                labels: h
-                    .summary
-                    .labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect(),
-                labels_attr: h
-                    .summary
-                    .labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                cpu: h.summary.cpu.as_deref().unwrap_or(""),
-                kernel: h.summary.kernel.as_deref().unwrap_or(""),
-                profile: &h.summary.profile,
-            })
-            .collect(),
-        top_rules: f
-            .failing_rules()
-            .take(TOP_RULES)
-            .map(|r| RuleView {
-                rule: &r.rule,
-                title: &r.title,
-                section: &r.section,
-                severity: r.severity.as_str(),
-                hosts_failing: r.hosts_failing,
-                hosts_warning: r.hosts_warning,
-                hosts_evaluated: r.hosts_evaluated,
-                targets_failing: r.targets_failing,
-                share: if f.summary.hosts > 0 {
-                    format!(
-                        "{:.0}%",
-                        100.0 * r.hosts_failing as f64 / f.summary.hosts as f64
-                    )
-                } else {
-                    String::new()
-                },
-            })
-            .collect(),
+        hosts: f.hosts.iter().take(HTML_HOSTS).map(host_row).collect(),
+        top_rules: rule_views(f),
+        matrix: matrix(f, &matrix_rules),
+        matrix_note: if f.hosts.len() > MATRIX_HOSTS {
+            format!(
+                "The {MATRIX_HOSTS} hosts with the lowest scores of {}; the JSON and CSV list every host's failing rules.",
+                f.hosts.len()
+            )
+        } else {
+            String::new()
+        },
         matrix_rules: matrix_rules.iter().map(|r| r.rule.as_str()).collect(),
-        matrix,
-        matrix_note,
         worst_vm_scores: f
             .worst_vms
             .iter()
@@ -936,54 +846,155 @@ pub fn html(f: &Fleet) -> Result<String> {
             .collect(),
         skipped: &f.skipped,
         data,
-        label_keys: {
-            let keys: std::collections::BTreeSet<&str> = f
-                .hosts
-                .iter()
-                .flat_map(|h| h.summary.labels.keys().map(String::as_str))
-                .collect();
-            keys.into_iter().collect()
-        },
-        label_pairs: {
-            let pairs: std::collections::BTreeSet<(&str, &str)> = f
-                .hosts
-                .iter()
-                .flat_map(|h| {
-                    h.summary
-                        .labels
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str()))
-                })
-                .collect();
-            pairs
-                .into_iter()
-                .take(LABEL_OPTIONS)
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect()
-        },
+        label_keys,
+        label_pairs,
         group_by: f.group_by.as_deref(),
         group_default: match f.group_by.as_deref() {
             None => String::new(),
             Some(k @ ("cpu" | "kernel" | "profile")) => k.to_string(),
             Some(k) => format!("label:{k}"),
         },
-        groups: f
-            .groups
-            .iter()
-            .map(|g| GroupView {
-                group: g.display(f.group_by.as_deref().unwrap_or("group")),
-                hosts: g.hosts,
-                hosts_failing: g.hosts_failing,
-                hosts_with_blockers: g.hosts_with_blockers,
-                stale: g.stale,
-                mean: fmt_score(g.mean_score),
-                worst: fmt_score(g.min_score),
-                fail: g.counts.fail,
-                warn: g.counts.warn,
-            })
-            .collect(),
+        groups: group_views(f),
     };
     crate::report::html::render_template("fleet", crate::report::html::FLEET_JS, &page)
+}
+
+/// The page's CSP nonce: fresh per page (a random hasher's seed).
+fn nonce(f: &Fleet) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_usize(f.hosts.len());
+    h.write(f.generated_at.as_bytes());
+    format!("{:016x}", h.finish())
+}
+
+/// The worst [`MATRIX_HOSTS`] hosts against every rule that fails or warns somewhere.
+fn matrix<'a>(f: &'a Fleet, rules: &[&super::model::RuleStat]) -> Vec<MatrixRow<'a>> {
+    let cell = |h: &HostEntry, r: &super::model::RuleStat| {
+        if h.failing_rules.binary_search(&r.rule).is_ok() {
+            MatrixCell {
+                class: "cell-fail",
+                mark: "✗",
+                title: format!("{}: fail on {}", r.rule, h.host),
+            }
+        } else if h.warning_rules.binary_search(&r.rule).is_ok() {
+            MatrixCell {
+                class: "cell-warn",
+                mark: "!",
+                title: format!("{}: warn on {}", r.rule, h.host),
+            }
+        } else {
+            MatrixCell {
+                class: "",
+                mark: "",
+                title: String::new(),
+            }
+        }
+    };
+    f.hosts
+        .iter()
+        .take(MATRIX_HOSTS)
+        .map(|h| MatrixRow {
+            host: &h.host,
+            score: fmt_score(h.summary.score),
+            cells: rules.iter().map(|r| cell(h, r)).collect(),
+        })
+        .collect()
+}
+
+/// One row of the hosts table.
+fn host_row(h: &HostEntry) -> HostRowView<'_> {
+    let pairs = || h.summary.labels.iter().map(|(k, v)| format!("{k}={v}"));
+    HostRowView {
+        host: &h.host,
+        id: host_id(h),
+        identity_conflict: h.identity_conflict,
+        future_dated: h.future_dated,
+        path: &h.path,
+        score: fmt_score(h.summary.score),
+        grade: grade(h.summary.score),
+        host_score: fmt_score(h.summary.host_score),
+        coverage: fmt_ratio(h.summary.coverage),
+        fail: h.summary.counts.fail,
+        warn: h.summary.counts.warn,
+        unknown: h.summary.counts.unknown,
+        blockers: h.summary.blockers.len(),
+        vms: h.vms,
+        worst_vm: h
+            .worst_vm
+            .as_ref()
+            .map(|v| format!("{} ({:.1})", v.name, v.score))
+            .unwrap_or_default(),
+        age: fmt_age(h.age_seconds),
+        stale: h.stale,
+        generated_at: &h.generated_at,
+        report_url: h.report_url.as_deref(),
+        labels: pairs().collect(),
+        labels_attr: pairs().collect::<Vec<_>>().join("\n"),
+        cpu: h.summary.cpu.as_deref().unwrap_or(""),
+        kernel: h.summary.kernel.as_deref().unwrap_or(""),
+        profile: &h.summary.profile,
+    }
+}
+
+/// The top failing rules, with the share of hosts they fail on.
+fn rule_views(f: &Fleet) -> Vec<RuleView<'_>> {
+    f.failing_rules()
+        .take(TOP_RULES)
+        .map(|r| RuleView {
+            rule: &r.rule,
+            title: &r.title,
+            section: &r.section,
+            severity: r.severity.as_str(),
+            hosts_failing: r.hosts_failing,
+            hosts_warning: r.hosts_warning,
+            hosts_evaluated: r.hosts_evaluated,
+            targets_failing: r.targets_failing,
+            share: if f.summary.hosts > 0 {
+                format!(
+                    "{:.0}%",
+                    100.0 * r.hosts_failing as f64 / f.summary.hosts as f64
+                )
+            } else {
+                String::new()
+            },
+        })
+        .collect()
+}
+
+/// Every label key of the fleet, and its `key=value` pairs (at most [`LABEL_OPTIONS`]), for
+/// the page's group-by and label choices.
+fn label_choices(f: &Fleet) -> (Vec<&str>, Vec<String>) {
+    let labels = || f.hosts.iter().flat_map(|h| h.summary.labels.iter());
+    let keys: std::collections::BTreeSet<&str> = labels().map(|(k, _)| k.as_str()).collect();
+    let pairs: std::collections::BTreeSet<(&str, &str)> =
+        labels().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    (
+        keys.into_iter().collect(),
+        pairs
+            .into_iter()
+            .take(LABEL_OPTIONS)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+    )
+}
+
+/// The `--group-by` table's rows.
+fn group_views(f: &Fleet) -> Vec<GroupView> {
+    f.groups
+        .iter()
+        .map(|g| GroupView {
+            group: g.display(f.group_by.as_deref().unwrap_or("group")),
+            hosts: g.hosts,
+            hosts_failing: g.hosts_failing,
+            hosts_with_blockers: g.hosts_with_blockers,
+            stale: g.stale,
+            mean: fmt_score(g.mean_score),
+            worst: fmt_score(g.min_score),
+            fail: g.counts.fail,
+            warn: g.counts.warn,
+        })
+        .collect()
 }
 
 #[cfg(test)]
