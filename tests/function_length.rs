@@ -24,8 +24,6 @@ const LIMIT: usize = 150;
 const ALLOWED: &[(&str, &str, usize)] = &[
     // Split on the fleet branch (render, model). table_filtered and prom were not in the brief
     // (it named html and finish) but are over the limit too.
-    ("src/fleet/render.rs", "html", 211),
-    ("src/fleet/model.rs", "Builder::finish", 199),
     ("src/fleet/render.rs", "table_filtered", 174),
     ("src/fleet/render.rs", "prom", 171),
 ];
