@@ -71,8 +71,9 @@ fn embedded_files() -> BTreeSet<String> {
 #[test]
 fn package_is_small_and_holds_what_the_build_embeds() {
     let list = package_list();
-    // 292,605 files before `include` (the fixtures): unpublishable, uninstallable.
-    assert!(list.len() < 300, "{} files in the package", list.len());
+    // 292,605 files before `include` (the fixtures): unpublishable, uninstallable. The
+    // sources alone are ~320 files (one per rule and per fact); the bound catches a tree.
+    assert!(list.len() < 500, "{} files in the package", list.len());
     let test_trees: Vec<_> = list
         .iter()
         .filter(|p| {
