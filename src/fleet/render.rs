@@ -189,6 +189,20 @@ fn groups_table(f: &Fleet, style: Style) -> String {
 
 /// The roll-up for a terminal, its host, rule and VM rows filtered.
 pub fn table_filtered(f: &Fleet, style: Style, filter: &TableFilter) -> String {
+    let mut out = headline(f);
+    if !f.groups.is_empty() {
+        out.push_str(&groups_table(f, style));
+    }
+    out.push_str(&hosts_section(f, style, filter));
+    out.push_str(&failing_rules_section(f, style, filter));
+    out.push_str(&worst_vms_section(f, style, filter));
+    out.push_str(&stale_section(f, style));
+    out.push_str(&skipped_section(f, style));
+    out
+}
+
+/// The fleet in one line (and the identity/future-date warning when there is one).
+fn headline(f: &Fleet) -> String {
     let s = &f.summary;
     let mut out = format!(
         "kvmaudit fleet: {} host(s) from {} file(s), {} skipped, {} stale (older than {}); \
@@ -212,10 +226,12 @@ pub fn table_filtered(f: &Fleet, style: Style, filter: &TableFilter) -> String {
             s.identity_conflicts, s.future_dated
         ));
     }
+    out
+}
 
-    if !f.groups.is_empty() {
-        out.push_str(&groups_table(f, style));
-    }
+/// The hosts, worst first (the worst [`TABLE_HOSTS`] of a large fleet).
+fn hosts_section(f: &Fleet, style: Style, filter: &TableFilter) -> String {
+    let mut out = String::new();
     let hosts: Vec<&HostEntry> = f.hosts.iter().filter(|h| filter.host_ok(h)).collect();
     let limit = if hosts.len() > 100 {
         TABLE_HOSTS
@@ -272,7 +288,12 @@ pub fn table_filtered(f: &Fleet, style: Style, filter: &TableFilter) -> String {
             hosts.len() - limit
         ));
     }
+    out
+}
 
+/// The rules that fail or warn on most hosts.
+fn failing_rules_section(f: &Fleet, style: Style, filter: &TableFilter) -> String {
+    let mut out = String::new();
     out.push_str(&heading("Top failing rules", style));
     let failing: Vec<_> = f
         .failing_rules()
@@ -308,7 +329,12 @@ pub fn table_filtered(f: &Fleet, style: Style, filter: &TableFilter) -> String {
         out.push_str(&t.to_string());
         out.push('\n');
     }
+    out
+}
 
+/// The worst VMs of the fleet (when any host has VMs).
+fn worst_vms_section(f: &Fleet, style: Style, filter: &TableFilter) -> String {
+    let mut out = String::new();
     if !f.worst_vms.is_empty() {
         out.push_str(&heading("Worst VMs", style));
         let mut t = new_table(style, &["host", "VM", "score", "coverage", "vCPUs"]);
@@ -325,7 +351,12 @@ pub fn table_filtered(f: &Fleet, style: Style, filter: &TableFilter) -> String {
         out.push_str(&t.to_string());
         out.push('\n');
     }
+    out
+}
 
+/// Reports older than the staleness limit.
+fn stale_section(f: &Fleet, style: Style) -> String {
+    let mut out = String::new();
     if !f.stale.is_empty() {
         out.push_str(&heading(
             &format!(
@@ -346,7 +377,12 @@ pub fn table_filtered(f: &Fleet, style: Style, filter: &TableFilter) -> String {
         out.push_str(&t.to_string());
         out.push('\n');
     }
+    out
+}
 
+/// Files that are not usable reports, with the reason.
+fn skipped_section(f: &Fleet, style: Style) -> String {
+    let mut out = String::new();
     if !f.skipped.is_empty() {
         out.push_str(&heading("Skipped files", style));
         let mut t = new_table(style, &["path", "kind", "reason"]);
@@ -468,6 +504,15 @@ fn csv_row(h: &HostEntry) -> String {
 /// `kvmaudit_*` metrics of `scan --prom`).
 pub fn prom(f: &Fleet) -> String {
     let mut w = Writer::new();
+    fleet_totals(&mut w, f);
+    per_host_metrics(&mut w, f);
+    group_metrics(&mut w, f);
+    rule_metrics(&mut w, f);
+    w.finish()
+}
+
+/// Fleet-wide gauges: hosts, skipped files by reason, stale hosts, findings, identity conflicts, future-dated reports.
+fn fleet_totals(w: &mut Writer, f: &Fleet) {
     let s = &f.summary;
     w.family(
         "kvmaudit_fleet_hosts",
@@ -534,6 +579,10 @@ pub fn prom(f: &Fleet) -> String {
         &[],
         s.future_dated as f64,
     );
+}
+
+/// One sample per host and metric, labelled so that no two hosts collide.
+fn per_host_metrics(w: &mut Writer, f: &Fleet) {
     let labels = host_labels(f);
     let per_host = |w: &mut Writer, name: &str, value: &dyn Fn(&HostEntry) -> Option<f64>| {
         for (h, l) in f.hosts.iter().zip(&labels) {
@@ -548,13 +597,13 @@ pub fn prom(f: &Fleet) -> String {
         "gauge",
         "Overall tuning score (0-100) of each host's last report.",
     );
-    per_host(&mut w, "kvmaudit_fleet_host_score", &|h| h.summary.score);
+    per_host(w, "kvmaudit_fleet_host_score", &|h| h.summary.score);
     w.family(
         "kvmaudit_fleet_host_coverage_ratio",
         "gauge",
         "Share (0-1) of applicable rule weight evaluated on each host.",
     );
-    per_host(&mut w, "kvmaudit_fleet_host_coverage_ratio", &|h| {
+    per_host(w, "kvmaudit_fleet_host_coverage_ratio", &|h| {
         h.summary.coverage
     });
     w.family(
@@ -562,7 +611,7 @@ pub fn prom(f: &Fleet) -> String {
         "gauge",
         "Data-integrity blockers on each host.",
     );
-    per_host(&mut w, "kvmaudit_fleet_host_blockers", &|h| {
+    per_host(w, "kvmaudit_fleet_host_blockers", &|h| {
         Some(h.summary.blockers.len() as f64)
     });
     w.family(
@@ -570,7 +619,7 @@ pub fn prom(f: &Fleet) -> String {
         "gauge",
         "Age of each host's last report when the roll-up ran.",
     );
-    per_host(&mut w, "kvmaudit_fleet_host_report_age_seconds", &|h| {
+    per_host(w, "kvmaudit_fleet_host_report_age_seconds", &|h| {
         h.age_seconds.map(|a| a as f64)
     });
     w.family(
@@ -578,7 +627,7 @@ pub fn prom(f: &Fleet) -> String {
         "gauge",
         "1 for each host in an identity conflict (hosts without one have no sample).",
     );
-    per_host(&mut w, "kvmaudit_fleet_host_identity_conflict", &|h| {
+    per_host(w, "kvmaudit_fleet_host_identity_conflict", &|h| {
         h.identity_conflict.then_some(1.0)
     });
     w.family(
@@ -586,9 +635,13 @@ pub fn prom(f: &Fleet) -> String {
         "gauge",
         "1 for each host whose report is dated in the future (others have no sample).",
     );
-    per_host(&mut w, "kvmaudit_fleet_host_future_dated", &|h| {
+    per_host(w, "kvmaudit_fleet_host_future_dated", &|h| {
         h.future_dated.then_some(1.0)
     });
+}
+
+/// Per group of `--group-by` (nothing without it).
+fn group_metrics(w: &mut Writer, f: &Fleet) {
     if let Some(key) = &f.group_by {
         let rows: Vec<(String, &super::groups::GroupStat)> =
             f.groups.iter().map(|g| (g.display(key), g)).collect();
@@ -605,24 +658,28 @@ pub fn prom(f: &Fleet) -> String {
                 }
             };
         group_metric(
-            &mut w,
+            w,
             "kvmaudit_fleet_group_hosts",
             "Hosts per group of --group-by.",
             &|g| Some(g.hosts as f64),
         );
         group_metric(
-            &mut w,
+            w,
             "kvmaudit_fleet_group_failing_hosts",
             "Hosts with a failed finding per group of --group-by.",
             &|g| Some(g.hosts_failing as f64),
         );
         group_metric(
-            &mut w,
+            w,
             "kvmaudit_fleet_group_mean_score",
             "Mean overall score per group of --group-by.",
             &|g| g.mean_score,
         );
     }
+}
+
+/// Per rule: the hosts it fails on.
+fn rule_metrics(w: &mut Writer, f: &Fleet) {
     w.family(
         "kvmaudit_fleet_rule_failing_hosts",
         "gauge",
@@ -635,7 +692,6 @@ pub fn prom(f: &Fleet) -> String {
             r.hosts_failing as f64,
         );
     }
-    w.finish()
 }
 
 /// Per host, the labels of its series: `host`; where several hosts have one name, `id` too
