@@ -24,15 +24,15 @@ pub(super) fn haltpoll_driver(ctx: &Ctx, u: &VmUnit) -> Outcome {
     if let Err(o) = vm_dedicated(ctx, vm) {
         return o.ev(argv_src(vm), hint_obs(vm), "kvm-hint-dedicated=on");
     }
-    let t = u.target.clone();
+    let target = u.target.clone();
     let o = if hint_on(vm) {
         Outcome::unknown(
-            t,
+            target,
             format!("host side ready (dedicated vCPUs, kvm-hint-dedicated=on); whether the guest runs cpuidle-haltpoll: {NO_CHANNEL}"),
         )
     } else {
         Outcome::fail(
-            t,
+            target,
             "the VM has dedicated vCPUs but its -cpu lacks kvm-hint-dedicated=on: the guest's cpuidle-haltpoll refuses to load without that hint (host-side part; cpuidle_haltpoll.force=1 in the guest is the fallback)",
         )
     };

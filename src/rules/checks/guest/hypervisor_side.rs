@@ -9,21 +9,21 @@ use crate::rules::outcome::Outcome;
 /// Whether a VM is a candidate for guest halt polling: `Err(outcome)` when it is not (or cannot
 /// be told), with the outcome to report.
 pub(super) fn vm_dedicated(ctx: &Ctx, vm: &Vm) -> Result<(), Outcome> {
-    let t = ctx.vm_target(vm);
+    let target = ctx.vm_target(vm);
     if vm.model.is_kvm() == KvmUse::No {
         return Err(Outcome::na(
-            t,
+            target,
             "the VM does not run on KVM: guest halt polling is a KVM guest feature",
         ));
     }
     match ctx.dedicated(vm) {
         Some(true) => Ok(()),
         Some(false) => Err(Outcome::na(
-            t,
+            target,
             "the VM's vCPUs are not dedicated: guest-side halt polling would burn shared host CPU",
         )),
         None => Err(Outcome::unknown(
-            t,
+            target,
             format!("whether the VM's vCPUs are dedicated cannot be told, and {NO_CHANNEL}"),
         )),
     }

@@ -66,16 +66,16 @@ pub(super) fn haltpoll_poll_ns(ctx: &Ctx, u: &VmUnit) -> Outcome {
     if let Err(o) = vm_dedicated(ctx, vm) {
         return o;
     }
-    let t = u.target.clone();
+    let target = u.target.clone();
     if !hint_on(vm) {
         return Outcome::na(
-            t,
+            target,
             "without kvm-hint-dedicated=on the guest's haltpoll driver does not load, so its parameters do not apply (see guest.haltpoll.driver)",
         )
         .ev(argv_src(vm), hint_obs(vm), "kvm-hint-dedicated=on");
     }
     Outcome::unknown(
-        t,
+        target,
         format!("the haltpoll governor parameters live in the guest; {NO_CHANNEL}"),
     )
 }

@@ -19,19 +19,22 @@ fn rq_affinity_of_this_guest(ctx: &Ctx) -> Vec<Outcome> {
 
 pub(super) fn rq_affinity(ctx: &Ctx, u: &VmUnit) -> Outcome {
     let vm = u.vm;
-    let t = u.target.clone();
+    let target = u.target.clone();
     let vcpus = crate::rules::facts::flags::vcpus(ctx, vm);
     if vcpus == Some(1) {
-        return Outcome::na(t, "single-vCPU VM: completion steering has nowhere to go");
+        return Outcome::na(
+            target,
+            "single-vCPU VM: completion steering has nowhere to go",
+        );
     }
     let virtio_disks = vm.model.disks.iter().any(|d| {
         matches!(d.bus, DiskBus::VirtioBlk | DiskBus::VirtioScsi) && !d.cdrom && !d.read_only
     });
     if !virtio_disks {
-        return Outcome::na(t, "the VM has no virtio data disks");
+        return Outcome::na(target, "the VM has no virtio data disks");
     }
     Outcome::unknown(
-        t,
+        target,
         format!("rq_affinity is a guest block-queue setting; {NO_CHANNEL}"),
     )
 }

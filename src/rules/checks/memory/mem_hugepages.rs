@@ -16,9 +16,9 @@ pub(super) fn mem_hugepages(ctx: &Ctx, u: &VmUnit) -> Outcome {
     let (thp_en, thp_shmem) = thp_modes(ctx);
     let nx = nx_note(ctx);
     let vm = u.vm;
-    let t = u.target.clone();
+    let target = u.target.clone();
     let ram = &vm_ram(ctx, vm).pieces;
-    let mut o = hugepages_verdict(ctx, vm, &t, ram, &thp_en, &thp_shmem);
+    let mut o = hugepages_verdict(ctx, vm, &target, ram, &thp_en, &thp_shmem);
     for r in ram {
         o = o.ev(
             format!(
@@ -69,13 +69,13 @@ pub(super) fn describe_backing(b: &Backing) -> String {
 pub(super) fn hugepages_verdict(
     ctx: &Ctx,
     vm: &Vm,
-    t: &Target,
+    target: &Target,
     ram: &[Ram],
     thp_en: &Result<String, String>,
     thp_shmem: &Result<String, String>,
 ) -> Outcome {
     // Runtime proof first: numa_maps of the guest-RAM mappings.
-    let (runtime_note, runtime_small) = match runtime_backing(ctx, vm, t) {
+    let (runtime_note, runtime_small) = match runtime_backing(ctx, vm, target) {
         Runtime::Decided(o) => return o,
         Runtime::Seen { note, small } => (note, small),
     };
@@ -87,7 +87,7 @@ pub(super) fn hugepages_verdict(
         }
     };
     if !runtime_small {
-        if let Some(o) = argv_backing(t, ram) {
+        if let Some(o) = argv_backing(target, ram) {
             return with_note(o);
         }
     }
@@ -95,11 +95,11 @@ pub(super) fn hugepages_verdict(
     let argv_huge = huge > 0 || ram.iter().any(|r| r.piece.hugetlb_by_argv());
     if runtime_small && argv_huge {
         return with_note(Outcome::fail(
-            t,
+            target,
             "argv asks for hugetlb pages but the kernel mapped guest RAM with ordinary pages (numa_maps)",
         ));
     }
-    with_note(thp_backing(t, ram, thp_en, thp_shmem))
+    with_note(thp_backing(target, ram, thp_en, thp_shmem))
 }
 
 /// What numa_maps shows of the guest-RAM mappings.
@@ -111,7 +111,7 @@ enum Runtime {
     Seen { note: String, small: bool },
 }
 
-fn runtime_backing(ctx: &Ctx, vm: &Vm, t: &Target) -> Runtime {
+fn runtime_backing(ctx: &Ctx, vm: &Vm, target: &Target) -> Runtime {
     let mut runtime_note = String::new();
     let mut runtime_small = false;
     if let Some(nm) = ctx.process(vm).and_then(|p| p.numa_maps.as_ref()) {
@@ -142,7 +142,7 @@ fn runtime_backing(ctx: &Ctx, vm: &Vm, t: &Target) -> Runtime {
                     if huge.len() == ram_vmas.len() {
                         return Runtime::Decided(
                             Outcome::pass(
-                                t,
+                                target,
                                 format!(
                                     "guest RAM is mapped with {} hugetlb pages (numa_maps)",
                                     sizes.join(" and ")
@@ -157,7 +157,7 @@ fn runtime_backing(ctx: &Ctx, vm: &Vm, t: &Target) -> Runtime {
                     }
                     if !huge.is_empty() {
                         return Runtime::Decided(Outcome::warn(
-                            t,
+                            target,
                             format!(
                                 "only part of guest RAM is on hugetlb pages ({} of {} guest-RAM mappings, numa_maps)",
                                 huge.len(),
@@ -188,7 +188,7 @@ fn runtime_backing(ctx: &Ctx, vm: &Vm, t: &Target) -> Runtime {
 
 /// The verdict argv and the mount table give when numa_maps does not contradict them
 /// (`None`: no hugetlb backing is visible and none is unknown).
-fn argv_backing(t: &Target, ram: &[Ram]) -> Option<Outcome> {
+fn argv_backing(target: &Target, ram: &[Ram]) -> Option<Outcome> {
     let huge = ram.iter().filter(|r| r.backing.is_huge()).count();
     let unknown: Vec<&str> = ram
         .iter()
@@ -202,7 +202,7 @@ fn argv_backing(t: &Target, ram: &[Ram]) -> Option<Outcome> {
     });
     if huge > 0 && huge == ram.len() {
         return Some(Outcome::pass(
-            t,
+            target,
             format!(
                 "guest RAM is backed by hugetlb pages (argv backends on hugetlbfs / memfd hugetlb=on){}",
                 if inferred {
@@ -228,7 +228,7 @@ fn argv_backing(t: &Target, ram: &[Ram]) -> Option<Outcome> {
             })
             .collect();
         return Some(Outcome::warn(
-            t,
+            target,
             format!(
                 "only {huge} of {} guest RAM pieces are hugetlb-backed; not: {}",
                 ram.len(),
@@ -238,7 +238,7 @@ fn argv_backing(t: &Target, ram: &[Ram]) -> Option<Outcome> {
     }
     if huge > 0 {
         return Some(Outcome::unknown(
-            t,
+            target,
             format!(
                 "{huge} of {} guest RAM pieces are hugetlb-backed; for the rest: {}",
                 ram.len(),
@@ -248,7 +248,7 @@ fn argv_backing(t: &Target, ram: &[Ram]) -> Option<Outcome> {
     }
     if !unknown.is_empty() {
         return Some(Outcome::unknown(
-            t,
+            target,
             format!(
                 "cannot tell how guest RAM is backed: {}",
                 unknown.join("; ")
@@ -260,7 +260,7 @@ fn argv_backing(t: &Target, ram: &[Ram]) -> Option<Outcome> {
 
 /// Guest RAM not on hugetlb pages: THP is the acceptable alternative.
 fn thp_backing(
-    t: &Target,
+    target: &Target,
     ram: &[Ram],
     thp_en: &Result<String, String>,
     thp_shmem: &Result<String, String>,
@@ -272,39 +272,39 @@ fn thp_backing(
         Ok(v) => v.clone(),
         Err(why) => {
             return Outcome::unknown(
-                t,
+                target,
                 format!("guest RAM is not on hugetlb pages and THP state is unreadable ({why})"),
             )
         }
     };
     let o = if !thp_ok(&en) {
         Outcome::fail(
-            t,
+            target,
             format!("guest RAM uses 4 KiB pages only: no hugetlb backing and THP is [{en}]"),
         )
     } else if shmem {
         match thp_shmem {
             Ok(s) if shmem_ok(s) => Outcome::warn(
-                t,
+                target,
                 format!("guest RAM relies on transparent huge pages (THP [{en}], shmem_enabled [{s}]); how much of it THP covers is not measured (smaps is not read); hugetlb pages are the guide's recommendation"),
             ),
             Ok(s) => Outcome::fail(
-                t,
+                target,
                 format!("guest RAM is shared memory but shmem_enabled is [{s}]: it gets 4 KiB pages"),
             ),
             Err(why) => Outcome::unknown(
-                t,
+                target,
                 format!("guest RAM is shared memory and shmem_enabled is unreadable ({why})"),
             ),
         }
     } else if anon {
         Outcome::warn(
-            t,
+            target,
             format!("guest RAM relies on transparent huge pages (THP [{en}]); how much of it THP covers is not measured (smaps is not read); hugetlb pages are the guide's recommendation"),
         )
     } else {
         Outcome::fail(
-            t,
+            target,
             "guest RAM is a file on an ordinary filesystem: 4 KiB page-cache pages",
         )
     };

@@ -10,7 +10,7 @@ use crate::rules::units::VmUnit;
 pub(super) fn mem_merge(ctx: &Ctx, u: &VmUnit) -> Outcome {
     let ksm_on = ksm_run(ctx) == Ok(1);
     let vm = u.vm;
-    let t = u.target.clone();
+    let target = u.target.clone();
     let machine = vm.model.machine.mem_merge;
     let machine_on = machine.unwrap_or(true);
     let ram = &vm_ram(ctx, vm).pieces;
@@ -84,7 +84,7 @@ pub(super) fn mem_merge(ctx: &Ctx, u: &VmUnit) -> Outcome {
             ""
         },
     );
-    let mut o = Outcome::info(t, msg).ev(
+    let mut o = Outcome::info(target, msg).ev(
         vm.source.clone(),
         format!(
             "-machine mem-merge={}",

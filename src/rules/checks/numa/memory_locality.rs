@@ -15,14 +15,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn memory_locality(ctx: &Ctx, u: &VmUnit) -> Outcome {
     let vm = u.vm;
-    let t = u.target.clone();
+    let target = u.target.clone();
     let Some(nm) = ctx.process(vm).and_then(|p| p.numa_maps.as_ref()) else {
-        return Outcome::unknown(t, "no /proc/PID/numa_maps for this VM (not a live process)");
+        return Outcome::unknown(
+            target,
+            "no /proc/PID/numa_maps for this VM (not a live process)",
+        );
     };
     // `None` exactly when the text is unreadable.
     let Some(maps) = guest_ram_maps(ctx, vm) else {
         return Outcome::unknown(
-            t,
+            target,
             format!(
                 "{} unreadable ({}): measuring locality needs root",
                 nm.path,
@@ -41,7 +44,7 @@ pub(super) fn memory_locality(ctx: &Ctx, u: &VmUnit) -> Outcome {
     let total: u64 = per_node.values().fold(0u64, |a, b| a.saturating_add(*b));
     if total == 0 {
         return Outcome::unknown(
-            t.clone(),
+            target.clone(),
             "no guest-RAM mapping found in numa_maps (guest memory not yet touched?)",
         )
         .ev(nm.path.clone(), format!("{} mappings", maps.mappings), "");
@@ -49,7 +52,7 @@ pub(super) fn memory_locality(ctx: &Ctx, u: &VmUnit) -> Outcome {
     let huge = ram.iter().all(|v| v.huge);
     let pass_at = if huge { 95.0 } else { 90.0 };
     if let Some(bound) = ctx.facts(vm).bound_guest_nodes() {
-        return per_guest_node_locality(vm, t, &nm.path, ram, &bound, pass_at);
+        return per_guest_node_locality(vm, target, &nm.path, ram, &bound, pass_at);
     }
     let (home, how) = match (cpu_place(ctx, vm), mem_bind(ctx, vm)) {
         (CpuPlace::One(n), _) => (n, "the vCPUs' node".to_string()),
@@ -86,7 +89,7 @@ pub(super) fn memory_locality(ctx: &Ctx, u: &VmUnit) -> Outcome {
         _ => None,
     };
     let o = Outcome::new(
-        t,
+        target,
         status,
         format!(
             "{pct:.0} % of resident guest RAM ({}) is on node {home}, {how}{}",
@@ -144,7 +147,7 @@ pub(super) fn vma_backend_id(v: &Vma) -> Option<String> {
 /// mapping that belongs to no identifiable guest node counts as local on any of the VM's nodes.
 pub(super) fn per_guest_node_locality(
     vm: &Vm,
-    t: Target,
+    target: Target,
     src: &str,
     ram: &[Vma],
     bound: &BTreeMap<u32, u32>,
@@ -190,8 +193,8 @@ pub(super) fn per_guest_node_locality(
             }
         }
     }
-    let (local, total) = per.values().fold((0u64, 0u64), |(l, t), (a, b)| {
-        (l.saturating_add(*a), t.saturating_add(*b))
+    let (local, total) = per.values().fold((0u64, 0u64), |(l, target), (a, b)| {
+        (l.saturating_add(*a), target.saturating_add(*b))
     });
     let total_f = total.max(1) as f64;
     let pct = local as f64 * 100.0 / total_f;
@@ -221,7 +224,7 @@ pub(super) fn per_guest_node_locality(
         .collect::<Vec<_>>()
         .join(", ");
     Outcome::new(
-        t,
+        target,
         status,
         format!(
             "{pct:.0} % of resident guest RAM ({}) is on the host node its guest NUMA node is bound to ({}){}",

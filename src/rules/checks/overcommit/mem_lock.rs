@@ -11,7 +11,7 @@ use crate::rules::outcome::Outcome;
 use crate::rules::units::VmUnit;
 
 pub(super) fn mem_lock(ctx: &Ctx, u: &VmUnit) -> Outcome {
-    let (vm, t) = (u.vm, u.target.clone());
+    let (vm, target) = (u.vm, u.target.clone());
     let oc = &vm.model.overcommit;
     let eff = oc.mem_lock.unwrap_or(MemLock::Off);
     let default = if oc.mem_lock.is_none() {
@@ -27,15 +27,15 @@ pub(super) fn mem_lock(ctx: &Ctx, u: &VmUnit) -> Outcome {
     let legacy = oc.occurrences.iter().any(|o| o.option == "realtime");
     let mo = ctx.flags.mem_overcommitted;
     let o = match ctx.mem_lock(vm) {
-        OvercommitValue::Known(m) => mem_lock_verdict(ctx, &t, m),
+        OvercommitValue::Known(m) => mem_lock_verdict(ctx, &target, m),
         OvercommitValue::Depends { merged, before_9_1 } => depends(
             vm,
-            &t,
+            &target,
             "mem-lock",
             mem_lock_str(merged),
             mem_lock_str(before_9_1),
-            mem_lock_verdict(ctx, &t, merged),
-            mem_lock_verdict(ctx, &t, before_9_1),
+            mem_lock_verdict(ctx, &target, merged),
+            mem_lock_verdict(ctx, &target, before_9_1),
         ),
     };
     // The effective value as data (the reading the message describes) for the fix planner.
@@ -47,39 +47,39 @@ pub(super) fn mem_lock(ctx: &Ctx, u: &VmUnit) -> Outcome {
     mem_lock_evidence(ctx, vm, o.datum(value), legacy, argv_obs, mo)
 }
 
-fn mem_lock_verdict(ctx: &Ctx, t: &Target, eff: MemLock) -> Outcome {
+fn mem_lock_verdict(ctx: &Ctx, target: &Target, eff: MemLock) -> Outcome {
     let on = matches!(eff, MemLock::On | MemLock::OnFault);
     let latency = ctx.profile == Profile::Latency;
     match (on, ctx.flags.mem_overcommitted) {
         (true, Some(false)) => Outcome::pass(
-            t,
+            target,
             format!(
                 "guest memory is locked (mem-lock={}) and the host's memory is not overcommitted",
                 mem_lock_str(eff)
             ),
         ),
         (true, Some(true)) => Outcome::fail(
-            t,
+            target,
             "mem-lock is on while the host's memory is overcommitted: locked guest RAM cannot be reclaimed, risking OOM for the host and other VMs",
         ),
         (true, None) => Outcome::unknown(
-            t,
+            target,
             "mem-lock is on; whether the host's memory is overcommitted (which would make it dangerous) cannot be told",
         ),
         (false, Some(false)) if latency => Outcome::fail(
-            t,
+            target,
             "latency profile: guest memory is not locked (mem-lock off) although the host's memory is not overcommitted",
         ),
         (false, Some(false)) => Outcome::warn(
-            t,
+            target,
             "mem-lock is off while the host's memory is not overcommitted: locking it is an optional latency gain",
         ),
         (false, Some(true)) => Outcome::na(
-            t,
+            target,
             "the host's memory is overcommitted: mem-lock must stay off, as it is",
         ),
         (false, None) => Outcome::unknown(
-            t,
+            target,
             "mem-lock is off; whether the host's memory is overcommitted (and locking would be safe) cannot be told",
         ),
     }
@@ -118,7 +118,7 @@ fn mem_lock_evidence(
                         .meminfo
                         .as_ref()
                         .and_then(|m| m.mem_total())
-                        .map(|t| format!(" (MemTotal {} MiB)", t / (1024 * 1024)))
+                        .map(|target| format!(" (MemTotal {} MiB)", target / (1024 * 1024)))
                         .unwrap_or_default()
                 ),
                 None => "unknown (/proc/meminfo or a VM's memory size not readable)".into(),

@@ -18,9 +18,9 @@ const LABEL_MIN: u64 = 128 * 1024;
 
 pub(super) fn pmem_nvdimm(ctx: &Ctx, u: &VmUnit) -> Outcome {
     let vm = u.vm;
-    let t = u.target.clone();
+    let target = u.target.clone();
     let nvdimms: Vec<_> = vm.model.nvdimms().collect();
-    if let Err(mut o) = need_pmem(ctx, &t) {
+    if let Err(mut o) = need_pmem(ctx, &target) {
         if !nvdimms.is_empty() && o.status == Status::NotApplicable {
             o.message
                 .push_str(": the VM's vNVDIMM is emulated on ordinary storage or RAM");
@@ -28,9 +28,9 @@ pub(super) fn pmem_nvdimm(ctx: &Ctx, u: &VmUnit) -> Outcome {
         return o;
     }
     if nvdimms.is_empty() {
-        return Outcome::na(t, "the VM has no nvdimm device");
+        return Outcome::na(target, "the VM has no nvdimm device");
     }
-    nvdimm_verdict(ctx, vm, t, &nvdimms)
+    nvdimm_verdict(ctx, vm, target, &nvdimms)
 }
 
 /// What the checks of one VM's vNVDIMMs found, in the order they are reported.
@@ -49,7 +49,7 @@ impl Wiring {
 }
 
 /// Gather (machine flag, then device by device), then decide.
-fn nvdimm_verdict(ctx: &Ctx, vm: &Vm, t: Target, nvdimms: &[&MemoryDevice]) -> Outcome {
+fn nvdimm_verdict(ctx: &Ctx, vm: &Vm, target: Target, nvdimms: &[&MemoryDevice]) -> Outcome {
     let mut w = Wiring::default();
     machine_flag(vm, &mut w);
     let home = home_node(ctx, vm);
@@ -58,7 +58,7 @@ fn nvdimm_verdict(ctx: &Ctx, vm: &Vm, t: Target, nvdimms: &[&MemoryDevice]) -> O
         let id = d.id.clone().unwrap_or_else(|| format!("nvdimm{i}"));
         device(ctx, vm, d, &id, home.as_ref(), mounts, &mut w);
     }
-    decide(w, t, nvdimms.len())
+    decide(w, target, nvdimms.len())
 }
 
 /// `-machine nvdimm=on`: without it QEMU exposes no NFIT to the guest.
@@ -251,17 +251,17 @@ fn file_backend(id: &str, b: &MemoryBackend, path: &str, mounts: Option<&[Mount]
 }
 
 /// Any failure fails the VM, else any warning warns; the evidence follows in gathering order.
-fn decide(w: Wiring, t: Target, count: usize) -> Outcome {
+fn decide(w: Wiring, target: Target, count: usize) -> Outcome {
     let mut o = if !w.fails.is_empty() {
         Outcome::fail(
-            t,
+            target,
             format!("vNVDIMM wiring is wrong: {}", w.fails.join("; ")),
         )
     } else if !w.warns.is_empty() {
-        Outcome::warn(t, format!("vNVDIMM works but: {}", w.warns.join("; ")))
+        Outcome::warn(target, format!("vNVDIMM works but: {}", w.warns.join("; ")))
     } else {
         Outcome::pass(
-            t,
+            target,
             format!(
                 "{} vNVDIMM{} backed by device-DAX with share=on and matching alignment",
                 count,

@@ -14,15 +14,15 @@ pub(super) fn pmem_visible_inside(ctx: &Ctx) -> Option<Vec<Outcome>> {
 
 pub(super) fn pmem_visible(ctx: &Ctx, u: &VmUnit) -> Outcome {
     let vm = u.vm;
-    let t = u.target.clone();
-    if let Err(o) = need_pmem(ctx, &t) {
+    let target = u.target.clone();
+    if let Err(o) = need_pmem(ctx, &target) {
         return o;
     }
     if vm.model.nvdimms().next().is_none() {
-        return Outcome::na(t, "the VM has no vNVDIMM");
+        return Outcome::na(target, "the VM has no vNVDIMM");
     }
     Outcome::unknown(
-        t,
+        target,
         "the guest's view of its vNVDIMM needs a guest channel: run kvmaudit inside the guest",
     )
 }
