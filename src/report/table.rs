@@ -435,13 +435,19 @@ fn vm_score_table(r: &Report, style: Style, out: &mut String) {
     v.set_header(vec![
         "VM", "pid", "vCPUs", "memory", "score", "coverage", "fail", "warn",
     ]);
-    for (i, vm) in r.vms.iter().enumerate() {
-        let mine = |st: Status| {
-            r.results
-                .iter()
-                .filter(|f| f.status == st && f.vm_index == Some(i))
-                .count()
-        };
+    // Fail and warn counts per VM in one pass: filtering every finding for each VM was
+    // quadratic, 45 s of a 10,000-VM scan's terminal output.
+    let mut counts = vec![(0usize, 0usize); r.vms.len()];
+    for f in &r.results {
+        if let Some(c) = f.vm_index.and_then(|i| counts.get_mut(i)) {
+            match f.status {
+                Status::Fail => c.0 += 1,
+                Status::Warn => c.1 += 1,
+                _ => {}
+            }
+        }
+    }
+    for (vm, (fails, warns)) in r.vms.iter().zip(counts) {
         v.add_row(vec![
             Cell::new(fit(vm.display())),
             // A definition has no process: its state stands where the pid would.
@@ -471,8 +477,8 @@ fn vm_score_table(r: &Report, style: Style, out: &mut String) {
                 )
             },
             Cell::new(fmt_ratio(vm.score.coverage)),
-            Cell::new(mine(Status::Fail)),
-            Cell::new(mine(Status::Warn)),
+            Cell::new(fails),
+            Cell::new(warns),
         ]);
     }
     for i in [1, 2, 4, 5, 6, 7] {
