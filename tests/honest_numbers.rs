@@ -151,6 +151,19 @@ fn a_host_off_the_guides_platform_says_so_at_the_top() {
     assert!(prom.contains(
         "kvmaudit_platform_note{note=\"Not the guide's platform: this is AMD Rome (Zen 2)"
     ));
+    // --summary: the note before the score.
+    let out = assert_cmd::Command::cargo_bin("kvmaudit")
+        .unwrap()
+        .args(["scan", "--summary", "--root"])
+        .arg(common::fixture("hosts/amd-epyc"))
+        .env("COLUMNS", "200")
+        .output()
+        .unwrap();
+    let summary = String::from_utf8(out.stdout).unwrap();
+    let note = summary
+        .find("NOTE: Not the guide's platform")
+        .unwrap_or_else(|| panic!("no note in --summary:\n{summary}"));
+    assert!(note < summary.find("Summary").unwrap(), "{summary}");
 }
 
 #[test]

@@ -666,6 +666,15 @@ fn render_view_unicode(r: &Report, style: Style, view: &View) -> String {
             &format!("{}: {} profile", opt(&r.host.hostname), r.profile.as_str()),
             style,
         );
+        // The score below means little off the guide's platform or where KVM cannot run: the
+        // note comes first here as in every other output.
+        if let Some(note) = &r.host.platform_note {
+            out.push_str(&wrap(
+                &format!("NOTE: {}", sanitize(note, false)),
+                style.width as usize,
+                6,
+            ));
+        }
         out.push('\n');
         summary_block(r, style, &mut out);
         return out;
