@@ -10,7 +10,6 @@ pub mod boot_cmdline;
 pub mod cpufreq;
 pub mod cpuidle;
 pub mod cpuidle_driver;
-pub mod dev_dir;
 pub mod device_nodes;
 pub mod flags;
 pub mod guest_ram;

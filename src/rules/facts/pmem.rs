@@ -136,6 +136,17 @@ pub(crate) fn dax_geometry(ctx: &Ctx, name: &str) -> (Option<u64>, Option<u64>) 
     (read("size"), read("align"))
 }
 
+/// The `/dev/pmem*` block devices (a guest's view of its vNVDIMMs); `None` when `/dev` was not
+/// listed.
+pub(crate) fn pmem_dev_nodes(ctx: &Ctx) -> Option<Vec<String>> {
+    ctx.dir(DEV).ok().map(|d| {
+        d.iter()
+            .filter(|n| n.starts_with("pmem"))
+            .cloned()
+            .collect()
+    })
+}
+
 /// `/dev/NAME` is listed (a device node a vNVDIMM backend can open).
 pub(crate) fn dev_node_listed(ctx: &Ctx, name: &str) -> bool {
     ctx.dir_has(DEV, name) == Some(true)

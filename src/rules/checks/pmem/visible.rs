@@ -2,8 +2,8 @@
 
 use super::need_pmem;
 use crate::rules::context::Ctx;
-use crate::rules::facts::dev_dir;
 use crate::rules::facts::mounts::host_mounts;
+use crate::rules::facts::pmem::pmem_dev_nodes;
 use crate::rules::outcome::Outcome;
 use crate::rules::units::VmUnit;
 
@@ -29,7 +29,7 @@ pub(super) fn pmem_visible(ctx: &Ctx, u: &VmUnit) -> Outcome {
 
 /// kvmaudit runs inside a guest: judge its own /dev/pmem* and their mounts.
 fn visible_in_guest(ctx: &Ctx) -> Outcome {
-    let Some(devs) = dev_dir::named(ctx, "pmem") else {
+    let Some(devs) = pmem_dev_nodes(ctx) else {
         return Outcome::unknown("host", "/dev unreadable");
     };
     if ctx.flags.pmem_present != Some(true) && devs.is_empty() {
