@@ -52,6 +52,21 @@ fn escape_for_script(raw: &str) -> String {
     out
 }
 
+/// `{{NAME v}}`: the first parameter, made script-safe by `text`.
+fn script_helper(
+    name: &'static str,
+    h: &Helper,
+    out: &mut dyn Output,
+    text: impl FnOnce(&serde_json::Value) -> String,
+) -> HelperResult {
+    let v = h
+        .param(0)
+        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex(name, 0))?;
+    out.write(&text(v.value()))?;
+    Ok(())
+}
+
+/// `{{json_script v}}`: a value serialized as JSON for `<script>`.
 fn json_script_helper(
     h: &Helper,
     _: &Handlebars,
@@ -59,11 +74,7 @@ fn json_script_helper(
     _: &mut RenderContext,
     out: &mut dyn Output,
 ) -> HelperResult {
-    let v = h
-        .param(0)
-        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("json_script", 0))?;
-    out.write(&json_for_script(v.value()))?;
-    Ok(())
+    script_helper("json_script", h, out, json_for_script)
 }
 
 /// `{{json_text_script s}}`: JSON text already serialized (a string), escaped for `<script>` on
@@ -75,11 +86,9 @@ fn json_text_script_helper(
     _: &mut RenderContext,
     out: &mut dyn Output,
 ) -> HelperResult {
-    let v = h
-        .param(0)
-        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("json_text_script", 0))?;
-    out.write(&escape_for_script(v.value().as_str().unwrap_or("null")))?;
-    Ok(())
+    script_helper("json_text_script", h, out, |v| {
+        escape_for_script(v.as_str().unwrap_or("null"))
+    })
 }
 
 /// A nonce for the page's CSP: not a secret (the file is static), only a value an injected
