@@ -369,6 +369,10 @@ pub struct FleetArgs {
     /// since are listed, and make the exit status 2
     #[arg(long, value_name = "DIR")]
     pub baseline: Option<PathBuf>,
+    /// Keep what each report rolled up to in FILE and reuse it while the report is unchanged
+    /// (same inode, size and change time): repeated roll-ups read only changed reports
+    #[arg(long, value_name = "FILE")]
+    pub cache: Option<PathBuf>,
 }
 
 /// Exit status of `diff`: 2 something regressed, 0 nothing did, 1 bad input.
@@ -508,6 +512,7 @@ fn run(cli: Cli) -> Result<i32> {
                 vm: a.vm,
             },
             baseline: a.baseline,
+            cache: a.cache,
         }),
         Cmd::Diff(a) => crate::diff::run(&crate::diff::Options {
             old: a.old,

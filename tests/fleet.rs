@@ -499,3 +499,87 @@ fn fleet_prom_parses() {
         .len();
     assert_eq!(hosts, 4);
 }
+
+/// What `fleet --cache` said about the cache on stderr.
+fn cache_line(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("cache"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn cache_serves_unchanged_reports_once_they_are_old_enough() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("reports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let now = kvmaudit::util::now_rfc3339();
+    for i in 1..=4u64 {
+        write_sample(
+            &dir,
+            &format!("hv{i:02}.json"),
+            i,
+            &format!("hv{i:02}"),
+            &now,
+        );
+    }
+    std::fs::write(
+        dir.join("corrupt.json"),
+        b"{\"schema_version\": 1, \"tool\": {",
+    )
+    .unwrap();
+    let cache = tmp.path().join("fleet.cache");
+    let table = tmp.path().join("fleet.csv");
+    let run = || {
+        let out = fleet(&[
+            dir.as_os_str(),
+            "--cache".as_ref(),
+            cache.as_os_str(),
+            "--csv".as_ref(),
+            table.as_os_str(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        (cache_line(&out), std::fs::read_to_string(&table).unwrap())
+    };
+    // Just written: too fresh to trust their change time, so read and not kept.
+    let (line, fresh_csv) = run();
+    assert!(line.contains("0 of 5 file(s) unchanged"), "{line}");
+    let (line, _) = run();
+    assert!(line.contains("0 of 5 file(s) unchanged"), "{line}");
+    std::thread::sleep(Duration::from_millis(3100));
+    let (line, _) = run();
+    assert!(line.contains("0 of 5 file(s) unchanged"), "{line}");
+    let (line, cached_csv) = run();
+    assert!(line.contains("5 of 5 file(s) unchanged"), "{line}");
+    // The CSV's ages moved by the seconds slept; the hosts, scores and counts did not.
+    let no_age = |csv: &str| -> Vec<Vec<String>> {
+        let header: Vec<&str> = csv.lines().next().unwrap_or("").split(',').collect();
+        let age = header.iter().position(|h| *h == "age_seconds");
+        assert!(age.is_some(), "{header:?}");
+        csv.lines()
+            .map(|l| {
+                let mut cells: Vec<String> = l.split(',').map(str::to_owned).collect();
+                cells.remove(age.unwrap_or(0));
+                cells
+            })
+            .collect()
+    };
+    assert_eq!(no_age(&cached_csv), no_age(&fresh_csv));
+    assert_eq!(cached_csv.lines().count(), 5, "{cached_csv}");
+    let meta = std::fs::metadata(&cache).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o022,
+        0
+    );
+
+    // A cache others could have written is not believed, and is rebuilt.
+    std::fs::set_permissions(&cache, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let (line, csv) = run();
+    assert!(
+        line.contains("not reading the cache") && line.contains("writable by group or others"),
+        "{line}"
+    );
+    assert!(line.contains("0 of 5 file(s) unchanged"), "{line}");
+    assert_eq!(no_age(&csv), no_age(&fresh_csv));
+}

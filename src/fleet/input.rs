@@ -24,9 +24,20 @@ fn hidden(p: &Path) -> bool {
         .is_some_and(|n| n.starts_with('.'))
 }
 
+/// A file to read and the key that says whether two arguments named the same file: its
+/// canonical path.
+type Found = (PathBuf, PathBuf);
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
 /// Walk a directory for `*.json` files; symlinked directories are not followed (no loops),
-/// symlinked files are.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, skipped: &mut Vec<Skipped>) {
+/// symlinked files are. `canon` is `dir`'s canonical path: below it, a real directory's or a
+/// regular file's canonical path is `canon` joined with its name, so only symlinked files cost
+/// a `canonicalize` (a path lookup per component, for each of 100,000 files, was a fifth of a
+/// roll-up's system time).
+fn walk(dir: &Path, canon: &Path, out: &mut Vec<Found>, skipped: &mut Vec<Skipped>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -43,15 +54,23 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, skipped: &mut Vec<Skipped>) {
         if hidden(&p) {
             continue;
         }
-        let Some(ft) = ft else { continue };
+        let (Some(ft), Some(name)) = (ft, p.file_name()) else {
+            continue;
+        };
         if ft.is_dir() {
-            walk(&p, out, skipped);
+            let sub = canon.join(name);
+            walk(&p, &sub, out, skipped);
         } else if p
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-            && (ft.is_file() || (ft.is_symlink() && p.is_file()))
         {
-            out.push(p);
+            if ft.is_file() {
+                let key = canon.join(name);
+                out.push((p, key));
+            } else if ft.is_symlink() && p.is_file() {
+                let key = canonical(&p);
+                out.push((p, key));
+            }
         }
     }
 }
@@ -63,11 +82,11 @@ pub fn expand(args: &[PathBuf]) -> Inputs {
     for arg in args {
         let s = arg.to_string_lossy();
         if arg.is_dir() {
-            walk(arg, &mut found, &mut inputs.skipped);
+            walk(arg, &canonical(arg), &mut found, &mut inputs.skipped);
         } else if arg.exists() || !is_glob(&s) {
             // A named file is read whatever its name; a missing one is reported.
             if arg.exists() {
-                found.push(arg.clone());
+                found.push((arg.clone(), canonical(arg)));
             } else {
                 inputs.skipped.push(Skipped::new(
                     arg,
@@ -87,9 +106,11 @@ pub fn expand(args: &[PathBuf]) -> Inputs {
                     for p in paths.filter_map(|p| p.ok()) {
                         any = true;
                         if p.is_dir() {
-                            walk(&p, &mut found, &mut inputs.skipped);
+                            let canon = canonical(&p);
+                            walk(&p, &canon, &mut found, &mut inputs.skipped);
                         } else if p.is_file() {
-                            found.push(p);
+                            let key = canonical(&p);
+                            found.push((p, key));
                         }
                     }
                     if !any {
@@ -105,8 +126,7 @@ pub fn expand(args: &[PathBuf]) -> Inputs {
     }
     // The same file through two arguments (a directory and a glob) is read once.
     let mut seen = HashSet::new();
-    for p in found {
-        let key = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+    for (p, key) in found {
         if seen.insert(key) {
             inputs.files.push(p);
         }
@@ -155,5 +175,30 @@ mod tests {
         assert_eq!(i.files.len(), 3, "{:?}", i.files);
         assert_eq!(i.skipped.len(), 2);
         assert!(i.skipped.iter().all(|s| s.kind == SkipKind::NotFound));
+    }
+
+    #[test]
+    fn a_file_reached_twice_is_read_once() {
+        // Through a symlinked directory given as a second argument, and through a symlinked
+        // file inside the walked directory: the walk's joined keys must equal canonical paths.
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real");
+        std::fs::create_dir_all(real.join("rack")).unwrap();
+        std::fs::write(real.join("rack/h1.json"), "{}").unwrap();
+        std::fs::write(real.join("h2.json"), "{}").unwrap();
+        std::os::unix::fs::symlink(real.join("rack/h1.json"), real.join("alias.json")).unwrap();
+        std::os::unix::fs::symlink(&real, d.path().join("link")).unwrap();
+        let i = expand(&[
+            real.clone(),
+            d.path().join("link"),
+            real.join("rack/../h2.json"),
+        ]);
+        let names: Vec<String> = i
+            .files
+            .iter()
+            .map(|p| p.strip_prefix(&real).unwrap().display().to_string())
+            .collect();
+        // alias.json sorts before rack/ and is seen first; rack/h1.json is the same file.
+        assert_eq!(names, ["alias.json", "h2.json"], "{:?}", i.files);
     }
 }

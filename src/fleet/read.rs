@@ -7,6 +7,7 @@
 //! fact: it must parse whole, its scores must be in range, its totals must agree with its
 //! findings and its identity must be well-formed, or it is skipped with the reason.
 
+use super::cache::FileId;
 use super::model::{
     HostIdentity, HostReport, HostSummary, RuleHit, RuleText, SkipKind, Skipped, VmRow,
 };
@@ -242,12 +243,32 @@ fn newer(path: &Path, v: u64) -> Skipped {
 /// The whole file is parsed ([`document`]): reading only a report's head was faster, but
 /// accepted files whose body a full parser rejects or reads differently.
 pub fn read(path: &Path) -> Result<HostReport, Skipped> {
-    use std::io::Read;
+    read_identified(path).0
+}
+
+/// [`read`], with the identity of the file as it was opened, before any byte was read (so a
+/// file changed while read never matches it later: [`super::cache`]).
+pub fn read_identified(path: &Path) -> (Result<HostReport, Skipped>, Option<FileId>) {
     let unreadable = |e: std::io::Error| Skipped::new(path, SkipKind::Unreadable, e.to_string());
     // Through the checked open: a FIFO or device among the inputs is skipped, never read.
-    let file = crate::input::open_regular(path)
-        .map_err(|e| Skipped::new(path, SkipKind::Unreadable, e.to_string()))?;
-    let len = file.metadata().map_err(unreadable)?.len();
+    let file = match crate::input::open_regular(path) {
+        Ok(f) => f,
+        Err(e) => {
+            return (
+                Err(Skipped::new(path, SkipKind::Unreadable, e.to_string())),
+                None,
+            )
+        }
+    };
+    match file.metadata() {
+        Ok(meta) => (read_open(path, file, meta.len()), Some(FileId::of(&meta))),
+        Err(e) => (Err(unreadable(e)), None),
+    }
+}
+
+fn read_open(path: &Path, file: std::fs::File, len: u64) -> Result<HostReport, Skipped> {
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| Skipped::new(path, SkipKind::Unreadable, e.to_string());
     if len > MAX_REPORT_BYTES {
         return Err(Skipped::new(
             path,
