@@ -327,6 +327,34 @@ fn roll_up_cached(o: &Options, path: &Path, progress: bool) -> RollUp {
     r
 }
 
+/// Write output `what` (json, csv, html or prom) of the roll-up to `path`.
+fn write_output(
+    path: &Path,
+    what: &str,
+    fleet: &Fleet,
+    comparison: Option<&baseline::Comparison>,
+) -> Result<()> {
+    // The JSON of 100,000 hosts is a few hundred MB, its CSV 50 MB: written as they are
+    // made, never held whole.
+    let streamed: Option<WriteTo> = match what {
+        "json" if comparison.is_none() => Some(render::json_to),
+        "csv" => Some(render::csv_to),
+        _ => None,
+    };
+    if let Some(write) = streamed {
+        return crate::util::write_output_with(path, |w| write(w, fleet));
+    }
+    let bytes = match what {
+        "json" => Ok(match comparison {
+            Some(c) => baseline::json(fleet, c),
+            None => render::json(fleet),
+        }),
+        "html" => render::html(fleet).map(String::into_bytes),
+        _ => Ok(render::prom(fleet).into_bytes()),
+    };
+    bytes.and_then(|b| crate::util::write_output(path, &b))
+}
+
 /// An output written as it is made.
 type WriteTo = fn(&mut dyn Write, &Fleet) -> std::io::Result<()>;
 
@@ -412,47 +440,65 @@ pub fn run(o: &Options) -> Result<i32> {
         }
         None => None,
     };
-    let mut failed = false;
     let outputs: [(&Option<PathBuf>, &str); 4] = [
         (&o.json, "json"),
         (&o.csv, "csv"),
         (&o.html, "html"),
         (&o.prom, "prom"),
     ];
-    for (path, what) in outputs {
-        let Some(path) = path else { continue };
-        // The JSON of 100,000 hosts is a few hundred MB, its CSV 50 MB: written as they are
-        // made, never held whole.
-        let streamed: Option<WriteTo> = match what {
-            "json" if comparison.is_none() => Some(render::json_to),
-            "csv" => Some(render::csv_to),
-            _ => None,
-        };
-        if let Some(write) = streamed {
-            if let Err(e) = crate::util::write_output_with(path, |w| write(w, &fleet)) {
-                eprintln!(
-                    "kvmaudit: error: {}",
-                    crate::safe_text::one_line(&e.to_string(), crate::safe_text::STDERR_LINE_CHARS)
-                );
-                failed = true;
-            }
-            continue;
-        }
-        let bytes = match what {
-            "json" => Ok(match &comparison {
-                Some(c) => baseline::json(&fleet, c),
-                None => render::json(&fleet),
-            }),
-            "html" => render::html(&fleet).map(String::into_bytes),
-            _ => Ok(render::prom(&fleet).into_bytes()),
-        };
-        if let Err(e) = bytes.and_then(|b| crate::util::write_output(path, &b)) {
-            eprintln!(
-                "kvmaudit: error: {}",
-                crate::safe_text::one_line(&e.to_string(), crate::safe_text::STDERR_LINE_CHARS)
-            );
-            failed = true;
-        }
+    let wanted: Vec<(&Path, &str)> = outputs
+        .iter()
+        .filter_map(|(p, what)| Some(((*p).as_deref()?, *what)))
+        .collect();
+    // Two lanes: outputs built whole (HTML, Prometheus) on one thread while those streamed
+    // (JSON, CSV) are written on this one (at 100,000 hosts, a second off the run; more
+    // lanes would hold two built outputs in memory at once). Stdout outputs come last, in
+    // order, so they never interleave.
+    let streamed = |what: &str| matches!(what, "json" | "csv") && comparison.is_none();
+    let to_file = |path: &Path| path.as_os_str() != "-";
+    let results: Vec<(usize, Result<()>)> = std::thread::scope(|scope| {
+        let (fleet, comparison, wanted) = (&fleet, comparison.as_ref(), &wanted);
+        let built = scope.spawn(move || {
+            wanted
+                .iter()
+                .enumerate()
+                .filter(|(_, (p, w))| to_file(p) && !streamed(w))
+                .map(|(i, &(p, w))| (i, write_output(p, w, fleet, comparison)))
+                .collect::<Vec<_>>()
+        });
+        let mut done: Vec<(usize, Result<()>)> = wanted
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, w))| to_file(p) && streamed(w))
+            .map(|(i, &(p, w))| (i, write_output(p, w, fleet, comparison)))
+            .collect();
+        done.extend(built.join().unwrap_or_else(|_| {
+            vec![(
+                usize::MAX,
+                Err(Error::Usage(
+                    "internal error writing an output; please report it".into(),
+                )),
+            )]
+        }));
+        done.extend(
+            wanted
+                .iter()
+                .enumerate()
+                .filter(|(_, (p, _))| !to_file(p))
+                .map(|(i, &(p, w))| (i, write_output(p, w, fleet, comparison))),
+        );
+        done
+    });
+    let mut results = results;
+    results.sort_by_key(|(i, _)| *i);
+    let results = results.into_iter().map(|(_, r)| r);
+    let mut failed = false;
+    for e in results.into_iter().filter_map(|r| r.err()) {
+        eprintln!(
+            "kvmaudit: error: {}",
+            crate::safe_text::one_line(&e.to_string(), crate::safe_text::STDERR_LINE_CHARS)
+        );
+        failed = true;
     }
     if !outputs.iter().any(|(p, _)| to_stdout(p)) {
         let mut table =
