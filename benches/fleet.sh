@@ -28,5 +28,14 @@ for i in 1 2 3; do
   run target/release/kvmaudit fleet "$work/reports" --json "$work/out/fleet.json" \
     --csv "$work/out/fleet.csv" --html "$work/out/fleet.html" --prom "$work/out/fleet.prom"
 done
+# With --cache: the first run reads every report and keeps what each rolled up to, the next
+# ones (nothing changed) parse none. Reports written less than 2 s before a run are never kept.
+rm -f "$work/fleet.cache"
+for i in 1 2 3; do
+  echo "run $i: kvmaudit fleet --cache (all five outputs)"
+  run target/release/kvmaudit fleet "$work/reports" --cache "$work/fleet.cache" \
+    --json "$work/out/fleet.json" --csv "$work/out/fleet.csv" --html "$work/out/fleet.html" \
+    --prom "$work/out/fleet.prom"
+done
 ls -l "$work/out"
 echo "work directory: $work (remove it when done)"
