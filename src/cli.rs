@@ -221,6 +221,16 @@ impl ColorArg {
 }
 
 /// A finding status as `--status` takes it (the JSON names; `n/a` too).
+/// `--cache`: a file of its own (it is binary: never stdout).
+fn parse_cache_path(s: &str) -> std::result::Result<PathBuf, String> {
+    if s == "-" || s.is_empty() {
+        return Err(
+            "the cache is a file: give its path (e.g. /var/cache/kvmaudit/fleet.cache)".into(),
+        );
+    }
+    Ok(PathBuf::from(s))
+}
+
 fn parse_status(s: &str) -> std::result::Result<crate::report::Status, String> {
     use crate::report::Status;
     let all = [
@@ -371,7 +381,7 @@ pub struct FleetArgs {
     pub baseline: Option<PathBuf>,
     /// Keep what each report rolled up to in FILE and reuse it while the report is unchanged
     /// (same inode, size and change time): repeated roll-ups read only changed reports
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = parse_cache_path)]
     pub cache: Option<PathBuf>,
 }
 

@@ -582,4 +582,9 @@ fn cache_serves_unchanged_reports_once_they_are_old_enough() {
     );
     assert!(line.contains("0 of 5 file(s) unchanged"), "{line}");
     assert_eq!(no_age(&csv), no_age(&fresh_csv));
+
+    // Binary entries never go to stdout.
+    let out = fleet(&[dir.as_os_str(), "--cache".as_ref(), "-".as_ref()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the cache is a file"));
 }
