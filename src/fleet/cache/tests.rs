@@ -2,6 +2,7 @@ use super::*;
 use crate::fleet::model::{RuleText, SkipKind, Skipped};
 use crate::report::sample;
 use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 
 fn outcome(vms: usize, host: &str) -> Outcome {
     let mut spec = sample::Spec::new(7, host);
@@ -92,15 +93,21 @@ fn write_cache(cache: &Path, report: &Path, o: &Outcome) {
     std::fs::set_permissions(cache, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-#[test]
-fn an_unchanged_file_is_served_and_a_changed_one_is_read() {
+/// A directory with a report file and a cache of one entry for it, the outcome of a sample
+/// report of `vms` VMs on `host` (not what the file holds).
+fn cached(vms: usize, host: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let d = tempfile::tempdir().unwrap();
     let report = d.path().join("hv.json");
     std::fs::write(&report, b"{}").unwrap();
     let cache = d.path().join("fleet.cache");
+    write_cache(&cache, &report, &outcome(vms, host));
+    (d, report, cache)
+}
+
+#[test]
+fn an_unchanged_file_is_served_and_a_changed_one_is_read() {
     // The entry deliberately says something the file does not: a hit must come from it.
-    let o = outcome(2, "hv02");
-    write_cache(&cache, &report, &o);
+    let (d, report, cache) = cached(2, "hv02");
     let (c, why) = Cache::open(&cache, i64::MAX);
     assert_eq!((why, c.len()), (None, 1));
     let hit = c.lookup(&report).unwrap();
@@ -125,11 +132,7 @@ fn an_unchanged_file_is_served_and_a_changed_one_is_read() {
 
 #[test]
 fn a_cache_someone_else_could_write_is_not_read() {
-    let d = tempfile::tempdir().unwrap();
-    let report = d.path().join("hv.json");
-    std::fs::write(&report, b"{}").unwrap();
-    let cache = d.path().join("fleet.cache");
-    write_cache(&cache, &report, &outcome(1, "hv01"));
+    let (d, report, cache) = cached(1, "hv01");
     std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o666)).unwrap();
     let (c, why) = Cache::open(&cache, i64::MAX);
     assert!(why.unwrap().contains("writable by group or others"));
@@ -149,11 +152,7 @@ fn a_cache_someone_else_could_write_is_not_read() {
 
 #[test]
 fn a_cut_or_foreign_cache_is_rebuilt() {
-    let d = tempfile::tempdir().unwrap();
-    let report = d.path().join("hv.json");
-    std::fs::write(&report, b"{}").unwrap();
-    let cache = d.path().join("fleet.cache");
-    write_cache(&cache, &report, &outcome(1, "hv01"));
+    let (_dir, _report, cache) = cached(1, "hv01");
     let whole = std::fs::read(&cache).unwrap();
     for cut in [5, MAGIC.len() + 3, whole.len() - 1, whole.len() - 30] {
         std::fs::write(&cache, &whole[..cut]).unwrap();
