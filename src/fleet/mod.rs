@@ -327,6 +327,69 @@ fn roll_up_cached(o: &Options, path: &Path, progress: bool) -> RollUp {
     r
 }
 
+/// Write the outputs asked for; false when one could not be written (each error said).
+fn write_outputs(
+    outputs: &[(&Option<PathBuf>, &str)],
+    fleet: &Fleet,
+    comparison: Option<&baseline::Comparison>,
+) -> bool {
+    let wanted: Vec<(&Path, &str)> = outputs
+        .iter()
+        .filter_map(|(p, what)| Some(((*p).as_deref()?, *what)))
+        .collect();
+    // Two lanes: outputs built whole (HTML, Prometheus) on one thread while those streamed
+    // (JSON, CSV) are written on this one (at 100,000 hosts, a second off the run; more
+    // lanes would hold two built outputs in memory at once). Stdout outputs come last, in
+    // order, so they never interleave.
+    let streamed = |what: &str| matches!(what, "json" | "csv") && comparison.is_none();
+    let to_file = |path: &Path| path.as_os_str() != "-";
+    let results: Vec<(usize, Result<()>)> = std::thread::scope(|scope| {
+        let wanted = &wanted;
+        let built = scope.spawn(move || {
+            wanted
+                .iter()
+                .enumerate()
+                .filter(|(_, (p, w))| to_file(p) && !streamed(w))
+                .map(|(i, &(p, w))| (i, write_output(p, w, fleet, comparison)))
+                .collect::<Vec<_>>()
+        });
+        let mut done: Vec<(usize, Result<()>)> = wanted
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, w))| to_file(p) && streamed(w))
+            .map(|(i, &(p, w))| (i, write_output(p, w, fleet, comparison)))
+            .collect();
+        done.extend(built.join().unwrap_or_else(|_| {
+            vec![(
+                usize::MAX,
+                Err(Error::Usage(
+                    "internal error writing an output; please report it".into(),
+                )),
+            )]
+        }));
+        done.extend(
+            wanted
+                .iter()
+                .enumerate()
+                .filter(|(_, (p, _))| !to_file(p))
+                .map(|(i, &(p, w))| (i, write_output(p, w, fleet, comparison))),
+        );
+        done
+    });
+    let mut results = results;
+    results.sort_by_key(|(i, _)| *i);
+    let results = results.into_iter().map(|(_, r)| r);
+    let mut failed = false;
+    for e in results.into_iter().filter_map(|r| r.err()) {
+        eprintln!(
+            "kvmaudit: error: {}",
+            crate::safe_text::one_line(&e.to_string(), crate::safe_text::STDERR_LINE_CHARS)
+        );
+        failed = true;
+    }
+    !failed
+}
+
 /// Write output `what` (json, csv, html or prom) of the roll-up to `path`.
 fn write_output(
     path: &Path,
@@ -446,60 +509,7 @@ pub fn run(o: &Options) -> Result<i32> {
         (&o.html, "html"),
         (&o.prom, "prom"),
     ];
-    let wanted: Vec<(&Path, &str)> = outputs
-        .iter()
-        .filter_map(|(p, what)| Some(((*p).as_deref()?, *what)))
-        .collect();
-    // Two lanes: outputs built whole (HTML, Prometheus) on one thread while those streamed
-    // (JSON, CSV) are written on this one (at 100,000 hosts, a second off the run; more
-    // lanes would hold two built outputs in memory at once). Stdout outputs come last, in
-    // order, so they never interleave.
-    let streamed = |what: &str| matches!(what, "json" | "csv") && comparison.is_none();
-    let to_file = |path: &Path| path.as_os_str() != "-";
-    let results: Vec<(usize, Result<()>)> = std::thread::scope(|scope| {
-        let (fleet, comparison, wanted) = (&fleet, comparison.as_ref(), &wanted);
-        let built = scope.spawn(move || {
-            wanted
-                .iter()
-                .enumerate()
-                .filter(|(_, (p, w))| to_file(p) && !streamed(w))
-                .map(|(i, &(p, w))| (i, write_output(p, w, fleet, comparison)))
-                .collect::<Vec<_>>()
-        });
-        let mut done: Vec<(usize, Result<()>)> = wanted
-            .iter()
-            .enumerate()
-            .filter(|(_, (p, w))| to_file(p) && streamed(w))
-            .map(|(i, &(p, w))| (i, write_output(p, w, fleet, comparison)))
-            .collect();
-        done.extend(built.join().unwrap_or_else(|_| {
-            vec![(
-                usize::MAX,
-                Err(Error::Usage(
-                    "internal error writing an output; please report it".into(),
-                )),
-            )]
-        }));
-        done.extend(
-            wanted
-                .iter()
-                .enumerate()
-                .filter(|(_, (p, _))| !to_file(p))
-                .map(|(i, &(p, w))| (i, write_output(p, w, fleet, comparison))),
-        );
-        done
-    });
-    let mut results = results;
-    results.sort_by_key(|(i, _)| *i);
-    let results = results.into_iter().map(|(_, r)| r);
-    let mut failed = false;
-    for e in results.into_iter().filter_map(|r| r.err()) {
-        eprintln!(
-            "kvmaudit: error: {}",
-            crate::safe_text::one_line(&e.to_string(), crate::safe_text::STDERR_LINE_CHARS)
-        );
-        failed = true;
-    }
+    let failed = !write_outputs(&outputs, &fleet, comparison.as_ref());
     if !outputs.iter().any(|(p, _)| to_stdout(p)) {
         let mut table =
             render::table_filtered(&fleet, crate::report::table::Style::for_stdout(), &o.filter);
