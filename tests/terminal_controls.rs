@@ -228,6 +228,34 @@ fn summary_is_short_and_holds_scores_blockers_and_top_fixes() {
 }
 
 #[test]
+fn top_fixes_at_80_columns_keep_rule_ids_whole() {
+    // Six table columns at 80 left the fix a word per line and split ids mid-word.
+    let text = scan(&["--summary"], &[("COLUMNS", "80")]);
+    for line in text.lines() {
+        assert!(line.width() <= 80, "too wide: {line}");
+    }
+    let fixes = text.split("Top fixes").nth(1).unwrap_or_default();
+    for id in [
+        "qemu.mem.hugepages",
+        "qemu.numa.device-locality",
+        "qemu.numa.memory-locality",
+    ] {
+        assert!(
+            fixes.contains(&format!(" {id} (medium; ")),
+            "{id}:\n{fixes}"
+        );
+    }
+    assert!(
+        fixes.contains("\n     Back guest RAM with hugetlb pages"),
+        "{fixes}"
+    );
+    // At 120 columns the table has room and stays.
+    let wide = scan(&["--summary"], &[("COLUMNS", "120")]);
+    let wide_fixes = wide.split("Top fixes").nth(1).unwrap_or_default();
+    assert!(wide_fixes.contains("┆ rule "), "{wide_fixes}");
+}
+
+#[test]
 fn verbose_shows_whole_messages_and_every_evidence_line() {
     let plain = scan(&[], &[("COLUMNS", "200")]);
     assert!(plain.contains(" more)"), "the default collapses evidence");

@@ -497,6 +497,8 @@ fn top_fix_table(r: &Report, style: Style, out: &mut String) {
     out.push_str(&heading("Top fixes (weight × failing targets)", style));
     if fixes.is_empty() {
         out.push_str("nothing to fix: no weighted rule fails or warns\n");
+    } else if style.width < NARROW_FIXES {
+        top_fix_list(&fixes, style, out);
     } else {
         let mut t = new_table(style);
         t.set_header(vec!["#", "rule", "severity", "failing", "impact", "fix"]);
@@ -521,6 +523,43 @@ fn top_fix_table(r: &Report, style: Style, out: &mut String) {
         }
         out.push_str(&t.to_string());
         out.push('\n');
+    }
+}
+
+/// Below this width the top fixes are a list: six columns left the fix sentence a word per
+/// line at 80 columns and split rule ids mid-word ("qemu.mem.hugepag" / "es").
+const NARROW_FIXES: u16 = 100;
+
+/// The top fixes as a numbered list: the rule, its severity, how many targets fail and the
+/// impact on one line, the fix wrapped under it.
+fn top_fix_list(fixes: &[crate::report::summary::TopFix], style: Style, out: &mut String) {
+    const INDENT: usize = 5;
+    for (i, f) in fixes.iter().enumerate() {
+        let failing = if f.warning > 0 {
+            format!("{} fail, {} warn", f.failing, f.warning)
+        } else {
+            format!("{} failing", f.failing)
+        };
+        out.push_str(&wrap(
+            &format!(
+                "{}. {} ({}; {failing}; impact {:.1})",
+                i + 1,
+                fit(&f.rule),
+                f.severity.as_str(),
+                f.impact
+            ),
+            style.width as usize,
+            INDENT,
+        ));
+        let mut fix = fit(&f.summary);
+        if f.reboot {
+            fix.push_str(" (reboot)");
+        }
+        for line in wrap(&fix, (style.width as usize).saturating_sub(INDENT), 0).lines() {
+            out.push_str(&" ".repeat(INDENT));
+            out.push_str(line);
+            out.push('\n');
+        }
     }
 }
 
