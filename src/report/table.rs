@@ -503,15 +503,7 @@ fn top_fix_table(r: &Report, style: Style, out: &mut String) {
         let mut t = new_table(style);
         t.set_header(vec!["#", "rule", "severity", "failing", "impact", "fix"]);
         for (i, f) in fixes.iter().enumerate() {
-            let failing = if f.warning > 0 {
-                format!("{} fail, {} warn", f.failing, f.warning)
-            } else {
-                format!("{}", f.failing)
-            };
-            let mut fix = fit(&f.summary);
-            if f.reboot {
-                fix.push_str(" (reboot)");
-            }
+            let (failing, fix) = fix_words(f, "");
             t.add_row(vec![
                 Cell::new(i + 1),
                 Cell::new(fit(&f.rule)),
@@ -530,16 +522,26 @@ fn top_fix_table(r: &Report, style: Style, out: &mut String) {
 /// line at 80 columns and split rule ids mid-word ("qemu.mem.hugepag" / "es").
 const NARROW_FIXES: u16 = 100;
 
+/// A top fix's failing targets ("3" then `unit`, or "2 fail, 1 warn") and its fix sentence.
+fn fix_words(f: &crate::report::summary::TopFix, unit: &str) -> (String, String) {
+    let failing = if f.warning > 0 {
+        format!("{} fail, {} warn", f.failing, f.warning)
+    } else {
+        format!("{}{unit}", f.failing)
+    };
+    let mut fix = fit(&f.summary);
+    if f.reboot {
+        fix.push_str(" (reboot)");
+    }
+    (failing, fix)
+}
+
 /// The top fixes as a numbered list: the rule, its severity, how many targets fail and the
 /// impact on one line, the fix wrapped under it.
 fn top_fix_list(fixes: &[crate::report::summary::TopFix], style: Style, out: &mut String) {
     const INDENT: usize = 5;
     for (i, f) in fixes.iter().enumerate() {
-        let failing = if f.warning > 0 {
-            format!("{} fail, {} warn", f.failing, f.warning)
-        } else {
-            format!("{} failing", f.failing)
-        };
+        let (failing, fix) = fix_words(f, " failing");
         out.push_str(&wrap(
             &format!(
                 "{}. {} ({}; {failing}; impact {:.1})",
@@ -551,10 +553,6 @@ fn top_fix_list(fixes: &[crate::report::summary::TopFix], style: Style, out: &mu
             style.width as usize,
             INDENT,
         ));
-        let mut fix = fit(&f.summary);
-        if f.reboot {
-            fix.push_str(" (reboot)");
-        }
         for line in wrap(&fix, (style.width as usize).saturating_sub(INDENT), 0).lines() {
             out.push_str(&" ".repeat(INDENT));
             out.push_str(line);
