@@ -341,7 +341,7 @@ fn write_outputs(
     // (JSON, CSV) are written on this one (at 100,000 hosts, a second off the run; more
     // lanes would hold two built outputs in memory at once). Stdout outputs come last, in
     // order, so they never interleave.
-    let streamed = |what: &str| matches!(what, "json" | "csv") && comparison.is_none();
+    let streamed = |what: &str| streamer(what, comparison).is_some();
     let to_file = |path: &Path| path.as_os_str() != "-";
     let results: Vec<(usize, Result<()>)> = std::thread::scope(|scope| {
         let wanted = &wanted;
@@ -390,6 +390,16 @@ fn write_outputs(
     !failed
 }
 
+/// How output `what` is written as it is made, when it is: the JSON of 100,000 hosts is a few
+/// hundred MB, its CSV 50 MB, never held whole.
+fn streamer(what: &str, comparison: Option<&baseline::Comparison>) -> Option<WriteTo> {
+    match what {
+        "json" if comparison.is_none() => Some(render::json_to),
+        "csv" => Some(render::csv_to),
+        _ => None,
+    }
+}
+
 /// Write output `what` (json, csv, html or prom) of the roll-up to `path`.
 fn write_output(
     path: &Path,
@@ -397,14 +407,7 @@ fn write_output(
     fleet: &Fleet,
     comparison: Option<&baseline::Comparison>,
 ) -> Result<()> {
-    // The JSON of 100,000 hosts is a few hundred MB, its CSV 50 MB: written as they are
-    // made, never held whole.
-    let streamed: Option<WriteTo> = match what {
-        "json" if comparison.is_none() => Some(render::json_to),
-        "csv" => Some(render::csv_to),
-        _ => None,
-    };
-    if let Some(write) = streamed {
+    if let Some(write) = streamer(what, comparison) {
         return crate::util::write_output_with(path, |w| write(w, fleet));
     }
     let bytes = match what {
