@@ -66,6 +66,11 @@ fn kind(ft: std::fs::FileType) -> Option<&'static str> {
 /// opened in the common case, and on the open descriptor (`O_NONBLOCK`, so a FIFO swapped in
 /// between cannot block the open), which is what is read. `O_NONBLOCK` is then cleared.
 pub fn open_regular(path: &Path) -> Result<File, OpenError> {
+    open_regular_with_metadata(path).map(|(file, _)| file)
+}
+
+/// [`open_regular`], with the metadata of the open file (a `stat` the caller need not repeat).
+pub fn open_regular_with_metadata(path: &Path) -> Result<(File, std::fs::Metadata), OpenError> {
     let before = std::fs::metadata(path).map_err(OpenError::Io)?;
     if let Some(what) = kind(before.file_type()) {
         return Err(OpenError::NotRegular(what));
@@ -85,7 +90,7 @@ pub fn open_regular(path: &Path) -> Result<File, OpenError> {
     if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
         return Err(OpenError::Io(std::io::Error::last_os_error()));
     }
-    Ok(file)
+    Ok((file, meta))
 }
 
 /// The whole of input `path`, a regular file of at most `cap` bytes. `what` names what the
