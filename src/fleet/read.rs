@@ -268,13 +268,13 @@ fn read_open(path: &Path, mut file: std::fs::File, len: u64) -> Result<HostRepor
             format!("{len} bytes: too large to be a kvmaudit report"),
         ));
     }
-    // One buffer per reader thread: a fresh 150 KB allocation per report is fresh pages from
-    // the kernel each time, which cost as much as reading them.
+    // One buffer per reader thread, kept at the largest size read: a fresh 150 KB allocation
+    // per report is fresh pages from the kernel each time, which cost as much as reading them.
     thread_local! {
         static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     BUF.with_borrow_mut(|buf| {
-        let r = read_whole(&mut file, len, MAX_REPORT_BYTES as usize, buf)
+        let r = crate::input::read_capped(&mut file, len, MAX_REPORT_BYTES, buf)
             .map_err(unreadable)
             .and_then(|n| match n {
                 Some(n) => parse(path, &buf[..n]),
@@ -289,42 +289,6 @@ fn read_open(path: &Path, mut file: std::fs::File, len: u64) -> Result<HostRepor
         }
         r
     })
-}
-
-/// Read `file` (of `len` bytes when opened) into `buf` to its end: the number of bytes, or
-/// `None` past `max` (the cap holds even if the file grows while it is read).
-///
-/// `buf` is kept initialised at the largest size a thread has read, so a report costs two
-/// `read`s (its bytes, then the end) rather than `read_to_end`'s doubling reads from 8 KiB
-/// (six for a 150 KB report), and no zeroing.
-fn read_whole(
-    file: &mut impl std::io::Read,
-    len: u64,
-    max: usize,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Option<usize>> {
-    let cap = max + 1;
-    // One byte more than the size at open: a file that grew is read on, not cut off.
-    let want = (len.min(max as u64) as usize + 1).max(4096).min(cap);
-    if buf.len() < want {
-        buf.resize(want, 0);
-    }
-    let mut filled = 0;
-    loop {
-        if filled == buf.len() {
-            if filled >= cap {
-                return Ok(None);
-            }
-            buf.resize((filled * 2).min(cap), 0);
-        }
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((filled <= max).then_some(filled))
 }
 
 /// Summarise one report's bytes.
@@ -649,29 +613,6 @@ mod tests {
         old.as_object_mut().unwrap().remove("rule_totals");
         let old = serde_json::to_vec_pretty(&old).unwrap();
         assert_eq!(parse(path, &old).unwrap(), whole);
-    }
-
-    #[test]
-    fn a_file_is_read_to_its_end_and_no_further_than_the_cap() {
-        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
-        let mut buf = Vec::new();
-        // As large as said at open, larger (it grew), smaller (it shrank), and empty.
-        for (len, size) in [(20_000, 20_000), (100, 20_000), (20_000, 50), (0, 0)] {
-            let mut file = &data[..size];
-            let n = read_whole(&mut file, len, 1 << 20, &mut buf).unwrap();
-            assert_eq!(n, Some(size), "{len} {size}");
-            assert_eq!(&buf[..size], &data[..size]);
-        }
-        // The cap holds whatever the size at open said.
-        for len in [0, 10_000, 20_000] {
-            let mut file = &data[..];
-            assert_eq!(read_whole(&mut file, len, 19_999, &mut buf).unwrap(), None);
-            let mut file = &data[..];
-            assert_eq!(
-                read_whole(&mut file, len, 20_000, &mut buf).unwrap(),
-                Some(20_000)
-            );
-        }
     }
 
     #[test]
