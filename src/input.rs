@@ -96,8 +96,8 @@ pub fn open_regular_with_metadata(path: &Path) -> Result<(File, std::fs::Metadat
 /// The whole of input `path`, a regular file of at most `cap` bytes. `what` names what the
 /// flag expects ("a kvmaudit snapshot"), for the message when the file is too large.
 pub fn read_input_file(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>> {
-    let mut file = open_regular(path).map_err(|e| e.into_error(path))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let (mut file, meta) = open_regular_with_metadata(path).map_err(|e| e.into_error(path))?;
+    let size = meta.len();
     let too_large = || {
         Error::parse(
             path,
